@@ -1,0 +1,47 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "cairn",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "cairn", targets: ["cairn"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        // bytes <-> values: names, headers, records, EDNS, compression, truncation. No dependencies.
+        .target(name: "DNSWire"),
+        // Debian's libldns-dev, seen only by ZoneFiles.
+        .systemLibrary(name: "CLDNS", pkgConfig: "ldns", providers: [.apt(["libldns-dev"])]),
+        // recvmmsg/sendmmsg for the UDP hot path (needs _GNU_SOURCE).
+        .target(name: "CNetShim"),
+        .target(name: "GSLBCore", dependencies: ["DNSWire"]),
+        .target(name: "ZoneFiles", dependencies: ["DNSWire", "GSLBCore", "CLDNS"]),
+        .target(name: "GSLBServer", dependencies: [
+            "DNSWire", "GSLBCore", "CNetShim",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .executableTarget(name: "cairn", dependencies: [
+            "DNSWire", "GSLBCore", "ZoneFiles", "GSLBServer",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ]),
+        .testTarget(name: "DNSWireTests", dependencies: ["DNSWire"]),
+        .testTarget(name: "GSLBCoreTests", dependencies: ["DNSWire", "GSLBCore", "ZoneFiles"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "ZoneFilesTests", dependencies: ["DNSWire", "GSLBCore", "ZoneFiles"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "IntegrationTests", dependencies: [
+            "DNSWire", "GSLBCore", "ZoneFiles", "GSLBServer", "cairn",
+        ]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,29 @@
+#ifndef CAIRN_CNETSHIM_H
+#define CAIRN_CNETSHIM_H
+#include <stdint.h>
+#include <stddef.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+
+/* A batch of datagrams for recvmmsg/sendmmsg: the UDP hot path. */
+typedef struct cairn_batch cairn_batch;
+
+cairn_batch *cairn_batch_new(int slots, int slot_size);
+void cairn_batch_free(cairn_batch *b);
+/* Receives up to `slots` datagrams (blocking for the first, up to the socket's
+   receive timeout). Returns the count, 0 on timeout/EINTR, -1 on error. */
+int cairn_batch_recv(int fd, cairn_batch *b);
+uint8_t *cairn_batch_in(cairn_batch *b, int i, int *len);
+/* The peer address of datagram i as a sockaddr_storage (family in ss_family). */
+const struct sockaddr_storage *cairn_batch_peer(cairn_batch *b, int i);
+uint8_t *cairn_batch_out(cairn_batch *b, int i);
+/* Marks reply i with `len` bytes (0 = no reply). */
+void cairn_batch_set_reply(cairn_batch *b, int i, int len);
+/* Sends every marked reply; returns the number sent. */
+int cairn_batch_send(int fd, cairn_batch *b, int count);
+
+/* Socket helpers. Return fd or -errno. */
+int cairn_udp_socket(const char *host, int port, int reuseport, int rcvbuf);
+int cairn_socket_port(int fd);
+int cairn_set_recv_timeout_ms(int fd, int ms);
+#endif

@@ -1,0 +1,26 @@
+import DNSWire
+
+/// One zone as loaded from its master file: the input of `SnapshotBuilder`.
+/// Produced by `ZoneFiles` (through ldns); GSLBCore never reads files.
+public struct ZoneContent: Sendable {
+    /// The zone apex.
+    public var origin: DomainName
+    /// Every record of the zone, in file order.
+    public var records: [ResourceRecord]
+    /// Where it came from (for logs and `/v1/zones`), e.g. `zones/example.com.zone`.
+    public var source: String
+    /// The source line of each record (same index as `records`), for diagnostics; may be empty.
+    public var lines: [Int]
+
+    public init(origin: DomainName, records: [ResourceRecord], source: String = "", lines: [Int] = []) {
+        self.origin = origin
+        self.records = records
+        self.source = source
+        self.lines = lines
+    }
+
+    /// The SOA serial, when the zone has an SOA at its apex.
+    public var serial: UInt32? {
+        records.first { $0.type == .soa && $0.name == origin }?.soa?.serial
+    }
+}
