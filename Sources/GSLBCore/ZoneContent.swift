@@ -11,12 +11,17 @@ public struct ZoneContent: Sendable {
     public var source: String
     /// The source line of each record (same index as `records`), for diagnostics; may be empty.
     public var lines: [Int]
+    /// The file each record came from (same index as `records`): differs from `source`
+    /// for records read through `$INCLUDE`; may be empty (then every record is from `source`).
+    public var files: [String]
 
-    public init(origin: DomainName, records: [ResourceRecord], source: String = "", lines: [Int] = []) {
+    public init(origin: DomainName, records: [ResourceRecord], source: String = "", lines: [Int] = [],
+                files: [String] = []) {
         self.origin = origin
         self.records = records
         self.source = source
         self.lines = lines
+        self.files = files
     }
 
     /// The SOA serial, when the zone has an SOA at its apex.

@@ -1,1 +1,10 @@
-print("cairn")
+import ArgumentParser
+
+@main
+struct Cairn: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cairn",
+        abstract: "Cairn: an authoritative DNS server and global server load balancer.",
+        subcommands: [Serve.self, CheckZone.self, Reload.self]
+    )
+}

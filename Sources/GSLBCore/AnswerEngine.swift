@@ -1,0 +1,263 @@
+import DNSWire
+
+/// Turns one query packet into one response packet, reading only an immutable
+/// `ServingSnapshot`. One engine per worker thread: it owns a writer and scratch
+/// space reused across queries. No locks, no I/O, no logging.
+public final class AnswerEngine {
+    public enum Transport: Sendable { case udp, tcp }
+
+    /// Largest UDP response we send, whatever the client advertises (RFC 9715 / DNS flag day 2020).
+    public var maxUDPPayload: Int
+    /// The EDNS UDP payload size we advertise.
+    public var advertisedUDPPayload: UInt16
+
+    let writer = MessageWriter()
+
+    struct Item {
+        let owner: DomainName
+        let records: [EncodedRecord]
+    }
+    private var answer: [Item] = []
+    private var authority: [Item] = []
+    private var additional: [AdditionalData] = []
+    private var visited: [ArraySlice<UInt8>] = []
+
+    public init(maxUDPPayload: Int = 1232) {
+        self.maxUDPPayload = max(512, min(maxUDPPayload, 65535))
+        self.advertisedUDPPayload = UInt16(self.maxUDPPayload)
+        answer.reserveCapacity(8)
+        authority.reserveCapacity(4)
+        additional.reserveCapacity(16)
+        visited.reserveCapacity(8)
+    }
+
+    /// Writes the response to `packet` into `out`; returns its length, 0 for no reply.
+    public func respond(to packet: UnsafeRawBufferPointer, transport: Transport, snapshot: ServingSnapshot,
+                        into out: UnsafeMutableRawBufferPointer) -> Int {
+        switch QueryParser.parse(packet) {
+        case .drop:
+            return 0
+        case let .error(rcode, id, flags, question):
+            return writeError(rcode, id: id, flags: flags, query: question, transport: transport, out: out)
+        case let .query(q):
+            return answer(q, transport: transport, snapshot: snapshot, out: out)
+        }
+    }
+
+    @inline(__always)
+    func sizeLimit(_ q: Query?, _ transport: Transport) -> Int {
+        if transport == .tcp { return 65535 }
+        guard let e = q?.edns else { return 512 }
+        return max(512, min(Int(e.udpSize), maxUDPPayload))
+    }
+
+    func optOptions(_ q: Query) -> [UInt8] {
+        guard let ecs = q.edns?.clientSubnet else { return [] }
+        // RFC 7871 §7.2.1: echo the option; scope 0 because static data does not depend on the client.
+        let payload = ecs.wire(scope: 0)
+        return [0, 8, UInt8(payload.count >> 8), UInt8(payload.count & 0xff)] + payload
+    }
+
+    func responseFlags(_ queryFlags: UInt16, rcode: ResponseCode, aa: Bool = false, tc: Bool = false) -> UInt16 {
+        var f: UInt16 = 0x8000 | (queryFlags & 0x7800) | (queryFlags & 0x0100)
+        if aa { f |= 0x0400 }
+        if tc { f |= 0x0200 }
+        return f | (rcode.rawValue & 0xF)
+    }
+
+    func writeError(_ rcode: ResponseCode, id: UInt16, flags: UInt16, query: Query?, transport: Transport,
+                    out: UnsafeMutableRawBufferPointer) -> Int {
+        let limit = sizeLimit(query, transport)
+        writer.reset(buffer: out, limit: limit)
+        writer.header(id: id, flags: responseFlags(flags, rcode: rcode))
+        var qd = 0
+        if let q = query, writer.question(q.qname, type: q.qtype.rawValue, qclass: q.qclass) { qd = 1 }
+        var ar = 0
+        if let q = query, let e = q.edns {
+            if writer.opt(udpSize: advertisedUDPPayload, extendedRcode: UInt8(rcode.rawValue >> 4), dnssecOK: e.dnssecOK,
+                          options: []) { ar = 1 }
+        }
+        writer.setCounts(qd: qd, an: 0, ns: 0, ar: ar)
+        return writer.position
+    }
+
+    func answer(_ q: Query, transport: Transport, snapshot: ServingSnapshot, out: UnsafeMutableRawBufferPointer) -> Int {
+        if q.opcode != Opcode.query {
+            // Not a secondary: NOTIFY is refused (as NSD does); other opcodes are not implemented.
+            let rc: ResponseCode = q.opcode == Opcode.notify ? .refused : .notImp
+            return writeError(rc, id: q.id, flags: q.flags, query: q, transport: transport, out: out)
+        }
+        if let e = q.edns, e.version > 0 {
+            return writeError(.badVers, id: q.id, flags: q.flags, query: q, transport: transport, out: out)
+        }
+        if q.qclass != RecordClass.in && q.qclass != RecordClass.any {
+            return writeError(.refused, id: q.id, flags: q.flags, query: q, transport: transport, out: out)
+        }
+        if q.qtype == .axfr || q.qtype == .ixfr {
+            return writeError(.refused, id: q.id, flags: q.flags, query: q, transport: transport, out: out)
+        }
+
+        answer.removeAll(keepingCapacity: true)
+        authority.removeAll(keepingCapacity: true)
+        additional.removeAll(keepingCapacity: true)
+        visited.removeAll(keepingCapacity: true)
+        let (rcode, aaResult) = lookup(q, snapshot: snapshot)
+        if rcode == .refused && answer.isEmpty {
+            return writeError(.refused, id: q.id, flags: q.flags, query: q, transport: transport, out: out)
+        }
+        // QCLASS ANY: data is IN, but not authoritative for "any class" (as NSD does).
+        let aa = aaResult && q.qclass == RecordClass.in
+        return encode(q, rcode: rcode, aa: aa, transport: transport, out: out)
+    }
+
+    /// RFC 1034 §4.3.2 with wildcards (RFC 4592), DNAME (RFC 6672), CNAME chains
+    /// across served zones, referrals. Fills answer/authority/additional.
+    func lookup(_ q: Query, snapshot: ServingSnapshot) -> (ResponseCode, Bool) {
+        var name = q.qname
+        var aa = true
+        var first = true
+        var steps = 0
+        while steps < 16 {
+            steps += 1
+            // Closest node: the name itself, else its nearest existing ancestor.
+            var key = name.key[...]
+            var exact = true
+            var found = snapshot.node(forKey: key)
+            while found == nil && key.count > 1 {
+                key = key[(key.startIndex + Int(key[key.startIndex]) + 1)...]
+                exact = false
+                found = snapshot.node(forKey: key)
+            }
+            guard var node = found else {
+                // Outside every served zone: REFUSED at the start, else the chain simply ends here.
+                return (first ? .refused : .noError, aa)
+            }
+            if exact && q.qtype == .ds, let p = node.parentSide { node = p }
+            let zone = snapshot.zones[node.zone]
+
+            var cut = node.cut
+            if exact && q.qtype == .ds && cut === node { cut = nil }
+            let dname: ZoneNode? = exact ? node.dnameAbove : (node.rrset(.dname) != nil ? (node.dnameAbove ?? node) : node.dnameAbove)
+
+            if let c = cut, dname == nil || c.labelCount <= dname!.labelCount, let ns = c.rrset(.ns) {
+                // Referral (RFC 1034 §4.3.2 step 3b): not authoritative unless a CNAME led here.
+                if first { aa = false }
+                authority.append(Item(owner: c.name, records: ns.records))
+                additional.append(contentsOf: ns.additional)
+                return (.noError, aa)
+            }
+            if let d = dname, let dset = d.rrset(.dname), let drr = dset.records.first {
+                answer.append(Item(owner: d.name, records: dset.records))
+                guard let target = ResourceRecord(name: d.name, type: .dname, ttl: drr.ttl, rdata: drr.rdata).target,
+                      let newName = name.replacingSuffix(d.name, with: target) else {
+                    return (.yxDomain, aa)
+                }
+                answer.append(Item(owner: name, records: [EncodedRecord(type: .cname, ttl: drr.ttl, rdata: newName.wire)]))
+                name = newName
+                first = false
+                continue
+            }
+
+            let data: ZoneNode
+            if exact {
+                data = node
+            } else if let w = node.wildcard {
+                data = w
+            } else {
+                authority.append(Item(owner: zone.origin, records: [zone.negativeSOA]))
+                return (.nxDomain, aa)
+            }
+            if visited.contains(where: { $0 == name.key[...] }) { return (.noError, aa) }
+            visited.append(name.key[...])
+
+            if q.qtype == .any {
+                // RFC 8482: one RRset (SOA at the apex, else the first), or the CNAME.
+                if let c = data.rrset(.cname) {
+                    answer.append(Item(owner: name, records: c.records))
+                } else if let s = data.rrset(.soa) ?? data.rrsets.first {
+                    answer.append(Item(owner: name, records: s.records))
+                } else {
+                    authority.append(Item(owner: zone.origin, records: [zone.negativeSOA]))
+                }
+                return (.noError, aa)
+            }
+            if let s = data.rrset(q.qtype) {
+                answer.append(Item(owner: name, records: s.records))
+                if q.qtype == .ns { additional.append(contentsOf: s.additional) }
+                return (.noError, aa)
+            }
+            if let c = data.rrset(.cname), let crr = c.records.first {
+                answer.append(Item(owner: name, records: c.records))
+                guard let target = ResourceRecord(name: name, type: .cname, ttl: crr.ttl, rdata: crr.rdata).target else {
+                    return (.noError, aa)
+                }
+                name = target
+                first = false
+                continue
+            }
+            // NODATA (RFC 2308 §2.2).
+            authority.append(Item(owner: zone.origin, records: [zone.negativeSOA]))
+            return (.noError, aa)
+        }
+        return (.noError, aa)
+    }
+
+    func encode(_ q: Query, rcode: ResponseCode, aa: Bool, transport: Transport, out: UnsafeMutableRawBufferPointer) -> Int {
+        let limit = sizeLimit(q, transport)
+        let options = optOptions(q)
+        let optSize = q.edns == nil ? 0 : 11 + options.count
+        writer.reset(buffer: out, limit: limit - optSize)
+        writer.header(id: q.id, flags: responseFlags(q.flags, rcode: rcode, aa: aa))
+        var truncated = !writer.question(q.qname, type: q.qtype.rawValue, qclass: q.qclass)
+        var an = 0, ns = 0, ar = 0
+        if !truncated {
+            outer: for item in answer {
+                for r in item.records {
+                    guard writer.record(owner: item.owner, r) else { truncated = true; break outer }
+                    an += 1
+                }
+            }
+        }
+        if !truncated {
+            outer: for item in authority {
+                for r in item.records {
+                    guard writer.record(owner: item.owner, r) else { truncated = true; break outer }
+                    ns += 1
+                }
+            }
+        }
+        if !truncated {
+            // Glue for in-domain servers must fit (RFC 9471); other addresses are dropped when they don't.
+            var optionalFull = false
+            outer: for a in additional {
+                if optionalFull && !a.required { continue }
+                let m = writer.mark
+                var n = 0
+                for r in a.records {
+                    guard writer.record(owner: a.owner, r) else {
+                        writer.rollback(to: m)
+                        if a.required { truncated = true; break outer }
+                        optionalFull = true
+                        n = 0
+                        continue outer
+                    }
+                    n += 1
+                }
+                ar += n
+            }
+        }
+        if truncated {
+            writer.reset(buffer: out, limit: limit - optSize)
+            writer.header(id: q.id, flags: responseFlags(q.flags, rcode: rcode, aa: aa, tc: true))
+            an = 0; ns = 0; ar = 0
+            _ = writer.question(q.qname, type: q.qtype.rawValue, qclass: q.qclass)
+        }
+        writer.limit = min(limit, out.count)
+        if let e = q.edns {
+            if writer.opt(udpSize: advertisedUDPPayload, extendedRcode: UInt8(rcode.rawValue >> 4), dnssecOK: e.dnssecOK,
+                          options: options) { ar += 1 }
+        }
+        writer.setCounts(qd: 1, an: an, ns: ns, ar: ar)
+        return writer.position
+    }
+}

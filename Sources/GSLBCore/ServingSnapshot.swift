@@ -1,0 +1,93 @@
+import DNSWire
+
+/// One RRset at a node, prepared for writing.
+public struct RRSet: Sendable {
+    public let type: RecordType
+    public let records: [EncodedRecord]
+    /// Addresses (A then AAAA) to add to the additional section with this RRset:
+    /// glue for a delegation's NS set, in-zone addresses for the apex NS set.
+    public let additional: [AdditionalData]
+
+    public init(type: RecordType, records: [EncodedRecord], additional: [AdditionalData] = []) {
+        self.type = type
+        self.records = records
+        self.additional = additional
+    }
+}
+
+/// Address records of one name for the additional section.
+public struct AdditionalData: Sendable {
+    public let owner: DomainName
+    public let records: [EncodedRecord]
+    /// In-domain glue (below the delegation): RFC 9471 says it must fit or TC is set.
+    public let required: Bool
+}
+
+/// A name in a served zone. Immutable once the snapshot is published.
+public final class ZoneNode: @unchecked Sendable {
+    public let name: DomainName
+    /// Index into `ServingSnapshot.zones`.
+    public let zone: Int
+    /// RRsets in file order of their first record.
+    public internal(set) var rrsets: [RRSet] = []
+    /// The highest delegation point (NS, not the apex) at or above this node in its zone.
+    public internal(set) var cut: ZoneNode?
+    /// The highest DNAME owner strictly above this node in its zone.
+    public internal(set) var dnameAbove: ZoneNode?
+    /// The `*` child of this node, if the zone has one.
+    public internal(set) var wildcard: ZoneNode?
+    /// The parent zone's delegation node at the same name, when both zones are served (answers DS).
+    public internal(set) var parentSide: ZoneNode?
+    public let labelCount: Int
+
+    init(name: DomainName, zone: Int) {
+        self.name = name
+        self.zone = zone
+        self.labelCount = name.labelCount
+    }
+
+    @inline(__always)
+    public func rrset(_ t: RecordType) -> RRSet? {
+        for s in rrsets where s.type == t { return s }
+        return nil
+    }
+
+    public var isEmptyNonTerminal: Bool { rrsets.isEmpty }
+}
+
+/// A served zone's facts needed at answer time.
+public struct ServedZone: Sendable {
+    public let origin: DomainName
+    public let source: String
+    public let serial: UInt32
+    public let apex: ZoneNode
+    /// The SOA as it goes in the authority section of negative answers:
+    /// TTL = min(SOA TTL, MINIMUM) (RFC 2308 §3).
+    public let negativeSOA: EncodedRecord
+}
+
+/// Everything the query path reads, built once per change and swapped atomically.
+public final class ServingSnapshot: Sendable {
+    public let zones: [ServedZone]
+    /// Every name of every zone (lower-cased wire form) → its node. A name that
+    /// is the apex of a child zone maps to the child's node.
+    let index: [ArraySlice<UInt8>: ZoneNode]
+    /// Monotonic build number, for logs and metrics.
+    public let generation: UInt64
+
+    init(zones: [ServedZone], index: [ArraySlice<UInt8>: ZoneNode], generation: UInt64) {
+        self.zones = zones
+        self.index = index
+        self.generation = generation
+    }
+
+    public static let empty = ServingSnapshot(zones: [], index: [:], generation: 0)
+
+    /// Exact node for a lower-cased wire name.
+    @inline(__always)
+    public func node(forKey key: ArraySlice<UInt8>) -> ZoneNode? { index[key] }
+
+    public func node(for name: DomainName) -> ZoneNode? { index[name.key[...]] }
+
+    public var nameCount: Int { index.count }
+}

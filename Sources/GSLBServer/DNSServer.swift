@@ -1,0 +1,139 @@
+import CNetShim
+import DNSWire
+import Foundation
+import GSLBCore
+import Logging
+import NIOCore
+import NIOPosix
+
+/// Where and how to listen.
+public struct DNSServerConfiguration: Sendable {
+    public var addresses: [(host: String, port: Int)]
+    /// UDP sockets (and threads) per address, bound with SO_REUSEPORT.
+    public var udpWorkers: Int
+    public var maxUDPPayload: Int
+    public var tcpIdleTimeout: TimeAmount
+    public var tcpMaxConnections: Int
+
+    public init(addresses: [(host: String, port: Int)] = [("127.0.0.1", 5300)], udpWorkers: Int = 0,
+                maxUDPPayload: Int = 1232, tcpIdleTimeout: TimeAmount = .seconds(10), tcpMaxConnections: Int = 512) {
+        self.addresses = addresses
+        self.udpWorkers = udpWorkers > 0 ? udpWorkers : max(1, System.coreCount)
+        self.maxUDPPayload = maxUDPPayload
+        self.tcpIdleTimeout = tcpIdleTimeout
+        self.tcpMaxConnections = tcpMaxConnections
+    }
+}
+
+public struct BoundAddress: Sendable, CustomStringConvertible {
+    public let transport: String
+    public let host: String
+    public let port: Int
+    public var description: String { host.contains(":") ? "\(transport) [\(host)]:\(port)" : "\(transport) \(host):\(port)" }
+}
+
+public enum DNSServerError: Error, CustomStringConvertible {
+    case bind(String, Int, String)
+    public var description: String {
+        switch self {
+        case let .bind(h, p, why): return "cannot bind \(h):\(p): \(why)"
+        }
+    }
+}
+
+/// The DNS listeners: UDP worker threads plus NIO TCP, all answering from the
+/// same `SnapshotBox`.
+public final class DNSServer: @unchecked Sendable {
+    public let box: SnapshotBox
+    public let configuration: DNSServerConfiguration
+    public let counters = QueryCounters()
+    let logger: Logger
+    private var udp: [UDPListener] = []
+    private var tcpChannels: [Channel] = []
+    private var group: MultiThreadedEventLoopGroup?
+    public private(set) var bound: [BoundAddress] = []
+
+    public init(configuration: DNSServerConfiguration, box: SnapshotBox, logger: Logger = Logger(label: "cairn.dns")) {
+        self.configuration = configuration
+        self.box = box
+        self.logger = logger
+    }
+
+    /// Binds every listener; returns the bound addresses (port 0 resolved).
+    @discardableResult
+    public func start() throws -> [BoundAddress] {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        self.group = group
+        let scratch = ThreadSpecificVariable<TCPScratch>()
+        let table = TCPConnectionTable(maxConnections: configuration.tcpMaxConnections)
+        for (host, requestedPort) in configuration.addresses {
+            var attempt = 0
+            while true {
+                attempt += 1
+                do {
+                    try bindPair(host: host, port: requestedPort, group: group, scratch: scratch, table: table)
+                    break
+                } catch let e as DNSServerError where requestedPort == 0 && attempt < 5 {
+                    // The ephemeral UDP port was taken for TCP: try another.
+                    logger.debug("retrying ephemeral bind: \(e)")
+                }
+            }
+        }
+        return bound
+    }
+
+    private func bindPair(host: String, port: Int, group: MultiThreadedEventLoopGroup,
+                          scratch: ThreadSpecificVariable<TCPScratch>, table: TCPConnectionTable) throws {
+        var fds: [Int32] = []
+        var actualPort = port
+        for w in 0..<configuration.udpWorkers {
+            let fd = cairn_udp_socket(host, Int32(actualPort), 1, 4 << 20)
+            guard fd >= 0 else {
+                fds.forEach { close($0) }
+                throw DNSServerError.bind(host, actualPort, String(cString: strerror(-fd)))
+            }
+            if w == 0 { actualPort = Int(cairn_socket_port(fd)) }
+            _ = cairn_set_recv_timeout_ms(fd, 500)
+            fds.append(fd)
+        }
+        let cfg = configuration
+        let box = self.box
+        let counters = self.counters
+        let channel: Channel
+        do {
+            channel = try ServerBootstrap(group: group)
+                .serverChannelOption(.backlog, value: 256)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+                .childChannelInitializer { ch in
+                    ch.eventLoop.makeCompletedFuture {
+                        try ch.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: cfg.tcpIdleTimeout))
+                        try ch.pipeline.syncOperations.addHandler(ByteToMessageHandler(DNSFrameDecoder(), maximumBufferSize: 1 << 17))
+                        try ch.pipeline.syncOperations.addHandler(
+                            DNSTCPHandler(box: box, scratch: scratch, maxUDPPayload: cfg.maxUDPPayload, table: table, counters: counters))
+                    }
+                }
+                .bind(host: host, port: actualPort).wait()
+        } catch {
+            fds.forEach { close($0) }
+            throw DNSServerError.bind(host, actualPort, "\(error)")
+        }
+        tcpChannels.append(channel)
+        for (i, fd) in fds.enumerated() {
+            let l = UDPListener(fd: fd, box: box, maxUDPPayload: cfg.maxUDPPayload, counters: counters)
+            l.start(name: "cairn-udp-\(actualPort)-\(i)")
+            udp.append(l)
+        }
+        bound.append(BoundAddress(transport: "udp", host: host, port: actualPort))
+        bound.append(BoundAddress(transport: "tcp", host: host, port: actualPort))
+    }
+
+    public func stop() {
+        for c in tcpChannels { try? c.close().wait() }
+        tcpChannels = []
+        for l in udp { l.stop() }
+        udp = []
+        try? group?.syncShutdownGracefully()
+        group = nil
+    }
+}

@@ -1,0 +1,144 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import GSLBCore
+import GSLBServer
+import Logging
+import NIOCore
+
+struct Serve: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Serve the zones in a directory over UDP and TCP.")
+
+    @Option(help: "Directory of RFC 1035 zone files, one `ORIGIN.zone` per zone.")
+    var zones: String = "zones"
+
+    @Option(name: .customLong("dns"), help: "HOST:PORT to answer DNS on (UDP and TCP); repeatable; port 0 = ephemeral.")
+    var dns: [String] = []
+
+    @Option(help: "UDP sockets (one thread each) per address; 0 = one per core.")
+    var udpWorkers: Int = 0
+
+    @Option(help: "Largest UDP response in octets (EDNS payload cap).")
+    var maxUdpSize: Int = 1232
+
+    @Option(help: "Seconds an idle TCP connection stays open.")
+    var tcpIdleTimeout: Int = 10
+
+    @Option(help: "Open TCP connections at most; past it the longest-idle one is closed.")
+    var tcpMaxConnections: Int = 512
+
+    @Option(help: "Write the process id here (for `cairn reload`); empty = none.")
+    var pidFile: String = ""
+
+    @Option(help: "trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String = "info"
+
+    func validate() throws {
+        guard Logger.Level(rawValue: logLevel) != nil else {
+            throw ValidationError("--log-level: unknown level \"\(logLevel)\"")
+        }
+        for d in dns { _ = try HostPort.parse(d, option: "--dns") }
+        guard (512...65535).contains(maxUdpSize) else { throw ValidationError("--max-udp-size: must be 512...65535") }
+        guard udpWorkers >= 0 else { throw ValidationError("--udp-workers: must be >= 0") }
+        guard tcpMaxConnections > 0 else { throw ValidationError("--tcp-max-connections: must be > 0") }
+    }
+
+    func run() throws {
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var h = StreamLogHandler.standardError(label: label)
+            h.logLevel = level
+            return h
+        }
+        let logger = Logger(label: "cairn")
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: zones, isDirectory: &isDir), isDir.boolValue else {
+            throw ValidationError("--zones: \(zones) is not a directory")
+        }
+        let addresses = try (dns.isEmpty ? ["127.0.0.1:5300"] : dns).map { try HostPort.parse($0, option: "--dns") }
+
+        let started = DispatchTime.now()
+        let publisher = SnapshotPublisher(source: ZoneDirectorySource(directory: zones))
+        let report = publisher.reload()
+        for z in report.zones { logger.info("serving zone \(z.origin) serial \(z.serial) from \(z.source)") }
+
+        let server = DNSServer(
+            configuration: DNSServerConfiguration(
+                addresses: addresses.map { ($0.host, $0.port) }, udpWorkers: udpWorkers, maxUDPPayload: maxUdpSize,
+                tcpIdleTimeout: .seconds(Int64(tcpIdleTimeout)), tcpMaxConnections: tcpMaxConnections),
+            box: publisher.box)
+        let bound = try server.start()
+        for b in bound { FileHandle.standardError.write("cairn: listening \(b)\n".data(using: .utf8)!) }
+        let ms = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e6
+        logger.info("ready in \(String(format: "%.1f", ms)) ms")
+        if !pidFile.isEmpty {
+            try "\(getpid())\n".write(toFile: pidFile, atomically: true, encoding: .utf8)
+        }
+
+        signal(SIGHUP, SIG_IGN)
+        signal(SIGTERM, SIG_IGN)
+        signal(SIGINT, SIG_IGN)
+        let queue = DispatchQueue(label: "cairn.signals")
+        let hup = DispatchSource.makeSignalSource(signal: SIGHUP, queue: queue)
+        hup.setEventHandler {
+            logger.info("SIGHUP: reloading zones")
+            publisher.reload()
+        }
+        hup.resume()
+        let stop = DispatchSemaphore(value: 0)
+        var sources = [hup]
+        for sig in [SIGTERM, SIGINT] {
+            let s = DispatchSource.makeSignalSource(signal: sig, queue: queue)
+            s.setEventHandler { stop.signal() }
+            s.resume()
+            sources.append(s)
+        }
+        stop.wait()
+        logger.info("stopping")
+        server.stop()
+        if !pidFile.isEmpty { try? FileManager.default.removeItem(atPath: pidFile) }
+        _ = sources
+    }
+}
+
+struct Reload: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Ask a running `cairn serve` to reread its zones (SIGHUP).")
+
+    @Option(help: "The pid file written by `cairn serve --pid-file`.")
+    var pidFile: String = "cairn.pid"
+
+    func run() throws {
+        guard let text = try? String(contentsOfFile: pidFile, encoding: .utf8),
+              let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+            throw ValidationError("--pid-file: cannot read a pid from \(pidFile)")
+        }
+        guard kill(pid, SIGHUP) == 0 else {
+            throw ValidationError("cannot signal pid \(pid): \(String(cString: strerror(errno)))")
+        }
+        print("reload requested (pid \(pid))")
+    }
+}
+
+enum HostPort {
+    /// `127.0.0.1:5300`, `[::1]:53`, `localhost:0`.
+    static func parse(_ s: String, option: String) throws -> (host: String, port: Int) {
+        var host: Substring
+        var port: Substring
+        if s.hasPrefix("[") {
+            guard let close = s.firstIndex(of: "]"), s[s.index(after: close)...].hasPrefix(":") else {
+                throw ValidationError("\(option): \"\(s)\" is not [IPV6]:PORT")
+            }
+            host = s[s.index(after: s.startIndex)..<close]
+            port = s[s.index(close, offsetBy: 2)...]
+        } else {
+            guard let colon = s.lastIndex(of: ":") else { throw ValidationError("\(option): \"\(s)\" is not HOST:PORT") }
+            host = s[..<colon]
+            port = s[s.index(after: colon)...]
+        }
+        if host == "localhost" { host = "127.0.0.1" }
+        guard let p = Int(port), (0...65535).contains(p), !host.isEmpty else {
+            throw ValidationError("\(option): \"\(s)\" has no valid port")
+        }
+        return (String(host), p)
+    }
+}

@@ -1,0 +1,22 @@
+import DNSWire
+import GSLBCore
+import ZoneFiles
+
+/// The composition root's adapter: `zones/` read through ldns (ZoneFiles).
+struct ZoneDirectorySource: ZoneSource {
+    let directory: String
+
+    func loadZones() -> ZoneLoadResult {
+        let (zones, errors) = ZoneDirectory.load(directory: directory)
+        return ZoneLoadResult(zones: zones, failures: errors.map { e in
+            ZoneLoadResult.Failure(origin: ZoneDirectorySource.origin(forFile: e.file), message: e.description)
+        })
+    }
+
+    /// `dir/example.com.zone` → `example.com.`
+    static func origin(forFile path: String) -> DomainName? {
+        let base = path.split(separator: "/").last.map(String.init) ?? path
+        guard base.hasSuffix(".zone") else { return nil }
+        return try? DomainName(String(base.dropLast(5)) + ".")
+    }
+}

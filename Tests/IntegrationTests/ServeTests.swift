@@ -1,0 +1,123 @@
+import DNSWire
+import Foundation
+import Testing
+
+/// The real `cairn serve` on ephemeral ports, queried over real UDP and TCP.
+@Suite(.serialized) struct ServeTests {
+    static let confZones = Paths.fixture("Tests/conformance/zones").path
+
+    @Test func answersAuthoritativelyOverUDPAndTCP() throws {
+        let server = try CairnProcess(["serve", "--zones", Self.confZones, "--dns", "127.0.0.1:0", "--udp-workers", "2"])
+        let u = try DNSClient.udp("www.conf.example.", .a, port: server.port)
+        #expect(u.rcode == .noError)
+        #expect(u.aa)
+        #expect(u.answer.map(\.description) == ["www.conf.example. 3600 IN A 192.0.2.20"])
+        let t = try DNSClient.tcp("www.conf.example.", .a, port: server.port)
+        #expect(t.answer == u.answer)
+        #expect(t.id == 0x4343)
+    }
+
+    @Test func exampleZoneInTheRepositoryServes() throws {
+        let server = try CairnProcess(["serve", "--zones", Paths.fixture("zones").path, "--dns", "127.0.0.1:0"])
+        let m = try DNSClient.udp("example.com.", .soa, port: server.port)
+        #expect(m.rcode == .noError && m.aa && m.answer.count == 1)
+        let nx = try DNSClient.udp("no-such-name.example.com.", .a, port: server.port)
+        #expect(nx.rcode == .nxDomain)
+        #expect(nx.authority.first?.type == .soa)
+        let refused = try DNSClient.udp("example.org.", .a, port: server.port)
+        #expect(refused.rcode == .refused)
+    }
+
+    @Test func severalQueriesOnOneTCPConnectionAreAnsweredInOrder() throws {
+        let server = try CairnProcess(["serve", "--zones", Self.confZones, "--dns", "127.0.0.1:0"])
+        let fd = try DNSClient.tcpConnect(port: server.port)
+        defer { close(fd) }
+        var batch: [UInt8] = []
+        let names = ["www.conf.example.", "mail.conf.example.", "nonexistent.conf.example.", "conf.example."]
+        for (i, n) in names.enumerated() {
+            batch += DNSClient.framed(QueryBuilder.make(id: UInt16(100 + i), name: try DomainName(n), type: .a))
+        }
+        DNSClient.tcpSend(fd, batch)
+        for i in 0..<names.count {
+            let r = try #require(DNSClient.tcpReadMessage(fd))
+            let m = try Message(bytes: r)
+            #expect(m.id == UInt16(100 + i))
+        }
+    }
+
+    @Test func largeAnswersTruncateOverUDPAndCompleteOverTCP() throws {
+        let server = try CairnProcess(["serve", "--zones", Self.confZones, "--dns", "127.0.0.1:0"])
+        let u = try DNSClient.udp("big.conf.example.", .a, port: server.port)
+        #expect(u.tc)
+        #expect(u.answer.isEmpty)
+        let e = try DNSClient.udp("big.conf.example.", .a, port: server.port, edns: (4096, false))
+        #expect(!e.tc && e.answer.count == 40)
+        let t = try DNSClient.tcp("huge.conf.example.", .txt, port: server.port)
+        #expect(!t.tc && t.answer.count == 20)
+    }
+
+    @Test func anIdleTCPConnectionIsClosed() throws {
+        let server = try CairnProcess(["serve", "--zones", Self.confZones, "--dns", "127.0.0.1:0", "--tcp-idle-timeout", "1"])
+        let fd = try DNSClient.tcpConnect(port: server.port)
+        defer { close(fd) }
+        #expect(DNSClient.peerClosed(fd, within: 5))
+    }
+
+    @Test func newConnectionsAreServedWhenIdleOnesHoldTheCap() throws {
+        let server = try CairnProcess(["serve", "--zones", Self.confZones, "--dns", "127.0.0.1:0", "--tcp-max-connections", "4"])
+        var idle: [Int32] = []
+        defer { idle.forEach { close($0) } }
+        for _ in 0..<8 {
+            idle.append(try DNSClient.tcpConnect(port: server.port))
+            usleep(20_000)
+        }
+        let m = try DNSClient.tcp("www.conf.example.", .a, port: server.port)
+        #expect(m.rcode == .noError)
+        // The oldest idle connections were closed to make room.
+        #expect(DNSClient.peerClosed(idle[0], within: 2))
+    }
+
+    @Test func reloadServesNewDataAndKeepsTheLastGoodZoneOnError() throws {
+        let dir = try Paths.tempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let zone = dir.appendingPathComponent("reload.test.zone")
+        func write(serial: Int, extra: String = "") throws {
+            try """
+            $ORIGIN reload.test.
+            $TTL 300
+            @ IN SOA ns hostmaster \(serial) 3600 600 86400 60
+            @ IN NS ns
+            ns IN A 192.0.2.1
+            www IN A 192.0.2.\(serial % 250)
+            \(extra)
+            """.write(to: zone, atomically: true, encoding: .utf8)
+        }
+        try write(serial: 1)
+        let pidFile = dir.appendingPathComponent("cairn.pid").path
+        let server = try CairnProcess(["serve", "--zones", dir.path, "--dns", "127.0.0.1:0", "--pid-file", pidFile])
+        #expect(try DNSClient.udp("www.reload.test.", .a, port: server.port).answer.first?.rdata == [192, 0, 2, 1])
+
+        try write(serial: 2)
+        let (rc, out) = try CairnProcess.run(["reload", "--pid-file", pidFile])
+        #expect(rc == 0, "\(out)")
+        var rdata: [UInt8]? = nil
+        for _ in 0..<100 {
+            rdata = try DNSClient.udp("www.reload.test.", .a, port: server.port).answer.first?.rdata
+            if rdata == [192, 0, 2, 2] { break }
+            usleep(20_000)
+        }
+        #expect(rdata == [192, 0, 2, 2])
+
+        // A broken zone: the error names file and line; version 2 keeps serving.
+        try write(serial: 3, extra: "bad IN A 192.0.2.999")
+        server.signal(SIGHUP)
+        var logged = false
+        for _ in 0..<100 {
+            if server.stderr.value.contains("reload.test.zone:7") { logged = true; break }
+            usleep(20_000)
+        }
+        #expect(logged, "\(server.stderr.value)")
+        #expect(try DNSClient.udp("www.reload.test.", .a, port: server.port).answer.first?.rdata == [192, 0, 2, 2])
+        #expect(try DNSClient.udp("reload.test.", .soa, port: server.port).answer.first?.soa?.serial == 2)
+    }
+}

@@ -1,0 +1,99 @@
+import DNSWire
+import Foundation
+import Synchronization
+
+/// Where the package and the built `cairn` binary are.
+enum Paths {
+    static let packageRoot: URL = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    static var cairnBinary: URL {
+        if let p = ProcessInfo.processInfo.environment["CAIRN_BIN"] { return URL(fileURLWithPath: p) }
+        let nextToTests = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("cairn")
+        if FileManager.default.isExecutableFile(atPath: nextToTests.path) { return nextToTests }
+        return packageRoot.appendingPathComponent(".build/debug/cairn")
+    }
+
+    static func fixture(_ rel: String) -> URL { packageRoot.appendingPathComponent(rel) }
+
+    static func tempDir() throws -> URL {
+        let d = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-test-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: d, withIntermediateDirectories: true)
+        return d
+    }
+}
+
+/// Collects a child's output lines, safely across threads.
+final class OutputLog: Sendable {
+    private let text = Mutex<String>("")
+    func append(_ s: String) { text.withLock { $0 += s } }
+    var value: String { text.withLock { $0 } }
+}
+
+/// A real `cairn` process, started on ephemeral ports and stopped at the end.
+final class CairnProcess {
+    let process = Process()
+    let stderr = OutputLog()
+    private(set) var port: Int = 0
+
+    /// Starts `cairn ARGS` and waits for its `listening udp` line (for `serve`).
+    init(_ args: [String], waitForListen: Bool = true) throws {
+        process.executableURL = Paths.cairnBinary
+        process.arguments = args
+        let pipe = Pipe()
+        process.standardError = pipe
+        process.standardOutput = FileHandle.nullDevice
+        let log = stderr
+        pipe.fileHandleForReading.readabilityHandler = { h in
+            let d = h.availableData
+            if !d.isEmpty { log.append(String(decoding: d, as: UTF8.self)) }
+        }
+        try process.run()
+        guard waitForListen else { return }
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline {
+            if let p = CairnProcess.listenPort(in: stderr.value) { port = p; return }
+            if !process.isRunning { break }
+            usleep(20_000)
+        }
+        stop()
+        throw CairnProcessError.didNotListen(stderr.value)
+    }
+
+    static func listenPort(in log: String) -> Int? {
+        for line in log.split(separator: "\n") where line.hasPrefix("cairn: listening udp ") {
+            if let p = line.split(separator: ":").last, let v = Int(p) { return v }
+        }
+        return nil
+    }
+
+    func signal(_ s: Int32) { kill(process.processIdentifier, s) }
+
+    func stop() {
+        if process.isRunning {
+            process.terminate()
+            let deadline = Date().addingTimeInterval(5)
+            while process.isRunning && Date() < deadline { usleep(10_000) }
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        }
+        process.waitUntilExit()
+    }
+
+    deinit { stop() }
+
+    /// Runs `cairn ARGS` to completion: (exit status, stdout + stderr).
+    static func run(_ args: [String]) throws -> (Int32, String) {
+        let p = Process()
+        p.executableURL = Paths.cairnBinary
+        p.arguments = args
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        p.standardError = pipe
+        try p.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+}
+
+enum CairnProcessError: Error { case didNotListen(String) }
