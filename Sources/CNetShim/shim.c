@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "CNetShim.h"
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <errno.h>
 #include <unistd.h>
