@@ -1,0 +1,365 @@
+import CLDNS
+import DNSWire
+import Foundation
+
+/// One master file (and, recursively, its `$INCLUDE`s) read entry by entry through
+/// ldns. Every ldns object is freed in the function that made it; only Swift values
+/// leave this type.
+struct MasterFileReader {
+    /// TTL defaults in force: `$TTL` when one was seen, else the last explicit TTL
+    /// (RFC 1035 §5.1), else the caller's default.
+    struct TTLState {
+        var directive: UInt32?
+        var lastExplicit: UInt32?
+        func current(_ fallback: UInt32) -> UInt32 { directive ?? lastExplicit ?? fallback }
+    }
+
+    let defaultTTL: UInt32
+    private(set) var records: [ResourceRecord] = []
+    private(set) var lines: [Int] = []
+    private(set) var files: [String] = []
+    /// Canonical paths of the files being read, outermost first (include-loop guard).
+    private var chain: [String] = []
+    /// The same files as they are shown in messages.
+    private var shownChain: [String] = []
+
+    init(defaultTTL: UInt32) { self.defaultTTL = defaultTTL }
+
+    /// Reads `path` with `origin` as its initial `$ORIGIN`. `includedAt` is the
+    /// `$INCLUDE` line that named it (where open errors are reported).
+    mutating func read(path: String, origin: DomainName?, ttl: TTLState,
+                       includedAt site: (file: String, line: Int)?) throws(ZoneFileError) {
+        guard let fp = cairn_fopen(path) else {
+            let reason = String(cString: strerror(errno))
+            if let site {
+                throw ZoneFileError(file: site.file, line: site.line, message: "cannot open $INCLUDE file \(path): \(reason)")
+            }
+            throw ZoneFileError(file: path, line: 0, message: "cannot open zone file: \(reason)")
+        }
+        defer { fclose(fp) }
+        let bytes = try Self.readAll(fp, path: path)
+        let lineIndex = LineIndex(bytes)
+
+        chain.append(Self.canonical(path))
+        shownChain.append(path)
+        defer { chain.removeLast(); shownChain.removeLast() }
+
+        var scope = Scope(origin: origin, ttl: ttl)
+        defer { scope.free() }
+
+        var token: UnsafeMutablePointer<CChar>? = nil
+        var tokenLimit = 0
+        defer { free(token) }
+        var ldnsLine: Int32 = 0
+        guard let wire = ldns_buffer_new(1024) else {
+            throw ZoneFileError(file: path, line: 0, message: "out of memory")
+        }
+        defer { ldns_buffer_free(wire) }
+
+        while true {
+            let start = ftell(fp)
+            let status = ldns_fget_token_l_st(fp, &token, &tokenLimit, false, "\u{0C}\n\r\u{0B}", &ldnsLine)
+            let end = ftell(fp)
+            let scan = EntryScan(bytes, from: Int(start), to: Int(end), lines: lineIndex)
+            if let problem = scan.problem {
+                throw ZoneFileError(file: path, line: problem.line, message: problem.message)
+            }
+            if status != LDNS_STATUS_OK && status != LDNS_STATUS_SYNTAX_EMPTY {
+                throw ZoneFileError(file: path, line: scan.firstLine, message: Self.ldnsMessage(status))
+            }
+            let entry = token.map { Self.trimmed(UnsafeBufferPointer(start: UnsafeRawPointer($0).assumingMemoryBound(to: UInt8.self), count: strlen($0))) } ?? []
+            if !entry.isEmpty && status == LDNS_STATUS_OK {
+                let at = (file: path, line: scan.firstLine)
+                if entry[0] == UInt8(ascii: "$") {
+                    try directive(entry, at: at, scope: &scope)
+                } else {
+                    try record(entry, at: at, scope: &scope, wire: wire)
+                }
+            }
+            if feof(fp) != 0 || end <= start { break }
+        }
+    }
+
+    // MARK: - Directives
+
+    private mutating func directive(_ entry: [UInt8], at: (file: String, line: Int), scope: inout Scope) throws(ZoneFileError) {
+        let words = Self.words(String(decoding: entry, as: UTF8.self))
+        let keyword = words[0].uppercased()
+        func fail(_ m: String) -> ZoneFileError { ZoneFileError(file: at.file, line: at.line, message: m) }
+        switch keyword {
+        case "$ORIGIN":
+            guard words.count == 2 else { throw fail("$ORIGIN takes exactly one domain name") }
+            do {
+                scope.setOrigin(try DomainName(words[1], origin: scope.origin))
+            } catch {
+                throw fail("bad domain name in $ORIGIN \(words[1]): \(error)")
+            }
+        case "$TTL":
+            guard words.count == 2 else { throw fail("$TTL takes exactly one TTL") }
+            guard let v = Self.ttlValue(words[1]) else { throw fail("bad $TTL value \(words[1])") }
+            scope.ttl.directive = v
+        case "$INCLUDE":
+            guard words.count == 2 || words.count == 3 else {
+                throw fail("$INCLUDE takes a file name and an optional origin")
+            }
+            let target = Self.resolve(words[1], relativeTo: at.file)
+            var includeOrigin = scope.origin
+            if words.count == 3 {
+                do { includeOrigin = try DomainName(words[2], origin: scope.origin) } catch {
+                    throw fail("bad origin in $INCLUDE \(words[2]): \(error)")
+                }
+            }
+            guard chain.count <= ZoneFileLoader.maxIncludeDepth else {
+                throw fail("$INCLUDE nested deeper than \(ZoneFileLoader.maxIncludeDepth) levels")
+            }
+            if let loopAt = chain.firstIndex(of: Self.canonical(target)) {
+                let cycle = (shownChain[loopAt...] + [target]).joined(separator: " -> ")
+                throw fail("$INCLUDE loop: \(cycle)")
+            }
+            try read(path: target, origin: includeOrigin, ttl: scope.ttl, includedAt: at)
+        default:
+            throw fail("unknown directive \(words[0])")
+        }
+    }
+
+    // MARK: - Records
+
+    private mutating func record(_ original: [UInt8], at: (file: String, line: Int), scope: inout Scope,
+                                 wire: UnsafeMutablePointer<ldns_buffer>) throws(ZoneFileError) {
+        func fail(_ m: String) -> ZoneFileError { ZoneFileError(file: at.file, line: at.line, message: m) }
+        var entry = original
+        var head = RecordHead(entry)
+        // RFC 1035 allows CLASS before TTL; ldns reads only TTL CLASS: swap them.
+        if let c = head.classToken, let t = head.ttlToken, c.lowerBound < t.lowerBound {
+            entry = Array(entry[..<c.lowerBound]) + Array(entry[t]) + [0x20] + Array(entry[c])
+                + Array(entry[t.upperBound...])
+            head = RecordHead(entry)
+        }
+        let shown = Self.shown(entry)
+        guard let typeToken = head.typeToken else { throw fail("missing type in \(shown)") }
+        let typeName = Array(entry[typeToken]) + [0]
+        let knownType = typeName.withUnsafeBufferPointer { p in
+            p.withMemoryRebound(to: CChar.self) { ldns_get_rr_type_by_name($0.baseAddress!) }
+        }
+        guard knownType.rawValue != 0 else {
+            throw fail("unknown RR type \(String(decoding: entry[typeToken], as: UTF8.self)) in \(shown)")
+        }
+        if let t = head.ttlToken, entry[t].allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
+           UInt64(String(decoding: entry[t], as: UTF8.self)).map({ $0 > UInt64(UInt32.max) }) ?? true {
+            throw fail("TTL \(String(decoding: entry[t], as: UTF8.self)) does not fit in 32 bits in \(shown)")
+        }
+
+        let ttlDefault = scope.ttl.current(defaultTTL)
+        var rr: UnsafeMutablePointer<ldns_rr>? = nil
+        let originRDF = scope.originRDF
+        var prev = scope.prev
+        let status = (entry + [0]).withUnsafeBufferPointer { p in
+            p.withMemoryRebound(to: CChar.self) {
+                ldns_rr_new_frm_str(&rr, $0.baseAddress!, ttlDefault, originRDF, &prev)
+            }
+        }
+        scope.prev = prev
+        defer { if let rr { ldns_rr_free(rr) } }
+        guard status == LDNS_STATUS_OK, let rr else {
+            let type = String(decoding: entry[typeToken], as: UTF8.self).uppercased()
+            throw fail("cannot parse \(type) record \(shown): \(Self.ldnsMessage(status))")
+        }
+
+        ldns_buffer_clear(wire)
+        let ws = ldns_rr2buffer_wire(wire, rr, Int32(LDNS_SECTION_ANSWER.rawValue))
+        guard ws == LDNS_STATUS_OK else { throw fail("cannot encode \(shown): \(Self.ldnsMessage(ws))") }
+        let bytes = Array(UnsafeBufferPointer(start: ldns_buffer_begin(wire), count: ldns_buffer_position(wire)))
+        guard var decoded = Self.decode(bytes) else { throw fail("ldns produced a malformed record for \(shown)") }
+        guard !decoded.type.isMetaType else {
+            throw fail("\(decoded.type) is a meta type and cannot appear in a zone: \(shown)")
+        }
+        // ldns turns a missing TTL into the default it was given, but replaces 0 by 3600:
+        // apply the default ourselves.
+        if head.ttlToken == nil {
+            decoded.ttl = ttlDefault
+        } else {
+            scope.ttl.lastExplicit = decoded.ttl
+        }
+        records.append(decoded)
+        lines.append(at.line)
+        files.append(at.file)
+    }
+
+    /// Owner, TTL, CLASS and TYPE of an entry as ldns splits them (space or tab,
+    /// backslash escapes); an entry that starts with blank has no owner token.
+    struct RecordHead {
+        var ttlToken: Range<Int>?
+        var classToken: Range<Int>?
+        var typeToken: Range<Int>?
+
+        init(_ e: [UInt8]) {
+            var tokens: [Range<Int>] = []
+            var i = 0
+            // Owner: empty when the entry starts with blank.
+            while i < e.count && e[i] != 0x20 && e[i] != 0x09 { i += e[i] == 0x5C ? 2 : 1 }
+            i = min(i, e.count)
+            while tokens.count < 3 {
+                while i < e.count && (e[i] == 0x20 || e[i] == 0x09) { i += 1 }
+                guard i < e.count else { break }
+                let s = i
+                while i < e.count && e[i] != 0x20 && e[i] != 0x09 { i += e[i] == 0x5C ? 2 : 1 }
+                i = min(i, e.count)
+                tokens.append(s..<i)
+            }
+            func isClass(_ r: Range<Int>) -> Bool {
+                let t = Array(e[r]) + [0]
+                return t.withUnsafeBufferPointer { p in
+                    p.withMemoryRebound(to: CChar.self) { ldns_get_rr_class_by_name($0.baseAddress!).rawValue != 0 }
+                }
+            }
+            func isTTL(_ r: Range<Int>) -> Bool { e[r.lowerBound] >= 0x30 && e[r.lowerBound] <= 0x39 }
+            var k = 0
+            if k < tokens.count, isTTL(tokens[k]) {
+                ttlToken = tokens[k]; k += 1
+                if k < tokens.count, isClass(tokens[k]) { classToken = tokens[k]; k += 1 }
+            } else if k < tokens.count, isClass(tokens[k]) {
+                classToken = tokens[k]; k += 1
+                if k < tokens.count, isTTL(tokens[k]) { ttlToken = tokens[k]; k += 1 }
+            }
+            if k < tokens.count { typeToken = tokens[k] }
+        }
+    }
+
+    /// Owner, type, class, TTL and RDATA out of one uncompressed wire-format record.
+    static func decode(_ w: [UInt8]) -> ResourceRecord? {
+        var i = 0
+        while true {
+            guard i < w.count else { return nil }
+            let l = Int(w[i])
+            if l == 0 { i += 1; break }
+            guard l <= 63 else { return nil }
+            i += 1 + l
+        }
+        guard let name = try? DomainName(wire: Array(w[0..<i])), w.count >= i + 10 else { return nil }
+        func u16(_ o: Int) -> UInt16 { UInt16(w[o]) << 8 | UInt16(w[o + 1]) }
+        let type = u16(i), rclass = u16(i + 2)
+        let ttl = UInt32(u16(i + 4)) << 16 | UInt32(u16(i + 6))
+        let rdlength = Int(u16(i + 8))
+        guard w.count == i + 10 + rdlength else { return nil }
+        return ResourceRecord(name: name, type: RecordType(type), rclass: rclass, ttl: ttl, rdata: Array(w[(i + 10)...]))
+    }
+
+    // MARK: - Per-file state
+
+    /// `$ORIGIN` (as a Swift value and as the ldns name handed to the parser) and the
+    /// previous owner ldns keeps for entries that start with blank.
+    struct Scope {
+        private(set) var origin: DomainName?
+        private(set) var originRDF: UnsafeMutablePointer<ldns_rdf>?
+        var prev: UnsafeMutablePointer<ldns_rdf>? = nil
+        var ttl: TTLState
+
+        init(origin: DomainName?, ttl: TTLState) {
+            self.ttl = ttl
+            self.origin = nil
+            self.originRDF = nil
+            if let origin { setOrigin(origin) }
+        }
+
+        mutating func setOrigin(_ name: DomainName) {
+            if let originRDF { ldns_rdf_deep_free(originRDF) }
+            origin = name
+            originRDF = name.wire.withUnsafeBufferPointer {
+                ldns_rdf_new_frm_data(LDNS_RDF_TYPE_DNAME, $0.count, $0.baseAddress)
+            }
+        }
+
+        mutating func free() {
+            if let originRDF { ldns_rdf_deep_free(originRDF) }
+            if let prev { ldns_rdf_deep_free(prev) }
+            originRDF = nil
+            prev = nil
+        }
+    }
+
+    // MARK: - Helpers
+
+    static func readAll(_ fp: UnsafeMutablePointer<FILE>, path: String) throws(ZoneFileError) -> [UInt8] {
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = fread(&chunk, 1, chunk.count, fp)
+            if n > 0 { bytes.append(contentsOf: chunk[0..<n]) }
+            if n < chunk.count { break }
+        }
+        if ferror(fp) != 0 {
+            throw ZoneFileError(file: path, line: 0, message: "cannot read zone file: \(String(cString: strerror(errno)))")
+        }
+        rewind(fp)
+        return bytes
+    }
+
+    static func canonical(_ path: String) -> String {
+        guard let p = realpath(path, nil) else { return path }
+        defer { free(p) }
+        return String(cString: p)
+    }
+
+    /// `name` relative to the directory of `file` (RFC 1035 leaves it open; BIND, NSD and
+    /// Knot resolve against the including file or the working directory: we use the file).
+    static func resolve(_ name: String, relativeTo file: String) -> String {
+        if name.hasPrefix("/") { return name }
+        guard let slash = file.lastIndex(of: "/") else { return name }
+        return String(file[...slash]) + name
+    }
+
+    /// A TTL as `$TTL` accepts it: seconds or ldns's `1h30m` units, within 32 bits.
+    static func ttlValue(_ s: String) -> UInt32? {
+        guard let f = s.utf8.first, f >= 0x30 && f <= 0x39 else { return nil }
+        if s.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) { return UInt32(s) }
+        var end: UnsafePointer<CChar>? = nil
+        return s.withCString { p in
+            let v = ldns_str2period(p, &end)
+            return end.map { $0.pointee == 0 } == true ? v : nil
+        }
+    }
+
+    /// Whitespace-separated words, double quotes grouping (for `$INCLUDE "a b.zone"`).
+    static func words(_ s: String) -> [String] {
+        var out: [String] = []
+        var cur = ""
+        var quoted = false, has = false
+        for ch in s {
+            if ch == "\"" { quoted.toggle(); has = true; continue }
+            if !quoted && (ch == " " || ch == "\t") {
+                if has || !cur.isEmpty { out.append(cur) }
+                cur = ""; has = false
+                continue
+            }
+            cur.append(ch)
+        }
+        if has || !cur.isEmpty { out.append(cur) }
+        return out
+    }
+
+    /// The entry without trailing blanks (an escaped blank is data); leading blanks
+    /// stay: they mean "the owner of the previous record". Empty when all blank.
+    static func trimmed(_ b: UnsafeBufferPointer<UInt8>) -> [UInt8] {
+        func blank(_ c: UInt8) -> Bool { c == 0x20 || c == 0x09 || c == 0x0D || c == 0x0A || c == 0x0C || c == 0x0B }
+        guard b.contains(where: { !blank($0) }) else { return [] }
+        var hi = b.count
+        while hi > 0 && blank(b[hi - 1]) && !(hi >= 2 && b[hi - 2] == 0x5C) { hi -= 1 }
+        return Array(b[0..<hi])
+    }
+
+    static func shown(_ entry: [UInt8]) -> String {
+        var s = String(decoding: entry, as: UTF8.self).trimmingCharacters(in: .whitespaces)
+        while s.contains("  ") { s = s.replacingOccurrences(of: "  ", with: " ") }
+        if s.count > 80 { s = String(s.prefix(77)) + "..." }
+        return "\"\(s)\""
+    }
+
+    /// ldns's text for a status, lower-cased to read as the end of our sentence
+    /// ("syntax error, could not parse the RR's rdata").
+    static func ldnsMessage(_ status: ldns_status) -> String {
+        guard let p = ldns_get_errorstr_by_id(status) else { return "ldns error \(status.rawValue)" }
+        let text = String(cString: p)
+        guard let first = text.first, first.isUppercase, text.dropFirst().first?.isLowercase == true else { return text }
+        return first.lowercased() + text.dropFirst()
+    }
+}

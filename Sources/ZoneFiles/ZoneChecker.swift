@@ -1,0 +1,248 @@
+import DNSWire
+import GSLBCore
+
+/// Semantic checks of a loaded zone, after nsd-checkzone and kzonecheck: each rule has
+/// its own `ZoneDiagnostic.Rule` and message, and points at the record's file and line.
+/// Errors make `ZoneDirectory` reject the zone; warnings describe what NSD would
+/// serve anyway (duplicates dropped, occluded data never answered).
+public enum ZoneChecker {
+    public static func check(_ zone: ZoneContent) -> [ZoneDiagnostic] {
+        var run = CheckRun(zone)
+        run.checkRecords()
+        run.checkApex()
+        return run.sorted()
+    }
+
+    /// RDATA with the embedded domain names lower-cased (RFC 4034 §6.2 for the types
+    /// whose name positions `RecordType.rdataNames` knows), for comparing records.
+    static func canonicalRData(_ r: ResourceRecord) -> [UInt8] {
+        let layout = r.type.rdataNames
+        guard layout.count > 0, r.type != .svcb, r.type != .https else { return r.rdata }
+        var out = r.rdata
+        var off = layout.fixedPrefix
+        for _ in 0..<layout.count {
+            while off < out.count {
+                let l = Int(out[off])
+                if l == 0 { off += 1; break }
+                guard l <= 63, off + l < out.count else { return r.rdata }
+                for j in (off + 1)...(off + l) where out[j] >= 65 && out[j] <= 90 { out[j] |= 0x20 }
+                off += 1 + l
+            }
+        }
+        return out
+    }
+
+    /// Identity of a record for duplicate detection: owner and RDATA names compare
+    /// case-insensitively.
+    struct RecordKey: Hashable {
+        var name: DomainName
+        var type: RecordType
+        var rclass: UInt16
+        var rdata: [UInt8]
+        init(_ r: ResourceRecord) {
+            name = r.name; type = r.type; rclass = r.rclass; rdata = ZoneChecker.canonicalRData(r)
+        }
+    }
+}
+
+private struct CheckRun {
+    struct RRsetKey: Hashable { var name: DomainName; var type: RecordType; var rclass: UInt16 }
+    struct NameState { var cname = false, dname = false, other = false, reportedOther = false }
+
+    let zone: ZoneContent
+    let apex: DomainName
+    let records: [ResourceRecord]
+    /// Names (in the zone) that own a record of each kind.
+    var cnames = Set<DomainName>(), dnames = Set<DomainName>(), delegations = Set<DomainName>()
+    var addresses = Set<DomainName>(), nsTargets = Set<DomainName>(), apexNS = false
+    var found: [(index: Int, seq: Int, diag: ZoneDiagnostic)] = []
+    var apexSOA: Int?
+
+    init(_ zone: ZoneContent) {
+        self.zone = zone
+        apex = zone.origin
+        records = zone.records
+        for r in records where r.name.isSubdomain(of: apex) {
+            switch r.type {
+            case .cname: cnames.insert(r.name)
+            case .dname: dnames.insert(r.name)
+            case .a, .aaaa: addresses.insert(r.name)
+            case .ns:
+                if r.name == apex { apexNS = true } else { delegations.insert(r.name) }
+                if let t = r.target { nsTargets.insert(t) }
+            default: break
+            }
+        }
+    }
+
+    /// File and line of record `i`; the top of the zone file when there is no record.
+    func location(_ i: Int) -> (file: String, line: Int) {
+        guard i >= 0 else { return (zone.source, 1) }
+        let file = i < zone.files.count ? zone.files[i] : zone.source
+        let line = i < zone.lines.count ? zone.lines[i] : 0
+        return (file, line)
+    }
+
+    mutating func add(_ i: Int, _ severity: ZoneDiagnostic.Severity, _ rule: ZoneDiagnostic.Rule, _ message: String) {
+        let at = location(i)
+        found.append((i, found.count, ZoneDiagnostic(severity: severity, rule: rule, file: at.file, line: at.line, message: message)))
+    }
+
+    func sorted() -> [ZoneDiagnostic] {
+        found.sorted { ($0.index, $0.seq) < ($1.index, $1.seq) }.map(\.diag)
+    }
+
+    static func className(_ c: UInt16) -> String {
+        switch c {
+        case RecordClass.ch: return "CH"
+        case RecordClass.hs: return "HS"
+        case RecordClass.none: return "NONE"
+        case RecordClass.any: return "ANY"
+        default: return "CLASS\(c)"
+        }
+    }
+
+    mutating func checkRecords() {
+        var seen = Set<ZoneChecker.RecordKey>()
+        var rrsetTTL: [RRsetKey: UInt32] = [:]
+        var ttlReported = Set<RRsetKey>()
+        var names: [DomainName: NameState] = [:]
+        var asteriskReported = Set<DomainName>()
+
+        for (i, r) in records.enumerated() {
+            let name = r.name
+            if r.rclass != RecordClass.in {
+                add(i, .error, .classNotIN, "class \(Self.className(r.rclass)) of \(name) \(r.type): only class IN is served")
+            }
+            if r.ttl > 2_147_483_647 {
+                add(i, .error, .ttlTooLarge, "TTL \(r.ttl) of \(name) \(r.type) is above the maximum 2147483647 (RFC 2181 §8)")
+            }
+            guard name.isSubdomain(of: apex) else {
+                add(i, .error, .outOfZone, "out-of-zone data: \(name) \(r.type) is not inside the zone \(apex)")
+                continue
+            }
+            if name.labelKeys.dropFirst().contains(where: { $0.elementsEqual([UInt8(ascii: "*")]) }),
+               asteriskReported.insert(name).inserted {
+                add(i, .warning, .asteriskNotLeftmost,
+                    "'*' is not the leftmost label of \(name): it is matched literally, not as a wildcard (RFC 4592 §2.1.1)")
+            }
+            if name.isWildcard && r.type == .ns {
+                add(i, .error, .wildcardNS, "NS record at the wildcard name \(name) (RFC 4592 §4.2)")
+            }
+            guard seen.insert(ZoneChecker.RecordKey(r)).inserted else {
+                add(i, .warning, .duplicateRecord,
+                    "duplicate record \(name) \(r.type) \(RDataText.format(type: r.type, rdata: r.rdata)) (ignored, as NSD does)")
+                continue
+            }
+            if r.type != .rrsig {
+                let key = RRsetKey(name: name, type: r.type, rclass: r.rclass)
+                if let first = rrsetTTL[key] {
+                    if first != r.ttl && ttlReported.insert(key).inserted {
+                        add(i, .warning, .rrsetTTLMismatch,
+                            "TTL \(r.ttl) differs from TTL \(first) of the other \(name) \(r.type) records (RFC 2181 §5.2)")
+                    }
+                } else {
+                    rrsetTTL[key] = r.ttl
+                }
+            }
+            if r.type == .soa {
+                if name != apex {
+                    add(i, .error, .soaNotAtApex, "SOA record at \(name), not at the zone apex \(apex)")
+                } else if apexSOA != nil {
+                    add(i, .error, .multipleSOA, "more than one SOA record at the zone apex \(apex)")
+                } else {
+                    apexSOA = i
+                }
+            }
+            checkAliases(i, r, &names[name, default: NameState()])
+            checkOcclusion(i, r)
+            checkTargets(i, r)
+        }
+    }
+
+    /// CNAME and DNAME exclusivity (RFC 1034 §3.6.2, RFC 2181 §10.1, RFC 6672 §2.4).
+    mutating func checkAliases(_ i: Int, _ r: ResourceRecord, _ st: inout NameState) {
+        let name = r.name
+        switch r.type {
+        case .cname:
+            if name == apex { add(i, .error, .cnameAtApex, "CNAME at the zone apex \(apex)") }
+            if st.cname { add(i, .error, .multipleCNAME, "more than one CNAME record at \(name) (RFC 2181 §10.1)") }
+            if st.dname {
+                add(i, .error, .dnameAndCNAME, "CNAME and DNAME at the same name \(name) (RFC 6672 §2.4)")
+            } else if st.other && !st.reportedOther {
+                st.reportedOther = true
+                add(i, .error, .cnameAndOtherData, "CNAME and other data at \(name) (RFC 1034 §3.6.2)")
+            }
+            st.cname = true
+        case .dname:
+            if st.dname { add(i, .error, .multipleDNAME, "more than one DNAME record at \(name) (RFC 6672 §2.4)") }
+            if st.cname { add(i, .error, .dnameAndCNAME, "CNAME and DNAME at the same name \(name) (RFC 6672 §2.4)") }
+            st.dname = true
+        case .rrsig, .nsec:
+            break
+        default:
+            if st.cname && !st.reportedOther {
+                st.reportedOther = true
+                add(i, .error, .cnameAndOtherData, "CNAME and other data at \(name) (RFC 1034 §3.6.2)")
+            }
+            st.other = true
+        }
+    }
+
+    /// Data that no query can reach: below a DNAME, or at or below a zone cut
+    /// other than the delegation itself and its glue.
+    mutating func checkOcclusion(_ i: Int, _ r: ResourceRecord) {
+        let name = r.name
+        let isGlue = (r.type == .a || r.type == .aaaa) && nsTargets.contains(name)
+        var dname: DomainName?, cut: DomainName?
+        var a = name
+        while a != apex {
+            a = a.parent
+            if dnames.contains(a) { dname = a }
+            if a != apex && delegations.contains(a) { cut = a }
+        }
+        if name != apex && delegations.contains(name) && cut == nil {
+            switch r.type {
+            case .ns, .ds, .rrsig, .nsec: break
+            default: if !isGlue { cut = name }
+            }
+        }
+        if let dname, cut == nil || dname.labelCount <= cut!.labelCount {
+            add(i, .warning, .occludedByDNAME, "\(name) \(r.type) is below the DNAME at \(dname): occluded, never served (RFC 6672 §2.3)")
+        } else if let cut, !isGlue {
+            add(i, .warning, .occludedByDelegation,
+                "\(name) \(r.type) is occluded by delegation at \(cut): only NS, DS and glue are served there")
+        }
+    }
+
+    /// NS, MX and SRV targets: glue, and no aliases (RFC 2181 §10.3).
+    mutating func checkTargets(_ i: Int, _ r: ResourceRecord) {
+        guard let t = r.target else { return }
+        switch r.type {
+        case .ns:
+            if cnames.contains(t) {
+                add(i, .error, .nsTargetIsCNAME, "NS target \(t) of \(r.name) is a CNAME (RFC 2181 §10.3)")
+            } else if r.name != apex && t.isSubdomain(of: r.name) && !addresses.contains(t) {
+                add(i, .error, .missingGlue, "missing glue: NS target \(t) of the delegation \(r.name) has no A or AAAA record")
+            } else if t.isSubdomain(of: apex) && !addresses.contains(t) {
+                add(i, .warning, .nsTargetWithoutAddress, "NS target \(t) of \(r.name) is inside the zone but has no A or AAAA record")
+            }
+        case .mx, .srv:
+            if cnames.contains(t) {
+                add(i, .warning, .targetIsCNAME, "\(r.type) target \(t) of \(r.name) is a CNAME (RFC 2181 §10.3)")
+            }
+        default:
+            break
+        }
+    }
+
+    mutating func checkApex() {
+        let first = records.indices.first { records[$0].name == apex } ?? 0
+        if apexSOA == nil {
+            add(records.isEmpty ? -1 : first, .error, .missingApexSOA, "no SOA record at the zone apex \(apex)")
+        }
+        if !apexNS {
+            add(apexSOA ?? (records.isEmpty ? -1 : first), .error, .missingApexNS, "no NS records at the zone apex \(apex)")
+        }
+    }
+}

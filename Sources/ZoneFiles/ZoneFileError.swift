@@ -1,0 +1,17 @@
+/// A zone file that could not be read: where (the file of the `$INCLUDE` when the
+/// error is inside one) and why, printed `file:line: message` like nsd-checkzone.
+public struct ZoneFileError: Error, Sendable, Hashable, CustomStringConvertible {
+    public var file: String
+    /// 1-based line of the entry at fault; 0 when the error is not about one line
+    /// (a directory that cannot be listed).
+    public var line: Int
+    public var message: String
+
+    public init(file: String, line: Int, message: String) {
+        self.file = file
+        self.line = line
+        self.message = message
+    }
+
+    public var description: String { "\(file):\(line): \(message)" }
+}
