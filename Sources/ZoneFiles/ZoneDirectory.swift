@@ -34,7 +34,7 @@ public enum ZoneDirectory {
                 out.zones.append(zone)
                 out.warnings += warnings
             case .failure(let failure):
-                out.errors += failure.errors
+                out.errors += failure.errors.map { e in var e = e; e.zoneFile = path; return e }
                 out.warnings += failure.warnings
             }
         }

@@ -6,6 +6,8 @@ public struct ZoneFileError: Error, Sendable, Hashable, CustomStringConvertible 
     /// (a directory that cannot be listed).
     public var line: Int
     public var message: String
+    /// The zone's own file when the error is in a file it includes (set by `ZoneDirectory`).
+    public var zoneFile: String?
 
     public init(file: String, line: Int, message: String) {
         self.file = file

@@ -9,7 +9,7 @@ struct ZoneDirectorySource: ZoneSource {
     func loadZones() -> ZoneLoadResult {
         let (zones, errors) = ZoneDirectory.load(directory: directory)
         return ZoneLoadResult(zones: zones, failures: errors.map { e in
-            ZoneLoadResult.Failure(origin: ZoneDirectorySource.origin(forFile: e.file), message: e.description)
+            ZoneLoadResult.Failure(origin: ZoneDirectorySource.origin(forFile: e.zoneFile ?? e.file), message: e.description)
         })
     }
 
