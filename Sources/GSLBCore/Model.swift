@@ -1,0 +1,273 @@
+import DNSWire
+
+// The GSLB domain as stored in SQLite and written in `cairn apply` files.
+// Plain values: validation is `ConfigValidator`, decisions are `PoolPolicy`.
+
+public struct GeoPoint: Hashable, Sendable, Codable {
+    public var lat: Double
+    public var lon: Double
+    public init(lat: Double, lon: Double) { self.lat = lat; self.lon = lon }
+}
+
+/// A location (data centre, region, cloud zone).
+public struct Site: Hashable, Sendable, Codable {
+    public var name: String
+    public var region: String?
+    public var location: GeoPoint?
+    /// Capacity in the operator's unit (e.g. requests/s); used by least-loaded and drills.
+    public var capacity: Double?
+    /// Current load in the same unit (pushed through the store/API, later read by probes).
+    public var load: Double?
+    public init(name: String, region: String? = nil, location: GeoPoint? = nil, capacity: Double? = nil, load: Double? = nil) {
+        self.name = name; self.region = region; self.location = location; self.capacity = capacity; self.load = load
+    }
+}
+
+public enum PolicyKind: String, Hashable, Sendable, Codable, CaseIterable {
+    case failover, weighted, roundRobin = "round-robin", leastLoaded = "least-loaded", closest
+    case allHealthy = "all-healthy", consistentHash = "consistent-hash"
+}
+
+/// What a pool answers when no member is healthy.
+public enum Fallback: Hashable, Sendable, CustomStringConvertible {
+    /// Every enabled member, healthy or not (fail-open). The default.
+    case all
+    /// NOERROR with no data.
+    case none
+    case servfail
+    /// The answer of another pool (same type).
+    case pool(String)
+
+    public init?(text: String) {
+        switch text {
+        case "all": self = .all
+        case "none": self = .none
+        case "servfail": self = .servfail
+        default:
+            guard text.hasPrefix("pool:"), text.count > 5 else { return nil }
+            self = .pool(String(text.dropFirst(5)))
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .all: return "all"
+        case .none: return "none"
+        case .servfail: return "servfail"
+        case .pool(let p): return "pool:\(p)"
+        }
+    }
+}
+
+public enum AdminState: String, Hashable, Sendable, Codable, CaseIterable {
+    /// Answered when healthy.
+    case enabled
+    /// No new answers; still probed.
+    case drain
+    /// Neither answered nor probed.
+    case disabled
+}
+
+/// Where a member is probed when that is not its answered address (NAT, admin interface).
+public struct ProbeTarget: Hashable, Sendable, Codable {
+    public var address: String?
+    public var port: Int?
+    public init(address: String? = nil, port: Int? = nil) { self.address = address; self.port = port }
+}
+
+/// A VIP at a site, in a pool.
+public struct Member: Hashable, Sendable {
+    public var site: String
+    /// IPv4 or IPv6 text, matching the pool's type.
+    public var address: String
+    public var weight: Int
+    public var priority: Int
+    public var state: AdminState
+    /// Overrides the pool's monitor.
+    public var monitor: String?
+    public var probe: ProbeTarget?
+    /// Current load (least-loaded); nil = unknown.
+    public var load: Double?
+
+    public init(site: String, address: String, weight: Int = 100, priority: Int = 1, state: AdminState = .enabled,
+                monitor: String? = nil, probe: ProbeTarget? = nil, load: Double? = nil) {
+        self.site = site; self.address = address; self.weight = weight; self.priority = priority
+        self.state = state; self.monitor = monitor; self.probe = probe; self.load = load
+    }
+}
+
+/// A service name answered with VIPs.
+public struct Pool: Hashable, Sendable {
+    /// Absolute name with trailing dot, inside a served zone.
+    public var name: String
+    /// `A` or `AAAA`.
+    public var type: String
+    public var policy: PolicyKind
+    public var ttl: Int
+    /// At most this many addresses per answer.
+    public var answers: Int
+    /// Use EDNS Client Subnet when present.
+    public var ecs: Bool
+    public var fallback: Fallback
+    public var monitor: String?
+    /// Declared recovery-time objective for drills, in seconds.
+    public var rto: Double?
+    public var members: [Member]
+
+    public init(name: String, type: String = "A", policy: PolicyKind = .failover, ttl: Int = 30, answers: Int = 1,
+                ecs: Bool = true, fallback: Fallback = .all, monitor: String? = nil, rto: Double? = nil, members: [Member] = []) {
+        self.name = name; self.type = type; self.policy = policy; self.ttl = ttl; self.answers = answers
+        self.ecs = ecs; self.fallback = fallback; self.monitor = monitor; self.rto = rto; self.members = members
+    }
+
+    public var recordType: RecordType { type == "AAAA" ? .aaaa : .a }
+}
+
+/// A client network mapped to a region, a site, or a location (longest prefix wins).
+public struct TopologyEntry: Hashable, Sendable {
+    /// CIDR, e.g. `203.0.113.0/24` or `2001:db8::/32`.
+    public var network: String
+    public var region: String?
+    public var site: String?
+    public var location: GeoPoint?
+    public init(network: String, region: String? = nil, site: String? = nil, location: GeoPoint? = nil) {
+        self.network = network; self.region = region; self.site = site; self.location = location
+    }
+}
+
+public enum MonitorType: String, Hashable, Sendable, Codable, CaseIterable {
+    case tcp, http, https, dns, command
+}
+
+/// How members are probed. Type-specific settings are in `options`
+/// (e.g. `path`, `host`, `expect_status`, `expect_body`, `verify_tls`, `query`).
+public struct Monitor: Hashable, Sendable {
+    public var name: String
+    public var type: MonitorType
+    public var port: Int?
+    /// Milliseconds.
+    public var intervalMs: Int
+    public var timeoutMs: Int
+    public var rise: Int
+    public var fall: Int
+    /// Type-specific settings as JSON text values (strings, numbers, lists), kept verbatim.
+    public var options: [String: String]
+
+    public init(name: String, type: MonitorType, port: Int? = nil, intervalMs: Int = 1000, timeoutMs: Int = 500,
+                rise: Int = 2, fall: Int = 2, options: [String: String] = [:]) {
+        self.name = name; self.type = type; self.port = port; self.intervalMs = intervalMs; self.timeoutMs = timeoutMs
+        self.rise = rise; self.fall = fall; self.options = options
+    }
+}
+
+/// The declarative GSLB configuration: what `cairn apply` writes and `cairn export` prints.
+public struct GSLBConfig: Hashable, Sendable {
+    public var sites: [Site]
+    public var pools: [Pool]
+    public var monitors: [Monitor]
+    public var topology: [TopologyEntry]
+    public init(sites: [Site] = [], pools: [Pool] = [], monitors: [Monitor] = [], topology: [TopologyEntry] = []) {
+        self.sites = sites; self.pools = pools; self.monitors = monitors; self.topology = topology
+    }
+}
+
+public enum HealthState: String, Hashable, Sendable, Codable {
+    case up, down, unknown
+}
+
+/// Identifies a member: its pool and address.
+public struct MemberKey: Hashable, Sendable, CustomStringConvertible {
+    public var pool: String
+    public var address: String
+    public init(pool: String, address: String) { self.pool = pool; self.address = address }
+    public var description: String { "\(pool)/\(address)" }
+}
+
+/// The last known real (probed) state of a member.
+public struct MemberHealth: Hashable, Sendable {
+    public var key: MemberKey
+    public var state: HealthState
+    /// Seconds since the Unix epoch.
+    public var since: Double
+    /// True when it comes from a previous run and no probe has confirmed it yet.
+    public var stale: Bool
+    public init(key: MemberKey, state: HealthState, since: Double, stale: Bool = false) {
+        self.key = key; self.state = state; self.since = since; self.stale = stale
+    }
+}
+
+public enum OverrideScope: String, Hashable, Sendable, Codable, CaseIterable {
+    case site, pool, member
+}
+
+public enum ForcedState: String, Hashable, Sendable, Codable, CaseIterable {
+    case up, down, drain
+}
+
+/// A forced state (maintenance, drills): effective state = forced ?? real.
+public struct Override: Hashable, Sendable {
+    public var id: Int64?
+    public var scope: OverrideScope
+    /// Site name, pool name, or `POOL/ADDRESS` for a member.
+    public var target: String
+    public var state: ForcedState
+    public var reason: String
+    public var principal: String
+    /// Seconds since the Unix epoch; nil only when permanent.
+    public var expiresAt: Double?
+    public var createdAt: Double
+    /// Set by drills so that they can find and lift their own overrides.
+    public var drillID: String?
+    public init(id: Int64? = nil, scope: OverrideScope, target: String, state: ForcedState, reason: String,
+                principal: String, expiresAt: Double?, createdAt: Double, drillID: String? = nil) {
+        self.id = id; self.scope = scope; self.target = target; self.state = state; self.reason = reason
+        self.principal = principal; self.expiresAt = expiresAt; self.createdAt = createdAt; self.drillID = drillID
+    }
+
+    public func isActive(at now: Double) -> Bool { expiresAt.map { $0 > now } ?? true }
+}
+
+/// Everything the snapshot builder needs from the store.
+public struct GSLBState: Hashable, Sendable {
+    public var config: GSLBConfig
+    public var health: [MemberHealth]
+    public var overrides: [Override]
+    public init(config: GSLBConfig = GSLBConfig(), health: [MemberHealth] = [], overrides: [Override] = []) {
+        self.config = config; self.health = health; self.overrides = overrides
+    }
+}
+
+/// One row of the audit log.
+public struct AuditEntry: Hashable, Sendable {
+    public var id: Int64?
+    /// Seconds since the Unix epoch.
+    public var time: Double
+    public var principal: String
+    public var source: String
+    public var requestID: String?
+    /// e.g. `create`, `update`, `delete`, `apply`, `auth-failure`.
+    public var action: String
+    /// e.g. `pool:www.example.com.`, `site:fra`.
+    public var object: String
+    /// JSON text of the object before and after the change, when there is one.
+    public var before: String?
+    public var after: String?
+    public init(id: Int64? = nil, time: Double, principal: String, source: String, requestID: String? = nil, action: String,
+                object: String, before: String? = nil, after: String? = nil) {
+        self.id = id; self.time = time; self.principal = principal; self.source = source; self.requestID = requestID
+        self.action = action; self.object = object; self.before = before; self.after = after
+    }
+}
+
+/// Storage of the GSLB state (SQLite in `GSLBStore`, memory in tests).
+public protocol ConfigRepository: Sendable {
+    /// Config, health and overrides as stored now.
+    func loadState() throws -> GSLBState
+    /// Makes the stored config equal to `config` (with `prune`, objects absent from it are
+    /// deleted), in one transaction with one audit row per changed object. Returns those rows.
+    func replaceConfig(_ config: GSLBConfig, principal: String, source: String, prune: Bool) throws -> [AuditEntry]
+    /// Records a member's real state (and a history row when it changed).
+    func recordHealth(_ h: MemberHealth) throws
+    /// A number that changes whenever any process commits a change.
+    func changeToken() throws -> Int64
+}
