@@ -11,6 +11,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // bytes <-> values: names, headers, records, EDNS, compression, truncation. No dependencies.
@@ -21,6 +23,10 @@ let package = Package(
         .target(name: "CNetShim"),
         .target(name: "GSLBCore", dependencies: ["DNSWire"]),
         .target(name: "ZoneFiles", dependencies: ["DNSWire", "GSLBCore", "CLDNS"]),
+        // The only importer of GRDB/SQLite: migrations, repository, audit log.
+        .target(name: "GSLBStore", dependencies: ["GSLBCore", .product(name: "GRDB", package: "GRDB.swift")]),
+        // The declarative YAML file of `cairn apply` / `cairn export`.
+        .target(name: "GSLBConfigFile", dependencies: ["GSLBCore", "DNSWire", .product(name: "Yams", package: "Yams")]),
         .target(name: "GSLBServer", dependencies: [
             "DNSWire", "GSLBCore", "CNetShim",
             .product(name: "NIOCore", package: "swift-nio"),
@@ -29,7 +35,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "cairn", dependencies: [
-            "DNSWire", "GSLBCore", "ZoneFiles", "GSLBServer",
+            "DNSWire", "GSLBCore", "ZoneFiles", "GSLBServer", "GSLBStore", "GSLBConfigFile",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
@@ -39,6 +45,9 @@ let package = Package(
         .testTarget(name: "GSLBCoreTests", dependencies: ["DNSWire", "GSLBCore", "ZoneFiles"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "ZoneFilesTests", dependencies: ["DNSWire", "GSLBCore", "ZoneFiles"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "GSLBStoreTests", dependencies: ["GSLBCore", "GSLBStore"]),
+        .testTarget(name: "GSLBConfigFileTests", dependencies: ["GSLBCore", "GSLBConfigFile", "DNSWire"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "IntegrationTests", dependencies: [
             "DNSWire", "GSLBCore", "ZoneFiles", "GSLBServer", "cairn",

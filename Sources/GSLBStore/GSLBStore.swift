@@ -1,0 +1,1 @@
+// GSLBStore: see helper
