@@ -80,6 +80,24 @@ uint8_t *cairn_batch_in(cairn_batch *b, int i, int *len) {
 
 const struct sockaddr_storage *cairn_batch_peer(cairn_batch *b, int i) { return &b->peers[i]; }
 
+int cairn_batch_peer_addr(cairn_batch *b, int i, uint64_t *hi, uint64_t *lo) {
+    const struct sockaddr_storage *ss = &b->peers[i];
+    *hi = 0; *lo = 0;
+    if (ss->ss_family == AF_INET) {
+        *lo = ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr);
+        return 4;
+    }
+    if (ss->ss_family == AF_INET6) {
+        const uint8_t *a = ((const struct sockaddr_in6 *)ss)->sin6_addr.s6_addr;
+        uint64_t h = 0, l = 0;
+        for (int k = 0; k < 8; k++) h = (h << 8) | a[k];
+        for (int k = 8; k < 16; k++) l = (l << 8) | a[k];
+        *hi = h; *lo = l;
+        return 6;
+    }
+    return 0;
+}
+
 uint8_t *cairn_batch_out(cairn_batch *b, int i) { return b->out + (size_t)i * (size_t)b->slot_size; }
 
 void cairn_batch_set_reply(cairn_batch *b, int i, int len) { b->reply_len[i] = len; }

@@ -21,8 +21,15 @@ public final class AnswerEngine {
     private var authority: [Item] = []
     private var additional: [AdditionalData] = []
     private var visited: [ArraySlice<UInt8>] = []
+    /// ECS scope of the current answer (0 unless a client-dependent pool answered).
+    private var ecsScope = 0
+    private var client = ClientAddress.unknown
+    public var rng: SplitMix64
+    public var roundRobinCounter: UInt64 = 0
 
-    public init(maxUDPPayload: Int = 1232) {
+    public init(maxUDPPayload: Int = 1232, seed: UInt64? = nil) {
+        var sys = SystemRandomNumberGenerator()
+        self.rng = SplitMix64(seed: seed ?? sys.next())
         self.maxUDPPayload = max(512, min(maxUDPPayload, 65535))
         self.advertisedUDPPayload = UInt16(self.maxUDPPayload)
         answer.reserveCapacity(8)
@@ -33,7 +40,9 @@ public final class AnswerEngine {
 
     /// Writes the response to `packet` into `out`; returns its length, 0 for no reply.
     public func respond(to packet: UnsafeRawBufferPointer, transport: Transport, snapshot: ServingSnapshot,
-                        into out: UnsafeMutableRawBufferPointer) -> Int {
+                        client: ClientAddress = .unknown, into out: UnsafeMutableRawBufferPointer) -> Int {
+        self.client = client
+        self.ecsScope = 0
         switch QueryParser.parse(packet) {
         case .drop:
             return 0
@@ -53,8 +62,9 @@ public final class AnswerEngine {
 
     func optOptions(_ q: Query) -> [UInt8] {
         guard let ecs = q.edns?.clientSubnet else { return [] }
-        // RFC 7871 §7.2.1: echo the option; scope 0 because static data does not depend on the client.
-        let payload = ecs.wire(scope: 0)
+        // RFC 7871 §7.2.1: echo the option; scope 0 unless the answer depended on the client
+        // (then the prefix length of the topology entry that decided, never past the source).
+        let payload = ecs.wire(scope: UInt8(min(ecsScope, Int(ecs.sourcePrefix))))
         return [0, 8, UInt8(payload.count >> 8), UInt8(payload.count & 0xff)] + payload
     }
 
@@ -170,6 +180,17 @@ public final class AnswerEngine {
             if visited.contains(where: { $0 == name.key[...] }) { return (.noError, aa) }
             visited.append(name.key[...])
 
+            if !data.pools.isEmpty, let pool = q.qtype == .any ? data.pools.first : data.pool(q.qtype) {
+                let d = pool.select(client: clientNetwork(q, useECS: pool.pool.ecs), rng: &rng, counter: &roundRobinCounter)
+                ecsScope = d.scope
+                if d.servfail { return (.servFail, aa) }
+                if d.records.isEmpty {
+                    authority.append(Item(owner: zone.origin, records: [zone.negativeSOA]))
+                } else {
+                    answer.append(Item(owner: name, records: d.records))
+                }
+                return (.noError, aa)
+            }
             if q.qtype == .any {
                 // RFC 8482: one RRset (SOA at the apex, else the first), or the CNAME.
                 if let c = data.rrset(.cname) {
@@ -200,6 +221,16 @@ public final class AnswerEngine {
             return (.noError, aa)
         }
         return (.noError, aa)
+    }
+
+    /// The network a GSLB decision is made for: the ECS subnet when sent, else the source address.
+    @inline(__always)
+    func clientNetwork(_ q: Query, useECS: Bool) -> ClientNetwork? {
+        if useECS, let e = q.edns?.clientSubnet, let a = ClientAddress(bytes: e.address) {
+            return ClientNetwork(address: a, prefix: Int(e.sourcePrefix), fromECS: true)
+        }
+        guard client.family != 0 else { return nil }
+        return ClientNetwork(address: client, prefix: client.maxPrefix, fromECS: false)
     }
 
     func encode(_ q: Query, rcode: ResponseCode, aa: Bool, transport: Transport, out: UnsafeMutableRawBufferPointer) -> Int {

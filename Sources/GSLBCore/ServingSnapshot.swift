@@ -39,6 +39,14 @@ public final class ZoneNode: @unchecked Sendable {
     /// The parent zone's delegation node at the same name, when both zones are served (answers DS).
     public internal(set) var parentSide: ZoneNode?
     public let labelCount: Int
+    /// GSLB pools answering at this name (at most one per type).
+    public internal(set) var pools: [PoolRuntime] = []
+
+    @inline(__always)
+    public func pool(_ t: RecordType) -> PoolRuntime? {
+        for p in pools where p.type == t { return p }
+        return nil
+    }
 
     init(name: DomainName, zone: Int) {
         self.name = name
@@ -74,14 +82,53 @@ public final class ServingSnapshot: Sendable {
     let index: [ArraySlice<UInt8>: ZoneNode]
     /// Monotonic build number, for logs and metrics.
     public let generation: UInt64
+    /// Every pool that answers, by name and type.
+    public let pools: [PoolRuntime]
+    public let topology: TopologyTable
+    /// The GSLB state the pools were built from (for explain and the API).
+    public let gslb: GSLBState
+    /// Problems found while building (pools left out, with why).
+    public let issues: [String]
 
-    init(zones: [ServedZone], index: [ArraySlice<UInt8>: ZoneNode], generation: UInt64) {
+    init(zones: [ServedZone], index: [ArraySlice<UInt8>: ZoneNode], generation: UInt64, pools: [PoolRuntime] = [],
+         topology: TopologyTable = TopologyTable([]), gslb: GSLBState = GSLBState(), issues: [String] = []) {
         self.zones = zones
         self.index = index
         self.generation = generation
+        self.pools = pools
+        self.topology = topology
+        self.gslb = gslb
+        self.issues = issues
     }
 
     public static let empty = ServingSnapshot(zones: [], index: [:], generation: 0)
+
+    public func pool(name: DomainName, type: RecordType) -> PoolRuntime? {
+        pools.first { $0.name == name && $0.type == type }
+    }
+
+    /// The static record types at a name (nil when the name does not exist), for config validation.
+    public func staticTypes(at name: DomainName) -> Set<RecordType>? {
+        guard let n = index[name.key[...]], n.name == name else { return nil }
+        return Set(n.rrsets.map(\.type))
+    }
+
+    /// True when the name is at or below a zone cut, or below a DNAME, in its zone.
+    public func isOccluded(_ name: DomainName) -> Bool {
+        var key = name.key[...]
+        while true {
+            if let n = index[key] {
+                if n.cut != nil || n.dnameAbove != nil { return true }
+                if key.count < name.key.count && n.rrset(.dname) != nil { return true }
+                return false
+            }
+            guard key.count > 1 else { return false }
+            key = key[(key.startIndex + Int(key[key.startIndex]) + 1)...]
+        }
+    }
+
+    /// The served zone origins.
+    public var origins: [DomainName] { zones.map(\.origin) }
 
     /// Exact node for a lower-cased wire name.
     @inline(__always)

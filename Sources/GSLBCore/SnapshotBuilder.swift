@@ -18,9 +18,26 @@ public struct SnapshotBuilder {
         }
     }
 
-    public func build(zones input: [ZoneContent], generation: UInt64 = 0) throws -> ServingSnapshot {
+    /// Builds the snapshot of `zones` with the GSLB pools of `gslb` (health and
+    /// overrides as of `now`, seconds since the epoch).
+    public func build(zones input: [ZoneContent], gslb: GSLBState = GSLBState(), now: Double = 0,
+                      generation: UInt64 = 0) throws -> ServingSnapshot {
         // Parents before children, so a child's apex replaces the parent's delegation node in the index.
         let ordered = input.sorted { $0.origin.labelCount < $1.origin.labelCount }
+        var issues: [String] = []
+        // Pools by the zone that holds their name (the deepest served zone).
+        var poolNames: [Int: [(Int, DomainName)]] = [:]
+        for (pi, p) in gslb.config.pools.enumerated() {
+            guard let n = try? DomainName(p.name.hasSuffix(".") ? p.name : p.name + ".") else {
+                issues.append("pool \(p.name): not a valid name"); continue
+            }
+            guard let zi = ordered.indices.filter({ n.isSubdomain(of: ordered[$0].origin) })
+                .max(by: { ordered[$0].origin.labelCount < ordered[$1].origin.labelCount }) else {
+                issues.append("pool \(p.name): not inside a served zone"); continue
+            }
+            poolNames[zi, default: []].append((pi, n))
+        }
+        var poolNodes: [(Int, ZoneNode)] = []
         var seen = Set<DomainName>()
         var index: [ArraySlice<UInt8>: ZoneNode] = [:]
         var served: [ServedZone] = []
@@ -37,6 +54,11 @@ public struct SnapshotBuilder {
                 return n
             }
             let apex = nodeFor(zc.origin)
+            for (pi, n) in poolNames[zi] ?? [] {
+                var x = n
+                poolNodes.append((pi, nodeFor(x)))
+                while x != zc.origin { x = x.parent; _ = nodeFor(x) }
+            }
             // Group records into RRsets per node, keeping file order; drop exact duplicates.
             var sets: [ArraySlice<UInt8>: [(RecordType, [ResourceRecord])]] = [:]
             for rr in zc.records where rr.name.isSubdomain(of: zc.origin) && rr.rclass == RecordClass.in {
@@ -126,6 +148,85 @@ public struct SnapshotBuilder {
             served.append(ServedZone(origin: apex.name, source: zc.source, serial: soa.serial, apex: apex,
                                      negativeSOA: EncodedRecord(soaRR).withTTL(min(soaRR.ttl, soa.minimum))))
         }
-        return ServingSnapshot(zones: served, index: index, generation: generation)
+        let topology = TopologyTable(gslb.config.topology)
+        let runtimes = buildPools(gslb: gslb, now: now, topology: topology, at: poolNodes, issues: &issues)
+        return ServingSnapshot(zones: served, index: index, generation: generation, pools: runtimes,
+                               topology: topology, gslb: gslb, issues: issues)
+    }
+
+    /// Builds every pool (fallback targets first) and attaches it to its node,
+    /// unless it conflicts with static data there.
+    func buildPools(gslb: GSLBState, now: Double, topology: TopologyTable, at nodes: [(Int, ZoneNode)],
+                    issues: inout [String]) -> [PoolRuntime] {
+        let pools = gslb.config.pools
+        var sites: [String: Site] = [:]
+        for s in gslb.config.sites { sites[s.name] = s }
+        var health: [MemberKey: MemberHealth] = [:]
+        for h in gslb.health { health[h.key] = h }
+        let active = gslb.overrides.filter { $0.isActive(at: now) }
+        var built: [Int: PoolRuntime] = [:]
+        var nodeOf: [Int: ZoneNode] = [:]
+        for (pi, n) in nodes { nodeOf[pi] = n }
+
+        func forced(_ p: Pool, _ m: Member) -> (ForcedState, String)? {
+            let memberTarget = "\(p.name)/\(m.address)"
+            if let o = active.last(where: { $0.scope == .member && $0.target == memberTarget }) { return (o.state, "member:\(memberTarget)") }
+            if let o = active.last(where: { $0.scope == .pool && $0.target == p.name }) { return (o.state, "pool:\(p.name)") }
+            if let o = active.last(where: { $0.scope == .site && $0.target == m.site }) { return (o.state, "site:\(m.site)") }
+            return nil
+        }
+
+        func make(_ pi: Int, depth: Int) -> PoolRuntime? {
+            if let r = built[pi] { return r }
+            guard depth < 8, let node = nodeOf[pi] else { return nil }
+            let p = pools[pi]
+            var fb: PoolRuntime?
+            if case .pool(let other) = p.fallback {
+                let on = other.hasSuffix(".") ? other : other + "."
+                if let oi = pools.indices.first(where: { pools[$0].name == on && pools[$0].type == p.type && $0 != pi }) {
+                    fb = make(oi, depth: depth + 1)
+                }
+            }
+            let views: [MemberView] = p.members.compactMap { m in
+                guard let addr = ClientAddress(text: m.address), (addr.family == 4) == (p.recordType == .a) else {
+                    issues.append("pool \(p.name): member \(m.address) is not an address of type \(p.type)")
+                    return nil
+                }
+                let h = health[MemberKey(pool: p.name, address: m.address)]
+                let real = h?.state ?? .unknown
+                let f = forced(p, m)
+                var reason: String?
+                if m.state != .enabled { reason = "admin state \(m.state.rawValue)" }
+                else if m.weight <= 0 { reason = "weight 0 (fallback only)" }
+                else if let f, f.0 != .up { reason = "forced \(f.0.rawValue) by \(f.1)" }
+                else if f == nil && real == .down { reason = "down" }
+                return MemberView(member: m, address: addr, site: sites[m.site], real: real, realStale: h?.stale ?? false,
+                                  forced: f?.0, forcedBy: f?.1, eligible: reason == nil, reason: reason)
+            }
+            let r = PoolRuntime(pool: p, name: node.name, members: views, sites: sites, topology: topology, fallbackPool: fb)
+            built[pi] = r
+            return r
+        }
+
+        var out: [PoolRuntime] = []
+        for (pi, node) in nodes {
+            let p = pools[pi]
+            if node.rrset(p.recordType) != nil || node.rrset(.cname) != nil {
+                issues.append("pool \(p.name) \(p.type): conflicts with static data at that name; left out")
+                continue
+            }
+            if node.cut != nil || node.dnameAbove != nil {
+                issues.append("pool \(p.name) \(p.type): below a delegation or DNAME; left out")
+                continue
+            }
+            if node.pool(p.recordType) != nil {
+                issues.append("pool \(p.name) \(p.type): defined twice; second left out")
+                continue
+            }
+            guard let r = make(pi, depth: 0) else { continue }
+            node.pools.append(r)
+            out.append(r)
+        }
+        return out
     }
 }

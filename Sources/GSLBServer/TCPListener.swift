@@ -79,6 +79,7 @@ final class DNSTCPHandler: ChannelDuplexHandler, @unchecked Sendable {
     let counters: QueryCounters
     var reader: SnapshotReader
     var wrote = false
+    var client = ClientAddress.unknown
 
     init(box: SnapshotBox, scratch: ThreadSpecificVariable<TCPScratch>, maxUDPPayload: Int, table: TCPConnectionTable,
          counters: QueryCounters) {
@@ -108,8 +109,10 @@ final class DNSTCPHandler: ChannelDuplexHandler, @unchecked Sendable {
             scratch.currentValue = s
         }
         let snapshot = reader.refresh()
+        if client.family == 0, let ip = context.channel.remoteAddress?.ipAddress, let a = ClientAddress(text: ip) { client = a }
+        let c = client
         let n = frame.withUnsafeReadableBytes { q in
-            s.engine.respond(to: q, transport: .tcp, snapshot: snapshot, into: s.out)
+            s.engine.respond(to: q, transport: .tcp, snapshot: snapshot, client: c, into: s.out)
         }
         table.touch(context.channel)
         var local = LocalCounters()

@@ -56,7 +56,10 @@ final class UDPListener: @unchecked Sendable {
                 let out = cairn_batch_out(batch, Int32(i))!
                 let q = UnsafeRawBufferPointer(start: inp, count: Int(len))
                 let o = UnsafeMutableRawBufferPointer(start: out, count: slotSize)
-                let r = engine.respond(to: q, transport: .udp, snapshot: snapshot, into: o)
+                var hi: UInt64 = 0, lo: UInt64 = 0
+                let fam = cairn_batch_peer_addr(batch, Int32(i), &hi, &lo)
+                let client = ClientAddress(family: UInt8(truncatingIfNeeded: fam), hi: hi, lo: lo)
+                let r = engine.respond(to: q, transport: .udp, snapshot: snapshot, client: client, into: o)
                 local.count(response: r > 0 ? UnsafeRawBufferPointer(start: out, count: r) : nil)
                 cairn_batch_set_reply(batch, Int32(i), Int32(r))
             }

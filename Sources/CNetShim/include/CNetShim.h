@@ -16,6 +16,8 @@ int cairn_batch_recv(int fd, cairn_batch *b);
 uint8_t *cairn_batch_in(cairn_batch *b, int i, int *len);
 /* The peer address of datagram i as a sockaddr_storage (family in ss_family). */
 const struct sockaddr_storage *cairn_batch_peer(cairn_batch *b, int i);
+/* Copies the peer address of datagram i: returns 4 (hi=0, lo=IPv4), 6, or 0. */
+int cairn_batch_peer_addr(cairn_batch *b, int i, uint64_t *hi, uint64_t *lo);
 uint8_t *cairn_batch_out(cairn_batch *b, int i);
 /* Marks reply i with `len` bytes (0 = no reply). */
 void cairn_batch_set_reply(cairn_batch *b, int i, int len);

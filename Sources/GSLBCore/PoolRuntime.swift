@@ -1,0 +1,287 @@
+import DNSWire
+
+/// A member as the snapshot sees it: admin, real, forced and effective state.
+public struct MemberView: Sendable {
+    public let member: Member
+    public let address: ClientAddress
+    public let site: Site?
+    public let real: HealthState
+    public let realStale: Bool
+    public let forced: ForcedState?
+    /// Which override forced it (`site:fra`, `pool:...`, `member:...`).
+    public let forcedBy: String?
+    /// Eligible for normal answers: enabled, weight > 0, not forced down/drain, not really down.
+    public let eligible: Bool
+    /// Why not eligible, for explain.
+    public let reason: String?
+    /// Effective state shown to operators: forced ?? real.
+    public var effective: String {
+        if let f = forced { return f.rawValue }
+        return real.rawValue
+    }
+}
+
+/// The result of a pool decision for one query.
+public struct PoolDecision: Sendable {
+    public var records: [EncodedRecord]
+    /// ECS SCOPE PREFIX-LENGTH: 0 when the answer does not depend on the client.
+    public var scope: Int
+    public var servfail: Bool
+    public var fallback: Bool
+}
+
+/// One policy over one set of members, with everything precomputed.
+struct Selector: Sendable {
+    let policy: PolicyKind
+    let answers: Int
+    /// Indices into the pool's members, in the order the policy prefers when client-independent.
+    let members: [Int]
+    let singles: [[EncodedRecord]]
+    let records: [EncodedRecord]
+    /// failover, all-healthy, least-loaded, and closest for unknown clients.
+    let constant: [EncodedRecord]
+    let rotations: [[EncodedRecord]]
+    let cumulative: [UInt64]
+    /// closest: per topology entry.
+    let byEntry: [[EncodedRecord]]
+    let seeds: [UInt64]
+
+    var isEmpty: Bool { members.isEmpty }
+}
+
+/// A pool prepared for the query path.
+public final class PoolRuntime: Sendable {
+    public let pool: Pool
+    public let name: DomainName
+    public let type: RecordType
+    public let members: [MemberView]
+    let primary: Selector
+    let fallbackAll: Selector
+    let fallbackPool: PoolRuntime?
+    let topology: TopologyTable
+    /// Member indices in preference order per topology entry (closest), for explain.
+    let entryOrder: [[Int]]
+    let defaultOrder: [Int]
+
+    public static let hashPrefixV4 = 24
+    public static let hashPrefixV6 = 56
+
+    init(pool: Pool, name: DomainName, members: [MemberView], sites: [String: Site], topology: TopologyTable,
+         fallbackPool: PoolRuntime?) {
+        self.pool = pool
+        self.name = name
+        self.type = pool.recordType
+        self.members = members
+        self.topology = topology
+        self.fallbackPool = fallbackPool
+        let ttl = UInt32(max(0, pool.ttl))
+        let records = members.map { m in EncodedRecord(type: pool.recordType, ttl: ttl, rdata: m.address.bytes) }
+        let eligible = members.indices.filter { members[$0].eligible }
+        let enabled = members.indices.filter { members[$0].member.state == .enabled }
+        let (eo, d) = PoolRuntime.closestOrders(members: members, set: eligible, sites: sites, topology: topology)
+        entryOrder = eo
+        defaultOrder = d
+        primary = PoolRuntime.makeSelector(pool: pool, members: members, set: eligible, records: records, sites: sites,
+                                           topology: topology, useWeights: true)
+        fallbackAll = PoolRuntime.makeSelector(pool: pool, members: members, set: enabled, records: records, sites: sites,
+                                               topology: topology, useWeights: false)
+    }
+
+    /// Chooses the answer for one query. No allocation for answers of one address.
+    @inline(__always)
+    public func select(client: ClientNetwork?, rng: inout some RandomSource, counter: inout UInt64) -> PoolDecision {
+        if !primary.isEmpty {
+            return run(primary, client: client, rng: &rng, counter: &counter, fallback: false)
+        }
+        switch pool.fallback {
+        case .all:
+            if fallbackAll.isEmpty { return PoolDecision(records: [], scope: 0, servfail: false, fallback: true) }
+            return run(fallbackAll, client: client, rng: &rng, counter: &counter, fallback: true)
+        case .none:
+            return PoolDecision(records: [], scope: 0, servfail: false, fallback: true)
+        case .servfail:
+            return PoolDecision(records: [], scope: 0, servfail: true, fallback: true)
+        case .pool:
+            guard let other = fallbackPool else { return PoolDecision(records: [], scope: 0, servfail: false, fallback: true) }
+            var d = other.select(client: client, rng: &rng, counter: &counter)
+            d.fallback = true
+            return d
+        }
+    }
+
+    func clientNetwork(_ c: ClientNetwork?) -> ClientNetwork? {
+        guard let c, c.address.family != 0 else { return nil }
+        return c
+    }
+
+    @inline(__always)
+    func run(_ s: Selector, client: ClientNetwork?, rng: inout some RandomSource, counter: inout UInt64, fallback: Bool) -> PoolDecision {
+        switch s.policy {
+        case .failover, .allHealthy, .leastLoaded:
+            return PoolDecision(records: s.constant, scope: 0, servfail: false, fallback: fallback)
+        case .roundRobin:
+            counter &+= 1
+            return PoolDecision(records: s.rotations[Int(counter % UInt64(s.rotations.count))], scope: 0, servfail: false, fallback: fallback)
+        case .weighted:
+            let total = s.cumulative.last ?? 0
+            guard total > 0 else { return PoolDecision(records: s.constant, scope: 0, servfail: false, fallback: fallback) }
+            if s.answers == 1 || s.members.count == 1 {
+                let r = rng.below(total)
+                return PoolDecision(records: s.singles[PoolRuntime.pick(s.cumulative, r)], scope: 0, servfail: false, fallback: fallback)
+            }
+            return PoolDecision(records: PoolRuntime.weightedSample(s, rng: &rng), scope: 0, servfail: false, fallback: fallback)
+        case .closest:
+            guard let c = clientNetwork(client) else {
+                return PoolDecision(records: s.constant, scope: 0, servfail: false, fallback: fallback)
+            }
+            if let m = topology.match(c) {
+                let recs = s.byEntry[m.index]
+                return PoolDecision(records: recs.isEmpty ? s.constant : recs, scope: m.prefix, servfail: false, fallback: fallback)
+            }
+            return PoolDecision(records: s.constant, scope: topology.unmatchedScope(c), servfail: false, fallback: fallback)
+        case .consistentHash:
+            guard let c = clientNetwork(client) else {
+                return PoolDecision(records: s.constant, scope: 0, servfail: false, fallback: fallback)
+            }
+            let keyPrefix = min(c.prefix, c.address.family == 4 ? PoolRuntime.hashPrefixV4 : PoolRuntime.hashPrefixV6)
+            let k = c.address.masked(keyPrefix)
+            let key = mix64(k.hi ^ mix64(k.lo ^ UInt64(k.family)))
+            if s.answers == 1 || s.members.count == 1 {
+                var best = 0
+                var bestScore: UInt64 = 0
+                for i in 0..<s.seeds.count {
+                    let score = mix64(s.seeds[i] ^ key)
+                    if i == 0 || score > bestScore { best = i; bestScore = score }
+                }
+                return PoolDecision(records: s.singles[best], scope: keyPrefix, servfail: false, fallback: fallback)
+            }
+            let ranked = s.seeds.indices.sorted { mix64(s.seeds[$0] ^ key) > mix64(s.seeds[$1] ^ key) }
+            return PoolDecision(records: ranked.prefix(s.answers).map { s.records[$0] }, scope: keyPrefix, servfail: false, fallback: fallback)
+        }
+    }
+
+    @inline(__always)
+    static func pick(_ cumulative: [UInt64], _ r: UInt64) -> Int {
+        var lo = 0, hi = cumulative.count - 1
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if r < cumulative[mid] { hi = mid } else { lo = mid + 1 }
+        }
+        return lo
+    }
+
+    static func weightedSample(_ s: Selector, rng: inout some RandomSource) -> [EncodedRecord] {
+        var weights: [UInt64] = []
+        var prev: UInt64 = 0
+        for c in s.cumulative { weights.append(c - prev); prev = c }
+        var out: [EncodedRecord] = []
+        var remaining = weights.reduce(0, +)
+        while out.count < s.answers && remaining > 0 {
+            var r = rng.below(remaining)
+            for i in weights.indices where weights[i] > 0 {
+                if r < weights[i] {
+                    out.append(s.records[i])
+                    remaining -= weights[i]
+                    weights[i] = 0
+                    break
+                }
+                r -= weights[i]
+            }
+        }
+        return out
+    }
+
+    /// Preference order for the failover group / all-healthy / default: priority, then weight (desc), then file order.
+    static func baseOrder(_ members: [MemberView], _ set: [Int]) -> [Int] {
+        set.sorted { a, b in
+            let ma = members[a].member, mb = members[b].member
+            if ma.priority != mb.priority { return ma.priority < mb.priority }
+            if ma.weight != mb.weight { return ma.weight > mb.weight }
+            return a < b
+        }
+    }
+
+    static func loadRatio(_ m: MemberView) -> Double {
+        let load = m.member.load ?? m.site?.load
+        guard let l = load else { return .infinity }
+        if let c = m.site?.capacity, c > 0 { return l / c }
+        return l
+    }
+
+    /// Region → centroid of the sites of that region that have coordinates.
+    static func regionCentroids(_ sites: [String: Site]) -> [String: GeoPoint] {
+        var acc: [String: (Double, Double, Int)] = [:]
+        for s in sites.values {
+            guard let r = s.region, let l = s.location else { continue }
+            let a = acc[r] ?? (0, 0, 0)
+            acc[r] = (a.0 + l.lat, a.1 + l.lon, a.2 + 1)
+        }
+        return acc.mapValues { GeoPoint(lat: $0.0 / Double($0.2), lon: $0.1 / Double($0.2)) }
+    }
+
+    /// Closest: per topology entry, members in the entry's site/region first, then by distance.
+    static func closestOrders(members: [MemberView], set: [Int], sites: [String: Site], topology: TopologyTable) -> ([[Int]], [Int]) {
+        let base = baseOrder(members, set)
+        let centroids = regionCentroids(sites)
+        var out: [[Int]] = []
+        for e in topology.entries {
+            var origin: GeoPoint? = e.location
+            if let s = e.site { origin = sites[s]?.location }
+            if let r = e.region { origin = centroids[r] }
+            func rank(_ i: Int) -> (Int, Double) {
+                let m = members[i]
+                let local = (e.site != nil && m.member.site == e.site) || (e.region != nil && m.site?.region == e.region)
+                var dist = Double.infinity
+                if let o = origin, let l = m.site?.location { dist = greatCircleKm(o, l) }
+                return (local ? 0 : 1, dist)
+            }
+            let ordered = base.enumerated().sorted { a, b in
+                let ra = rank(a.element), rb = rank(b.element)
+                if ra.0 != rb.0 { return ra.0 < rb.0 }
+                if ra.1 != rb.1 { return ra.1 < rb.1 }
+                return a.offset < b.offset
+            }.map(\.element)
+            out.append(ordered)
+        }
+        return (out, base)
+    }
+
+    static func makeSelector(pool: Pool, members: [MemberView], set: [Int], records: [EncodedRecord], sites: [String: Site],
+                             topology: TopologyTable, useWeights: Bool) -> Selector {
+        let n = max(1, pool.answers)
+        let base = baseOrder(members, set)
+        var constant: [Int]
+        switch pool.policy {
+        case .failover:
+            let top = base.first.map { members[$0].member.priority }
+            constant = Array(base.filter { members[$0].member.priority == top }.prefix(n))
+        case .leastLoaded:
+            constant = Array(base.enumerated().sorted { a, b in
+                let la = loadRatio(members[a.element]), lb = loadRatio(members[b.element])
+                return la != lb ? la < lb : a.offset < b.offset
+            }.map(\.element).prefix(n))
+        default:
+            constant = Array(base.prefix(n))
+        }
+        let (entryOrders, _) = closestOrders(members: members, set: set, sites: sites, topology: topology)
+        var cumulative: [UInt64] = []
+        var sum: UInt64 = 0
+        for i in set {
+            sum += UInt64(useWeights ? max(0, members[i].member.weight) : max(1, members[i].member.weight))
+            cumulative.append(sum)
+        }
+        let k = min(n, set.count)
+        let rotations: [[EncodedRecord]] = set.isEmpty ? [[]] : (0..<base.count).map { r in
+            (0..<k).map { records[base[(r + $0) % base.count]] }
+        }
+        return Selector(
+            policy: pool.policy, answers: n, members: set,
+            singles: set.map { [records[$0]] },
+            records: set.map { records[$0] },
+            constant: constant.map { records[$0] },
+            rotations: rotations,
+            cumulative: cumulative,
+            byEntry: entryOrders.map { Array($0.prefix(n)).map { records[$0] } },
+            seeds: set.map { fnv1a(members[$0].address.bytes) })
+    }
+}
