@@ -181,8 +181,10 @@ public final class AnswerEngine {
             visited.append(name.key[...])
 
             if !data.pools.isEmpty, let pool = q.qtype == .any ? data.pools.first : data.pool(q.qtype) {
-                let d = pool.select(client: clientNetwork(q, useECS: pool.pool.ecs), rng: &rng, counter: &roundRobinCounter)
-                ecsScope = d.scope
+                let net = clientNetwork(q, useECS: pool.pool.ecs)
+                let d = pool.select(client: net, rng: &rng, counter: &roundRobinCounter)
+                // The scope speaks of the ECS subnet only when that subnet decided.
+                ecsScope = net?.fromECS == true ? d.scope : 0
                 if d.servfail { return (.servFail, aa) }
                 if d.records.isEmpty {
                     authority.append(Item(owner: zone.origin, records: [zone.negativeSOA]))

@@ -59,6 +59,8 @@ public final class PoolRuntime: Sendable {
     let fallbackAll: Selector
     let fallbackPool: PoolRuntime?
     let topology: TopologyTable
+    /// Every site of the configuration (closest uses their coordinates and regions).
+    let sites: [String: Site]
     /// Member indices in preference order per topology entry (closest), for explain.
     let entryOrder: [[Int]]
     let defaultOrder: [Int]
@@ -73,6 +75,7 @@ public final class PoolRuntime: Sendable {
         self.type = pool.recordType
         self.members = members
         self.topology = topology
+        self.sites = sites
         self.fallbackPool = fallbackPool
         let ttl = UInt32(max(0, pool.ttl))
         let records = members.map { m in EncodedRecord(type: pool.recordType, ttl: ttl, rdata: m.address.bytes) }
@@ -231,9 +234,11 @@ public final class PoolRuntime: Sendable {
             func rank(_ i: Int) -> (Int, Double) {
                 let m = members[i]
                 let local = (e.site != nil && m.member.site == e.site) || (e.region != nil && m.site?.region == e.region)
+                // Inside the client's site/region the pool's own order decides; outside, distance.
+                if local { return (0, 0) }
                 var dist = Double.infinity
                 if let o = origin, let l = m.site?.location { dist = greatCircleKm(o, l) }
-                return (local ? 0 : 1, dist)
+                return (1, dist)
             }
             let ordered = base.enumerated().sorted { a, b in
                 let ra = rank(a.element), rb = rank(b.element)

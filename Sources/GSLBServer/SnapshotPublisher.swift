@@ -4,18 +4,36 @@ import GSLBCore
 import Logging
 import Synchronization
 
-/// Loads zones, builds snapshots and publishes them. Reloads are serialized;
-/// a zone that fails keeps its previous good version, and its error is logged
-/// with file and line.
+/// Loads zones and the GSLB state, builds snapshots and publishes them.
+/// Rebuilds are serialized; a zone that fails keeps its previous good version,
+/// and its error is logged with file and line; a store that cannot be read
+/// keeps the previous GSLB state.
 public final class SnapshotPublisher: Sendable {
     public let box: SnapshotBox
     let source: any ZoneSource
+    let repository: (any ConfigRepository)?
+    let clock: @Sendable () -> Double
     let logger: Logger
-    private let state = Mutex<(zones: ZoneSet, generation: UInt64, lastErrors: [String])>((ZoneSet(), 0, []))
 
-    public init(source: any ZoneSource, box: SnapshotBox = SnapshotBox(), logger: Logger = Logger(label: "cairn.zones")) {
+    struct State {
+        var zones = ZoneSet()
+        var gslb = GSLBState()
+        var generation: UInt64 = 0
+        var lastErrors: [String] = []
+        var lastIssues: [String] = []
+        var storeToken: Int64 = -1
+        /// Earliest expiry of an active override: rebuild then.
+        var nextExpiry: Double?
+    }
+    private let state = Mutex<State>(State())
+
+    public init(source: any ZoneSource, repository: (any ConfigRepository)? = nil, box: SnapshotBox = SnapshotBox(),
+                clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 },
+                logger: Logger = Logger(label: "cairn.zones")) {
         self.source = source
+        self.repository = repository
         self.box = box
+        self.clock = clock
         self.logger = logger
     }
 
@@ -23,40 +41,107 @@ public final class SnapshotPublisher: Sendable {
         public var zones: [(origin: String, serial: UInt32, source: String)]
         public var errors: [String]
         public var stale: [String]
+        public var issues: [String]
         public var generation: UInt64
         public var buildMicros: Int
     }
 
-    /// Reads every zone again and publishes a new snapshot.
+    /// Reads every zone and the store again and publishes a new snapshot.
     @discardableResult
     public func reload() -> Report {
-        let started = DispatchTime.now()
         let result = source.loadZones()
         return state.withLock { st in
-            var zs = st.zones
-            zs.apply(result)
-            let gen = st.generation + 1
-            let errors = result.failures.map(\.message)
-            for e in errors { logger.error("zone load failed, previous version kept if any: \(e)") }
-            do {
-                let snap = try SnapshotBuilder().build(zones: zs.sorted, generation: gen)
-                box.publish(snap)
-                st.zones = zs
-                st.generation = gen
-                st.lastErrors = errors
-                let micros = Int((DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1000)
-                let rep = Report(zones: snap.zones.map { ($0.origin.description, $0.serial, $0.source) }, errors: errors,
-                                 stale: zs.stale.map(\.description).sorted(), generation: gen, buildMicros: micros)
-                logger.info("published snapshot \(gen): \(snap.zones.count) zones, \(snap.nameCount) names, \(errors.count) errors, \(micros) µs")
-                return rep
-            } catch {
-                // The previous snapshot keeps serving.
-                logger.error("snapshot build failed, previous snapshot kept: \(error)")
-                st.lastErrors = errors + ["\(error)"]
-                return Report(zones: [], errors: st.lastErrors, stale: [], generation: st.generation, buildMicros: 0)
-            }
+            st.zones.apply(result)
+            st.lastErrors = result.failures.map(\.message)
+            for e in st.lastErrors { logger.error("zone load failed, previous version kept if any: \(e)") }
+            readStore(&st, force: true)
+            return rebuild(&st)
+        }
+    }
+
+    /// Re-reads the store when another writer changed it (or an override expired); cheap otherwise.
+    /// Returns true when a new snapshot was published.
+    @discardableResult
+    public func refreshIfChanged() -> Bool {
+        state.withLock { st in
+            let expired = st.nextExpiry.map { $0 <= clock() } ?? false
+            guard readStore(&st, force: expired) else { return false }
+            _ = rebuild(&st)
+            return true
+        }
+    }
+
+    /// Reads the GSLB state when the store's change token moved; returns true if it did.
+    @discardableResult
+    private func readStore(_ st: inout State, force: Bool) -> Bool {
+        guard let repo = repository else { return force }
+        do {
+            let token = try repo.changeToken()
+            guard force || token != st.storeToken else { return false }
+            st.gslb = try repo.loadState()
+            st.storeToken = token
+            return true
+        } catch {
+            logger.error("store read failed, previous GSLB state kept: \(error)")
+            return false
+        }
+    }
+
+    private func rebuild(_ st: inout State) -> Report {
+        let started = DispatchTime.now()
+        let now = clock()
+        let gen = st.generation + 1
+        do {
+            let snap = try SnapshotBuilder().build(zones: st.zones.sorted, gslb: st.gslb, now: now, generation: gen)
+            box.publish(snap)
+            st.generation = gen
+            st.nextExpiry = st.gslb.overrides.compactMap(\.expiresAt).filter { $0 > now }.min()
+            if snap.issues != st.lastIssues { for i in snap.issues { logger.warning("\(i)") } }
+            st.lastIssues = snap.issues
+            let micros = Int((DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1000)
+            logger.info("published snapshot \(gen): \(snap.zones.count) zones, \(snap.nameCount) names, \(snap.pools.count) pools, \(st.lastErrors.count) zone errors, \(micros) µs")
+            return Report(zones: snap.zones.map { ($0.origin.description, $0.serial, $0.source) }, errors: st.lastErrors,
+                          stale: st.zones.stale.map(\.description).sorted(), issues: snap.issues, generation: gen,
+                          buildMicros: micros)
+        } catch {
+            // The previous snapshot keeps serving.
+            logger.error("snapshot build failed, previous snapshot kept: \(error)")
+            return Report(zones: [], errors: st.lastErrors + ["\(error)"], stale: [], issues: [], generation: st.generation,
+                          buildMicros: 0)
         }
     }
 
     public var lastErrors: [String] { state.withLock { $0.lastErrors } }
+
+    /// Polls the store every `interval` seconds on a background thread until `stop()`.
+    public func startWatching(interval: Double = 0.2) -> StoreWatcher {
+        let w = StoreWatcher(publisher: self, interval: interval)
+        w.start()
+        return w
+    }
+}
+
+/// The thread that notices store changes made by any process (within `interval`).
+public final class StoreWatcher: Sendable {
+    let publisher: SnapshotPublisher
+    let interval: Double
+    private let stopped = Atomic<Bool>(false)
+
+    init(publisher: SnapshotPublisher, interval: Double) {
+        self.publisher = publisher
+        self.interval = interval
+    }
+
+    func start() {
+        let t = Thread { [self] in
+            while !stopped.load(ordering: .relaxed) {
+                publisher.refreshIfChanged()
+                Thread.sleep(forTimeInterval: interval)
+            }
+        }
+        t.name = "cairn-store-watch"
+        t.start()
+    }
+
+    public func stop() { stopped.store(true, ordering: .relaxed) }
 }

@@ -1,1 +1,0 @@
-// GSLBConfigFile

@@ -1,0 +1,117 @@
+import DNSWire
+
+/// Why a client gets the answer it gets: the data behind `cairn explain` and the API's explain endpoint.
+public struct Explanation: Sendable, Codable {
+    public struct MemberLine: Sendable, Codable {
+        public var address: String
+        public var site: String
+        public var region: String?
+        public var admin: String
+        public var weight: Int
+        public var priority: Int
+        public var real: String
+        public var realStale: Bool
+        public var forced: String?
+        public var forcedBy: String?
+        public var effective: String
+        public var distanceKm: Double?
+        public var eligible: Bool
+        public var chosen: Bool
+        /// Why chosen or skipped.
+        public var why: String
+    }
+    public var name: String
+    public var type: String
+    public var pool: String?
+    public var policy: String?
+    /// The client network the decision used: `192.0.2.7` or `203.0.113.0/24 (ECS)`.
+    public var client: String
+    public var topologyMatch: String?
+    public var members: [MemberLine]
+    public var answer: [String]
+    public var ttl: Int?
+    public var ecsScope: Int?
+    public var fallback: Bool
+    public var rcode: String
+    public var note: String?
+
+    /// Human text, one fact per line.
+    public var text: String {
+        var s = "name: \(name) \(type)\n"
+        guard let pool, let policy else { return s + "no pool: \(note ?? "static data answers")\n" }
+        s += "pool: \(pool)  policy: \(policy)  ttl: \(ttl.map(String.init) ?? "-")\n"
+        s += "client: \(client)\n"
+        s += "topology: \(topologyMatch ?? "no match (default order)")\n"
+        s += "members:\n"
+        for m in members {
+            var line = "  \(m.chosen ? "*" : " ") \(m.address) site=\(m.site)"
+            if let r = m.region { line += " region=\(r)" }
+            line += " admin=\(m.admin) weight=\(m.weight) priority=\(m.priority) real=\(m.real)\(m.realStale ? "(stale)" : "")"
+            line += " forced=\(m.forced ?? "-") effective=\(m.effective)"
+            if let d = m.distanceKm { line += " distance=\(Int(d.rounded()))km" }
+            line += "  — \(m.why)"
+            s += line + "\n"
+        }
+        s += "answer: \(rcode) \(answer.isEmpty ? "(no data)" : answer.joined(separator: " "))\(fallback ? "  [fallback]" : "")\n"
+        s += "ecs scope: \(ecsScope.map(String.init) ?? "-")\n"
+        return s
+    }
+}
+
+extension ServingSnapshot {
+    /// Explains the decision for `name`/`type` asked by `client` (optionally with an ECS subnet).
+    public func explain(name: DomainName, type: RecordType, client: ClientAddress, ecs: CIDR?) -> Explanation {
+        guard let pool = pool(name: name, type: type) else {
+            return Explanation(name: name.description, type: type.description, pool: nil, policy: nil, client: client.description,
+                               topologyMatch: nil, members: [], answer: [], ttl: nil, ecsScope: nil, fallback: false,
+                               rcode: "-", note: pools.contains { $0.name == name } ? "no \(type) pool at this name" : "no pool at this name")
+        }
+        return pool.explain(client: client, ecs: ecs)
+    }
+}
+
+extension PoolRuntime {
+    public func explain(client: ClientAddress, ecs: CIDR?) -> Explanation {
+        var net: ClientNetwork?
+        if pool.ecs, let e = ecs { net = ClientNetwork(address: e.address, prefix: e.prefix, fromECS: true) } else if client.family != 0 {
+            net = ClientNetwork(address: client, prefix: client.maxPrefix, fromECS: false)
+        }
+        var rng = SplitMix64(seed: 1)
+        var counter: UInt64 = 0
+        let d = select(client: net, rng: &rng, counter: &counter)
+        let chosen = Set(d.records.map { $0.rdata })
+        var match: String?
+        var origin: GeoPoint?
+        if let n = net, let m = topology.match(n) {
+            let e = topology.entries[m.index]
+            let target = e.site.map { "site \($0)" } ?? e.region.map { "region \($0)" } ?? e.location.map { "location \($0.lat),\($0.lon)" } ?? "-"
+            match = "\(e.network) → \(target) (prefix /\(m.prefix))"
+            origin = e.location
+            if let s = e.site { origin = sites[s]?.location }
+            if let r = e.region { origin = PoolRuntime.regionCentroids(sites)[r] }
+        }
+        let lines = members.map { v -> Explanation.MemberLine in
+            let picked = chosen.contains(v.address.bytes)
+            var why: String
+            if picked {
+                why = d.fallback ? "chosen by fallback \(pool.fallback)" : "chosen by \(pool.policy.rawValue)"
+            } else if let r = v.reason {
+                why = "skipped: \(r)"
+            } else {
+                why = "healthy, not chosen (\(pool.policy.rawValue), answers \(pool.answers))"
+            }
+            var dist: Double?
+            if let o = origin, let l = v.site?.location { dist = greatCircleKm(o, l) }
+            return Explanation.MemberLine(address: v.member.address, site: v.member.site, region: v.site?.region,
+                                          admin: v.member.state.rawValue, weight: v.member.weight, priority: v.member.priority,
+                                          real: v.real.rawValue, realStale: v.realStale, forced: v.forced?.rawValue, forcedBy: v.forcedBy,
+                                          effective: v.effective, distanceKm: dist, eligible: v.eligible, chosen: picked, why: why)
+        }
+        let answer = d.records.map { RDataText.format(type: type, rdata: $0.rdata) }
+        let scope = net?.fromECS == true ? d.scope : (ecs != nil ? 0 : nil)
+        let note: String? = (pool.policy == .weighted || pool.policy == .roundRobin) ? "\(pool.policy.rawValue): the pick varies per query; one sample shown" : nil
+        return Explanation(name: name.description, type: type.description, pool: pool.name, policy: pool.policy.rawValue,
+                           client: net?.description ?? "unknown", topologyMatch: match, members: lines, answer: answer,
+                           ttl: pool.ttl, ecsScope: scope, fallback: d.fallback, rcode: d.servfail ? "SERVFAIL" : "NOERROR", note: note)
+    }
+}

@@ -1,1 +1,0 @@
-// GSLBStore: see helper
