@@ -1,0 +1,41 @@
+import GSLBCore
+
+/// One thing to probe: an address and port, checked as a monitor says.
+public struct ProbeSpec: Hashable, Sendable, CustomStringConvertible {
+    /// IPv4 or IPv6 text.
+    public var address: String
+    public var port: Int
+    public var monitor: Monitor
+    /// The pool name, for `{pool}` in command probes and the HTTP Host default.
+    public var poolName: String
+
+    public init(address: String, port: Int, monitor: Monitor, poolName: String = "") {
+        self.address = address; self.port = port; self.monitor = monitor; self.poolName = poolName
+    }
+
+    public var description: String {
+        address.contains(":") ? "\(monitor.type.rawValue)://[\(address)]:\(port)" : "\(monitor.type.rawValue)://\(address):\(port)"
+    }
+}
+
+/// The outcome of one probe.
+public struct ProbeResult: Sendable, CustomStringConvertible {
+    public var ok: Bool
+    /// Seconds from start to verdict.
+    public var latency: Double
+    /// Why it failed (or what it saw), for logs, the API and explain: `HTTP 500`, `connect: refused`, `timeout after 0.5 s`.
+    public var detail: String
+    /// Load reported by the target (monitor option `load_header` or `load_json`), if any.
+    public var load: Double?
+
+    public init(ok: Bool, latency: Double, detail: String, load: Double? = nil) {
+        self.ok = ok; self.latency = latency; self.detail = detail; self.load = load
+    }
+
+    public var description: String { "\(ok ? "up" : "down") in \(Int(latency * 1000)) ms: \(detail)" }
+}
+
+/// Checks one target. Implementations never throw and always return within the monitor's timeout (plus a little).
+public protocol Prober: Sendable {
+    func probe(_ spec: ProbeSpec) async -> ProbeResult
+}
