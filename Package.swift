@@ -41,6 +41,7 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
+        .executableTarget(name: "CairnFuzz", dependencies: ["DNSWire", "GSLBCore"]),
         .testTarget(name: "DNSWireTests", dependencies: ["DNSWire"]),
         .testTarget(name: "GSLBCoreTests", dependencies: ["DNSWire", "GSLBCore", "ZoneFiles"],
                     resources: [.copy("Fixtures")]),

@@ -1,0 +1,636 @@
+// CairnFuzz — libFuzzer target over the wire parser and the whole answer path.
+//
+// Fuzz build (see scripts/fuzz and docs/fuzzing.md):
+//   swift build --scratch-path .build-fuzz --product CairnFuzz -c debug \
+//     -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -DCAIRN_FUZZ
+// Normal build: an `@main` that replays files (or directories of files) given as
+// arguments through the same `fuzzOne`, or, with no arguments, 200,000 random and
+// mutated inputs from a fixed seed. `--write-seeds DIR` / `--write-dict FILE` write
+// the seed corpus / a libFuzzer dictionary (in the fuzz build: environment variables
+// CAIRN_FUZZ_WRITE_SEEDS=DIR and CAIRN_FUZZ_WRITE_DICT=FILE, then exit).
+
+import DNSWire
+import GSLBCore
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+// MARK: - The zones, built in code once
+
+enum FuzzZones {
+    static func n(_ s: String) -> DomainName { try! DomainName(s) }
+    static func rr(_ owner: String, _ type: RecordType, _ rdata: [UInt8], ttl: UInt32 = 300) -> ResourceRecord {
+        ResourceRecord(name: n(owner), type: type, ttl: ttl, rdata: rdata)
+    }
+    static func a(_ s: String) -> [UInt8] { IPAddressText.parseIPv4(s)! }
+    static func aaaa(_ s: String) -> [UInt8] { IPAddressText.parseIPv6(s)! }
+    static func name(_ s: String) -> [UInt8] { n(s).wire }
+    static func u16(_ v: UInt16) -> [UInt8] { [UInt8(v >> 8), UInt8(v & 0xff)] }
+    static func u32(_ v: UInt32) -> [UInt8] { [UInt8(v >> 24), UInt8((v >> 16) & 0xff), UInt8((v >> 8) & 0xff), UInt8(v & 0xff)] }
+    static func mx(_ pref: UInt16, _ s: String) -> [UInt8] { u16(pref) + name(s) }
+    static func txt(_ strings: [String]) -> [UInt8] {
+        strings.flatMap { s -> [UInt8] in let b = Array(s.utf8.prefix(255)); return [UInt8(b.count)] + b }
+    }
+    static func soa(_ mname: String, _ rname: String, serial: UInt32) -> [UInt8] {
+        name(mname) + name(rname) + u32(serial) + u32(3600) + u32(900) + u32(604800) + u32(300)
+    }
+
+    /// fuzz.example.: every lookup feature of the engine.
+    static func main() -> ZoneContent {
+        let o = "fuzz.example."
+        var r: [ResourceRecord] = [
+            rr(o, .soa, soa("ns1.fuzz.example.", "hostmaster.fuzz.example.", serial: 2024010101), ttl: 3600),
+            rr(o, .ns, name("ns1.fuzz.example.")),
+            rr(o, .ns, name("ns2.fuzz.example.")),
+            rr(o, .ns, name("ns.other.test.")),
+            rr(o, .a, a("192.0.2.10")),
+            rr(o, .aaaa, aaaa("2001:db8::10")),
+            rr(o, .mx, mx(10, "mail.fuzz.example.")),
+            rr(o, .mx, mx(20, "mail.other.test.")),
+            rr(o, .txt, txt(["v=spf1 -all"])),
+            rr(o, .caa, [0, 5] + Array("issue".utf8) + Array("ca.example".utf8)),
+            rr("ns1.fuzz.example.", .a, a("192.0.2.1")),
+            rr("ns1.fuzz.example.", .aaaa, aaaa("2001:db8::1")),
+            rr("ns2.fuzz.example.", .a, a("192.0.2.2")),
+            rr("mail.fuzz.example.", .a, a("192.0.2.25")),
+            rr("www.fuzz.example.", .a, a("192.0.2.80")),
+            rr("www.fuzz.example.", .a, a("192.0.2.81")),
+            rr("www.fuzz.example.", .aaaa, aaaa("2001:db8::80")),
+            rr("MiXeD.CaSe.fuzz.example.", .a, a("192.0.2.99")),
+            rr("txt.fuzz.example.", .txt, txt(["one", "two", "three"])),
+            rr("txt.fuzz.example.", .txt, txt(["second record"])),
+            rr("_sip._tcp.fuzz.example.", .srv, u16(10) + u16(5) + u16(5060) + name("www.fuzz.example.")),
+            rr("ptr.fuzz.example.", .ptr, name("www.fuzz.example.")),
+            rr("hinfo.fuzz.example.", .hinfo, txt(["PC", "Linux"])),
+            rr("unknown.fuzz.example.", RecordType(65280), [1, 2, 3, 4, 5]),
+            rr("a.b.c.ent.fuzz.example.", .a, a("192.0.2.7")),   // empty non-terminals above
+            // CNAME chain, loop, self loop, across zones, out of every zone, dangling.
+            rr("c1.fuzz.example.", .cname, name("c2.fuzz.example.")),
+            rr("c2.fuzz.example.", .cname, name("C3.Fuzz.Example.")),
+            rr("c3.fuzz.example.", .cname, name("www.fuzz.example.")),
+            rr("loop1.fuzz.example.", .cname, name("loop2.fuzz.example.")),
+            rr("loop2.fuzz.example.", .cname, name("loop3.fuzz.example.")),
+            rr("loop3.fuzz.example.", .cname, name("loop1.fuzz.example.")),
+            rr("self.fuzz.example.", .cname, name("self.fuzz.example.")),
+            rr("ext.fuzz.example.", .cname, name("www.other.test.")),
+            rr("out.fuzz.example.", .cname, name("www.nowhere.invalid.")),
+            rr("dangling.fuzz.example.", .cname, name("nothing.fuzz.example.")),
+            rr("towild.fuzz.example.", .cname, name("x.w.fuzz.example.")),
+            rr("todname.fuzz.example.", .cname, name("www.dname.fuzz.example.")),
+            rr("tobig.fuzz.example.", .cname, name("big.fuzz.example.")),
+            // Wildcards: data, CNAME, a CNAME back into itself, an explicit name beside it.
+            rr("*.w.fuzz.example.", .a, a("192.0.2.50")),
+            rr("*.w.fuzz.example.", .txt, txt(["wild"])),
+            rr("*.w.fuzz.example.", .mx, mx(5, "mail.fuzz.example.")),
+            rr("explicit.w.fuzz.example.", .aaaa, aaaa("2001:db8::50")),
+            rr("*.wc.fuzz.example.", .cname, name("www.fuzz.example.")),
+            rr("*.wl.fuzz.example.", .cname, name("again.wl.fuzz.example.")),
+            rr("*.deep.w2.fuzz.example.", .a, a("192.0.2.51")),
+            // DNAME: to another served zone, to a long target (YXDOMAIN), into its own subtree, out of zone.
+            rr("dname.fuzz.example.", .dname, name("other.test.")),
+            rr("dlong.fuzz.example.", .dname,
+               name(String(repeating: "l", count: 60) + "." + String(repeating: "m", count: 60) + "." +
+                    String(repeating: "n", count: 60) + ".fuzz.example.")),
+            rr("dloop.fuzz.example.", .dname, name("x.dloop.fuzz.example.")),
+            rr("dout.fuzz.example.", .dname, name("nowhere.invalid.")),
+            rr("dname.fuzz.example.", .a, a("192.0.2.39")),
+            // Delegation with in-domain glue, out-of-domain NS, DS at the cut.
+            rr("deleg.fuzz.example.", .ns, name("ns1.deleg.fuzz.example.")),
+            rr("deleg.fuzz.example.", .ns, name("ns2.deleg.fuzz.example.")),
+            rr("deleg.fuzz.example.", .ns, name("ns.other.test.")),
+            rr("deleg.fuzz.example.", .ds, u16(12345) + [8, 2] + [UInt8](repeating: 0xab, count: 32)),
+            rr("ns1.deleg.fuzz.example.", .a, a("192.0.2.53")),
+            rr("ns1.deleg.fuzz.example.", .aaaa, aaaa("2001:db8::53")),
+            rr("ns2.deleg.fuzz.example.", .a, a("192.0.2.54")),
+            rr("below.deleg.fuzz.example.", .a, a("192.0.2.55")),   // occluded
+            // The child zone sub.fuzz.example. is also served (parent side: NS + DS + glue).
+            rr("sub.fuzz.example.", .ns, name("ns.sub.fuzz.example.")),
+            rr("sub.fuzz.example.", .ds, u16(54321) + [13, 2] + [UInt8](repeating: 0xcd, count: 32)),
+            rr("ns.sub.fuzz.example.", .a, a("192.0.2.60")),
+        ]
+        // A big RRset that truncates over UDP (100 A = 1,600+ octets), a TXT set over 1232.
+        for i in 0..<100 { r.append(rr("big.fuzz.example.", .a, [198, 51, 100, UInt8(i)])) }
+        for i in 0..<8 {
+            r.append(rr("bigtxt.fuzz.example.", .txt, txt([String(repeating: Character(Unicode.Scalar(UInt8(97 + i))), count: 200)])))
+        }
+        // More than 64 KiB: truncated even over TCP.
+        for i in 0..<300 {
+            r.append(rr("huge.fuzz.example.", .txt, txt(["\(i)" + String(repeating: "h", count: 240)])))
+        }
+        // A delegation whose required in-domain glue does not fit in 512 octets.
+        for i in 0..<13 {
+            let ns = "ns\(i).bigdeleg.fuzz.example."
+            r.append(rr("bigdeleg.fuzz.example.", .ns, name(ns)))
+            r.append(rr(ns, .a, a("192.0.2.\(100 + i)")))
+            r.append(rr(ns, .aaaa, aaaa("2001:db8::\(100 + i)")))
+        }
+        // A delegation to in-zone but out-of-domain servers: their addresses are optional
+        // and dropped when they do not fit.
+        for i in 0..<20 {
+            r.append(rr("manyns.fuzz.example.", .ns, name("glue\(i).fuzz.example.")))
+            r.append(rr("glue\(i).fuzz.example.", .a, a("192.0.2.\(200 + i)")))
+            r.append(rr("glue\(i).fuzz.example.", .aaaa, aaaa("2001:db8:1::\(i)")))
+        }
+        // Out-of-zone and non-IN records, which the builder must ignore.
+        r.append(rr("www.elsewhere.invalid.", .a, a("192.0.2.200")))
+        var chaos = rr("chaos.fuzz.example.", .txt, txt(["ch"]))
+        chaos.rclass = RecordClass.ch
+        r.append(chaos)
+        return ZoneContent(origin: n(o), records: r, source: "fuzz")
+    }
+
+    /// sub.fuzz.example.: a served child zone (parent side is in `main`).
+    static func sub() -> ZoneContent {
+        let o = "sub.fuzz.example."
+        return ZoneContent(origin: n(o), records: [
+            rr(o, .soa, soa("ns.sub.fuzz.example.", "hostmaster.sub.fuzz.example.", serial: 7)),
+            rr(o, .ns, name("ns.sub.fuzz.example.")),
+            rr("ns.sub.fuzz.example.", .a, a("192.0.2.60")),
+            rr("www.sub.fuzz.example.", .a, a("192.0.2.61")),
+            rr("up.sub.fuzz.example.", .cname, name("c1.fuzz.example.")),
+        ], source: "fuzz-sub")
+    }
+
+    /// other.test.: target of DNAME and cross-zone CNAMEs.
+    static func other() -> ZoneContent {
+        let o = "other.test."
+        return ZoneContent(origin: n(o), records: [
+            rr(o, .soa, soa("ns.other.test.", "hostmaster.other.test.", serial: 1)),
+            rr(o, .ns, name("ns.other.test.")),
+            rr("ns.other.test.", .a, a("192.0.2.150")),
+            rr("www.other.test.", .a, a("192.0.2.151")),
+            rr("www.other.test.", .txt, txt(["other"])),
+            rr("mail.other.test.", .a, a("192.0.2.152")),
+            rr("back.other.test.", .cname, name("c1.fuzz.example.")),
+            rr("viad.other.test.", .cname, name("www.dname.fuzz.example.")),
+            rr("*.other.test.", .txt, txt(["other wildcard"])),
+        ], source: "fuzz-other")
+    }
+
+    static func build() -> ServingSnapshot {
+        do {
+            return try SnapshotBuilder().build(zones: [main(), sub(), other()])
+        } catch {
+            fatalError("CairnFuzz: snapshot build failed: \(error)")
+        }
+    }
+}
+
+// MARK: - Global state (built once; libFuzzer runs inputs on one thread)
+
+nonisolated(unsafe) var fuzzSnapshot: ServingSnapshot = FuzzZones.build()
+nonisolated(unsafe) let fuzzEngine = AnswerEngine()
+nonisolated(unsafe) let fuzzOut = UnsafeMutableRawBufferPointer.allocate(byteCount: 65536, alignment: 8)
+
+// MARK: - One input
+
+/// Writes to standard error (fd 2; the C `stderr` global is not concurrency-safe in Swift 6).
+func eprint(_ s: String) {
+    var s = s
+    s.withUTF8 { b in
+        var off = 0
+        while off < b.count {
+            let n = write(2, b.baseAddress! + off, b.count - off)
+            if n <= 0 { break }
+            off += n
+        }
+    }
+}
+
+func hex(_ b: UnsafeRawBufferPointer) -> String {
+    let d = Array("0123456789abcdef")
+    var s = ""
+    s.reserveCapacity(b.count * 2)
+    for x in b { s.append(d[Int(x >> 4)]); s.append(d[Int(x & 15)]) }
+    return s
+}
+
+func violated(_ what: String, input: UnsafeRawBufferPointer, response: UnsafeRawBufferPointer?,
+              transport: AnswerEngine.Transport?) -> Never {
+    var msg = "CairnFuzz invariant violated: \(what)\n"
+    if let t = transport { msg += "transport: \(t)\n" }
+    msg += "input (\(input.count)): \(hex(input))\n"
+    if let r = response {
+        msg += "response (\(r.count)): \(hex(r))\n"
+        if let m = try? Message(buffer: r) { msg += m.description }
+    }
+    eprint(msg + "\n")
+    fatalError(what)
+}
+
+/// The lowercased RDATA of each record of the RRset the snapshot holds for `owner`/`type`,
+/// taking wildcards and the parent side of a served child's apex into account.
+func expectedSets(owner: DomainName, type: RecordType) -> [Set<[UInt8]>] {
+    func set(_ s: RRSet?) -> Set<[UInt8]>? {
+        guard let s else { return nil }
+        return Set(s.records.map { DomainName.lowercased($0.rdata) })
+    }
+    var out: [Set<[UInt8]>] = []
+    if let node = fuzzSnapshot.node(for: owner) {
+        if let s = set(node.rrset(type)) { out.append(s) }
+        if let s = set(node.parentSide?.rrset(type)) { out.append(s) }
+        return out
+    }
+    // Closest existing ancestor, then its wildcard.
+    var n = owner
+    while !n.isRoot {
+        n = n.parent
+        if let e = fuzzSnapshot.node(for: n) {
+            if let s = set(e.wildcard?.rrset(type)) { out.append(s) }
+            break
+        }
+    }
+    return out
+}
+
+/// A CNAME synthesized from a DNAME above `owner` (RFC 6672 §2.2).
+func isSynthesizedCNAME(owner: DomainName, rdata: Set<[UInt8]>) -> Bool {
+    guard rdata.count == 1, let only = rdata.first else { return false }
+    var n = owner
+    while !n.isRoot {
+        n = n.parent
+        if let node = fuzzSnapshot.node(for: n), let d = node.rrset(.dname), let drr = d.records.first,
+           let target = ResourceRecord(name: n, type: .dname, ttl: drr.ttl, rdata: drr.rdata).target,
+           let synthesized = owner.replacingSuffix(n, with: target),
+           DomainName.lowercased(synthesized.wire) == only {
+            return true
+        }
+    }
+    return false
+}
+
+/// Checks every section of an untruncated response: each RRset (owner, type) holds
+/// the whole RRset of the zone data (or is a DNAME-synthesized CNAME).
+func checkComplete(_ section: [ResourceRecord], name: String, input: UnsafeRawBufferPointer,
+                   response: UnsafeRawBufferPointer, transport: AnswerEngine.Transport) {
+    guard !section.isEmpty else { return }
+    var groups: [DomainName: [RecordType: Set<[UInt8]>]] = [:]
+    for rr in section {
+        groups[rr.name, default: [:]][rr.type, default: []].insert(DomainName.lowercased(rr.rdata))
+    }
+    for (owner, byType) in groups {
+        for (type, got) in byType {
+            let expected = expectedSets(owner: owner, type: type)
+            if expected.contains(got) { continue }
+            if type == .cname && isSynthesizedCNAME(owner: owner, rdata: got) { continue }
+            let have = expected.map { "\($0.count)" }.joined(separator: "/")
+            violated("TC=0 but \(name) RRset \(owner) \(type) is incomplete or unknown: \(got.count) records, zone has [\(have)]",
+                     input: input, response: response, transport: transport)
+        }
+    }
+}
+
+/// Runs one input through the parser, `Message(buffer:)` and the answer engine
+/// (UDP and TCP), and checks the invariants listed in docs/fuzzing.md.
+func fuzzOne(_ input: UnsafeRawBufferPointer) {
+    // (4) Full message decoder on arbitrary bytes: must not trap.
+    _ = try? Message(buffer: input)
+
+    // (1) The query parser.
+    let outcome = QueryParser.parse(input)
+    var question: Query?
+    var dropped = false
+    switch outcome {
+    case .drop: dropped = true
+    case let .error(_, _, _, q): question = q
+    case let .query(q): question = q
+    }
+    let edns = question?.edns
+
+    // (2) + (3) The answer path, both transports.
+    for transport in [AnswerEngine.Transport.udp, .tcp] {
+        let n = fuzzEngine.respond(to: input, transport: transport, snapshot: fuzzSnapshot, into: fuzzOut)
+        guard n >= 0, n <= fuzzOut.count else {
+            violated("response length \(n) outside the buffer", input: input, response: nil, transport: transport)
+        }
+        let resp = UnsafeRawBufferPointer(rebasing: fuzzOut[0..<n])
+        if dropped {
+            if n != 0 { violated("parser says drop but a response was written", input: input, response: resp, transport: transport) }
+            continue
+        }
+        if n == 0 { violated("no response to a message the parser did not drop", input: input, response: nil, transport: transport) }
+
+        // Size limits.
+        switch transport {
+        case .tcp:
+            if n > 65535 { violated("TCP response of \(n) octets > 65535", input: input, response: resp, transport: transport) }
+        case .udp:
+            let limit = edns.map { max(512, min(Int($0.udpSize), fuzzEngine.maxUDPPayload)) } ?? 512
+            if n > limit {
+                violated("UDP response of \(n) octets > \(limit) (query OPT: \(edns.map { "udp \($0.udpSize)" } ?? "none"))",
+                         input: input, response: resp, transport: transport)
+            }
+        }
+
+        let m: Message
+        do { m = try Message(buffer: resp) } catch {
+            violated("response does not parse: \(error)", input: input, response: resp, transport: transport)
+        }
+        let id = UInt16(input[0]) << 8 | UInt16(input[1])
+        if m.id != id { violated("response ID \(m.id) != query ID \(id)", input: input, response: resp, transport: transport) }
+        if !m.qr { violated("QR=0 in a response", input: input, response: resp, transport: transport) }
+        if let q = question {
+            guard m.questions.count == 1, m.questions[0].name.wire == q.qname.wire,
+                  m.questions[0].type == q.qtype, m.questions[0].qclass == q.qclass else {
+                violated("question not echoed as sent", input: input, response: resp, transport: transport)
+            }
+        }
+        if edns != nil, m.opt == nil, !(m.rcode == .formErr || m.rcode == .notImp) {
+            // Every answer to a query with a parsed OPT carries an OPT.
+            violated("query had OPT, response (\(m.rcode)) has none", input: input, response: resp, transport: transport)
+        }
+        if !m.tc {
+            checkComplete(m.answer, name: "answer", input: input, response: resp, transport: transport)
+            checkComplete(m.authority, name: "authority", input: input, response: resp, transport: transport)
+            checkComplete(m.additional, name: "additional", input: input, response: resp, transport: transport)
+        }
+    }
+}
+
+// MARK: - Seeds and dictionary
+
+enum Seeds {
+    static let names = [
+        "fuzz.example.", "www.fuzz.example.", "WwW.FuZz.ExAmPlE.", "mail.fuzz.example.", "txt.fuzz.example.",
+        "c1.fuzz.example.", "loop1.fuzz.example.", "self.fuzz.example.", "ext.fuzz.example.", "out.fuzz.example.",
+        "dangling.fuzz.example.", "towild.fuzz.example.", "todname.fuzz.example.", "tobig.fuzz.example.",
+        "x.w.fuzz.example.", "explicit.w.fuzz.example.", "a.b.w.fuzz.example.", "y.wc.fuzz.example.",
+        "z.wl.fuzz.example.", "q.deep.w2.fuzz.example.", "www.dname.fuzz.example.", "a.b.dlong.fuzz.example.",
+        "x.dloop.fuzz.example.", "a.dout.fuzz.example.", "deleg.fuzz.example.", "www.deleg.fuzz.example.",
+        "sub.fuzz.example.", "www.sub.fuzz.example.", "up.sub.fuzz.example.", "big.fuzz.example.",
+        "bigtxt.fuzz.example.", "huge.fuzz.example.", "bigdeleg.fuzz.example.", "x.bigdeleg.fuzz.example.",
+        "manyns.fuzz.example.", "a.manyns.fuzz.example.",
+        "ent.fuzz.example.", "c.ent.fuzz.example.", "nx.fuzz.example.", "_sip._tcp.fuzz.example.",
+        "other.test.", "back.other.test.", "viad.other.test.", "nope.other.test.", "www.nowhere.invalid.", ".",
+    ]
+    static let types: [RecordType] = [.a, .aaaa, .ns, .soa, .mx, .txt, .cname, .dname, .ds, .any, .srv, .ptr, .caa,
+                                      .axfr, .ixfr, .opt, RecordType(65280)]
+
+    /// A few hundred valid queries: each name with a rotating type, transport-independent
+    /// EDNS variants (none, 512, 1232, 4096+DO, ECS, cookie, NSID, version 1), opcodes, classes.
+    static func all() -> [[UInt8]] {
+        var out: [[UInt8]] = []
+        var i = 0
+        for s in names {
+            let name = FuzzZones.n(s)
+            for k in 0..<4 {
+                let t = types[(i + k * 5) % types.count]
+                let id = UInt16(truncatingIfNeeded: 0x1000 + i * 7 + k)
+                switch k {
+                case 0: out.append(QueryBuilder.make(id: id, name: name, type: t))
+                case 1: out.append(QueryBuilder.make(id: id, name: name, type: t, rd: true, edns: (1232, false)))
+                case 2:
+                    out.append(QueryBuilder.make(id: id, name: name, type: t, edns: (4096, true),
+                                                 options: [QueryBuilder.clientSubnet(address: [192, 0, 2, 1], prefix: 24)]))
+                default:
+                    out.append(QueryBuilder.make(id: id, name: name, type: t, edns: (512, false),
+                                                 options: [(10, [1, 2, 3, 4, 5, 6, 7, 8]), (3, [])]))
+                }
+            }
+            i += 1
+        }
+        let www = FuzzZones.n("www.fuzz.example.")
+        out.append(QueryBuilder.make(name: www, type: .a, qclass: RecordClass.any))
+        out.append(QueryBuilder.make(name: www, type: .a, qclass: RecordClass.ch))
+        out.append(QueryBuilder.make(name: www, type: .a, edns: (0, false)))
+        out.append(QueryBuilder.make(name: www, type: .a, edns: (1232, false),
+                                     options: [QueryBuilder.clientSubnet(address: [0x20, 0x01, 0x0d, 0xb8] + [UInt8](repeating: 0, count: 12), prefix: 56)]))
+        var badvers = QueryBuilder.make(name: www, type: .a, edns: (1232, false))
+        badvers[badvers.count - 6] = 1   // EDNS version 1
+        out.append(badvers)
+        var notify = QueryBuilder.make(name: FuzzZones.n("fuzz.example."), type: .soa)
+        notify[2] = 0x20                 // opcode NOTIFY
+        out.append(notify)
+        var update = QueryBuilder.make(name: FuzzZones.n("fuzz.example."), type: .soa)
+        update[2] = 0x28                 // opcode UPDATE
+        out.append(update)
+        // A compressed QNAME (pointer back into the header is invalid; into the question is not possible,
+        // so a name after the question pointing at it, as an OPT owner would, exercises readName).
+        var comp = QueryBuilder.make(name: www, type: .a)
+        comp[11] = 1
+        comp += [0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, 1]
+        out.append(comp)
+        return out
+    }
+
+    /// Wire-form labels and names of the zones, plus header/OPT fragments.
+    static func dictionary() -> [String] {
+        var entries: Set<String> = []
+        func esc(_ b: [UInt8]) -> String {
+            "\"" + b.map { x -> String in
+                if x >= 0x20 && x < 0x7f && x != 0x22 && x != 0x5c { return String(Unicode.Scalar(x)) }
+                let d = Array("0123456789abcdef")
+                return "\\x" + String([d[Int(x >> 4)], d[Int(x & 15)]])
+            }.joined() + "\""
+        }
+        for s in names {
+            let w = FuzzZones.n(s).wire
+            entries.insert(esc(w))
+            var i = 0
+            while w[i] != 0 { let l = Int(w[i]); entries.insert(esc(Array(w[i...(i + l)]))); i += l + 1 }
+        }
+        for t in types { entries.insert(esc([UInt8(t.rawValue >> 8), UInt8(t.rawValue & 0xff), 0, 1])) }
+        entries.insert(esc([0, 0, 41, 4, 0xd0, 0, 0, 0x80, 0]))           // OPT header, 1232, DO
+        entries.insert(esc([0, 8, 0, 7, 0, 1, 24, 0, 192, 0, 2]))         // ECS 192.0.2/24
+        entries.insert(esc([0, 10, 0, 8]))                                // cookie option header
+        entries.insert(esc([0, 3, 0, 0]))                                 // NSID
+        entries.insert(esc([0xc0, 0x0c]))                                 // pointer to the QNAME
+        entries.insert(esc([0, 1, 0, 0, 0, 0, 0, 0]))                     // QD=1 AN=0 NS=0 AR=0
+        entries.insert(esc([0, 1, 0, 0, 0, 0, 0, 1]))                     // QD=1 AR=1
+        return entries.sorted().enumerated().map { "kw\($0.offset)=\($0.element)" }
+    }
+
+    @discardableResult
+    static func writeFile(_ path: String, _ bytes: [UInt8]) -> Bool {
+        guard let f = fopen(path, "wb") else { eprint("cannot write \(path)\n"); return false }
+        defer { fclose(f) }
+        return bytes.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, f) } == bytes.count
+    }
+
+    static func writeSeeds(to dir: String) -> Int32 {
+        mkdir(dir, 0o755)
+        let seeds = all()
+        for (i, s) in seeds.enumerated() {
+            let num = String(i)
+            guard writeFile(dir + "/seed-" + String(repeating: "0", count: max(0, 4 - num.count)) + num, s) else { return 1 }
+        }
+        eprint("CairnFuzz: wrote \(seeds.count) seeds to \(dir)\n")
+        return 0
+    }
+
+    static func writeDictionary(to path: String) -> Int32 {
+        let d = dictionary()
+        guard writeFile(path, Array((d.joined(separator: "\n") + "\n").utf8)) else { return 1 }
+        eprint("CairnFuzz: wrote \(d.count) dictionary entries to \(path)\n")
+        return 0
+    }
+}
+
+#if CAIRN_FUZZ
+
+// MARK: - libFuzzer entry points
+
+@_cdecl("LLVMFuzzerInitialize")
+public func cairnFuzzInitialize(_ argc: UnsafeMutablePointer<CInt>?,
+                                _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>?) -> CInt {
+    var wrote = false
+    if let dir = getenv("CAIRN_FUZZ_WRITE_SEEDS") {
+        if Seeds.writeSeeds(to: String(cString: dir)) != 0 { exit(1) }
+        wrote = true
+    }
+    if let file = getenv("CAIRN_FUZZ_WRITE_DICT") {
+        if Seeds.writeDictionary(to: String(cString: file)) != 0 { exit(1) }
+        wrote = true
+    }
+    if wrote { exit(0) }
+    _ = fuzzSnapshot.nameCount   // build the snapshot before the first input
+    return 0
+}
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func cairnFuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    fuzzOne(UnsafeRawBufferPointer(start: size > 0 ? data : nil, count: size))
+    return 0
+}
+
+/// libFuzzer's driver (compiler-rt FuzzerDriver.cpp, `extern "C"`); takes pointers and returns int,
+/// which the Swift and C calling conventions pass identically on the supported targets.
+@_silgen_name("LLVMFuzzerRunDriver")
+func LLVMFuzzerRunDriver(_ argc: UnsafeMutablePointer<CInt>,
+                         _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
+                         _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt) -> CInt
+
+/// SwiftPM links executable targets with `main` aliased to `<module>_main` (the entry point it
+/// renames for testability), so without `@main` this symbol must exist: it hands over to libFuzzer.
+@_cdecl("CairnFuzz_main")
+public func cairnFuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+    var c = argc
+    var v = argv
+    return LLVMFuzzerRunDriver(&c, &v) { data, size in cairnFuzzTestOneInput(data, size) }
+}
+
+#else
+
+// MARK: - Replay / random driver for normal builds
+
+struct SplitMix64 {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    mutating func below(_ n: Int) -> Int { n <= 1 ? 0 : Int(next() % UInt64(n)) }
+}
+
+func readFile(_ path: String) -> [UInt8]? {
+    guard let f = fopen(path, "rb") else { return nil }
+    defer { fclose(f) }
+    var out: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let n = chunk.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, f) }
+        if n <= 0 { break }
+        out += chunk[0..<n]
+    }
+    return out
+}
+
+func listDirectory(_ path: String) -> [String]? {
+    guard let d = opendir(path) else { return nil }
+    defer { closedir(d) }
+    var out: [String] = []
+    while let e = readdir(d) {
+        let name = withUnsafeBytes(of: e.pointee.d_name) { raw in
+            String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
+        }
+        if name == "." || name == ".." { continue }
+        out.append(path + "/" + name)
+    }
+    return out.sorted()
+}
+
+func mutate(_ base: [UInt8], _ rng: inout SplitMix64, pool: [[UInt8]]) -> [UInt8] {
+    var b = base
+    for _ in 0...rng.below(4) {
+        switch rng.below(8) {
+        case 0 where !b.isEmpty: b[rng.below(b.count)] ^= UInt8(1 << rng.below(8))
+        case 1 where !b.isEmpty: b[rng.below(b.count)] = UInt8(truncatingIfNeeded: rng.next())
+        case 2: b.insert(UInt8(truncatingIfNeeded: rng.next()), at: rng.below(b.count + 1))
+        case 3 where !b.isEmpty: b.remove(at: rng.below(b.count))
+        case 4 where !b.isEmpty: b.removeLast(rng.below(b.count) + 1)
+        case 5:
+            let other = pool[rng.below(pool.count)]
+            let cut = rng.below(b.count + 1), from = rng.below(other.count + 1)
+            b = Array(b[0..<cut]) + Array(other[from...])
+        case 6 where b.count >= 12:
+            // Interesting header values: counts, flags.
+            let at = [2, 3, 5, 7, 9, 11][rng.below(6)]
+            b[at] = [0, 1, 2, 0x80, 0xff, 0x7f, 0x20, 0x28][rng.below(8)]
+        case 7 where !b.isEmpty:
+            // A compression pointer somewhere.
+            let at = rng.below(b.count)
+            b[at] = 0xc0 | UInt8(rng.below(4))
+            if at + 1 < b.count { b[at + 1] = UInt8(rng.below(b.count)) }
+        default: break
+        }
+    }
+    return b
+}
+
+@main
+struct CairnFuzzMain {
+    static func main() {
+        var args = Array(CommandLine.arguments.dropFirst())
+        var status: Int32 = 0
+        if args.first == "--write-seeds", args.count >= 2 {
+            status |= Seeds.writeSeeds(to: args[1]); args.removeFirst(2)
+            if args.isEmpty { exit(status) }
+        }
+        if args.first == "--write-dict", args.count >= 2 {
+            status |= Seeds.writeDictionary(to: args[1]); args.removeFirst(2)
+            if args.isEmpty { exit(status) }
+        }
+        if args.first == "-h" || args.first == "--help" {
+            print("usage: CairnFuzz [FILE|DIR ...] | --write-seeds DIR | --write-dict FILE")
+            print("  no arguments: 200,000 random and mutated inputs from a fixed seed")
+            return
+        }
+        if !args.isEmpty {
+            var count = 0
+            for a in args {
+                for path in listDirectory(a) ?? [a] {
+                    guard let bytes = readFile(path) else { eprint("cannot read \(path)\n"); exit(2) }
+                    bytes.withUnsafeBytes { fuzzOne($0) }
+                    count += 1
+                }
+            }
+            print("CairnFuzz: replayed \(count) inputs, invariants hold")
+            return
+        }
+        var rng = SplitMix64(state: 0xCA12_F022)
+        let seeds = Seeds.all()
+        var pool = seeds
+        let total = 200_000
+        for i in 0..<total {
+            let input: [UInt8]
+            switch i % 8 {
+            case 0:
+                input = (0..<rng.below(96)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+            case 1:
+                input = seeds[rng.below(seeds.count)]
+            default:
+                input = mutate(pool[rng.below(pool.count)], &rng, pool: pool)
+                if pool.count < 4096, rng.below(16) == 0 { pool.append(input) }
+            }
+            input.withUnsafeBytes { fuzzOne($0) }
+        }
+        print("CairnFuzz: \(total) random/mutated inputs (seed 0xCA12F022), invariants hold")
+    }
+}
+
+#endif
