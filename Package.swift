@@ -13,6 +13,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         // bytes <-> values: names, headers, records, EDNS, compression, truncation. No dependencies.
@@ -33,6 +34,7 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
         .executableTarget(name: "cairn", dependencies: [
             "DNSWire", "GSLBCore", "ZoneFiles", "GSLBServer", "GSLBStore", "GSLBConfigFile",
@@ -53,6 +55,7 @@ let package = Package(
         .testTarget(name: "IntegrationTests", dependencies: [
             "DNSWire", "GSLBCore", "ZoneFiles", "GSLBServer", "cairn",
         ]),
+        .testTarget(name: "ProberTests", dependencies: ["GSLBCore", "GSLBServer", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]),
     ],
     swiftLanguageModes: [.v6]
 )

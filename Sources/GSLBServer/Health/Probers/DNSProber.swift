@@ -1,0 +1,163 @@
+import DNSWire
+import GSLBCore
+import NIOCore
+import NIOPosix
+
+/// `type: dns`: one UDP query (`query: {name, type}`, default `. SOA`), the answer's RCODE checked against
+/// `expect_rcode` (default NOERROR) and, with `expect_address`, that address looked for among the answer's A/AAAA.
+public struct DNSProber: Prober {
+    let group: any EventLoopGroup
+
+    public init(group: any EventLoopGroup) {
+        self.group = group
+    }
+
+    public func probe(_ spec: ProbeSpec) async -> ProbeResult {
+        let start = NIODeadline.now()
+        let m = spec.monitor
+        let check: DNSCheck
+        switch DNSCheck.make(m) {
+        case .failure(let e): return ProbeVerdict.down(e.message).result(since: start)
+        case .success(let c): check = c
+        }
+        let target: SocketAddress
+        do { target = try SocketAddress(ipAddress: spec.address, port: spec.port) } catch {
+            return ProbeVerdict.down("bad address \(quoted(spec.address))").result(since: start)
+        }
+        let timeoutMs = max(1, m.timeoutMs)
+        let id = UInt16.random(in: 0...UInt16.max)
+        let query = QueryBuilder.make(id: id, name: check.name, type: check.type, edns: (udpSize: 1232, dnssecOK: false))
+        let loop = group.next()
+        let completion = ProbeCompletion(loop: loop, start: start)
+        completion.phase = "waiting for the answer"
+        loop.execute {
+            completion.timeout = loop.scheduleTask(deadline: start + .milliseconds(Int64(timeoutMs))) {
+                completion.finish(.timeout(timeoutMs, completion.phase))
+            }
+            // A connected socket: answers from elsewhere are filtered by the kernel, and an ICMP
+            // port unreachable arrives as "connection refused" at once instead of a timeout.
+            DatagramBootstrap(group: loop)
+                .channelInitializer { channel in
+                    completion.channel = channel
+                    do {
+                        try channel.pipeline.syncOperations.addHandler(
+                            DNSProbeHandler(id: id, check: check, completion: completion))
+                        return channel.eventLoop.makeSucceededVoidFuture()
+                    } catch {
+                        return channel.eventLoop.makeFailedFuture(error)
+                    }
+                }
+                .connect(to: target)
+                .whenComplete { result in
+                    switch result {
+                    case .failure(let error):
+                        completion.finish(.down("connect: " + ProbeErrorText.describe(error)))
+                    case .success(let channel):
+                        guard !completion.done else { return }
+                        let buffer = channel.allocator.buffer(bytes: query)
+                        channel.writeAndFlush(AddressedEnvelope(remoteAddress: target, data: buffer)).whenFailure { error in
+                            completion.finish(.down("send: " + ProbeErrorText.describe(error)))
+                        }
+                    }
+                }
+        }
+        return await completion.result()
+    }
+}
+
+/// The question and what the answer must show.
+struct DNSCheck: Sendable {
+    var name: DomainName
+    var type: RecordType
+    var rcode: ResponseCode
+    /// 4 or 16 octets.
+    var address: [UInt8]?
+    var addressText: String?
+
+    struct BadOption: Error { var message: String }
+
+    /// From `query` (`{"name": …, "type": …}`, or just a name), `expect_rcode`, `expect_address`.
+    static func make(_ m: Monitor) -> Result<DNSCheck, BadOption> {
+        var nameText = "."
+        var typeText = "SOA"
+        if let q = m.json("query") as? [String: Any] {
+            if let n = q["name"] { nameText = Monitor.scalarText(n) }
+            if let t = q["type"] { typeText = Monitor.scalarText(t) }
+        } else if let q = m.text("query") {
+            nameText = q
+            typeText = "A"
+        }
+        guard let name = try? DomainName(nameText.hasSuffix(".") ? nameText : nameText + ".") else {
+            return .failure(BadOption(message: "bad query name \(quoted(nameText))"))
+        }
+        guard let type = RecordType(name: typeText) else {
+            return .failure(BadOption(message: "bad query type \(quoted(typeText))"))
+        }
+        var rcode = ResponseCode.noError
+        if let r = m.text("expect_rcode") {
+            guard let parsed = parseRcode(r) else { return .failure(BadOption(message: "bad expect_rcode \(quoted(r))")) }
+            rcode = parsed
+        }
+        var check = DNSCheck(name: name, type: type, rcode: rcode)
+        if let a = m.text("expect_address") {
+            guard let bytes = IPAddressText.parseIPv4(a) ?? IPAddressText.parseIPv6(a) else {
+                return .failure(BadOption(message: "bad expect_address \(quoted(a))"))
+            }
+            check.address = bytes
+            check.addressText = a
+        }
+        return .success(check)
+    }
+
+    static func parseRcode(_ s: String) -> ResponseCode? {
+        if let n = UInt16(s) { return ResponseCode(rawValue: n) }
+        let names: [String: UInt16] = ["NOERROR": 0, "FORMERR": 1, "SERVFAIL": 2, "NXDOMAIN": 3, "NOTIMP": 4,
+                                       "REFUSED": 5, "YXDOMAIN": 6, "YXRRSET": 7, "NXRRSET": 8, "NOTAUTH": 9, "NOTZONE": 10]
+        return names[s.uppercased()].map { ResponseCode(rawValue: $0) }
+    }
+
+    func evaluate(_ msg: Message) -> ProbeVerdict {
+        guard msg.rcode == rcode else {
+            return .down(rcode == .noError ? "rcode \(msg.rcode)" : "rcode \(msg.rcode), expected \(rcode)")
+        }
+        let answers = msg.answer.count
+        if let address, let addressText {
+            let found = msg.answer.contains { ($0.type == .a || $0.type == .aaaa) && $0.rdata == address }
+            if !found {
+                return .down("answer does not contain \(addressText)" + (msg.tc ? " (truncated)" : ""))
+            }
+            return .up("rcode \(msg.rcode), \(addressText) in the answer")
+        }
+        return .up("rcode \(msg.rcode), \(answers) answer\(answers == 1 ? "" : "s")")
+    }
+}
+
+final class DNSProbeHandler: ChannelInboundHandler {
+    typealias InboundIn = AddressedEnvelope<ByteBuffer>
+
+    private let id: UInt16
+    private let check: DNSCheck
+    private let completion: ProbeCompletion
+
+    init(id: UInt16, check: DNSCheck, completion: ProbeCompletion) {
+        self.id = id; self.check = check; self.completion = completion
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !completion.done else { return }
+        let envelope = unwrapInboundIn(data)
+        let bytes = Array(envelope.data.readableBytesView)
+        // Not ours (an old answer, another ID, a query): keep waiting.
+        guard bytes.count >= 12, UInt16(bytes[0]) << 8 | UInt16(bytes[1]) == id, bytes[2] & 0x80 != 0 else { return }
+        do {
+            completion.finish(check.evaluate(try Message(bytes: bytes)))
+        } catch {
+            completion.finish(.down("malformed answer: \(error)"))
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        guard !completion.done else { return }
+        completion.finish(.down(ProbeErrorText.describe(error)))
+    }
+}

@@ -1,0 +1,91 @@
+import DNSWire
+import GSLBCore
+import NIOCore
+import NIOSSL
+
+/// `type: http` and `type: https`: one HTTP/1.1 request written by hand (`Connection: close`), the status checked
+/// against `expect_status`, the body (first 64 KiB) against `expect_body`, and the load read from `load_header`
+/// or `load_json`. HTTPS verifies the certificate unless `verify_tls: false`, and sends SNI (`sni`, else `host`)
+/// unless the name is an IP literal.
+public struct HTTPProber: Prober {
+    let group: any EventLoopGroup
+    private let verifying: Result<NIOSSLContext, TLSSetupError>
+    private let trusting: Result<NIOSSLContext, TLSSetupError>
+
+    /// - Parameter trustRoots: the roots that `verify_tls: true` checks against (default: the system's).
+    public init(group: any EventLoopGroup, trustRoots: NIOSSLTrustRoots = .default) {
+        self.group = group
+        var verify = TLSConfiguration.makeClientConfiguration()
+        verify.certificateVerification = .fullVerification
+        verify.trustRoots = trustRoots
+        var noVerify = TLSConfiguration.makeClientConfiguration()
+        noVerify.certificateVerification = .none
+        verifying = HTTPProber.makeContext(verify)
+        trusting = HTTPProber.makeContext(noVerify)
+    }
+
+    static func makeContext(_ config: TLSConfiguration) -> Result<NIOSSLContext, TLSSetupError> {
+        do { return .success(try NIOSSLContext(configuration: config)) } catch {
+            return .failure(TLSSetupError(message: ProbeErrorText.describe(error)))
+        }
+    }
+
+    public func probe(_ spec: ProbeSpec) async -> ProbeResult {
+        let start = NIODeadline.now()
+        let m = spec.monitor
+        let https = m.type == .https
+        var expect = HTTPExpectation()
+        if let items = m.list("expect_status") {
+            guard let set = HTTPExpectation.parseStatuses(items) else {
+                return ProbeVerdict.down("bad expect_status \(quoted(m.text("expect_status") ?? ""))").result(since: start)
+            }
+            expect.statuses = set
+        }
+        expect.body = m.text("expect_body")
+        expect.loadHeader = m.text("load_header")
+        expect.loadJSON = m.text("load_json")
+        let method = (m.text("method") ?? "GET").uppercased()
+        expect.headRequest = method == "HEAD"
+
+        let host = m.text("host") ?? HTTPProber.defaultHost(address: spec.address, port: spec.port, https: https)
+        var tls: StreamTLS?
+        if https {
+            let verify = m.flag("verify_tls", default: true)
+            switch verify ? verifying : trusting {
+            case .failure(let e): return ProbeVerdict.down("TLS: \(e.message)").result(since: start)
+            case .success(let context):
+                let name = HTTPProber.hostName(m.text("sni") ?? m.text("host") ?? spec.address)
+                tls = StreamTLS(context: context, serverHostname: HTTPProber.isIPLiteral(name) ? nil : name)
+            }
+        }
+        var path = m.text("path") ?? "/"
+        if !path.hasPrefix("/") && !path.hasPrefix("*") { path = "/" + path }
+        let request = "\(method) \(path) HTTP/1.1\r\nHost: \(host)\r\nUser-Agent: cairn-health\r\nAccept: */*\r\nConnection: close\r\n\r\n"
+        return await StreamProbe.run(group: group, address: spec.address, port: spec.port, timeoutMs: m.timeoutMs,
+                                     tls: tls, request: Array(request.utf8), reader: HTTPResponseReader(expect: expect))
+    }
+
+    /// The address, bracketed when IPv6, with the port unless it is the scheme's default.
+    static func defaultHost(address: String, port: Int, https: Bool) -> String {
+        let a = address.contains(":") ? "[\(address)]" : address
+        return port == (https ? 443 : 80) ? a : "\(a):\(port)"
+    }
+
+    /// `www.example.com:8443` → `www.example.com`; `[::1]:443` → `::1`.
+    static func hostName(_ host: String) -> String {
+        if host.hasPrefix("["), let close = host.firstIndex(of: "]") {
+            return String(host[host.index(after: host.startIndex)..<close])
+        }
+        if host.filter({ $0 == ":" }).count == 1, let colon = host.firstIndex(of: ":") { return String(host[..<colon]) }
+        return host
+    }
+
+    static func isIPLiteral(_ s: String) -> Bool {
+        IPAddressText.parseIPv4(s) != nil || IPAddressText.parseIPv6(s) != nil
+    }
+}
+
+/// Why a TLS context could not be made (reported by every HTTPS probe that needs it).
+struct TLSSetupError: Error, Sendable {
+    var message: String
+}

@@ -1,0 +1,174 @@
+import Foundation
+import NIOCore
+
+/// What an HTTP(S) monitor accepts: status set, body text, and where the load is reported.
+struct HTTPExpectation: Sendable {
+    /// Default: any 2xx or 3xx.
+    var statuses: [ClosedRange<Int>] = [200...399]
+    var body: String?
+    var loadHeader: String?
+    var loadJSON: String?
+    /// HEAD: no body follows the headers.
+    var headRequest = false
+
+    var needsBody: Bool { body != nil || loadJSON != nil }
+
+    func accepts(_ status: Int) -> Bool { statuses.contains { $0.contains(status) } }
+
+    /// `[200, 204]`, `200`, `"2xx"`, `"200-299"`; nil when nothing in it reads.
+    static func parseStatuses(_ items: [String]) -> [ClosedRange<Int>]? {
+        var out: [ClosedRange<Int>] = []
+        for raw in items {
+            let item = raw.trimmingCharacters(in: .whitespaces).lowercased()
+            if let n = Int(item) {
+                out.append(n...n)
+            } else if item.count == 3, item.hasSuffix("xx"), let d = Int(item.prefix(1)) {
+                out.append((d * 100)...(d * 100 + 99))
+            } else if let dash = item.firstIndex(of: "-"), let lo = Int(item[..<dash]),
+                      let hi = Int(item[item.index(after: dash)...]), lo <= hi {
+                out.append(lo...hi)
+            }
+        }
+        return out.isEmpty ? nil : out
+    }
+}
+
+/// An HTTP/1.1 response read by hand: status line and headers (at most 16 KiB), then a body framed by
+/// Content-Length, chunked encoding or the close, kept up to 64 KiB.
+struct HTTPResponseReader: StreamResponseReader {
+    static let headerCap = 16 * 1024
+    static let bodyCap = 64 * 1024
+
+    let expect: HTTPExpectation
+    private var bytes: [UInt8] = []
+    private var headerEnd: Int?
+    private var status = 0
+    private var headers: [String: String] = [:]
+
+    init(expect: HTTPExpectation) {
+        self.expect = expect
+    }
+
+    var waitingFor: String { headerEnd == nil ? "the response" : "the response body" }
+
+    mutating func connected() -> ProbeVerdict? { nil }
+    mutating func sent() -> ProbeVerdict? { nil }
+
+    mutating func read(_ chunk: ByteBufferView) -> ProbeVerdict? {
+        // Headers, body and chunk framing together: what is past this is never looked at.
+        let limit = 2 * HTTPResponseReader.headerCap + HTTPResponseReader.bodyCap
+        bytes.append(contentsOf: chunk.prefix(max(0, limit - bytes.count)))
+        let full = bytes.count >= limit
+        if headerEnd == nil {
+            let from = max(0, bytes.count - chunk.count - 3)
+            guard let r = bytes[from...].firstRange(of: [13, 10, 13, 10]) else {
+                return bytes.count > HTTPResponseReader.headerCap ? .down("HTTP: response headers longer than 16 KiB") : nil
+            }
+            headerEnd = r.upperBound
+            if let bad = parseHead(bytes[..<r.lowerBound]) { return bad }
+        }
+        guard let headerEnd else { return nil }
+        if !expect.accepts(status) { return .down("HTTP \(status)") }
+        if !expect.needsBody || expect.headRequest || status == 204 || status == 304 || status < 200 {
+            return evaluate(body: [UInt8]())
+        }
+        let body = bytes[headerEnd...]
+        let cap = HTTPResponseReader.bodyCap
+        if isChunked {
+            let (decoded, complete) = HTTPResponseReader.dechunk(body)
+            if complete || full { return evaluate(body: decoded.prefix(cap)) }
+        } else if let length = contentLength {
+            if body.count >= min(length, cap) || full { return evaluate(body: body.prefix(min(length, cap))) }
+        } else if body.count >= cap || full {
+            return evaluate(body: body.prefix(cap))
+        }
+        return nil
+    }
+
+    mutating func closed() -> ProbeVerdict {
+        guard let headerEnd else {
+            return .down(bytes.isEmpty ? "HTTP: connection closed without a response" : "HTTP: connection closed inside the response headers")
+        }
+        let body = bytes[headerEnd...]
+        if isChunked { return evaluate(body: HTTPResponseReader.dechunk(body).body.prefix(HTTPResponseReader.bodyCap)) }
+        if let length = contentLength { return evaluate(body: body.prefix(min(length, HTTPResponseReader.bodyCap))) }
+        return evaluate(body: body.prefix(HTTPResponseReader.bodyCap))
+    }
+
+    private var isChunked: Bool { headers["transfer-encoding"]?.lowercased().contains("chunked") ?? false }
+    private var contentLength: Int? { headers["content-length"].flatMap { Int($0) } }
+
+    /// Reads `HTTP/1.1 200 OK` and the header lines; a verdict only when they do not read.
+    private mutating func parseHead(_ head: ArraySlice<UInt8>) -> ProbeVerdict? {
+        let text = String(decoding: head, as: UTF8.self)
+        var lines = text.split(separator: "\r\n", omittingEmptySubsequences: false).makeIterator()
+        let statusLine = lines.next() ?? ""
+        let parts = statusLine.split(separator: " ", maxSplits: 2)
+        guard parts.count >= 2, parts[0].hasPrefix("HTTP/"), let code = Int(parts[1]), (100...999).contains(code) else {
+            return .down("HTTP: malformed status line \(quoted(String(statusLine), limit: 40))")
+        }
+        status = code
+        while let line = lines.next() {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            let name = line[..<colon].trimmingCharacters(in: .whitespaces).lowercased()
+            let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            // Repeated headers: the first one counts (Content-Length must agree anyway).
+            if headers[name] == nil { headers[name] = value }
+        }
+        return nil
+    }
+
+    /// The verdict once the status is accepted: body text, then load.
+    private func evaluate(body: some Collection<UInt8>) -> ProbeVerdict {
+        if let want = expect.body, Array(body).firstRange(of: Array(want.utf8)) == nil {
+            return .down("body does not contain \(quoted(want))")
+        }
+        var detail = "HTTP \(status)"
+        var load: Double?
+        if let h = expect.loadHeader {
+            if let v = headers[h.lowercased()] {
+                load = loadNumber(v)
+                if load == nil { detail += ", load header \(h) is not a number: \(quoted(v, limit: 20))" }
+            } else {
+                detail += ", no load header \(h)"
+            }
+        }
+        if load == nil, let field = expect.loadJSON {
+            let object = try? JSONSerialization.jsonObject(with: Data(body), options: [])
+            if let dict = object as? [String: Any] {
+                load = loadNumber(dict[field])
+                if load == nil { detail += dict[field] == nil ? ", no load field \(field)" : ", load field \(field) is not a number" }
+            } else {
+                detail += ", body is not a JSON object (load field \(field))"
+            }
+        }
+        if let load { detail += ", load \(load.formatted())" }
+        return .up(detail, load: load)
+    }
+
+    /// Decodes a chunked body as far as it goes; `complete` once the last chunk is seen.
+    static func dechunk(_ raw: ArraySlice<UInt8>) -> (body: [UInt8], complete: Bool) {
+        var out: [UInt8] = []
+        var i = raw.startIndex
+        while true {
+            guard let eol = raw[i...].firstRange(of: [13, 10]) else { return (out, false) }
+            let sizeText = String(decoding: raw[i..<eol.lowerBound], as: UTF8.self).split(separator: ";").first ?? ""
+            guard let size = Int(sizeText.trimmingCharacters(in: .whitespaces), radix: 16), size >= 0 else { return (out, true) }
+            if size == 0 { return (out, true) }
+            let start = eol.upperBound
+            let available = min(size, raw.endIndex - start)
+            out.append(contentsOf: raw[start..<(start + available)])
+            if available < size || out.count >= bodyCap { return (out, out.count >= bodyCap) }
+            i = start + size
+            guard raw.endIndex - i >= 2 else { return (out, false) }
+            i += 2
+        }
+    }
+}
+
+private extension Double {
+    /// `0.42`, `17` (no trailing `.0`).
+    func formatted() -> String {
+        self == rounded() && abs(self) < 1e15 ? String(Int64(self)) : String(self)
+    }
+}

@@ -1,0 +1,48 @@
+import NIOCore
+
+/// What a probe concluded, before its latency is known.
+struct ProbeVerdict: Sendable {
+    var ok: Bool
+    var detail: String
+    var load: Double?
+
+    static func up(_ detail: String, load: Double? = nil) -> ProbeVerdict { ProbeVerdict(ok: true, detail: detail, load: load) }
+    static func down(_ detail: String) -> ProbeVerdict { ProbeVerdict(ok: false, detail: detail, load: nil) }
+
+    /// The result, with the latency measured on the monotonic clock from `start`.
+    func result(since start: NIODeadline) -> ProbeResult {
+        ProbeResult(ok: ok, latency: ProbeVerdict.seconds(since: start), detail: detail, load: load)
+    }
+
+    static func seconds(since start: NIODeadline) -> Double {
+        Double((NIODeadline.now() - start).nanoseconds) / 1e9
+    }
+
+    /// `timeout after 500 ms`, with what the probe was doing when time ran out.
+    static func timeout(_ ms: Int, _ doing: String) -> ProbeVerdict {
+        .down(doing.isEmpty ? "timeout after \(ms) ms" : "timeout after \(ms) ms \(doing)")
+    }
+}
+
+/// Text as it should appear inside a detail: quoted, control characters escaped, cut at `limit` characters.
+func quoted(_ s: String, limit: Int = 64) -> String {
+    var out = "\""
+    for (i, ch) in s.unicodeScalars.enumerated() {
+        if i == limit { out += "…"; break }
+        switch ch {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case "\r": out += "\\r"
+        case "\n": out += "\\n"
+        case "\t": out += "\\t"
+        default:
+            if ch.value < 0x20 || ch.value == 0x7f { out += "\\x" + String(ch.value, radix: 16) } else { out.unicodeScalars.append(ch) }
+        }
+    }
+    return out + "\""
+}
+
+/// `quoted` for raw bytes (invalid UTF-8 is replaced).
+func quoted(_ bytes: some Collection<UInt8>, limit: Int = 64) -> String {
+    quoted(String(decoding: bytes.prefix(limit * 4), as: UTF8.self), limit: limit)
+}

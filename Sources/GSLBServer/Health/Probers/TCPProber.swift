@@ -1,0 +1,56 @@
+import GSLBCore
+import NIOCore
+
+/// `type: tcp`: connects; with `send`, writes it; with `expect`, reads until the text appears in the first bytes.
+public struct TCPProber: Prober {
+    let group: any EventLoopGroup
+
+    public init(group: any EventLoopGroup) {
+        self.group = group
+    }
+
+    public func probe(_ spec: ProbeSpec) async -> ProbeResult {
+        let m = spec.monitor
+        let send = m.text("send").map { Array($0.utf8) } ?? []
+        let reader = TCPBannerReader(sendCount: send.count, expect: m.text("expect"))
+        return await StreamProbe.run(group: group, address: spec.address, port: spec.port, timeoutMs: m.timeoutMs,
+                                     tls: nil, request: send, reader: reader)
+    }
+}
+
+/// Looks for `expect` in the first 64 KiB read.
+struct TCPBannerReader: StreamResponseReader {
+    static let cap = 64 * 1024
+    let sendCount: Int
+    let expect: String?
+    private var seen: [UInt8] = []
+
+    init(sendCount: Int, expect: String?) {
+        self.sendCount = sendCount
+        self.expect = expect
+    }
+
+    var waitingFor: String { expect.map { quoted($0) } ?? "the peer" }
+
+    mutating func connected() -> ProbeVerdict? {
+        sendCount == 0 && expect == nil ? .up("connected") : nil
+    }
+
+    mutating func sent() -> ProbeVerdict? {
+        expect == nil ? .up("connected, sent \(sendCount) bytes") : nil
+    }
+
+    mutating func read(_ bytes: ByteBufferView) -> ProbeVerdict? {
+        guard let expect else { return nil }
+        seen.append(contentsOf: bytes.prefix(TCPBannerReader.cap - seen.count))
+        if seen.firstRange(of: Array(expect.utf8)) != nil { return .up("read \(quoted(expect))") }
+        if seen.count >= TCPBannerReader.cap { return .down("first 64 KiB do not contain \(quoted(expect))") }
+        return nil
+    }
+
+    mutating func closed() -> ProbeVerdict {
+        guard let expect else { return .down("connection closed") }
+        if seen.isEmpty { return .down("connection closed before \(quoted(expect))") }
+        return .down("response does not contain \(quoted(expect)) (got \(quoted(seen, limit: 40)))")
+    }
+}
