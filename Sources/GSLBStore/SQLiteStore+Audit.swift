@@ -1,0 +1,54 @@
+import GRDB
+import GSLBCore
+
+// The audit log: one row per change, written in the transaction of the change.
+
+extension SQLiteStore {
+    /// Appends entries that are not the side effect of a store write (failed
+    /// authentications, drill steps, ...), in one transaction; returns them with their ids.
+    @discardableResult
+    public func audit(_ entries: [AuditEntry]) throws -> [AuditEntry] {
+        guard !entries.isEmpty else { return [] }
+        return try write("writing the audit log") { db in try Self.insertAudit(db, entries) }
+    }
+
+    /// Audit rows in the order they were written (oldest first), paged by `limit`/`offset`.
+    /// `object` matches exactly, or as a prefix up to a `/` (`pool:www.example.com.` finds
+    /// `pool:www.example.com./A` and `/AAAA`); `since` keeps rows with `time >= since`.
+    public func listAudit(object: String? = nil, since: Double? = nil, limit: Int = 100, offset: Int = 0) throws -> [AuditEntry] {
+        var conditions: [String] = []
+        var arguments: StatementArguments = []
+        if let object {
+            conditions.append("(object = ? OR substr(object, 1, length(?) + 1) = ? || '/')")
+            arguments += [object, object, object]
+        }
+        if let since {
+            conditions.append("time >= ?")
+            arguments += [since]
+        }
+        let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+        arguments += [max(0, limit), max(0, offset)]
+        return try read("reading the audit log") { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM audit_log \(filter) ORDER BY id LIMIT ? OFFSET ?", arguments: arguments).map { row in
+                AuditEntry(id: row["id"], time: row["time"], principal: row["principal"], source: row["source"],
+                           requestID: row["request_id"], action: row["action"], object: row["object"],
+                           before: row["before_json"], after: row["after_json"])
+            }
+        }
+    }
+
+    @discardableResult
+    static func insertAudit(_ db: Database, _ entries: [AuditEntry]) throws -> [AuditEntry] {
+        var stored: [AuditEntry] = []
+        for var entry in entries {
+            try db.execute(sql: """
+                INSERT INTO audit_log (time, principal, source, request_id, action, object, before_json, after_json)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [entry.time, entry.principal, entry.source, entry.requestID, entry.action, entry.object,
+                                 entry.before, entry.after])
+            entry.id = db.lastInsertedRowID
+            stored.append(entry)
+        }
+        return stored
+    }
+}

@@ -1,0 +1,439 @@
+import Foundation
+import GRDB
+import GSLBCore
+
+// Reading and writing the declarative config: sites, monitors, pools with their members,
+// topology. Writes compare with what is stored and touch only what changed.
+
+extension SQLiteStore {
+    /// Config, last known health and every override (expired ones included: the caller
+    /// filters them with `Override.isActive(at:)`), read from one committed snapshot.
+    /// Sites and monitors come in name order, pools in name/type order with their members in
+    /// stored order, topology in stored order. Health rows have `stale == false`: whether a
+    /// state is confirmed by this run's probes is the server's knowledge, not the file's.
+    public func loadState() throws -> GSLBState {
+        try read("loading the state") { db in
+            GSLBState(config: try Self.readConfig(db).config,
+                      health: try Self.readHealth(db),
+                      overrides: try Self.readOverrides(db, sql: "SELECT * FROM overrides ORDER BY id"))
+        }
+    }
+
+    /// The stored config (what `cairn export` prints).
+    public func exportConfig() throws -> GSLBConfig {
+        try read("exporting the config") { db in try Self.readConfig(db).config }
+    }
+
+    /// `ConfigRepository`: see the overload with `requestID` and `expectedVersions`.
+    @discardableResult
+    public func replaceConfig(_ config: GSLBConfig, principal: String, source: String, prune: Bool) throws -> [AuditEntry] {
+        try replaceConfig(config, principal: principal, source: source, requestID: nil, prune: prune)
+    }
+
+    /// Makes the stored config equal to `config` in one transaction: objects absent from
+    /// the store are created, different ones updated (their version + 1), equal ones left
+    /// alone; with `prune`, stored objects absent from `config` are deleted. One audit row
+    /// per changed object (`create`, `update`, `delete`) is written in the same transaction
+    /// and returned with its id. A config equal to the stored one writes nothing and returns `[]`.
+    ///
+    /// `expectedVersions` (keys as in `objectVersions()`, 0 = must not exist) makes the
+    /// write conditional: any mismatch throws `.conflict` and writes nothing.
+    /// Duplicate keys or non-finite numbers throw `.invalid`; a reference to an unknown
+    /// site or monitor throws `.constraint` (foreign keys); nothing is written in either case.
+    @discardableResult
+    public func replaceConfig(_ config: GSLBConfig, principal: String, source: String, requestID: String?,
+                              prune: Bool, expectedVersions: [String: Int64] = [:]) throws -> [AuditEntry] {
+        let template = AuditEntry(time: now(), principal: principal, source: source, requestID: requestID,
+                                  action: "", object: "")
+        return try write("applying the config") { db in
+            try Self.checkVersions(db, expectedVersions)
+            return try Self.applyConfig(db, config, prune: prune, template: template)
+        }
+    }
+
+    /// Reads the stored config, lets `body` change it, and stores the result as
+    /// `replaceConfig(prune: true)` would, all in one write transaction: the way to create,
+    /// change or delete single objects without racing another writer. An error thrown by
+    /// `body` (e.g. a validation error) aborts the transaction and is rethrown as is.
+    @discardableResult
+    public func modifyConfig(principal: String, source: String, requestID: String? = nil,
+                             expectedVersions: [String: Int64] = [:],
+                             _ body: (inout GSLBConfig) throws -> Void) throws -> [AuditEntry] {
+        let template = AuditEntry(time: now(), principal: principal, source: source, requestID: requestID,
+                                  action: "", object: "")
+        return try write("modifying the config") { db in
+            try Self.checkVersions(db, expectedVersions)
+            var config = try Self.readConfig(db).config
+            try body(&config)
+            return try Self.applyConfig(db, config, prune: true, template: template)
+        }
+    }
+
+    static func checkVersions(_ db: Database, _ expected: [String: Int64]) throws {
+        guard !expected.isEmpty else { return }
+        let stored = try readVersions(db)
+        for (object, version) in expected.sorted(by: { $0.key < $1.key }) {
+            let current = stored[object] ?? 0
+            if current != version {
+                throw StoreError(.conflict, current == 0 ? "does not exist (expected version \(version))"
+                                                        : "version is \(current), expected \(version)", object: object)
+            }
+        }
+    }
+}
+
+// MARK: - Reading
+
+struct PoolID: Hashable, Comparable {
+    var name: String
+    var type: String
+    static func < (a: PoolID, b: PoolID) -> Bool { (a.name, a.type) < (b.name, b.type) }
+}
+
+/// The config with the stored positions that the model does not carry.
+struct StoredConfig {
+    var config = GSLBConfig()
+    var memberPositions: [PoolID: [String: Int]] = [:]
+    var topologyPositions: [String: Int] = [:]
+}
+
+func decodeEnum<E: RawRepresentable>(_ raw: String, _ column: String) throws -> E where E.RawValue == String {
+    guard let value = E(rawValue: raw) else {
+        throw StoreError(.database, "unknown value \"\(raw)\" in \(column) (written by a newer Cairn?)")
+    }
+    return value
+}
+
+func geoPoint(_ row: Row) -> GeoPoint? {
+    let lat: Double? = row["lat"], lon: Double? = row["lon"]
+    guard let lat, let lon else { return nil }
+    return GeoPoint(lat: lat, lon: lon)
+}
+
+extension SQLiteStore {
+    static func readConfig(_ db: Database) throws -> StoredConfig {
+        var stored = StoredConfig()
+        stored.config.sites = try Row.fetchAll(db, sql: "SELECT * FROM sites ORDER BY name").map { row in
+            Site(name: row["name"], region: row["region"], location: geoPoint(row), capacity: row["capacity"], load: row["load"])
+        }
+        stored.config.monitors = try Row.fetchAll(db, sql: "SELECT * FROM monitors ORDER BY name").map { row in
+            let name: String = row["name"]
+            let json: String = row["options_json"]
+            guard let options = try? JSONDecoder().decode([String: String].self, from: Data(json.utf8)) else {
+                throw StoreError(.database, "monitors.options_json is not a JSON object of strings", object: ObjectName.monitor(name))
+            }
+            return Monitor(name: name, type: try decodeEnum(row["type"], "monitors.type"), port: row["port"],
+                           intervalMs: row["interval_ms"], timeoutMs: row["timeout_ms"], rise: row["rise"], fall: row["fall"],
+                           options: options)
+        }
+
+        var membersByPool: [PoolID: [Member]] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT * FROM members ORDER BY pool_name, pool_type, position, id") {
+            let id = PoolID(name: row["pool_name"], type: row["pool_type"])
+            let probeAddress: String? = row["probe_address"], probePort: Int? = row["probe_port"]
+            let probe = probeAddress == nil && probePort == nil ? nil : ProbeTarget(address: probeAddress, port: probePort)
+            let member = Member(site: row["site"], address: row["address"], weight: row["weight"], priority: row["priority"],
+                                state: try decodeEnum(row["state"], "members.state"), monitor: row["monitor"],
+                                probe: probe, load: row["load"])
+            membersByPool[id, default: []].append(member)
+            stored.memberPositions[id, default: [:]][member.address] = row["position"]
+        }
+        stored.config.pools = try Row.fetchAll(db, sql: "SELECT * FROM pools ORDER BY name, type").map { row in
+            let id = PoolID(name: row["name"], type: row["type"])
+            let fallbackText: String = row["fallback"]
+            guard let fallback = Fallback(text: fallbackText) else {
+                throw StoreError(.database, "unknown fallback \"\(fallbackText)\"", object: ObjectName.pool(id.name, id.type))
+            }
+            return Pool(name: id.name, type: id.type, policy: try decodeEnum(row["policy"], "pools.policy"),
+                        ttl: row["ttl"], answers: row["answers"], ecs: row["ecs"], fallback: fallback,
+                        monitor: row["monitor"], rto: row["rto"], members: membersByPool[id] ?? [])
+        }
+
+        stored.config.topology = try Row.fetchAll(db, sql: "SELECT * FROM topology ORDER BY position, id").map { row in
+            let entry = TopologyEntry(network: row["network"], region: row["region"], site: row["site"], location: geoPoint(row))
+            stored.topologyPositions[entry.network] = row["position"]
+            return entry
+        }
+        return stored
+    }
+}
+
+// MARK: - Writing
+
+extension SQLiteStore {
+    /// Rejects what the tables could not store faithfully (checked before any write).
+    static func normalized(_ input: GSLBConfig) throws -> GSLBConfig {
+        var config = input
+        func finite(_ value: Double?, _ what: @autoclosure () -> String, _ object: @autoclosure () -> String) throws {
+            if let value, !value.isFinite {
+                throw StoreError(.invalid, "\(what()) is not a finite number", object: object())
+            }
+        }
+        func unique<K: Hashable>(_ keys: [K], _ kind: String, _ name: (K) -> String) throws {
+            var seen = Set<K>()
+            for key in keys where !seen.insert(key).inserted {
+                throw StoreError(.invalid, "duplicate \(kind)", object: name(key))
+            }
+        }
+        try unique(config.sites.map(\.name), "site", ObjectName.site)
+        try unique(config.monitors.map(\.name), "monitor", ObjectName.monitor)
+        try unique(config.pools.map { PoolID(name: $0.name, type: $0.type) }, "pool") { ObjectName.pool($0.name, $0.type) }
+        try unique(config.topology.map(\.network), "topology network", ObjectName.topology)
+        for site in config.sites {
+            let object = ObjectName.site(site.name)
+            try finite(site.location?.lat, "location.lat", object)
+            try finite(site.location?.lon, "location.lon", object)
+            try finite(site.capacity, "capacity", object)
+            try finite(site.load, "load", object)
+        }
+        for p in config.pools.indices {
+            let pool = config.pools[p]
+            let object = ObjectName.pool(pool.name, pool.type)
+            try finite(pool.rto, "rto", object)
+            try unique(pool.members.map(\.address), "member address") { "\(object) member \($0)" }
+            for m in pool.members.indices {
+                let member = pool.members[m]
+                try finite(member.load, "member \(member.address) load", object)
+                // An empty probe target is stored as none.
+                if let probe = member.probe, probe.address == nil, probe.port == nil {
+                    config.pools[p].members[m].probe = nil
+                }
+            }
+        }
+        for entry in config.topology {
+            try finite(entry.location?.lat, "location.lat", ObjectName.topology(entry.network))
+            try finite(entry.location?.lon, "location.lon", ObjectName.topology(entry.network))
+        }
+        return config
+    }
+
+    static func applyConfig(_ db: Database, _ input: GSLBConfig, prune: Bool, template: AuditEntry) throws -> [AuditEntry] {
+        let new = try normalized(input)
+        let old = try readConfig(db)
+        var log: [AuditEntry] = []
+        func record(_ action: String, _ object: String, before: String?, after: String?) {
+            var entry = template
+            entry.action = action; entry.object = object; entry.before = before; entry.after = after
+            log.append(entry)
+        }
+
+        // Sites and monitors first: pools, members and topology refer to them.
+        let oldSites = Dictionary(old.config.sites.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        for site in new.sites {
+            let object = ObjectName.site(site.name)
+            let args: StatementArguments = [site.region, site.location?.lat, site.location?.lon, site.capacity, site.load, site.name]
+            if let before = oldSites[site.name] {
+                guard before != site else { continue }
+                try guarded(db, object) {
+                    try db.execute(sql: """
+                        UPDATE sites SET region = ?, lat = ?, lon = ?, capacity = ?, load = ?, version = version + 1
+                        WHERE name = ?
+                        """, arguments: args)
+                }
+                record("update", object, before: AuditJSON.site(before), after: AuditJSON.site(site))
+            } else {
+                try guarded(db, object) {
+                    try db.execute(sql: "INSERT INTO sites (region, lat, lon, capacity, load, name) VALUES (?, ?, ?, ?, ?, ?)",
+                                   arguments: args)
+                }
+                record("create", object, before: nil, after: AuditJSON.site(site))
+            }
+        }
+
+        let oldMonitors = Dictionary(old.config.monitors.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        for monitor in new.monitors {
+            let object = ObjectName.monitor(monitor.name)
+            let options = AuditJSON.encode(monitor.options)
+            let args: StatementArguments = [monitor.type.rawValue, monitor.port, monitor.intervalMs, monitor.timeoutMs,
+                                            monitor.rise, monitor.fall, options, monitor.name]
+            if let before = oldMonitors[monitor.name] {
+                guard before != monitor else { continue }
+                try guarded(db, object) {
+                    try db.execute(sql: """
+                        UPDATE monitors SET type = ?, port = ?, interval_ms = ?, timeout_ms = ?, rise = ?, fall = ?,
+                            options_json = ?, version = version + 1
+                        WHERE name = ?
+                        """, arguments: args)
+                }
+                record("update", object, before: AuditJSON.monitor(before), after: AuditJSON.monitor(monitor))
+            } else {
+                try guarded(db, object) {
+                    try db.execute(sql: """
+                        INSERT INTO monitors (type, port, interval_ms, timeout_ms, rise, fall, options_json, name)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                        """, arguments: args)
+                }
+                record("create", object, before: nil, after: AuditJSON.monitor(monitor))
+            }
+        }
+
+        var poolsChanged = false
+        let oldPools = Dictionary(old.config.pools.map { (PoolID(name: $0.name, type: $0.type), $0) }, uniquingKeysWith: { a, _ in a })
+        for pool in new.pools {
+            let id = PoolID(name: pool.name, type: pool.type)
+            let object = ObjectName.pool(pool.name, pool.type)
+            let args: StatementArguments = [pool.policy.rawValue, pool.ttl, pool.answers, pool.ecs, pool.fallback.description,
+                                            pool.monitor, pool.rto, pool.name, pool.type]
+            if let before = oldPools[id] {
+                guard before != pool else { continue }
+                poolsChanged = true
+                try guarded(db, object, pool: pool) {
+                    try db.execute(sql: """
+                        UPDATE pools SET policy = ?, ttl = ?, answers = ?, ecs = ?, fallback = ?, monitor = ?, rto = ?,
+                            version = version + 1
+                        WHERE name = ? AND type = ?
+                        """, arguments: args)
+                }
+                let newAddresses = Set(pool.members.map(\.address))
+                for member in before.members where !newAddresses.contains(member.address) {
+                    try db.execute(sql: "DELETE FROM members WHERE pool_name = ? AND pool_type = ? AND address = ?",
+                                   arguments: [pool.name, pool.type, member.address])
+                }
+                let oldMembers = Dictionary(before.members.map { ($0.address, $0) }, uniquingKeysWith: { a, _ in a })
+                let positions = old.memberPositions[id] ?? [:]
+                for (position, member) in pool.members.enumerated() {
+                    if let previous = oldMembers[member.address] {
+                        guard previous != member || positions[member.address] != position else { continue }
+                        try guarded(db, object, member: member) {
+                            try db.execute(sql: """
+                                UPDATE members SET site = ?, weight = ?, priority = ?, state = ?, monitor = ?,
+                                    probe_address = ?, probe_port = ?, load = ?, position = ?, version = version + 1
+                                WHERE pool_name = ? AND pool_type = ? AND address = ?
+                                """, arguments: memberArguments(member, position: position) + [pool.name, pool.type, member.address])
+                        }
+                    } else {
+                        try insertMember(db, member, position: position, pool: pool, object: object)
+                    }
+                }
+                record("update", object, before: AuditJSON.pool(before), after: AuditJSON.pool(pool))
+            } else {
+                poolsChanged = true
+                try guarded(db, object, pool: pool) {
+                    try db.execute(sql: """
+                        INSERT INTO pools (policy, ttl, answers, ecs, fallback, monitor, rto, name, type)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        """, arguments: args)
+                }
+                for (position, member) in pool.members.enumerated() {
+                    try insertMember(db, member, position: position, pool: pool, object: object)
+                }
+                record("create", object, before: nil, after: AuditJSON.pool(pool))
+            }
+        }
+
+        let oldTopology = Dictionary(old.config.topology.map { ($0.network, $0) }, uniquingKeysWith: { a, _ in a })
+        for (position, entry) in new.topology.enumerated() {
+            let object = ObjectName.topology(entry.network)
+            let args: StatementArguments = [entry.region, entry.site, entry.location?.lat, entry.location?.lon, position, entry.network]
+            if let before = oldTopology[entry.network] {
+                let oldPosition = old.topologyPositions[entry.network] ?? -1
+                guard before != entry || oldPosition != position else { continue }
+                try guarded(db, object, sites: [entry.site].compactMap { $0 }) {
+                    try db.execute(sql: """
+                        UPDATE topology SET region = ?, site = ?, lat = ?, lon = ?, position = ?, version = version + 1
+                        WHERE network = ?
+                        """, arguments: args)
+                }
+                record("update", object, before: AuditJSON.topology(before, position: oldPosition),
+                       after: AuditJSON.topology(entry, position: position))
+            } else {
+                try guarded(db, object, sites: [entry.site].compactMap { $0 }) {
+                    try db.execute(sql: "INSERT INTO topology (region, site, lat, lon, position, network) VALUES (?, ?, ?, ?, ?, ?)",
+                                   arguments: args)
+                }
+                record("create", object, before: nil, after: AuditJSON.topology(entry, position: position))
+            }
+        }
+
+        if prune {
+            // Referring objects first: topology and pools (members cascade), then monitors and sites.
+            let networks = Set(new.topology.map(\.network))
+            for entry in old.config.topology where !networks.contains(entry.network) {
+                let object = ObjectName.topology(entry.network)
+                try guarded(db, object) { try db.execute(sql: "DELETE FROM topology WHERE network = ?", arguments: [entry.network]) }
+                record("delete", object, before: AuditJSON.topology(entry, position: old.topologyPositions[entry.network] ?? -1), after: nil)
+            }
+            let pools = Set(new.pools.map { PoolID(name: $0.name, type: $0.type) })
+            for pool in old.config.pools where !pools.contains(PoolID(name: pool.name, type: pool.type)) {
+                poolsChanged = true
+                let object = ObjectName.pool(pool.name, pool.type)
+                try guarded(db, object) {
+                    try db.execute(sql: "DELETE FROM pools WHERE name = ? AND type = ?", arguments: [pool.name, pool.type])
+                }
+                record("delete", object, before: AuditJSON.pool(pool), after: nil)
+            }
+            let monitors = Set(new.monitors.map(\.name))
+            for monitor in old.config.monitors where !monitors.contains(monitor.name) {
+                let object = ObjectName.monitor(monitor.name)
+                try guarded(db, object) { try db.execute(sql: "DELETE FROM monitors WHERE name = ?", arguments: [monitor.name]) }
+                record("delete", object, before: AuditJSON.monitor(monitor), after: nil)
+            }
+            let sites = Set(new.sites.map(\.name))
+            for site in old.config.sites where !sites.contains(site.name) {
+                let object = ObjectName.site(site.name)
+                try guarded(db, object) { try db.execute(sql: "DELETE FROM sites WHERE name = ?", arguments: [site.name]) }
+                record("delete", object, before: AuditJSON.site(site), after: nil)
+            }
+        }
+
+        if poolsChanged {
+            // The last known health of members that no longer exist.
+            try db.execute(sql: """
+                DELETE FROM member_health WHERE NOT EXISTS (
+                    SELECT 1 FROM members m WHERE m.pool_name = member_health.pool_name AND m.address = member_health.address)
+                """)
+        }
+        return try insertAudit(db, log)
+    }
+
+    static func memberArguments(_ m: Member, position: Int) -> StatementArguments {
+        [m.site, m.weight, m.priority, m.state.rawValue, m.monitor, m.probe?.address, m.probe?.port, m.load, position]
+    }
+
+    static func insertMember(_ db: Database, _ member: Member, position: Int, pool: Pool, object: String) throws {
+        try guarded(db, object, member: member) {
+            try db.execute(sql: """
+                INSERT INTO members (site, weight, priority, state, monitor, probe_address, probe_port, load, position,
+                    pool_name, pool_type, address)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: memberArguments(member, position: position) + [pool.name, pool.type, member.address])
+        }
+    }
+
+    static func guarded(_ db: Database, _ object: String, member: Member, _ body: () throws -> Void) throws {
+        try guarded(db, object, sites: [member.site], monitors: [member.monitor].compactMap { $0 },
+                    what: "member \(member.address)", body)
+    }
+
+    /// Runs one statement; a constraint failure becomes a `StoreError` naming the object and,
+    /// for a foreign key, the missing site or monitor.
+    static func guarded(_ db: Database, _ object: String, sites: [String] = [], monitors: [String] = [],
+                        what: String? = nil, _ body: () throws -> Void) throws {
+        do {
+            try body()
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
+            var message = error.message ?? "constraint failed"
+            if error.extendedResultCode == .SQLITE_CONSTRAINT_FOREIGNKEY {
+                var missing: [String] = []
+                for site in sites where try !Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM sites WHERE name = ?)", arguments: [site])! {
+                    missing.append("unknown site \"\(site)\"")
+                }
+                for monitor in monitors where try !Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM monitors WHERE name = ?)", arguments: [monitor])! {
+                    missing.append("unknown monitor \"\(monitor)\"")
+                }
+                if !missing.isEmpty {
+                    message = missing.joined(separator: ", ")
+                } else if object.hasPrefix("site:") || object.hasPrefix("monitor:") {
+                    message = "still referred to by a pool, member or topology entry"
+                }
+            }
+            if let what { message = "\(what): \(message)" }
+            throw StoreError(.constraint, message, object: object)
+        }
+    }
+
+    /// Extra check on pools: their monitor must exist (the FK also says so).
+    static func guarded(_ db: Database, _ object: String, pool: Pool, _ body: () throws -> Void) throws {
+        try guarded(db, object, monitors: [pool.monitor].compactMap { $0 }, body)
+    }
+}

@@ -1,0 +1,62 @@
+import GRDB
+import GSLBCore
+
+// Last known real state of each member, and the history of its transitions.
+// Health is keyed by pool *name* and address (`MemberKey`): an A and an AAAA pool of the
+// same name cannot share an address, so the type is not needed to tell members apart.
+
+extension SQLiteStore {
+    /// Records a member's real state: writes nothing when the stored state is the same;
+    /// otherwise stores it (with its `since`) and appends a `health_history` row.
+    public func recordHealth(_ h: MemberHealth) throws {
+        try recordHealth(contentsOf: [h])
+    }
+
+    /// `recordHealth` for many members in one transaction (one commit for a probe round).
+    public func recordHealth(contentsOf states: [MemberHealth]) throws {
+        guard !states.isEmpty else { return }
+        try write("recording health") { db in
+            for h in states {
+                let current = try String.fetchOne(db, sql: "SELECT state FROM member_health WHERE pool_name = ? AND address = ?",
+                                                  arguments: [h.key.pool, h.key.address])
+                guard current != h.state.rawValue else { continue }
+                try db.execute(sql: """
+                    INSERT INTO member_health (pool_name, address, state, since) VALUES (?, ?, ?, ?)
+                    ON CONFLICT (pool_name, address) DO UPDATE SET state = excluded.state, since = excluded.since
+                    """, arguments: [h.key.pool, h.key.address, h.state.rawValue, h.since])
+                try db.execute(sql: "INSERT INTO health_history (pool_name, address, state, time) VALUES (?, ?, ?, ?)",
+                               arguments: [h.key.pool, h.key.address, h.state.rawValue, h.since])
+            }
+        }
+    }
+
+    /// A member's transitions, oldest first (`since` = time of the transition), at most the
+    /// `limit` most recent ones.
+    public func healthHistory(_ key: MemberKey, limit: Int = 100) throws -> [MemberHealth] {
+        try read("reading health history") { db in
+            try Row.fetchAll(db, sql: """
+                SELECT * FROM (SELECT id, state, time FROM health_history WHERE pool_name = ? AND address = ?
+                               ORDER BY time DESC, id DESC LIMIT ?)
+                ORDER BY time, id
+                """, arguments: [key.pool, key.address, limit]).map { row in
+                MemberHealth(key: key, state: try decodeEnum(row["state"], "health_history.state"), since: row["time"])
+            }
+        }
+    }
+
+    /// Deletes history rows older than `time`; returns how many.
+    @discardableResult
+    public func pruneHealthHistory(before time: Double) throws -> Int {
+        try write("pruning health history") { db in
+            try db.execute(sql: "DELETE FROM health_history WHERE time < ?", arguments: [time])
+            return db.changesCount
+        }
+    }
+
+    static func readHealth(_ db: Database) throws -> [MemberHealth] {
+        try Row.fetchAll(db, sql: "SELECT * FROM member_health ORDER BY pool_name, address").map { row in
+            MemberHealth(key: MemberKey(pool: row["pool_name"], address: row["address"]),
+                         state: try decodeEnum(row["state"], "member_health.state"), since: row["since"])
+        }
+    }
+}

@@ -1,0 +1,169 @@
+import GRDB
+
+/// The versioned schema. Migrations are append-only: a released migration is never edited;
+/// a change is a new migration ("v2", ...). A file carrying a migration this binary does not
+/// know was written by a newer Cairn, and `SQLiteStore.init` refuses it (`schemaTooNew`).
+/// Any new stored value an older binary could not read (a new policy, monitor type,
+/// fallback) comes with a migration, even an empty one, so that older binaries refuse the file
+/// instead of misreading it.
+enum Schema {
+    static func makeMigrator() -> DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(sql: v1)
+        }
+        return migrator
+    }
+
+    /// Every table created by the migrations (tests check them from empty).
+    static let tables = [
+        "sites", "monitors", "pools", "members", "topology", "overrides",
+        "member_health", "health_history", "audit_log", "tokens", "drills",
+    ]
+
+    // Objects of the declarative config carry `version`, bumped on every update (optimistic
+    // concurrency for the API). Renames are delete + create, so no ON UPDATE actions.
+    static let v1 = """
+        CREATE TABLE sites (
+            name      TEXT PRIMARY KEY NOT NULL,
+            region    TEXT,
+            lat       REAL,
+            lon       REAL,
+            capacity  REAL,
+            load      REAL,
+            version   INTEGER NOT NULL DEFAULT 1,
+            CHECK ((lat IS NULL) = (lon IS NULL))
+        );
+
+        CREATE TABLE monitors (
+            name          TEXT PRIMARY KEY NOT NULL,
+            type          TEXT NOT NULL,
+            port          INTEGER,
+            interval_ms   INTEGER NOT NULL,
+            timeout_ms    INTEGER NOT NULL,
+            rise          INTEGER NOT NULL,
+            fall          INTEGER NOT NULL,
+            options_json  TEXT NOT NULL DEFAULT '{}',
+            version       INTEGER NOT NULL DEFAULT 1
+        );
+
+        CREATE TABLE pools (
+            name      TEXT NOT NULL,
+            type      TEXT NOT NULL CHECK (type IN ('A', 'AAAA')),
+            policy    TEXT NOT NULL,
+            ttl       INTEGER NOT NULL,
+            answers   INTEGER NOT NULL,
+            ecs       INTEGER NOT NULL CHECK (ecs IN (0, 1)),
+            fallback  TEXT NOT NULL DEFAULT 'all',
+            monitor   TEXT REFERENCES monitors(name) ON DELETE RESTRICT,
+            rto       REAL,
+            version   INTEGER NOT NULL DEFAULT 1,
+            PRIMARY KEY (name, type)
+        );
+        CREATE INDEX pools_monitor ON pools(monitor);
+
+        CREATE TABLE members (
+            id             INTEGER PRIMARY KEY,
+            pool_name      TEXT NOT NULL,
+            pool_type      TEXT NOT NULL,
+            site           TEXT NOT NULL REFERENCES sites(name) ON DELETE RESTRICT,
+            address        TEXT NOT NULL,
+            weight         INTEGER NOT NULL,
+            priority       INTEGER NOT NULL,
+            state          TEXT NOT NULL CHECK (state IN ('enabled', 'drain', 'disabled')),
+            monitor        TEXT REFERENCES monitors(name) ON DELETE RESTRICT,
+            probe_address  TEXT,
+            probe_port     INTEGER,
+            load           REAL,
+            position       INTEGER NOT NULL,
+            version        INTEGER NOT NULL DEFAULT 1,
+            UNIQUE (pool_name, pool_type, address),
+            FOREIGN KEY (pool_name, pool_type) REFERENCES pools(name, type) ON DELETE CASCADE
+        );
+        CREATE INDEX members_site ON members(site);
+        CREATE INDEX members_monitor ON members(monitor);
+
+        CREATE TABLE topology (
+            id        INTEGER PRIMARY KEY,
+            network   TEXT NOT NULL UNIQUE,
+            region    TEXT,
+            site      TEXT REFERENCES sites(name) ON DELETE RESTRICT,
+            lat       REAL,
+            lon       REAL,
+            position  INTEGER NOT NULL,
+            version   INTEGER NOT NULL DEFAULT 1,
+            CHECK ((lat IS NULL) = (lon IS NULL))
+        );
+        CREATE INDEX topology_site ON topology(site);
+
+        -- AUTOINCREMENT: an override id is never reused, so a stale id held by a client or a
+        -- drill cannot lift somebody else's override.
+        CREATE TABLE overrides (
+            id          INTEGER PRIMARY KEY AUTOINCREMENT,
+            scope       TEXT NOT NULL CHECK (scope IN ('site', 'pool', 'member')),
+            target      TEXT NOT NULL,
+            state       TEXT NOT NULL CHECK (state IN ('up', 'down', 'drain')),
+            reason      TEXT NOT NULL,
+            principal   TEXT NOT NULL,
+            expires_at  REAL,
+            created_at  REAL NOT NULL,
+            drill_id    TEXT,
+            version     INTEGER NOT NULL DEFAULT 1
+        );
+        CREATE INDEX overrides_expires_at ON overrides(expires_at);
+        CREATE INDEX overrides_drill_id ON overrides(drill_id);
+
+        CREATE TABLE member_health (
+            pool_name  TEXT NOT NULL,
+            address    TEXT NOT NULL,
+            state      TEXT NOT NULL CHECK (state IN ('up', 'down', 'unknown')),
+            since      REAL NOT NULL,
+            PRIMARY KEY (pool_name, address)
+        ) WITHOUT ROWID;
+
+        CREATE TABLE health_history (
+            id         INTEGER PRIMARY KEY,
+            pool_name  TEXT NOT NULL,
+            address    TEXT NOT NULL,
+            state      TEXT NOT NULL CHECK (state IN ('up', 'down', 'unknown')),
+            time       REAL NOT NULL
+        );
+        CREATE INDEX health_history_member_time ON health_history(pool_name, address, time);
+        CREATE INDEX health_history_time ON health_history(time);
+
+        CREATE TABLE audit_log (
+            id           INTEGER PRIMARY KEY AUTOINCREMENT,
+            time         REAL NOT NULL,
+            principal    TEXT NOT NULL,
+            source       TEXT NOT NULL,
+            request_id   TEXT,
+            action       TEXT NOT NULL,
+            object       TEXT NOT NULL,
+            before_json  TEXT,
+            after_json   TEXT
+        );
+        CREATE INDEX audit_log_object_time ON audit_log(object, time);
+        CREATE INDEX audit_log_time ON audit_log(time);
+
+        CREATE TABLE tokens (
+            id            INTEGER PRIMARY KEY AUTOINCREMENT,
+            name          TEXT NOT NULL,
+            hash          TEXT NOT NULL UNIQUE,
+            scope         TEXT NOT NULL CHECK (scope IN ('read', 'write', 'admin')),
+            expires_at    REAL,
+            created_at    REAL NOT NULL,
+            last_used_at  REAL
+        );
+
+        CREATE TABLE drills (
+            id           TEXT PRIMARY KEY NOT NULL,
+            target_json  TEXT NOT NULL,
+            mode         TEXT NOT NULL,
+            status       TEXT NOT NULL,
+            started_at   REAL,
+            ended_at     REAL,
+            report_json  TEXT
+        );
+        CREATE INDEX drills_started_at ON drills(started_at);
+        """
+}

@@ -1,0 +1,37 @@
+import Foundation
+import GSLBCore
+@testable import GSLBStore
+import Testing
+
+@Suite struct HealthTests {
+    @Test func recordHealthWritesHistoryOnlyWhenTheStateChanges() throws {
+        let dir = try TempDir()
+        defer { dir.cleanUp() }
+        let store = try openStore(dir.path())
+        try store.replaceConfig(fullConfig(), principal: "ci", source: "apply", prune: false)
+        let key = MemberKey(pool: "www.example.com.", address: "192.0.2.10")
+        try store.recordHealth(MemberHealth(key: key, state: .up, since: 10))
+        let token = try store.changeToken()
+        try store.recordHealth(MemberHealth(key: key, state: .up, since: 11))      // same state: nothing written
+        #expect(try store.changeToken() == token)
+        try store.recordHealth(MemberHealth(key: key, state: .down, since: 12))
+        try store.recordHealth(MemberHealth(key: key, state: .down, since: 13))
+        try store.recordHealth(MemberHealth(key: key, state: .up, since: 14))
+
+        #expect(try store.healthHistory(key).map(\.state) == [.up, .down, .up])
+        #expect(try store.healthHistory(key).map(\.since) == [10, 12, 14])
+        #expect(try store.healthHistory(key, limit: 2).map(\.since) == [12, 14])
+        #expect(try store.loadState().health == [MemberHealth(key: key, state: .up, since: 14)])
+        #expect(try store.pruneHealthHistory(before: 13) == 2)
+        #expect(try store.healthHistory(key).map(\.since) == [14])
+    }
+
+    @Test func aProbeRoundIsRecordedInOneCall() throws {
+        let dir = try TempDir()
+        defer { dir.cleanUp() }
+        let store = try openStore(dir.path())
+        let states = (1...50).map { MemberHealth(key: MemberKey(pool: "p.example.", address: "192.0.2.\($0)"), state: .down, since: 1) }
+        try store.recordHealth(contentsOf: states)
+        #expect(try store.loadState().health.count == 50)
+    }
+}

@@ -1,0 +1,73 @@
+import Foundation
+import GSLBCore
+@testable import GSLBStore
+
+/// A directory of its own under the system temp dir, removed by `cleanUp()`.
+struct TempDir {
+    let url: URL
+
+    init() throws {
+        url = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-store-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    }
+
+    func path(_ name: String = "cairn.sqlite") -> String { url.appendingPathComponent(name).path }
+
+    func cleanUp() { try? FileManager.default.removeItem(at: url) }
+}
+
+let fixedTime: Double = 1_700_000_000
+
+func openStore(_ path: String) throws -> SQLiteStore {
+    try SQLiteStore(path: path, now: { fixedTime })
+}
+
+/// A config with every field of every object set, sorted as `loadState` returns it
+/// (sites, monitors by name; pools by name/type), with members and topology deliberately
+/// not in address order so that stored order is tested.
+func fullConfig() -> GSLBConfig {
+    GSLBConfig(
+        sites: [
+            Site(name: "fra", region: "eu", location: GeoPoint(lat: 50.11, lon: 8.68), capacity: 1000, load: 250.5),
+            Site(name: "iad", region: "us", location: GeoPoint(lat: 38.95, lon: -77.45), capacity: 500, load: 0),
+            Site(name: "sin"),
+        ],
+        pools: [
+            Pool(name: "backup.example.com.", type: "A", policy: .failover, ttl: 60, answers: 1, ecs: false,
+                 fallback: .servfail, members: [Member(site: "sin", address: "203.0.113.99")]),
+            Pool(name: "www.example.com.", type: "A", policy: .closest, ttl: 20, answers: 2, ecs: true,
+                 fallback: .pool("backup.example.com."), monitor: "web", rto: 30.5,
+                 members: [
+                     Member(site: "iad", address: "198.51.100.10", weight: 50, priority: 2, state: .drain,
+                            monitor: "tcp443", probe: ProbeTarget(address: "10.0.0.1", port: 8080), load: 0.25),
+                     Member(site: "fra", address: "192.0.2.10", weight: 100, priority: 1),
+                     Member(site: "sin", address: "192.0.2.200", weight: 0, priority: 3, state: .disabled,
+                            probe: ProbeTarget(port: 8443)),
+                 ]),
+            Pool(name: "www.example.com.", type: "AAAA", policy: .weighted, ttl: 30, answers: 1, ecs: true,
+                 fallback: .none, members: [Member(site: "fra", address: "2001:db8::10")]),
+        ],
+        monitors: [
+            Monitor(name: "tcp443", type: .tcp, port: 443, intervalMs: 1000, timeoutMs: 300, rise: 2, fall: 2),
+            Monitor(name: "web", type: .http, port: 80, intervalMs: 2000, timeoutMs: 500, rise: 3, fall: 2,
+                    options: ["path": "\"/healthz\"", "expect_status": "[200, 204]", "verify_tls": "false"]),
+        ],
+        topology: [
+            TopologyEntry(network: "203.0.113.0/24", region: "eu"),
+            TopologyEntry(network: "198.51.100.0/24", site: "iad"),
+            TopologyEntry(network: "2001:db8::/32", region: "ap", site: "sin", location: GeoPoint(lat: 1.35, lon: 103.82)),
+        ])
+}
+
+/// Everything observable about a store, to prove that a failed write changed nothing.
+struct Observed: Equatable {
+    var state: GSLBState
+    var versions: [String: Int64]
+    var audit: [AuditEntry]
+
+    init(_ store: SQLiteStore) throws {
+        state = try store.loadState()
+        versions = try store.objectVersions()
+        audit = try store.listAudit(limit: 10_000)
+    }
+}
