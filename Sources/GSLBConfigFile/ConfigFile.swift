@@ -1,0 +1,79 @@
+import DNSWire
+import Foundation
+import GSLBCore
+
+/// The declarative YAML file of `cairn apply` and `cairn export` (keys and rules in
+/// `docs/config-file.md`).
+///
+/// Decoding reads the YAML tree itself (not Codable) so that every problem names its place,
+/// e.g. `pools[0].ttl: expected an integer, got "abc"`, and reports every problem at once.
+/// `decode` checks the file's shape and types; `ConfigValidator` checks what the values mean
+/// (the overloads taking `zones` run both and report everything together).
+public enum ConfigFile {
+    /// Reads a configuration: shape, keys and types. Defaults are filled in; pool names
+    /// (and `pool:NAME` fallbacks) without a trailing dot get one.
+    public static func decode(yaml: String) -> Result<GSLBConfig, [ConfigIssue]> {
+        let r = ConfigFileReader.read(yaml: yaml)
+        return r.issues.isEmpty ? .success(r.config) : .failure(r.issues)
+    }
+
+    /// Reads and validates a configuration against the served zones: every problem of the
+    /// file, of shape or of meaning, in one list. Problems a shape error already explains
+    /// (the same place or below it) are not repeated.
+    public static func decode(yaml: String, zones: [DomainName],
+                              staticData: (DomainName) -> Set<RecordType>?,
+                              occluded: (DomainName) -> Bool = { _ in false }) -> Result<GSLBConfig, [ConfigIssue]> {
+        let r = ConfigFileReader.read(yaml: yaml)
+        if r.unreadable { return .failure(r.issues) }
+        let covered = r.issues.map(\.path) + r.suppressed
+        let semantic = ConfigValidator.validate(r.config, zones: zones, staticData: staticData, occluded: occluded)
+            .filter { issue in !covered.contains { ConfigFile.path(issue.path, isAtOrBelow: $0) } }
+        let all = r.issues + semantic
+        return all.isEmpty ? .success(r.config) : .failure(all)
+    }
+
+    /// The canonical text of a configuration: `decode(yaml: encode(c)) == .success(c)` for every
+    /// valid `c`. Every section and every pool and monitor setting is written, defaults included;
+    /// member `state`, `monitor`, `probe` and `load` only when set.
+    public static func encode(_ c: GSLBConfig) -> String {
+        ConfigFileWriter.write(c)
+    }
+
+    /// Reads and decodes a file; an unreadable file is one issue with an empty path.
+    public static func load(path: String) -> Result<GSLBConfig, [ConfigIssue]> {
+        switch read(path: path) {
+        case .failure(let issue): return .failure([issue])
+        case .success(let text): return decode(yaml: text)
+        }
+    }
+
+    /// Reads, decodes and validates a file against the served zones.
+    public static func load(path: String, zones: [DomainName], staticData: (DomainName) -> Set<RecordType>?,
+                            occluded: (DomainName) -> Bool = { _ in false }) -> Result<GSLBConfig, [ConfigIssue]> {
+        switch read(path: path) {
+        case .failure(let issue): return .failure([issue])
+        case .success(let text): return decode(yaml: text, zones: zones, staticData: staticData, occluded: occluded)
+        }
+    }
+
+    static func read(path: String) -> Result<String, ConfigIssue> {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            var isDir: ObjCBool = false
+            let why = !FileManager.default.fileExists(atPath: path, isDirectory: &isDir) ? "no such file"
+                : isDir.boolValue ? "is a directory" : "cannot be read"
+            return .failure(ConfigIssue(path: "", message: "cannot read the file (\(why))"))
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            return .failure(ConfigIssue(path: "", message: "cannot read the file (not UTF-8 text)"))
+        }
+        return .success(text)
+    }
+
+    /// True when `path` is `base` or a place inside it (`base.x`, `base[3]`).
+    static func path(_ path: String, isAtOrBelow base: String) -> Bool {
+        guard path.hasPrefix(base) else { return false }
+        if path.count == base.count { return true }
+        let next = path[path.index(path.startIndex, offsetBy: base.count)]
+        return next == "." || next == "["
+    }
+}

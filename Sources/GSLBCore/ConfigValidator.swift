@@ -1,0 +1,713 @@
+import DNSWire
+
+/// One problem in a GSLB configuration, named by its place in the file
+/// (`pools[1].members[0].address`) so that every front end (the YAML file, the API)
+/// reports it the same way.
+public struct ConfigIssue: Error, Hashable, Sendable, CustomStringConvertible {
+    /// Where: `sites[0].name`, `pools[2].members[1].weight`, `monitors[0].expect_status[1]`;
+    /// empty for the file as a whole (I/O and YAML syntax errors).
+    public var path: String
+    public var message: String
+    public init(path: String, message: String) { self.path = path; self.message = message }
+    public var description: String { path.isEmpty ? message : "\(path): \(message)" }
+}
+
+/// Lets a list of issues be the failure of a `Result` (`Result<GSLBConfig, [ConfigIssue]>`):
+/// validation never stops at the first problem, so the error is the whole list.
+extension Array: @retroactive Error where Element == ConfigIssue {}
+
+/// Checks a whole `GSLBConfig` against itself and against the served zones, and returns
+/// every problem found (empty = valid). Nothing stops at the first problem.
+///
+/// The rules are listed, with their messages, in `docs/config-file.md`.
+public enum ConfigValidator {
+    /// - Parameters:
+    ///   - zones: origins of the served zones; every pool must be inside one of them.
+    ///   - staticData: the record types that exist at exactly that name in the static zone
+    ///     data, nil when the name does not exist there.
+    ///   - occluded: true when the name is at or below a zone cut (NS other than at an apex)
+    ///     or strictly below a DNAME, where a pool could never be answered.
+    public static func validate(_ c: GSLBConfig, zones: [DomainName],
+                                staticData: (DomainName) -> Set<RecordType>?,
+                                occluded: (DomainName) -> Bool = { _ in false }) -> [ConfigIssue] {
+        var run = Run(config: c)
+        run.checkSites()
+        run.checkPools(zones: zones, staticData: staticData, occluded: occluded)
+        run.checkMonitors()
+        run.checkTopology()
+        return run.issues
+    }
+
+    // MARK: - Limits (also used by the file format's documentation and tests)
+
+    public static let ttlRange = 1...86400
+    public static let answersRange = 1...16
+    public static let weightRange = 0...65535
+    public static let priorityRange = 0...255
+    public static let portRange = 1...65535
+    public static let riseFallRange = 1...10
+    public static let minimumIntervalMs = 100
+    public static let httpStatusRange = 100...599
+
+    /// Monitor options (`Monitor.options` keys) each monitor type uses.
+    public static let monitorOptions: [MonitorType: [String]] = [
+        .tcp: ["send", "expect"],
+        .http: ["method", "path", "host", "expect_status", "expect_body", "load_header", "load_json"],
+        .https: ["method", "path", "host", "expect_status", "expect_body", "load_header", "load_json",
+                 "verify_tls", "sni"],
+        .dns: ["query", "expect_rcode", "expect_address"],
+        .command: ["command"],
+    ]
+
+    /// Every monitor option key of any type.
+    public static let monitorOptionKeys: Set<String> = Set(monitorOptions.values.joined())
+
+    /// Monitor types whose probes need a port.
+    public static let monitorTypesNeedingPort: Set<MonitorType> = [.tcp, .http, .https, .dns]
+
+    /// Response codes `expect_rcode` accepts.
+    public static let rcodeNames = ["NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED",
+                                    "YXDOMAIN", "YXRRSET", "NXRRSET", "NOTAUTH", "NOTZONE"]
+
+    // MARK: - Shared parsing helpers
+
+    /// True for a site, region or monitor name: non-empty, ASCII letters, digits, `_` and `-`.
+    public static func isToken(_ s: String) -> Bool {
+        !s.isEmpty && s.utf8.allSatisfy { isTokenByte($0) }
+    }
+
+    static func isTokenByte(_ b: UInt8) -> Bool {
+        (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || b == 0x5f || b == 0x2d
+    }
+
+    /// Parses an absolute service name (letters, digits, `-`, `_` in each label; trailing dot).
+    /// Returns the name or the reason it is not one.
+    public static func parseServiceName(_ text: String) -> Result<DomainName, ConfigIssue> {
+        func fail(_ m: String) -> Result<DomainName, ConfigIssue> { .failure(ConfigIssue(path: "", message: m)) }
+        if text.isEmpty { return fail("must not be empty") }
+        guard text.hasSuffix("."), text != "." else {
+            return fail("\(quoted(text)) must be an absolute name ending with a dot")
+        }
+        for label in text.dropLast().split(separator: ".", omittingEmptySubsequences: false) {
+            if label.isEmpty { return fail("\(quoted(text)) is not a valid DNS name: empty label") }
+            if label == "*" { return fail("\(quoted(text)) is a wildcard; a pool needs an exact name") }
+            guard label.utf8.allSatisfy({ isTokenByte($0) }) else {
+                return fail("\(quoted(text)) is not a valid DNS name: label \(quoted(String(label))) may contain only letters, digits, \"-\" and \"_\"")
+            }
+            if label.utf8.count > 63 {
+                return fail("\(quoted(text)) is not a valid DNS name: label longer than 63 octets")
+            }
+        }
+        do {
+            return .success(try DomainName(text))
+        } catch {
+            return fail("\(quoted(text)) is not a valid DNS name: \(error)")
+        }
+    }
+
+    /// Parses IPv4 or IPv6 text into 4 or 16 bytes.
+    public static func parseAddress(_ s: String) -> [UInt8]? {
+        IPAddressText.parseIPv4(s) ?? (s.contains(":") ? IPAddressText.parseIPv6(s) : nil)
+    }
+
+    /// A parsed `ADDRESS/PREFIX` network.
+    public struct Network: Hashable, Sendable, CustomStringConvertible {
+        public var address: [UInt8]
+        public var prefix: Int
+        public var description: String {
+            (address.count == 4 ? address.map(String.init).joined(separator: ".") : IPAddressText.ipv6(address))
+                + "/\(prefix)"
+        }
+    }
+
+    /// Parses a CIDR network whose host bits are zero, or explains why it is not one.
+    public static func parseNetwork(_ text: String) -> Result<Network, ConfigIssue> {
+        func fail(_ m: String) -> Result<Network, ConfigIssue> { .failure(ConfigIssue(path: "", message: m)) }
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 2 else {
+            return fail("\(quoted(text)) is not a network (expected ADDRESS/PREFIX, e.g. 203.0.113.0/24)")
+        }
+        guard let bytes = parseAddress(String(parts[0])) else {
+            return fail("\(quoted(text)) is not a network: \(quoted(String(parts[0]))) is not an IP address")
+        }
+        let maxPrefix = bytes.count * 8
+        guard !parts[1].isEmpty, parts[1].utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), parts[1].count <= 3,
+              let prefix = Int(parts[1]), prefix <= maxPrefix else {
+            return fail("\(quoted(text)) is not a network: the prefix length must be 0…\(maxPrefix)")
+        }
+        var masked = bytes
+        for i in 0..<masked.count {
+            let keep = max(0, min(8, prefix - i * 8))
+            masked[i] &= keep == 0 ? 0 : UInt8(truncatingIfNeeded: 0xff << (8 - keep))
+        }
+        let net = Network(address: masked, prefix: prefix)
+        guard masked == bytes else { return fail("\(quoted(text)) has host bits set (the network is \(net))") }
+        return .success(net)
+    }
+
+    static func quoted(_ s: String) -> String { "\"" + s + "\"" }
+
+    static func number(_ d: Double) -> String {
+        if d.isFinite, d == d.rounded(), abs(d) < 1e15 { return String(Int(d)) }
+        return String(d)
+    }
+
+    static func duration(ms: Int) -> String {
+        if ms != 0 && ms % 60_000 == 0 { return "\(ms / 60_000)m" }
+        if ms != 0 && ms % 1000 == 0 { return "\(ms / 1000)s" }
+        return "\(ms)ms"
+    }
+}
+
+// MARK: - The checks
+
+extension ConfigValidator {
+    fileprivate struct Run {
+        let config: GSLBConfig
+        var issues: [ConfigIssue] = []
+        let siteNames: Set<String>
+        let regions: Set<String>
+        let monitorNames: Set<String>
+
+        init(config: GSLBConfig) {
+            self.config = config
+            siteNames = Set(config.sites.map(\.name))
+            regions = Set(config.sites.compactMap(\.region))
+            monitorNames = Set(config.monitors.map(\.name))
+        }
+
+        mutating func add(_ path: String, _ message: String) {
+            issues.append(ConfigIssue(path: path, message: message))
+        }
+
+        mutating func range(_ path: String, _ v: Int, _ r: ClosedRange<Int>) {
+            if v < r.lowerBound {
+                add(path, r.lowerBound == 0 ? "\(v) must be ≥ 0" : "\(v) must be between \(r.lowerBound) and \(r.upperBound)")
+            } else if v > r.upperBound {
+                add(path, r.lowerBound == 0 ? "\(v) must be ≤ \(r.upperBound)" : "\(v) must be between \(r.lowerBound) and \(r.upperBound)")
+            }
+        }
+
+        mutating func nonNegative(_ path: String, _ v: Double?) {
+            guard let v else { return }
+            if !v.isFinite { add(path, "must be a finite number") } else if v < 0 { add(path, "\(number(v)) must be ≥ 0") }
+        }
+
+        mutating func location(_ path: String, _ p: GeoPoint?) {
+            guard let p else { return }
+            if !(p.lat >= -90 && p.lat <= 90) { add(path + ".lat", "\(number(p.lat)) must be between -90 and 90") }
+            if !(p.lon >= -180 && p.lon <= 180) { add(path + ".lon", "\(number(p.lon)) must be between -180 and 180") }
+        }
+
+        mutating func token(_ path: String, _ s: String, what: String) {
+            if s.isEmpty { add(path, "must not be empty") } else if !isToken(s) {
+                add(path, "\(quoted(s)) is not a valid \(what) name: use only letters, digits, \"_\" and \"-\"")
+            }
+        }
+
+        // MARK: sites
+
+        mutating func checkSites() {
+            var seen: [String: Int] = [:]
+            for (i, s) in config.sites.enumerated() {
+                let p = "sites[\(i)]"
+                token(p + ".name", s.name, what: "site")
+                if !s.name.isEmpty {
+                    if let first = seen[s.name] { add(p + ".name", "duplicate site \(quoted(s.name)) (also sites[\(first)])") } else { seen[s.name] = i }
+                }
+                if let r = s.region { token(p + ".region", r, what: "region") }
+                location(p + ".location", s.location)
+                nonNegative(p + ".capacity", s.capacity)
+                nonNegative(p + ".load", s.load)
+            }
+        }
+
+        // MARK: pools
+
+        struct PoolKey: Hashable { var name: DomainName; var type: String }
+
+        mutating func checkPools(zones: [DomainName], staticData: (DomainName) -> Set<RecordType>?,
+                                 occluded: (DomainName) -> Bool) {
+            var names: [DomainName?] = []
+            var byKey: [PoolKey: Int] = [:]
+            var typesByName: [DomainName: Set<String>] = [:]
+            for (i, pool) in config.pools.enumerated() {
+                let p = "pools[\(i)]"
+                let validType = pool.type == "A" || pool.type == "AAAA"
+                if !validType { add(p + ".type", "\(quoted(pool.type)) must be A or AAAA") }
+                var parsed: DomainName?
+                switch parseServiceName(pool.name) {
+                case .failure(let e): add(p + ".name", e.message)
+                case .success(let n):
+                    parsed = n
+                    checkPoolPlacement(p + ".name", n, type: pool.recordType, checkType: validType,
+                                       zones: zones, staticData: staticData, occluded: occluded)
+                    let key = PoolKey(name: n, type: pool.type)
+                    if let first = byKey[key] {
+                        add(p + ".name", "duplicate pool \(n) \(pool.type) (also pools[\(first)])")
+                    } else {
+                        byKey[key] = i
+                    }
+                    typesByName[n, default: []].insert(pool.type)
+                }
+                names.append(parsed)
+                range(p + ".ttl", pool.ttl, ttlRange)
+                range(p + ".answers", pool.answers, answersRange)
+                if let m = pool.monitor, !monitorNames.contains(m) { add(p + ".monitor", "unknown monitor \(quoted(m))") }
+                if let rto = pool.rto, !(rto.isFinite && rto > 0) { add(p + ".rto", "must be a positive duration") }
+                checkMembers(p, pool)
+            }
+            checkFallbacks(names: names, byKey: byKey, typesByName: typesByName)
+        }
+
+        mutating func checkPoolPlacement(_ path: String, _ n: DomainName, type: RecordType, checkType: Bool,
+                                         zones: [DomainName], staticData: (DomainName) -> Set<RecordType>?,
+                                         occluded: (DomainName) -> Bool) {
+            guard zones.contains(where: { n.isSubdomain(of: $0) }) else {
+                let served = zones.isEmpty ? "no zones are served" : "served: " + zones.map(\.description).sorted().joined(separator: ", ")
+                add(path, "\(n) is not inside a served zone (\(served))")
+                return
+            }
+            if occluded(n) {
+                add(path, "\(n) is at or below a delegation or DNAME, where it could never be answered")
+                return
+            }
+            guard let types = staticData(n) else { return }
+            if types.contains(.cname) {
+                add(path, "conflicts with static data: \(n) has a CNAME in the zone")
+            } else if checkType && types.contains(type) {
+                add(path, "conflicts with static data: \(n) has \(type) records in the zone")
+            }
+        }
+
+        mutating func checkMembers(_ p: String, _ pool: Pool) {
+            if pool.members.isEmpty { add(p + ".members", "pool has no members") }
+            let family = pool.type == "AAAA" ? "IPv6" : "IPv4"
+            var seen: [[UInt8]: Int] = [:]
+            for (j, m) in pool.members.enumerated() {
+                let mp = "\(p).members[\(j)]"
+                if m.site.isEmpty { add(mp + ".site", "must not be empty") } else if !siteNames.contains(m.site) {
+                    add(mp + ".site", "unknown site \(quoted(m.site))")
+                }
+                let bytes = pool.type == "AAAA" ? IPAddressText.parseIPv6(m.address) : IPAddressText.parseIPv4(m.address)
+                if let bytes {
+                    if let first = seen[bytes] {
+                        add(mp + ".address", "duplicate address \(m.address) in this pool (also members[\(first)])")
+                    } else {
+                        seen[bytes] = j
+                    }
+                } else if pool.type == "A" || pool.type == "AAAA" {
+                    add(mp + ".address", "\(quoted(m.address)) is not an \(family) address")
+                }
+                range(mp + ".weight", m.weight, weightRange)
+                range(mp + ".priority", m.priority, priorityRange)
+                if let mon = m.monitor, !monitorNames.contains(mon) { add(mp + ".monitor", "unknown monitor \(quoted(mon))") }
+                if let probe = m.probe {
+                    if let a = probe.address, parseAddress(a) == nil {
+                        add(mp + ".probe.address", "\(quoted(a)) is not an IP address")
+                    }
+                    if let port = probe.port { range(mp + ".probe.port", port, portRange) }
+                }
+                nonNegative(mp + ".load", m.load)
+            }
+        }
+
+        mutating func checkFallbacks(names: [DomainName?], byKey: [PoolKey: Int], typesByName: [DomainName: Set<String>]) {
+            // target[i] = index of the pool that pool i falls back to, when it resolves.
+            var target: [Int?] = Array(repeating: nil, count: config.pools.count)
+            for (i, pool) in config.pools.enumerated() {
+                guard case .pool(let text) = pool.fallback else { continue }
+                let path = "pools[\(i)].fallback"
+                switch parseServiceName(text) {
+                case .failure(let e): add(path, e.message)
+                case .success(let n):
+                    if let own = names[i], own == n {
+                        add(path, "pool:\(text) refers to the pool itself")
+                    } else if let j = byKey[PoolKey(name: n, type: pool.type)] {
+                        target[i] = j
+                    } else if let other = typesByName[n] {
+                        add(path, "\(n) is a pool of type \(other.sorted().joined(separator: "/")), not \(pool.type); a fallback must have the same type")
+                    } else {
+                        add(path, "no \(pool.type) pool named \(n)")
+                    }
+                }
+            }
+            for i in target.indices where target[i] != nil {
+                var chain = [i]
+                var cur = target[i]
+                while let c = cur, c != i, !chain.contains(c) { chain.append(c); cur = target[c] }
+                guard cur == i else { continue }
+                let shown = (chain + [i]).map { config.pools[$0].name }.joined(separator: " → ")
+                add("pools[\(i)].fallback", "fallback cycle: \(shown)")
+            }
+        }
+
+        // MARK: monitors
+
+        mutating func checkMonitors() {
+            var seen: [String: Int] = [:]
+            for (k, m) in config.monitors.enumerated() {
+                let p = "monitors[\(k)]"
+                token(p + ".name", m.name, what: "monitor")
+                if !m.name.isEmpty {
+                    if let first = seen[m.name] { add(p + ".name", "duplicate monitor \(quoted(m.name)) (also monitors[\(first)])") } else { seen[m.name] = k }
+                }
+                if let port = m.port { range(p + ".port", port, portRange) } else if monitorTypesNeedingPort.contains(m.type) {
+                    add(p + ".port", "required for \(m.type.rawValue) monitors")
+                }
+                if m.intervalMs < minimumIntervalMs { add(p + ".interval", "\(duration(ms: m.intervalMs)) is shorter than the minimum of \(minimumIntervalMs)ms") }
+                if m.timeoutMs <= 0 { add(p + ".timeout", "must be > 0") } else if m.timeoutMs >= m.intervalMs {
+                    add(p + ".timeout", "\(duration(ms: m.timeoutMs)) must be shorter than the interval (\(duration(ms: m.intervalMs)))")
+                }
+                range(p + ".rise", m.rise, riseFallRange)
+                range(p + ".fall", m.fall, riseFallRange)
+                checkOptions(p, m)
+            }
+        }
+
+        mutating func checkOptions(_ p: String, _ m: Monitor) {
+            let allowed = Set(monitorOptions[m.type] ?? [])
+            for key in m.options.keys.sorted() {
+                let value = m.options[key]!
+                let op = p + "." + key
+                guard monitorOptionKeys.contains(key) else { add(op, "unknown monitor option"); continue }
+                guard allowed.contains(key) else { add(op, "not used by \(m.type.rawValue) monitors"); continue }
+                checkOption(op, key, value)
+            }
+            if m.type == .command && m.options["command"] == nil { add(p + ".command", "required for command monitors") }
+        }
+
+        mutating func checkOption(_ op: String, _ key: String, _ value: String) {
+            let json = JSONValue.parse(value)
+            switch key {
+            case "expect_status":
+                let items: [JSONValue]
+                if case .array(let a)? = json { items = a } else { items = [json ?? .string(value)] }
+                if items.isEmpty { add(op, "must list at least one status") }
+                for (n, item) in items.enumerated() {
+                    let ip = json?.isArray == true ? "\(op)[\(n)]" : op
+                    guard case .number(let t) = item, let s = Int(t) else {
+                        add(ip, "\(item.compactText) is not an HTTP status (\(httpStatusRange.lowerBound)…\(httpStatusRange.upperBound))")
+                        continue
+                    }
+                    if !httpStatusRange.contains(s) { add(ip, "\(s) is not an HTTP status (\(httpStatusRange.lowerBound)…\(httpStatusRange.upperBound))") }
+                }
+            case "query":
+                var name: String?
+                var type: String?
+                if case .object(let fields)? = json {
+                    for f in fields {
+                        switch (f.key, f.value) {
+                        case ("name", .string(let s)): name = s
+                        case ("type", .string(let s)): type = s
+                        case ("name", _), ("type", _): add("\(op).\(f.key)", "expected a string")
+                        default: add("\(op).\(f.key)", "unknown key")
+                        }
+                    }
+                    if name == nil && !fields.contains(where: { $0.key == "name" }) { add(op + ".name", "required") }
+                } else if json == nil {
+                    name = value
+                } else {
+                    add(op, "expected a name or {name, type}")
+                }
+                if let name {
+                    let namePath = json == nil ? op : op + ".name"
+                    do {
+                        _ = try DomainName(name)
+                        if !name.hasSuffix(".") { add(namePath, "\(quoted(name)) must be an absolute name ending with a dot") }
+                    } catch {
+                        add(namePath, "\(quoted(name)) is not a valid DNS name: \(error)")
+                    }
+                }
+                if let type, RecordType(name: type) == nil || RecordType(name: type)!.isMetaType {
+                    add(op + ".type", "\(quoted(type)) is not a record type")
+                }
+            case "expect_rcode":
+                if !rcodeNames.contains(value.uppercased()) {
+                    add(op, "\(quoted(value)) is not a response code (\(rcodeNames.joined(separator: ", ")))")
+                }
+            case "expect_address":
+                if parseAddress(value) == nil { add(op, "\(quoted(value)) is not an IP address") }
+            case "verify_tls":
+                if value != "true" && value != "false" { add(op, "expected true or false, got \(quoted(value))") }
+            case "method":
+                if value.isEmpty || !value.utf8.allSatisfy({ $0 >= 0x41 && $0 <= 0x5a }) {
+                    add(op, "\(quoted(value)) is not an HTTP method (e.g. GET, HEAD)")
+                }
+            case "path":
+                if !value.hasPrefix("/") || value.contains(where: { $0.isWhitespace }) {
+                    add(op, "\(quoted(value)) must start with \"/\" and contain no spaces")
+                }
+            case "host", "sni":
+                if value.isEmpty || value.utf8.contains(where: { !(isTokenByte($0) || $0 == 0x2e || $0 == 0x3a || $0 == 0x5b || $0 == 0x5d) }) {
+                    add(op, "\(quoted(value)) is not a host name")
+                }
+            case "command":
+                if case .array(let a)? = json {
+                    if a.isEmpty { add(op, "must name a program") }
+                    for (n, item) in a.enumerated() {
+                        guard case .string(let s) = item else { add("\(op)[\(n)]", "expected a string, got \(item.compactText)"); continue }
+                        if n == 0 && s.isEmpty { add("\(op)[0]", "must name a program") }
+                    }
+                } else if json != nil {
+                    add(op, "expected a list of strings (program and arguments)")
+                } else if value.isEmpty {
+                    add(op, "must name a program")
+                }
+            default: // send, expect, expect_body, load_header, load_json: free text
+                if value.isEmpty { add(op, "must not be empty") }
+            }
+        }
+
+        // MARK: topology
+
+        mutating func checkTopology() {
+            var seen: [Network: Int] = [:]
+            for (t, e) in config.topology.enumerated() {
+                let p = "topology[\(t)]"
+                switch parseNetwork(e.network) {
+                case .failure(let issue): add(p + ".network", issue.message)
+                case .success(let net):
+                    if let first = seen[net] { add(p + ".network", "duplicate network \(net) (also topology[\(first)])") } else { seen[net] = t }
+                }
+                let given = [e.region.map { _ in "region" }, e.site.map { _ in "site" }, e.location.map { _ in "location" }].compactMap { $0 }
+                if given.count != 1 {
+                    add(p, given.isEmpty ? "needs one of region, site or location"
+                                         : "needs exactly one of region, site or location, got \(given.joined(separator: " and "))")
+                }
+                if let r = e.region {
+                    if r.isEmpty { add(p + ".region", "must not be empty") } else if !regions.contains(r) { add(p + ".region", "no site has region \(quoted(r))") }
+                }
+                if let s = e.site {
+                    if s.isEmpty { add(p + ".site", "must not be empty") } else if !siteNames.contains(s) { add(p + ".site", "unknown site \(quoted(s))") }
+                }
+                location(p + ".location", e.location)
+            }
+        }
+    }
+}
+
+// MARK: - JSON text of monitor options
+
+/// The JSON text that list- and map-valued monitor options are kept as
+/// (`expect_status: [200, 204]` → `[200,204]`). Objects keep their key order, numbers their text,
+/// so that `compactText` of a parsed canonical text gives the same text back.
+/// (Lives here because the validator and the file format both need it.)
+public indirect enum JSONValue: Hashable, Sendable {
+    case string(String)
+    /// The number's text as written (JSON grammar).
+    case number(String)
+    case bool(Bool)
+    case null
+    case array([JSONValue])
+    case object([Field])
+
+    public struct Field: Hashable, Sendable {
+        public var key: String
+        public var value: JSONValue
+        public init(key: String, value: JSONValue) { self.key = key; self.value = value }
+    }
+
+    public var isArray: Bool { if case .array = self { return true } else { return false } }
+
+    /// Compact text: no spaces, keys in their order, strings escaped minimally.
+    public var compactText: String {
+        var out = ""
+        write(to: &out)
+        return out
+    }
+
+    func write(to out: inout String) {
+        switch self {
+        case .string(let s): JSONValue.writeString(s, to: &out)
+        case .number(let t): out += t
+        case .bool(let b): out += b ? "true" : "false"
+        case .null: out += "null"
+        case .array(let a):
+            out += "["
+            for (i, v) in a.enumerated() { if i > 0 { out += "," }; v.write(to: &out) }
+            out += "]"
+        case .object(let fields):
+            out += "{"
+            for (i, f) in fields.enumerated() {
+                if i > 0 { out += "," }
+                JSONValue.writeString(f.key, to: &out)
+                out += ":"
+                f.value.write(to: &out)
+            }
+            out += "}"
+        }
+    }
+
+    static func writeString(_ s: String, to out: inout String) {
+        out += "\""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case "\u{08}": out += "\\b"
+            case "\u{0C}": out += "\\f"
+            default:
+                if u.value < 0x20 {
+                    let h = String(u.value, radix: 16)
+                    out += "\\u" + String(repeating: "0", count: 4 - h.count) + h
+                } else {
+                    out.unicodeScalars.append(u)
+                }
+            }
+        }
+        out += "\""
+    }
+
+    /// True when `s` is a JSON number (`-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`).
+    public static func isNumberText(_ s: String) -> Bool {
+        var p = JSONParser(Array(s.utf8))
+        return p.number() != nil && p.i == p.b.count
+    }
+
+    /// Parses JSON text (RFC 8259); nil when it is not exactly one JSON value.
+    public static func parse(_ text: String) -> JSONValue? {
+        var p = JSONParser(Array(text.utf8))
+        p.skipSpace()
+        guard let v = p.value() else { return nil }
+        p.skipSpace()
+        return p.i == p.b.count ? v : nil
+    }
+}
+
+private struct JSONParser {
+    let b: [UInt8]
+    var i = 0
+    var depth = 0
+    init(_ b: [UInt8]) { self.b = b }
+
+    mutating func skipSpace() { while i < b.count, b[i] == 0x20 || b[i] == 0x0a || b[i] == 0x0d || b[i] == 0x09 { i += 1 } }
+
+    func digit(_ at: Int) -> Bool { at < b.count && b[at] >= 0x30 && b[at] <= 0x39 }
+
+    mutating func literal(_ s: String, _ v: JSONValue) -> JSONValue? {
+        let u = Array(s.utf8)
+        guard i + u.count <= b.count, Array(b[i..<(i + u.count)]) == u else { return nil }
+        i += u.count
+        return v
+    }
+
+    mutating func value() -> JSONValue? {
+        guard i < b.count, depth < 64 else { return nil }
+        switch b[i] {
+        case UInt8(ascii: "\""): return string().map(JSONValue.string)
+        case UInt8(ascii: "t"): return literal("true", .bool(true))
+        case UInt8(ascii: "f"): return literal("false", .bool(false))
+        case UInt8(ascii: "n"): return literal("null", .null)
+        case UInt8(ascii: "["):
+            i += 1; depth += 1; defer { depth -= 1 }
+            var items: [JSONValue] = []
+            skipSpace()
+            if i < b.count, b[i] == UInt8(ascii: "]") { i += 1; return .array(items) }
+            while true {
+                skipSpace()
+                guard let v = value() else { return nil }
+                items.append(v)
+                skipSpace()
+                guard i < b.count else { return nil }
+                if b[i] == UInt8(ascii: ",") { i += 1; continue }
+                if b[i] == UInt8(ascii: "]") { i += 1; return .array(items) }
+                return nil
+            }
+        case UInt8(ascii: "{"):
+            i += 1; depth += 1; defer { depth -= 1 }
+            var fields: [JSONValue.Field] = []
+            skipSpace()
+            if i < b.count, b[i] == UInt8(ascii: "}") { i += 1; return .object(fields) }
+            while true {
+                skipSpace()
+                guard i < b.count, b[i] == UInt8(ascii: "\""), let k = string() else { return nil }
+                skipSpace()
+                guard i < b.count, b[i] == UInt8(ascii: ":") else { return nil }
+                i += 1
+                skipSpace()
+                guard let v = value() else { return nil }
+                fields.append(.init(key: k, value: v))
+                skipSpace()
+                guard i < b.count else { return nil }
+                if b[i] == UInt8(ascii: ",") { i += 1; continue }
+                if b[i] == UInt8(ascii: "}") { i += 1; return .object(fields) }
+                return nil
+            }
+        default:
+            return number().map(JSONValue.number)
+        }
+    }
+
+    mutating func number() -> String? {
+        let start = i
+        if i < b.count, b[i] == UInt8(ascii: "-") { i += 1 }
+        guard digit(i) else { i = start; return nil }
+        if b[i] == UInt8(ascii: "0") { i += 1 } else { while digit(i) { i += 1 } }
+        if i < b.count, b[i] == UInt8(ascii: "."), digit(i + 1) { i += 1; while digit(i) { i += 1 } }
+        if i < b.count, b[i] == UInt8(ascii: "e") || b[i] == UInt8(ascii: "E") {
+            var j = i + 1
+            if j < b.count, b[j] == UInt8(ascii: "+") || b[j] == UInt8(ascii: "-") { j += 1 }
+            if digit(j) { i = j; while digit(i) { i += 1 } }
+        }
+        return String(decoding: b[start..<i], as: UTF8.self)
+    }
+
+    mutating func hex4() -> UInt32? {
+        guard i + 4 <= b.count else { return nil }
+        var v: UInt32 = 0
+        for k in 0..<4 {
+            let c = b[i + k]
+            let d: UInt32
+            switch c {
+            case 0x30...0x39: d = UInt32(c - 0x30)
+            case 0x41...0x46: d = UInt32(c - 0x41 + 10)
+            case 0x61...0x66: d = UInt32(c - 0x61 + 10)
+            default: return nil
+            }
+            v = v << 4 | d
+        }
+        i += 4
+        return v
+    }
+
+    mutating func string() -> String? {
+        i += 1 // opening quote
+        var bytes: [UInt8] = []
+        while i < b.count {
+            let c = b[i]
+            if c == UInt8(ascii: "\"") { i += 1; return String(decoding: bytes, as: UTF8.self) }
+            if c < 0x20 { return nil }
+            if c != UInt8(ascii: "\\") { bytes.append(c); i += 1; continue }
+            i += 1
+            guard i < b.count else { return nil }
+            let e = b[i]
+            i += 1
+            switch e {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): bytes.append(e)
+            case UInt8(ascii: "b"): bytes.append(0x08)
+            case UInt8(ascii: "f"): bytes.append(0x0c)
+            case UInt8(ascii: "n"): bytes.append(0x0a)
+            case UInt8(ascii: "r"): bytes.append(0x0d)
+            case UInt8(ascii: "t"): bytes.append(0x09)
+            case UInt8(ascii: "u"):
+                guard var v = hex4() else { return nil }
+                if v >= 0xd800 && v < 0xdc00 {
+                    guard i + 2 <= b.count, b[i] == UInt8(ascii: "\\"), b[i + 1] == UInt8(ascii: "u") else { return nil }
+                    i += 2
+                    guard let lo = hex4(), lo >= 0xdc00 && lo < 0xe000 else { return nil }
+                    v = 0x10000 + ((v - 0xd800) << 10) + (lo - 0xdc00)
+                } else if v >= 0xdc00 && v < 0xe000 {
+                    return nil
+                }
+                guard let scalar = Unicode.Scalar(v) else { return nil }
+                bytes.append(contentsOf: Array(String(Character(scalar)).utf8))
+            default: return nil
+            }
+        }
+        return nil
+    }
+}
