@@ -180,7 +180,7 @@ public final class AnswerEngine {
             if visited.contains(where: { $0 == name.key[...] }) { return (.noError, aa) }
             visited.append(name.key[...])
 
-            if !data.pools.isEmpty, let pool = q.qtype == .any ? data.pools.first : data.pool(q.qtype) {
+            if data.poolSlot >= 0, let pool = q.qtype == .any ? snapshot.pools(at: data).first : snapshot.pool(at: data, q.qtype) {
                 let net = clientNetwork(q, useECS: pool.pool.ecs)
                 let d = pool.select(client: net, rng: &rng, counter: &roundRobinCounter)
                 // The scope speaks of the ECS subnet only when that subnet decided.

@@ -39,14 +39,10 @@ public final class ZoneNode: @unchecked Sendable {
     /// The parent zone's delegation node at the same name, when both zones are served (answers DS).
     public internal(set) var parentSide: ZoneNode?
     public let labelCount: Int
-    /// GSLB pools answering at this name (at most one per type).
-    public internal(set) var pools: [PoolRuntime] = []
-
-    @inline(__always)
-    public func pool(_ t: RecordType) -> PoolRuntime? {
-        for p in pools where p.type == t { return p }
-        return nil
-    }
+    /// Index into `ServingSnapshot.poolSlots` when GSLB pools answer at this name; -1 otherwise.
+    /// Nodes are shared between snapshots that differ only in health, so the pools
+    /// themselves live in the snapshot, not here.
+    public internal(set) var poolSlot: Int = -1
 
     init(name: DomainName, zone: Int) {
         self.name = name
@@ -84,6 +80,10 @@ public final class ServingSnapshot: Sendable {
     public let generation: UInt64
     /// Every pool that answers, by name and type.
     public let pools: [PoolRuntime]
+    /// Pools per node slot (at most one per type).
+    let poolSlots: [[PoolRuntime]]
+    /// For each pool of `gslb.config.pools` that answers: its slot.
+    let placements: [Int: Int]
     public let topology: TopologyTable
     /// The GSLB state the pools were built from (for explain and the API).
     public let gslb: GSLBState
@@ -91,17 +91,33 @@ public final class ServingSnapshot: Sendable {
     public let issues: [String]
 
     init(zones: [ServedZone], index: [ArraySlice<UInt8>: ZoneNode], generation: UInt64, pools: [PoolRuntime] = [],
+         poolSlots: [[PoolRuntime]] = [], placements: [Int: Int] = [:],
          topology: TopologyTable = TopologyTable([]), gslb: GSLBState = GSLBState(), issues: [String] = []) {
         self.zones = zones
         self.index = index
         self.generation = generation
         self.pools = pools
+        self.poolSlots = poolSlots
+        self.placements = placements
         self.topology = topology
         self.gslb = gslb
         self.issues = issues
     }
 
     public static let empty = ServingSnapshot(zones: [], index: [:], generation: 0)
+
+    /// The pool answering `t` at `node`, if any.
+    @inline(__always)
+    public func pool(at node: ZoneNode, _ t: RecordType) -> PoolRuntime? {
+        guard node.poolSlot >= 0 else { return nil }
+        for p in poolSlots[node.poolSlot] where p.type == t { return p }
+        return nil
+    }
+
+    @inline(__always)
+    public func pools(at node: ZoneNode) -> [PoolRuntime] {
+        node.poolSlot >= 0 ? poolSlots[node.poolSlot] : []
+    }
 
     public func pool(name: DomainName, type: RecordType) -> PoolRuntime? {
         pools.first { $0.name == name && $0.type == type }

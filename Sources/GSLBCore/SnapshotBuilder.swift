@@ -149,24 +149,90 @@ public struct SnapshotBuilder {
                                      negativeSOA: EncodedRecord(soaRR).withTTL(min(soaRR.ttl, soa.minimum))))
         }
         let topology = TopologyTable(gslb.config.topology)
-        let runtimes = buildPools(gslb: gslb, now: now, topology: topology, at: poolNodes, issues: &issues)
-        return ServingSnapshot(zones: served, index: index, generation: generation, pools: runtimes,
-                               topology: topology, gslb: gslb, issues: issues)
+        // Place pools: one slot per node that has any, skipping conflicts.
+        var placements: [Int: Int] = [:]
+        var slotOfNode: [ObjectIdentifier: Int] = [:]
+        var slotTypes: [[RecordType]] = []
+        for (pi, node) in poolNodes {
+            let p = gslb.config.pools[pi]
+            if node.rrset(p.recordType) != nil || node.rrset(.cname) != nil {
+                issues.append("pool \(p.name) \(p.type): conflicts with static data at that name; left out")
+                continue
+            }
+            if node.cut != nil || node.dnameAbove != nil {
+                issues.append("pool \(p.name) \(p.type): below a delegation or DNAME; left out")
+                continue
+            }
+            let slot = slotOfNode[ObjectIdentifier(node)] ?? {
+                let s = slotTypes.count
+                slotTypes.append([])
+                slotOfNode[ObjectIdentifier(node)] = s
+                node.poolSlot = s
+                return s
+            }()
+            if slotTypes[slot].contains(p.recordType) {
+                issues.append("pool \(p.name) \(p.type): defined twice; second left out")
+                continue
+            }
+            slotTypes[slot].append(p.recordType)
+            placements[pi] = slot
+        }
+        let (runtimes, slots) = buildPools(gslb: gslb, now: now, topology: topology, placements: placements,
+                                           slotCount: slotTypes.count, reuse: [:], issues: &issues)
+        return ServingSnapshot(zones: served, index: index, generation: generation, pools: runtimes, poolSlots: slots,
+                               placements: placements, topology: topology, gslb: gslb, issues: issues)
     }
 
-    /// Builds every pool (fallback targets first) and attaches it to its node,
-    /// unless it conflicts with static data there.
-    func buildPools(gslb: GSLBState, now: Double, topology: TopologyTable, at nodes: [(Int, ZoneNode)],
-                    issues: inout [String]) -> [PoolRuntime] {
+    /// A snapshot like `old` with new health and overrides: the zone index is shared,
+    /// and only the pools whose members' state changed are rebuilt (plus pools that fall
+    /// back to them). Falls back to nothing: the config must be the same as `old`'s.
+    public func rebuildingPools(of old: ServingSnapshot, gslb: GSLBState, now: Double, generation: UInt64) -> ServingSnapshot? {
+        guard gslb.config == old.gslb.config else { return nil }
+        var affected = Set<String>()
+        if gslb.overrides != old.gslb.overrides {
+            affected = Set(gslb.config.pools.map(\.name))
+        } else {
+            var before: [MemberKey: MemberHealth] = [:]
+            for h in old.gslb.health { before[h.key] = h }
+            var seen = Set<MemberKey>()
+            for h in gslb.health {
+                seen.insert(h.key)
+                if before[h.key] != h { affected.insert(h.key.pool) }
+            }
+            for k in before.keys where !seen.contains(k) { affected.insert(k.pool) }
+        }
+        // Pools falling back to an affected pool hold a reference to it: rebuild them too.
+        var grew = true
+        while grew {
+            grew = false
+            for p in gslb.config.pools where !affected.contains(p.name) {
+                if case .pool(let other) = p.fallback, affected.contains(other.hasSuffix(".") ? other : other + ".") {
+                    affected.insert(p.name)
+                    grew = true
+                }
+            }
+        }
+        var reuse: [Int: PoolRuntime] = [:]
+        for (pi, slot) in old.placements where !affected.contains(gslb.config.pools[pi].name) {
+            if let r = old.poolSlots[slot].first(where: { $0.type == gslb.config.pools[pi].recordType }) { reuse[pi] = r }
+        }
+        var issues = old.issues
+        let (runtimes, slots) = buildPools(gslb: gslb, now: now, topology: old.topology, placements: old.placements,
+                                           slotCount: old.poolSlots.count, reuse: reuse, issues: &issues)
+        return ServingSnapshot(zones: old.zones, index: old.index, generation: generation, pools: runtimes, poolSlots: slots,
+                               placements: old.placements, topology: old.topology, gslb: gslb, issues: old.issues)
+    }
+
+    /// Builds the placed pools (fallback targets first), reusing the runtimes in `reuse`.
+    func buildPools(gslb: GSLBState, now: Double, topology: TopologyTable, placements: [Int: Int], slotCount: Int,
+                    reuse: [Int: PoolRuntime], issues: inout [String]) -> ([PoolRuntime], [[PoolRuntime]]) {
         let pools = gslb.config.pools
         var sites: [String: Site] = [:]
         for s in gslb.config.sites { sites[s.name] = s }
         var health: [MemberKey: MemberHealth] = [:]
         for h in gslb.health { health[h.key] = h }
         let active = gslb.overrides.filter { $0.isActive(at: now) }
-        var built: [Int: PoolRuntime] = [:]
-        var nodeOf: [Int: ZoneNode] = [:]
-        for (pi, n) in nodes { nodeOf[pi] = n }
+        var built: [Int: PoolRuntime] = reuse
 
         func forced(_ p: Pool, _ m: Member) -> (ForcedState, String)? {
             let memberTarget = "\(p.name)/\(m.address)"
@@ -178,7 +244,7 @@ public struct SnapshotBuilder {
 
         func make(_ pi: Int, depth: Int) -> PoolRuntime? {
             if let r = built[pi] { return r }
-            guard depth < 8, let node = nodeOf[pi] else { return nil }
+            guard depth < 8, placements[pi] != nil else { return nil }
             let p = pools[pi]
             var fb: PoolRuntime?
             if case .pool(let other) = p.fallback {
@@ -203,30 +269,18 @@ public struct SnapshotBuilder {
                 return MemberView(member: m, address: addr, site: sites[m.site], real: real, realStale: h?.stale ?? false,
                                   forced: f?.0, forcedBy: f?.1, eligible: reason == nil, reason: reason)
             }
-            let r = PoolRuntime(pool: p, name: node.name, members: views, sites: sites, topology: topology, fallbackPool: fb)
+            let r = PoolRuntime(pool: p, name: (try? DomainName(p.name.hasSuffix(".") ? p.name : p.name + ".")) ?? .root, members: views, sites: sites, topology: topology, fallbackPool: fb)
             built[pi] = r
             return r
         }
 
         var out: [PoolRuntime] = []
-        for (pi, node) in nodes {
-            let p = pools[pi]
-            if node.rrset(p.recordType) != nil || node.rrset(.cname) != nil {
-                issues.append("pool \(p.name) \(p.type): conflicts with static data at that name; left out")
-                continue
-            }
-            if node.cut != nil || node.dnameAbove != nil {
-                issues.append("pool \(p.name) \(p.type): below a delegation or DNAME; left out")
-                continue
-            }
-            if node.pool(p.recordType) != nil {
-                issues.append("pool \(p.name) \(p.type): defined twice; second left out")
-                continue
-            }
-            guard let r = make(pi, depth: 0) else { continue }
-            node.pools.append(r)
+        var slots = [[PoolRuntime]](repeating: [], count: slotCount)
+        for pi in placements.keys.sorted() {
+            guard let r = make(pi, depth: 0), let slot = placements[pi] else { continue }
+            slots[slot].append(r)
             out.append(r)
         }
-        return out
+        return (out, slots)
     }
 }

@@ -24,6 +24,11 @@ public final class SnapshotPublisher: Sendable {
         var storeToken: Int64 = -1
         /// Earliest expiry of an active override: rebuild then.
         var nextExpiry: Double?
+        /// Real states seen by this process's probes: they win over the store's rows.
+        var live: [MemberKey: MemberHealth] = [:]
+        /// Until the first probe round ends, health from the store is the last known state: stale.
+        var coldStart = true
+        var last: ServingSnapshot?
     }
     private let state = Mutex<State>(State())
 
@@ -55,7 +60,7 @@ public final class SnapshotPublisher: Sendable {
             st.lastErrors = result.failures.map(\.message)
             for e in st.lastErrors { logger.error("zone load failed, previous version kept if any: \(e)") }
             readStore(&st, force: true)
-            return rebuild(&st)
+            return rebuild(&st, zonesChanged: true)
         }
     }
 
@@ -66,7 +71,7 @@ public final class SnapshotPublisher: Sendable {
         state.withLock { st in
             let expired = st.nextExpiry.map { $0 <= clock() } ?? false
             guard readStore(&st, force: expired) else { return false }
-            _ = rebuild(&st)
+            _ = rebuild(&st, zonesChanged: false)
             return true
         }
     }
@@ -87,13 +92,50 @@ public final class SnapshotPublisher: Sendable {
         }
     }
 
-    private func rebuild(_ st: inout State) -> Report {
+    /// Health transitions from the monitor: published at once, rebuilding only the
+    /// pools whose members changed (the zone index is shared with the previous snapshot).
+    public func applyHealth(_ changes: [MemberHealth], endColdStart: Bool = false) {
+        state.withLock { st in
+            for h in changes { st.live[h.key] = h }
+            if endColdStart { st.coldStart = false }
+            _ = rebuild(&st, zonesChanged: false)
+        }
+    }
+
+    private func effectiveGSLB(_ st: State) -> GSLBState {
+        var g = st.gslb
+        guard !st.live.isEmpty || st.coldStart else { return g }
+        var byKey: [MemberKey: MemberHealth] = [:]
+        for var h in g.health {
+            if st.coldStart { h.stale = true }
+            byKey[h.key] = h
+        }
+        for (k, h) in st.live { byKey[k] = h }
+        g.health = byKey.values.sorted { $0.key.description < $1.key.description }
+        return g
+    }
+
+    private func rebuild(_ st: inout State, zonesChanged: Bool) -> Report {
         let started = DispatchTime.now()
         let now = clock()
         let gen = st.generation + 1
-        do {
-            let snap = try SnapshotBuilder().build(zones: st.zones.sorted, gslb: st.gslb, now: now, generation: gen)
+        // Same zones and config: only the pools whose members' state changed are rebuilt.
+        if !zonesChanged, let old = st.last,
+           let snap = SnapshotBuilder().rebuildingPools(of: old, gslb: effectiveGSLB(st), now: now, generation: gen) {
             box.publish(snap)
+            st.last = snap
+            st.generation = gen
+            st.nextExpiry = st.gslb.overrides.compactMap(\.expiresAt).filter { $0 > now }.min()
+            let micros = Int((DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1000)
+            logger.debug("published snapshot \(gen) (pools only): \(micros) µs")
+            return Report(zones: snap.zones.map { ($0.origin.description, $0.serial, $0.source) }, errors: st.lastErrors,
+                          stale: st.zones.stale.map(\.description).sorted(), issues: snap.issues, generation: gen,
+                          buildMicros: micros)
+        }
+        do {
+            let snap = try SnapshotBuilder().build(zones: st.zones.sorted, gslb: effectiveGSLB(st), now: now, generation: gen)
+            box.publish(snap)
+            st.last = snap
             st.generation = gen
             st.nextExpiry = st.gslb.overrides.compactMap(\.expiresAt).filter { $0 > now }.min()
             if snap.issues != st.lastIssues { for i in snap.issues { logger.warning("\(i)") } }

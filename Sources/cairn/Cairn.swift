@@ -5,6 +5,6 @@ struct Cairn: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cairn",
         abstract: "Cairn: an authoritative DNS server and global server load balancer.",
-        subcommands: [Serve.self, CheckZone.self, Reload.self]
+        subcommands: [Serve.self, CheckZone.self, Reload.self, Apply.self, Export.self, Explain.self]
     )
 }

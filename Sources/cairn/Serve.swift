@@ -3,8 +3,10 @@ import Dispatch
 import Foundation
 import GSLBCore
 import GSLBServer
+import GSLBStore
 import Logging
 import NIOCore
+import NIOPosix
 
 struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Serve the zones in a directory over UDP and TCP.")
@@ -26,6 +28,12 @@ struct Serve: ParsableCommand {
 
     @Option(help: "Open TCP connections at most; past it the longest-idle one is closed.")
     var tcpMaxConnections: Int = 512
+
+    @Option(help: "The SQLite store of sites, pools, members, topology, health and overrides (created and migrated on start).")
+    var db: String = "cairn.sqlite"
+
+    @Option(help: "Probes in flight at most.")
+    var probeConcurrency: Int = 512
 
     @Option(help: "Write the process id here (for `cairn reload`); empty = none.")
     var pidFile: String = ""
@@ -58,9 +66,32 @@ struct Serve: ParsableCommand {
         let addresses = try (dns.isEmpty ? ["127.0.0.1:5300"] : dns).map { try HostPort.parse($0, option: "--dns") }
 
         let started = DispatchTime.now()
-        let publisher = SnapshotPublisher(source: ZoneDirectorySource(directory: zones))
+        let store: SQLiteStore
+        do { store = try SQLiteStore(path: db) } catch {
+            logger.critical("cannot open the store \(db): \(error)")
+            throw ExitCode(1)
+        }
+        let publisher = SnapshotPublisher(source: ZoneDirectorySource(directory: zones), repository: store)
         let report = publisher.reload()
         for z in report.zones { logger.info("serving zone \(z.origin) serial \(z.serial) from \(z.source)") }
+        let watcher = publisher.startWatching(interval: 0.2)
+
+        // Health: probes run on their own event loops, never on the DNS threads.
+        let probeGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let persist = DispatchQueue(label: "cairn.health.persist")
+        let monitor = HealthMonitor(
+            box: publisher.box, prober: MonitorProber(group: probeGroup),
+            options: .init(maxConcurrency: probeConcurrency),
+            onColdStartEnd: { all in publisher.applyHealth(all, endColdStart: true) },
+            onChange: { changes, _ in
+                publisher.applyHealth(changes)
+                persist.async {
+                    for h in changes {
+                        do { try store.recordHealth(h) } catch { logger.error("cannot store health of \(h.key): \(error)") }
+                    }
+                }
+            })
+        let monitorTask = Task.detached { await monitor.run() }
 
         let server = DNSServer(
             configuration: DNSServerConfiguration(
@@ -75,6 +106,11 @@ struct Serve: ParsableCommand {
             try "\(getpid())\n".write(toFile: pidFile, atomically: true, encoding: .utf8)
         }
 
+        // A parent may have started us with these blocked (the mask is inherited): unblock them.
+        var set = sigset_t()
+        sigemptyset(&set)
+        for sig in [SIGHUP, SIGTERM, SIGINT] { sigaddset(&set, sig) }
+        sigprocmask(SIG_UNBLOCK, &set, nil)
         signal(SIGHUP, SIG_IGN)
         signal(SIGTERM, SIG_IGN)
         signal(SIGINT, SIG_IGN)
@@ -95,6 +131,9 @@ struct Serve: ParsableCommand {
         }
         stop.wait()
         logger.info("stopping")
+        monitor.stop()
+        monitorTask.cancel()
+        watcher.stop()
         server.stop()
         if !pidFile.isEmpty { try? FileManager.default.removeItem(atPath: pidFile) }
         _ = sources

@@ -251,3 +251,28 @@ struct GSLBFixture {
         #expect(try F.ask(snap, "static.gslb.test.").1 == ["192.0.2.99"])
     }
 }
+
+@Suite struct IncrementalRebuildTests {
+    typealias F = GSLBFixture
+
+    @Test func aHealthChangeRebuildsOnlyTheAffectedPoolAndSharesTheZoneIndex() throws {
+        let pools = [Pool(name: "www.gslb.test.", policy: .failover, members: F.members()),
+                     Pool(name: "api.gslb.test.", policy: .failover, members: F.members()),
+                     Pool(name: "alt.gslb.test.", policy: .failover, fallback: .pool("www.gslb.test."), members: [F.members()[3]])]
+        let old = try F.snapshot(pools)
+        var state = old.gslb
+        state.health = [F.down("www.gslb.test.", "192.0.2.1")]
+        let new = try #require(SnapshotBuilder().rebuildingPools(of: old, gslb: state, now: 1000, generation: 2))
+        let name = { (n: String) in try DomainName(n) }
+        #expect(new.pool(name: try name("api.gslb.test."), type: .a) === old.pool(name: try name("api.gslb.test."), type: .a))
+        #expect(new.pool(name: try name("www.gslb.test."), type: .a) !== old.pool(name: try name("www.gslb.test."), type: .a))
+        // A pool falling back to the changed one is rebuilt too.
+        #expect(new.pool(name: try name("alt.gslb.test."), type: .a) !== old.pool(name: try name("alt.gslb.test."), type: .a))
+        #expect(try F.ask(new).1 == ["192.0.2.2"])
+        #expect(try F.ask(new, "api.gslb.test.").1 == ["192.0.2.1"])
+        // A config change is not a health change.
+        var changed = old.gslb
+        changed.config.pools[0].ttl = 99
+        #expect(SnapshotBuilder().rebuildingPools(of: old, gslb: changed, now: 1000, generation: 2) == nil)
+    }
+}

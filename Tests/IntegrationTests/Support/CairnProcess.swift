@@ -83,16 +83,29 @@ final class CairnProcess {
 
     /// Runs `cairn ARGS` to completion: (exit status, stdout + stderr).
     static func run(_ args: [String]) throws -> (Int32, String) {
+        try runCapturing(Paths.cairnBinary, args)
+    }
+
+    /// Runs a program to completion with its output in a temp file, not a pipe: a pipe's
+    /// write end can leak into processes that other tests start at the same moment, and
+    /// then reading to EOF would wait for them.
+    static func runCapturing(_ exe: URL, _ args: [String], cwd: URL? = nil, env: [String: String]? = nil) throws -> (Int32, String) {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-out-\(UUID().uuidString)")
+        FileManager.default.createFile(atPath: out.path, contents: nil)
+        defer { try? FileManager.default.removeItem(at: out) }
+        let h = try FileHandle(forWritingTo: out)
         let p = Process()
-        p.executableURL = Paths.cairnBinary
+        p.executableURL = exe
         p.arguments = args
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = pipe
+        if let cwd { p.currentDirectoryURL = cwd }
+        if let env { p.environment = env }
+        p.standardOutput = h
+        p.standardError = h
+        p.standardInput = FileHandle.nullDevice
         try p.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+        try h.close()
+        return (p.terminationStatus, String(decoding: try Data(contentsOf: out), as: UTF8.self))
     }
 }
 

@@ -1,0 +1,214 @@
+import Foundation
+import GSLBCore
+import Logging
+import Synchronization
+
+/// Probes every distinct target once per interval (however many pools share it),
+/// spreads probes over the interval, caps concurrency, runs each target's
+/// rise/fall state machine, and reports transitions. It reads the configuration
+/// from the published snapshot and never touches the DNS path.
+public final class HealthMonitor: Sendable {
+    /// A distinct probe target and the members it decides.
+    struct Target: Hashable, Sendable {
+        let spec: ProbeSpec
+        let members: [MemberKey]
+    }
+
+    /// What the rest of Cairn sees of one target.
+    public struct Status: Sendable {
+        public var spec: ProbeSpec
+        public var members: [MemberKey]
+        public var machine: HealthStateMachine
+        public var last: ProbeResult?
+        public var lastAt: Double?
+        public var probes: Int
+        public var lateProbes: Int
+        public var maxLateness: Double
+    }
+
+    public struct Options: Sendable {
+        public var maxConcurrency: Int
+        public init(maxConcurrency: Int = 512) { self.maxConcurrency = maxConcurrency }
+    }
+
+    let box: SnapshotBox
+    let prober: any Prober
+    let options: Options
+    let clock: @Sendable () -> Double
+    let logger: Logger
+    /// Called with the member states that changed (coalesced per probe result).
+    let onChange: @Sendable ([MemberHealth], [String]) -> Void
+    /// Called once with every probed member's state when the first round ends.
+    let onColdStartEnd: @Sendable ([MemberHealth]) -> Void
+    private let state = Mutex<[ProbeSpec: Status]>([:])
+    private let running = Atomic<Bool>(false)
+    private let firstRoundDone = Atomic<Bool>(false)
+    private let inFlightBox = Mutex<Set<ProbeSpec>>([])
+    private let activeBox = Atomic<Int>(0)
+
+    public init(box: SnapshotBox, prober: any Prober, options: Options = Options(),
+                clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 },
+                logger: Logger = Logger(label: "cairn.health"),
+                onColdStartEnd: @escaping @Sendable ([MemberHealth]) -> Void = { _ in },
+                onChange: @escaping @Sendable ([MemberHealth], [String]) -> Void) {
+        self.onColdStartEnd = onColdStartEnd
+        self.box = box
+        self.prober = prober
+        self.options = options
+        self.clock = clock
+        self.logger = logger
+        self.onChange = onChange
+    }
+
+    /// True once every target known at start has had at least one probe.
+    public var coldStartOver: Bool { firstRoundDone.load(ordering: .relaxed) }
+
+    public var statuses: [Status] { state.withLock { Array($0.values) } }
+
+    /// The distinct targets of a configuration: members with a monitor (member's, else pool's).
+    static func targets(_ gslb: GSLBState) -> [Target] {
+        var monitors: [String: Monitor] = [:]
+        for m in gslb.config.monitors { monitors[m.name] = m }
+        var byspec: [ProbeSpec: [MemberKey]] = [:]
+        var order: [ProbeSpec] = []
+        for p in gslb.config.pools {
+            for m in p.members where m.state != .disabled {
+                guard let name = m.monitor ?? p.monitor, let mon = monitors[name] else { continue }
+                let addr = m.probe?.address ?? m.address
+                guard let port = m.probe?.port ?? mon.port ?? (mon.type == .command ? 0 : nil) else { continue }
+                let spec = ProbeSpec(address: addr, port: port, monitor: mon, poolName: p.name)
+                let specKey = ProbeSpec(address: addr, port: port, monitor: mon, poolName: "")
+                if byspec[specKey] == nil { order.append(specKey) }
+                byspec[specKey, default: []].append(MemberKey(pool: p.name, address: m.address))
+                _ = spec
+            }
+        }
+        return order.map { Target(spec: $0, members: byspec[$0]!) }
+    }
+
+    /// Runs until `stop()`: a scheduler loop that fires each target at its slot of the interval.
+    public func run() async {
+        running.store(true, ordering: .relaxed)
+        var configKey = -1
+        var targets: [Target] = []
+        var due: [ProbeSpec: Double] = [:]
+        var inFlight = Set<ProbeSpec>()
+        var pendingFirst = Set<ProbeSpec>()
+        await withTaskGroup(of: Void.self) { group in
+            var active = 0
+            while running.load(ordering: .relaxed) {
+                let snap = box.load()
+                let key = snap.gslb.hashValue
+                if key != configKey {
+                    configKey = key
+                    targets = HealthMonitor.targets(snap.gslb)
+                    let now = clock()
+                    let health = Dictionary(snap.gslb.health.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
+                    var newDue: [ProbeSpec: Double] = [:]
+                    state.withLock { st in
+                        var next: [ProbeSpec: Status] = [:]
+                        for t in targets {
+                            if var s = st[t.spec] {
+                                s.members = t.members
+                                s.spec = t.spec
+                                next[t.spec] = s
+                            } else {
+                                // Cold start: the last known state from the store, marked stale.
+                                let known = t.members.compactMap { health[$0] }.first
+                                next[t.spec] = Status(spec: t.spec, members: t.members,
+                                                      machine: HealthStateMachine(rise: t.spec.monitor.rise, fall: t.spec.monitor.fall,
+                                                                                  initial: known?.state ?? .unknown, since: known?.since ?? now,
+                                                                                  stale: known != nil),
+                                                      last: nil, lastAt: nil, probes: 0, lateProbes: 0, maxLateness: 0)
+                            }
+                            // Spread first probes over the interval by a stable hash of the target.
+                            let interval = Double(t.spec.monitor.intervalMs) / 1000
+                            let slot = Double(fnv1a(Array(t.spec.description.utf8)) % 1000) / 1000 * interval
+                            newDue[t.spec] = due[t.spec] ?? (now + slot)
+                        }
+                        st = next
+                    }
+                    due = newDue
+                    if !firstRoundDone.load(ordering: .relaxed) { pendingFirst = Set(targets.map(\.spec)) }
+                }
+                let now = clock()
+                inFlight = inFlightBox.withLock { $0 }
+                var nextWake = now + 0.25
+                for (spec, at) in due {
+                    if at > now { nextWake = min(nextWake, at); continue }
+                    if inFlight.contains(spec) { continue }
+                    active = activeBox.load(ordering: .relaxed)
+                    if active >= options.maxConcurrency { nextWake = now + 0.005; break }
+                    let interval = Double(spec.monitor.intervalMs) / 1000
+                    let lateness = now - at
+                    // Next slot keeps the phase; a target that fell far behind restarts from now.
+                    due[spec] = lateness > interval ? now + interval : at + interval
+                    inFlightBox.withLock { _ = $0.insert(spec) }
+                    activeBox.add(1, ordering: .relaxed)
+                    pendingFirst.remove(spec)
+                    group.addTask { [self] in
+                        let r = await self.prober.probe(spec)
+                        self.handle(spec: spec, result: r, lateness: lateness)
+                        self.finished(spec)
+                    }
+                }
+                if pendingFirst.isEmpty && !firstRoundDone.load(ordering: .relaxed) && !targets.isEmpty {
+                    // Every target has been sent once; the round ends when their results are in.
+                    if inFlightBox.withLock({ $0.isEmpty }) {
+                        firstRoundDone.store(true, ordering: .relaxed)
+                        let all: [MemberHealth] = state.withLock { st in
+                            var out: [MemberHealth] = []
+                            for k in st.keys {
+                                st[k]?.machine.endColdStart()
+                                guard let s = st[k] else { continue }
+                                for m in s.members { out.append(MemberHealth(key: m, state: s.machine.state, since: s.machine.since)) }
+                            }
+                            return out
+                        }
+                        logger.info("first probe round done: \(targets.count) targets")
+                        onColdStartEnd(all)
+                    }
+                } else if targets.isEmpty && !firstRoundDone.load(ordering: .relaxed) {
+                    firstRoundDone.store(true, ordering: .relaxed)
+                    onColdStartEnd([])
+                }
+                let sleep = max(0.001, min(nextWake - clock(), 0.25))
+                try? await Task.sleep(nanoseconds: UInt64(sleep * 1e9))
+            }
+            group.cancelAll()
+        }
+    }
+
+    public func stop() { running.store(false, ordering: .relaxed) }
+
+    private func finished(_ spec: ProbeSpec) {
+        inFlightBox.withLock { _ = $0.remove(spec) }
+        activeBox.add(-1, ordering: .relaxed)
+    }
+
+    func handle(spec: ProbeSpec, result: ProbeResult, lateness: Double) {
+        let now = clock()
+        var changed: [MemberHealth] = []
+        var lines: [String] = []
+        state.withLock { st in
+            guard var s = st[spec] else { return }
+            s.last = result
+            s.lastAt = now
+            s.probes += 1
+            let interval = Double(spec.monitor.intervalMs) / 1000
+            if lateness > interval * 0.5 { s.lateProbes += 1 }
+            s.maxLateness = max(s.maxLateness, lateness)
+            if let t = s.machine.record(ok: result.ok, at: now) {
+                for m in s.members {
+                    changed.append(MemberHealth(key: m, state: t.to, since: now))
+                }
+                lines.append("\(spec): real state \(t.from.rawValue) → \(t.to.rawValue) (\(result.detail)); members \(s.members.map(\.description).joined(separator: ", "))")
+            }
+            st[spec] = s
+        }
+        if !changed.isEmpty {
+            for l in lines { logger.notice("\(l)") }
+            onChange(changed, lines)
+        }
+    }
+}

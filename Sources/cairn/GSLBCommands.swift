@@ -1,0 +1,125 @@
+import ArgumentParser
+import DNSWire
+import Foundation
+import GSLBConfigFile
+import GSLBCore
+import GSLBStore
+import ZoneFiles
+
+/// Options shared by the commands that open the store and read the zones directly.
+struct StoreOptions: ParsableArguments {
+    @Option(help: "The SQLite file (created and migrated when missing).")
+    var db: String = "cairn.sqlite"
+
+    @Option(help: "Directory of zone files (pools must fall inside these zones).")
+    var zones: String = "zones"
+
+    func openStore() throws -> SQLiteStore { try SQLiteStore(path: db) }
+
+    /// A snapshot of the static zones only: what the validator checks pools against.
+    func zoneSnapshot() throws -> ServingSnapshot {
+        let (zs, errors) = ZoneDirectory.load(directory: zones)
+        for e in errors { FileHandle.standardError.write("cairn: \(e)\n".data(using: .utf8)!) }
+        return try SnapshotBuilder().build(zones: zs)
+    }
+}
+
+func principalName() -> String {
+    "cli:" + (ProcessInfo.processInfo.environment["USER"] ?? String(getuid()))
+}
+
+struct Apply: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Validate a GSLB file whole and apply it to the store in one transaction.",
+        discussion: "Nothing is applied if anything is wrong; each error names its place. Objects absent from the file are deleted unless --no-prune.")
+
+    @Option(name: .shortAndLong, help: "The YAML file (sites, pools, monitors, topology).")
+    var file: String
+
+    @OptionGroup var store: StoreOptions
+
+    @Flag(inversion: .prefixedNo, help: "Delete objects that the file does not name.")
+    var prune = true
+
+    @Flag(help: "Validate only; change nothing.")
+    var dryRun = false
+
+    func run() throws {
+        // The file's structure and its meaning (zones, static data) are checked in one pass,
+        // so every problem is reported at once.
+        let snap = try store.zoneSnapshot()
+        let config: GSLBConfig
+        switch ConfigFile.load(path: file, zones: snap.origins, staticData: snap.staticTypes(at:), occluded: snap.isOccluded) {
+        case .failure(let issues):
+            for i in issues { print("\(file): \(i)") }
+            print("\(issues.count) error(s); nothing applied")
+            throw ExitCode(1)
+        case .success(let c):
+            config = c
+        }
+        if dryRun {
+            print("\(file): valid (\(config.sites.count) sites, \(config.pools.count) pools, \(config.monitors.count) monitors, \(config.topology.count) topology entries)")
+            return
+        }
+        let db = try store.openStore()
+        let changes = try db.replaceConfig(config, principal: principalName(), source: "cairn apply \(file)", prune: prune)
+        for c in changes { print("\(c.action) \(c.object)") }
+        print(changes.isEmpty ? "no changes" : "\(changes.count) change(s) applied")
+    }
+}
+
+struct Export: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print the store's GSLB configuration in the `cairn apply` format.")
+
+    @Option(help: "The SQLite file.")
+    var db: String = "cairn.sqlite"
+
+    func run() throws {
+        let store = try SQLiteStore(path: db)
+        print(ConfigFile.encode(try store.exportConfig()), terminator: "")
+    }
+}
+
+struct Explain: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show why a client gets the answer it gets for a pool name.")
+
+    @Argument(help: "The name asked, e.g. www.example.com.")
+    var name: String
+
+    @Option(help: "A or AAAA.")
+    var type: String = "A"
+
+    @Option(help: "The address the query comes from (the resolver, or the client itself).")
+    var client: String = "127.0.0.1"
+
+    @Option(help: "An EDNS Client Subnet, e.g. 203.0.113.0/24.")
+    var ecs: String?
+
+    @Flag(help: "JSON instead of text.")
+    var json = false
+
+    @OptionGroup var store: StoreOptions
+
+    func run() throws {
+        guard let c = ClientAddress(text: client) else { throw ValidationError("--client: \"\(client)\" is not an IP address") }
+        var subnet: CIDR?
+        if let e = ecs {
+            guard let s = CIDR(e) else { throw ValidationError("--ecs: \"\(e)\" is not ADDRESS/PREFIX") }
+            subnet = CIDR(address: s.address, prefix: s.prefix)
+        }
+        guard let t = RecordType(name: type), t == .a || t == .aaaa else { throw ValidationError("--type: A or AAAA") }
+        let qname = try DomainName(name.hasSuffix(".") ? name : name + ".")
+        let (zs, _) = ZoneDirectory.load(directory: store.zones)
+        let state = try store.openStore().loadState()
+        let snap = try SnapshotBuilder().build(zones: zs, gslb: state, now: Date().timeIntervalSince1970)
+        let ex = snap.explain(name: qname, type: t, client: c, ecs: subnet)
+        if json {
+            let enc = JSONEncoder()
+            enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try enc.encode(ex), as: UTF8.self))
+        } else {
+            print(ex.text, terminator: "")
+            if let n = ex.note { print("note: \(n)") }
+        }
+    }
+}
