@@ -191,8 +191,10 @@ public struct MemberHealth: Hashable, Sendable {
     public var since: Double
     /// True when it comes from a previous run and no probe has confirmed it yet.
     public var stale: Bool
-    public init(key: MemberKey, state: HealthState, since: Double, stale: Bool = false) {
-        self.key = key; self.state = state; self.since = since; self.stale = stale
+    /// Load reported by the probe (monitor `load_header` / `load_json`), for least-loaded.
+    public var load: Double?
+    public init(key: MemberKey, state: HealthState, since: Double, stale: Bool = false, load: Double? = nil) {
+        self.key = key; self.state = state; self.since = since; self.stale = stale; self.load = load
     }
 }
 

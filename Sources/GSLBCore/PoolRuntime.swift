@@ -7,6 +7,8 @@ public struct MemberView: Sendable {
     public let site: Site?
     public let real: HealthState
     public let realStale: Bool
+    /// Load: reported by the probe, else the member's configured load.
+    public let load: Double?
     public let forced: ForcedState?
     /// Which override forced it (`site:fra`, `pool:...`, `member:...`).
     public let forcedBy: String?
@@ -205,7 +207,7 @@ public final class PoolRuntime: Sendable {
     }
 
     static func loadRatio(_ m: MemberView) -> Double {
-        let load = m.member.load ?? m.site?.load
+        let load = m.load ?? m.site?.load
         guard let l = load else { return .infinity }
         if let c = m.site?.capacity, c > 0 { return l / c }
         return l

@@ -267,6 +267,7 @@ public struct SnapshotBuilder {
                 else if let f, f.0 != .up { reason = "forced \(f.0.rawValue) by \(f.1)" }
                 else if f == nil && real == .down { reason = "down" }
                 return MemberView(member: m, address: addr, site: sites[m.site], real: real, realStale: h?.stale ?? false,
+                                  load: h?.load ?? m.load,
                                   forced: f?.0, forcedBy: f?.1, eligible: reason == nil, reason: reason)
             }
             let r = PoolRuntime(pool: p, name: (try? DomainName(p.name.hasSuffix(".") ? p.name : p.name + ".")) ?? .root, members: views, sites: sites, topology: topology, fallbackPool: fb)

@@ -210,4 +210,33 @@ final class Backend {
         let again = try CairnProcess(["serve", "--zones", env.zones, "--db", env.db, "--dns", "127.0.0.1:0"])
         #expect(try Self.answers(again.port) == ["127.0.0.71"])
     }
+
+    @Test func loadReportedByProbesDrivesLeastLoaded() throws {
+        let p = Backend.freePort()
+        let busy = try Backend("127.0.0.91", p, mode: "ok=80")
+        let idle = try Backend("127.0.0.92", p, mode: "ok=20")
+        _ = (busy, idle)
+        let yaml = """
+        sites:
+          - {name: a, capacity: 100}
+          - {name: b, capacity: 100}
+        monitors:
+          - {name: m, type: http, port: \(p), path: /, load_header: X-Load, interval: 200ms, timeout: 150ms, rise: 1, fall: 1}
+        pools:
+          - name: www.gslb.test.
+            policy: least-loaded
+            monitor: m
+            members:
+              - {site: a, address: 127.0.0.91}
+              - {site: b, address: 127.0.0.92}
+        """
+        let (env, server) = try Self.setup(yaml)
+        defer { try? FileManager.default.removeItem(at: env.dir) }
+        #expect(try Self.waitFor(["127.0.0.92"], port: server.port) == ["127.0.0.92"])
+        // The idle one gets busy: the answer moves.
+        idle.kill()
+        let idle2 = try Backend("127.0.0.92", p, mode: "ok=95")
+        _ = idle2
+        #expect(try Self.waitFor(["127.0.0.91"], port: server.port) == ["127.0.0.91"])
+    }
 }

@@ -24,6 +24,8 @@ public final class HealthMonitor: Sendable {
         public var probes: Int
         public var lateProbes: Int
         public var maxLateness: Double
+        /// The load last published for this target's members.
+        public var publishedLoad: Double?
     }
 
     public struct Options: Sendable {
@@ -119,7 +121,7 @@ public final class HealthMonitor: Sendable {
                                                       machine: HealthStateMachine(rise: t.spec.monitor.rise, fall: t.spec.monitor.fall,
                                                                                   initial: known?.state ?? .unknown, since: known?.since ?? now,
                                                                                   stale: known != nil),
-                                                      last: nil, lastAt: nil, probes: 0, lateProbes: 0, maxLateness: 0)
+                                                      last: nil, lastAt: nil, probes: 0, lateProbes: 0, maxLateness: 0, publishedLoad: nil)
                             }
                             // Spread first probes over the interval by a stable hash of the target.
                             let interval = Double(t.spec.monitor.intervalMs) / 1000
@@ -161,7 +163,7 @@ public final class HealthMonitor: Sendable {
                             for k in st.keys {
                                 st[k]?.machine.endColdStart()
                                 guard let s = st[k] else { continue }
-                                for m in s.members { out.append(MemberHealth(key: m, state: s.machine.state, since: s.machine.since)) }
+                                for m in s.members { out.append(MemberHealth(key: m, state: s.machine.state, since: s.machine.since, load: s.publishedLoad)) }
                             }
                             return out
                         }
@@ -198,11 +200,23 @@ public final class HealthMonitor: Sendable {
             let interval = Double(spec.monitor.intervalMs) / 1000
             if lateness > interval * 0.5 { s.lateProbes += 1 }
             s.maxLateness = max(s.maxLateness, lateness)
+            let loadMoved: Bool = {
+                guard let l = result.load else { return false }
+                guard let p = s.publishedLoad else { return true }
+                return abs(l - p) > max(0.01 * abs(p), 1e-9)
+            }()
+            if loadMoved { s.publishedLoad = result.load }
             if let t = s.machine.record(ok: result.ok, at: now) {
                 for m in s.members {
-                    changed.append(MemberHealth(key: m, state: t.to, since: now))
+                    changed.append(MemberHealth(key: m, state: t.to, since: now, load: s.publishedLoad))
                 }
                 lines.append("\(spec): real state \(t.from.rawValue) → \(t.to.rawValue) (\(result.detail)); members \(s.members.map(\.description).joined(separator: ", "))")
+            }
+            else if loadMoved {
+                // Load moved by more than 1 %: least-loaded pools need it; the state did not change.
+                for m in s.members {
+                    changed.append(MemberHealth(key: m, state: s.machine.state, since: s.machine.since, load: s.publishedLoad))
+                }
             }
             st[spec] = s
         }

@@ -11,6 +11,9 @@ signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGTERM, signal.SIGINT])
 signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 addr, port, mode = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+load = "42"
+if mode.startswith("ok="):  # ok=LOAD: healthy, reporting LOAD in X-Load
+    mode, load = "ok", mode[3:]
 assert addr.startswith("127.") or addr == "::1", "loopback only"
 ctx = None
 if len(sys.argv) >= 6:
@@ -41,7 +44,7 @@ def serve(c):
         body = b"ok" if mode == "ok" else b"failing"
         status = b"200 OK" if mode == "ok" else b"500 Internal Server Error"
         c.sendall(b"HTTP/1.1 " + status + b"\r\nContent-Length: " + str(len(body)).encode() +
-                  b"\r\nX-Load: 42\r\nConnection: close\r\n\r\n" + body)
+                  b"\r\nX-Load: " + load.encode() + b"\r\nConnection: close\r\n\r\n" + body)
         c.close()
     except Exception:
         try: c.close()
