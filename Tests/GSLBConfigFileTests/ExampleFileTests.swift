@@ -64,7 +64,7 @@ import Testing
     }
 
     @Test func everyYamlExampleInTheDocsIsValid() throws {
-        let doc = try Files.repo("docs/config-file.md")
+        let doc = try Files.repo("docs/config-file.md") + (try Files.repo("docs/health.md"))
         let blocks = doc.components(separatedBy: "```yaml\n").dropFirst().map { $0.components(separatedBy: "```")[0] }
         #expect(blocks.count >= 2)
         for b in blocks {
