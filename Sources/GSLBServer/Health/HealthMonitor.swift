@@ -96,6 +96,7 @@ public final class HealthMonitor: Sendable {
         var due: [ProbeSpec: Double] = [:]
         var inFlight = Set<ProbeSpec>()
         var pendingFirst = Set<ProbeSpec>()
+        var lastReport = clock()
         await withTaskGroup(of: Void.self) { group in
             var active = 0
             while running.load(ordering: .relaxed) {
@@ -174,6 +175,10 @@ public final class HealthMonitor: Sendable {
                     firstRoundDone.store(true, ordering: .relaxed)
                     onColdStartEnd([])
                 }
+                if now - lastReport >= reportEvery {
+                    report(since: lastReport, now: now)
+                    lastReport = now
+                }
                 let sleep = max(0.001, min(nextWake - clock(), 0.25))
                 try? await Task.sleep(nanoseconds: UInt64(sleep * 1e9))
             }
@@ -182,6 +187,34 @@ public final class HealthMonitor: Sendable {
     }
 
     public func stop() { running.store(false, ordering: .relaxed) }
+
+    /// Seconds between scheduling summaries in the log (info level).
+    public var reportEvery: Double { 10 }
+
+    /// One log line: targets, probes done, states, and how late probes started against their slot.
+    /// `late` counts probes that started more than half an interval after their slot, i.e. more
+    /// than 1.5 intervals after the previous probe of the same target.
+    func report(since: Double, now: Double) {
+        let (targets, probes, up, down, unknown, late, maxLate) = state.withLock { st -> (Int, Int, Int, Int, Int, Int, Double) in
+            var p = 0, u = 0, d = 0, k = 0, l = 0
+            var m = 0.0
+            for k0 in st.keys {
+                guard var s = st[k0] else { continue }
+                p += s.probes
+                l += s.lateProbes
+                m = max(m, s.maxLateness / (Double(s.spec.monitor.intervalMs) / 1000))
+                switch s.machine.state { case .up: u += 1; case .down: d += 1; case .unknown: k += 1 }
+                s.probes = 0
+                s.lateProbes = 0
+                s.maxLateness = 0
+                st[k0] = s
+            }
+            return (st.count, p, u, d, k, l, m)
+        }
+        guard targets > 0 else { return }
+        let secs = max(0.001, now - since)
+        logger.info("health: \(targets) targets (\(up) up, \(down) down, \(unknown) unknown), \(probes) probes in \(String(format: "%.1f", secs)) s (\(Int(Double(probes) / secs))/s), \(late) started > 0.5 interval late, max lateness \(String(format: "%.2f", maxLate)) interval, in flight \(activeBox.load(ordering: .relaxed))")
+    }
 
     private func finished(_ spec: ProbeSpec) {
         inFlightBox.withLock { _ = $0.remove(spec) }
