@@ -39,6 +39,11 @@ final class CairnProcess {
     /// Starts `cairn ARGS` and waits for its `listening udp` line (for `serve`).
     init(_ args: [String], waitForListen: Bool = true) throws {
         process.executableURL = Paths.cairnBinary
+        var args = args
+        // Every server gets its own store unless the test names one: no two tests share a file.
+        if args.first == "serve" && !args.contains("--db") {
+            args += ["--db", FileManager.default.temporaryDirectory.appendingPathComponent("cairn-\(UUID().uuidString).sqlite").path]
+        }
         process.arguments = args
         let pipe = Pipe()
         process.standardError = pipe
