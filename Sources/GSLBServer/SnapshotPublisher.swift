@@ -92,12 +92,37 @@ public final class SnapshotPublisher: Sendable {
         }
     }
 
-    /// Health transitions from the monitor: published at once, rebuilding only the
-    /// pools whose members changed (the zone index is shared with the previous snapshot).
+    private let pending = Mutex<(changes: [MemberHealth], endColdStart: Bool, scheduled: Bool)>(([], false, false))
+    private let publishQueue = DispatchQueue(label: "cairn.publish")
+    /// Health changes arriving within this window are published together.
+    public var coalesceWindow: Double { 0.02 }
+
+    /// Health transitions from the monitor: published within `coalesceWindow`, together
+    /// with any others that arrive meanwhile, rebuilding only the pools whose members
+    /// changed (the zone index is shared with the previous snapshot). Never blocks the caller
+    /// on a rebuild.
     public func applyHealth(_ changes: [MemberHealth], endColdStart: Bool = false) {
+        let schedule = pending.withLock { p -> Bool in
+            p.changes += changes
+            p.endColdStart = p.endColdStart || endColdStart
+            if p.scheduled { return false }
+            p.scheduled = true
+            return true
+        }
+        guard schedule else { return }
+        publishQueue.asyncAfter(deadline: .now() + coalesceWindow) { [self] in flushHealth() }
+    }
+
+    /// Publishes the pending health changes now (also used by tests).
+    public func flushHealth() {
+        let (changes, endCold) = pending.withLock { p -> ([MemberHealth], Bool) in
+            defer { p = ([], false, false) }
+            return (p.changes, p.endColdStart)
+        }
+        guard !changes.isEmpty || endCold else { return }
         state.withLock { st in
             for h in changes { st.live[h.key] = h }
-            if endColdStart { st.coldStart = false }
+            if endCold { st.coldStart = false }
             _ = rebuild(&st, zonesChanged: false)
         }
     }

@@ -86,9 +86,7 @@ struct Serve: ParsableCommand {
             onChange: { changes, _ in
                 publisher.applyHealth(changes)
                 persist.async {
-                    for h in changes {
-                        do { try store.recordHealth(h) } catch { logger.error("cannot store health of \(h.key): \(error)") }
-                    }
+                    do { try store.recordHealth(contentsOf: changes) } catch { logger.error("cannot store health: \(error)") }
                 }
             })
         let monitorTask = Task.detached { await monitor.run() }

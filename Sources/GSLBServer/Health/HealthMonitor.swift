@@ -46,6 +46,8 @@ public final class HealthMonitor: Sendable {
     private let running = Atomic<Bool>(false)
     private let firstRoundDone = Atomic<Bool>(false)
     private let inFlightBox = Mutex<Set<ProbeSpec>>([])
+    /// Targets that have not had a result yet, until the first round ends.
+    private let awaitingFirst = Mutex<Set<ProbeSpec>>([])
     private let activeBox = Atomic<Int>(0)
 
     public init(box: SnapshotBox, prober: any Prober, options: Options = Options(),
@@ -91,61 +93,71 @@ public final class HealthMonitor: Sendable {
     /// Runs until `stop()`: a scheduler loop that fires each target at its slot of the interval.
     public func run() async {
         running.store(true, ordering: .relaxed)
-        var configKey = -1
+        var lastGeneration: UInt64 = .max
+        var lastConfig: GSLBConfig?
         var targets: [Target] = []
-        var due: [ProbeSpec: Double] = [:]
-        var inFlight = Set<ProbeSpec>()
+        var specs: [ProbeSpec] = []
+        var heap = DueHeap()
         var pendingFirst = Set<ProbeSpec>()
         var lastReport = clock()
-        await withTaskGroup(of: Void.self) { group in
-            var active = 0
+        // Discarding: finished probes are not kept around waiting for someone to collect them.
+        await withDiscardingTaskGroup { group in
             while running.load(ordering: .relaxed) {
                 let snap = box.load()
-                let key = snap.gslb.hashValue
-                if key != configKey {
-                    configKey = key
-                    targets = HealthMonitor.targets(snap.gslb)
-                    let now = clock()
-                    let health = Dictionary(snap.gslb.health.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
-                    var newDue: [ProbeSpec: Double] = [:]
-                    state.withLock { st in
-                        var next: [ProbeSpec: Status] = [:]
-                        for t in targets {
-                            if var s = st[t.spec] {
-                                s.members = t.members
-                                s.spec = t.spec
-                                next[t.spec] = s
-                            } else {
-                                // Cold start: the last known state from the store, marked stale.
-                                let known = t.members.compactMap { health[$0] }.first
-                                next[t.spec] = Status(spec: t.spec, members: t.members,
-                                                      machine: HealthStateMachine(rise: t.spec.monitor.rise, fall: t.spec.monitor.fall,
-                                                                                  initial: known?.state ?? .unknown, since: known?.since ?? now,
-                                                                                  stale: known != nil),
-                                                      last: nil, lastAt: nil, probes: 0, lateProbes: 0, maxLateness: 0, publishedLoad: nil)
+                // Targets change only with the configuration, not with health.
+                if snap.generation != lastGeneration {
+                    lastGeneration = snap.generation
+                    if lastConfig != snap.gslb.config {
+                        lastConfig = snap.gslb.config
+                        targets = HealthMonitor.targets(snap.gslb)
+                        let now = clock()
+                        var oldDue: [ProbeSpec: Double] = [:]
+                        for e in heap.items { oldDue[specs[e.index]] = e.due }
+                        let health = Dictionary(snap.gslb.health.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
+                        specs = targets.map(\.spec)
+                        heap = DueHeap()
+                        state.withLock { st in
+                            var next: [ProbeSpec: Status] = [:]
+                            for (i, t) in targets.enumerated() {
+                                if var s = st[t.spec] {
+                                    s.members = t.members
+                                    s.spec = t.spec
+                                    next[t.spec] = s
+                                } else {
+                                    // Cold start: the last known state from the store, marked stale.
+                                    let known = t.members.compactMap { health[$0] }.first
+                                    next[t.spec] = Status(spec: t.spec, members: t.members,
+                                                          machine: HealthStateMachine(rise: t.spec.monitor.rise, fall: t.spec.monitor.fall,
+                                                                                      initial: known?.state ?? .unknown, since: known?.since ?? now,
+                                                                                      stale: known != nil),
+                                                          last: nil, lastAt: nil, probes: 0, lateProbes: 0, maxLateness: 0, publishedLoad: nil)
+                                }
+                                // Spread first probes over the interval by a stable hash of the target.
+                                let interval = Double(t.spec.monitor.intervalMs) / 1000
+                                let slot = Double(fnv1a(Array(t.spec.description.utf8)) % 1000) / 1000 * interval
+                                heap.push(due: oldDue[t.spec] ?? (now + slot), index: i)
                             }
-                            // Spread first probes over the interval by a stable hash of the target.
-                            let interval = Double(t.spec.monitor.intervalMs) / 1000
-                            let slot = Double(fnv1a(Array(t.spec.description.utf8)) % 1000) / 1000 * interval
-                            newDue[t.spec] = due[t.spec] ?? (now + slot)
+                            st = next
                         }
-                        st = next
+                        if !firstRoundDone.load(ordering: .relaxed) {
+                            pendingFirst = Set(specs)
+                            awaitingFirst.withLock { $0 = pendingFirst }
+                        }
                     }
-                    due = newDue
-                    if !firstRoundDone.load(ordering: .relaxed) { pendingFirst = Set(targets.map(\.spec)) }
                 }
                 let now = clock()
-                inFlight = inFlightBox.withLock { $0 }
                 var nextWake = now + 0.25
-                for (spec, at) in due {
-                    if at > now { nextWake = min(nextWake, at); continue }
-                    if inFlight.contains(spec) { continue }
-                    active = activeBox.load(ordering: .relaxed)
-                    if active >= options.maxConcurrency { nextWake = now + 0.005; break }
+                // Only the targets that are due: O(log n) each.
+                while let top = heap.peek, top.due <= now {
+                    if activeBox.load(ordering: .relaxed) >= options.maxConcurrency { nextWake = now + 0.002; break }
+                    _ = heap.pop()
+                    let spec = specs[top.index]
                     let interval = Double(spec.monitor.intervalMs) / 1000
-                    let lateness = now - at
+                    let lateness = now - top.due
                     // Next slot keeps the phase; a target that fell far behind restarts from now.
-                    due[spec] = lateness > interval ? now + interval : at + interval
+                    heap.push(due: lateness > interval ? now + interval : top.due + interval, index: top.index)
+                    // Still probing from the last slot: skip this one.
+                    if inFlightBox.withLock({ $0.contains(spec) }) { continue }
                     inFlightBox.withLock { _ = $0.insert(spec) }
                     activeBox.add(1, ordering: .relaxed)
                     pendingFirst.remove(spec)
@@ -155,9 +167,10 @@ public final class HealthMonitor: Sendable {
                         self.finished(spec)
                     }
                 }
+                if let top = heap.peek { nextWake = min(nextWake, top.due) }
                 if pendingFirst.isEmpty && !firstRoundDone.load(ordering: .relaxed) && !targets.isEmpty {
-                    // Every target has been sent once; the round ends when their results are in.
-                    if inFlightBox.withLock({ $0.isEmpty }) {
+                    // Every target has been sent once; the round ends when each has a result.
+                    if awaitingFirst.withLock({ $0.isEmpty }) {
                         firstRoundDone.store(true, ordering: .relaxed)
                         let all: [MemberHealth] = state.withLock { st in
                             var out: [MemberHealth] = []
@@ -223,6 +236,7 @@ public final class HealthMonitor: Sendable {
 
     func handle(spec: ProbeSpec, result: ProbeResult, lateness: Double) {
         let now = clock()
+        if !firstRoundDone.load(ordering: .relaxed) { awaitingFirst.withLock { _ = $0.remove(spec) } }
         var changed: [MemberHealth] = []
         var lines: [String] = []
         state.withLock { st in
@@ -257,5 +271,44 @@ public final class HealthMonitor: Sendable {
             for l in lines { logger.notice("\(l)") }
             onChange(changed, lines)
         }
+    }
+}
+
+/// A min-heap of (due time, target index) for the scheduler.
+struct DueHeap {
+    struct Entry { var due: Double; var index: Int }
+    private(set) var items: [Entry] = []
+
+    var peek: Entry? { items.first }
+
+    mutating func push(due: Double, index: Int) {
+        items.append(Entry(due: due, index: index))
+        var i = items.count - 1
+        while i > 0 {
+            let p = (i - 1) / 2
+            if items[p].due <= items[i].due { break }
+            items.swapAt(p, i)
+            i = p
+        }
+    }
+
+    mutating func pop() -> Entry? {
+        guard !items.isEmpty else { return nil }
+        let top = items[0]
+        let last = items.removeLast()
+        if !items.isEmpty {
+            items[0] = last
+            var i = 0
+            while true {
+                let l = 2 * i + 1, r = l + 1
+                var m = i
+                if l < items.count && items[l].due < items[m].due { m = l }
+                if r < items.count && items[r].due < items[m].due { m = r }
+                if m == i { break }
+                items.swapAt(i, m)
+                i = m
+            }
+        }
+        return top
     }
 }
