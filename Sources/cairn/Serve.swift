@@ -33,7 +33,7 @@ struct Serve: ParsableCommand {
     var db: String = "cairn.sqlite"
 
     @Option(help: "Probes in flight at most.")
-    var probeConcurrency: Int = 512
+    var probeConcurrency: Int = 2048
 
     @Option(help: "Write the process id here (for `cairn reload`); empty = none.")
     var pidFile: String = ""
@@ -65,6 +65,12 @@ struct Serve: ParsableCommand {
         }
         let addresses = try (dns.isEmpty ? ["127.0.0.1:5300"] : dns).map { try HostPort.parse($0, option: "--dns") }
 
+        // Probes and TCP clients need file descriptors: raise the soft limit to the hard one.
+        var lim = rlimit()
+        if getrlimit(RLIMIT_NOFILE_VALUE, &lim) == 0 && lim.rlim_cur < lim.rlim_max {
+            lim.rlim_cur = lim.rlim_max
+            _ = setrlimit(RLIMIT_NOFILE_VALUE, &lim)
+        }
         let started = DispatchTime.now()
         let store: SQLiteStore
         do { store = try SQLiteStore(path: db) } catch {
@@ -179,3 +185,9 @@ enum HostPort {
         return (String(host), p)
     }
 }
+
+#if canImport(Glibc)
+let RLIMIT_NOFILE_VALUE = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
+#else
+let RLIMIT_NOFILE_VALUE = RLIMIT_NOFILE
+#endif

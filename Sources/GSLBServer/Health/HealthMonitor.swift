@@ -30,7 +30,7 @@ public final class HealthMonitor: Sendable {
 
     public struct Options: Sendable {
         public var maxConcurrency: Int
-        public init(maxConcurrency: Int = 512) { self.maxConcurrency = maxConcurrency }
+        public init(maxConcurrency: Int = 2048) { self.maxConcurrency = maxConcurrency }
     }
 
     let box: SnapshotBox
