@@ -13,6 +13,9 @@ public struct EncodedRecord: Sendable {
     let prefix: [UInt8]
     let names: [DomainName]
     let suffix: [UInt8]
+    /// For CNAME and DNAME: the target, parsed once at load time so that chasing
+    /// a chain allocates nothing per query.
+    public let target: DomainName?
 
     public init(_ rr: ResourceRecord) {
         self.init(type: rr.type, rclass: rr.rclass, ttl: rr.ttl, rdata: rr.rdata)
@@ -25,6 +28,11 @@ public struct EncodedRecord: Sendable {
         self.rdata = rdata
         fixed = [UInt8(type.rawValue >> 8), UInt8(type.rawValue & 0xff), UInt8(rclass >> 8), UInt8(rclass & 0xff),
                  UInt8(ttl >> 24), UInt8((ttl >> 16) & 0xff), UInt8((ttl >> 8) & 0xff), UInt8(ttl & 0xff)]
+        if type == .cname || type == .dname, let (t, end) = ResourceRecord.readUncompressedName(rdata, at: 0), end == rdata.count {
+            target = t
+        } else {
+            target = nil
+        }
         let layout = type.rdataNames
         var names: [DomainName] = []
         var off = layout.fixedPrefix

@@ -155,35 +155,6 @@ public final class MessageWriter {
         }
     }
 
-    /// Writes one record. RDATA names of RFC 1035 types are compressed.
-    /// Returns false (and writes nothing) when it does not fit.
-    public func record(owner: DomainName, type: RecordType, rclass: UInt16, ttl: UInt32, rdata: [UInt8]) -> Bool {
-        let m = mark
-        guard name(owner), hasRoom(10) else { rollback(to: m); return false }
-        u16(type.rawValue); u16(rclass); u32(ttl)
-        let rdlenAt = position
-        u16(0)
-        let layout = type.rdataNames
-        if layout.count > 0 && layout.compressible {
-            var off = 0
-            if layout.fixedPrefix > 0 {
-                guard rdata.count >= layout.fixedPrefix, bytes(Array(rdata[0..<layout.fixedPrefix])) else { rollback(to: m); return false }
-                off = layout.fixedPrefix
-            }
-            for _ in 0..<layout.count {
-                guard let (n, next) = ResourceRecord.readUncompressedName(rdata, at: off), name(n) else {
-                    rollback(to: m); return false
-                }
-                off = next
-            }
-            if off < rdata.count { guard bytes(Array(rdata[off...])) else { rollback(to: m); return false } }
-        } else {
-            guard bytes(rdata) else { rollback(to: m); return false }
-        }
-        patch16(at: rdlenAt, UInt16(position - rdlenAt - 2))
-        return true
-    }
-
     /// Writes an OPT record with the given options (already encoded as code,len,data).
     public func opt(udpSize: UInt16, extendedRcode: UInt8, dnssecOK: Bool, options: [UInt8]) -> Bool {
         guard hasRoom(11 + options.count) else { return false }

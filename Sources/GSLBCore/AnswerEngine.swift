@@ -158,7 +158,7 @@ public final class AnswerEngine {
             }
             if let d = dname, let dset = d.rrset(.dname), let drr = dset.records.first {
                 answer.append(Item(owner: d.name, records: dset.records))
-                guard let target = ResourceRecord(name: d.name, type: .dname, ttl: drr.ttl, rdata: drr.rdata).target,
+                guard let target = drr.target,
                       let newName = name.replacingSuffix(d.name, with: target) else {
                     return (.yxDomain, aa)
                 }
@@ -211,7 +211,7 @@ public final class AnswerEngine {
             }
             if let c = data.rrset(.cname), let crr = c.records.first {
                 answer.append(Item(owner: name, records: c.records))
-                guard let target = ResourceRecord(name: name, type: .cname, ttl: crr.ttl, rdata: crr.rdata).target else {
+                guard let target = crr.target else {
                     return (.noError, aa)
                 }
                 name = target

@@ -216,9 +216,10 @@ public struct SnapshotBuilder {
         for (pi, slot) in old.placements where !affected.contains(gslb.config.pools[pi].name) {
             if let r = old.poolSlots[slot].first(where: { $0.type == gslb.config.pools[pi].recordType }) { reuse[pi] = r }
         }
-        var issues = old.issues
+        // Issues depend on the config only, which is unchanged: the full build's list stands.
+        var unchanged: [String] = []
         let (runtimes, slots) = buildPools(gslb: gslb, now: now, topology: old.topology, placements: old.placements,
-                                           slotCount: old.poolSlots.count, reuse: reuse, issues: &issues)
+                                           slotCount: old.poolSlots.count, reuse: reuse, issues: &unchanged)
         return ServingSnapshot(zones: old.zones, index: old.index, generation: generation, pools: runtimes, poolSlots: slots,
                                placements: old.placements, topology: old.topology, gslb: gslb, issues: old.issues)
     }

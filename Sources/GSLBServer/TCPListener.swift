@@ -80,6 +80,8 @@ final class DNSTCPHandler: ChannelDuplexHandler, @unchecked Sendable {
     var reader: SnapshotReader
     var wrote = false
     var client = ClientAddress.unknown
+    /// Counted per connection, added to the shared totals once per read burst (not per query).
+    var local = LocalCounters()
 
     init(box: SnapshotBox, scratch: ThreadSpecificVariable<TCPScratch>, maxUDPPayload: Int, table: TCPConnectionTable,
          counters: QueryCounters) {
@@ -97,6 +99,7 @@ final class DNSTCPHandler: ChannelDuplexHandler, @unchecked Sendable {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        local.flush(into: counters)
         table.remove(context.channel)
         context.fireChannelInactive()
     }
@@ -115,10 +118,8 @@ final class DNSTCPHandler: ChannelDuplexHandler, @unchecked Sendable {
             s.engine.respond(to: q, transport: .tcp, snapshot: snapshot, client: c, into: s.out)
         }
         table.touch(context.channel)
-        var local = LocalCounters()
-        local.tcp = 1
+        local.tcp += 1
         local.count(response: n > 0 ? UnsafeRawBufferPointer(start: s.out.baseAddress, count: n) : nil)
-        local.flush(into: counters)
         guard n > 0 else { return }
         var out = context.channel.allocator.buffer(capacity: n + 2)
         out.writeInteger(UInt16(n))
@@ -129,6 +130,7 @@ final class DNSTCPHandler: ChannelDuplexHandler, @unchecked Sendable {
 
     func channelReadComplete(context: ChannelHandlerContext) {
         if wrote { context.flush(); wrote = false }
+        local.flush(into: counters)
         context.fireChannelReadComplete()
     }
 

@@ -80,11 +80,9 @@ public final class HealthMonitor: Sendable {
                 guard let name = m.monitor ?? p.monitor, let mon = monitors[name] else { continue }
                 let addr = m.probe?.address ?? m.address
                 guard let port = m.probe?.port ?? mon.port ?? (mon.type == .command ? 0 : nil) else { continue }
-                let spec = ProbeSpec(address: addr, port: port, monitor: mon, poolName: p.name)
                 let specKey = ProbeSpec(address: addr, port: port, monitor: mon, poolName: "")
                 if byspec[specKey] == nil { order.append(specKey) }
                 byspec[specKey, default: []].append(MemberKey(pool: p.name, address: m.address))
-                _ = spec
             }
         }
         return order.map { Target(spec: $0, members: byspec[$0]!) }
