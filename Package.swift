@@ -31,7 +31,7 @@ let package = Package(
         // The declarative YAML file of `cairn apply` / `cairn export`.
         .target(name: "GSLBConfigFile", dependencies: ["GSLBCore", "DNSWire", .product(name: "Yams", package: "Yams")]),
         .target(name: "GSLBServer", dependencies: [
-            "DNSWire", "GSLBCore", "CNetShim",
+            "DNSWire", "GSLBCore", "CNetShim", "GSLBConfigFile",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -39,6 +39,7 @@ let package = Package(
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTLS", package: "hummingbird"),
+            .product(name: "HummingbirdCore", package: "hummingbird"),
         ]),
         .executableTarget(name: "cairn", dependencies: [
             "DNSWire", "GSLBCore", "ZoneFiles", "GSLBServer", "GSLBStore", "GSLBConfigFile",

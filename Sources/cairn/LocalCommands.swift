@@ -1,4 +1,96 @@
 import ArgumentParser
+import Foundation
+import GSLBCore
+import GSLBStore
 
 /// Commands that work on the SQLite file directly (before or without a server).
-let localCommands: [any ParsableCommand.Type] = []
+let localCommands: [any ParsableCommand.Type] = [TokenCommand.self, Backup.self]
+
+struct TokenCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "token", abstract: "Manage admin API tokens in the SQLite file (works without a server).",
+        subcommands: [Create.self, List.self, Delete.self])
+
+    struct Create: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create a token and print it once, alone on the last line.")
+        @Option(help: "read, write or admin.") var scope: String = "read"
+        @Option(help: "A name for the audit log (default: the scope and the time).") var name: String?
+        @Option(help: "Lifetime: 30s, 15m, 12h, 30d; none = never expires.") var expires: String?
+        @Option(help: "The SQLite store.") var db: String = "cairn.sqlite"
+
+        func run() throws {
+            guard let s = TokenScope(rawValue: scope) else { throw ValidationError("--scope: expected read, write or admin") }
+            var expiresAt: Double?
+            let now = Date().timeIntervalSince1970
+            if let e = expires {
+                guard let secs = CLIDuration.seconds(e), secs > 0 else {
+                    throw ValidationError("--expires: expected a duration such as 30d, 12h, 15m")
+                }
+                expiresAt = now + secs
+            }
+            let store = try SQLiteStore(path: db)
+            let label = name ?? "\(s.rawValue)-\(Int(now))"
+            let (token, secret) = try store.createToken(name: label, scope: s, expiresAt: expiresAt,
+                                                        principal: "cli:\(NSUserName())", source: "cli")
+            let exp = expiresAt.map { "expires \(CLIDuration.rfc3339($0))" } ?? "never expires"
+            print("token \(token.id) \"\(token.name)\" scope \(s.rawValue), \(exp); it is shown only now:")
+            print(secret)
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List tokens (never their secrets).")
+        @Option(help: "The SQLite store.") var db: String = "cairn.sqlite"
+        func run() throws {
+            let store = try SQLiteStore(path: db)
+            print("ID  NAME  SCOPE  EXPIRES  LAST USED")
+            for t in try store.listTokens() {
+                print("\(t.id)  \(t.name)  \(t.scope.rawValue)  \(t.expiresAt.map(CLIDuration.rfc3339) ?? "never")  "
+                      + "\(t.lastUsedAt.map(CLIDuration.rfc3339) ?? "-")")
+            }
+        }
+    }
+
+    struct Delete: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Delete (revoke) a token.")
+        @Argument var id: Int64
+        @Option(help: "The SQLite store.") var db: String = "cairn.sqlite"
+        func run() throws {
+            let store = try SQLiteStore(path: db)
+            try store.deleteToken(id: id, principal: "cli:\(NSUserName())", source: "cli", requestID: nil)
+            print("token \(id) deleted")
+        }
+    }
+}
+
+struct Backup: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Copy the SQLite store to FILE with SQLite's online backup API (safe while `cairn serve` runs).")
+    @Argument(help: "The backup file to write (replaced if it exists).") var file: String
+    @Option(help: "The SQLite store.") var db: String = "cairn.sqlite"
+    func run() throws {
+        let store = try SQLiteStore(path: db)
+        try store.backup(to: file)
+        print("backed up \(db) to \(file)")
+    }
+}
+
+enum CLIDuration {
+    /// `30s`, `15m`, `2h`, `30d`, `500ms`, `1.5h`.
+    static func seconds(_ text: String) -> Double? {
+        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600), ("d", 86400), ("w", 604800)]
+        for (u, f) in units where text.hasSuffix(u) {
+            let num = text.dropLast(u.count)
+            if u == "s" && num.hasSuffix("m") { continue }
+            if let v = Double(num), v.isFinite, v >= 0 { return v * f }
+        }
+        return nil
+    }
+
+    static func rfc3339(_ t: Double) -> String {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime]
+        return f.string(from: Date(timeIntervalSince1970: t))
+    }
+}

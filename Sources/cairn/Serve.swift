@@ -41,6 +41,18 @@ struct Serve: ParsableCommand {
     @Option(help: "trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
+    @Option(help: "HOST:PORT of the admin API (JSON over HTTP, /metrics, /healthz, /readyz); empty = no API.")
+    var api: String = "127.0.0.1:9053"
+
+    @Option(help: "PEM certificate chain for the admin API (TLS).")
+    var apiTlsCert: String?
+
+    @Option(help: "PEM private key for the admin API (TLS).")
+    var apiTlsKey: String?
+
+    @Flag(help: "Allow the admin API on a non-loopback address without TLS.")
+    var insecureApi = false
+
     func validate() throws {
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level: unknown level \"\(logLevel)\"")
@@ -49,6 +61,16 @@ struct Serve: ParsableCommand {
         guard (512...65535).contains(maxUdpSize) else { throw ValidationError("--max-udp-size: must be 512...65535") }
         guard udpWorkers >= 0 else { throw ValidationError("--udp-workers: must be >= 0") }
         guard tcpMaxConnections > 0 else { throw ValidationError("--tcp-max-connections: must be > 0") }
+        guard (apiTlsCert == nil) == (apiTlsKey == nil) else {
+            throw ValidationError("--api-tls-cert and --api-tls-key go together")
+        }
+        if !api.isEmpty {
+            let hp = try HostPort.parse(api, option: "--api")
+            let loopback = hp.host.hasPrefix("127.") || hp.host == "::1"
+            if !loopback && apiTlsCert == nil && !insecureApi {
+                throw ValidationError("--api: \(api) is not a loopback address; give --api-tls-cert/--api-tls-key, or --insecure-api to serve it without TLS")
+            }
+        }
     }
 
     func run() throws {
@@ -104,6 +126,8 @@ struct Serve: ParsableCommand {
             box: publisher.box)
         let bound = try server.start()
         for b in bound { FileHandle.standardError.write("cairn: listening \(b)\n".data(using: .utf8)!) }
+        let apiTask = try startAPI(store: store, publisher: publisher, monitor: monitor, server: server, logger: logger)
+        let reaper = startOverrideReaper(store: store, publisher: publisher, logger: logger)
         let ms = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e6
         logger.info("ready in \(String(format: "%.1f", ms)) ms")
         if !pidFile.isEmpty {
@@ -135,6 +159,8 @@ struct Serve: ParsableCommand {
         }
         stop.wait()
         logger.info("stopping")
+        apiTask?.cancel()
+        reaper.cancel()
         monitor.stop()
         monitorTask.cancel()
         watcher.stop()
@@ -142,6 +168,79 @@ struct Serve: ParsableCommand {
         if !pidFile.isEmpty { try? FileManager.default.removeItem(atPath: pidFile) }
         _ = sources
     }
+}
+
+extension Serve {
+    /// Starts the admin API and waits until it is bound (or failed to bind).
+    func startAPI(store: SQLiteStore, publisher: SnapshotPublisher, monitor: HealthMonitor, server: DNSServer,
+                  logger: Logger) throws -> Task<Void, Never>? {
+        guard !api.isEmpty else { return nil }
+        let hp = try HostPort.parse(api, option: "--api")
+        let admin = AdminAPI(
+            configuration: AdminAPIConfiguration(host: hp.host, port: hp.port, tlsCertificate: apiTlsCert, tlsKey: apiTlsKey),
+            repository: store, publisher: publisher, health: monitor,
+            metrics: makeMetrics(server: server, publisher: publisher, monitor: monitor),
+            readiness: Readiness(waiting: {
+                var w: [String] = []
+                if server.bound.isEmpty { w.append("dns-listeners") }
+                if publisher.box.generation == 0 { w.append("first-snapshot") }
+                if !monitor.coldStartOver { w.append("first-probe-round") }
+                return w
+            }))
+        let bound = DispatchSemaphore(value: 0)
+        let result = LockedBox<String?>(nil)
+        let task = Task.detached {
+            do {
+                try await admin.run { host, port in
+                    result.set(host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)")
+                    bound.signal()
+                }
+            } catch is CancellationError {
+            } catch {
+                logger.critical("admin API on \(hp.host):\(hp.port) failed: \(error)")
+                bound.signal()
+            }
+        }
+        if bound.wait(timeout: .now() + 30) == .timedOut || result.get() == nil {
+            task.cancel()
+            logger.critical("the admin API could not listen on \(api)")
+            throw ExitCode(1)
+        }
+        let scheme = apiTlsCert == nil ? "http" : "https"
+        FileHandle.standardError.write("cairn: listening api \(result.get()!) (\(scheme))\n".data(using: .utf8)!)
+        return task
+    }
+
+    /// Lifts expired overrides once a second, each lift audited (`expire`, principal `cairn`).
+    func startOverrideReaper(store: SQLiteStore, publisher: SnapshotPublisher, logger: Logger) -> Task<Void, Never> {
+        Task.detached {
+            while !Task.isCancelled {
+                do {
+                    let lifted = try store.expireOverrides(now: Date().timeIntervalSince1970, principal: "cairn")
+                    for o in lifted {
+                        logger.notice("override \(o.id ?? 0) expired: \(o.scope.rawValue) \(o.target) no longer forced \(o.state.rawValue)")
+                    }
+                    if !lifted.isEmpty { publisher.refreshIfChanged() }
+                } catch {
+                    logger.error("cannot expire overrides: \(error)")
+                }
+                try? await Task.sleep(nanoseconds: 250_000_000)
+            }
+        }
+    }
+}
+
+final class LockedBox<T: Sendable>: @unchecked Sendable {
+    private var value: T
+    private let lock = NSLock()
+    init(_ v: T) { value = v }
+    func get() -> T { lock.lock(); defer { lock.unlock() }; return value }
+    func set(_ v: T) { lock.lock(); value = v; lock.unlock() }
+}
+
+/// The /metrics text (wired to GSLBServer's metrics once they exist).
+func makeMetrics(server: DNSServer, publisher: SnapshotPublisher, monitor: HealthMonitor) -> @Sendable () -> String {
+    { "" }
 }
 
 struct Reload: ParsableCommand {

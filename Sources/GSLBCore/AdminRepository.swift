@@ -1,0 +1,45 @@
+/// What the admin API needs from storage, beyond what the snapshot publisher reads
+/// (`ConfigRepository`). `GSLBStore.SQLiteStore` is the real one.
+///
+/// Errors it throws conform to `RepositoryFailure`, so that the API maps them to an HTTP
+/// status in one place without knowing the store.
+public protocol AdminRepository: ConfigRepository {
+    func exportConfig() throws -> GSLBConfig
+    /// Version of every object, keyed by its audit name (`site:fra`, `pool:NAME/A`, ...).
+    func objectVersions() throws -> [String: Int64]
+    /// Reads, changes (`body`) and stores the config in one transaction with its audit rows,
+    /// after checking `expectedVersions` (a mismatch fails with `.conflict`, writing nothing).
+    @discardableResult
+    func modifyConfig(principal: String, source: String, requestID: String?, expectedVersions: [String: Int64],
+                      _ body: (inout GSLBConfig) throws -> Void) throws -> [AuditEntry]
+    @discardableResult func addOverride(_ override: Override, audit: AuditEntry) throws -> Override
+    @discardableResult func removeOverride(id: Int64, audit: AuditEntry) throws -> Override
+    func activeOverrides(now: Double) throws -> [Override]
+    @discardableResult func expireOverrides(now: Double, principal: String) throws -> [Override]
+    @discardableResult func audit(_ entries: [AuditEntry]) throws -> [AuditEntry]
+    func listAudit(object: String?, since: Double?, limit: Int, offset: Int) throws -> [AuditEntry]
+    func createToken(name: String, scope: TokenScope, expiresAt: Double?, principal: String,
+                     source: String) throws -> (token: APIToken, secret: String)
+    func token(hash: String) throws -> APIToken?
+    func listTokens() throws -> [APIToken]
+    func deleteToken(id: Int64, principal: String, source: String, requestID: String?) throws
+    func touchToken(id: Int64, at time: Double) throws
+}
+
+/// The kinds of storage failure a caller must tell apart.
+public enum RepositoryFailureKind: String, Sendable {
+    /// The input cannot be stored (duplicate keys, constraint): a client error.
+    case invalid
+    case notFound
+    /// Optimistic concurrency or a conflicting object.
+    case conflict
+    /// The storage itself failed (I/O, corrupt file, newer schema): a server error.
+    case unavailable
+}
+
+public protocol RepositoryFailure: Error {
+    var failureKind: RepositoryFailureKind { get }
+    var failureMessage: String { get }
+    /// The object concerned, named as in the audit log, when there is one.
+    var failureObject: String? { get }
+}

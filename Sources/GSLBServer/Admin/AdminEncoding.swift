@@ -1,0 +1,78 @@
+import GSLBCore
+
+/// API JSON of the model: the keys of docs/config-file.md, plus `version`.
+enum Encode {
+    static func location(_ g: GeoPoint?) -> JSON {
+        guard let g else { return .null }
+        return .object([("lat", .double(g.lat)), ("lon", .double(g.lon))])
+    }
+
+    static func site(_ s: Site, version: Int64?) -> JSON {
+        .object([("name", .string(s.name)), ("region", .str(s.region)), ("location", location(s.location)),
+                 ("capacity", .num(s.capacity)), ("load", .num(s.load)), ("version", version.map { .int($0) } ?? .null)])
+    }
+
+    static func member(_ m: Member, version: Int64?) -> JSON {
+        var probe = JSON.null
+        if let p = m.probe { probe = .object([("address", .str(p.address)), ("port", .int(p.port))]) }
+        return .object([("site", .string(m.site)), ("address", .string(m.address)), ("weight", .int(Int64(m.weight))),
+                        ("priority", .int(Int64(m.priority))), ("state", .string(m.state.rawValue)),
+                        ("monitor", .str(m.monitor)), ("probe", probe), ("load", .num(m.load)),
+                        ("version", version.map { .int($0) } ?? .null)])
+    }
+
+    static func pool(_ p: Pool, versions: [String: Int64]) -> JSON {
+        .object([("name", .string(p.name)), ("type", .string(p.type)), ("policy", .string(p.policy.rawValue)),
+                 ("ttl", .int(Int64(p.ttl))), ("answers", .int(Int64(p.answers))), ("ecs", .bool(p.ecs)),
+                 ("fallback", .string(p.fallback.description)), ("monitor", .str(p.monitor)),
+                 ("rto", p.rto.map { .string(Time.durationText(seconds: $0)) } ?? .null),
+                 ("members", .array(p.members.map { member($0, version: versions[Keys.member(p, $0.address)]) })),
+                 ("version", versions[Keys.pool(p)].map { .int($0) } ?? .null)])
+    }
+
+    static func monitor(_ m: Monitor, version: Int64?) -> JSON {
+        var fields: [(String, JSON)] = [("name", .string(m.name)), ("type", .string(m.type.rawValue)), ("port", .int(m.port)),
+                                        ("interval", .string(Time.durationText(ms: m.intervalMs))),
+                                        ("timeout", .string(Time.durationText(ms: m.timeoutMs))),
+                                        ("rise", .int(Int64(m.rise))), ("fall", .int(Int64(m.fall)))]
+        for k in m.options.keys.sorted() { fields.append((k, .raw(m.options[k]!))) }
+        fields.append(("version", version.map { .int($0) } ?? .null))
+        return .object(fields)
+    }
+
+    static func topology(_ t: TopologyEntry, version: Int64?) -> JSON {
+        .object([("network", .string(t.network)), ("region", .str(t.region)), ("site", .str(t.site)),
+                 ("location", location(t.location)), ("version", version.map { .int($0) } ?? .null)])
+    }
+
+    static func override(_ o: Override) -> JSON {
+        .object([("id", o.id.map { .int($0) } ?? .null), ("scope", .string(o.scope.rawValue)), ("target", .string(o.target)),
+                 ("state", .string(o.state.rawValue)), ("reason", .string(o.reason)), ("principal", .string(o.principal)),
+                 ("expires_at", o.expiresAt.map { .string(Time.rfc3339($0)) } ?? .null),
+                 ("permanent", .bool(o.expiresAt == nil)),
+                 ("created_at", .string(Time.rfc3339(o.createdAt))), ("drill_id", .str(o.drillID))])
+    }
+
+    static func audit(_ a: AuditEntry) -> JSON {
+        .object([("id", a.id.map { .int($0) } ?? .null), ("time", .string(Time.rfc3339(a.time))),
+                 ("principal", .string(a.principal)), ("source", .string(a.source)), ("request_id", .str(a.requestID)),
+                 ("action", .string(a.action)), ("object", .string(a.object)),
+                 ("before", a.before.map { .raw($0) } ?? .null), ("after", a.after.map { .raw($0) } ?? .null)])
+    }
+
+    static func token(_ t: APIToken) -> JSON {
+        .object([("id", .int(t.id)), ("name", .string(t.name)), ("scope", .string(t.scope.rawValue)),
+                 ("expires_at", t.expiresAt.map { .string(Time.rfc3339($0)) } ?? .null),
+                 ("created_at", .string(Time.rfc3339(t.createdAt))),
+                 ("last_used_at", t.lastUsedAt.map { .string(Time.rfc3339($0)) } ?? .null)])
+    }
+}
+
+/// Object names as the store versions and audits them.
+enum Keys {
+    static func site(_ n: String) -> String { "site:\(n)" }
+    static func monitor(_ n: String) -> String { "monitor:\(n)" }
+    static func pool(_ p: Pool) -> String { "pool:\(p.name)/\(p.type)" }
+    static func member(_ p: Pool, _ address: String) -> String { "member:\(p.name)/\(p.type)/\(address)" }
+    static func topology(_ n: String) -> String { "topology:\(n)" }
+}

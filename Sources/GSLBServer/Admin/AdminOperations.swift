@@ -1,0 +1,263 @@
+import DNSWire
+import Foundation
+import GSLBCore
+import HTTPTypes
+import Hummingbird
+
+// Overrides, health, explain, audit, zones and tokens.
+
+extension AdminAPI {
+    // MARK: - Overrides
+
+    func listOverrides() throws -> Reply {
+        let all = try repo.activeOverrides(now: clock())
+        return .ok(.object([("overrides", .array(all.map(Encode.override)))]))
+    }
+
+    func overrideID(_ c: Call) throws -> Int64 {
+        guard let id = Int64(c.param("id")), id > 0 else { throw APIError.badRequest("id", "expected an override id (a positive integer)") }
+        return id
+    }
+
+    func getOverride(_ c: Call) throws -> Reply {
+        let id = try overrideID(c)
+        guard let o = try repo.activeOverrides(now: clock()).first(where: { $0.id == id }) else {
+            throw APIError.notFound("no active override \(id)")
+        }
+        return .ok(Encode.override(o))
+    }
+
+    func createOverride(_ c: Call) async throws -> Reply {
+        let d = try object(try await readJSON(c), "an override")
+        let known: Set<String> = ["scope", "target", "state", "reason", "expires_at", "expires_in", "permanent"]
+        if let extra = d.keys.sorted().first(where: { !known.contains($0) }) {
+            throw APIError.invalid(extra, "unknown key (known: \(known.sorted().joined(separator: ", ")))")
+        }
+        func string(_ key: String) throws -> String? {
+            guard let v = d[key], !(v is NSNull) else { return nil }
+            guard let s = v as? String else { throw APIError.invalid(key, "expected a string") }
+            return s
+        }
+        guard let scopeText = try string("scope") else { throw APIError.invalid("scope", "required: site, pool or member") }
+        guard let scope = OverrideScope(rawValue: scopeText) else { throw APIError.invalid("scope", "expected site, pool or member") }
+        guard var target = try string("target"), !target.isEmpty else { throw APIError.invalid("target", "required") }
+        guard let stateText = try string("state") else { throw APIError.invalid("state", "required: up, down or drain") }
+        guard let state = ForcedState(rawValue: stateText) else { throw APIError.invalid("state", "expected up, down or drain") }
+        guard let reason = try string("reason"), !reason.trimmingCharacters(in: .whitespaces).isEmpty else {
+            throw APIError.invalid("reason", "required: say why")
+        }
+        guard reason.count <= 1000 else { throw APIError.invalid("reason", "at most 1000 characters") }
+        var permanent = false
+        if let p = d["permanent"], !(p is NSNull) {
+            guard let b = p as? Bool, CFGetTypeIDIsBool(p) else { throw APIError.invalid("permanent", "expected true or false") }
+            permanent = b
+        }
+        let now = clock()
+        var expiresAt: Double?
+        if let e = try string("expires_at") {
+            guard let t = Time.parseRFC3339(e) else { throw APIError.invalid("expires_at", "expected an RFC 3339 time such as 2026-12-01T02:00:00Z") }
+            guard t > now else { throw APIError.invalid("expires_at", "is in the past") }
+            expiresAt = t
+        }
+        if let e = try string("expires_in") {
+            guard expiresAt == nil else { throw APIError.invalid("expires_in", "give expires_at or expires_in, not both") }
+            guard let s = Time.durationSeconds(e), s > 0 else { throw APIError.invalid("expires_in", "expected a duration such as 30m or 2h") }
+            expiresAt = now + s
+        }
+        if permanent && expiresAt != nil { throw APIError.invalid("permanent", "a permanent override has no expiry") }
+        if !permanent && expiresAt == nil { throw APIError.invalid("expires_at", "required unless permanent: true") }
+
+        // The target must exist now.
+        let config = try repo.exportConfig()
+        switch scope {
+        case .site:
+            guard config.sites.contains(where: { $0.name == target }) else { throw APIError.invalid("target", "no site \(target)") }
+        case .pool:
+            target = Self.poolName(target)
+            guard config.pools.contains(where: { $0.name.lowercased() == target.lowercased() }) else {
+                throw APIError.invalid("target", "no pool \(target)")
+            }
+            target = config.pools.first { $0.name.lowercased() == target.lowercased() }!.name
+        case .member:
+            guard let slash = target.firstIndex(of: "/") else { throw APIError.invalid("target", "expected POOL/ADDRESS") }
+            let poolName = Self.poolName(String(target[..<slash])).lowercased()
+            let address = String(target[target.index(after: slash)...])
+            guard let p = config.pools.first(where: { $0.name.lowercased() == poolName && $0.members.contains { Self.sameAddress($0.address, address) } }),
+                  let m = p.members.first(where: { Self.sameAddress($0.address, address) }) else {
+                throw APIError.invalid("target", "no member \(address) in a pool \(poolName)")
+            }
+            target = "\(p.name)/\(m.address)"
+        }
+        let o = Override(scope: scope, target: target, state: state, reason: reason, principal: c.principal,
+                         expiresAt: permanent ? nil : expiresAt, createdAt: now)
+        let stored = try repo.addOverride(o, audit: AuditEntry(time: now, principal: c.principal, source: c.context.remote,
+                                                               requestID: c.requestID, action: "create", object: ""))
+        publisher.refreshIfChanged()
+        return .created(Encode.override(stored))
+    }
+
+    func deleteOverride(_ c: Call) throws -> Reply {
+        let id = try overrideID(c)
+        try repo.removeOverride(id: id, audit: AuditEntry(time: clock(), principal: c.principal, source: c.context.remote,
+                                                          requestID: c.requestID, action: "delete", object: ""))
+        publisher.refreshIfChanged()
+        return .noContent
+    }
+
+    // MARK: - Health
+
+    func healthReport(_ c: Call) throws -> Reply {
+        let snap = publisher.box.load()
+        var byMember: [MemberKey: HealthMonitor.Status] = [:]
+        for s in health?.statuses ?? [] { for k in s.members { byMember[k] = s } }
+        let filter = c.query("pool").map { Self.poolName($0).lowercased() }
+        var rows: [JSON] = []
+        for p in snap.pools where filter == nil || p.pool.name.lowercased() == filter {
+            for m in p.members {
+                let key = MemberKey(pool: p.pool.name, address: m.member.address)
+                let st = byMember[key]
+                var last = JSON.null
+                if let r = st?.last {
+                    last = .object([("ok", .bool(r.ok)), ("detail", .string(r.detail)),
+                                    ("latency_ms", .double((r.latency * 1e6).rounded() / 1e3)),
+                                    ("at", st?.lastAt.map { .string(Time.rfc3339($0)) } ?? .null)])
+                }
+                let since = st?.machine.since ?? snap.gslb.health.first { $0.key == key }?.since
+                rows.append(.object([
+                    ("pool", .string(p.pool.name)), ("type", .string(p.pool.type)), ("address", .string(m.member.address)),
+                    ("site", .string(m.member.site)), ("monitor", .str(m.member.monitor ?? p.pool.monitor)),
+                    ("admin", .string(m.member.state.rawValue)),
+                    ("real", .string(m.real.rawValue)), ("real_stale", .bool(m.realStale)),
+                    ("forced", .str(m.forced?.rawValue)), ("forced_by", .str(m.forcedBy)),
+                    ("effective", .string(m.effective)), ("eligible", .bool(m.eligible)),
+                    ("since", since.map { $0 > 0 ? .string(Time.rfc3339($0)) : .null } ?? .null),
+                    ("last_probe", last), ("probes", .int(st?.probes)), ("flaps", .int(st?.machine.flaps)),
+                    ("load", .num(m.load)),
+                ]))
+            }
+        }
+        if let filter, rows.isEmpty, !snap.pools.contains(where: { $0.pool.name.lowercased() == filter }) {
+            throw APIError.notFound("no pool \(filter)", field: "pool")
+        }
+        return .ok(.object([("cold_start", .bool(!(health?.coldStartOver ?? true))), ("members", .array(rows))]))
+    }
+
+    // MARK: - Explain
+
+    func explain(_ c: Call) throws -> Reply {
+        guard let rawName = c.query("name"), !rawName.isEmpty else { throw APIError.badRequest("name", "required: the name asked") }
+        let typeText = (c.query("type") ?? "A").uppercased()
+        guard let t = RecordType(name: typeText), t == .a || t == .aaaa else { throw APIError.badRequest("type", "expected A or AAAA") }
+        let clientText = c.query("client") ?? c.context.remote
+        guard let client = ClientAddress(text: clientText) else { throw APIError.badRequest("client", "not an IP address: \(clientText)") }
+        var subnet: CIDR?
+        if let e = c.query("ecs"), !e.isEmpty {
+            guard let s = CIDR(e) else { throw APIError.badRequest("ecs", "expected ADDRESS/PREFIX") }
+            subnet = CIDR(address: s.address, prefix: s.prefix)
+        }
+        let qname: DomainName
+        do { qname = try DomainName(rawName.hasSuffix(".") ? rawName : rawName + ".") } catch {
+            throw APIError.badRequest("name", "not a domain name: \(error)")
+        }
+        let ex = publisher.box.load().explain(name: qname, type: t, client: client, ecs: subnet)
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.sortedKeys]
+        return Reply(status: .ok, text: String(decoding: try enc.encode(ex), as: UTF8.self) + "\n")
+    }
+
+    // MARK: - Audit
+
+    func listAudit(_ c: Call) throws -> Reply {
+        func time(_ key: String) throws -> Double? {
+            guard let s = c.query(key), !s.isEmpty else { return nil }
+            if let t = Time.parseRFC3339(s) { return t }
+            if let d = Time.durationSeconds(s) { return clock() - d }
+            if let t = Double(s), t.isFinite { return t }
+            throw APIError.badRequest(key, "expected an RFC 3339 time or a duration such as 1h (that long ago)")
+        }
+        func int(_ key: String, _ def: Int, _ range: ClosedRange<Int>) throws -> Int {
+            guard let s = c.query(key) else { return def }
+            guard let v = Int(s), range.contains(v) else { throw APIError.badRequest(key, "expected an integer in \(range.lowerBound)...\(range.upperBound)") }
+            return v
+        }
+        let limit = try int("limit", 100, 1...1000)
+        let offset = try int("offset", 0, 0...Int(Int32.max))
+        let since = try time("since")
+        let until = try time("until")
+        let object = c.query("object").flatMap { $0.isEmpty ? nil : $0 }
+        var entries = try repo.listAudit(object: object, since: since, limit: until == nil ? limit : 100_000, offset: until == nil ? offset : 0)
+        if let until {
+            entries = Array(entries.filter { $0.time <= until }.dropFirst(offset).prefix(limit))
+        }
+        return .ok(.object([("entries", .array(entries.map(Encode.audit))), ("limit", .int(Int64(limit))),
+                            ("offset", .int(Int64(offset)))]))
+    }
+
+    // MARK: - Zones
+
+    func zonesJSON(errors: [String], generation: UInt64? = nil) -> JSON {
+        let snap = publisher.box.load()
+        var fields: [(String, JSON)] = [
+            ("zones", .array(snap.zones.map { z in
+                .object([("origin", .string(z.origin.description)), ("serial", .int(Int64(z.serial))), ("source", .string(z.source))])
+            })),
+            ("errors", .array(errors.map { .string($0) })),
+        ]
+        if let generation { fields.append(("generation", .int(Int64(generation)))) }
+        return .object(fields)
+    }
+
+    func listZones() -> Reply { .ok(zonesJSON(errors: publisher.lastErrors)) }
+
+    func reloadZones(_ c: Call) -> Reply {
+        logger.info("zone reload requested through the API", metadata: ["principal": "\(c.principal)", "request": "\(c.requestID)"])
+        let report = publisher.reload()
+        return .ok(zonesJSON(errors: report.errors, generation: report.generation))
+    }
+
+    // MARK: - Tokens
+
+    func listTokens() throws -> Reply {
+        .ok(.object([("tokens", .array(try repo.listTokens().map(Encode.token)))]))
+    }
+
+    func createToken(_ c: Call) async throws -> Reply {
+        let d = try object(try await readJSON(c), "a token")
+        let known: Set<String> = ["name", "scope", "expires_in"]
+        if let extra = d.keys.sorted().first(where: { !known.contains($0) }) { throw APIError.invalid(extra, "unknown key") }
+        guard let name = d["name"] as? String, !name.isEmpty, name.count <= 100 else {
+            throw APIError.invalid("name", "required: 1 to 100 characters")
+        }
+        guard let scopeText = d["scope"] as? String, let scope = TokenScope(rawValue: scopeText) else {
+            throw APIError.invalid("scope", "expected read, write or admin")
+        }
+        var expiresAt: Double?
+        if let e = d["expires_in"], !(e is NSNull) {
+            guard let s = e as? String, let secs = Time.durationSeconds(s), secs > 0 else {
+                throw APIError.invalid("expires_in", "expected a duration such as 30d")
+            }
+            expiresAt = clock() + secs
+        }
+        let (token, secret) = try repo.createToken(name: name, scope: scope, expiresAt: expiresAt, principal: c.principal,
+                                                   source: c.context.remote)
+        guard case .object(var fields) = Encode.token(token) else { return .created(Encode.token(token)) }
+        fields.append(("token", .string(secret)))
+        return .created(.object(fields))
+    }
+
+    func deleteToken(_ c: Call) throws -> Reply {
+        guard let id = Int64(c.param("id")), id > 0 else { throw APIError.badRequest("id", "expected a token id") }
+        try repo.deleteToken(id: id, principal: c.principal, source: c.context.remote, requestID: c.requestID)
+        return .noContent
+    }
+}
+
+/// True when a Foundation JSON value is a boolean (not the number 0 or 1).
+func CFGetTypeIDIsBool(_ v: Any) -> Bool {
+    #if canImport(Darwin)
+    return type(of: v) == type(of: NSNumber(value: true))
+    #else
+    if let n = v as? NSNumber { return String(cString: n.objCType) == "c" || type(of: v) == Bool.self }
+    return v is Bool
+    #endif
+}

@@ -1,0 +1,512 @@
+import DNSWire
+import Foundation
+import GSLBConfigFile
+import GSLBCore
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+// The `/v1` resources. Bodies are JSON objects with the keys of docs/config-file.md; they are
+// read by the same reader as `cairn apply` files (JSON is YAML), so every type error names
+// its key, then the whole resulting config is validated against the served zones.
+
+extension AdminAPI {
+    // MARK: - Bodies
+
+    func readJSON(_ c: Call) async throws -> Any {
+        let ct = c.request.headers[.contentType]?.lowercased() ?? ""
+        let buffer = try await c.request.body.collect(upTo: 1 << 20)
+        guard buffer.readableBytes > 0 else { throw APIError.badRequest("body", "a JSON body is required") }
+        guard ct.hasPrefix("application/json") || ct.hasPrefix("application/merge-patch+json") else {
+            throw APIError(.unsupportedMediaType, "unsupported-media-type", field: "Content-Type",
+                           "the body must be application/json (got \(ct.isEmpty ? "none" : ct))")
+        }
+        guard let value = JSON.parse(Data(buffer.readableBytesView)) else {
+            throw APIError.badRequest("body", "the body is not valid JSON")
+        }
+        return value
+    }
+
+    func object(_ value: Any, _ what: String) throws -> [String: Any] {
+        guard let d = value as? [String: Any] else { throw APIError.invalid(nil, "expected a JSON object (\(what))") }
+        return d
+    }
+
+    /// Decodes one object through the config-file reader: `wrap` puts the object's JSON text
+    /// into a document, `prefix` is the object's place in it (stripped from field names).
+    func decode(_ dict: [String: Any], prefix: String, wrap: (String) -> String) throws -> GSLBConfig {
+        var d = dict
+        d.removeValue(forKey: "version")
+        guard let text = JSON.serialize(d) else { throw APIError.badRequest("body", "the body cannot be read") }
+        switch ConfigFile.decode(yaml: wrap(text)) {
+        case .success(let c): return c
+        case .failure(let issues):
+            let first = issues[0]
+            throw APIError.invalid(Self.field(first.path, prefix: prefix), first.message)
+        }
+    }
+
+    static func field(_ path: String, prefix: String) -> String? {
+        if path == prefix { return nil }
+        if path.hasPrefix(prefix + ".") { return String(path.dropFirst(prefix.count + 1)) }
+        return path.isEmpty ? nil : path
+    }
+
+    func ifMatch(_ c: Call) throws -> Int64? {
+        guard let raw = c.request.headers[.ifMatch] else { return nil }
+        var t = raw.trimmingCharacters(in: .whitespaces)
+        if t.hasPrefix("W/") { t.removeFirst(2) }
+        t = t.trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+        guard let v = Int64(t), v >= 0 else { throw APIError.badRequest("If-Match", "expected an object version such as \"3\"") }
+        return v
+    }
+
+    // MARK: - Writing
+
+    /// Validates `config` against the served zones; issues that the stored config already
+    /// had are not the request's fault and are ignored.
+    func validate(_ config: GSLBConfig, before: GSLBConfig, focus: String?, deleting: Bool = false) throws {
+        let snap = publisher.box.load()
+        func check(_ c: GSLBConfig) -> [ConfigIssue] {
+            ConfigValidator.validate(c, zones: snap.origins, staticData: snap.staticTypes(at:), occluded: snap.isOccluded)
+        }
+        let old = Set(check(before).map(\.message))
+        let new = check(config).filter { !old.contains($0.message) }
+        guard let first = new.first else { return }
+        if deleting {
+            throw APIError.conflict(nil, "still in use: \(first)")
+        }
+        throw APIError.invalid(focus.flatMap { Self.field(first.path, prefix: $0) } ?? (first.path.isEmpty ? nil : first.path),
+                               first.message)
+    }
+
+    /// One transaction: version check, change, validation, audit. Then the snapshot is
+    /// refreshed so the DNS answers reflect the write before the response goes out.
+    func write(_ c: Call, expected: [String: Int64], _ body: (inout GSLBConfig) throws -> Void) throws {
+        try repo.modifyConfig(principal: c.principal, source: c.context.remote, requestID: c.requestID,
+                              expectedVersions: expected) { config in
+            try body(&config)
+        }
+        publisher.refreshIfChanged()
+    }
+
+    func current() throws -> (GSLBConfig, [String: Int64]) {
+        (try repo.exportConfig(), try repo.objectVersions())
+    }
+
+    // MARK: - Sites
+
+    func listSites() throws -> Reply {
+        let (config, v) = try current()
+        return .ok(.object([("sites", .array(config.sites.map { Encode.site($0, version: v[Keys.site($0.name)]) }))]))
+    }
+
+    func siteReply(_ name: String, created: Bool = false) throws -> Reply {
+        let (config, v) = try current()
+        guard let s = config.sites.first(where: { $0.name == name }) else { throw APIError.notFound("no site \(name)") }
+        let version = v[Keys.site(name)]
+        return Reply(status: created ? .created : .ok, json: Encode.site(s, version: version), etag: version)
+    }
+
+    func getSite(_ c: Call) throws -> Reply { try siteReply(c.param("name")) }
+
+    func decodeSite(_ c: Call, name: String?) async throws -> Site {
+        var d = try object(try await readJSON(c), "a site")
+        if let name {
+            if let given = d["name"] {
+                guard (given as? String) == name else { throw APIError.invalid("name", "does not match the name in the path (\(name))") }
+            }
+            d["name"] = name
+        }
+        return try decode(d, prefix: "sites[0]") { "{\"sites\": [\($0)]}" }.sites[0]
+    }
+
+    func createSite(_ c: Call) async throws -> Reply {
+        let site = try await decodeSite(c, name: nil)
+        try write(c, expected: [:]) { config in
+            let before = config
+            if config.sites.contains(where: { $0.name == site.name }) {
+                throw APIError.conflict("name", "site \(site.name) already exists")
+            }
+            config.sites.append(site)
+            try validate(config, before: before, focus: "sites[\(config.sites.count - 1)]")
+        }
+        return try siteReply(site.name, created: true)
+    }
+
+    func putSite(_ c: Call) async throws -> Reply {
+        let name = c.param("name")
+        let site = try await decodeSite(c, name: name)
+        let expected = try ifMatch(c).map { [Keys.site(name): $0] } ?? [:]
+        try write(c, expected: expected) { config in
+            let before = config
+            guard let i = config.sites.firstIndex(where: { $0.name == name }) else { throw APIError.notFound("no site \(name)") }
+            config.sites[i] = site
+            try validate(config, before: before, focus: "sites[\(i)]")
+        }
+        return try siteReply(name)
+    }
+
+    func deleteSite(_ c: Call) throws -> Reply {
+        let name = c.param("name")
+        let expected = try ifMatch(c).map { [Keys.site(name): $0] } ?? [:]
+        try write(c, expected: expected) { config in
+            let before = config
+            guard let i = config.sites.firstIndex(where: { $0.name == name }) else { throw APIError.notFound("no site \(name)") }
+            config.sites.remove(at: i)
+            try validate(config, before: before, focus: nil, deleting: true)
+        }
+        return .noContent
+    }
+
+    // MARK: - Pools
+
+    static func poolName(_ raw: String) -> String {
+        let n = raw.hasSuffix(".") ? raw : raw + "."
+        return n
+    }
+
+    /// The index of the pool named in the path (`type` from the query when both A and AAAA exist).
+    func poolIndex(_ config: GSLBConfig, _ c: Call) throws -> Int {
+        let name = Self.poolName(c.param("name")).lowercased()
+        var matches = config.pools.indices.filter { config.pools[$0].name.lowercased() == name }
+        if let t = c.query("type") {
+            let type = t.uppercased()
+            guard type == "A" || type == "AAAA" else { throw APIError.badRequest("type", "expected A or AAAA") }
+            matches = matches.filter { config.pools[$0].type == type }
+        }
+        guard !matches.isEmpty else { throw APIError.notFound("no pool \(name)\(c.query("type").map { " of type \($0.uppercased())" } ?? "")") }
+        guard matches.count == 1 else {
+            throw APIError.badRequest("type", "\(name) has an A and an AAAA pool; say which with ?type=")
+        }
+        return matches[0]
+    }
+
+    func listPools() throws -> Reply {
+        let (config, v) = try current()
+        return .ok(.object([("pools", .array(config.pools.map { Encode.pool($0, versions: v) }))]))
+    }
+
+    func poolReply(name: String, type: String, created: Bool = false) throws -> Reply {
+        let (config, v) = try current()
+        guard let p = config.pools.first(where: { $0.name.lowercased() == name.lowercased() && $0.type == type }) else {
+            throw APIError.notFound("no pool \(name) of type \(type)")
+        }
+        let version = v[Keys.pool(p)]
+        return Reply(status: created ? .created : .ok, json: Encode.pool(p, versions: v), etag: version)
+    }
+
+    func getPool(_ c: Call) throws -> Reply {
+        let (config, v) = try current()
+        let p = config.pools[try poolIndex(config, c)]
+        return .ok(Encode.pool(p, versions: v), etag: v[Keys.pool(p)])
+    }
+
+    func decodePool(_ d: [String: Any]) throws -> Pool {
+        try decode(d, prefix: "pools[0]") { "{\"pools\": [\($0)]}" }.pools[0]
+    }
+
+    func createPool(_ c: Call) async throws -> Reply {
+        let pool = try decodePool(try object(try await readJSON(c), "a pool"))
+        try write(c, expected: [:]) { config in
+            let before = config
+            if config.pools.contains(where: { $0.name.lowercased() == pool.name.lowercased() && $0.type == pool.type }) {
+                throw APIError.conflict("name", "pool \(pool.name) of type \(pool.type) already exists")
+            }
+            config.pools.append(pool)
+            try validate(config, before: before, focus: "pools[\(config.pools.count - 1)]")
+        }
+        return try poolReply(name: pool.name, type: pool.type, created: true)
+    }
+
+    func putPool(_ c: Call) async throws -> Reply {
+        var d = try object(try await readJSON(c), "a pool")
+        let (snapshotConfig, _) = try current()
+        let i0 = try poolIndex(snapshotConfig, c)
+        let existing = snapshotConfig.pools[i0]
+        if let given = d["name"] {
+            guard let g = given as? String, Self.poolName(g).lowercased() == existing.name.lowercased() else {
+                throw APIError.invalid("name", "does not match the name in the path (\(existing.name))")
+            }
+        }
+        if let given = d["type"] {
+            guard let g = given as? String, g.uppercased() == existing.type else {
+                throw APIError.invalid("type", "the type of a pool cannot change (it is \(existing.type))")
+            }
+        }
+        d["name"] = existing.name
+        d["type"] = existing.type
+        if d["members"] == nil {
+            d["members"] = existing.members.map { m -> [String: Any] in
+                var o: [String: Any] = ["site": m.site, "address": m.address, "weight": m.weight, "priority": m.priority,
+                                        "state": m.state.rawValue]
+                if let mon = m.monitor { o["monitor"] = mon }
+                if let l = m.load { o["load"] = l }
+                if let p = m.probe {
+                    var po: [String: Any] = [:]
+                    if let a = p.address { po["address"] = a }
+                    if let port = p.port { po["port"] = port }
+                    o["probe"] = po
+                }
+                return o
+            }
+        }
+        let pool = try decodePool(d)
+        let expected = try ifMatch(c).map { [Keys.pool(existing): $0] } ?? [:]
+        try write(c, expected: expected) { config in
+            let before = config
+            guard let i = config.pools.firstIndex(where: { $0.name == existing.name && $0.type == existing.type }) else {
+                throw APIError.notFound("no pool \(existing.name)")
+            }
+            config.pools[i] = pool
+            try validate(config, before: before, focus: "pools[\(i)]")
+        }
+        return try poolReply(name: existing.name, type: existing.type)
+    }
+
+    func deletePool(_ c: Call) throws -> Reply {
+        let (snapshotConfig, _) = try current()
+        let existing = snapshotConfig.pools[try poolIndex(snapshotConfig, c)]
+        let expected = try ifMatch(c).map { [Keys.pool(existing): $0] } ?? [:]
+        try write(c, expected: expected) { config in
+            let before = config
+            guard let i = config.pools.firstIndex(where: { $0.name == existing.name && $0.type == existing.type }) else {
+                throw APIError.notFound("no pool \(existing.name)")
+            }
+            config.pools.remove(at: i)
+            try validate(config, before: before, focus: nil, deleting: true)
+        }
+        return .noContent
+    }
+
+    // MARK: - Members
+
+    static func sameAddress(_ a: String, _ b: String) -> Bool {
+        if let x = ClientAddress(text: a), let y = ClientAddress(text: b) { return x == y }
+        return a.lowercased() == b.lowercased()
+    }
+
+    func listMembers(_ c: Call) throws -> Reply {
+        let (config, v) = try current()
+        let p = config.pools[try poolIndex(config, c)]
+        return .ok(.object([("members", .array(p.members.map { Encode.member($0, version: v[Keys.member(p, $0.address)]) }))]),
+                   etag: v[Keys.pool(p)])
+    }
+
+    func memberReply(pool name: String, type: String, address: String, created: Bool = false) throws -> Reply {
+        let (config, v) = try current()
+        guard let p = config.pools.first(where: { $0.name == name && $0.type == type }),
+              let m = p.members.first(where: { Self.sameAddress($0.address, address) }) else {
+            throw APIError.notFound("no member \(address) in \(name)")
+        }
+        let version = v[Keys.member(p, m.address)]
+        return Reply(status: created ? .created : .ok, json: Encode.member(m, version: version), etag: version)
+    }
+
+    func getMember(_ c: Call) throws -> Reply {
+        let (config, _) = try current()
+        let p = config.pools[try poolIndex(config, c)]
+        return try memberReply(pool: p.name, type: p.type, address: c.param("address"))
+    }
+
+    func decodeMember(_ d: [String: Any], pool: Pool) throws -> Member {
+        let name = JSON.string(pool.name).text
+        return try decode(d, prefix: "pools[0].members[0]") {
+            "{\"pools\": [{\"name\": \(name), \"type\": \"\(pool.type)\", \"members\": [\($0)]}]}"
+        }.pools[0].members[0]
+    }
+
+    func createMember(_ c: Call) async throws -> Reply {
+        let d = try object(try await readJSON(c), "a member")
+        let (snapshotConfig, _) = try current()
+        let pool = snapshotConfig.pools[try poolIndex(snapshotConfig, c)]
+        let member = try decodeMember(d, pool: pool)
+        try write(c, expected: [:]) { config in
+            let before = config
+            guard let i = config.pools.firstIndex(where: { $0.name == pool.name && $0.type == pool.type }) else {
+                throw APIError.notFound("no pool \(pool.name)")
+            }
+            if config.pools[i].members.contains(where: { Self.sameAddress($0.address, member.address) }) {
+                throw APIError.conflict("address", "\(member.address) is already a member of \(pool.name)")
+            }
+            config.pools[i].members.append(member)
+            try validate(config, before: before, focus: "pools[\(i)].members[\(config.pools[i].members.count - 1)]")
+        }
+        return try memberReply(pool: pool.name, type: pool.type, address: member.address, created: true)
+    }
+
+    func putMember(_ c: Call) async throws -> Reply {
+        var d = try object(try await readJSON(c), "a member")
+        let (snapshotConfig, _) = try current()
+        let pool = snapshotConfig.pools[try poolIndex(snapshotConfig, c)]
+        let address = c.param("address")
+        guard let existing = pool.members.first(where: { Self.sameAddress($0.address, address) }) else {
+            throw APIError.notFound("no member \(address) in \(pool.name)")
+        }
+        if let given = d["address"] {
+            guard let g = given as? String, Self.sameAddress(g, existing.address) else {
+                throw APIError.invalid("address", "does not match the address in the path (\(existing.address))")
+            }
+        }
+        d["address"] = existing.address
+        if d["site"] == nil { d["site"] = existing.site }
+        let member = try decodeMember(d, pool: pool)
+        let expected = try ifMatch(c).map { [Keys.member(pool, existing.address): $0] } ?? [:]
+        try write(c, expected: expected) { config in
+            let before = config
+            guard let i = config.pools.firstIndex(where: { $0.name == pool.name && $0.type == pool.type }),
+                  let j = config.pools[i].members.firstIndex(where: { $0.address == existing.address }) else {
+                throw APIError.notFound("no member \(address) in \(pool.name)")
+            }
+            config.pools[i].members[j] = member
+            try validate(config, before: before, focus: "pools[\(i)].members[\(j)]")
+        }
+        return try memberReply(pool: pool.name, type: pool.type, address: existing.address)
+    }
+
+    func deleteMember(_ c: Call) throws -> Reply {
+        let (snapshotConfig, _) = try current()
+        let pool = snapshotConfig.pools[try poolIndex(snapshotConfig, c)]
+        let address = c.param("address")
+        guard let existing = pool.members.first(where: { Self.sameAddress($0.address, address) }) else {
+            throw APIError.notFound("no member \(address) in \(pool.name)")
+        }
+        let expected = try ifMatch(c).map { [Keys.member(pool, existing.address): $0] } ?? [:]
+        try write(c, expected: expected) { config in
+            let before = config
+            guard let i = config.pools.firstIndex(where: { $0.name == pool.name && $0.type == pool.type }),
+                  let j = config.pools[i].members.firstIndex(where: { $0.address == existing.address }) else {
+                throw APIError.notFound("no member \(address) in \(pool.name)")
+            }
+            config.pools[i].members.remove(at: j)
+            if config.pools[i].members.isEmpty {
+                throw APIError.conflict(nil, "\(existing.address) is the last member of \(pool.name); delete the pool instead")
+            }
+            try validate(config, before: before, focus: nil, deleting: true)
+        }
+        return .noContent
+    }
+
+    // MARK: - Monitors
+
+    func listMonitors() throws -> Reply {
+        let (config, v) = try current()
+        return .ok(.object([("monitors", .array(config.monitors.map { Encode.monitor($0, version: v[Keys.monitor($0.name)]) }))]))
+    }
+
+    func monitorReply(_ name: String, created: Bool = false) throws -> Reply {
+        let (config, v) = try current()
+        guard let m = config.monitors.first(where: { $0.name == name }) else { throw APIError.notFound("no monitor \(name)") }
+        let version = v[Keys.monitor(name)]
+        return Reply(status: created ? .created : .ok, json: Encode.monitor(m, version: version), etag: version)
+    }
+
+    func getMonitor(_ c: Call) throws -> Reply { try monitorReply(c.param("name")) }
+
+    func decodeMonitor(_ c: Call, name: String?) async throws -> Monitor {
+        var d = try object(try await readJSON(c), "a monitor")
+        if let name {
+            if let given = d["name"] {
+                guard (given as? String) == name else { throw APIError.invalid("name", "does not match the name in the path (\(name))") }
+            }
+            d["name"] = name
+        }
+        return try decode(d, prefix: "monitors[0]") { "{\"monitors\": [\($0)]}" }.monitors[0]
+    }
+
+    func createMonitor(_ c: Call) async throws -> Reply {
+        let m = try await decodeMonitor(c, name: nil)
+        try write(c, expected: [:]) { config in
+            let before = config
+            if config.monitors.contains(where: { $0.name == m.name }) {
+                throw APIError.conflict("name", "monitor \(m.name) already exists")
+            }
+            config.monitors.append(m)
+            try validate(config, before: before, focus: "monitors[\(config.monitors.count - 1)]")
+        }
+        return try monitorReply(m.name, created: true)
+    }
+
+    func putMonitor(_ c: Call) async throws -> Reply {
+        let name = c.param("name")
+        let m = try await decodeMonitor(c, name: name)
+        let expected = try ifMatch(c).map { [Keys.monitor(name): $0] } ?? [:]
+        try write(c, expected: expected) { config in
+            let before = config
+            guard let i = config.monitors.firstIndex(where: { $0.name == name }) else { throw APIError.notFound("no monitor \(name)") }
+            config.monitors[i] = m
+            try validate(config, before: before, focus: "monitors[\(i)]")
+        }
+        return try monitorReply(name)
+    }
+
+    func deleteMonitor(_ c: Call) throws -> Reply {
+        let name = c.param("name")
+        let expected = try ifMatch(c).map { [Keys.monitor(name): $0] } ?? [:]
+        try write(c, expected: expected) { config in
+            let before = config
+            guard let i = config.monitors.firstIndex(where: { $0.name == name }) else { throw APIError.notFound("no monitor \(name)") }
+            config.monitors.remove(at: i)
+            try validate(config, before: before, focus: nil, deleting: true)
+        }
+        return .noContent
+    }
+
+    // MARK: - Topology
+
+    func topologyJSON() throws -> JSON {
+        let (config, v) = try current()
+        return .object([("topology", .array(config.topology.map { Encode.topology($0, version: v[Keys.topology($0.network)]) }))])
+    }
+
+    func listTopology() throws -> Reply { .ok(try topologyJSON()) }
+
+    func putTopology(_ c: Call) async throws -> Reply {
+        let d = try object(try await readJSON(c), "{\"topology\": [...]}")
+        if let extra = d.keys.first(where: { $0 != "topology" }) {
+            throw APIError.invalid(extra, "unknown key; the body is {\"topology\": [ENTRY...]}")
+        }
+        guard d["topology"] is [Any] else { throw APIError.invalid("topology", "expected a list of entries") }
+        guard let text = JSON.serialize(d) else { throw APIError.badRequest("body", "the body cannot be read") }
+        let table: [TopologyEntry]
+        switch ConfigFile.decode(yaml: text) {
+        case .success(let c): table = c.topology
+        case .failure(let issues): throw APIError.invalid(issues[0].path, issues[0].message)
+        }
+        try write(c, expected: [:]) { config in
+            let before = config
+            config.topology = table
+            try validate(config, before: before, focus: "")
+        }
+        return .ok(try topologyJSON())
+    }
+
+    func createTopology(_ c: Call) async throws -> Reply {
+        let d = try object(try await readJSON(c), "a topology entry")
+        let entry = try decode(d, prefix: "topology[0]") { "{\"topology\": [\($0)]}" }.topology[0]
+        try write(c, expected: [:]) { config in
+            let before = config
+            if config.topology.contains(where: { $0.network == entry.network }) {
+                throw APIError.conflict("network", "\(entry.network) is already in the table")
+            }
+            config.topology.append(entry)
+            try validate(config, before: before, focus: "topology[\(config.topology.count - 1)]")
+        }
+        let (config, v) = try current()
+        let stored = config.topology.first { $0.network == entry.network } ?? entry
+        return .created(Encode.topology(stored, version: v[Keys.topology(stored.network)]))
+    }
+
+    func deleteTopology(_ c: Call) throws -> Reply {
+        guard let network = c.query("network"), !network.isEmpty else {
+            throw APIError.badRequest("network", "say which entry: ?network=ADDRESS/PREFIX")
+        }
+        try write(c, expected: [:]) { config in
+            guard let i = config.topology.firstIndex(where: { $0.network == network }) else {
+                throw APIError.notFound("no topology entry \(network)", field: "network")
+            }
+            config.topology.remove(at: i)
+        }
+        return .noContent
+    }
+}

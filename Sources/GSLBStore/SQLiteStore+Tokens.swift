@@ -1,0 +1,73 @@
+import GRDB
+import GSLBCore
+
+// API tokens: only the SHA-256 of each secret is stored. Creating and deleting one is audited
+// (`token:ID`), without the secret or its hash.
+
+extension SQLiteStore {
+    /// Creates a token and returns it with its secret (shown once, never stored).
+    public func createToken(name: String, scope: TokenScope, expiresAt: Double?, principal: String,
+                            source: String) throws -> (token: APIToken, secret: String) {
+        if let e = expiresAt, !e.isFinite { throw StoreError(.invalid, "expires_at must be a finite number") }
+        guard !name.isEmpty, name.count <= 100 else { throw StoreError(.invalid, "a token name is 1 to 100 characters") }
+        let secret = APIToken.generateSecret()
+        let hash = APIToken.hash(secret)
+        let created = now()
+        let token: APIToken = try write("creating a token") { db in
+            try db.execute(sql: "INSERT INTO tokens (name, hash, scope, expires_at, created_at) VALUES (?, ?, ?, ?, ?)",
+                           arguments: [name, hash, scope.rawValue, expiresAt, created])
+            let t = APIToken(id: db.lastInsertedRowID, name: name, hash: hash, scope: scope, expiresAt: expiresAt,
+                             createdAt: created)
+            _ = try Self.insertAudit(db, [AuditEntry(time: created, principal: principal, source: source, action: "create",
+                                                    object: "token:\(t.id)", after: Self.tokenJSON(t))])
+            return t
+        }
+        return (token, secret)
+    }
+
+    /// The token whose hash is `hash`, compared in constant time, or nil.
+    public func token(hash: String) throws -> APIToken? {
+        let all = try listTokens()
+        var found: APIToken?
+        for t in all where APIToken.constantTimeEquals(t.hash, hash) { found = t }
+        return found
+    }
+
+    public func listTokens() throws -> [APIToken] {
+        try read("reading tokens") { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM tokens ORDER BY id").map { row in
+                APIToken(id: row["id"], name: row["name"], hash: row["hash"],
+                         scope: try decodeEnum(row["scope"], "tokens.scope"), expiresAt: row["expires_at"],
+                         createdAt: row["created_at"], lastUsedAt: row["last_used_at"])
+            }
+        }
+    }
+
+    /// Deletes a token (audited); `.notFound` when there is none with that id.
+    public func deleteToken(id: Int64, principal: String, source: String, requestID: String?) throws {
+        try write("deleting a token") { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM tokens WHERE id = ?", arguments: [id]) else {
+                throw StoreError(.notFound, "no such token", object: "token:\(id)")
+            }
+            let t = APIToken(id: row["id"], name: row["name"], hash: row["hash"],
+                             scope: try decodeEnum(row["scope"], "tokens.scope"), expiresAt: row["expires_at"],
+                             createdAt: row["created_at"])
+            try db.execute(sql: "DELETE FROM tokens WHERE id = ?", arguments: [id])
+            _ = try Self.insertAudit(db, [AuditEntry(time: now(), principal: principal, source: source, requestID: requestID,
+                                                    action: "delete", object: "token:\(id)", before: Self.tokenJSON(t))])
+        }
+    }
+
+    /// Records when a token was last used (not audited).
+    public func touchToken(id: Int64, at time: Double) throws {
+        try write("touching a token") { db in
+            try db.execute(sql: "UPDATE tokens SET last_used_at = ? WHERE id = ?", arguments: [time, id])
+        }
+    }
+
+    static func tokenJSON(_ t: APIToken) -> String {
+        var s = "{\"id\":\(t.id),\"name\":\(AuditJSON.encode(t.name)),\"scope\":\"\(t.scope.rawValue)\""
+        s += ",\"expires_at\":\(t.expiresAt.map { "\($0)" } ?? "null")}"
+        return s
+    }
+}
