@@ -35,6 +35,9 @@ final class CairnProcess {
     let process = Process()
     let stderr = OutputLog()
     private(set) var port: Int = 0
+    /// The admin API's port (0 when the API is off).
+    private(set) var apiPort: Int = 0
+    var apiBase: String { "http://127.0.0.1:\(apiPort)" }
 
     /// Starts `cairn ARGS` and waits for its `listening udp` line (for `serve`).
     init(_ args: [String], waitForListen: Bool = true) throws {
@@ -43,6 +46,10 @@ final class CairnProcess {
         // Every server gets its own store unless the test names one: no two tests share a file.
         if args.first == "serve" && !args.contains("--db") {
             args += ["--db", FileManager.default.temporaryDirectory.appendingPathComponent("cairn-\(UUID().uuidString).sqlite").path]
+        }
+        // ... and its own ephemeral admin API port (the default 9053 would collide).
+        if args.first == "serve" && !args.contains("--api") {
+            args += ["--api", "127.0.0.1:0"]
         }
         process.arguments = args
         let pipe = Pipe()
@@ -57,7 +64,14 @@ final class CairnProcess {
         guard waitForListen else { return }
         let deadline = Date().addingTimeInterval(20)
         while Date() < deadline {
-            if let p = CairnProcess.listenPort(in: stderr.value) { port = p; return }
+            let log = stderr.value
+            let apiOff = args.firstIndex(of: "--api").map { $0 + 1 < args.count && args[$0 + 1].isEmpty } ?? false
+            let apiPending = args.first == "serve" && !apiOff && CairnProcess.apiPort(in: log) == nil
+            if let p = CairnProcess.listenPort(in: log), !apiPending {
+                port = p
+                apiPort = CairnProcess.apiPort(in: log) ?? 0
+                return
+            }
             if !process.isRunning { break }
             usleep(20_000)
         }
@@ -68,6 +82,15 @@ final class CairnProcess {
     static func listenPort(in log: String) -> Int? {
         for line in log.split(separator: "\n") where line.hasPrefix("cairn: listening udp ") {
             if let p = line.split(separator: ":").last, let v = Int(p) { return v }
+        }
+        return nil
+    }
+
+    /// From `cairn: listening api 127.0.0.1:PORT (http)`.
+    static func apiPort(in log: String) -> Int? {
+        for line in log.split(separator: "\n") where line.hasPrefix("cairn: listening api ") {
+            let addr = line.dropFirst("cairn: listening api ".count).split(separator: " ").first ?? ""
+            if let p = addr.split(separator: ":").last, let v = Int(p) { return v }
         }
         return nil
     }
