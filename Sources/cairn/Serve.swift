@@ -53,6 +53,9 @@ struct Serve: ParsableCommand {
     @Flag(help: "Allow the admin API on a non-loopback address without TLS.")
     var insecureApi = false
 
+    @Option(help: "Failed API authentications from one address per minute before it gets 429.")
+    var apiMaxAuthFailures: Int = 10
+
     func validate() throws {
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level: unknown level \"\(logLevel)\"")
@@ -61,6 +64,7 @@ struct Serve: ParsableCommand {
         guard (512...65535).contains(maxUdpSize) else { throw ValidationError("--max-udp-size: must be 512...65535") }
         guard udpWorkers >= 0 else { throw ValidationError("--udp-workers: must be >= 0") }
         guard tcpMaxConnections > 0 else { throw ValidationError("--tcp-max-connections: must be > 0") }
+        guard apiMaxAuthFailures > 0 else { throw ValidationError("--api-max-auth-failures: must be > 0") }
         guard (apiTlsCert == nil) == (apiTlsKey == nil) else {
             throw ValidationError("--api-tls-cert and --api-tls-key go together")
         }
@@ -177,7 +181,8 @@ extension Serve {
         guard !api.isEmpty else { return nil }
         let hp = try HostPort.parse(api, option: "--api")
         let admin = AdminAPI(
-            configuration: AdminAPIConfiguration(host: hp.host, port: hp.port, tlsCertificate: apiTlsCert, tlsKey: apiTlsKey),
+            configuration: AdminAPIConfiguration(host: hp.host, port: hp.port, tlsCertificate: apiTlsCert, tlsKey: apiTlsKey,
+                                                 failureLimit: apiMaxAuthFailures),
             repository: store, publisher: publisher, health: monitor,
             metrics: makeMetrics(server: server, publisher: publisher, monitor: monitor),
             readiness: Readiness(waiting: {

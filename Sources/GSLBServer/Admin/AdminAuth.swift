@@ -23,17 +23,21 @@ final class AdminAuth: Sendable {
     func authenticate(header: String?, scope: TokenScope, source: String, requestID: String,
                       what: String) throws -> APIToken {
         let now = clock()
+        // A source over the limit gets 429 for anything but a valid token: brute force and
+        // audit flooding stop, while automation with a good token on the same host goes on.
         let blocked = failures.withLock { f -> Bool in
             let recent = (f[source] ?? []).filter { $0 > now - failureWindow }
             f[source] = recent.isEmpty ? nil : recent
             return recent.count >= failureLimit
         }
-        if blocked {
-            throw APIError(.tooManyRequests, "rate-limited", field: "Authorization",
-                           "too many failed authentications from \(source); try again later")
-        }
+        let tooMany = APIError(.tooManyRequests, "rate-limited", field: "Authorization",
+                               "too many failed authentications from \(source); try again later")
         func fail(_ why: String) -> APIError {
-            failures.withLock { $0[source, default: []].append(now) }
+            if blocked { return tooMany }
+            failures.withLock { f in
+                f[source, default: []].append(now)
+                if f.count > 4096 { f = f.filter { $0.value.contains { $0 > now - failureWindow } } }
+            }
             logger.warning("authentication failed", metadata: ["source": "\(source)", "reason": "\(why)", "request": "\(what)"])
             do {
                 try repo.audit([AuditEntry(time: now, principal: "-", source: source, requestID: requestID,

@@ -28,7 +28,7 @@ extension AdminAPI {
     }
 
     func object(_ value: Any, _ what: String) throws -> [String: Any] {
-        guard let d = value as? [String: Any] else { throw APIError.invalid(nil, "expected a JSON object (\(what))") }
+        guard let d = value as? [String: Any] else { throw APIError.invalid("body", "expected a JSON object (\(what))") }
         return d
     }
 
