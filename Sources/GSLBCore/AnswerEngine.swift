@@ -12,6 +12,10 @@ public final class AnswerEngine {
     public var advertisedUDPPayload: UInt16
 
     let writer = MessageWriter()
+    /// Counts by transport, type and RCODE, and pool answers: drained by the engine's owner.
+    public let tally = QueryTally()
+    /// The RCODE of the response being written (for the tally).
+    private var lastRcode: UInt16 = 0
 
     struct Item {
         let owner: DomainName
@@ -45,11 +49,16 @@ public final class AnswerEngine {
         self.ecsScope = 0
         switch QueryParser.parse(packet) {
         case .drop:
+            tally.countDropped(transport)
             return 0
         case let .error(rcode, id, flags, question):
-            return writeError(rcode, id: id, flags: flags, query: question, transport: transport, out: out)
+            let n = writeError(rcode, id: id, flags: flags, query: question, transport: transport, out: out)
+            tally.count(transport, qtype: question?.qtype.rawValue, rcode: rcode.rawValue)
+            return n
         case let .query(q):
-            return answer(q, transport: transport, snapshot: snapshot, out: out)
+            let n = answer(q, transport: transport, snapshot: snapshot, out: out)
+            tally.count(transport, qtype: q.qtype.rawValue, rcode: lastRcode)
+            return n
         }
     }
 
@@ -77,6 +86,7 @@ public final class AnswerEngine {
 
     func writeError(_ rcode: ResponseCode, id: UInt16, flags: UInt16, query: Query?, transport: Transport,
                     out: UnsafeMutableRawBufferPointer) -> Int {
+        lastRcode = rcode.rawValue
         let limit = sizeLimit(query, transport)
         writer.reset(buffer: out, limit: limit)
         writer.header(id: id, flags: responseFlags(flags, rcode: rcode))
@@ -183,6 +193,7 @@ public final class AnswerEngine {
             if data.poolSlot >= 0, let pool = q.qtype == .any ? snapshot.pools(at: data).first : snapshot.pool(at: data, q.qtype) {
                 let net = clientNetwork(q, useECS: pool.pool.ecs)
                 let d = pool.select(client: net, rng: &rng, counter: &roundRobinCounter)
+                tally.countPool(d.slots, fallbackSlot: d.fallback ? pool.fallbackSlot : nil, layout: snapshot.tallyLayout)
                 // The scope speaks of the ECS subnet only when that subnet decided.
                 ecsScope = net?.fromECS == true ? d.scope : 0
                 if d.servfail { return (.servFail, aa) }
@@ -236,6 +247,7 @@ public final class AnswerEngine {
     }
 
     func encode(_ q: Query, rcode: ResponseCode, aa: Bool, transport: Transport, out: UnsafeMutableRawBufferPointer) -> Int {
+        lastRcode = rcode.rawValue
         let limit = sizeLimit(q, transport)
         let options = optOptions(q)
         let optSize = q.edns == nil ? 0 : 11 + options.count

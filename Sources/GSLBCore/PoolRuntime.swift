@@ -26,10 +26,16 @@ public struct MemberView: Sendable {
 /// The result of a pool decision for one query.
 public struct PoolDecision: Sendable {
     public var records: [EncodedRecord]
+    /// The tally slot of each record's member (same order as `records`), for metrics.
+    public var slots: [Int32] = []
     /// ECS SCOPE PREFIX-LENGTH: 0 when the answer does not depend on the client.
     public var scope: Int
     public var servfail: Bool
     public var fallback: Bool
+
+    init(records: [EncodedRecord], slots: [Int32] = [], scope: Int, servfail: Bool, fallback: Bool) {
+        self.records = records; self.slots = slots; self.scope = scope; self.servfail = servfail; self.fallback = fallback
+    }
 }
 
 /// One policy over one set of members, with everything precomputed.
@@ -47,6 +53,12 @@ struct Selector: Sendable {
     /// closest: per topology entry.
     let byEntry: [[EncodedRecord]]
     let seeds: [UInt64]
+    /// The members' tally slots, parallel to the record arrays above (metrics).
+    let singleSlots: [[Int32]]
+    let slots: [Int32]
+    let constantSlots: [Int32]
+    let rotationSlots: [[Int32]]
+    let byEntrySlots: [[Int32]]
 
     var isEmpty: Bool { members.isEmpty }
 }
@@ -57,6 +69,10 @@ public final class PoolRuntime: Sendable {
     public let name: DomainName
     public let type: RecordType
     public let members: [MemberView]
+    /// Each member's slot in the snapshot's `TallyLayout` (same index as `members`).
+    public let memberSlots: [Int32]
+    /// The slot counting this pool's fallback answers; nil when the pool has no layout.
+    public let fallbackSlot: Int32?
     let primary: Selector
     let fallbackAll: Selector
     let fallbackPool: PoolRuntime?
@@ -71,11 +87,14 @@ public final class PoolRuntime: Sendable {
     public static let hashPrefixV6 = 56
 
     init(pool: Pool, name: DomainName, members: [MemberView], sites: [String: Site], topology: TopologyTable,
-         fallbackPool: PoolRuntime?) {
+         fallbackPool: PoolRuntime?, memberSlots: [Int32]? = nil, fallbackSlot: Int32? = nil) {
         self.pool = pool
         self.name = name
         self.type = pool.recordType
         self.members = members
+        let slots = memberSlots ?? [Int32](repeating: -1, count: members.count)
+        self.memberSlots = slots
+        self.fallbackSlot = fallbackSlot
         self.topology = topology
         self.sites = sites
         self.fallbackPool = fallbackPool
@@ -86,10 +105,10 @@ public final class PoolRuntime: Sendable {
         let (eo, d) = PoolRuntime.closestOrders(members: members, set: eligible, sites: sites, topology: topology)
         entryOrder = eo
         defaultOrder = d
-        primary = PoolRuntime.makeSelector(pool: pool, members: members, set: eligible, records: records, sites: sites,
-                                           topology: topology, useWeights: true)
-        fallbackAll = PoolRuntime.makeSelector(pool: pool, members: members, set: enabled, records: records, sites: sites,
-                                               topology: topology, useWeights: false)
+        primary = PoolRuntime.makeSelector(pool: pool, members: members, set: eligible, records: records, slots: slots,
+                                           sites: sites, topology: topology, useWeights: true)
+        fallbackAll = PoolRuntime.makeSelector(pool: pool, members: members, set: enabled, records: records, slots: slots,
+                                               sites: sites, topology: topology, useWeights: false)
     }
 
     /// Chooses the answer for one query. No allocation for answers of one address.
@@ -123,30 +142,38 @@ public final class PoolRuntime: Sendable {
     func run(_ s: Selector, client: ClientNetwork?, rng: inout some RandomSource, counter: inout UInt64, fallback: Bool) -> PoolDecision {
         switch s.policy {
         case .failover, .allHealthy, .leastLoaded:
-            return PoolDecision(records: s.constant, scope: 0, servfail: false, fallback: fallback)
+            return PoolDecision(records: s.constant, slots: s.constantSlots, scope: 0, servfail: false, fallback: fallback)
         case .roundRobin:
             counter &+= 1
-            return PoolDecision(records: s.rotations[Int(counter % UInt64(s.rotations.count))], scope: 0, servfail: false, fallback: fallback)
+            let i = Int(counter % UInt64(s.rotations.count))
+            return PoolDecision(records: s.rotations[i], slots: s.rotationSlots[i], scope: 0, servfail: false, fallback: fallback)
         case .weighted:
             let total = s.cumulative.last ?? 0
-            guard total > 0 else { return PoolDecision(records: s.constant, scope: 0, servfail: false, fallback: fallback) }
-            if s.answers == 1 || s.members.count == 1 {
-                let r = rng.below(total)
-                return PoolDecision(records: s.singles[PoolRuntime.pick(s.cumulative, r)], scope: 0, servfail: false, fallback: fallback)
+            guard total > 0 else {
+                return PoolDecision(records: s.constant, slots: s.constantSlots, scope: 0, servfail: false, fallback: fallback)
             }
-            return PoolDecision(records: PoolRuntime.weightedSample(s, rng: &rng), scope: 0, servfail: false, fallback: fallback)
+            if s.answers == 1 || s.members.count == 1 {
+                let i = PoolRuntime.pick(s.cumulative, rng.below(total))
+                return PoolDecision(records: s.singles[i], slots: s.singleSlots[i], scope: 0, servfail: false, fallback: fallback)
+            }
+            let (recs, slots) = PoolRuntime.weightedSample(s, rng: &rng)
+            return PoolDecision(records: recs, slots: slots, scope: 0, servfail: false, fallback: fallback)
         case .closest:
             guard let c = clientNetwork(client) else {
-                return PoolDecision(records: s.constant, scope: 0, servfail: false, fallback: fallback)
+                return PoolDecision(records: s.constant, slots: s.constantSlots, scope: 0, servfail: false, fallback: fallback)
             }
             if let m = topology.match(c) {
                 let recs = s.byEntry[m.index]
-                return PoolDecision(records: recs.isEmpty ? s.constant : recs, scope: m.prefix, servfail: false, fallback: fallback)
+                if recs.isEmpty {
+                    return PoolDecision(records: s.constant, slots: s.constantSlots, scope: m.prefix, servfail: false, fallback: fallback)
+                }
+                return PoolDecision(records: recs, slots: s.byEntrySlots[m.index], scope: m.prefix, servfail: false, fallback: fallback)
             }
-            return PoolDecision(records: s.constant, scope: topology.unmatchedScope(c), servfail: false, fallback: fallback)
+            return PoolDecision(records: s.constant, slots: s.constantSlots, scope: topology.unmatchedScope(c), servfail: false,
+                                fallback: fallback)
         case .consistentHash:
             guard let c = clientNetwork(client) else {
-                return PoolDecision(records: s.constant, scope: 0, servfail: false, fallback: fallback)
+                return PoolDecision(records: s.constant, slots: s.constantSlots, scope: 0, servfail: false, fallback: fallback)
             }
             let keyPrefix = min(c.prefix, c.address.family == 4 ? PoolRuntime.hashPrefixV4 : PoolRuntime.hashPrefixV6)
             let k = c.address.masked(keyPrefix)
@@ -158,10 +185,12 @@ public final class PoolRuntime: Sendable {
                     let score = mix64(s.seeds[i] ^ key)
                     if i == 0 || score > bestScore { best = i; bestScore = score }
                 }
-                return PoolDecision(records: s.singles[best], scope: keyPrefix, servfail: false, fallback: fallback)
+                return PoolDecision(records: s.singles[best], slots: s.singleSlots[best], scope: keyPrefix, servfail: false,
+                                    fallback: fallback)
             }
-            let ranked = s.seeds.indices.sorted { mix64(s.seeds[$0] ^ key) > mix64(s.seeds[$1] ^ key) }
-            return PoolDecision(records: ranked.prefix(s.answers).map { s.records[$0] }, scope: keyPrefix, servfail: false, fallback: fallback)
+            let ranked = s.seeds.indices.sorted { mix64(s.seeds[$0] ^ key) > mix64(s.seeds[$1] ^ key) }.prefix(s.answers)
+            return PoolDecision(records: ranked.map { s.records[$0] }, slots: ranked.map { s.slots[$0] }, scope: keyPrefix,
+                                servfail: false, fallback: fallback)
         }
     }
 
@@ -175,17 +204,19 @@ public final class PoolRuntime: Sendable {
         return lo
     }
 
-    static func weightedSample(_ s: Selector, rng: inout some RandomSource) -> [EncodedRecord] {
+    static func weightedSample(_ s: Selector, rng: inout some RandomSource) -> ([EncodedRecord], [Int32]) {
         var weights: [UInt64] = []
         var prev: UInt64 = 0
         for c in s.cumulative { weights.append(c - prev); prev = c }
         var out: [EncodedRecord] = []
+        var slots: [Int32] = []
         var remaining = weights.reduce(0, +)
         while out.count < s.answers && remaining > 0 {
             var r = rng.below(remaining)
             for i in weights.indices where weights[i] > 0 {
                 if r < weights[i] {
                     out.append(s.records[i])
+                    slots.append(s.slots[i])
                     remaining -= weights[i]
                     weights[i] = 0
                     break
@@ -193,7 +224,7 @@ public final class PoolRuntime: Sendable {
                 r -= weights[i]
             }
         }
-        return out
+        return (out, slots)
     }
 
     /// Preference order for the failover group / all-healthy / default: priority, then weight (desc), then file order.
@@ -253,8 +284,8 @@ public final class PoolRuntime: Sendable {
         return (out, base)
     }
 
-    static func makeSelector(pool: Pool, members: [MemberView], set: [Int], records: [EncodedRecord], sites: [String: Site],
-                             topology: TopologyTable, useWeights: Bool) -> Selector {
+    static func makeSelector(pool: Pool, members: [MemberView], set: [Int], records: [EncodedRecord], slots: [Int32],
+                             sites: [String: Site], topology: TopologyTable, useWeights: Bool) -> Selector {
         let n = max(1, pool.answers)
         let base = baseOrder(members, set)
         var constant: [Int]
@@ -281,6 +312,9 @@ public final class PoolRuntime: Sendable {
         let rotations: [[EncodedRecord]] = set.isEmpty ? [[]] : (0..<base.count).map { r in
             (0..<k).map { records[base[(r + $0) % base.count]] }
         }
+        let rotationSlots: [[Int32]] = set.isEmpty ? [[]] : (0..<base.count).map { r in
+            (0..<k).map { slots[base[(r + $0) % base.count]] }
+        }
         return Selector(
             policy: pool.policy, answers: n, members: set,
             singles: set.map { [records[$0]] },
@@ -289,6 +323,11 @@ public final class PoolRuntime: Sendable {
             rotations: rotations,
             cumulative: cumulative,
             byEntry: entryOrders.map { Array($0.prefix(n)).map { records[$0] } },
-            seeds: set.map { fnv1a(members[$0].address.bytes) })
+            seeds: set.map { fnv1a(members[$0].address.bytes) },
+            singleSlots: set.map { [slots[$0]] },
+            slots: set.map { slots[$0] },
+            constantSlots: constant.map { slots[$0] },
+            rotationSlots: rotationSlots,
+            byEntrySlots: entryOrders.map { Array($0.prefix(n)).map { slots[$0] } })
     }
 }

@@ -89,10 +89,13 @@ public final class ServingSnapshot: Sendable {
     public let gslb: GSLBState
     /// Problems found while building (pools left out, with why).
     public let issues: [String]
+    /// Where answer counters go for this snapshot's pools (shared by snapshots with the same config).
+    public let tallyLayout: TallyLayout
 
     init(zones: [ServedZone], index: [ArraySlice<UInt8>: ZoneNode], generation: UInt64, pools: [PoolRuntime] = [],
          poolSlots: [[PoolRuntime]] = [], placements: [Int: Int] = [:],
-         topology: TopologyTable = TopologyTable([]), gslb: GSLBState = GSLBState(), issues: [String] = []) {
+         topology: TopologyTable = TopologyTable([]), gslb: GSLBState = GSLBState(), issues: [String] = [],
+         tallyLayout: TallyLayout = .empty) {
         self.zones = zones
         self.index = index
         self.generation = generation
@@ -102,6 +105,7 @@ public final class ServingSnapshot: Sendable {
         self.topology = topology
         self.gslb = gslb
         self.issues = issues
+        self.tallyLayout = tallyLayout
     }
 
     public static let empty = ServingSnapshot(zones: [], index: [:], generation: 0)

@@ -177,10 +177,11 @@ public struct SnapshotBuilder {
             slotTypes[slot].append(p.recordType)
             placements[pi] = slot
         }
+        let layout = TallyLayout(config: gslb.config)
         let (runtimes, slots) = buildPools(gslb: gslb, now: now, topology: topology, placements: placements,
-                                           slotCount: slotTypes.count, reuse: [:], issues: &issues)
+                                           slotCount: slotTypes.count, reuse: [:], layout: layout, issues: &issues)
         return ServingSnapshot(zones: served, index: index, generation: generation, pools: runtimes, poolSlots: slots,
-                               placements: placements, topology: topology, gslb: gslb, issues: issues)
+                               placements: placements, topology: topology, gslb: gslb, issues: issues, tallyLayout: layout)
     }
 
     /// A snapshot like `old` with new health and overrides: the zone index is shared,
@@ -218,15 +219,18 @@ public struct SnapshotBuilder {
         }
         // Issues depend on the config only, which is unchanged: the full build's list stands.
         var unchanged: [String] = []
+        // Same config, same layout: workers' pool counters carry over.
         let (runtimes, slots) = buildPools(gslb: gslb, now: now, topology: old.topology, placements: old.placements,
-                                           slotCount: old.poolSlots.count, reuse: reuse, issues: &unchanged)
+                                           slotCount: old.poolSlots.count, reuse: reuse, layout: old.tallyLayout,
+                                           issues: &unchanged)
         return ServingSnapshot(zones: old.zones, index: old.index, generation: generation, pools: runtimes, poolSlots: slots,
-                               placements: old.placements, topology: old.topology, gslb: gslb, issues: old.issues)
+                               placements: old.placements, topology: old.topology, gslb: gslb, issues: old.issues,
+                               tallyLayout: old.tallyLayout)
     }
 
     /// Builds the placed pools (fallback targets first), reusing the runtimes in `reuse`.
     func buildPools(gslb: GSLBState, now: Double, topology: TopologyTable, placements: [Int: Int], slotCount: Int,
-                    reuse: [Int: PoolRuntime], issues: inout [String]) -> ([PoolRuntime], [[PoolRuntime]]) {
+                    reuse: [Int: PoolRuntime], layout: TallyLayout, issues: inout [String]) -> ([PoolRuntime], [[PoolRuntime]]) {
         let pools = gslb.config.pools
         var sites: [String: Site] = [:]
         for s in gslb.config.sites { sites[s.name] = s }
@@ -254,11 +258,13 @@ public struct SnapshotBuilder {
                     fb = make(oi, depth: depth + 1)
                 }
             }
-            let views: [MemberView] = p.members.compactMap { m in
+            var memberSlots: [Int32] = []
+            let views: [MemberView] = p.members.enumerated().compactMap { j, m in
                 guard let addr = ClientAddress(text: m.address), (addr.family == 4) == (p.recordType == .a) else {
                     issues.append("pool \(p.name): member \(m.address) is not an address of type \(p.type)")
                     return nil
                 }
+                memberSlots.append(layout.memberSlot(pool: pi, member: j))
                 let h = health[MemberKey(pool: p.name, address: m.address)]
                 let real = h?.state ?? .unknown
                 let f = forced(p, m)
@@ -271,7 +277,8 @@ public struct SnapshotBuilder {
                                   load: h?.load ?? m.load,
                                   forced: f?.0, forcedBy: f?.1, eligible: reason == nil, reason: reason)
             }
-            let r = PoolRuntime(pool: p, name: (try? DomainName(p.name.hasSuffix(".") ? p.name : p.name + ".")) ?? .root, members: views, sites: sites, topology: topology, fallbackPool: fb)
+            let r = PoolRuntime(pool: p, name: (try? DomainName(p.name.hasSuffix(".") ? p.name : p.name + ".")) ?? .root, members: views, sites: sites, topology: topology, fallbackPool: fb,
+                                memberSlots: memberSlots, fallbackSlot: layout.fallbackSlot(pool: pi, memberCount: p.members.count))
             built[pi] = r
             return r
         }

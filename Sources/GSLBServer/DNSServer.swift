@@ -47,6 +47,7 @@ public final class DNSServer: @unchecked Sendable {
     public let box: SnapshotBox
     public let configuration: DNSServerConfiguration
     public let counters = QueryCounters()
+    let tcpTable: TCPConnectionTable
     let logger: Logger
     private var udp: [UDPListener] = []
     private var tcpChannels: [Channel] = []
@@ -57,7 +58,11 @@ public final class DNSServer: @unchecked Sendable {
         self.configuration = configuration
         self.box = box
         self.logger = logger
+        self.tcpTable = TCPConnectionTable(maxConnections: configuration.tcpMaxConnections)
     }
+
+    /// TCP connections open now.
+    public var tcpConnections: Int { tcpTable.count }
 
     /// Binds every listener; returns the bound addresses (port 0 resolved).
     @discardableResult
@@ -65,7 +70,7 @@ public final class DNSServer: @unchecked Sendable {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         self.group = group
         let scratch = ThreadSpecificVariable<TCPScratch>()
-        let table = TCPConnectionTable(maxConnections: configuration.tcpMaxConnections)
+        let table = tcpTable
         for (host, requestedPort) in configuration.addresses {
             var attempt = 0
             while true {

@@ -1,45 +1,84 @@
+import Foundation
+import GSLBCore
 import Synchronization
 
-/// Query totals by RCODE, for logs and metrics. Workers count locally and add
-/// their totals every few thousand queries or when idle, so the lock here is
-/// never taken per query.
+/// Query totals for logs and metrics: by transport × query type × RCODE, dropped
+/// packets, and pool answers per member. Workers count into their engine's
+/// `QueryTally` and add it here every few thousand queries, at least once a
+/// second while busy, or when idle, so the lock here is never taken per query.
 public final class QueryCounters: Sendable {
-    private let byRcode = Mutex<[UInt64]>([UInt64](repeating: 0, count: 24))
-    private let other = Mutex<(dropped: UInt64, tcp: UInt64)>((0, 0))
+    /// A copy of the totals.
+    public struct Totals: Sendable {
+        /// Index: see `QueryTally.cellCount` and `QueryTally.labels(ofCell:)`.
+        public var queries = [UInt64](repeating: 0, count: QueryTally.cellCount)
+        /// By transport (0 UDP, 1 TCP).
+        public var dropped: [UInt64] = [0, 0]
+        /// Addresses answered per member; a slot with an empty address counts the pool's fallback answers.
+        public var answers: [TallyLayout.Slot: UInt64] = [:]
+    }
+
+    private let totals = Mutex<Totals>(Totals())
 
     public init() {}
 
-    func add(_ local: inout LocalCounters) {
-        byRcode.withLock { a in
-            for i in 0..<24 where local.rcodes[i] > 0 { a[i] += local.rcodes[i]; local.rcodes[i] = 0 }
+    /// Adds what `tally` counted and zeroes it. Call on the thread that owns the tally.
+    func add(_ tally: QueryTally) {
+        totals.withLock { t in
+            tally.drain(query: { c, n in t.queries[c] &+= n },
+                        dropped: { i, n in t.dropped[i] &+= n },
+                        answer: { s, n in t.answers[s, default: 0] &+= n })
         }
-        other.withLock { $0.dropped += local.dropped; $0.tcp += local.tcp }
-        local.dropped = 0
-        local.tcp = 0
     }
 
-    public func count(rcode: Int) -> UInt64 { byRcode.withLock { $0[min(rcode, 23)] } }
-    public var dropped: UInt64 { other.withLock { $0.dropped } }
-    public var tcpQueries: UInt64 { other.withLock { $0.tcp } }
-    public var answered: UInt64 { byRcode.withLock { $0.reduce(0, +) } }
+    public var totalsNow: Totals { totals.withLock { $0 } }
+
+    /// Responses with this RCODE, both transports.
+    public func count(rcode: Int) -> UInt64 {
+        let r = min(max(0, rcode), QueryTally.rcodeCount - 1)
+        return totals.withLock { t in
+            stride(from: r, to: t.queries.count, by: QueryTally.rcodeCount).reduce(0) { $0 + t.queries[$1] }
+        }
+    }
+    public var dropped: UInt64 { totals.withLock { $0.dropped.reduce(0, +) } }
+    /// Queries over TCP (answered or dropped).
+    public var tcpQueries: UInt64 {
+        totals.withLock { t in
+            let half = t.queries.count / 2
+            return t.queries[half...].reduce(0, +) + t.dropped[1]
+        }
+    }
+    /// Responses written.
+    public var answered: UInt64 { totals.withLock { $0.queries.reduce(0, +) } }
 }
 
-struct LocalCounters {
-    var rcodes = [UInt64](repeating: 0, count: 24)
-    var dropped: UInt64 = 0
-    var tcp: UInt64 = 0
-    var pending = 0
+/// When a worker adds its tally to the shared totals: every 4096 queries, or when at
+/// least a second went by since the last time (so a trickle of queries shows up in
+/// metrics), checked once per batch with the coarse monotonic clock (no system call).
+struct FlushPolicy {
+    static let everyQueries = 4096
+    static let everyMillis: Int64 = 1000
+    var last: Int64 = FlushPolicy.nowMillis()
 
     @inline(__always)
-    mutating func count(response: UnsafeRawBufferPointer?) {
-        pending += 1
-        guard let r = response, r.count >= 12 else { dropped += 1; return }
-        rcodes[Int(r[3] & 0x0F)] += 1
+    mutating func due(_ tally: QueryTally) -> Bool {
+        guard tally.pending > 0 else { return false }
+        if tally.pending >= FlushPolicy.everyQueries { return true }
+        return FlushPolicy.nowMillis() - last >= FlushPolicy.everyMillis
     }
 
-    mutating func flush(into c: QueryCounters) {
-        guard pending > 0 else { return }
-        c.add(&self)
-        pending = 0
+    mutating func flush(_ tally: QueryTally, into counters: QueryCounters) {
+        counters.add(tally)
+        last = FlushPolicy.nowMillis()
+    }
+
+    @inline(__always)
+    static func nowMillis() -> Int64 {
+        var ts = timespec()
+        #if os(Linux)
+        clock_gettime(CLOCK_MONOTONIC_COARSE, &ts)
+        #else
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        #endif
+        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
     }
 }

@@ -32,6 +32,31 @@ public final class SnapshotPublisher: Sendable {
     }
     private let state = Mutex<State>(State())
 
+    /// What metrics show of the publisher's work.
+    public struct Stats: Sendable {
+        /// Full builds (zones reloaded or configuration changed) and pool-only rebuilds (health, overrides).
+        public var fullRebuilds: UInt64 = 0
+        public var incrementalRebuilds: UInt64 = 0
+        /// Builds that failed (the previous snapshot kept serving).
+        public var failedRebuilds: UInt64 = 0
+        public var fullDuration = Histogram(bounds: Histogram.rebuildBounds)
+        public var incrementalDuration = Histogram(bounds: Histogram.rebuildBounds)
+        /// Times the store's change token was seen to move (by the watcher, or on reload).
+        public var storeChanges: UInt64 = 0
+        /// Store reads that failed (the previous GSLB state kept).
+        public var storeReadErrors: UInt64 = 0
+        /// Seconds since the epoch (injected clock) of the last published snapshot; 0 before the first.
+        public var lastPublished: Double = 0
+        /// Zones that failed to load in the last reload (served from their previous version if any).
+        public var zoneLoadErrors = 0
+        /// Zones served from an older version because their file failed.
+        public var staleZones: [String] = []
+    }
+    private let statsBox = Mutex<Stats>(Stats())
+
+    /// A copy of the counters, for metrics.
+    public var stats: Stats { statsBox.withLock { $0 } }
+
     public init(source: any ZoneSource, repository: (any ConfigRepository)? = nil, box: SnapshotBox = SnapshotBox(),
                 clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 },
                 logger: Logger = Logger(label: "cairn.zones")) {
@@ -58,6 +83,8 @@ public final class SnapshotPublisher: Sendable {
         return state.withLock { st in
             st.zones.apply(result)
             st.lastErrors = result.failures.map(\.message)
+            let stale = st.zones.stale.map(\.description).sorted()
+            statsBox.withLock { $0.zoneLoadErrors = result.failures.count; $0.staleZones = stale }
             for e in st.lastErrors { logger.error("zone load failed, previous version kept if any: \(e)") }
             readStore(&st, force: true)
             return rebuild(&st, zonesChanged: true)
@@ -82,11 +109,13 @@ public final class SnapshotPublisher: Sendable {
         guard let repo = repository else { return force }
         do {
             let token = try repo.changeToken()
+            if token != st.storeToken && st.storeToken != -1 { statsBox.withLock { $0.storeChanges += 1 } }
             guard force || token != st.storeToken else { return false }
             st.gslb = try repo.loadState()
             st.storeToken = token
             return true
         } catch {
+            statsBox.withLock { $0.storeReadErrors += 1 }
             logger.error("store read failed, previous GSLB state kept: \(error)")
             return false
         }
@@ -151,7 +180,13 @@ public final class SnapshotPublisher: Sendable {
             st.last = snap
             st.generation = gen
             st.nextExpiry = st.gslb.overrides.compactMap(\.expiresAt).filter { $0 > now }.min()
-            let micros = Int((DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1000)
+            let nanos = DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds
+            let micros = Int(nanos / 1000)
+            statsBox.withLock { s in
+                s.incrementalRebuilds += 1
+                s.incrementalDuration.observe(Double(nanos) / 1e9)
+                s.lastPublished = now
+            }
             logger.debug("published snapshot \(gen) (pools only): \(micros) µs")
             return Report(zones: snap.zones.map { ($0.origin.description, $0.serial, $0.source) }, errors: st.lastErrors,
                           stale: st.zones.stale.map(\.description).sorted(), issues: snap.issues, generation: gen,
@@ -165,13 +200,20 @@ public final class SnapshotPublisher: Sendable {
             st.nextExpiry = st.gslb.overrides.compactMap(\.expiresAt).filter { $0 > now }.min()
             if snap.issues != st.lastIssues { for i in snap.issues { logger.warning("\(i)") } }
             st.lastIssues = snap.issues
-            let micros = Int((DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1000)
+            let nanos = DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds
+            let micros = Int(nanos / 1000)
+            statsBox.withLock { s in
+                s.fullRebuilds += 1
+                s.fullDuration.observe(Double(nanos) / 1e9)
+                s.lastPublished = now
+            }
             logger.info("published snapshot \(gen): \(snap.zones.count) zones, \(snap.nameCount) names, \(snap.pools.count) pools, \(st.lastErrors.count) zone errors, \(micros) µs")
             return Report(zones: snap.zones.map { ($0.origin.description, $0.serial, $0.source) }, errors: st.lastErrors,
                           stale: st.zones.stale.map(\.description).sorted(), issues: snap.issues, generation: gen,
                           buildMicros: micros)
         } catch {
             // The previous snapshot keeps serving.
+            statsBox.withLock { $0.failedRebuilds += 1 }
             logger.error("snapshot build failed, previous snapshot kept: \(error)")
             return Report(zones: [], errors: st.lastErrors + ["\(error)"], stale: [], issues: [], generation: st.generation,
                           buildMicros: 0)

@@ -80,8 +80,9 @@ final class DNSTCPHandler: ChannelDuplexHandler, @unchecked Sendable {
     var reader: SnapshotReader
     var wrote = false
     var client = ClientAddress.unknown
-    /// Counted per connection, added to the shared totals once per read burst (not per query).
-    var local = LocalCounters()
+    /// The engine (of this event loop thread) whose tally holds counts not yet added to the
+    /// shared totals: added once per read burst, not per query.
+    var unflushed: TCPScratch?
 
     init(box: SnapshotBox, scratch: ThreadSpecificVariable<TCPScratch>, maxUDPPayload: Int, table: TCPConnectionTable,
          counters: QueryCounters) {
@@ -99,7 +100,7 @@ final class DNSTCPHandler: ChannelDuplexHandler, @unchecked Sendable {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        local.flush(into: counters)
+        flushCounts()
         table.remove(context.channel)
         context.fireChannelInactive()
     }
@@ -118,8 +119,7 @@ final class DNSTCPHandler: ChannelDuplexHandler, @unchecked Sendable {
             s.engine.respond(to: q, transport: .tcp, snapshot: snapshot, client: c, into: s.out)
         }
         table.touch(context.channel)
-        local.tcp += 1
-        local.count(response: n > 0 ? UnsafeRawBufferPointer(start: s.out.baseAddress, count: n) : nil)
+        unflushed = s
         guard n > 0 else { return }
         var out = context.channel.allocator.buffer(capacity: n + 2)
         out.writeInteger(UInt16(n))
@@ -130,8 +130,16 @@ final class DNSTCPHandler: ChannelDuplexHandler, @unchecked Sendable {
 
     func channelReadComplete(context: ChannelHandlerContext) {
         if wrote { context.flush(); wrote = false }
-        local.flush(into: counters)
+        flushCounts()
         context.fireChannelReadComplete()
+    }
+
+    /// The engine's tally is per thread: whichever connection of the thread flushes it adds
+    /// every connection's counts (all on this thread, so no race).
+    private func flushCounts() {
+        guard let s = unflushed else { return }
+        unflushed = nil
+        if s.engine.tally.pending > 0 { counters.add(s.engine.tally) }
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {

@@ -38,12 +38,13 @@ final class UDPListener: @unchecked Sendable {
         defer { cairn_batch_free(batch) }
         let engine = AnswerEngine(maxUDPPayload: maxUDPPayload)
         var reader = SnapshotReader(box)
-        var local = LocalCounters()
+        let tally = engine.tally
+        var flush = FlushPolicy()
         while !stopping.load(ordering: .relaxed) {
             let n = cairn_batch_recv(fd, batch)
             if n <= 0 {
                 if n < 0 && stopping.load(ordering: .relaxed) { break }
-                local.flush(into: counters)
+                if tally.pending > 0 { flush.flush(tally, into: counters) }
                 continue
             }
             let snapshot = reader.refresh()
@@ -51,6 +52,7 @@ final class UDPListener: @unchecked Sendable {
                 var len: Int32 = 0
                 guard let inp = cairn_batch_in(batch, Int32(i), &len), len > 0 else {
                     // Oversized (cut) datagrams are not queries we can answer: drop.
+                    tally.countDropped(.udp)
                     continue
                 }
                 let out = cairn_batch_out(batch, Int32(i))!
@@ -60,13 +62,12 @@ final class UDPListener: @unchecked Sendable {
                 let fam = cairn_batch_peer_addr(batch, Int32(i), &hi, &lo)
                 let client = ClientAddress(family: UInt8(truncatingIfNeeded: fam), hi: hi, lo: lo)
                 let r = engine.respond(to: q, transport: .udp, snapshot: snapshot, client: client, into: o)
-                local.count(response: r > 0 ? UnsafeRawBufferPointer(start: out, count: r) : nil)
                 cairn_batch_set_reply(batch, Int32(i), Int32(r))
             }
             _ = cairn_batch_send(fd, batch, n)
-            if local.pending >= 4096 { local.flush(into: counters) }
+            if flush.due(tally) { flush.flush(tally, into: counters) }
         }
-        local.flush(into: counters)
+        flush.flush(tally, into: counters)
     }
 
     func stop() {

@@ -50,6 +50,38 @@ public final class HealthMonitor: Sendable {
     private let awaitingFirst = Mutex<Set<ProbeSpec>>([])
     private let activeBox = Atomic<Int>(0)
 
+    /// Probe and transition counts since start, for metrics.
+    public struct Stats: Sendable {
+        public struct MonitorKey: Hashable, Sendable {
+            public var monitor: String
+            public var type: String
+        }
+        public struct TransitionKey: Hashable, Sendable {
+            public var pool: String
+            /// `A` or `AAAA` (from the member's address).
+            public var type: String
+            public var to: String
+        }
+        /// Probe round trips (start to verdict) per monitor.
+        public var durations: [MonitorKey: Histogram] = [:]
+        /// Probe results per monitor: [successes, failures].
+        public var results: [MonitorKey: [UInt64]] = [:]
+        /// Probes that started more than half an interval after their slot.
+        public var late: [MonitorKey: UInt64] = [:]
+        /// Real-state transitions per member (the first verdict after `unknown` included).
+        public var transitions: [TransitionKey: UInt64] = [:]
+    }
+    private let statsBox = Mutex<Stats>(Stats())
+
+    /// A copy of the counters, for metrics.
+    public var stats: Stats { statsBox.withLock { $0 } }
+
+    /// Probes in flight now.
+    public var inFlight: Int { activeBox.load(ordering: .relaxed) }
+
+    /// Distinct probe targets now.
+    public var targetCount: Int { state.withLock { $0.count } }
+
     public init(box: SnapshotBox, prober: any Prober, options: Options = Options(),
                 clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 },
                 logger: Logger = Logger(label: "cairn.health"),
@@ -237,6 +269,8 @@ public final class HealthMonitor: Sendable {
         if !firstRoundDone.load(ordering: .relaxed) { awaitingFirst.withLock { _ = $0.remove(spec) } }
         var changed: [MemberHealth] = []
         var lines: [String] = []
+        var transition: HealthStateMachine.Transition?
+        var members: [MemberKey] = []
         state.withLock { st in
             guard var s = st[spec] else { return }
             s.last = result
@@ -252,6 +286,8 @@ public final class HealthMonitor: Sendable {
             }()
             if loadMoved { s.publishedLoad = result.load }
             if let t = s.machine.record(ok: result.ok, at: now) {
+                transition = t
+                members = s.members
                 for m in s.members {
                     changed.append(MemberHealth(key: m, state: t.to, since: now, load: s.publishedLoad))
                 }
@@ -264,6 +300,19 @@ public final class HealthMonitor: Sendable {
                 }
             }
             st[spec] = s
+        }
+        let key = Stats.MonitorKey(monitor: spec.monitor.name, type: spec.monitor.type.rawValue)
+        let late = lateness > Double(spec.monitor.intervalMs) / 1000 * 0.5
+        statsBox.withLock { st in
+            st.durations[key, default: Histogram(bounds: Histogram.probeBounds)].observe(max(0, result.latency))
+            st.results[key, default: [0, 0]][result.ok ? 0 : 1] += 1
+            if late { st.late[key, default: 0] += 1 }
+            if let t = transition {
+                for m in members {
+                    let type = m.address.contains(":") ? "AAAA" : "A"
+                    st.transitions[Stats.TransitionKey(pool: m.pool, type: type, to: t.to.rawValue), default: 0] += 1
+                }
+            }
         }
         if !changed.isEmpty {
             for l in lines { logger.notice("\(l)") }

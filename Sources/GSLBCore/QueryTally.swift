@@ -1,0 +1,202 @@
+import DNSWire
+
+/// Where the pool-answer counters of a snapshot live: one slot per configured
+/// member (by pool and position in the pool's member list) plus one per pool for
+/// answers given by its fallback. Built from the configuration alone, so snapshots
+/// that only differ in health or overrides share it (and a worker's counts carry over).
+public final class TallyLayout: Sendable {
+    /// What one slot counts. `address` is empty for a pool's fallback slot.
+    public struct Slot: Sendable, Hashable {
+        public let pool: String
+        public let type: String
+        public let address: String
+        public let site: String
+    }
+
+    public let slots: [Slot]
+    /// First slot of each pool of the configuration (same index as `GSLBConfig.pools`).
+    let bases: [Int]
+
+    init(config: GSLBConfig) {
+        var slots: [Slot] = []
+        var bases: [Int] = []
+        for p in config.pools {
+            bases.append(slots.count)
+            let type = p.recordType == .aaaa ? "AAAA" : "A"
+            for m in p.members { slots.append(Slot(pool: p.name, type: type, address: m.address, site: m.site)) }
+            slots.append(Slot(pool: p.name, type: type, address: "", site: ""))
+        }
+        self.slots = slots
+        self.bases = bases
+    }
+
+    public static let empty = TallyLayout(config: GSLBConfig())
+
+    /// The slot of member `member` (index in the config's member list) of pool `pool` (config index).
+    /// -1 (not counted) when the layout was not made from this configuration.
+    func memberSlot(pool: Int, member: Int) -> Int32 {
+        guard pool < bases.count, bases[pool] + member < slots.count else { return -1 }
+        return Int32(bases[pool] + member)
+    }
+    /// The slot counting fallback answers of pool `pool`.
+    func fallbackSlot(pool: Int, memberCount: Int) -> Int32? {
+        guard pool < bases.count, bases[pool] + memberCount < slots.count else { return nil }
+        return Int32(bases[pool] + memberCount)
+    }
+}
+
+/// What one `AnswerEngine` counted since its owner last drained it: queries by
+/// transport × query type × RCODE, dropped packets, and pool answers per member slot.
+/// Owned by one worker thread; counting is a few stores into memory allocated up front
+/// (no lock, no allocation, no dictionary). The owner drains it into shared totals
+/// every few thousand queries or when idle.
+public final class QueryTally {
+    /// Query type labels; a type not listed counts as `other` (so does a query with no question).
+    public static let typeLabels = ["A", "NS", "CNAME", "SOA", "PTR", "MX", "TXT", "AAAA", "SRV", "NAPTR", "DS", "RRSIG",
+                                    "NSEC", "DNSKEY", "NSEC3", "TLSA", "SVCB", "HTTPS", "CAA", "ANY", "AXFR", "IXFR", "other"]
+    static let typeCodes: [UInt16] = [1, 2, 5, 6, 12, 15, 16, 28, 33, 35, 43, 46, 47, 48, 50, 52, 64, 65, 257, 255, 252, 251]
+    /// RCODEs 0...22 count as themselves, anything above in the last slot.
+    public static let rcodeCount = 24
+    public static let transportLabels = ["udp", "tcp"]
+    public static var typeCount: Int { typeLabels.count }
+    /// Cells of the query matrix: index = (transport × typeCount + type) × rcodeCount + rcode.
+    public static var cellCount: Int { transportLabels.count * typeCount * rcodeCount }
+
+    /// The query matrix (see `cellCount`).
+    let cells: UnsafeMutablePointer<UInt64>
+    /// Query type code (< 256) → type index.
+    let typeIndex: UnsafeMutablePointer<UInt8>
+    /// [0] queries since the last drain, [1] bit per matrix row (transport × type) with counts,
+    /// [2] dropped over UDP, [3] dropped over TCP, [4] touched pool slots.
+    let scalars: UnsafeMutablePointer<UInt64>
+
+    /// The layout the pool counters are kept in (that of the last snapshot that answered from a pool).
+    public private(set) var layout = TallyLayout.empty
+    private var slotCounts: UnsafeMutablePointer<UInt64>
+    /// Slots that went from 0 to non-zero since the last drain (capacity: every slot).
+    private var touched: UnsafeMutablePointer<Int32>
+    /// Counts kept under a previous layout, waiting for the next drain.
+    private var retired: [(TallyLayout, [(Int32, UInt64)])] = []
+
+    public init() {
+        cells = .allocate(capacity: QueryTally.cellCount)
+        cells.initialize(repeating: 0, count: QueryTally.cellCount)
+        typeIndex = .allocate(capacity: 256)
+        typeIndex.initialize(repeating: UInt8(QueryTally.typeCount - 1), count: 256)
+        for (i, c) in QueryTally.typeCodes.enumerated() where c < 256 { typeIndex[Int(c)] = UInt8(i) }
+        scalars = .allocate(capacity: 5)
+        scalars.initialize(repeating: 0, count: 5)
+        slotCounts = .allocate(capacity: 1)
+        slotCounts.initialize(to: 0)
+        touched = .allocate(capacity: 1)
+    }
+
+    deinit {
+        cells.deallocate()
+        typeIndex.deallocate()
+        scalars.deallocate()
+        slotCounts.deallocate()
+        touched.deallocate()
+    }
+
+    /// Queries counted since the last drain (answered or dropped).
+    @inline(__always)
+    public var pending: Int { Int(scalars[0]) }
+
+    @inline(__always)
+    func typeSlot(_ t: UInt16) -> Int {
+        if t < 256 { return Int(typeIndex[Int(t)]) }
+        return t == 257 ? 18 : QueryTally.typeCount - 1
+    }
+
+    /// One response written: `qtype` nil when the query had no readable question.
+    @inline(__always)
+    public func count(_ transport: AnswerEngine.Transport, qtype: UInt16?, rcode: UInt16) {
+        let row = (transport == .udp ? 0 : QueryTally.typeCount) + (qtype.map(typeSlot) ?? QueryTally.typeCount - 1)
+        cells[row * QueryTally.rcodeCount + min(Int(rcode), QueryTally.rcodeCount - 1)] &+= 1
+        scalars[1] |= 1 << UInt64(row)
+        scalars[0] &+= 1
+    }
+
+    /// One packet not answered (not a query, or cut because it was larger than the receive buffer).
+    @inline(__always)
+    public func countDropped(_ transport: AnswerEngine.Transport) {
+        scalars[transport == .udp ? 2 : 3] &+= 1
+        scalars[0] &+= 1
+    }
+
+    /// One pool decision: every answered address counts on its member's slot; a fallback
+    /// answer (whatever it holds, even nothing or SERVFAIL) also on the asked pool's fallback slot.
+    @inline(__always)
+    func countPool(_ slots: [Int32], fallbackSlot: Int32?, layout l: TallyLayout) {
+        if l !== layout { retarget(l) }
+        for s in slots { bump(s) }
+        if let f = fallbackSlot { bump(f) }
+    }
+
+    @inline(__always)
+    private func bump(_ s: Int32) {
+        let i = Int(s)
+        guard i >= 0 && i < layout.slots.count else { return }
+        if slotCounts[i] == 0 {
+            touched[Int(scalars[4])] = s
+            scalars[4] &+= 1
+        }
+        slotCounts[i] &+= 1
+    }
+
+    /// A snapshot with another layout answered: keep the old counts aside, start anew.
+    /// Allocates, once per full rebuild at most.
+    private func retarget(_ l: TallyLayout) {
+        let n = Int(scalars[4])
+        if n > 0 {
+            var kept: [(Int32, UInt64)] = []
+            kept.reserveCapacity(n)
+            for k in 0..<n { let s = touched[k]; kept.append((s, slotCounts[Int(s)])) }
+            retired.append((layout, kept))
+        }
+        slotCounts.deallocate()
+        touched.deallocate()
+        let c = max(1, l.slots.count)
+        slotCounts = .allocate(capacity: c)
+        slotCounts.initialize(repeating: 0, count: c)
+        touched = .allocate(capacity: c)
+        scalars[4] = 0
+        layout = l
+    }
+
+    /// Hands every count to the caller and zeroes it. `query(cell, n)` gets the non-zero cells of
+    /// the query matrix, `dropped(transport, n)` the dropped packets, `answer(slot, n)` the pool slots.
+    public func drain(query: (Int, UInt64) -> Void, dropped: (Int, UInt64) -> Void,
+                      answer: (TallyLayout.Slot, UInt64) -> Void) {
+        var rows = scalars[1]
+        while rows != 0 {
+            let r = rows.trailingZeroBitCount
+            rows &= rows - 1
+            for c in (r * QueryTally.rcodeCount)..<((r + 1) * QueryTally.rcodeCount) where cells[c] > 0 {
+                query(c, cells[c])
+                cells[c] = 0
+            }
+        }
+        for t in 0..<2 where scalars[2 + t] > 0 {
+            dropped(t, scalars[2 + t])
+            scalars[2 + t] = 0
+        }
+        for (l, kept) in retired { for (s, n) in kept { answer(l.slots[Int(s)], n) } }
+        retired.removeAll()
+        for k in 0..<Int(scalars[4]) {
+            let s = Int(touched[k])
+            answer(layout.slots[s], slotCounts[s])
+            slotCounts[s] = 0
+        }
+        scalars[0] = 0
+        scalars[1] = 0
+        scalars[4] = 0
+    }
+
+    /// The labels of a cell of the query matrix.
+    public static func labels(ofCell c: Int) -> (transport: String, type: String, rcode: Int) {
+        let row = c / rcodeCount
+        return (transportLabels[row / typeCount], typeLabels[row % typeCount], c % rcodeCount)
+    }
+}
