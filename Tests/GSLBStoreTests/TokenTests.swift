@@ -1,0 +1,46 @@
+import Foundation
+import GSLBCore
+@testable import GSLBStore
+import Testing
+
+@Suite struct TokenTests {
+    @Test func sha256MatchesTheFIPSTestVectors() {
+        #expect(SHA256.hex(Array("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(SHA256.hex([]) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        #expect(SHA256.hex(Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8))
+                == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
+        #expect(SHA256.hex([UInt8](repeating: 0x61, count: 1_000_000))
+                == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+    }
+
+    @Test func aTokenIsStoredOnlyAsItsHashAndFoundByIt() throws {
+        let dir = try TempDir()
+        defer { dir.cleanUp() }
+        let store = try openStore(dir.path())
+        let (token, secret) = try store.createToken(name: "ci", scope: .write, expiresAt: fixedTime + 60, principal: "alice",
+                                                    source: "cli")
+        #expect(secret.hasPrefix("cairn_") && secret.count == 49)
+        #expect(token.hash == APIToken.hash(secret))
+        #expect(try store.token(hash: APIToken.hash(secret)) == token)
+        #expect(try store.token(hash: APIToken.hash(secret + "x")) == nil)
+        // The secret is nowhere in the file.
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: dir.path()))
+        #expect(bytes.range(of: Data(secret.utf8)) == nil)
+        #expect(!token.isExpired(at: fixedTime + 59) && token.isExpired(at: fixedTime + 60))
+        #expect(TokenScope.admin.allows(.write) && TokenScope.write.allows(.read) && !TokenScope.read.allows(.write))
+        // Creation and deletion are audited without the secret.
+        try store.deleteToken(id: token.id, principal: "alice", source: "cli", requestID: nil)
+        #expect(try store.listTokens().isEmpty)
+        let audit = try store.listAudit(object: "token:\(token.id)")
+        #expect(audit.map(\.action) == ["create", "delete"])
+        #expect(audit.allSatisfy { !($0.after ?? "").contains(secret) && !($0.before ?? "").contains(token.hash) })
+        #expect(throws: StoreError.self) { try store.deleteToken(id: token.id, principal: "a", source: "b", requestID: nil) }
+    }
+
+    @Test func twoSecretsNeverRepeat() {
+        let all = Set((0..<1000).map { _ in APIToken.generateSecret() })
+        #expect(all.count == 1000)
+        #expect(APIToken.constantTimeEquals("abc", "abc") && !APIToken.constantTimeEquals("abc", "abd")
+                && !APIToken.constantTimeEquals("abc", "ab"))
+    }
+}
