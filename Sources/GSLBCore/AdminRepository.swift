@@ -24,6 +24,9 @@ public protocol AdminRepository: ConfigRepository {
     func listTokens() throws -> [APIToken]
     func deleteToken(id: Int64, principal: String, source: String, requestID: String?) throws
     func touchToken(id: Int64, at time: Double) throws
+    func saveDrill(_ report: DrillReport, audit: [AuditEntry]) throws
+    func drill(id: String) throws -> DrillReport?
+    func listDrills(limit: Int) throws -> [DrillReport]
 }
 
 /// The kinds of storage failure a caller must tell apart.

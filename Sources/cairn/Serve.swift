@@ -130,7 +130,18 @@ struct Serve: ParsableCommand {
             box: publisher.box)
         let bound = try server.start()
         for b in bound { FileHandle.standardError.write("cairn: listening \(b)\n".data(using: .utf8)!) }
-        let apiTask = try startAPI(store: store, publisher: publisher, monitor: monitor, server: server, logger: logger)
+        let drills = DrillRunner(repository: store, publisher: publisher, injector: monitor, listener: {
+            server.bound.first { $0.transport == "udp" }.map { ($0.host, $0.port) }
+        })
+        drills.recover()
+        let drillTask = Task.detached {
+            while !Task.isCancelled {
+                drills.tick()
+                try? await Task.sleep(nanoseconds: 500_000_000)
+            }
+        }
+        let apiTask = try startAPI(store: store, publisher: publisher, monitor: monitor, server: server, drills: drills,
+                                   logger: logger)
         let reaper = startOverrideReaper(store: store, publisher: publisher, logger: logger)
         let ms = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e6
         logger.info("ready in \(String(format: "%.1f", ms)) ms")
@@ -165,6 +176,8 @@ struct Serve: ParsableCommand {
         logger.info("stopping")
         apiTask?.cancel()
         reaper.cancel()
+        drillTask.cancel()
+        drills.stop()
         monitor.stop()
         monitorTask.cancel()
         watcher.stop()
@@ -177,13 +190,13 @@ struct Serve: ParsableCommand {
 extension Serve {
     /// Starts the admin API and waits until it is bound (or failed to bind).
     func startAPI(store: SQLiteStore, publisher: SnapshotPublisher, monitor: HealthMonitor, server: DNSServer,
-                  logger: Logger) throws -> Task<Void, Never>? {
+                  drills: DrillRunner, logger: Logger) throws -> Task<Void, Never>? {
         guard !api.isEmpty else { return nil }
         let hp = try HostPort.parse(api, option: "--api")
         let admin = AdminAPI(
             configuration: AdminAPIConfiguration(host: hp.host, port: hp.port, tlsCertificate: apiTlsCert, tlsKey: apiTlsKey,
                                                  failureLimit: apiMaxAuthFailures),
-            repository: store, publisher: publisher, health: monitor,
+            repository: store, publisher: publisher, health: monitor, drills: drills,
             metrics: makeMetrics(server: server, publisher: publisher, monitor: monitor),
             readiness: Readiness(waiting: {
                 var w: [String] = []
@@ -243,9 +256,10 @@ final class LockedBox<T: Sendable>: @unchecked Sendable {
     func set(_ v: T) { lock.lock(); value = v; lock.unlock() }
 }
 
-/// The /metrics text (wired to GSLBServer's metrics once they exist).
+/// The /metrics text.
 func makeMetrics(server: DNSServer, publisher: SnapshotPublisher, monitor: HealthMonitor) -> @Sendable () -> String {
-    { "" }
+    let metrics = Metrics(dns: server, publisher: publisher, health: monitor)
+    return { metrics.render() }
 }
 
 struct Reload: ParsableCommand {

@@ -41,6 +41,7 @@ public final class AdminAPI: Sendable {
     let repo: any AdminRepository
     let publisher: SnapshotPublisher
     let health: HealthMonitor?
+    let drills: DrillRunner?
     let metrics: @Sendable () -> String
     let readiness: Readiness
     let auth: AdminAuth
@@ -48,13 +49,14 @@ public final class AdminAPI: Sendable {
     let clock: @Sendable () -> Double
 
     public init(configuration: AdminAPIConfiguration, repository: any AdminRepository, publisher: SnapshotPublisher,
-                health: HealthMonitor?, metrics: @escaping @Sendable () -> String = { "" }, readiness: Readiness,
+                health: HealthMonitor?, drills: DrillRunner? = nil, metrics: @escaping @Sendable () -> String = { "" }, readiness: Readiness,
                 clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 },
                 logger: Logger = Logger(label: "cairn.admin")) {
         self.configuration = configuration
         self.repo = repository
         self.publisher = publisher
         self.health = health
+        self.drills = drills
         self.metrics = metrics
         self.readiness = readiness
         self.clock = clock
@@ -168,6 +170,13 @@ public final class AdminAPI: Sendable {
         on(.get, "/v1/audit", .read) { api, c in try api.listAudit(c) }
         on(.get, "/v1/zones", .read) { api, _ in api.listZones() }
         on(.post, "/v1/zones/reload", .write) { api, c in api.reloadZones(c) }
+
+        on(.get, "/v1/drills", .read) { api, c in try api.listDrills(c) }
+        on(.post, "/v1/drills", .write) { api, c in try await api.startDrill(c) }
+        on(.get, "/v1/drills/plan", .read) { api, c in try api.planDrill(c) }
+        on(.get, "/v1/drills/:id", .read) { api, c in try api.getDrill(c) }
+        on(.get, "/v1/drills/:id/report", .read) { api, c in try api.drillReport(c) }
+        on(.post, "/v1/drills/:id/abort", .write) { api, c in try api.abortDrill(c) }
 
         on(.get, "/v1/tokens", .admin) { api, _ in try api.listTokens() }
         on(.post, "/v1/tokens", .admin) { api, c in try await api.createToken(c) }

@@ -261,3 +261,121 @@ func CFGetTypeIDIsBool(_ v: Any) -> Bool {
     return v is Bool
     #endif
 }
+
+// MARK: - Drills
+
+extension AdminAPI {
+    func drillRunner() throws -> DrillRunner {
+        guard let d = drills else { throw APIError(.serviceUnavailable, "unavailable", "drills are not available in this server") }
+        return d
+    }
+
+    static func drillError(_ e: DrillError) -> APIError {
+        switch e.kind {
+        case .invalid: return .invalid(e.field, e.message)
+        case .conflict: return .conflict(e.field, e.message)
+        case .notFound: return .notFound(e.message, field: e.field)
+        case .unsafe: return APIError(.conflict, "unsafe", field: e.field, e.message)
+        }
+    }
+
+    /// Drill documents use snake_case keys, as the rest of the API.
+    static func drillEncoder() -> JSONEncoder {
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.sortedKeys]
+        enc.keyEncodingStrategy = .convertToSnakeCase
+        return enc
+    }
+
+    func drillJSON(_ r: DrillReport) -> JSON {
+        let enc = Self.drillEncoder()
+        return .raw((try? String(decoding: enc.encode(r), as: UTF8.self)) ?? "null")
+    }
+
+    /// The target named by `site`, `member` or `pool` (exactly one), from a query or a body.
+    static func drillTarget(_ get: (String) -> String?) throws -> DrillTarget {
+        let given = [("site", OverrideScope.site), ("member", .member), ("pool", .pool)].compactMap { key, scope in
+            get(key).flatMap { $0.isEmpty ? nil : DrillTarget(scope: scope, name: $0) }
+        }
+        guard given.count == 1 else { throw APIError.invalid("site", "name exactly one of site, member (POOL/ADDRESS) or pool") }
+        return given[0]
+    }
+
+    func planDrill(_ c: Call) throws -> Reply {
+        let target = try Self.drillTarget { c.query($0) }
+        do {
+            let plan = try drillRunner().plan(target)
+            let enc = Self.drillEncoder()
+            return Reply(status: .ok, text: String(decoding: try enc.encode(plan), as: UTF8.self) + "\n")
+        } catch let e as DrillError { throw Self.drillError(e) }
+    }
+
+    func startDrill(_ c: Call) async throws -> Reply {
+        let d = try object(try await readJSON(c), "a drill")
+        let known: Set<String> = ["site", "member", "pool", "mode", "hold", "force", "at"]
+        if let extra = d.keys.sorted().first(where: { !known.contains($0) }) { throw APIError.invalid(extra, "unknown key") }
+        for k in ["site", "member", "pool", "mode", "hold", "at"] where d[k] != nil && !(d[k] is String) && !(d[k] is NSNull) {
+            throw APIError.invalid(k, "expected a string")
+        }
+        let target = try Self.drillTarget { d[$0] as? String }
+        let mode = d["mode"] as? String ?? "override"
+        guard let holdText = d["hold"] as? String, let hold = Time.durationSeconds(holdText), hold > 0 else {
+            throw APIError.invalid("hold", "required: a duration such as 30s or 10m")
+        }
+        var force = false
+        if let f = d["force"], !(f is NSNull) {
+            guard let b = f as? Bool, CFGetTypeIDIsBool(f) else { throw APIError.invalid("force", "expected true or false") }
+            force = b
+        }
+        var at: Double?
+        if let a = d["at"] as? String {
+            guard let t = Time.parseRFC3339(a) else { throw APIError.invalid("at", "expected an RFC 3339 time such as 2026-12-01T02:00:00Z") }
+            guard t > clock() - 1 else { throw APIError.invalid("at", "is in the past") }
+            at = t
+        }
+        do {
+            let r = try drillRunner().start(target: target, mode: mode, hold: hold, force: force, at: at, principal: c.principal,
+                                            source: c.context.remote, requestID: c.requestID)
+            return .created(drillJSON(r))
+        } catch let e as DrillError { throw Self.drillError(e) }
+    }
+
+    func listDrills(_ c: Call) throws -> Reply {
+        let all = try repo.listDrills(limit: 1000)
+        let rows: [JSON] = all.map { r in
+            .object([("id", .string(r.id)), ("target", .string(r.target.description)), ("mode", .string(r.mode)),
+                     ("status", .string(r.status.rawValue)), ("hold", .double(r.hold)),
+                     ("scheduled_at", r.scheduledAt.map { .string(Time.rfc3339($0)) } ?? .null),
+                     ("started_at", r.startedAt.map { .string(Time.rfc3339($0)) } ?? .null),
+                     ("ended_at", r.endedAt.map { .string(Time.rfc3339($0)) } ?? .null),
+                     ("time_to_failover", .num(r.measurements?.timeToFailover)),
+                     ("time_to_failback", .num(r.measurements?.timeToFailback)),
+                     ("verdict", .str(r.verdict?.result))])
+        }
+        return .ok(.object([("drills", .array(rows))]))
+    }
+
+    func getDrill(_ c: Call) throws -> Reply {
+        let id = c.param("id")
+        guard let r = try repo.drill(id: id) else { throw APIError.notFound("no drill \(id)") }
+        return .ok(drillJSON(r))
+    }
+
+    /// `?format=markdown` (default) or `text`.
+    func drillReport(_ c: Call) throws -> Reply {
+        let id = c.param("id")
+        guard let r = try repo.drill(id: id) else { throw APIError.notFound("no drill \(id)") }
+        switch c.query("format") ?? "markdown" {
+        case "markdown": return Reply(status: .ok, text: r.markdown, contentType: "text/markdown; charset=utf-8")
+        case "text": return Reply(status: .ok, text: r.text, contentType: "text/plain; charset=utf-8")
+        default: throw APIError.badRequest("format", "expected markdown or text")
+        }
+    }
+
+    func abortDrill(_ c: Call) throws -> Reply {
+        do {
+            let r = try drillRunner().abort(id: c.param("id"), principal: c.principal, source: c.context.remote, requestID: c.requestID)
+            return .ok(drillJSON(r))
+        } catch let e as DrillError { throw Self.drillError(e) }
+    }
+}

@@ -43,6 +43,8 @@ public final class HealthMonitor: Sendable {
     /// Called once with every probed member's state when the first round ends.
     let onColdStartEnd: @Sendable ([MemberHealth]) -> Void
     private let state = Mutex<[ProbeSpec: Status]>([:])
+    /// Members whose probes fail inside Cairn (probe-mode drills), by drill.
+    private let faults = Mutex<[String: Set<MemberKey>]>([:])
     private let running = Atomic<Bool>(false)
     private let firstRoundDone = Atomic<Bool>(false)
     private let inFlightBox = Mutex<Set<ProbeSpec>>([])
@@ -264,8 +266,13 @@ public final class HealthMonitor: Sendable {
         activeBox.add(-1, ordering: .relaxed)
     }
 
-    func handle(spec: ProbeSpec, result: ProbeResult, lateness: Double) {
+    func handle(spec: ProbeSpec, result probed: ProbeResult, lateness: Double) {
         let now = clock()
+        let injected = faults.withLock { f in f.isEmpty ? [] : f.values.reduce(into: Set<MemberKey>()) { $0.formUnion($1) } }
+        var result = probed
+        if !injected.isEmpty, state.withLock({ $0[spec]?.members.contains { injected.contains($0) } ?? false }) {
+            result = ProbeResult(ok: false, latency: probed.latency, detail: "drill: failure injected (real result: \(probed.ok ? "up" : "down"))")
+        }
         if !firstRoundDone.load(ordering: .relaxed) { awaitingFirst.withLock { _ = $0.remove(spec) } }
         var changed: [MemberHealth] = []
         var lines: [String] = []
@@ -357,5 +364,15 @@ struct DueHeap {
             }
         }
         return top
+    }
+}
+
+extension HealthMonitor: ProbeFaultInjector {
+    public func injectFailures(_ members: Set<MemberKey>, tag: String) {
+        faults.withLock { $0[tag] = members }
+    }
+
+    public func clearFailures(tag: String) {
+        _ = faults.withLock { $0.removeValue(forKey: tag) }
     }
 }

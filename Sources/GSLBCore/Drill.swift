@@ -1,0 +1,219 @@
+import DNSWire
+
+/// What a drill fails: a site, one member (`POOL/ADDRESS`), or a whole pool.
+public struct DrillTarget: Hashable, Sendable, Codable, CustomStringConvertible {
+    public var scope: OverrideScope
+    public var name: String
+    public init(scope: OverrideScope, name: String) { self.scope = scope; self.name = name }
+    public var description: String { "\(scope.rawValue) \(name)" }
+    /// The object name used for "one drill per object" and the audit log.
+    public var object: String { "\(scope.rawValue):\(name)" }
+}
+
+/// A what-if computed on a copy of the serving snapshot: answers now and with the target failed.
+public struct DrillPlan: Sendable, Codable {
+    public struct Answer: Sendable, Codable, Equatable {
+        /// One sample answer (the policy's pick for this client).
+        public var addresses: [String]
+        /// The sites that may receive this client's traffic (every eligible member's site for
+        /// weighted, round-robin and consistent-hash pools; the answered ones otherwise).
+        public var sites: [String]
+        public var fallback: Bool
+        public var rcode: String
+        public var empty: Bool { addresses.isEmpty || rcode != "NOERROR" }
+    }
+
+    public struct Entry: Sendable, Codable {
+        /// The topology network (used as the ECS subnet) or `unknown`.
+        public var client: String
+        public var now: Answer
+        public var failed: Answer
+        public var moves: Bool
+    }
+
+    public struct PoolPlan: Sendable, Codable {
+        public var pool: String
+        public var type: String
+        public var policy: String
+        public var ttl: Int
+        public var rto: Double?
+        public var entries: [Entry]
+        /// Healthy (eligible) members left with the target failed.
+        public var healthyLeft: Int
+        /// `ok`, `fallback` (no healthy member: the pool's fallback answers) or `nothing`.
+        public var outcome: String
+    }
+
+    public struct Capacity: Sendable, Codable {
+        /// Current load of what fails (site load, else the sum of its members' loads); nil = unknown.
+        public var failedLoad: Double?
+        /// Sites that take over, with their capacity and load.
+        public var survivors: [SiteLoad]
+        public var survivingCapacity: Double?
+        public var survivingLoad: Double?
+        /// survivingCapacity − survivingLoad − failedLoad; nil when something is unknown.
+        public var headroom: Double?
+        public var sufficient: Bool?
+    }
+
+    public struct SiteLoad: Sendable, Codable {
+        public var site: String
+        public var capacity: Double?
+        public var load: Double?
+    }
+
+    public var target: DrillTarget
+    public var pools: [PoolPlan]
+    public var capacity: Capacity
+    /// The longest TTL of the affected pools: how long clients may still hold an old answer.
+    public var maxTTL: Int
+    public var safe: Bool
+    public var problems: [String]
+}
+
+public enum DrillPlanner {
+    /// Errors: the target does not exist, or serves no pool.
+    public struct PlanError: Error, CustomStringConvertible, Sendable {
+        public var field: String
+        public var message: String
+        public var description: String { message }
+    }
+
+    /// The override a drill puts in place for `target`.
+    public static func override(for target: DrillTarget, drillID: String?, now: Double, expiresAt: Double?) -> Override {
+        Override(scope: target.scope, target: target.name, state: .down, reason: "drill \(drillID ?? "plan")",
+                 principal: "drill", expiresAt: expiresAt, createdAt: now, drillID: drillID)
+    }
+
+    /// The pools the target serves.
+    public static func affectedPools(_ target: DrillTarget, in snap: ServingSnapshot) -> [PoolRuntime] {
+        snap.pools.filter { p in
+            switch target.scope {
+            case .site: return p.pool.members.contains { $0.site == target.name }
+            case .pool: return p.pool.name.lowercased() == target.name.lowercased()
+            case .member:
+                return p.pool.members.contains { "\(p.pool.name)/\($0.address)".lowercased() == target.name.lowercased() }
+            }
+        }
+    }
+
+    /// Checks the target against the config and returns it in its canonical spelling.
+    public static func resolve(_ target: DrillTarget, in snap: ServingSnapshot) throws -> DrillTarget {
+        let config = snap.gslb.config
+        switch target.scope {
+        case .site:
+            guard config.sites.contains(where: { $0.name == target.name }) else {
+                throw PlanError(field: "site", message: "no site \(target.name)")
+            }
+        case .pool:
+            let n = target.name.hasSuffix(".") ? target.name : target.name + "."
+            guard let p = config.pools.first(where: { $0.name.lowercased() == n.lowercased() }) else {
+                throw PlanError(field: "pool", message: "no pool \(n)")
+            }
+            return DrillTarget(scope: .pool, name: p.name)
+        case .member:
+            guard let slash = target.name.firstIndex(of: "/") else {
+                throw PlanError(field: "member", message: "expected POOL/ADDRESS")
+            }
+            var pn = String(target.name[..<slash])
+            if !pn.hasSuffix(".") { pn += "." }
+            let addr = String(target.name[target.name.index(after: slash)...])
+            let want = ClientAddress(text: addr)
+            for p in config.pools where p.name.lowercased() == pn.lowercased() {
+                if let m = p.members.first(where: { ClientAddress(text: $0.address) == want && want != nil }) {
+                    return DrillTarget(scope: .member, name: "\(p.name)/\(m.address)")
+                }
+            }
+            throw PlanError(field: "member", message: "no member \(addr) in \(pn)")
+        }
+        let t = target
+        if affectedPools(t, in: snap).isEmpty { throw PlanError(field: t.scope.rawValue, message: "\(t) serves no pool") }
+        return t
+    }
+
+    /// The plan: for each affected pool and each topology entry (plus an unknown client),
+    /// the answer now and with the target forced down, computed on a copy of `snap`.
+    public static func plan(_ target: DrillTarget, snapshot snap: ServingSnapshot, now: Double) throws -> DrillPlan {
+        let target = try resolve(target, in: snap)
+        var gslb = snap.gslb
+        gslb.overrides.append(override(for: target, drillID: nil, now: now, expiresAt: nil))
+        let builder = SnapshotBuilder()
+        let failed = builder.rebuildingPools(of: snap, gslb: gslb, now: now, generation: snap.generation)
+            ?? snap
+        let clients: [(String, CIDR?)] = snap.topology.entries.map { ($0.network, CIDR($0.network)) } + [("unknown", nil)]
+        var pools: [DrillPlan.PoolPlan] = []
+        var problems: [String] = []
+        var survivorSites = Set<String>()
+        for p in affectedPools(target, in: snap) {
+            guard let q = failed.pools.first(where: { $0.pool.name == p.pool.name && $0.pool.type == p.pool.type }) else { continue }
+            var entries: [DrillPlan.Entry] = []
+            for (label, cidr) in clients {
+                let a = answer(p, cidr)
+                let b = answer(q, cidr)
+                entries.append(.init(client: label, now: a, failed: b, moves: a.sites != b.sites || a.addresses != b.addresses))
+                survivorSites.formUnion(b.fallback ? [] : b.sites)
+            }
+            let left = q.members.filter { $0.eligible }.count
+            let outcome: String
+            if left > 0 {
+                outcome = "ok"
+            } else {
+                switch p.pool.fallback {
+                case .none, .servfail: outcome = "nothing"
+                case .all, .pool: outcome = "fallback"
+                }
+                problems.append("\(p.pool.name) \(p.pool.type) would have no healthy member (fallback \(p.pool.fallback))")
+            }
+            pools.append(.init(pool: p.pool.name, type: p.pool.type, policy: p.pool.policy.rawValue, ttl: p.pool.ttl,
+                               rto: p.pool.rto, entries: entries, healthyLeft: left, outcome: outcome))
+        }
+        // Capacity: the failed part's load against what the surviving sites can still take.
+        let config = snap.gslb.config
+        let failedSites: Set<String>
+        switch target.scope {
+        case .site: failedSites = [target.name]
+        default: failedSites = []
+        }
+        survivorSites.subtract(failedSites)
+        var failedLoad: Double?
+        if target.scope == .site, let s = config.sites.first(where: { $0.name == target.name }) {
+            failedLoad = s.load
+            if failedLoad == nil {
+                let loads = config.pools.flatMap(\.members).filter { $0.site == target.name }.compactMap(\.load)
+                if !loads.isEmpty { failedLoad = loads.reduce(0, +) }
+            }
+        } else if target.scope == .member {
+            failedLoad = config.pools.flatMap { p in p.members.filter { "\(p.name)/\($0.address)" == target.name } }.first?.load
+        }
+        let survivors = config.sites.filter { survivorSites.contains($0.name) }
+            .map { DrillPlan.SiteLoad(site: $0.name, capacity: $0.capacity, load: $0.load) }
+        let caps = survivors.map(\.capacity)
+        let capTotal: Double? = caps.isEmpty || caps.contains(where: { $0 == nil }) ? nil : caps.compactMap { $0 }.reduce(0, +)
+        let loadTotal: Double = survivors.compactMap(\.load).reduce(0, +)
+        var headroom: Double?
+        if let c = capTotal, let f = failedLoad { headroom = c - loadTotal - f }
+        if let h = headroom, h < 0 {
+            problems.append("the surviving sites lack \(h.magnitude) of capacity for the failed load")
+        }
+        let capacity = DrillPlan.Capacity(failedLoad: failedLoad, survivors: survivors, survivingCapacity: capTotal,
+                                          survivingLoad: survivors.isEmpty ? nil : loadTotal, headroom: headroom,
+                                          sufficient: headroom.map { $0 >= 0 })
+        let safe = !pools.contains { $0.outcome != "ok" }
+        return DrillPlan(target: target, pools: pools, capacity: capacity, maxTTL: pools.map(\.ttl).max() ?? 0,
+                         safe: safe, problems: problems)
+    }
+
+    static func answer(_ p: PoolRuntime, _ cidr: CIDR?) -> DrillPlan.Answer {
+        // The topology network as the ECS subnet, or as the resolver's address for pools without ECS.
+        let ex = p.explain(client: cidr?.address ?? .unknown, ecs: cidr)
+        let spread: Set<PolicyKind> = [.weighted, .roundRobin, .consistentHash]
+        var sites: [String]
+        if !ex.fallback && spread.contains(p.pool.policy) {
+            sites = ex.members.filter { $0.eligible && $0.weight > 0 }.map(\.site)
+        } else {
+            sites = ex.members.filter(\.chosen).map(\.site)
+        }
+        sites = Array(Set(sites)).sorted()
+        return .init(addresses: ex.answer, sites: sites, fallback: ex.fallback, rcode: ex.rcode)
+    }
+}

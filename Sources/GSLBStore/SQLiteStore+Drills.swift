@@ -1,0 +1,52 @@
+import Foundation
+import GRDB
+import GSLBCore
+
+// Drill reports: one row per drill, the whole report as JSON; saved as the drill goes so that
+// a restarted Cairn finds a drill it must still end.
+
+extension SQLiteStore {
+    /// Inserts or replaces a drill's report, with `audit` rows in the same transaction.
+    public func saveDrill(_ report: DrillReport, audit: [AuditEntry] = []) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let json = String(decoding: try encoder.encode(report), as: UTF8.self)
+        let target = String(decoding: try encoder.encode(report.target), as: UTF8.self)
+        try write("saving a drill") { db in
+            try db.execute(sql: """
+                INSERT INTO drills (id, target_json, mode, status, started_at, ended_at, report_json)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT(id) DO UPDATE SET target_json = excluded.target_json, mode = excluded.mode,
+                    status = excluded.status, started_at = excluded.started_at, ended_at = excluded.ended_at,
+                    report_json = excluded.report_json
+                """, arguments: [report.id, target, report.mode, report.status.rawValue,
+                                 report.startedAt ?? report.scheduledAt ?? report.createdAt, report.endedAt, json])
+            if !audit.isEmpty { _ = try Self.insertAudit(db, audit) }
+        }
+    }
+
+    public func drill(id: String) throws -> DrillReport? {
+        try read("reading a drill") { db in
+            guard let text = try String.fetchOne(db, sql: "SELECT report_json FROM drills WHERE id = ?", arguments: [id]) else {
+                return nil
+            }
+            return try Self.decodeDrill(text)
+        }
+    }
+
+    /// Newest first.
+    public func listDrills(limit: Int = 100) throws -> [DrillReport] {
+        try read("reading drills") { db in
+            try String.fetchAll(db, sql: "SELECT report_json FROM drills ORDER BY started_at DESC, id DESC LIMIT ?",
+                                arguments: [limit]).map(Self.decodeDrill)
+        }
+    }
+
+    static func decodeDrill(_ text: String) throws -> DrillReport {
+        do {
+            return try JSONDecoder().decode(DrillReport.self, from: Data(text.utf8))
+        } catch {
+            throw StoreError(.database, "a stored drill report cannot be read: \(error)")
+        }
+    }
+}
