@@ -4,6 +4,7 @@ import Foundation
 import GSLBConfigFile
 import GSLBCore
 import GSLBStore
+import NIOHTTP1
 import ZoneFiles
 
 /// Options shared by the commands that open the store and read the zones directly.
@@ -98,7 +99,13 @@ struct Explain: ParsableCommand {
     @Flag(help: "JSON instead of text.")
     var json = false
 
-    @OptionGroup var store: StoreOptions
+    @Option(help: "The SQLite file: explain from it and the zone files locally instead of asking the API.")
+    var db: String?
+
+    @Option(help: "Directory of zone files: explain locally (with --db, default cairn.sqlite).")
+    var zones: String?
+
+    @OptionGroup var api: APIConnectionOptions
 
     func run() throws {
         guard let c = ClientAddress(text: client) else { throw ValidationError("--client: \"\(client)\" is not an IP address") }
@@ -109,8 +116,10 @@ struct Explain: ParsableCommand {
         }
         guard let t = RecordType(name: type), t == .a || t == .aaaa else { throw ValidationError("--type: A or AAAA") }
         let qname = try DomainName(name.hasSuffix(".") ? name : name + ".")
-        let (zs, _) = ZoneDirectory.load(directory: store.zones)
-        let state = try store.openStore().loadState()
+        // Without --db/--zones the running server explains, with its live health and overrides.
+        guard db != nil || zones != nil else { return try explainByAPI(name: qname.description, type: t.description) }
+        let (zs, _) = ZoneDirectory.load(directory: zones ?? "zones")
+        let state = try SQLiteStore(path: db ?? "cairn.sqlite").loadState()
         let snap = try SnapshotBuilder().build(zones: zs, gslb: state, now: Date().timeIntervalSince1970)
         let ex = snap.explain(name: qname, type: t, client: c, ecs: subnet)
         if json {
@@ -121,5 +130,19 @@ struct Explain: ParsableCommand {
             print(ex.text, terminator: "")
             if let n = ex.note { print("note: \(n)") }
         }
+    }
+
+    /// GET /v1/explain: `--json` prints the API's document as is; text is rendered as the local explain renders it.
+    private func explainByAPI(name: String, type: String) throws {
+        let r = try api.call(.GET, "/v1/explain", query: [("name", name), ("type", type), ("client", client), ("ecs", ecs)])
+        if json { return printRaw(r.body) }
+        let plain = JSONDecoder()
+        let snake = JSONDecoder()
+        snake.keyDecodingStrategy = .convertFromSnakeCase
+        guard let ex = (try? plain.decode(Explanation.self, from: r.body)) ?? (try? snake.decode(Explanation.self, from: r.body)) else {
+            return printRaw(r.body)
+        }
+        print(ex.text, terminator: "")
+        if let n = ex.note { print("note: \(n)") }
     }
 }

@@ -1,0 +1,253 @@
+import ArgumentParser
+import Foundation
+
+// The operator's commands: overrides and the one-line drain, health, audit, zones.
+
+/// `--for 2h` | `--until RFC3339` | `--permanent`: exactly one.
+struct ExpiryOptions: ParsableArguments {
+    @Option(name: .customLong("for"), help: ArgumentHelp("How long the override lasts: 30s, 15m, 2h, 30d.", valueName: "DURATION"))
+    var duration: String?
+
+    @Option(help: ArgumentHelp("When the override ends (RFC 3339, e.g. 2030-01-02T15:04:05Z).", valueName: "TIME"))
+    var until: String?
+
+    @Flag(help: "The override stays until it is lifted.")
+    var permanent = false
+
+    func validate() throws {
+        let n = [duration != nil, until != nil, permanent].filter { $0 }.count
+        guard n == 1 else { throw ValidationError("give exactly one of --for DURATION, --until TIME, --permanent") }
+        if let duration, DurationText.seconds(duration) == nil {
+            throw ValidationError("--for: \"\(duration)\" is not a duration of whole seconds such as 30s, 15m, 2h or 30d")
+        }
+        if let until, RFC3339.parse(until) == nil {
+            throw ValidationError("--until: \"\(until)\" is not an RFC 3339 time such as 2030-01-02T15:04:05Z")
+        }
+    }
+
+    func apply(to o: inout [String: JSONValue]) {
+        if let duration, let s = DurationText.seconds(duration) { o["expires_in"] = .string(DurationText.apiText(seconds: s)) }
+        if let until { o["expires_at"] = .string(until) }
+        if permanent { o["permanent"] = .bool(true) }
+    }
+}
+
+// MARK: - override
+
+struct OverrideCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "override", abstract: "Force sites, pools or members up, down or to drain, for a while.",
+        subcommands: [List.self, Show.self, Set.self, Lift.self])
+
+    static let order = ["id", "scope", "target", "state", "reason", "principal", "expires_at", "permanent", "created_at", "drill_id"]
+
+    static func expiry(_ o: JSONValue) -> String {
+        if o["permanent"] == .bool(true) { return "permanent" }
+        return o["expires_at"].text
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the active overrides.")
+        @OptionGroup var options: APIOptions
+        func run() throws {
+            try options.output(try options.call(.GET, "/v1/overrides")) { v in
+                let rows = (v["overrides"]?.array ?? []).map { o in
+                    [o["id"].text, o["scope"].text, o["target"].text, o["state"].text, OverrideCommand.expiry(o),
+                     o["principal"].text, o["reason"].text]
+                }
+                printTable(["id", "scope", "target", "state", "expires", "principal", "reason"], rows)
+            }
+        }
+    }
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show one override.")
+        @Argument var id: String
+        @OptionGroup var options: APIOptions
+        func run() throws {
+            try options.output(try options.call(.GET, apiPath("overrides", id))) { printObject($0, order: OverrideCommand.order) }
+        }
+    }
+
+    struct Set: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Force a site, a pool or a member to a state.",
+            discussion: "Example: cairn override set --member www.example.com./192.0.2.10 --state down --reason 'disk full' --for 2h")
+        @Option(help: "Every member at this site.") var site: String?
+        @Option(help: "Every member of this pool.") var pool: String?
+        @Option(help: ArgumentHelp("One member: POOL/ADDRESS.", valueName: "POOL/ADDRESS")) var member: String?
+        @Option(help: "up, down or drain.") var state: String
+        @Option(help: "Why (kept in the override and the audit log).") var reason: String
+        @OptionGroup var expiry: ExpiryOptions
+        @OptionGroup var options: APIOptions
+
+        func validate() throws {
+            guard [site, pool, member].compactMap({ $0 }).count == 1 else {
+                throw ValidationError("give exactly one of --site, --pool, --member")
+            }
+            guard ["up", "down", "drain"].contains(state) else { throw ValidationError("--state: up, down or drain") }
+            if let member, !member.contains("/") { throw ValidationError("--member: POOL/ADDRESS") }
+        }
+
+        func run() throws {
+            var o: [String: JSONValue] = ["state": .string(state), "reason": .string(reason)]
+            if let site { o["scope"] = .string("site"); o["target"] = .string(site) }
+            if let pool { o["scope"] = .string("pool"); o["target"] = .string(pool) }
+            if let member { o["scope"] = .string("member"); o["target"] = .string(member) }
+            expiry.apply(to: &o)
+            try options.output(try options.call(.POST, "/v1/overrides", body: try JSONValue.object(o).encoded())) {
+                printObject($0, order: OverrideCommand.order)
+            }
+        }
+    }
+
+    struct Lift: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "End an override now.")
+        @Argument var id: String
+        @OptionGroup var options: APIOptions
+        func run() throws {
+            try options.output(try options.call(.DELETE, apiPath("overrides", id))) { _ in print("lifted override \(id)") }
+        }
+    }
+}
+
+// MARK: - drain
+
+struct DrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "drain", abstract: "Drain a site for maintenance: no new answers go to it until the override ends.",
+        discussion: "Example: cairn drain fra --for 2h --reason 'rack move'. Prints the override's id; `cairn override lift ID` ends it early.")
+
+    @Argument(help: "The site.") var site: String
+    @Option(help: "Why (kept in the override and the audit log).") var reason: String
+    @OptionGroup var expiry: ExpiryOptions
+    @OptionGroup var options: APIOptions
+
+    func run() throws {
+        var o: [String: JSONValue] = ["scope": .string("site"), "target": .string(site), "state": .string("drain"), "reason": .string(reason)]
+        expiry.apply(to: &o)
+        try options.output(try options.call(.POST, "/v1/overrides", body: try JSONValue.object(o).encoded())) { v in
+            print(v["id"].text)
+        }
+    }
+}
+
+// MARK: - health
+
+struct HealthCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "health", abstract: "Show each member's real, forced and effective state.")
+
+    @Option(help: "Only this pool.") var pool: String?
+    @OptionGroup var options: APIOptions
+
+    func run() throws {
+        try options.output(try options.call(.GET, "/v1/health", query: [("pool", pool)])) { v in
+            let rows = (v["members"]?.array ?? []).map { h -> [String] in
+                var real = h["real"].text
+                if h["real_stale"] == .bool(true) { real += " (stale)" }
+                var forced = h["forced"].text
+                if let by = h["forced_by"], !by.isNull, forced != "-" { forced += " by \(by.text)" }
+                var probe = "-", latency = "-"
+                if let p = h["last_probe"], !p.isNull {
+                    if p["ok"] == .bool(true) {
+                        probe = "ok"
+                    } else {
+                        probe = "fail"
+                        if let d = p["detail"]?.string, !d.isEmpty { probe += ": \(d)" }
+                    }
+                    if let at = p["at"]?.string { probe += " at \(at)" }
+                    switch p["latency_ms"] {
+                    case .int(let i)?: latency = "\(i)ms"
+                    case .double(let d)?: latency = String(format: "%.1fms", d)
+                    default: break
+                    }
+                }
+                return [h["pool"].text, h["type"].text, h["address"].text, h["site"].text, real, forced, h["effective"].text,
+                        h["since"].text, probe, latency, h["flaps"].text, h["load"].text]
+            }
+            printTable(["pool", "type", "address", "site", "real", "forced", "effective", "since", "last probe", "latency", "flaps", "load"], rows)
+        }
+    }
+}
+
+// MARK: - audit
+
+struct AuditCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "audit", abstract: "Show the audit log: who changed what, when, from where.")
+
+    @Option(help: "Only entries about this object (e.g. site/fra).") var object: String?
+    @Option(help: ArgumentHelp("Entries from this time on: RFC 3339, or a duration back from now (1h, 7d).", valueName: "TIME|DURATION"))
+    var since: String?
+    @Option(help: ArgumentHelp("Entries before this time: RFC 3339, or a duration back from now.", valueName: "TIME|DURATION"))
+    var until: String?
+    @Option(help: "At most this many entries.") var limit: Int?
+    @Option(help: "Skip this many entries.") var offset: Int?
+    @OptionGroup var options: APIOptions
+
+    static func time(_ s: String?, option: String) throws -> String? {
+        guard let s else { return nil }
+        if RFC3339.parse(s) != nil { return s }
+        if let ms = DurationText.milliseconds(s) {
+            return RFC3339.format(Date().addingTimeInterval(-Double(ms) / 1000))
+        }
+        throw ValidationError("\(option): \"\(s)\" is neither an RFC 3339 time nor a duration such as 1h")
+    }
+
+    func run() throws {
+        let q: [(String, String?)] = [("object", object), ("since", try Self.time(since, option: "--since")),
+                                      ("until", try Self.time(until, option: "--until")),
+                                      ("limit", limit.map(String.init)), ("offset", offset.map(String.init))]
+        try options.output(try options.call(.GET, "/v1/audit", query: q)) { v in
+            let entries = v["entries"]?.array ?? []
+            printTable(["id", "time", "principal", "source", "action", "object", "request id"], entries.map { e in
+                [e["id"].text, e["time"].text, e["principal"].text, e["source"].text, e["action"].text, e["object"].text, e["request_id"].text]
+            })
+            if case .int(let lim)? = v["limit"], entries.count == lim, lim > 0 {
+                let off: Int
+                if case .int(let o)? = v["offset"] { off = o } else { off = 0 }
+                printError("(more: --offset \(off + lim))")
+            }
+        }
+    }
+}
+
+// MARK: - zone
+
+struct ZoneCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "zone", abstract: "List the served zones, or reload them from their files.",
+        subcommands: [List.self, Reload.self])
+
+    static func show(_ v: JSONValue) -> Bool {
+        printTable(["origin", "serial", "source"], (v["zones"]?.array ?? []).map { [$0["origin"].text, $0["serial"].text, $0["source"].text] })
+        let errors = v["errors"]?.array ?? []
+        for e in errors { printError("cairn: \(e.text)") }
+        return errors.isEmpty
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the served zones and their serials.")
+        @OptionGroup var options: APIOptions
+        func run() throws {
+            try options.output(try options.call(.GET, "/v1/zones")) { _ = ZoneCommand.show($0) }
+        }
+    }
+
+    struct Reload: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Reload the zone files; exits 1 when a zone has errors (the old data keeps serving).")
+        @OptionGroup var options: APIOptions
+        func run() throws {
+            let r = try options.call(.POST, "/v1/zones/reload")
+            var clean = true
+            if let v = try? JSONDecoder().decode(JSONValue.self, from: r.body) { clean = (v["errors"]?.array ?? []).isEmpty }
+            try options.output(r) { v in
+                _ = ZoneCommand.show(v)
+                print("generation: \(v["generation"].text)")
+            }
+            if !clean { throw ExitCode(1) }
+        }
+    }
+}

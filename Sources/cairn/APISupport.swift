@@ -1,0 +1,345 @@
+import ArgumentParser
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+// What every API command shares: where the API is, the token, TLS, the JSON values of the
+// responses, tables for people, and the one place where an HTTP error becomes an exit code.
+
+/// Where the API is and how to authenticate (every API command, and `cairn explain` without --db/--zones).
+struct APIConnectionOptions: ParsableArguments {
+    @Option(name: .customLong("api"), help: ArgumentHelp("The admin API's URL (default: $CAIRN_API, else http://127.0.0.1:9053).", valueName: "URL"))
+    var api: String?
+
+    @Option(help: ArgumentHelp("A file holding the API token (default: $CAIRN_TOKEN).", valueName: "FILE"))
+    var tokenFile: String?
+
+    @Flag(help: "https: do not verify the server's certificate.")
+    var insecure = false
+
+    @Option(help: ArgumentHelp("https: trust the CAs in this PEM file instead of the system's.", valueName: "FILE"))
+    var caFile: String?
+
+    @Option(help: ArgumentHelp("How long to wait for the API: 500ms, 10s, 1m.", valueName: "DURATION"))
+    var timeout: String = "10s"
+
+    var url: String {
+        if let api, !api.isEmpty { return api }
+        if let env = ProcessInfo.processInfo.environment["CAIRN_API"], !env.isEmpty { return env }
+        return "http://127.0.0.1:9053"
+    }
+
+    func token() throws -> String? {
+        if let tokenFile {
+            guard let d = FileManager.default.contents(atPath: tokenFile) else {
+                throw ValidationError("--token-file: cannot read \(tokenFile)")
+            }
+            return String(decoding: d, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        return ProcessInfo.processInfo.environment["CAIRN_TOKEN"]?.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    func makeClient() throws -> APIClient {
+        guard let ms = DurationText.milliseconds(timeout), ms > 0 else {
+            throw ValidationError("--timeout: \"\(timeout)\" is not a duration such as 10s or 500ms")
+        }
+        do {
+            return try APIClient(url: url, token: try token(), timeout: .milliseconds(Int64(ms)),
+                                 tls: .init(insecure: insecure, caFile: caFile))
+        } catch let e as APIClientError {
+            throw ValidationError(e.message)
+        }
+    }
+
+    /// Sends one request. An HTTP error prints `cairn: STATUS ERROR: FIELD: MESSAGE` and exits 1;
+    /// no response at all prints why and exits 2.
+    func call(_ method: HTTPMethod, _ path: String, query: [(String, String?)] = [], body: Data? = nil,
+              ifMatch: String? = nil) throws -> APIResponse {
+        let client = try makeClient()
+        let r: APIResponse
+        do {
+            r = try client.request(method, path, query: query, body: body, ifMatch: ifMatch)
+        } catch let e as APIClientError {
+            printError("cairn: \(e.message)")
+            throw ExitCode(2)
+        }
+        guard r.ok else {
+            printError("cairn: " + APIErrorText.describe(r))
+            throw ExitCode(1)
+        }
+        return r
+    }
+}
+
+/// The common options of the API commands: the connection and `--json`.
+struct APIOptions: ParsableArguments {
+    @OptionGroup var connection: APIConnectionOptions
+
+    @Flag(help: "Print the API's JSON response as is (for scripts).")
+    var json = false
+
+    func call(_ method: HTTPMethod, _ path: String, query: [(String, String?)] = [], body: Data? = nil,
+              ifMatch: String? = nil) throws -> APIResponse {
+        try connection.call(method, path, query: query, body: body, ifMatch: ifMatch)
+    }
+
+    /// `--json`: the body verbatim; otherwise `human` gets the decoded body.
+    func output(_ r: APIResponse, human: (JSONValue) throws -> Void) throws {
+        if json {
+            printRaw(r.body)
+            return
+        }
+        if r.body.isEmpty {
+            try human(.null)
+            return
+        }
+        guard let v = try? JSONDecoder().decode(JSONValue.self, from: r.body) else {
+            printRaw(r.body)
+            return
+        }
+        try human(v)
+    }
+
+    /// GET an object, let `change` edit it, PUT it back with If-Match of the version read.
+    func readModifyWrite(_ path: String, query: [(String, String?)] = [], change: (inout [String: JSONValue]) throws -> Void) throws -> APIResponse {
+        let got = try call(.GET, path, query: query)
+        guard case .object(var obj)? = try? JSONDecoder().decode(JSONValue.self, from: got.body) else {
+            printError("cairn: \(path): the API did not return a JSON object")
+            throw ExitCode(1)
+        }
+        let etag = got.header("ETag") ?? obj["version"].flatMap { v -> String? in
+            if case .int(let n) = v { return "\"\(n)\"" }
+            return nil
+        }
+        try change(&obj)
+        // The version travels in If-Match; a null is the same as an absent key.
+        obj["version"] = nil
+        obj = obj.filter { $0.value != .null }
+        return try call(.PUT, path, query: query, body: try JSONValue.object(obj).encoded(), ifMatch: etag)
+    }
+}
+
+/// `-f FILE` (or `-f -` for stdin) or `--data JSON`: a request body given whole.
+struct BodyOptions: ParsableArguments {
+    @Option(name: [.customShort("f"), .customLong("file")], help: ArgumentHelp("A JSON file with the object ('-' for stdin).", valueName: "FILE"))
+    var file: String?
+
+    @Option(help: ArgumentHelp("The object as JSON text.", valueName: "JSON"))
+    var data: String?
+
+    var given: Bool { file != nil || data != nil }
+
+    /// The body as a JSON object (checked locally so a typo fails before the request).
+    func object() throws -> [String: JSONValue]? {
+        guard given else { return nil }
+        if file != nil && data != nil { throw ValidationError("give -f FILE or --data JSON, not both") }
+        let raw: Data
+        if let data {
+            raw = Data(data.utf8)
+        } else if let file {
+            if file == "-" {
+                raw = FileHandle.standardInput.readDataToEndOfFile()
+            } else {
+                guard let d = FileManager.default.contents(atPath: file) else { throw ValidationError("-f: cannot read \(file)") }
+                raw = d
+            }
+        } else {
+            return nil
+        }
+        guard case .object(let o) = try? JSONDecoder().decode(JSONValue.self, from: raw) else {
+            throw ValidationError("\(data != nil ? "--data" : file!): not a JSON object")
+        }
+        return o
+    }
+}
+
+/// A JSON value with integers kept apart from fractions, so a PUT writes back what a GET read.
+enum JSONValue: Codable, Equatable, Sendable {
+    case null
+    case bool(Bool)
+    case int(Int)
+    case double(Double)
+    case string(String)
+    case array([JSONValue])
+    case object([String: JSONValue])
+
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if c.decodeNil() { self = .null }
+        else if let b = try? c.decode(Bool.self) { self = .bool(b) }
+        else if let i = try? c.decode(Int.self) { self = .int(i) }
+        else if let d = try? c.decode(Double.self) { self = .double(d) }
+        else if let s = try? c.decode(String.self) { self = .string(s) }
+        else if let a = try? c.decode([JSONValue].self) { self = .array(a) }
+        else { self = .object(try c.decode([String: JSONValue].self)) }
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        switch self {
+        case .null: try c.encodeNil()
+        case .bool(let b): try c.encode(b)
+        case .int(let i): try c.encode(i)
+        case .double(let d): try c.encode(d)
+        case .string(let s): try c.encode(s)
+        case .array(let a): try c.encode(a)
+        case .object(let o): try c.encode(o)
+        }
+    }
+
+    /// A number as written on a command line: whole numbers as integers.
+    static func number(_ d: Double) -> JSONValue {
+        if d.rounded() == d && abs(d) < 1e15 { return .int(Int(d)) }
+        return .double(d)
+    }
+
+    func encoded() throws -> Data {
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return try enc.encode(self)
+    }
+
+    subscript(key: String) -> JSONValue? {
+        if case .object(let o) = self { return o[key] }
+        return nil
+    }
+
+    var array: [JSONValue] {
+        if case .array(let a) = self { return a }
+        return []
+    }
+
+    var string: String? {
+        if case .string(let s) = self { return s }
+        return nil
+    }
+
+    var isNull: Bool { self == .null }
+
+    /// For a table cell or a `key: value` line: `-` for null, strings bare, the rest compact.
+    var text: String {
+        switch self {
+        case .null: return "-"
+        case .bool(let b): return b ? "true" : "false"
+        case .int(let i): return String(i)
+        case .double(let d): return d.rounded() == d && abs(d) < 1e15 ? String(Int(d)) : String(d)
+        case .string(let s): return s
+        case .array(let a): return "[" + a.map { $0.inlineText }.joined(separator: ", ") + "]"
+        case .object(let o): return "{" + o.keys.sorted().map { "\($0): \(o[$0]!.inlineText)" }.joined(separator: ", ") + "}"
+        }
+    }
+
+    private var inlineText: String {
+        if case .string(let s) = self, s.isEmpty || s.contains(where: { ",{}[]: ".contains($0) }) {
+            return "\"\(s)\""
+        }
+        return text
+    }
+}
+
+extension Optional where Wrapped == JSONValue {
+    /// `-` for a missing key.
+    var text: String { self?.text ?? "-" }
+}
+
+/// The API's error JSON as one line: `STATUS ERROR: FIELD: MESSAGE`.
+enum APIErrorText {
+    static func describe(_ r: APIResponse) -> String {
+        if let v = try? JSONDecoder().decode(JSONValue.self, from: r.body), let err = v["error"]?.string {
+            var s = "\(r.status) \(err)"
+            if let f = v["field"]?.string, !f.isEmpty { s += ": \(f)" }
+            if let m = v["message"]?.string, !m.isEmpty { s += ": \(m)" }
+            return s
+        }
+        let text = String(decoding: r.body, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let reason = HTTPResponseStatus(statusCode: r.status).reasonPhrase
+        return "\(r.status) \(reason)" + (text.isEmpty ? "" : ": \(text.prefix(500))")
+    }
+}
+
+/// `30s`, `15m`, `2h`, `30d` (and `500ms` where milliseconds make sense).
+enum DurationText {
+    static func milliseconds(_ s: String) -> Int? {
+        let t = s.trimmingCharacters(in: .whitespaces).lowercased()
+        let units: [(String, Double)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000)]
+        for (u, f) in units where t.hasSuffix(u) {
+            let num = t.dropLast(u.count)
+            // "ms" ends with "s" too: only take "s" when what is left is a number.
+            guard let v = Double(num), v >= 0, v.isFinite, !num.isEmpty, num.allSatisfy({ $0.isNumber || $0 == "." }) else { continue }
+            let ms = v * f
+            guard ms < Double(Int.max) / 2 else { return nil }
+            return Int(ms.rounded())
+        }
+        return nil
+    }
+
+    /// Whole seconds, for expiries.
+    static func seconds(_ s: String) -> Int? {
+        guard let ms = milliseconds(s), ms % 1000 == 0, ms > 0 else { return nil }
+        return ms / 1000
+    }
+
+    /// The API's form (`s`, `m`, `h`): the largest unit that is exact, so `30d` is sent as `720h`.
+    static func apiText(seconds: Int) -> String {
+        if seconds % 3600 == 0 { return "\(seconds / 3600)h" }
+        if seconds % 60 == 0 { return "\(seconds / 60)m" }
+        return "\(seconds)s"
+    }
+}
+
+enum RFC3339 {
+    static func format(_ d: Date) -> String {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime]
+        f.timeZone = TimeZone(identifier: "UTC")
+        return f.string(from: d)
+    }
+
+    static func parse(_ s: String) -> Date? {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime]
+        if let d = f.date(from: s) { return d }
+        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return f.date(from: s)
+    }
+}
+
+/// Aligned columns, padded with spaces, headers in capitals.
+func printTable(_ header: [String], _ rows: [[String]]) {
+    let all = [header.map { $0.uppercased() }] + rows
+    var widths = [Int](repeating: 0, count: header.count)
+    for r in all { for (i, c) in r.enumerated() where i < widths.count { widths[i] = max(widths[i], c.count) } }
+    for r in all {
+        var line = ""
+        for (i, c) in r.enumerated() {
+            if i == r.count - 1 { line += c } else { line += c.padding(toLength: widths[i] + 2, withPad: " ", startingAt: 0) }
+        }
+        while line.hasSuffix(" ") { line.removeLast() }
+        print(line)
+    }
+}
+
+/// `key: value` lines: the keys of `order` first (when present), then the rest sorted; `skip` left out.
+func printObject(_ v: JSONValue, order: [String], skip: Set<String> = []) {
+    guard case .object(let o) = v else { print(v.text); return }
+    let rest = o.keys.filter { !order.contains($0) && !skip.contains($0) }.sorted()
+    for k in order + rest where !skip.contains(k) {
+        guard let value = o[k] else { continue }
+        print("\(k): \(value.text)")
+    }
+}
+
+func printRaw(_ body: Data) {
+    var s = String(decoding: body, as: UTF8.self)
+    if !s.isEmpty && !s.hasSuffix("\n") { s += "\n" }
+    print(s, terminator: "")
+}
+
+func printError(_ s: String) {
+    FileHandle.standardError.write(Data((s + "\n").utf8))
+}
+
+/// A path under /v1 with each dynamic part percent-encoded: `apiPath("pools", name, "members")`.
+func apiPath(_ parts: String...) -> String {
+    "/v1/" + parts.map(APIClient.segment).joined(separator: "/")
+}
