@@ -35,9 +35,16 @@ enum Encode {
                                         ("interval", .string(Time.durationText(ms: m.intervalMs))),
                                         ("timeout", .string(Time.durationText(ms: m.timeoutMs))),
                                         ("rise", .int(Int64(m.rise))), ("fall", .int(Int64(m.fall)))]
-        for k in m.options.keys.sorted() { fields.append((k, .raw(m.options[k]!))) }
+        for k in m.options.keys.sorted() { fields.append((k, option(m.options[k]!))) }
         fields.append(("version", version.map { .int($0) } ?? .null))
         return .object(fields)
+    }
+
+    /// A monitor option's stored text: JSON (a list, map, number or boolean) as is, any other
+    /// text (`/healthz`) as a JSON string.
+    static func option(_ text: String) -> JSON {
+        if let j = JSONValue.parse(text), j.compactText == text, j != .null { if case .string = j {} else { return .raw(text) } }
+        return .string(text)
     }
 
     static func topology(_ t: TopologyEntry, version: Int64?) -> JSON {
