@@ -130,6 +130,10 @@ public struct DrillReport: Sendable, Codable {
         for p in plan?.pools ?? [] {
             guard let rto = p.rto else { continue }
             let keys = (m?.seen ?? []).filter { $0.pool == p.pool && $0.type == p.type && $0.hadTarget }
+            if m != nil && keys.isEmpty {
+                reasons.append("\(p.pool) \(p.type): no answer had the target before the drill; its rto does not apply")
+                continue
+            }
             let measured = keys.compactMap(\.failover).max()
             let neverMoved = keys.contains { $0.firstWithout == nil }
             let pass = measured.map { $0 <= rto } ?? true

@@ -6,6 +6,6 @@ struct Cairn: ParsableCommand {
         commandName: "cairn",
         abstract: "Cairn: an authoritative DNS server and global server load balancer.",
         subcommands: [Serve.self, CheckZone.self, Reload.self, Apply.self, Export.self, Explain.self]
-            + localCommands + apiCommands
+            + localCommands + apiCommands + [DrillCommand.self]
     )
 }

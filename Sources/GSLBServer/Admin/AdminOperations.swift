@@ -348,8 +348,8 @@ extension AdminAPI {
                      ("scheduled_at", r.scheduledAt.map { .string(Time.rfc3339($0)) } ?? .null),
                      ("started_at", r.startedAt.map { .string(Time.rfc3339($0)) } ?? .null),
                      ("ended_at", r.endedAt.map { .string(Time.rfc3339($0)) } ?? .null),
-                     ("time_to_failover", .num(r.measurements?.timeToFailover)),
-                     ("time_to_failback", .num(r.measurements?.timeToFailback)),
+                     ("time_to_failover", .num(r.measurements?.timeToFailover.map { ($0 * 1000).rounded() / 1000 })),
+                     ("time_to_failback", .num(r.measurements?.timeToFailback.map { ($0 * 1000).rounded() / 1000 })),
                      ("verdict", .str(r.verdict?.result))])
         }
         return .ok(.object([("drills", .array(rows))]))

@@ -35,8 +35,16 @@ extension AdminAPI {
     /// Decodes one object through the config-file reader: `wrap` puts the object's JSON text
     /// into a document, `prefix` is the object's place in it (stripped from field names).
     func decode(_ dict: [String: Any], prefix: String, wrap: (String) -> String) throws -> GSLBConfig {
+        // `version` is read-only (it travels in If-Match): what a GET returned can be PUT back.
         var d = dict
         d.removeValue(forKey: "version")
+        if let members = d["members"] as? [Any] {
+            d["members"] = members.map { m -> Any in
+                guard var o = m as? [String: Any] else { return m }
+                o.removeValue(forKey: "version")
+                return o
+            }
+        }
         guard let text = JSON.serialize(d) else { throw APIError.badRequest("body", "the body cannot be read") }
         switch ConfigFile.decode(yaml: wrap(text)) {
         case .success(let c): return c
