@@ -474,8 +474,14 @@ extension AdminAPI {
         if let extra = d.keys.first(where: { $0 != "topology" }) {
             throw APIError.invalid(extra, "unknown key; the body is {\"topology\": [ENTRY...]}")
         }
-        guard d["topology"] is [Any] else { throw APIError.invalid("topology", "expected a list of entries") }
-        guard let text = JSON.serialize(d) else { throw APIError.badRequest("body", "the body cannot be read") }
+        guard let entries = d["topology"] as? [Any] else { throw APIError.invalid("topology", "expected a list of entries") }
+        // What a GET returned can be PUT back: `version` is read-only.
+        let cleaned: [String: Any] = ["topology": entries.map { e -> Any in
+            guard var o = e as? [String: Any] else { return e }
+            o.removeValue(forKey: "version")
+            return o
+        }]
+        guard let text = JSON.serialize(cleaned) else { throw APIError.badRequest("body", "the body cannot be read") }
         let table: [TopologyEntry]
         switch ConfigFile.decode(yaml: text) {
         case .success(let c): table = c.topology
