@@ -52,6 +52,8 @@ import Testing
         let db: String
         let zones = Paths.fixture("zones").path
         let server: CairnProcess
+        /// A read token for the API (`cairn explain` without --db/--zones asks the server).
+        let token: String
 
         init() throws {
             dir = try Paths.tempDir()
@@ -59,6 +61,9 @@ import Testing
             let (rc, out) = try CairnProcess.run(["apply", "-f", Paths.fixture("examples/gslb.yaml").path,
                                                   "--db", db, "--zones", zones])
             guard rc == 0 else { throw EnvError.apply(out) }
+            let (trc, tout) = try CairnProcess.run(["token", "create", "--scope", "read", "--db", db])
+            guard trc == 0 else { throw EnvError.apply(tout) }
+            token = String(tout.split(separator: "\n").last ?? "")
             server = try CairnProcess(["serve", "--zones", zones, "--db", db, "--dns", "127.0.0.1:0", "--udp-workers", "1"])
         }
 
@@ -71,10 +76,11 @@ import Testing
     enum EnvError: Error { case apply(String), unknownCommand(String) }
 
     /// Runs `argv` to completion: (status, stdout).
-    static func runTool(_ path: String, _ args: [String]) throws -> (Int32, String) {
+    static func runTool(_ path: String, _ args: [String], environment: [String: String]? = nil) throws -> (Int32, String) {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: path)
         p.arguments = args
+        if let environment { p.environment = environment }
         let pipe = Pipe()
         p.standardOutput = pipe
         p.standardError = FileHandle.nullDevice
@@ -96,6 +102,11 @@ import Testing
             if let i = words.firstIndex(of: "-p"), i + 1 < words.count { words[i + 1] = String(env.server.port) }
             return try runTool("/usr/bin/dig", words + ["+time=2", "+tries=2"])
         case "cairn", ".build/debug/cairn", ".build/release/cairn":
+            if words.first == "explain" && !words.contains("--db") && !words.contains("--zones") {
+                // Through the running server's API, as the page says.
+                return try runTool(Paths.cairnBinary.path, words, environment: [
+                    "CAIRN_API": env.server.apiBase, "CAIRN_TOKEN": env.token, "PATH": "/usr/bin:/bin"])
+            }
             if !words.contains("--db") { words += ["--db", env.db] }
             if !words.contains("--zones") { words += ["--zones", env.zones] }
             return try runTool(Paths.cairnBinary.path, words)
