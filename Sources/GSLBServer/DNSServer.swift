@@ -78,8 +78,8 @@ public final class DNSServer: @unchecked Sendable {
                 do {
                     try bindPair(host: host, port: requestedPort, group: group, scratch: scratch, table: table)
                     break
-                } catch let e as DNSServerError where requestedPort == 0 && attempt < 5 {
-                    // The ephemeral UDP port was taken for TCP: try another.
+                } catch let e as DNSServerError where requestedPort == 0 && attempt < 64 {
+                    // The ephemeral UDP port was taken for TCP (busy loopback: probes, tests): try another.
                     logger.debug("retrying ephemeral bind: \(e)")
                 }
             }

@@ -175,7 +175,7 @@ extension AdminAPI {
     }
 
     /// The index of the pool named in the path (`type` from the query when both A and AAAA exist).
-    func poolIndex(_ config: GSLBConfig, _ c: Call) throws -> Int {
+    func poolIndex(_ config: GSLBConfig, _ c: Call, address: String? = nil) throws -> Int {
         let name = Self.poolName(c.param("name")).lowercased()
         var matches = config.pools.indices.filter { config.pools[$0].name.lowercased() == name }
         if let t = c.query("type") {
@@ -184,6 +184,12 @@ extension AdminAPI {
             matches = matches.filter { config.pools[$0].type == type }
         }
         guard !matches.isEmpty else { throw APIError.notFound("no pool \(name)\(c.query("type").map { " of type \($0.uppercased())" } ?? "")") }
+        // A member's address says which: IPv4 is in the A pool, IPv6 in the AAAA pool.
+        if matches.count > 1, let a = address ?? (c.context.parameters.get("address").map { _ in c.param("address") }),
+           let family = ClientAddress(text: a)?.family {
+            let type = family == 4 ? "A" : "AAAA"
+            matches = matches.filter { config.pools[$0].type == type }
+        }
         guard matches.count == 1 else {
             throw APIError.badRequest("type", "\(name) has an A and an AAAA pool; say which with ?type=")
         }
@@ -327,7 +333,7 @@ extension AdminAPI {
     func createMember(_ c: Call) async throws -> Reply {
         let d = try object(try await readJSON(c), "a member")
         let (snapshotConfig, _) = try current()
-        let pool = snapshotConfig.pools[try poolIndex(snapshotConfig, c)]
+        let pool = snapshotConfig.pools[try poolIndex(snapshotConfig, c, address: d["address"] as? String)]
         let member = try decodeMember(d, pool: pool)
         try write(c, expected: [:]) { config in
             let before = config
