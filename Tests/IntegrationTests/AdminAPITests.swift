@@ -346,6 +346,31 @@ import Testing
         #expect((explain.object["answer"] as? [String]) == ["192.0.2.10"], "\(explain.body)")
     }
 
+    @Test func metricsCountQueriesAndAnswersByPoolAndSite() throws {
+        let s = try Self.start()
+        for _ in 0..<5 { _ = try s.answer() }
+        // Workers add their counts when idle (within 0.5 s) or every 4096 queries.
+        var r = try s.call("GET", "/metrics", token: s.read)
+        var lines: [String] = []
+        func value(_ prefix: String, _ contains: [String]) -> Double {
+            lines.filter { $0.hasPrefix(prefix) && contains.allSatisfy($0.contains) }
+                .compactMap { Double($0.split(separator: " ").last ?? "") }.reduce(0, +)
+        }
+        for _ in 0..<50 {
+            r = try s.call("GET", "/metrics", token: s.read)
+            lines = r.body.split(separator: "\n").map(String.init)
+            if value("cairn_pool_answers_total", ["pool=\"www.gslb.test.\""]) >= 5 { break }
+            usleep(100_000)
+        }
+        #expect(r.status == 200)
+        #expect(r.headers["content-type"]?.hasPrefix("text/plain") == true)
+        #expect(value("cairn_dns_queries_total", ["transport=\"udp\""]) >= 5, "\(r.body.prefix(2000))")
+        #expect(value("cairn_pool_answers_total", ["pool=\"www.gslb.test.\"", "site=\"fra\""]) >= 5)
+        #expect(lines.contains { $0.hasPrefix("cairn_member_up{") && $0.contains("state=\"effective\"") })
+        // Without a token: 401, like every endpoint but /healthz and /readyz.
+        #expect(try s.call("GET", "/metrics").status == 401)
+    }
+
     @Test func aNonLoopbackAPIWithoutTLSIsRefused() throws {
         let (rc, out) = try CairnProcess.run(["serve", "--zones", "zones", "--api", "192.0.2.1:9053"])
         #expect(rc != 0)
