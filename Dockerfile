@@ -1,0 +1,41 @@
+# Cairn in a container: build with the Swift toolchain, run on Debian 12 slim.
+#   docker build -t cairn:local .
+#   docker run --rm -p 53:53/udp -p 53:53/tcp -v "$PWD/zones:/etc/cairn/zones:ro" \
+#       -v cairn-data:/var/lib/cairn cairn:local
+# The build context is the repository (.dockerignore keeps build trees and stores out).
+# docker-compose.yml builds this image for its `cairn` service.
+
+# ---- build: Swift 6 on Debian 12 (bookworm), with ldns' headers
+FROM swift:6.3-bookworm AS build
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libldns-dev libsqlite3-dev \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+# Manifest first, so that the dependency layer is cached across source edits.
+# Package.resolved is not tracked in git: copied when present (the glob may match nothing).
+COPY Package.swift Package.resol[v]ed ./
+RUN swift package resolve
+COPY Sources ./Sources
+# Tests are not built, but the manifest names their directories.
+COPY Tests ./Tests
+RUN swift build -c release --product cairn --static-swift-stdlib \
+ && install -D -m 0755 "$(swift build -c release --show-bin-path)/cairn" /out/cairn
+
+# ---- runtime: only the shared libraries the binary still links (ldns, SQLite, OpenSSL via ldns)
+FROM debian:12-slim
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libldns3 libsqlite3-0 bind9-dnsutils \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --system --home-dir /var/lib/cairn --shell /usr/sbin/nologin cairn \
+ && install -d -m 0755 /etc/cairn /etc/cairn/zones \
+ && install -d -m 0700 -o cairn -g cairn /var/lib/cairn
+COPY --from=build /out/cairn /usr/local/bin/cairn
+COPY zones /etc/cairn/zones
+VOLUME ["/var/lib/cairn"]
+EXPOSE 53/udp 53/tcp
+# Starts as root to bind port 53, then runs as the user cairn (see docs/operations.md).
+# The admin API stays on the container's loopback: `docker exec` to use it.
+CMD ["cairn", "serve", "--zones", "/etc/cairn/zones", "--db", "/var/lib/cairn/cairn.sqlite", \
+     "--dns", "0.0.0.0:53", "--api", "127.0.0.1:9053", "--user", "cairn"]
+HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
+  CMD dig +time=1 +tries=1 +short @127.0.0.1 example.com SOA | grep -q . || exit 1
