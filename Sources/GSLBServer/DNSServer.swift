@@ -109,7 +109,7 @@ public final class DNSServer: @unchecked Sendable {
             channel = try ServerBootstrap(group: group)
                 .serverChannelOption(.backlog, value: 256)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-                .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+                .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)   // IPPROTO_TCP; .socketOption would set SO_DEBUG
                 .childChannelInitializer { ch in
                     ch.eventLoop.makeCompletedFuture {
                         try ch.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: cfg.tcpIdleTimeout))

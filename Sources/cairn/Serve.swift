@@ -53,6 +53,9 @@ struct Serve: ParsableCommand {
     @Flag(help: "Allow the admin API on a non-loopback address without TLS.")
     var insecureApi = false
 
+    @Option(help: "Start as root (to bind port 53), then run as this user: no capabilities, NoNewPrivs (docs/operations.md).")
+    var user: String?
+
     @Option(help: "Failed API authentications from one address per minute before it gets 429.")
     var apiMaxAuthFailures: Int = 10
 
@@ -85,6 +88,18 @@ struct Serve: ParsableCommand {
             return h
         }
         let logger = Logger(label: "cairn")
+        // --user: look the account up and forbid new privileges before any thread exists
+        // (NoNewPrivs is inherited by the threads created after it).
+        var account: Privileges.Account?
+        if let user {
+            do {
+                account = try Privileges.lookup(user: user)
+                try Privileges.forbidNewPrivileges()
+            } catch {
+                logger.critical("\(error)")
+                throw ExitCode(1)
+            }
+        }
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: zones, isDirectory: &isDir), isDir.boolValue else {
             throw ValidationError("--zones: \(zones) is not a directory")
@@ -147,6 +162,19 @@ struct Serve: ParsableCommand {
         logger.info("ready in \(String(format: "%.1f", ms)) ms")
         if !pidFile.isEmpty {
             try "\(getpid())\n".write(toFile: pidFile, atomically: true, encoding: .utf8)
+        }
+        // Everything that needs root is done (sockets bound, store open): drop for good.
+        if let account {
+            do {
+                let warnings = try Privileges.prepareFiles(Privileges.storeFiles(db: db) + (pidFile.isEmpty ? [] : [pidFile]),
+                                                           for: account)
+                for w in warnings { logger.warning("\(w)") }
+                try Privileges.drop(to: account)
+                logger.notice("running as \(account): no capabilities, NoNewPrivs set")
+            } catch {
+                logger.critical("cannot drop privileges: \(error)")
+                throw ExitCode(1)
+            }
         }
 
         // A parent may have started us with these blocked (the mask is inherited): unblock them.
