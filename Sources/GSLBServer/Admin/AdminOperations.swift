@@ -282,7 +282,7 @@ extension AdminAPI {
     /// Drill documents use snake_case keys, as the rest of the API.
     static func drillEncoder() -> JSONEncoder {
         let enc = JSONEncoder()
-        enc.outputFormatting = [.sortedKeys]
+        enc.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         enc.keyEncodingStrategy = .convertToSnakeCase
         return enc
     }

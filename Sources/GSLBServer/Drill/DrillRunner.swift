@@ -61,7 +61,7 @@ public final class DrillRunner: Sendable {
         guard mode == "override" || mode == "probe" else {
             throw DrillError(kind: .invalid, field: "mode", message: "expected override or probe")
         }
-        guard hold.isFinite, hold > 0, hold <= 86400 else {
+        guard hold.isFinite, hold >= 1, hold <= 86400 else {
             throw DrillError(kind: .invalid, field: "hold", message: "expected a duration from 1s to 24h")
         }
         let snap = publisher.box.load()
@@ -397,10 +397,10 @@ public final class DrillRunner: Sendable {
             return true
         }
         if mine {
-            // The drill's thread restores within one query round.
-            let deadline = clock() + 10
+            // The drill's thread restores within one query round, then measures the failback.
+            let deadline = clock() + 15
             while clock() < deadline {
-                if let now = try repo.drill(id: id), now.status != .running { return now }
+                if let now = try repo.drill(id: id), now.isFinished { return now }
                 Thread.sleep(forTimeInterval: 0.02)
             }
             return try repo.drill(id: id) ?? r
