@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
+#include "cairn_probe.h"
 
 /* A batch of datagrams for recvmmsg/sendmmsg: the UDP hot path. */
 typedef struct cairn_batch cairn_batch;

@@ -35,6 +35,8 @@ public final class HealthMonitor: Sendable {
 
     let box: SnapshotBox
     let prober: any Prober
+    /// The prober's callback path (plain TCP and HTTP on the probe loop): no task per probe.
+    let starter: (any ProbeStarter)?
     let options: Options
     let clock: @Sendable () -> Double
     let logger: Logger
@@ -92,6 +94,7 @@ public final class HealthMonitor: Sendable {
         self.onColdStartEnd = onColdStartEnd
         self.box = box
         self.prober = prober
+        self.starter = prober as? any ProbeStarter
         self.options = options
         self.clock = clock
         self.logger = logger
@@ -193,6 +196,11 @@ public final class HealthMonitor: Sendable {
                     inFlightBox.withLock { _ = $0.insert(spec) }
                     activeBox.add(1, ordering: .relaxed)
                     pendingFirst.remove(spec)
+                    // The verdict comes back on the probe loop's thread; handled there, no task.
+                    if let starter, starter.start(spec, done: { [self] r in
+                        self.handle(spec: spec, result: r, lateness: lateness)
+                        self.finished(spec)
+                    }) { continue }
                     group.addTask { [self] in
                         let r = await self.prober.probe(spec)
                         self.handle(spec: spec, result: r, lateness: lateness)

@@ -6,8 +6,9 @@ import NIOSSL
 /// `type: http` and `type: https`: one HTTP/1.1 request written by hand (`Connection: close`), the status checked
 /// against `expect_status`, the body (first 64 KiB) against `expect_body`, and the load read from `load_header`
 /// or `load_json`. HTTPS verifies the certificate unless `verify_tls: false`, and sends SNI (`sni`, else `host`)
-/// unless the name is an IP literal.
-public struct HTTPProber: Prober {
+/// unless the name is an IP literal. Plain HTTP to an IP literal runs on the probe loop (`ProbeLoop`); HTTPS
+/// and host names on `group`.
+public struct HTTPProber: Prober, ProbeStarter {
     let group: any EventLoopGroup
     private let verifying: Result<NIOSSLContext, TLSSetupError>
     private let trusting: Result<NIOSSLContext, TLSSetupError>
@@ -30,14 +31,43 @@ public struct HTTPProber: Prober {
         }
     }
 
-    public func probe(_ spec: ProbeSpec) async -> ProbeResult {
+    /// The request and its judge, or a verdict known before connecting (bad options).
+    enum Prepared {
+        case verdict(ProbeVerdict)
+        case request(tls: StreamTLS?, bytes: [UInt8], reader: HTTPResponseReader)
+    }
+
+    public func start(_ spec: ProbeSpec, done: @escaping @Sendable (ProbeResult) -> Void) -> Bool {
+        guard spec.monitor.type == .http, let loop = ProbeLoop.shared else { return false }
         let start = NIODeadline.now()
+        switch prepare(spec) {
+        case .verdict(let v):
+            done(v.result(since: start))
+            return true
+        case .request(_, let bytes, let reader):
+            return loop.start(address: spec.address, port: spec.port, timeoutMs: spec.monitor.timeoutMs,
+                              request: bytes, reader: reader, done: done)
+        }
+    }
+
+    public func probe(_ spec: ProbeSpec) async -> ProbeResult {
+        if let r = await probeThroughStart(spec) { return r }
+        let start = NIODeadline.now()
+        switch prepare(spec) {
+        case .verdict(let v): return v.result(since: start)
+        case .request(let tls, let bytes, let reader):
+            return await StreamProbe.run(group: group, address: spec.address, port: spec.port, timeoutMs: spec.monitor.timeoutMs,
+                                         tls: tls, request: bytes, reader: reader)
+        }
+    }
+
+    func prepare(_ spec: ProbeSpec) -> Prepared {
         let m = spec.monitor
         let https = m.type == .https
         var expect = HTTPExpectation()
         if let items = m.list("expect_status") {
             guard let set = HTTPExpectation.parseStatuses(items) else {
-                return ProbeVerdict.down("bad expect_status \(quoted(m.text("expect_status") ?? ""))").result(since: start)
+                return .verdict(.down("bad expect_status \(quoted(m.text("expect_status") ?? ""))"))
             }
             expect.statuses = set
         }
@@ -52,7 +82,7 @@ public struct HTTPProber: Prober {
         if https {
             let verify = m.flag("verify_tls", default: true)
             switch verify ? verifying : trusting {
-            case .failure(let e): return ProbeVerdict.down("TLS: \(e.message)").result(since: start)
+            case .failure(let e): return .verdict(.down("TLS: \(e.message)"))
             case .success(let context):
                 let name = HTTPProber.hostName(m.text("sni") ?? m.text("host") ?? spec.address)
                 tls = StreamTLS(context: context, serverHostname: HTTPProber.isIPLiteral(name) ? nil : name)
@@ -61,8 +91,7 @@ public struct HTTPProber: Prober {
         var path = m.text("path") ?? "/"
         if !path.hasPrefix("/") && !path.hasPrefix("*") { path = "/" + path }
         let request = "\(method) \(path) HTTP/1.1\r\nHost: \(host)\r\nUser-Agent: cairn-health\r\nAccept: */*\r\nConnection: close\r\n\r\n"
-        return await StreamProbe.run(group: group, address: spec.address, port: spec.port, timeoutMs: m.timeoutMs,
-                                     tls: tls, request: Array(request.utf8), reader: HTTPResponseReader(expect: expect))
+        return .request(tls: tls, bytes: Array(request.utf8), reader: HTTPResponseReader(expect: expect))
     }
 
     /// The address, bracketed when IPv6, with the port unless it is the scheme's default.

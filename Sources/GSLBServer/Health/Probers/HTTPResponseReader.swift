@@ -54,7 +54,7 @@ struct HTTPResponseReader: StreamResponseReader {
     mutating func connected() -> ProbeVerdict? { nil }
     mutating func sent() -> ProbeVerdict? { nil }
 
-    mutating func read(_ chunk: ByteBufferView) -> ProbeVerdict? {
+    mutating func read(_ chunk: UnsafeRawBufferPointer) -> ProbeVerdict? {
         // Headers, body and chunk framing together: what is past this is never looked at.
         let limit = 2 * HTTPResponseReader.headerCap + HTTPResponseReader.bodyCap
         bytes.append(contentsOf: chunk.prefix(max(0, limit - bytes.count)))

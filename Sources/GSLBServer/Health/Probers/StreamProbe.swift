@@ -10,8 +10,8 @@ protocol StreamResponseReader: Sendable {
     mutating func connected() -> ProbeVerdict?
     /// A verdict once the request is written, or nil to read a response.
     mutating func sent() -> ProbeVerdict?
-    /// Bytes read; a verdict when enough has been read, or nil to read more.
-    mutating func read(_ bytes: ByteBufferView) -> ProbeVerdict?
+    /// Bytes read (valid only during the call); a verdict when enough has been read, or nil to read more.
+    mutating func read(_ bytes: UnsafeRawBufferPointer) -> ProbeVerdict?
     /// The peer closed the connection.
     mutating func closed() -> ProbeVerdict
 }
@@ -36,7 +36,7 @@ enum StreamProbe {
             }
             let bootstrap = ClientBootstrap(group: loop)
                 .connectTimeout(.milliseconds(Int64(timeoutMs)))
-                .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                .channelOption(.tcpOption(.tcp_nodelay), value: 1)
                 .channelInitializer { channel in
                     completion.channel = channel
                     do {
@@ -132,7 +132,7 @@ final class StreamProbeHandler<Reader: StreamResponseReader>: ChannelInboundHand
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !completion.done else { return }
         let buffer = unwrapInboundIn(data)
-        if let v = reader.read(buffer.readableBytesView) { completion.finish(v) }
+        if let v = buffer.withUnsafeReadableBytes({ reader.read($0) }) { completion.finish(v) }
     }
 
     func channelInactive(context: ChannelHandlerContext) {

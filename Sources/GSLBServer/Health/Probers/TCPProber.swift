@@ -2,14 +2,24 @@ import GSLBCore
 import NIOCore
 
 /// `type: tcp`: connects; with `send`, writes it; with `expect`, reads until the text appears in the first bytes.
-public struct TCPProber: Prober {
+/// Runs on the probe loop (`ProbeLoop`) when the address is an IP literal, else on `group`.
+public struct TCPProber: Prober, ProbeStarter {
     let group: any EventLoopGroup
 
     public init(group: any EventLoopGroup) {
         self.group = group
     }
 
+    public func start(_ spec: ProbeSpec, done: @escaping @Sendable (ProbeResult) -> Void) -> Bool {
+        guard let loop = ProbeLoop.shared else { return false }
+        let m = spec.monitor
+        let send = m.text("send").map { Array($0.utf8) } ?? []
+        let reader = TCPBannerReader(sendCount: send.count, expect: m.text("expect"))
+        return loop.start(address: spec.address, port: spec.port, timeoutMs: m.timeoutMs, request: send, reader: reader, done: done)
+    }
+
     public func probe(_ spec: ProbeSpec) async -> ProbeResult {
+        if let r = await probeThroughStart(spec) { return r }
         let m = spec.monitor
         let send = m.text("send").map { Array($0.utf8) } ?? []
         let reader = TCPBannerReader(sendCount: send.count, expect: m.text("expect"))
@@ -40,7 +50,7 @@ struct TCPBannerReader: StreamResponseReader {
         expect == nil ? .up("connected, sent \(sendCount) bytes") : nil
     }
 
-    mutating func read(_ bytes: ByteBufferView) -> ProbeVerdict? {
+    mutating func read(_ bytes: UnsafeRawBufferPointer) -> ProbeVerdict? {
         guard let expect else { return nil }
         seen.append(contentsOf: bytes.prefix(TCPBannerReader.cap - seen.count))
         if seen.firstRange(of: Array(expect.utf8)) != nil { return .up("read \(quoted(expect))") }
