@@ -1,0 +1,99 @@
+import Foundation
+import GSLBCore
+import GSLBServer
+import Synchronization
+import Testing
+
+/// The probe loop (plain TCP and HTTP probes on one epoll thread) against real loopback listeners.
+@Suite struct ProbeLoopTests {
+    var prober: MonitorProber { TestServers.monitorProber }
+
+    func tcp(_ host: String, _ port: Int, timeoutMs: Int = 300) -> ProbeSpec {
+        ProbeSpec(address: host, port: port, monitor: Monitor(name: "t", type: .tcp, timeoutMs: timeoutMs))
+    }
+
+    func http(_ host: String, _ port: Int, timeoutMs: Int = 300) -> ProbeSpec {
+        ProbeSpec(address: host, port: port, monitor: Monitor(name: "h", type: .http, timeoutMs: timeoutMs))
+    }
+
+    /// Starts every spec through the callback path at once and waits (bounded) for all verdicts.
+    func startAll(_ specs: [ProbeSpec]) async throws -> [ProbeResult] {
+        let results = Mutex<[Int: ProbeResult]>([:])
+        for (i, s) in specs.enumerated() {
+            let started = prober.start(s) { r in results.withLock { $0[i] = r } }
+            #expect(started, "\(s)")
+        }
+        for _ in 0..<200 where results.withLock({ $0.count }) < specs.count {
+            try await Task.sleep(nanoseconds: 20_000_000)
+        }
+        let all = results.withLock { $0 }
+        try #require(all.count == specs.count, "\(all.count) of \(specs.count) verdicts")
+        return specs.indices.map { all[$0]! }
+    }
+
+    @Test func manyProbesStartedAtOnceEachGetTheirOwnVerdictWithinTheTimeout() async throws {
+        let open = try await TestServers.tcp("127.0.0.28") { SilentHandler() }
+        let web = try await TestServers.tcp("127.0.0.28") { HTTPTestHandler(reply: .ok(), log: RequestLog()) }
+        let silent = try await TestServers.tcp("127.0.0.28") { SilentHandler() }
+        let closed = try await TestServers.closedPort("127.0.0.28")
+        defer { Task { try? await open.close(); try? await web.close(); try? await silent.close() } }
+        var specs: [ProbeSpec] = []
+        for _ in 0..<50 {
+            specs += [tcp("127.0.0.28", open.port), http("127.0.0.28", web.port), http("127.0.0.28", silent.port), tcp("127.0.0.28", closed)]
+        }
+        let clock = ContinuousClock()
+        let t0 = clock.now
+        let results = try await startAll(specs)
+        #expect(clock.now - t0 < .seconds(3))
+        for (s, r) in zip(specs, results) {
+            switch (s.monitor.type, s.port) {
+            case (.tcp, open.port): #expect(r.ok && r.detail == "connected", "\(r)")
+            case (.http, web.port): #expect(r.ok && r.detail == "HTTP 200", "\(r)")
+            case (.http, silent.port):
+                #expect(!r.ok && r.detail == "timeout after 300 ms waiting for the response", "\(r)")
+                #expect(r.latency >= 0.29, "\(r)")
+            default: #expect(!r.ok && r.detail == "connect: connection refused", "\(r)")
+            }
+        }
+    }
+
+    @Test func otherTypesAndHostNamesAreNotStartedOnTheLoopButStillProbed() async throws {
+        let web = try await TestServers.tcp("127.0.0.1") { HTTPTestHandler(reply: .ok(), log: RequestLog()) }
+        defer { Task { try? await web.close() } }
+        for type in [MonitorType.https, .dns, .command] {
+            let s = ProbeSpec(address: "127.0.0.28", port: 1, monitor: Monitor(name: "x", type: type))
+            #expect(!prober.start(s) { _ in Issue.record("called for \(type)") })
+        }
+        let named = ProbeSpec(address: "localhost", port: web.port, monitor: Monitor(name: "h", type: .http))
+        #expect(!prober.start(named) { _ in Issue.record("called for a host name") })
+        // probe() resolves the name on the SwiftNIO path instead.
+        let r = await prober.probe(named)
+        #expect(r.ok && r.detail == "HTTP 200", "\(r)")
+    }
+
+    @Test func badOptionsGiveTheirVerdictAtOnce() async throws {
+        let s = ProbeSpec(address: "127.0.0.28", port: 1,
+                          monitor: Monitor(name: "h", type: .http, options: ["expect_status": "nonsense"]))
+        let results = try await startAll([s])
+        #expect(!results[0].ok && results[0].detail == "bad expect_status \"nonsense\"", "\(results[0])")
+    }
+
+    @Test func theLoopThreadRunsBelowTheProcessPriority() async throws {
+        // Make sure the loop has started (first use starts it).
+        let closed = try await TestServers.closedPort("127.0.0.28")
+        _ = await prober.probe(tcp("127.0.0.28", closed))
+        guard getenv("CAIRN_PROBE_ENGINE").map({ String(cString: $0) }) != "nio" else { return }
+        let tasks = try FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")
+        let probeThreads = tasks.filter { (try? String(contentsOfFile: "/proc/self/task/\($0)/comm", encoding: .utf8))?.hasPrefix("cairn-probe") ?? false }
+        #expect(probeThreads.count == 1, "\(probeThreads)")
+        func nice(_ stat: String) -> Int? {
+            // Field 19 of /proc/.../stat, counted after the ")" that ends the command name.
+            guard let close = stat.lastIndex(of: ")") else { return nil }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            return fields.count > 16 ? Int(fields[16]) : nil
+        }
+        let processNice = try #require(nice(try String(contentsOfFile: "/proc/self/stat", encoding: .utf8)))
+        let threadNice = try #require(nice(try String(contentsOfFile: "/proc/self/task/\(probeThreads[0])/stat", encoding: .utf8)))
+        #expect(threadNice == min(19, processNice + 5), "process \(processNice), probe thread \(threadNice)")
+    }
+}
