@@ -539,7 +539,7 @@ public indirect enum JSONValue: Hashable, Sendable {
         }
     }
 
-    static func writeString(_ s: String, to out: inout String) {
+    public static func writeString(_ s: String, to out: inout String) {
         out += "\""
         for u in s.unicodeScalars {
             switch u {

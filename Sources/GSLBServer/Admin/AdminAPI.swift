@@ -132,11 +132,11 @@ public final class AdminAPI: Sendable {
         }
         on(.get, "/openapi.json", .read) { _, _ in Reply(status: .ok, text: OpenAPIDocument.json) }
 
-        on(.get, "/v1/sites", .read) { api, _ in try api.listSites() }
-        on(.post, "/v1/sites", .write) { api, c in try await api.createSite(c) }
-        on(.get, "/v1/sites/:name", .read) { api, c in try api.getSite(c) }
-        on(.put, "/v1/sites/:name", .write) { api, c in try await api.putSite(c) }
-        on(.delete, "/v1/sites/:name", .write) { api, c in try api.deleteSite(c) }
+        on(.get, "/v1/sites", .read) { api, _ in try api.list(Self.sites) }
+        on(.post, "/v1/sites", .write) { api, c in try await api.create(Self.sites, c) }
+        on(.get, "/v1/sites/:name", .read) { api, c in try api.get(Self.sites, c) }
+        on(.put, "/v1/sites/:name", .write) { api, c in try await api.put(Self.sites, c) }
+        on(.delete, "/v1/sites/:name", .write) { api, c in try api.delete(Self.sites, c) }
 
         on(.get, "/v1/pools", .read) { api, _ in try api.listPools() }
         on(.post, "/v1/pools", .write) { api, c in try await api.createPool(c) }
@@ -149,11 +149,11 @@ public final class AdminAPI: Sendable {
         on(.put, "/v1/pools/:name/members/:address", .write) { api, c in try await api.putMember(c) }
         on(.delete, "/v1/pools/:name/members/:address", .write) { api, c in try api.deleteMember(c) }
 
-        on(.get, "/v1/monitors", .read) { api, _ in try api.listMonitors() }
-        on(.post, "/v1/monitors", .write) { api, c in try await api.createMonitor(c) }
-        on(.get, "/v1/monitors/:name", .read) { api, c in try api.getMonitor(c) }
-        on(.put, "/v1/monitors/:name", .write) { api, c in try await api.putMonitor(c) }
-        on(.delete, "/v1/monitors/:name", .write) { api, c in try api.deleteMonitor(c) }
+        on(.get, "/v1/monitors", .read) { api, _ in try api.list(Self.monitors) }
+        on(.post, "/v1/monitors", .write) { api, c in try await api.create(Self.monitors, c) }
+        on(.get, "/v1/monitors/:name", .read) { api, c in try api.get(Self.monitors, c) }
+        on(.put, "/v1/monitors/:name", .write) { api, c in try await api.put(Self.monitors, c) }
+        on(.delete, "/v1/monitors/:name", .write) { api, c in try api.delete(Self.monitors, c) }
 
         on(.get, "/v1/topology", .read) { api, _ in try api.listTopology() }
         on(.put, "/v1/topology", .write) { api, c in try await api.putTopology(c) }

@@ -102,66 +102,90 @@ extension AdminAPI {
         (try repo.exportConfig(), try repo.objectVersions())
     }
 
-    // MARK: - Sites
+    // MARK: - Sites and monitors: objects named by one key
 
-    func listSites() throws -> Reply {
-        let (config, v) = try current()
-        return .ok(.object([("sites", .array(config.sites.map { Encode.site($0, version: v[Keys.site($0.name)]) }))]))
+    /// A collection of the config whose objects are named by a string key (sites, monitors).
+    struct Named<T: Sendable>: Sendable {
+        let kind: String
+        let section: String
+        let items: WritableKeyPath<GSLBConfig, [T]> & Sendable
+        let name: @Sendable (T) -> String
+        let key: @Sendable (String) -> String
+        let encode: @Sendable (T, Int64?) -> JSON
     }
 
-    func siteReply(_ name: String, created: Bool = false) throws -> Reply {
+    static let sites = Named<Site>(kind: "site", section: "sites", items: \.sites, name: \.name, key: Keys.site,
+                                   encode: Encode.site)
+    static let monitors = Named<Monitor>(kind: "monitor", section: "monitors", items: \.monitors, name: \.name,
+                                         key: Keys.monitor, encode: Encode.monitor)
+
+    func list<T>(_ r: Named<T>) throws -> Reply {
         let (config, v) = try current()
-        guard let s = config.sites.first(where: { $0.name == name }) else { throw APIError.notFound("no site \(name)") }
-        let version = v[Keys.site(name)]
-        return Reply(status: created ? .created : .ok, json: Encode.site(s, version: version), etag: version)
+        return .ok(.object([(r.section, .array(config[keyPath: r.items].map { r.encode($0, v[r.key(r.name($0))]) }))]))
     }
 
-    func getSite(_ c: Call) throws -> Reply { try siteReply(c.param("name")) }
+    func reply<T>(_ r: Named<T>, _ name: String, created: Bool = false) throws -> Reply {
+        let (config, v) = try current()
+        guard let o = config[keyPath: r.items].first(where: { r.name($0) == name }) else {
+            throw APIError.notFound("no \(r.kind) \(name)")
+        }
+        let version = v[r.key(name)]
+        return Reply(status: created ? .created : .ok, json: r.encode(o, version), etag: version)
+    }
 
-    func decodeSite(_ c: Call, name: String?) async throws -> Site {
-        var d = try object(try await readJSON(c), "a site")
+    func get<T>(_ r: Named<T>, _ c: Call) throws -> Reply { try reply(r, c.param("name")) }
+
+    /// The body as one object; with `name` (PUT) the body's name may be left out but must match.
+    func decode<T>(_ r: Named<T>, _ c: Call, name: String?) async throws -> T {
+        var d = try object(try await readJSON(c), "a \(r.kind)")
         if let name {
             if let given = d["name"] {
                 guard (given as? String) == name else { throw APIError.invalid("name", "does not match the name in the path (\(name))") }
             }
             d["name"] = name
         }
-        return try decode(d, prefix: "sites[0]") { "{\"sites\": [\($0)]}" }.sites[0]
+        let section = r.section
+        return try decode(d, prefix: "\(section)[0]") { "{\"\(section)\": [\($0)]}" }[keyPath: r.items][0]
     }
 
-    func createSite(_ c: Call) async throws -> Reply {
-        let site = try await decodeSite(c, name: nil)
+    func create<T>(_ r: Named<T>, _ c: Call) async throws -> Reply {
+        let o = try await decode(r, c, name: nil)
+        let name = r.name(o)
         try write(c, expected: [:]) { config in
             let before = config
-            if config.sites.contains(where: { $0.name == site.name }) {
-                throw APIError.conflict("name", "site \(site.name) already exists")
+            if config[keyPath: r.items].contains(where: { r.name($0) == name }) {
+                throw APIError.conflict("name", "\(r.kind) \(name) already exists")
             }
-            config.sites.append(site)
-            try validate(config, before: before, focus: "sites[\(config.sites.count - 1)]")
+            config[keyPath: r.items].append(o)
+            try validate(config, before: before, focus: "\(r.section)[\(config[keyPath: r.items].count - 1)]")
         }
-        return try siteReply(site.name, created: true)
+        return try reply(r, name, created: true)
     }
 
-    func putSite(_ c: Call) async throws -> Reply {
+    func put<T>(_ r: Named<T>, _ c: Call) async throws -> Reply {
         let name = c.param("name")
-        let site = try await decodeSite(c, name: name)
-        let expected = try ifMatch(c).map { [Keys.site(name): $0] } ?? [:]
+        let o = try await decode(r, c, name: name)
+        let expected = try ifMatch(c).map { [r.key(name): $0] } ?? [:]
         try write(c, expected: expected) { config in
             let before = config
-            guard let i = config.sites.firstIndex(where: { $0.name == name }) else { throw APIError.notFound("no site \(name)") }
-            config.sites[i] = site
-            try validate(config, before: before, focus: "sites[\(i)]")
+            guard let i = config[keyPath: r.items].firstIndex(where: { r.name($0) == name }) else {
+                throw APIError.notFound("no \(r.kind) \(name)")
+            }
+            config[keyPath: r.items][i] = o
+            try validate(config, before: before, focus: "\(r.section)[\(i)]")
         }
-        return try siteReply(name)
+        return try reply(r, name)
     }
 
-    func deleteSite(_ c: Call) throws -> Reply {
+    func delete<T>(_ r: Named<T>, _ c: Call) throws -> Reply {
         let name = c.param("name")
-        let expected = try ifMatch(c).map { [Keys.site(name): $0] } ?? [:]
+        let expected = try ifMatch(c).map { [r.key(name): $0] } ?? [:]
         try write(c, expected: expected) { config in
             let before = config
-            guard let i = config.sites.firstIndex(where: { $0.name == name }) else { throw APIError.notFound("no site \(name)") }
-            config.sites.remove(at: i)
+            guard let i = config[keyPath: r.items].firstIndex(where: { r.name($0) == name }) else {
+                throw APIError.notFound("no \(r.kind) \(name)")
+            }
+            config[keyPath: r.items].remove(at: i)
             try validate(config, before: before, focus: nil, deleting: true)
         }
         return .noContent
@@ -396,71 +420,6 @@ extension AdminAPI {
             if config.pools[i].members.isEmpty {
                 throw APIError.conflict(nil, "\(existing.address) is the last member of \(pool.name); delete the pool instead")
             }
-            try validate(config, before: before, focus: nil, deleting: true)
-        }
-        return .noContent
-    }
-
-    // MARK: - Monitors
-
-    func listMonitors() throws -> Reply {
-        let (config, v) = try current()
-        return .ok(.object([("monitors", .array(config.monitors.map { Encode.monitor($0, version: v[Keys.monitor($0.name)]) }))]))
-    }
-
-    func monitorReply(_ name: String, created: Bool = false) throws -> Reply {
-        let (config, v) = try current()
-        guard let m = config.monitors.first(where: { $0.name == name }) else { throw APIError.notFound("no monitor \(name)") }
-        let version = v[Keys.monitor(name)]
-        return Reply(status: created ? .created : .ok, json: Encode.monitor(m, version: version), etag: version)
-    }
-
-    func getMonitor(_ c: Call) throws -> Reply { try monitorReply(c.param("name")) }
-
-    func decodeMonitor(_ c: Call, name: String?) async throws -> Monitor {
-        var d = try object(try await readJSON(c), "a monitor")
-        if let name {
-            if let given = d["name"] {
-                guard (given as? String) == name else { throw APIError.invalid("name", "does not match the name in the path (\(name))") }
-            }
-            d["name"] = name
-        }
-        return try decode(d, prefix: "monitors[0]") { "{\"monitors\": [\($0)]}" }.monitors[0]
-    }
-
-    func createMonitor(_ c: Call) async throws -> Reply {
-        let m = try await decodeMonitor(c, name: nil)
-        try write(c, expected: [:]) { config in
-            let before = config
-            if config.monitors.contains(where: { $0.name == m.name }) {
-                throw APIError.conflict("name", "monitor \(m.name) already exists")
-            }
-            config.monitors.append(m)
-            try validate(config, before: before, focus: "monitors[\(config.monitors.count - 1)]")
-        }
-        return try monitorReply(m.name, created: true)
-    }
-
-    func putMonitor(_ c: Call) async throws -> Reply {
-        let name = c.param("name")
-        let m = try await decodeMonitor(c, name: name)
-        let expected = try ifMatch(c).map { [Keys.monitor(name): $0] } ?? [:]
-        try write(c, expected: expected) { config in
-            let before = config
-            guard let i = config.monitors.firstIndex(where: { $0.name == name }) else { throw APIError.notFound("no monitor \(name)") }
-            config.monitors[i] = m
-            try validate(config, before: before, focus: "monitors[\(i)]")
-        }
-        return try monitorReply(name)
-    }
-
-    func deleteMonitor(_ c: Call) throws -> Reply {
-        let name = c.param("name")
-        let expected = try ifMatch(c).map { [Keys.monitor(name): $0] } ?? [:]
-        try write(c, expected: expected) { config in
-            let before = config
-            guard let i = config.monitors.firstIndex(where: { $0.name == name }) else { throw APIError.notFound("no monitor \(name)") }
-            config.monitors.remove(at: i)
             try validate(config, before: before, focus: nil, deleting: true)
         }
         return .noContent

@@ -1,4 +1,5 @@
 import Foundation
+import GSLBCore
 
 /// A JSON value with ordered object keys, for API responses that read the same every time.
 public indirect enum JSON: Sendable, Equatable {
@@ -50,26 +51,7 @@ public indirect enum JSON: Sendable, Equatable {
         }
     }
 
-    static func escape(_ s: String, into out: inout String) {
-        out += "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if u.value < 0x20 {
-                    let h = String(u.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - h.count) + h
-                } else {
-                    out.unicodeScalars.append(u)
-                }
-            }
-        }
-        out += "\""
-    }
+    static func escape(_ s: String, into out: inout String) { JSONValue.writeString(s, to: &out) }
 
     /// Parses JSON text (Foundation's parser) into a value; nil when it is not JSON.
     public static func parse(_ data: Data) -> Any? {
