@@ -27,6 +27,7 @@ struct probe {
     int fd;
     int state;
     int registered;              /* in the epoll set */
+    int connected;               /* the connection was established */
     struct sockaddr_storage addr;
     socklen_t addrlen;
     size_t req_len, req_off;
@@ -116,7 +117,15 @@ static void heap_remove(cairn_probe_loop *L, struct probe *p) {
 
 static void finish(cairn_probe_loop *L, struct probe *p) {
     heap_remove(L, p);
-    if (p->fd >= 0) close(p->fd);   /* also leaves the epoll set */
+    if (p->fd >= 0) {
+        /* An abortive close (RST), as HAProxy closes its checks: no FIN exchange and no TIME_WAIT
+           socket left per probe (5,000 probes/s would keep ~300,000 of them). */
+        if (p->connected) {
+            struct linger lg = {1, 0};
+            (void)setsockopt(p->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+        }
+        close(p->fd);   /* also leaves the epoll set */
+    }
     free(p);
     atomic_fetch_sub_explicit(&L->active, 1, memory_order_relaxed);
 }
@@ -173,11 +182,11 @@ static void write_more(cairn_probe_loop *L, struct probe *p) {
 }
 
 static void connected(cairn_probe_loop *L, struct probe *p) {
+    p->connected = 1;
     if (event(L, p, CAIRN_PROBE_CONNECTED, NULL, 0)) return;
     if (p->req_len > 0) {
-        int one = 1;
-        (void)setsockopt(p->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-        /* Watched for EPOLLOUT only if the first send would block. */
+        /* One request in one send on an idle connection: Nagle never holds it, no TCP_NODELAY needed.
+           Watched for EPOLLOUT only if the first send would block. */
         write_more(L, p);
         return;
     }

@@ -232,7 +232,9 @@ public final class HealthMonitor: Sendable {
                     report(since: lastReport, now: now)
                     lastReport = now
                 }
-                let sleep = max(0.001, min(nextWake - clock(), 0.25))
+                // At least 5 ms: with thousands of targets a wake-up per due target costs more CPU than the
+                // probes (each sleep is two thread wake-ups); 5 ms is 5 % of the shortest interval.
+                let sleep = max(0.005, min(nextWake - clock(), 0.25))
                 try? await Task.sleep(nanoseconds: UInt64(sleep * 1e9))
             }
             group.cancelAll()
@@ -287,34 +289,37 @@ public final class HealthMonitor: Sendable {
         var transition: HealthStateMachine.Transition?
         var members: [MemberKey] = []
         state.withLock { st in
-            guard var s = st[spec] else { return }
-            s.last = result
-            s.lastAt = now
-            s.probes += 1
-            let interval = Double(spec.monitor.intervalMs) / 1000
-            if lateness > interval * 0.5 { s.lateProbes += 1 }
-            s.maxLateness = max(s.maxLateness, lateness)
-            let loadMoved: Bool = {
-                guard let l = result.load else { return false }
-                guard let p = s.publishedLoad else { return true }
-                return abs(l - p) > max(0.01 * abs(p), 1e-9)
-            }()
-            if loadMoved { s.publishedLoad = result.load }
-            if let t = s.machine.record(ok: result.ok, at: now) {
-                transition = t
-                members = s.members
-                for m in s.members {
-                    changed.append(MemberHealth(key: m, state: t.to, since: now, load: s.publishedLoad))
+            // Updated in place (no copy of the status out and back, one hash of the spec).
+            guard let i = st.index(forKey: spec) else { return }
+            func update(_ s: inout Status) {
+                s.last = result
+                s.lastAt = now
+                s.probes += 1
+                let interval = Double(spec.monitor.intervalMs) / 1000
+                if lateness > interval * 0.5 { s.lateProbes += 1 }
+                s.maxLateness = max(s.maxLateness, lateness)
+                let loadMoved: Bool = {
+                    guard let l = result.load else { return false }
+                    guard let p = s.publishedLoad else { return true }
+                    return abs(l - p) > max(0.01 * abs(p), 1e-9)
+                }()
+                if loadMoved { s.publishedLoad = result.load }
+                if let t = s.machine.record(ok: result.ok, at: now) {
+                    transition = t
+                    members = s.members
+                    for m in s.members {
+                        changed.append(MemberHealth(key: m, state: t.to, since: now, load: s.publishedLoad))
+                    }
+                    lines.append("\(spec): real state \(t.from.rawValue) → \(t.to.rawValue) (\(result.detail)); members \(s.members.map(\.description).joined(separator: ", "))")
                 }
-                lines.append("\(spec): real state \(t.from.rawValue) → \(t.to.rawValue) (\(result.detail)); members \(s.members.map(\.description).joined(separator: ", "))")
-            }
-            else if loadMoved {
-                // Load moved by more than 1 %: least-loaded pools need it; the state did not change.
-                for m in s.members {
-                    changed.append(MemberHealth(key: m, state: s.machine.state, since: s.machine.since, load: s.publishedLoad))
+                else if loadMoved {
+                    // Load moved by more than 1 %: least-loaded pools need it; the state did not change.
+                    for m in s.members {
+                        changed.append(MemberHealth(key: m, state: s.machine.state, since: s.machine.since, load: s.publishedLoad))
+                    }
                 }
             }
-            st[spec] = s
+            update(&st.values[i])
         }
         let key = Stats.MonitorKey(monitor: spec.monitor.name, type: spec.monitor.type.rawValue)
         let late = lateness > Double(spec.monitor.intervalMs) / 1000 * 0.5

@@ -13,6 +13,16 @@ public struct ProbeSpec: Hashable, Sendable, CustomStringConvertible {
         self.address = address; self.port = port; self.monitor = monitor; self.poolName = poolName
     }
 
+    /// Hashes what tells targets apart in practice (address, port, monitor name and type); `==` still compares
+    /// everything. The scheduler looks targets up several times per probe, and hashing the monitor's option
+    /// dictionary each time cost more than the lookup.
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(address)
+        hasher.combine(port)
+        hasher.combine(monitor.name)
+        hasher.combine(monitor.type)
+    }
+
     public var description: String {
         address.contains(":") ? "\(monitor.type.rawValue)://[\(address)]:\(port)" : "\(monitor.type.rawValue)://\(address):\(port)"
     }

@@ -31,13 +31,13 @@ extension ProbeStarter {
 /// channel, pipeline or promise per probe: that is what made a probe cost ~200 µs of CPU.
 ///
 /// `CAIRN_PROBE_ENGINE=nio` turns it off (every probe then takes the SwiftNIO path);
-/// `CAIRN_PROBE_NICE` (default 5) is how much lower than the process the loop thread's priority is.
+/// `CAIRN_PROBE_NICE` (default 2) is how much lower than the process the loop thread's priority is.
 final class ProbeLoop: @unchecked Sendable {
     /// The process's loop, started on first use; nil when turned off or when its thread cannot start.
     static let shared: ProbeLoop? = ProbeLoop.make()
 
     /// Nice increment of the loop thread when `CAIRN_PROBE_NICE` is not set.
-    static let defaultNice: Int32 = 5
+    static let defaultNice: Int32 = 2
 
     private let raw: OpaquePointer
 
