@@ -265,22 +265,30 @@ static void expire(cairn_probe_loop *L) {
     }
 }
 
+int cairn_thread_nice_from_process(int increment) {
+    pid_t tid = (pid_t)syscall(SYS_gettid);
+    errno = 0;
+    int now = getpriority(PRIO_PROCESS, (id_t)tid);
+    errno = 0;
+    int base = getpriority(PRIO_PROCESS, (id_t)getpid());   /* the main thread's */
+    if (base == -1 && errno != 0) base = now;
+    int want = base + (increment > 0 ? increment : 0);
+    if (want > 19) want = 19;
+    if (want != now && setpriority(PRIO_PROCESS, (id_t)tid, want) == 0) now = want;
+    return now;
+}
+
 static void *loop_main(void *arg) {
     cairn_probe_loop *L = arg;
     pthread_setname_np(pthread_self(), "cairn-probe");
-    pid_t tid = (pid_t)syscall(SYS_gettid);
-    errno = 0;
-    int nice_now = getpriority(PRIO_PROCESS, (id_t)tid);
-    if (L->nice_increment > 0 && !(nice_now == -1 && errno != 0)) {
-        int want = nice_now + L->nice_increment;
-        if (want > 19) want = 19;
-        if (setpriority(PRIO_PROCESS, (id_t)tid, want) == 0) nice_now = want;
-    }
-    atomic_store(&L->nice_set, nice_now);
+    atomic_store(&L->nice_set, cairn_thread_nice_from_process(L->nice_increment));
     struct epoll_event events[512];
+    int full_batches = 0;
     for (;;) {
         int timeout = -1;
-        if (L->heap_len > 0) {
+        if (full_batches > 0) {
+            timeout = 0;
+        } else if (L->heap_len > 0) {
             uint64_t now = mono_ns(), due = L->heap[0]->deadline_ns;
             timeout = due <= now ? 0 : (int)((due - now + 999999) / 1000000);
         }
@@ -296,6 +304,11 @@ static void *loop_main(void *arg) {
         }
         /* New probes after this round's events: a probe finished above is never seen again. */
         if (wake) take_queue(L);
+        /* A full batch means more sockets are ready: read them all before timing anything out, or a
+           loop thread that was kept off the CPU would call connected probes timed out (bounded: after
+           64 full batches the deadlines are checked anyway). */
+        if (n == 512 && full_batches < 64) { full_batches++; continue; }
+        full_batches = 0;
         expire(L);
     }
     return NULL;

@@ -23,8 +23,8 @@ enum {
    probe ends whatever the return value: every submitted probe gets exactly one final call. */
 typedef int (*cairn_probe_fn)(void *ctx, int event, int err, const uint8_t *data, size_t len);
 
-/* Starts the loop thread (named cairn-probe). `nice_increment` > 0 lowers the thread's scheduling
-   priority by that much (setpriority on its thread id) so that DNS threads win the CPU.
+/* Starts the loop thread (named cairn-probe) at the process's nice value + `nice_increment`
+   (cairn_thread_nice_from_process) so that DNS threads win the CPU.
    NULL on failure (errno set). The loop lives as long as the process. */
 cairn_probe_loop *cairn_probe_loop_start(cairn_probe_fn fn, int nice_increment);
 
@@ -34,6 +34,11 @@ cairn_probe_loop *cairn_probe_loop_start(cairn_probe_fn fn, int nice_increment);
    on error the callback is never called for `ctx`. */
 int cairn_probe_submit(cairn_probe_loop *loop, const char *address, int port, int timeout_ms,
                        const uint8_t *request, size_t request_len, void *ctx);
+
+/* Sets the calling thread's nice value to the process's (its main thread's) + `increment`, at most 19:
+   threads made by libdispatch run at their QoS priority, not at the one `cairn serve` was started with.
+   Returns the nice value now in effect (the old one if it could not be changed). */
+int cairn_thread_nice_from_process(int increment);
 
 /* Probes queued or running now. */
 long cairn_probe_active(cairn_probe_loop *loop);

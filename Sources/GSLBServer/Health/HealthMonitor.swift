@@ -2,6 +2,7 @@ import Foundation
 import GSLBCore
 import Logging
 import Synchronization
+import CNetShim
 
 /// Probes every distinct target once per interval (however many pools share it),
 /// spreads probes over the interval, caps concurrency, runs each target's
@@ -126,8 +127,23 @@ public final class HealthMonitor: Sendable {
     }
 
     /// Runs until `stop()`: a scheduler loop that fires each target at its slot of the interval.
+    /// The loop has a thread of its own (`cairn-health`, at the process's priority + 2, like the probe
+    /// loop): on the concurrency pool it ran at the pool's priority, below the DNS threads' when Cairn is
+    /// started with a raised priority, and fell behind whenever DNS was busy.
     public func run() async {
         running.store(true, ordering: .relaxed)
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            let thread = Thread { [self] in
+                _ = cairn_thread_nice_from_process(ProbeLoop.niceIncrement)
+                schedule()
+                done.resume()
+            }
+            thread.name = "cairn-health"
+            thread.start()
+        }
+    }
+
+    private func schedule() {
         var lastGeneration: UInt64 = .max
         var lastConfig: GSLBConfig?
         var targets: [Target] = []
@@ -135,8 +151,7 @@ public final class HealthMonitor: Sendable {
         var heap = DueHeap()
         var pendingFirst = Set<ProbeSpec>()
         var lastReport = clock()
-        // Discarding: finished probes are not kept around waiting for someone to collect them.
-        await withDiscardingTaskGroup { group in
+        do {
             while running.load(ordering: .relaxed) {
                 let snap = box.load()
                 // Targets change only with the configuration, not with health.
@@ -201,7 +216,8 @@ public final class HealthMonitor: Sendable {
                         self.handle(spec: spec, result: r, lateness: lateness)
                         self.finished(spec)
                     }) { continue }
-                    group.addTask { [self] in
+                    // Other probes (https, dns, command, host names): a task each, not kept once done.
+                    Task { [self] in
                         let r = await self.prober.probe(spec)
                         self.handle(spec: spec, result: r, lateness: lateness)
                         self.finished(spec)
@@ -235,9 +251,8 @@ public final class HealthMonitor: Sendable {
                 // At least 5 ms: with thousands of targets a wake-up per due target costs more CPU than the
                 // probes (each sleep is two thread wake-ups); 5 ms is 5 % of the shortest interval.
                 let sleep = max(0.005, min(nextWake - clock(), 0.25))
-                try? await Task.sleep(nanoseconds: UInt64(sleep * 1e9))
+                usleep(UInt32(sleep * 1e6))
             }
-            group.cancelAll()
         }
     }
 

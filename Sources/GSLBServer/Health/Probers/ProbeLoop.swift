@@ -39,20 +39,22 @@ final class ProbeLoop: @unchecked Sendable {
     /// Nice increment of the loop thread when `CAIRN_PROBE_NICE` is not set.
     static let defaultNice: Int32 = 2
 
+    /// How much lower than the process's the priority of the probe loop and the health scheduler is.
+    static let niceIncrement: Int32 = max(0, getenv("CAIRN_PROBE_NICE").flatMap { Int32(String(cString: $0)) } ?? defaultNice)
+
     private let raw: OpaquePointer
 
     private init(raw: OpaquePointer) { self.raw = raw }
 
     private static func make() -> ProbeLoop? {
         if let engine = getenv("CAIRN_PROBE_ENGINE").map({ String(cString: $0) }), engine.lowercased() == "nio" { return nil }
-        let nice = getenv("CAIRN_PROBE_NICE").flatMap { Int32(String(cString: $0)) } ?? defaultNice
         let raw = cairn_probe_loop_start({ ctx, event, err, data, len in
             guard let ctx else { return 1 }
             let probe = Unmanaged<LoopProbeBase>.fromOpaque(ctx).takeUnretainedValue()
             guard probe.event(event, err, UnsafeRawBufferPointer(start: data, count: len)) else { return 0 }
             Unmanaged<LoopProbeBase>.fromOpaque(ctx).release()
             return 1
-        }, max(0, nice))
+        }, niceIncrement)
         return raw.map { ProbeLoop(raw: $0) }
     }
 
