@@ -124,7 +124,11 @@ static void finish(cairn_probe_loop *L, struct probe *p) {
             struct linger lg = {1, 0};
             (void)setsockopt(p->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
         }
-        close(p->fd);   /* also leaves the epoll set */
+        /* Out of the epoll set explicitly: close() alone does not remove it while a forked child (a
+           command probe, a test's backend) still holds a copy of the descriptor before its exec, and
+           epoll would then report events for this freed probe. */
+        if (p->registered) (void)epoll_ctl(L->ep, EPOLL_CTL_DEL, p->fd, NULL);
+        close(p->fd);
     }
     free(p);
     atomic_fetch_sub_explicit(&L->active, 1, memory_order_relaxed);
