@@ -169,6 +169,28 @@ public final class SnapshotPublisher: Sendable {
         return g
     }
 
+    /// Publishes a built snapshot and records the rebuild (count, duration, next override expiry).
+    private func publish(_ snap: ServingSnapshot, _ st: inout State, full: Bool, started: DispatchTime, now: Double) -> Report {
+        box.publish(snap)
+        st.last = snap
+        st.generation = snap.generation
+        st.nextExpiry = st.gslb.overrides.compactMap(\.expiresAt).filter { $0 > now }.min()
+        let nanos = DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds
+        statsBox.withLock { s in
+            if full {
+                s.fullRebuilds += 1
+                s.fullDuration.observe(Double(nanos) / 1e9)
+            } else {
+                s.incrementalRebuilds += 1
+                s.incrementalDuration.observe(Double(nanos) / 1e9)
+            }
+            s.lastPublished = now
+        }
+        return Report(zones: snap.zones.map { ($0.origin.description, $0.serial, $0.source) }, errors: st.lastErrors,
+                      stale: st.zones.stale.map(\.description).sorted(), issues: snap.issues, generation: snap.generation,
+                      buildMicros: Int(nanos / 1000))
+    }
+
     private func rebuild(_ st: inout State, zonesChanged: Bool) -> Report {
         let started = DispatchTime.now()
         let now = clock()
@@ -176,41 +198,17 @@ public final class SnapshotPublisher: Sendable {
         // Same zones and config: only the pools whose members' state changed are rebuilt.
         if !zonesChanged, let old = st.last,
            let snap = SnapshotBuilder().rebuildingPools(of: old, gslb: effectiveGSLB(st), now: now, generation: gen) {
-            box.publish(snap)
-            st.last = snap
-            st.generation = gen
-            st.nextExpiry = st.gslb.overrides.compactMap(\.expiresAt).filter { $0 > now }.min()
-            let nanos = DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds
-            let micros = Int(nanos / 1000)
-            statsBox.withLock { s in
-                s.incrementalRebuilds += 1
-                s.incrementalDuration.observe(Double(nanos) / 1e9)
-                s.lastPublished = now
-            }
-            logger.debug("published snapshot \(gen) (pools only): \(micros) µs")
-            return Report(zones: snap.zones.map { ($0.origin.description, $0.serial, $0.source) }, errors: st.lastErrors,
-                          stale: st.zones.stale.map(\.description).sorted(), issues: snap.issues, generation: gen,
-                          buildMicros: micros)
+            let report = publish(snap, &st, full: false, started: started, now: now)
+            logger.debug("published snapshot \(gen) (pools only): \(report.buildMicros) µs")
+            return report
         }
         do {
             let snap = try SnapshotBuilder().build(zones: st.zones.sorted, gslb: effectiveGSLB(st), now: now, generation: gen)
-            box.publish(snap)
-            st.last = snap
-            st.generation = gen
-            st.nextExpiry = st.gslb.overrides.compactMap(\.expiresAt).filter { $0 > now }.min()
             if snap.issues != st.lastIssues { for i in snap.issues { logger.warning("\(i)") } }
             st.lastIssues = snap.issues
-            let nanos = DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds
-            let micros = Int(nanos / 1000)
-            statsBox.withLock { s in
-                s.fullRebuilds += 1
-                s.fullDuration.observe(Double(nanos) / 1e9)
-                s.lastPublished = now
-            }
-            logger.info("published snapshot \(gen): \(snap.zones.count) zones, \(snap.nameCount) names, \(snap.pools.count) pools, \(st.lastErrors.count) zone errors, \(micros) µs")
-            return Report(zones: snap.zones.map { ($0.origin.description, $0.serial, $0.source) }, errors: st.lastErrors,
-                          stale: st.zones.stale.map(\.description).sorted(), issues: snap.issues, generation: gen,
-                          buildMicros: micros)
+            let report = publish(snap, &st, full: true, started: started, now: now)
+            logger.info("published snapshot \(gen): \(snap.zones.count) zones, \(snap.nameCount) names, \(snap.pools.count) pools, \(st.lastErrors.count) zone errors, \(report.buildMicros) µs")
+            return report
         } catch {
             // The previous snapshot keeps serving.
             statsBox.withLock { $0.failedRebuilds += 1 }

@@ -275,19 +275,8 @@ extension AdminAPI {
         d["name"] = existing.name
         d["type"] = existing.type
         if d["members"] == nil {
-            d["members"] = existing.members.map { m -> [String: Any] in
-                var o: [String: Any] = ["site": m.site, "address": m.address, "weight": m.weight, "priority": m.priority,
-                                        "state": m.state.rawValue]
-                if let mon = m.monitor { o["monitor"] = mon }
-                if let l = m.load { o["load"] = l }
-                if let p = m.probe {
-                    var po: [String: Any] = [:]
-                    if let a = p.address { po["address"] = a }
-                    if let port = p.port { po["port"] = port }
-                    o["probe"] = po
-                }
-                return o
-            }
+            // Members stay as they are: their API JSON (nulls are "absent" to the reader).
+            d["members"] = JSON.parse(Data(JSON.array(existing.members.map { Encode.member($0, version: nil) }).text.utf8))
         }
         let pool = try decodePool(d)
         let expected = try ifMatch(c).map { [Keys.pool(existing): $0] } ?? [:]

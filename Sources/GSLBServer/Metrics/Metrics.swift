@@ -196,25 +196,17 @@ public final class Metrics: Sendable {
 
     func renderProcess(_ w: inout PrometheusText) {
         let p = ProcessStats.read()
-        if let v = p.cpuSeconds {
-            w.family("process_cpu_seconds_total", .counter, "Total user and system CPU time spent in seconds.")
-            w.sample("process_cpu_seconds_total", [], v)
-        }
-        if let v = p.residentBytes {
-            w.family("process_resident_memory_bytes", .gauge, "Resident memory size in bytes.")
-            w.sample("process_resident_memory_bytes", [], v)
-        }
-        if let v = p.virtualBytes {
-            w.family("process_virtual_memory_bytes", .gauge, "Virtual memory size in bytes.")
-            w.sample("process_virtual_memory_bytes", [], v)
-        }
-        if let v = p.openFDs {
-            w.family("process_open_fds", .gauge, "Number of open file descriptors.")
-            w.sample("process_open_fds", [], v)
-        }
-        if let v = p.maxFDs {
-            w.family("process_max_fds", .gauge, "Maximum number of open file descriptors.")
-            w.sample("process_max_fds", [], v)
+        let gauges: [(String, PrometheusText.Kind, String, Double?)] = [
+            ("process_cpu_seconds_total", .counter, "Total user and system CPU time spent in seconds.", p.cpuSeconds),
+            ("process_resident_memory_bytes", .gauge, "Resident memory size in bytes.", p.residentBytes),
+            ("process_virtual_memory_bytes", .gauge, "Virtual memory size in bytes.", p.virtualBytes),
+            ("process_open_fds", .gauge, "Number of open file descriptors.", p.openFDs),
+            ("process_max_fds", .gauge, "Maximum number of open file descriptors.", p.maxFDs),
+        ]
+        for (name, kind, help, value) in gauges {
+            guard let v = value else { continue }
+            w.family(name, kind, help)
+            w.sample(name, [], v)
         }
         w.family("process_start_time_seconds", .gauge, "Start time of the process since unix epoch in seconds.")
         w.sample("process_start_time_seconds", [], ProcessStats.startTime)
