@@ -27,6 +27,8 @@ public protocol AdminRepository: ConfigRepository {
     func saveDrill(_ report: DrillReport, audit: [AuditEntry]) throws
     func drill(id: String) throws -> DrillReport?
     func listDrills(limit: Int) throws -> [DrillReport]
+    /// Scheduled, running or restoring drills.
+    func unfinishedDrills() throws -> [DrillReport]
 }
 
 /// The kinds of storage failure a caller must tell apart.

@@ -42,6 +42,17 @@ extension SQLiteStore {
         }
     }
 
+    /// Drills not ended yet (scheduled, running or restoring), oldest first: what the runner
+    /// checks every half second, without decoding the whole history.
+    public func unfinishedDrills() throws -> [DrillReport] {
+        try read("reading drills") { db in
+            try String.fetchAll(db, sql: """
+                SELECT report_json FROM drills WHERE status IN ('scheduled', 'running', 'restoring')
+                ORDER BY started_at, id
+                """).map(Self.decodeDrill)
+        }
+    }
+
     static func decodeDrill(_ text: String) throws -> DrillReport {
         do {
             return try JSONDecoder().decode(DrillReport.self, from: Data(text.utf8))

@@ -129,10 +129,8 @@ public final class DrillRunner: Sendable {
     }
 
     func busy(_ target: DrillTarget, except id: String) throws -> DrillReport? {
-        let running = controls.withLock { Set($0.keys) }
-        return try repo.listDrills(limit: 200).first {
+        try repo.unfinishedDrills().first {
             $0.id != id && $0.target.object == target.object && ($0.status == .running || $0.status == .restoring)
-                && (running.contains($0.id) || !$0.isFinished)
         }
     }
 
@@ -420,7 +418,7 @@ public final class DrillRunner: Sendable {
 
     /// At start-up: drills a previous process left running are ended on time and marked interrupted.
     public func recover() {
-        guard let all = try? repo.listDrills(limit: 1000) else { return }
+        guard let all = try? repo.unfinishedDrills() else { return }
         for var r in all where r.status == .running || r.status == .restoring {
             r.interrupted = true
             r.log("Cairn restarted during the drill", at: clock())
@@ -445,7 +443,7 @@ public final class DrillRunner: Sendable {
 
     /// Starts scheduled drills when due (call every second or so).
     public func tick() {
-        guard let all = try? repo.listDrills(limit: 1000) else { return }
+        guard let all = try? repo.unfinishedDrills() else { return }
         let now = clock()
         for r in all where r.status == .scheduled && (r.scheduledAt ?? 0) <= now {
             var s = r
