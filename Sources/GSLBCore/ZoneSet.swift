@@ -31,7 +31,13 @@ public struct ZoneSet: Sendable {
 
     /// Applies a load: good zones replace their previous version; failed zones keep
     /// the previous good one; zones no longer present (and not failing) are dropped.
+    /// A load that produced no zone and a failure of no particular zone (the directory could
+    /// not be listed) says nothing about which zones exist: every zone keeps its version.
     public mutating func apply(_ r: ZoneLoadResult) {
+        if r.zones.isEmpty && r.failures.contains(where: { $0.origin == nil }) {
+            stale = Set(zones.keys)
+            return
+        }
         var next: [DomainName: ZoneContent] = [:]
         for z in r.zones { next[z.origin] = z }
         var staleNow: Set<DomainName> = []
