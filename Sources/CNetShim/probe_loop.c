@@ -205,6 +205,14 @@ static void begin(cairn_probe_loop *L, struct probe *p) {
     do { r = connect(p->fd, (struct sockaddr *)&p->addr, p->addrlen); } while (r != 0 && errno == EINTR);
     if (r == 0) { connected(L, p); return; }
     if (errno != EINPROGRESS) { final_event(L, p, CAIRN_PROBE_CONNECT_ERROR, errno); return; }
+    /* A near peer (the same host, a fast LAN) has often answered by the time connect() returns: on
+       loopback the SYN, SYN-ACK and ACK (or the RST) are all processed before it does. A second
+       connect() then says so (0 once established, the refusal's errno once reset, EALREADY while the
+       handshake is still on its way): one syscall instead of epoll_ctl, a wake-up, getsockopt and
+       epoll_ctl again, and the probe closes before the peer's FIN arrives (two packets fewer). */
+    do { r = connect(p->fd, (struct sockaddr *)&p->addr, p->addrlen); } while (r != 0 && errno == EINTR);
+    if (r == 0 || errno == EISCONN) { connected(L, p); return; }
+    if (errno != EALREADY && errno != EINPROGRESS) { final_event(L, p, CAIRN_PROBE_CONNECT_ERROR, errno); return; }
     p->state = P_CONNECTING;
     if (watch(L, p, EPOLLOUT) != 0) final_event(L, p, CAIRN_PROBE_CONNECT_ERROR, errno);
 }

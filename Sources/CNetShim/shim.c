@@ -8,6 +8,8 @@
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <sys/time.h>
+#include <pthread.h>
+#include <sched.h>
 
 struct cairn_batch {
     int slots;
@@ -166,4 +168,26 @@ int cairn_set_recv_timeout_ms(int fd, int ms) {
     tv.tv_sec = ms / 1000;
     tv.tv_usec = (ms % 1000) * 1000;
     return setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+}
+
+void cairn_thread_set_name(const char *name) {
+    char buf[16];
+    snprintf(buf, sizeof(buf), "%s", name);
+    (void)pthread_setname_np(pthread_self(), buf);
+}
+
+int cairn_thread_pin(const int *cpus, int n) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    for (int i = 0; i < n; i++) {
+        if (cpus[i] < 0 || cpus[i] >= CPU_SETSIZE) return -EINVAL;
+        CPU_SET(cpus[i], &set);
+    }
+    int rc = pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+    return rc == 0 ? 0 : -rc;
+}
+
+int cairn_cpu_count(void) {
+    long n = sysconf(_SC_NPROCESSORS_CONF);
+    return n > 0 ? (int)n : 1;
 }

@@ -126,7 +126,7 @@ public final class DNSServer: @unchecked Sendable {
         tcpChannels.append(channel)
         for (i, fd) in fds.enumerated() {
             let l = UDPListener(fd: fd, box: box, maxUDPPayload: cfg.maxUDPPayload, counters: counters)
-            l.start(name: "cairn-udp-\(actualPort)-\(i)")
+            l.start(name: "cairn-udp-\(udp.count)")   // Linux thread names are at most 15 bytes
             udp.append(l)
         }
         bound.append(BoundAddress(transport: "udp", host: host, port: actualPort))

@@ -24,7 +24,11 @@ final class UDPListener: @unchecked Sendable {
     }
 
     func start(name: String) {
-        let t = Thread { [self] in self.run() }
+        let t = Thread { [self] in
+            // Foundation's Thread.name does not reach the kernel on Linux; `top -H` and taskset need it.
+            cairn_thread_set_name(name)
+            self.run()
+        }
         t.name = name
         t.stackSize = 1 << 20
         t.start()

@@ -82,6 +82,38 @@ import Testing
         #expect(!results[0].ok && results[0].detail == "bad expect_status \"nonsense\"", "\(results[0])")
     }
 
+
+    /// The loop finishes loopback handshakes inside `connect` (a second `connect` says established or refused);
+    /// a handshake still on its way takes the epoll path. A listener whose accept queue is full drops SYNs, so
+    /// its probes stay connecting until the timeout, while an open port on the same run is up at once.
+    @Test(.disabled(if: ProbeLoopTests.loopOff)) func aHandshakeThatNeverCompletesTimesOutConnecting() async throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        try #require(fd >= 0)
+        defer { close(fd) }
+        var sa = sockaddr_in()
+        sa.sin_family = sa_family_t(AF_INET)
+        sa.sin_addr.s_addr = inet_addr("127.0.0.29")
+        let bound = withUnsafePointer(to: &sa) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        try #require(bound == 0 && listen(fd, 0) == 0)
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &sa) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+        let port = Int(UInt16(bigEndian: sa.sin_port))
+        // Fill the accept queue (never accepted): plain blocking connects until one would hang.
+        var fillers: [Int32] = []
+        defer { fillers.forEach { close($0) } }
+        for _ in 0..<4 {
+            let c = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+            _ = withUnsafePointer(to: &sa) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(c, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+            fillers.append(c)
+        }
+        try await Task.sleep(nanoseconds: 100_000_000)
+        let open = try await TestServers.tcp("127.0.0.29") { SilentHandler() }
+        defer { Task { try? await open.close() } }
+        let results = try await startAll([tcp("127.0.0.29", port, timeoutMs: 300), tcp("127.0.0.29", open.port, timeoutMs: 300)])
+        #expect(!results[0].ok && results[0].detail == "timeout after 300 ms connecting", "\(results[0])")
+        #expect(results[0].latency >= 0.29, "\(results[0])")
+        #expect(results[1].ok && results[1].detail == "connected", "\(results[1])")
+    }
     @Test func theLoopThreadRunsBelowTheProcessPriority() async throws {
         // Make sure the loop has started (first use starts it).
         let closed = try await TestServers.closedPort("127.0.0.28")

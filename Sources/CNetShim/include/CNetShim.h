@@ -29,4 +29,12 @@ int cairn_batch_send(int fd, cairn_batch *b, int count);
 int cairn_udp_socket(const char *host, int port, int reuseport, int rcvbuf);
 int cairn_socket_port(int fd);
 int cairn_set_recv_timeout_ms(int fd, int ms);
+
+/* Thread helpers (the calling thread). */
+/* Sets the kernel's name of the thread (truncated to 15 bytes): what top -H, ps -L and taskset see. */
+void cairn_thread_set_name(const char *name);
+/* Pins the thread to the `n` CPUs in `cpus`. 0, or -errno (EINVAL: a CPU this machine lacks). */
+int cairn_thread_pin(const int *cpus, int n);
+/* The number of CPUs the kernel knows (the highest usable CPU number + 1). */
+int cairn_cpu_count(void);
 #endif

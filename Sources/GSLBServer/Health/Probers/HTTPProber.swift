@@ -96,7 +96,7 @@ public struct HTTPProber: Prober, ProbeStarter {
 
     /// The address, bracketed when IPv6, with the port unless it is the scheme's default.
     static func defaultHost(address: String, port: Int, https: Bool) -> String {
-        let a = address.contains(":") ? "[\(address)]" : address
+        let a = address.utf8.contains(UInt8(ascii: ":")) ? "[\(address)]" : address
         return port == (https ? 443 : 80) ? a : "\(a):\(port)"
     }
 
