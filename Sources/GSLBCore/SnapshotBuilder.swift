@@ -39,7 +39,7 @@ public struct SnapshotBuilder {
         }
         var poolNodes: [(Int, ZoneNode)] = []
         var seen = Set<DomainName>()
-        var index: [ArraySlice<UInt8>: ZoneNode] = [:]
+        var index: [NameKey: ZoneNode] = [:]
         var served: [ServedZone] = []
 
         for (zi, zc) in ordered.enumerated() {
@@ -134,16 +134,17 @@ public struct SnapshotBuilder {
             }
             // A served child zone owns everything at and below its apex.
             if zi > 0 {
-                for k in index.keys where DomainName(uncheckedWire: Array(k)).isSubdomain(of: zc.origin) && k != zc.origin.key[...] {
+                for k in index.keys where DomainName(uncheckedWire: Array(k.bytes)).isSubdomain(of: zc.origin) && k.bytes != zc.origin.key[...] {
                     index[k] = nil
                 }
             }
             for (k, v) in nodes {
-                if let existing = index[k] {
+                let key = NameKey(k)
+                if let existing = index[key] {
                     // A child zone's apex where the parent has its delegation.
                     v.parentSide = existing
                 }
-                index[k] = v
+                index[key] = v
             }
             served.append(ServedZone(origin: apex.name, source: zc.source, serial: soa.serial, apex: apex,
                                      negativeSOA: EncodedRecord(soaRR).withTTL(min(soaRR.ttl, soa.minimum))))
