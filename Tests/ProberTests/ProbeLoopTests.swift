@@ -83,6 +83,32 @@ import Testing
     }
 
 
+    /// Sockets are disconnected and reused by the next probes: whatever a socket saw last (connected and
+    /// reset, refused, timed out mid-request, timed out connecting), the next probe on it gets its own,
+    /// right verdict. Round after round of the four kinds, in a rotating order.
+    @Test(.disabled(if: ProbeLoopTests.loopOff)) func reusedSocketsGiveEveryLaterProbeItsOwnVerdict() async throws {
+        let open = try await TestServers.tcp("127.0.0.30") { SilentHandler() }
+        let web = try await TestServers.tcp("127.0.0.30") { HTTPTestHandler(reply: .ok(), log: RequestLog()) }
+        let silent = try await TestServers.tcp("127.0.0.30") { SilentHandler() }
+        let closed = try await TestServers.closedPort("127.0.0.30")
+        defer { Task { try? await open.close(); try? await web.close(); try? await silent.close() } }
+        let kinds = [tcp("127.0.0.30", open.port, timeoutMs: 200), http("127.0.0.30", web.port, timeoutMs: 200),
+                     http("127.0.0.30", silent.port, timeoutMs: 200), tcp("127.0.0.30", closed, timeoutMs: 200)]
+        for round in 0..<6 {
+            var specs: [ProbeSpec] = []
+            for i in 0..<40 { specs.append(kinds[(i + round) % kinds.count]) }
+            let results = try await startAll(specs)
+            for (s, r) in zip(specs, results) {
+                switch (s.monitor.type, s.port) {
+                case (.tcp, open.port): #expect(r.ok && r.detail == "connected", "round \(round): \(r)")
+                case (.http, web.port): #expect(r.ok && r.detail == "HTTP 200", "round \(round): \(r)")
+                case (.http, silent.port): #expect(!r.ok && r.detail == "timeout after 200 ms waiting for the response", "round \(round): \(r)")
+                default: #expect(!r.ok && r.detail == "connect: connection refused", "round \(round): \(r)")
+                }
+            }
+        }
+    }
+
     /// The loop finishes loopback handshakes inside `connect` (a second `connect` says established or refused);
     /// a handshake still on its way takes the epoll path. A listener whose accept queue is full drops SYNs, so
     /// its probes stay connecting until the timeout, while an open port on the same run is up at once.
