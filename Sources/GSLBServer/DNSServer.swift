@@ -14,10 +14,14 @@ public struct DNSServerConfiguration: Sendable {
     public var maxUDPPayload: Int
     public var tcpIdleTimeout: TimeAmount
     public var tcpMaxConnections: Int
+    /// CPUs for the UDP worker threads: worker i of each address is pinned to `udpCPUs[i % count]`; empty = not pinned.
+    public var udpCPUs: [Int]
 
     public init(addresses: [(host: String, port: Int)] = [("127.0.0.1", 5300)], udpWorkers: Int = 0,
-                maxUDPPayload: Int = 1232, tcpIdleTimeout: TimeAmount = .seconds(10), tcpMaxConnections: Int = 512) {
+                maxUDPPayload: Int = 1232, tcpIdleTimeout: TimeAmount = .seconds(10), tcpMaxConnections: Int = 512,
+                udpCPUs: [Int] = []) {
         self.addresses = addresses
+        self.udpCPUs = udpCPUs
         self.udpWorkers = udpWorkers > 0 ? udpWorkers : max(1, System.coreCount)
         self.maxUDPPayload = maxUDPPayload
         self.tcpIdleTimeout = tcpIdleTimeout
@@ -126,7 +130,8 @@ public final class DNSServer: @unchecked Sendable {
         tcpChannels.append(channel)
         for (i, fd) in fds.enumerated() {
             let l = UDPListener(fd: fd, box: box, maxUDPPayload: cfg.maxUDPPayload, counters: counters)
-            l.start(name: "cairn-udp-\(udp.count)")   // Linux thread names are at most 15 bytes
+            let cpu = cfg.udpCPUs.isEmpty ? nil : cfg.udpCPUs[i % cfg.udpCPUs.count]
+            l.start(name: "cairn-udp-\(udp.count)", cpu: cpu)   // Linux thread names are at most 15 bytes
             udp.append(l)
         }
         bound.append(BoundAddress(transport: "udp", host: host, port: actualPort))
@@ -141,4 +146,30 @@ public final class DNSServer: @unchecked Sendable {
         try? group?.syncShutdownGracefully()
         group = nil
     }
+}
+
+/// A CPU list as `taskset -c` and NSD's `cpu-affinity` take it: `1`, `0,2`, `0-3`, `0-1,6`.
+public enum CPUList {
+    /// CPUs this machine has (the highest usable CPU number + 1).
+    public static var available: Int { Int(cairn_cpu_count()) }
+
+    /// The CPUs in order, without repeats; a message naming what is wrong otherwise.
+    public static func parse(_ text: String) -> Result<[Int], CPUListError> {
+        var cpus: [Int] = []
+        for part in text.split(separator: ",", omittingEmptySubsequences: false) {
+            let bounds = part.split(separator: "-", omittingEmptySubsequences: false)
+            guard (1...2).contains(bounds.count), let lo = Int(bounds[0]), let hi = Int(bounds[bounds.count - 1]), lo >= 0, lo <= hi else {
+                return .failure(CPUListError(message: "\"\(part)\" is not a CPU number or range (e.g. 1, 0,2 or 0-3)"))
+            }
+            guard hi < available else {
+                return .failure(CPUListError(message: "CPU \(hi) does not exist (this machine has CPUs 0-\(available - 1))"))
+            }
+            for c in lo...hi where !cpus.contains(c) { cpus.append(c) }
+        }
+        return cpus.isEmpty ? .failure(CPUListError(message: "empty CPU list")) : .success(cpus)
+    }
+}
+
+public struct CPUListError: Error, Sendable {
+    public var message: String
 }

@@ -20,6 +20,9 @@ struct Serve: ParsableCommand {
     @Option(help: "UDP sockets (one thread each) per address; 0 = one per core.")
     var udpWorkers: Int = 0
 
+    @Option(help: "Pin the UDP worker threads to these CPUs (1, 0,2, 0-3; worker i of each address on the i-th, round robin), as NSD's cpu-affinity; default: not pinned.")
+    var udpCpus: String?
+
     @Option(help: "Largest UDP response in octets (EDNS payload cap).")
     var maxUdpSize: Int = 1232
 
@@ -66,6 +69,7 @@ struct Serve: ParsableCommand {
         for d in dns { _ = try HostPort.parse(d, option: "--dns") }
         guard (512...65535).contains(maxUdpSize) else { throw ValidationError("--max-udp-size: must be 512...65535") }
         guard udpWorkers >= 0 else { throw ValidationError("--udp-workers: must be >= 0") }
+        if let udpCpus, case .failure(let e) = CPUList.parse(udpCpus) { throw ValidationError("--udp-cpus: \(e.message)") }
         guard tcpMaxConnections > 0 else { throw ValidationError("--tcp-max-connections: must be > 0") }
         guard apiMaxAuthFailures > 0 else { throw ValidationError("--api-max-auth-failures: must be > 0") }
         guard (apiTlsCert == nil) == (apiTlsKey == nil) else {
@@ -141,7 +145,8 @@ struct Serve: ParsableCommand {
         let server = DNSServer(
             configuration: DNSServerConfiguration(
                 addresses: addresses.map { ($0.host, $0.port) }, udpWorkers: udpWorkers, maxUDPPayload: maxUdpSize,
-                tcpIdleTimeout: .seconds(Int64(tcpIdleTimeout)), tcpMaxConnections: tcpMaxConnections),
+                tcpIdleTimeout: .seconds(Int64(tcpIdleTimeout)), tcpMaxConnections: tcpMaxConnections,
+                udpCPUs: (try? udpCpus.map { try CPUList.parse($0).get() }) ?? []),
             box: publisher.box)
         let bound = try server.start()
         for b in bound { FileHandle.standardError.write("cairn: listening \(b)\n".data(using: .utf8)!) }

@@ -17,6 +17,30 @@ import Testing
         #expect(t.id == 0x4343)
     }
 
+    /// `--udp-cpus` pins the UDP workers (named `cairn-udp-N` in the kernel) round robin; a CPU the machine
+    /// lacks is refused with the flag named.
+    @Test func udpCPUsPinsTheNamedUDPWorkers() throws {
+        let cpus = CPUCount.online
+        let list = cpus > 1 ? "0-1" : "0"
+        let server = try CairnProcess(["serve", "--zones", Self.confZones, "--dns", "127.0.0.1:0", "--udp-workers", "3", "--udp-cpus", list])
+        let u = try DNSClient.udp("www.conf.example.", .a, port: server.port)
+        #expect(u.rcode == .noError)
+        let pid = server.process.processIdentifier
+        var pinned: [String: String] = [:]
+        for t in try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task") {
+            let comm = (try? String(contentsOfFile: "/proc/\(pid)/task/\(t)/comm", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+            guard comm.hasPrefix("cairn-udp-") else { continue }
+            let status = try String(contentsOfFile: "/proc/\(pid)/task/\(t)/status", encoding: .utf8)
+            pinned[comm] = status.split(separator: "\n").first { $0.hasPrefix("Cpus_allowed_list:") }?
+                .split(separator: ":").last?.trimmingCharacters(in: .whitespaces)
+        }
+        #expect(pinned == (cpus > 1 ? ["cairn-udp-0": "0", "cairn-udp-1": "1", "cairn-udp-2": "0"]
+                                     : ["cairn-udp-0": "0", "cairn-udp-1": "0", "cairn-udp-2": "0"]), "\(pinned)")
+        let (status, out) = try CairnProcess.run(["serve", "--zones", Self.confZones, "--dns", "127.0.0.1:0", "--udp-cpus", "\(cpus + 7)"])
+        #expect(status != 0)
+        #expect(out.contains("--udp-cpus: CPU \(cpus + 7) does not exist"), "\(out)")
+    }
+
     @Test func exampleZoneInTheRepositoryServes() throws {
         let server = try CairnProcess(["serve", "--zones", Paths.fixture("zones").path, "--dns", "127.0.0.1:0"])
         let m = try DNSClient.udp("example.com.", .soa, port: server.port)
@@ -120,4 +144,8 @@ import Testing
         #expect(try DNSClient.udp("www.reload.test.", .a, port: server.port).answer.first?.rdata == [192, 0, 2, 2])
         #expect(try DNSClient.udp("reload.test.", .soa, port: server.port).answer.first?.soa?.serial == 2)
     }
+}
+
+enum CPUCount {
+    static var online: Int { Int(sysconf(Int32(_SC_NPROCESSORS_CONF))) }
 }

@@ -35,30 +35,46 @@ import Testing
         return specs.indices.map { all[$0]! }
     }
 
-    @Test(.disabled(if: ProbeLoopTests.loopOff)) func manyProbesStartedAtOnceEachGetTheirOwnVerdictWithinTheTimeout() async throws {
-        let open = try await TestServers.tcp("127.0.0.28") { SilentHandler() }
-        let web = try await TestServers.tcp("127.0.0.28") { HTTPTestHandler(reply: .ok(), log: RequestLog()) }
-        let silent = try await TestServers.tcp("127.0.0.28") { SilentHandler() }
-        let closed = try await TestServers.closedPort("127.0.0.28")
-        defer { Task { try? await open.close(); try? await web.close(); try? await silent.close() } }
-        var specs: [ProbeSpec] = []
-        for _ in 0..<50 {
-            specs += [tcp("127.0.0.28", open.port), http("127.0.0.28", web.port), http("127.0.0.28", silent.port), tcp("127.0.0.28", closed)]
+    /// Four kinds of target on `host`: open (tcp, up), HTTP 200 (http, up), silent (http, timeout), closed
+    /// (tcp, refused), each probe with `timeoutMs`; `check` expects each kind's own verdict.
+    struct FourKinds {
+        let open: RunningServer, web: RunningServer, silent: RunningServer, closed: Int
+        let specs: [ProbeSpec]
+        let timeoutMs: Int
+
+        init(_ host: String, timeoutMs: Int, tests: ProbeLoopTests) async throws {
+            open = try await TestServers.tcp(host) { SilentHandler() }
+            web = try await TestServers.tcp(host) { HTTPTestHandler(reply: .ok(), log: RequestLog()) }
+            silent = try await TestServers.tcp(host) { SilentHandler() }
+            closed = try await TestServers.closedPort(host)
+            self.timeoutMs = timeoutMs
+            specs = [tests.tcp(host, open.port, timeoutMs: timeoutMs), tests.http(host, web.port, timeoutMs: timeoutMs),
+                     tests.http(host, silent.port, timeoutMs: timeoutMs), tests.tcp(host, closed, timeoutMs: timeoutMs)]
         }
+
+        func close() { Task { try? await open.close(); try? await web.close(); try? await silent.close() } }
+
+        func check(_ s: ProbeSpec, _ r: ProbeResult, _ context: String = "") {
+            switch (s.monitor.type, s.port) {
+            case (.tcp, open.port): #expect(r.ok && r.detail == "connected", "\(context)\(r)")
+            case (.http, web.port): #expect(r.ok && r.detail == "HTTP 200", "\(context)\(r)")
+            case (.http, silent.port):
+                #expect(!r.ok && r.detail == "timeout after \(timeoutMs) ms waiting for the response", "\(context)\(r)")
+                #expect(r.latency >= Double(timeoutMs - 10) / 1000, "\(context)\(r)")
+            default: #expect(!r.ok && r.detail == "connect: connection refused", "\(context)\(r)")
+            }
+        }
+    }
+
+    @Test(.disabled(if: ProbeLoopTests.loopOff)) func manyProbesStartedAtOnceEachGetTheirOwnVerdictWithinTheTimeout() async throws {
+        let kinds = try await FourKinds("127.0.0.28", timeoutMs: 300, tests: self)
+        defer { kinds.close() }
+        let specs = Array(repeating: kinds.specs, count: 50).flatMap { $0 }
         let clock = ContinuousClock()
         let t0 = clock.now
         let results = try await startAll(specs)
         print("probe loop: \(specs.count) probes started at once, all verdicts after \(clock.now - t0)")
-        for (s, r) in zip(specs, results) {
-            switch (s.monitor.type, s.port) {
-            case (.tcp, open.port): #expect(r.ok && r.detail == "connected", "\(r)")
-            case (.http, web.port): #expect(r.ok && r.detail == "HTTP 200", "\(r)")
-            case (.http, silent.port):
-                #expect(!r.ok && r.detail == "timeout after 300 ms waiting for the response", "\(r)")
-                #expect(r.latency >= 0.29, "\(r)")
-            default: #expect(!r.ok && r.detail == "connect: connection refused", "\(r)")
-            }
-        }
+        for (s, r) in zip(specs, results) { kinds.check(s, r) }
     }
 
     @Test func otherTypesAndHostNamesAreNotStartedOnTheLoopButStillProbed() async throws {
@@ -87,25 +103,12 @@ import Testing
     /// reset, refused, timed out mid-request, timed out connecting), the next probe on it gets its own,
     /// right verdict. Round after round of the four kinds, in a rotating order.
     @Test(.disabled(if: ProbeLoopTests.loopOff)) func reusedSocketsGiveEveryLaterProbeItsOwnVerdict() async throws {
-        let open = try await TestServers.tcp("127.0.0.30") { SilentHandler() }
-        let web = try await TestServers.tcp("127.0.0.30") { HTTPTestHandler(reply: .ok(), log: RequestLog()) }
-        let silent = try await TestServers.tcp("127.0.0.30") { SilentHandler() }
-        let closed = try await TestServers.closedPort("127.0.0.30")
-        defer { Task { try? await open.close(); try? await web.close(); try? await silent.close() } }
-        let kinds = [tcp("127.0.0.30", open.port, timeoutMs: 200), http("127.0.0.30", web.port, timeoutMs: 200),
-                     http("127.0.0.30", silent.port, timeoutMs: 200), tcp("127.0.0.30", closed, timeoutMs: 200)]
+        let kinds = try await FourKinds("127.0.0.30", timeoutMs: 200, tests: self)
+        defer { kinds.close() }
         for round in 0..<6 {
-            var specs: [ProbeSpec] = []
-            for i in 0..<40 { specs.append(kinds[(i + round) % kinds.count]) }
+            let specs = (0..<40).map { kinds.specs[($0 + round) % kinds.specs.count] }
             let results = try await startAll(specs)
-            for (s, r) in zip(specs, results) {
-                switch (s.monitor.type, s.port) {
-                case (.tcp, open.port): #expect(r.ok && r.detail == "connected", "round \(round): \(r)")
-                case (.http, web.port): #expect(r.ok && r.detail == "HTTP 200", "round \(round): \(r)")
-                case (.http, silent.port): #expect(!r.ok && r.detail == "timeout after 200 ms waiting for the response", "round \(round): \(r)")
-                default: #expect(!r.ok && r.detail == "connect: connection refused", "round \(round): \(r)")
-                }
-            }
+            for (s, r) in zip(specs, results) { kinds.check(s, r, "round \(round): ") }
         }
     }
 
