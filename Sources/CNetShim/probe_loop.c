@@ -33,7 +33,6 @@ struct probe {
     int fd;
     int state;
     int registered;              /* in the epoll set */
-    int connected;               /* the connection was established */
     int clean;                   /* the socket is unconnected with no pending error (a refused connect) */
     struct sockaddr_storage addr;
     socklen_t addrlen;
@@ -215,7 +214,6 @@ static void write_more(cairn_probe_loop *L, struct probe *p) {
 }
 
 static void connected(cairn_probe_loop *L, struct probe *p) {
-    p->connected = 1;
     if (event(L, p, CAIRN_PROBE_CONNECTED, NULL, 0)) return;
     if (p->req_len > 0) {
         /* One request in one send on an idle connection: Nagle never holds it, no TCP_NODELAY needed.

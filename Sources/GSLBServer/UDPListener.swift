@@ -25,19 +25,7 @@ final class UDPListener: @unchecked Sendable {
 
     /// Starts the worker thread, pinned to `cpu` when given (`cairn serve --udp-cpus`).
     func start(name: String, cpu: Int? = nil) {
-        let t = Thread { [self] in
-            // Foundation's Thread.name does not reach the kernel on Linux; `top -H` and taskset need it.
-            cairn_thread_set_name(name)
-            if let cpu {
-                var c = Int32(cpu)
-                let rc = cairn_thread_pin(&c, 1)
-                if rc != 0 { FileHandle.standardError.write(Data("cairn: \(name): cannot pin to CPU \(cpu): \(String(cString: strerror(-rc)))\n".utf8)) }
-            }
-            self.run()
-        }
-        t.name = name
-        t.stackSize = 1 << 20
-        t.start()
+        NamedThread.start(name, cpu: cpu) { [self] in self.run() }
     }
 
     private func run() {

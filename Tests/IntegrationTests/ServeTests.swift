@@ -17,7 +17,7 @@ import Testing
         #expect(t.id == 0x4343)
     }
 
-    /// `--udp-cpus` pins the UDP workers (named `cairn-udp-N` in the kernel) round robin; a CPU the machine
+    /// `--udp-cpus` pins the UDP workers (named `cairn-udp-N` in the kernel, as the scheduler is `cairn-health`) round robin; a CPU the machine
     /// lacks is refused with the flag named.
     @Test func udpCPUsPinsTheNamedUDPWorkers() throws {
         let cpus = CPUCount.online
@@ -27,8 +27,10 @@ import Testing
         #expect(u.rcode == .noError)
         let pid = server.process.processIdentifier
         var pinned: [String: String] = [:]
+        var names: Set<String> = []
         for t in try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task") {
             let comm = (try? String(contentsOfFile: "/proc/\(pid)/task/\(t)/comm", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+            names.insert(comm)
             guard comm.hasPrefix("cairn-udp-") else { continue }
             let status = try String(contentsOfFile: "/proc/\(pid)/task/\(t)/status", encoding: .utf8)
             pinned[comm] = status.split(separator: "\n").first { $0.hasPrefix("Cpus_allowed_list:") }?
@@ -36,6 +38,8 @@ import Testing
         }
         #expect(pinned == (cpus > 1 ? ["cairn-udp-0": "0", "cairn-udp-1": "1", "cairn-udp-2": "0"]
                                      : ["cairn-udp-0": "0", "cairn-udp-1": "0", "cairn-udp-2": "0"]), "\(pinned)")
+        // The health scheduler's thread carries its name too (docs/health.md calls it `cairn-health`).
+        #expect(names.contains("cairn-health"), "\(names.sorted())")
         let (status, out) = try CairnProcess.run(["serve", "--zones", Self.confZones, "--dns", "127.0.0.1:0", "--udp-cpus", "\(cpus + 7)"])
         #expect(status != 0)
         #expect(out.contains("--udp-cpus: CPU \(cpus + 7) does not exist"), "\(out)")

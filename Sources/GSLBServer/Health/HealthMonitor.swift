@@ -133,13 +133,11 @@ public final class HealthMonitor: Sendable {
     public func run() async {
         running.store(true, ordering: .relaxed)
         await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
-            let thread = Thread { [self] in
+            NamedThread.start("cairn-health") { [self] in
                 _ = cairn_thread_nice_from_process(ProbeLoop.niceIncrement)
                 schedule()
                 done.resume()
             }
-            thread.name = "cairn-health"
-            thread.start()
         }
     }
 
@@ -151,108 +149,105 @@ public final class HealthMonitor: Sendable {
         var heap = DueHeap()
         var pendingFirst = Set<ProbeSpec>()
         var lastReport = clock()
-        do {
-            while running.load(ordering: .relaxed) {
-                let snap = box.load()
-                // Targets change only with the configuration, not with health.
-                if snap.generation != lastGeneration {
-                    lastGeneration = snap.generation
-                    if lastConfig != snap.gslb.config {
-                        lastConfig = snap.gslb.config
-                        targets = HealthMonitor.targets(snap.gslb)
-                        let now = clock()
-                        var oldDue: [ProbeSpec: Double] = [:]
-                        for e in heap.items { oldDue[specs[e.index]] = e.due }
-                        let health = Dictionary(snap.gslb.health.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
-                        specs = targets.map(\.spec)
-                        heap = DueHeap()
-                        state.withLock { st in
-                            var next: [ProbeSpec: Status] = [:]
-                            for (i, t) in targets.enumerated() {
-                                if var s = st[t.spec] {
-                                    s.members = t.members
-                                    s.spec = t.spec
-                                    next[t.spec] = s
-                                } else {
-                                    // Cold start: the last known state from the store, marked stale.
-                                    let known = t.members.compactMap { health[$0] }.first
-                                    next[t.spec] = Status(spec: t.spec, members: t.members,
-                                                          machine: HealthStateMachine(rise: t.spec.monitor.rise, fall: t.spec.monitor.fall,
-                                                                                      initial: known?.state ?? .unknown, since: known?.since ?? now,
-                                                                                      stale: known != nil),
-                                                          last: nil, lastAt: nil, probes: 0, lateProbes: 0, maxLateness: 0, publishedLoad: nil)
-                                }
-                                // Spread first probes over the interval by a stable hash of the target.
-                                let interval = Double(t.spec.monitor.intervalMs) / 1000
-                                let slot = Double(fnv1a(Array(t.spec.description.utf8)) % 1000) / 1000 * interval
-                                heap.push(due: oldDue[t.spec] ?? (now + slot), index: i)
+        while running.load(ordering: .relaxed) {
+            let snap = box.load()
+            // Targets change only with the configuration, not with health.
+            if snap.generation != lastGeneration {
+                lastGeneration = snap.generation
+                if lastConfig != snap.gslb.config {
+                    lastConfig = snap.gslb.config
+                    targets = HealthMonitor.targets(snap.gslb)
+                    let now = clock()
+                    var oldDue: [ProbeSpec: Double] = [:]
+                    for e in heap.items { oldDue[specs[e.index]] = e.due }
+                    let health = Dictionary(snap.gslb.health.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
+                    specs = targets.map(\.spec)
+                    heap = DueHeap()
+                    state.withLock { st in
+                        var next: [ProbeSpec: Status] = [:]
+                        for (i, t) in targets.enumerated() {
+                            if var s = st[t.spec] {
+                                s.members = t.members
+                                s.spec = t.spec
+                                next[t.spec] = s
+                            } else {
+                                // Cold start: the last known state from the store, marked stale.
+                                let known = t.members.compactMap { health[$0] }.first
+                                next[t.spec] = Status(spec: t.spec, members: t.members,
+                                                      machine: HealthStateMachine(rise: t.spec.monitor.rise, fall: t.spec.monitor.fall,
+                                                                                  initial: known?.state ?? .unknown, since: known?.since ?? now,
+                                                                                  stale: known != nil),
+                                                      last: nil, lastAt: nil, probes: 0, lateProbes: 0, maxLateness: 0, publishedLoad: nil)
                             }
-                            st = next
+                            // Spread first probes over the interval by a stable hash of the target.
+                            let interval = Double(t.spec.monitor.intervalMs) / 1000
+                            let slot = Double(fnv1a(Array(t.spec.description.utf8)) % 1000) / 1000 * interval
+                            heap.push(due: oldDue[t.spec] ?? (now + slot), index: i)
                         }
-                        if !firstRoundDone.load(ordering: .relaxed) {
-                            pendingFirst = Set(specs)
-                            awaitingFirst.withLock { $0 = pendingFirst }
-                        }
+                        st = next
+                    }
+                    if !firstRoundDone.load(ordering: .relaxed) {
+                        pendingFirst = Set(specs)
+                        awaitingFirst.withLock { $0 = pendingFirst }
                     }
                 }
-                let now = clock()
-                var nextWake = now + 0.25
-                // Only the targets that are due: O(log n) each.
-                while let top = heap.peek, top.due <= now {
-                    if activeBox.load(ordering: .relaxed) >= options.maxConcurrency { nextWake = now + 0.002; break }
-                    _ = heap.pop()
-                    let spec = specs[top.index]
-                    let interval = Double(spec.monitor.intervalMs) / 1000
-                    let lateness = now - top.due
-                    // Next slot keeps the phase; a target that fell far behind restarts from now.
-                    heap.push(due: lateness > interval ? now + interval : top.due + interval, index: top.index)
-                    // Still probing from the last slot: skip this one.
-                    if inFlightBox.withLock({ $0.contains(spec) }) { continue }
-                    inFlightBox.withLock { _ = $0.insert(spec) }
-                    activeBox.add(1, ordering: .relaxed)
-                    pendingFirst.remove(spec)
-                    // The verdict comes back on the probe loop's thread; handled there, no task.
-                    if let starter, starter.start(spec, done: { [self] r in
-                        self.handle(spec: spec, result: r, lateness: lateness)
-                        self.finished(spec)
-                    }) { continue }
-                    // Other probes (https, dns, command, host names): a task each, not kept once done.
-                    Task { [self] in
-                        let r = await self.prober.probe(spec)
-                        self.handle(spec: spec, result: r, lateness: lateness)
-                        self.finished(spec)
-                    }
-                }
-                if let top = heap.peek { nextWake = min(nextWake, top.due) }
-                if pendingFirst.isEmpty && !firstRoundDone.load(ordering: .relaxed) && !targets.isEmpty {
-                    // Every target has been sent once; the round ends when each has a result.
-                    if awaitingFirst.withLock({ $0.isEmpty }) {
-                        firstRoundDone.store(true, ordering: .relaxed)
-                        let all: [MemberHealth] = state.withLock { st in
-                            var out: [MemberHealth] = []
-                            for k in st.keys {
-                                st[k]?.machine.endColdStart()
-                                guard let s = st[k] else { continue }
-                                for m in s.members { out.append(MemberHealth(key: m, state: s.machine.state, since: s.machine.since, load: s.publishedLoad)) }
-                            }
-                            return out
-                        }
-                        logger.info("first probe round done: \(targets.count) targets")
-                        onColdStartEnd(all)
-                    }
-                } else if targets.isEmpty && !firstRoundDone.load(ordering: .relaxed) {
-                    firstRoundDone.store(true, ordering: .relaxed)
-                    onColdStartEnd([])
-                }
-                if now - lastReport >= reportEvery {
-                    report(since: lastReport, now: now)
-                    lastReport = now
-                }
-                // At least 5 ms: with thousands of targets a wake-up per due target costs more CPU than the
-                // probes (each sleep is two thread wake-ups); 5 ms is 5 % of the shortest interval.
-                let sleep = max(0.005, min(nextWake - clock(), 0.25))
-                usleep(UInt32(sleep * 1e6))
             }
+            let now = clock()
+            var nextWake = now + 0.25
+            // Only the targets that are due: O(log n) each.
+            while let top = heap.peek, top.due <= now {
+                if activeBox.load(ordering: .relaxed) >= options.maxConcurrency { nextWake = now + 0.002; break }
+                _ = heap.pop()
+                let spec = specs[top.index]
+                let interval = Double(spec.monitor.intervalMs) / 1000
+                let lateness = now - top.due
+                // Next slot keeps the phase; a target that fell far behind restarts from now.
+                heap.push(due: lateness > interval ? now + interval : top.due + interval, index: top.index)
+                // Still probing from the last slot: skip this one.
+                guard inFlightBox.withLock({ $0.insert(spec).inserted }) else { continue }
+                activeBox.add(1, ordering: .relaxed)
+                pendingFirst.remove(spec)
+                // The verdict comes back on the probe loop's thread; handled there, no task.
+                if let starter, starter.start(spec, done: { [self] r in
+                    self.handle(spec: spec, result: r, lateness: lateness)
+                    self.finished(spec)
+                }) { continue }
+                // Other probes (https, dns, command, host names): a task each, not kept once done.
+                Task { [self] in
+                    let r = await self.prober.probe(spec)
+                    self.handle(spec: spec, result: r, lateness: lateness)
+                    self.finished(spec)
+                }
+            }
+            if let top = heap.peek { nextWake = min(nextWake, top.due) }
+            if pendingFirst.isEmpty && !firstRoundDone.load(ordering: .relaxed) && !targets.isEmpty {
+                // Every target has been sent once; the round ends when each has a result.
+                if awaitingFirst.withLock({ $0.isEmpty }) {
+                    firstRoundDone.store(true, ordering: .relaxed)
+                    let all: [MemberHealth] = state.withLock { st in
+                        var out: [MemberHealth] = []
+                        for k in st.keys {
+                            st[k]?.machine.endColdStart()
+                            guard let s = st[k] else { continue }
+                            for m in s.members { out.append(MemberHealth(key: m, state: s.machine.state, since: s.machine.since, load: s.publishedLoad)) }
+                        }
+                        return out
+                    }
+                    logger.info("first probe round done: \(targets.count) targets")
+                    onColdStartEnd(all)
+                }
+            } else if targets.isEmpty && !firstRoundDone.load(ordering: .relaxed) {
+                firstRoundDone.store(true, ordering: .relaxed)
+                onColdStartEnd([])
+            }
+            if now - lastReport >= reportEvery {
+                report(since: lastReport, now: now)
+                lastReport = now
+            }
+            // At least 5 ms: with thousands of targets a wake-up per due target costs more CPU than the
+            // probes (each sleep is two thread wake-ups); 5 ms is 5 % of the shortest interval.
+            let sleep = max(0.005, min(nextWake - clock(), 0.25))
+            usleep(UInt32(sleep * 1e6))
         }
     }
 

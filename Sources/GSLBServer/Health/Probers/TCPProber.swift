@@ -12,19 +12,21 @@ public struct TCPProber: Prober, ProbeStarter {
 
     public func start(_ spec: ProbeSpec, done: @escaping @Sendable (ProbeResult) -> Void) -> Bool {
         guard let loop = ProbeLoop.shared else { return false }
-        let m = spec.monitor
-        let send = m.text("send").map { Array($0.utf8) } ?? []
-        let reader = TCPBannerReader(sendCount: send.count, expect: m.text("expect"))
-        return loop.start(address: spec.address, port: spec.port, timeoutMs: m.timeoutMs, request: send, reader: reader, done: done)
+        let (send, reader) = prepare(spec.monitor)
+        return loop.start(address: spec.address, port: spec.port, timeoutMs: spec.monitor.timeoutMs, request: send, reader: reader, done: done)
     }
 
     public func probe(_ spec: ProbeSpec) async -> ProbeResult {
         if let r = await probeThroughStart(spec) { return r }
-        let m = spec.monitor
-        let send = m.text("send").map { Array($0.utf8) } ?? []
-        let reader = TCPBannerReader(sendCount: send.count, expect: m.text("expect"))
-        return await StreamProbe.run(group: group, address: spec.address, port: spec.port, timeoutMs: m.timeoutMs,
+        let (send, reader) = prepare(spec.monitor)
+        return await StreamProbe.run(group: group, address: spec.address, port: spec.port, timeoutMs: spec.monitor.timeoutMs,
                                      tls: nil, request: send, reader: reader)
+    }
+
+    /// What to write (`send`) and the judge of what comes back (`expect`).
+    func prepare(_ m: Monitor) -> (send: [UInt8], reader: TCPBannerReader) {
+        let send = m.text("send").map { Array($0.utf8) } ?? []
+        return (send, TCPBannerReader(sendCount: send.count, expect: m.text("expect")))
     }
 }
 

@@ -1,0 +1,24 @@
+import CNetShim
+import Foundation
+
+/// A dedicated thread with its name in the kernel (`top -H`, `ps -L`, `taskset -p`): Foundation's
+/// `Thread.name` does not reach it on Linux. The UDP workers (`cairn-udp-N`, pinned by `--udp-cpus`)
+/// and the health scheduler (`cairn-health`) run on these.
+enum NamedThread {
+    static func start(_ name: String, stackSize: Int = 1 << 20, cpu: Int? = nil, _ body: @escaping @Sendable () -> Void) {
+        let t = Thread {
+            cairn_thread_set_name(name)
+            if let cpu {
+                var c = Int32(cpu)
+                let rc = cairn_thread_pin(&c, 1)
+                if rc != 0 {
+                    FileHandle.standardError.write(Data("cairn: \(name): cannot pin to CPU \(cpu): \(String(cString: strerror(-rc)))\n".utf8))
+                }
+            }
+            body()
+        }
+        t.name = name
+        t.stackSize = stackSize
+        t.start()
+    }
+}
