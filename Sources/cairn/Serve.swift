@@ -140,35 +140,27 @@ struct Serve: ParsableCommand {
                     do { try store.recordHealth(contentsOf: changes) } catch { logger.error("cannot store health: \(error)") }
                 }
             })
-        let monitorTask = Task.detached { await monitor.run() }
 
         let server = DNSServer(
             configuration: DNSServerConfiguration(
                 addresses: addresses.map { ($0.host, $0.port) }, udpWorkers: udpWorkers, maxUDPPayload: maxUdpSize,
                 tcpIdleTimeout: .seconds(Int64(tcpIdleTimeout)), tcpMaxConnections: tcpMaxConnections,
-                udpCPUs: (try? udpCpus.map { try CPUList.parse($0).get() }) ?? []),
+                udpCPUs: try udpCpus.map { try CPUList.parse($0).get() } ?? []),   // validated in validate()
             box: publisher.box)
         let bound = try server.start()
         for b in bound { FileHandle.standardError.write("cairn: listening \(b)\n".data(using: .utf8)!) }
         let drills = DrillRunner(repository: store, publisher: publisher, injector: monitor, listener: {
             server.bound.first { $0.transport == "udp" }.map { ($0.host, $0.port) }
         })
-        drills.recover()
-        let drillTask = Task.detached {
-            while !Task.isCancelled {
-                drills.tick()
-                try? await Task.sleep(nanoseconds: 500_000_000)
-            }
-        }
         let apiTask = try startAPI(store: store, publisher: publisher, monitor: monitor, server: server, drills: drills,
                                    logger: logger)
-        let reaper = startOverrideReaper(store: store, publisher: publisher, logger: logger)
         let ms = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e6
         logger.info("ready in \(String(format: "%.1f", ms)) ms")
         if !pidFile.isEmpty {
             try "\(getpid())\n".write(toFile: pidFile, atomically: true, encoding: .utf8)
         }
-        // Everything that needs root is done (sockets bound, store open): drop for good.
+        // Everything that needs root is done (sockets bound, store open): drop for good, before any probe,
+        // drill or reaper runs.
         if let account {
             do {
                 let warnings = try Privileges.prepareFiles(Privileges.storeFiles(db: db) + (pidFile.isEmpty ? [] : [pidFile]),
@@ -181,6 +173,17 @@ struct Serve: ParsableCommand {
                 throw ExitCode(1)
             }
         }
+        // What runs probes (command monitors start processes), drills and the override reaper (they write the
+        // store) starts only now, as the user when --user is given: never as root.
+        let monitorTask = Task.detached { await monitor.run() }
+        drills.recover()
+        let drillTask = Task.detached {
+            while !Task.isCancelled {
+                drills.tick()
+                try? await Task.sleep(nanoseconds: 500_000_000)
+            }
+        }
+        let reaper = startOverrideReaper(store: store, publisher: publisher, logger: logger)
 
         // A parent may have started us with these blocked (the mask is inherited): unblock them.
         var set = sigset_t()

@@ -7,11 +7,11 @@ import Testing
     @Test func aClientBehindUnboundSeesTheAnswerMoveAfterASiteFailsAndTheTTLEnds() throws {
         var env = ProcessInfo.processInfo.environment
         env["CAIRN_BIN"] = Paths.cairnBinary.path
-        // The script bounds itself (about 15 s, plus apt-get install unbound once);
+        // The script bounds itself (about 15 s; scripts/setup-deps installs unbound);
         // timeout(1) is the last guard.
         let (status, out) = try CairnProcess.runCapturing(
             URL(fileURLWithPath: "/usr/bin/timeout"),
-            ["--kill-after=10", "600", Paths.packageRoot.appendingPathComponent("scripts/demo-netns").path],
+            ["--kill-after=10", "180", Paths.packageRoot.appendingPathComponent("scripts/demo-netns").path],
             env: env)
         if status == 77 {
             // Namespaces not permitted (not root, no CAP_SYS_ADMIN) or no unbound.

@@ -89,7 +89,9 @@ import Testing
         let (ust, uout) = try CairnProcess.runCapturing(dig, ["@\(addr)", "-p", "53", "example.com", "SOA", "+short", "+time=2", "+tries=2"])
         #expect(ust == 0 && uout.contains("ns1.example.com."), "\(uout)")
         server.signal(SIGHUP)
-        usleep(500_000)
+        let reloadDeadline = Date().addingTimeInterval(10)   // bounded; timing is not what is tested
+        while !server.stderr.value.contains("SIGHUP: reloading zones") && Date() < reloadDeadline { usleep(50_000) }
+        #expect(server.stderr.value.contains("SIGHUP: reloading zones"), "\(server.stderr.value)")
         let (tcpst, tcpout) = try CairnProcess.runCapturing(dig, ["@\(addr)", "-p", "53", "example.com", "SOA", "+short", "+tcp", "+time=2", "+tries=2"])
         #expect(tcpst == 0 && tcpout.contains("ns1.example.com."), "\(tcpout)")
         #expect(server.process.isRunning, "\(server.stderr.value)")

@@ -20,7 +20,7 @@ import Testing
     /// `--udp-cpus` pins the UDP workers (named `cairn-udp-N` in the kernel, as the scheduler is `cairn-health`) round robin; a CPU the machine
     /// lacks is refused with the flag named.
     @Test func udpCPUsPinsTheNamedUDPWorkers() throws {
-        let cpus = CPUCount.online
+        let cpus = ProcessInfo.processInfo.processorCount
         let list = cpus > 1 ? "0-1" : "0"
         let server = try CairnProcess(["serve", "--zones", Self.confZones, "--dns", "127.0.0.1:0", "--udp-workers", "3", "--udp-cpus", list])
         let u = try DNSClient.udp("www.conf.example.", .a, port: server.port)
@@ -148,8 +148,4 @@ import Testing
         #expect(try DNSClient.udp("www.reload.test.", .a, port: server.port).answer.first?.rdata == [192, 0, 2, 2])
         #expect(try DNSClient.udp("reload.test.", .soa, port: server.port).answer.first?.soa?.serial == 2)
     }
-}
-
-enum CPUCount {
-    static var online: Int { Int(sysconf(Int32(_SC_NPROCESSORS_CONF))) }
 }

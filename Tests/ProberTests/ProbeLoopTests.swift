@@ -10,11 +10,11 @@ import Testing
     /// `CAIRN_PROBE_ENGINE=nio` turns the loop off (the other prober tests then cover the SwiftNIO path).
     static let loopOff = getenv("CAIRN_PROBE_ENGINE").map { String(cString: $0) } == "nio"
 
-    func tcp(_ host: String, _ port: Int, timeoutMs: Int = 300) -> ProbeSpec {
+    static func tcp(_ host: String, _ port: Int, timeoutMs: Int = 300) -> ProbeSpec {
         ProbeSpec(address: host, port: port, monitor: Monitor(name: "t", type: .tcp, timeoutMs: timeoutMs))
     }
 
-    func http(_ host: String, _ port: Int, timeoutMs: Int = 300) -> ProbeSpec {
+    static func http(_ host: String, _ port: Int, timeoutMs: Int = 300) -> ProbeSpec {
         ProbeSpec(address: host, port: port, monitor: Monitor(name: "h", type: .http, timeoutMs: timeoutMs))
     }
 
@@ -42,14 +42,14 @@ import Testing
         let specs: [ProbeSpec]
         let timeoutMs: Int
 
-        init(_ host: String, timeoutMs: Int, tests: ProbeLoopTests) async throws {
+        init(_ host: String, timeoutMs: Int) async throws {
             open = try await TestServers.tcp(host) { SilentHandler() }
             web = try await TestServers.tcp(host) { HTTPTestHandler(reply: .ok(), log: RequestLog()) }
             silent = try await TestServers.tcp(host) { SilentHandler() }
             closed = try await TestServers.closedPort(host)
             self.timeoutMs = timeoutMs
-            specs = [tests.tcp(host, open.port, timeoutMs: timeoutMs), tests.http(host, web.port, timeoutMs: timeoutMs),
-                     tests.http(host, silent.port, timeoutMs: timeoutMs), tests.tcp(host, closed, timeoutMs: timeoutMs)]
+            specs = [ProbeLoopTests.tcp(host, open.port, timeoutMs: timeoutMs), ProbeLoopTests.http(host, web.port, timeoutMs: timeoutMs),
+                     ProbeLoopTests.http(host, silent.port, timeoutMs: timeoutMs), ProbeLoopTests.tcp(host, closed, timeoutMs: timeoutMs)]
         }
 
         func close() { Task { try? await open.close(); try? await web.close(); try? await silent.close() } }
@@ -67,7 +67,7 @@ import Testing
     }
 
     @Test(.disabled(if: ProbeLoopTests.loopOff)) func manyProbesStartedAtOnceEachGetTheirOwnVerdictWithinTheTimeout() async throws {
-        let kinds = try await FourKinds("127.0.0.28", timeoutMs: 300, tests: self)
+        let kinds = try await FourKinds("127.0.0.28", timeoutMs: 300)
         defer { kinds.close() }
         let specs = Array(repeating: kinds.specs, count: 50).flatMap { $0 }
         let clock = ContinuousClock()
@@ -103,7 +103,7 @@ import Testing
     /// reset, refused, timed out mid-request, timed out connecting), the next probe on it gets its own,
     /// right verdict. Round after round of the four kinds, in a rotating order.
     @Test(.disabled(if: ProbeLoopTests.loopOff)) func reusedSocketsGiveEveryLaterProbeItsOwnVerdict() async throws {
-        let kinds = try await FourKinds("127.0.0.30", timeoutMs: 200, tests: self)
+        let kinds = try await FourKinds("127.0.0.30", timeoutMs: 200)
         defer { kinds.close() }
         for round in 0..<6 {
             let specs = (0..<40).map { kinds.specs[($0 + round) % kinds.specs.count] }
@@ -127,27 +127,27 @@ import Testing
         var len = socklen_t(MemoryLayout<sockaddr_in>.size)
         _ = withUnsafeMutablePointer(to: &sa) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
         let port = Int(UInt16(bigEndian: sa.sin_port))
-        // Fill the accept queue (never accepted): plain blocking connects until one would hang.
+        // Fill the accept queue (never accepted): four non-blocking connects, more than a backlog of 0 holds.
         var fillers: [Int32] = []
         defer { fillers.forEach { close($0) } }
         for _ in 0..<4 {
             let c = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+            try #require(c >= 0)
             _ = withUnsafePointer(to: &sa) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(c, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
             fillers.append(c)
         }
         try await Task.sleep(nanoseconds: 100_000_000)
         let open = try await TestServers.tcp("127.0.0.29") { SilentHandler() }
         defer { Task { try? await open.close() } }
-        let results = try await startAll([tcp("127.0.0.29", port, timeoutMs: 300), tcp("127.0.0.29", open.port, timeoutMs: 300)])
+        let results = try await startAll([Self.tcp("127.0.0.29", port, timeoutMs: 300), Self.tcp("127.0.0.29", open.port, timeoutMs: 300)])
         #expect(!results[0].ok && results[0].detail == "timeout after 300 ms connecting", "\(results[0])")
         #expect(results[0].latency >= 0.29, "\(results[0])")
         #expect(results[1].ok && results[1].detail == "connected", "\(results[1])")
     }
-    @Test func theLoopThreadRunsBelowTheProcessPriority() async throws {
+    @Test(.disabled(if: ProbeLoopTests.loopOff)) func theLoopThreadRunsBelowTheProcessPriority() async throws {
         // Make sure the loop has started (first use starts it).
         let closed = try await TestServers.closedPort("127.0.0.28")
-        _ = await prober.probe(tcp("127.0.0.28", closed))
-        guard !ProbeLoopTests.loopOff else { return }
+        _ = await prober.probe(Self.tcp("127.0.0.28", closed))
         let tasks = try FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")
         let probeThreads = tasks.filter { (try? String(contentsOfFile: "/proc/self/task/\($0)/comm", encoding: .utf8))?.hasPrefix("cairn-probe") ?? false }
         #expect(probeThreads.count == 1, "\(probeThreads)")
