@@ -12,7 +12,12 @@ public struct ZoneLoadResult: Sendable {
     }
     public var zones: [ZoneContent]
     public var failures: [Failure]
-    public init(zones: [ZoneContent], failures: [Failure]) { self.zones = zones; self.failures = failures }
+    /// False when the source could not say which zones exist (the directory could not be listed): a zone
+    /// missing from `zones` is then not gone.
+    public var complete: Bool
+    public init(zones: [ZoneContent], failures: [Failure], complete: Bool = true) {
+        self.zones = zones; self.failures = failures; self.complete = complete
+    }
 }
 
 /// Reads zones from somewhere (the `zones/` directory through ldns, or memory in tests).
@@ -31,10 +36,10 @@ public struct ZoneSet: Sendable {
 
     /// Applies a load: good zones replace their previous version; failed zones keep
     /// the previous good one; zones no longer present (and not failing) are dropped.
-    /// A load that produced no zone and a failure of no particular zone (the directory could
-    /// not be listed) says nothing about which zones exist: every zone keeps its version.
+    /// An incomplete load (the directory could not be listed) says nothing about which zones
+    /// exist: every zone keeps its version, marked stale.
     public mutating func apply(_ r: ZoneLoadResult) {
-        if r.zones.isEmpty && r.failures.contains(where: { $0.origin == nil }) {
+        guard r.complete else {
             stale = Set(zones.keys)
             return
         }

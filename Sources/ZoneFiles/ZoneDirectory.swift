@@ -22,6 +22,7 @@ public enum ZoneDirectory {
             names = try FileManager.default.contentsOfDirectory(atPath: directory)
         } catch {
             out.errors.append(ZoneFileError(file: directory, line: 0, message: "cannot list zone directory: \(error.localizedDescription)"))
+            out.listed = false
             return out
         }
         let base = directory.hasSuffix("/") ? directory : directory + "/"

@@ -9,4 +9,6 @@ public struct ZoneDirectoryReport: Sendable {
     public var errors: [ZoneFileError]
     /// Check warnings of the zones (served anyway).
     public var warnings: [ZoneDiagnostic]
+    /// False when the directory itself could not be listed: then nothing is known about which zones exist.
+    public var listed = true
 }

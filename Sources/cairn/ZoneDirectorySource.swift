@@ -7,10 +7,10 @@ struct ZoneDirectorySource: ZoneSource {
     let directory: String
 
     func loadZones() -> ZoneLoadResult {
-        let (zones, errors) = ZoneDirectory.load(directory: directory)
-        return ZoneLoadResult(zones: zones, failures: errors.map { e in
+        let r = ZoneDirectory.report(directory: directory)
+        return ZoneLoadResult(zones: r.zones, failures: r.errors.map { e in
             ZoneLoadResult.Failure(origin: ZoneDirectorySource.origin(forFile: e.zoneFile ?? e.file), message: e.description)
-        })
+        }, complete: r.listed)
     }
 
     /// `dir/example.com.zone` → `example.com.`

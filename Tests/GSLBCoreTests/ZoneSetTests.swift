@@ -19,8 +19,18 @@ import Testing
         var set = ZoneSet()
         set.apply(ZoneLoadResult(zones: [try Self.zone("a.test."), try Self.zone("b.test.")], failures: []))
         // e.g. after dropping privileges the zone directory cannot be listed any more
-        set.apply(ZoneLoadResult(zones: [], failures: [.init(origin: nil, message: "zones: cannot list zone directory")]))
+        set.apply(ZoneLoadResult(zones: [], failures: [.init(origin: nil, message: "zones: cannot list zone directory")], complete: false))
         #expect(Set(set.zones.keys) == [try DomainName("a.test."), try DomainName("b.test.")])
         #expect(set.stale.count == 2)
+    }
+
+    /// A listed directory whose only file has a name that is no domain name: the zones that are gone are gone
+    /// (the failure belongs to no zone; before, it was taken for an unreadable directory).
+    @Test func aFailureOfNoZoneInAListedDirectoryStillDropsTheZonesThatAreGone() throws {
+        var set = ZoneSet()
+        set.apply(ZoneLoadResult(zones: [try Self.zone("a.test.")], failures: []))
+        set.apply(ZoneLoadResult(zones: [], failures: [.init(origin: nil, message: "bad..name.zone:1: not a domain name")]))
+        #expect(set.zones.isEmpty)
+        #expect(set.stale.isEmpty)
     }
 }
