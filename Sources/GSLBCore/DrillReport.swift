@@ -119,7 +119,10 @@ public struct DrillReport: Sendable, Codable {
         self.createdAt = createdAt; status = .scheduled; timeline = []; interrupted = false
     }
 
-    public var isFinished: Bool { [.completed, .aborted, .interrupted, .refused].contains(status) }
+    /// The statuses of a drill that has not ended (what the runner watches and resumes).
+    public static let unfinished: [Status] = [.scheduled, .running, .restoring]
+
+    public var isFinished: Bool { !DrillReport.unfinished.contains(status) }
 
     public mutating func log(_ event: String, at: Double) { timeline.append(Event(at: at, event: event)) }
 

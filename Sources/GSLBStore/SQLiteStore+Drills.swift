@@ -46,10 +46,11 @@ extension SQLiteStore {
     /// checks every half second, without decoding the whole history.
     public func unfinishedDrills() throws -> [DrillReport] {
         try read("reading drills") { db in
-            try String.fetchAll(db, sql: """
-                SELECT report_json FROM drills WHERE status IN ('scheduled', 'running', 'restoring')
+            let statuses = DrillReport.unfinished.map(\.rawValue)
+            return try String.fetchAll(db, sql: """
+                SELECT report_json FROM drills WHERE status IN (\(databaseQuestionMarks(count: statuses.count)))
                 ORDER BY started_at, id
-                """).map(Self.decodeDrill)
+                """, arguments: StatementArguments(statuses)).map(Self.decodeDrill)
         }
     }
 

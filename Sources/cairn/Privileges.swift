@@ -118,8 +118,8 @@ enum Privileges {
     }
 
     /// `/proc/self/status` as key → value (`CapEff` → `0000000000000000`).
-    static func processStatus(pid: String = "self") throws -> [String: String] {
-        let text = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
+    static func processStatus() throws -> [String: String] {
+        let text = try String(contentsOfFile: "/proc/self/status", encoding: .utf8)
         var fields: [String: String] = [:]
         for line in text.split(separator: "\n") {
             guard let colon = line.firstIndex(of: ":") else { continue }

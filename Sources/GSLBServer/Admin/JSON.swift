@@ -35,7 +35,7 @@ public indirect enum JSON: Sendable, Equatable {
         case .bool(let b): out += b ? "true" : "false"
         case .int(let i): out += String(i)
         case .double(let d): out += d.isFinite ? "\(d)" : "null"
-        case .string(let s): JSON.escape(s, into: &out)
+        case .string(let s): JSONValue.writeString(s, to: &out)
         case .raw(let r): out += r.isEmpty ? "null" : r
         case .array(let a):
             out += "["
@@ -45,13 +45,11 @@ public indirect enum JSON: Sendable, Equatable {
             out += "{"
             for (i, (k, v)) in fields.enumerated() {
                 if i > 0 { out += "," }
-                JSON.escape(k, into: &out); out += ":"; v.write(&out)
+                JSONValue.writeString(k, to: &out); out += ":"; v.write(&out)
             }
             out += "}"
         }
     }
-
-    static func escape(_ s: String, into out: inout String) { JSONValue.writeString(s, to: &out) }
 
     /// Parses JSON text (Foundation's parser) into a value; nil when it is not JSON.
     public static func parse(_ data: Data) -> Any? {
