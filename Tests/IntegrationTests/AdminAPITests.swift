@@ -261,6 +261,20 @@ import Testing
                                body: #"{"state":"drain"}"#, headers: ["If-Match": etag])
         #expect(stale.status == 409)
         #expect(try s.answer() == ["192.0.2.10"])
+
+        // A pool PUT without `members` keeps the members as they are now, including the last member write.
+        #expect(try s.call("PUT", "/v1/pools/www.gslb.test./members/192.0.2.10?type=A", token: s.write,
+                           body: #"{"weight":7}"#).status == 200)
+        func members(_ r: AdminHTTP.Reply) throws -> [String] {
+            try #require(r.object["members"] as? [[String: Any]], "\(r.body)").map { "\($0["address"] ?? "")/\($0["weight"] ?? "")" }.sorted()
+        }
+        let before = try members(s.call("GET", "/v1/pools/www.gslb.test.?type=A", token: s.write))
+        #expect(before.contains("192.0.2.10/7"), "\(before)")
+        let ttl = try s.call("PUT", "/v1/pools/www.gslb.test.?type=A", token: s.write, body: #"{"ttl":60}"#)
+        #expect(ttl.status == 200, "\(ttl.body)")
+        #expect(try members(ttl) == before)
+        #expect(ttl.object["ttl"] as? Int == 60, "\(ttl.body)")
+        #expect(try s.answer() == ["192.0.2.10"])
     }
 
     @Test func anOverrideWithAnExpiryLiftsItselfOnTimeAndTheLiftIsAudited() throws {

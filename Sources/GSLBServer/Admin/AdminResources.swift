@@ -274,17 +274,18 @@ extension AdminAPI {
         }
         d["name"] = existing.name
         d["type"] = existing.type
-        if d["members"] == nil {
-            // Members stay as they are: their API JSON (nulls are "absent" to the reader).
-            d["members"] = JSON.parse(Data(JSON.array(existing.members.map { Encode.member($0, version: nil) }).text.utf8))
-        }
-        let pool = try decodePool(d)
+        // Without `members` the members stay as they are, taken inside the write's transaction (a member
+        // written meanwhile through /members is kept).
+        let keepMembers = d["members"] == nil
+        if keepMembers { d["members"] = [Any]() }
+        var pool = try decodePool(d)
         let expected = try ifMatch(c).map { [Keys.pool(existing): $0] } ?? [:]
         try write(c, expected: expected) { config in
             let before = config
             guard let i = config.pools.firstIndex(where: { $0.name == existing.name && $0.type == existing.type }) else {
                 throw APIError.notFound("no pool \(existing.name)")
             }
+            if keepMembers { pool.members = config.pools[i].members }
             config.pools[i] = pool
             try validate(config, before: before, focus: "pools[\(i)]")
         }
