@@ -3,9 +3,10 @@ import Foundation
 
 /// A dedicated thread with its name in the kernel (`top -H`, `ps -L`, `taskset -p`): Foundation's
 /// `Thread.name` does not reach it on Linux. The UDP workers (`cairn-udp-N`, pinned by `--udp-cpus`)
-/// and the health scheduler (`cairn-health`) run on these.
+/// the health scheduler (`cairn-health`), drills (`cairn-drill`) and the store watcher (`cairn-store-watch`) run on these.
 enum NamedThread {
-    static func start(_ name: String, stackSize: Int = 1 << 20, cpu: Int? = nil, _ body: @escaping @Sendable () -> Void) {
+    /// `stackSize` nil: Foundation's default.
+    static func start(_ name: String, stackSize: Int? = nil, cpu: Int? = nil, _ body: @escaping @Sendable () -> Void) {
         let t = Thread {
             cairn_thread_set_name(name)
             if let cpu {
@@ -18,7 +19,7 @@ enum NamedThread {
             body()
         }
         t.name = name
-        t.stackSize = stackSize
+        if let stackSize { t.stackSize = stackSize }
         t.start()
     }
 }

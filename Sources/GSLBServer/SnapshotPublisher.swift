@@ -240,14 +240,12 @@ public final class StoreWatcher: Sendable {
     }
 
     func start() {
-        let t = Thread { [self] in
+        NamedThread.start("cairn-store-watch") { [self] in
             while !stopped.load(ordering: .relaxed) {
                 publisher.refreshIfChanged()
                 Thread.sleep(forTimeInterval: interval)
             }
         }
-        t.name = "cairn-store-watch"
-        t.start()
     }
 
     public func stop() { stopped.store(true, ordering: .relaxed) }

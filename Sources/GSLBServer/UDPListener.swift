@@ -25,7 +25,7 @@ final class UDPListener: @unchecked Sendable {
 
     /// Starts the worker thread, pinned to `cpu` when given (`cairn serve --udp-cpus`).
     func start(name: String, cpu: Int? = nil) {
-        NamedThread.start(name, cpu: cpu) { [self] in self.run() }
+        NamedThread.start(name, stackSize: 1 << 20, cpu: cpu) { [self] in self.run() }
     }
 
     private func run() {

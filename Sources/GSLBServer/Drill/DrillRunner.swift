@@ -31,6 +31,7 @@ public final class DrillRunner: Sendable {
     public let intervalMs: Int
     /// The drill override outlives the hold by this much, so that a crashed Cairn still lifts it.
     public let overrideMargin: Double
+    private let beginLock = NSLock()
     private let controls = Mutex<[String: Bool]>([:])   // running drill id -> abort requested
     private let stopped = Atomic<Bool>(false)
 
@@ -135,6 +136,10 @@ public final class DrillRunner: Sendable {
     }
 
     func begin(_ initial: DrillReport, principal: String, source: String, requestID: String?) throws -> DrillReport {
+        // One start at a time (an API request and a scheduled drill's tick may race): the busy check and
+        // the save of the running drill go together.
+        beginLock.lock()
+        defer { beginLock.unlock() }
         var r = initial
         let now = clock()
         if let other = try busy(r.target, except: r.id) {
@@ -161,9 +166,7 @@ public final class DrillRunner: Sendable {
         r.log("started by \(principal)", at: now)
         try repo.saveDrill(r, audit: [audit(r, "drill-start", principal, source, requestID)])
         let snapshot = r
-        let t = Thread { [self] in self.execute(snapshot, resumed: false) }
-        t.name = "cairn-drill"
-        t.start()
+        NamedThread.start("cairn-drill") { [self] in self.execute(snapshot, resumed: false) }
         return r
     }
 
@@ -431,13 +434,11 @@ public final class DrillRunner: Sendable {
             try? repo.saveDrill(r, audit: [audit(r, "drill-resume", "cairn", "cairn", nil)])
             logger.notice("drill \(r.id) on \(r.target) was running when Cairn stopped: it ends at \(DrillReport.time((r.startedAt ?? 0) + r.hold))")
             let snapshot = r
-            let t = Thread { [self] in
+            NamedThread.start("cairn-drill") { [self] in
                 var s = snapshot
                 if s.mode == "probe" { s.hold = max(0, clock() - (s.startedAt ?? clock())) }
                 self.execute(s, resumed: true)
             }
-            t.name = "cairn-drill"
-            t.start()
         }
     }
 
