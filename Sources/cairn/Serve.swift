@@ -62,6 +62,9 @@ struct Serve: ParsableCommand {
     @Option(help: "Failed API authentications from one address per minute before it gets 429.")
     var apiMaxAuthFailures: Int = 10
 
+    @Flag(help: "Run `command` monitors (programs, as the server's user) and let admin tokens create and attach them through the API; off by default (docs/security.md).")
+    var allowCommandMonitors = false
+
     func validate() throws {
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level: unknown level \"\(logLevel)\"")
@@ -125,13 +128,18 @@ struct Serve: ParsableCommand {
         let publisher = SnapshotPublisher(source: ZoneDirectorySource(directory: zones), repository: store)
         let report = publisher.reload()
         for z in report.zones { logger.info("serving zone \(z.origin) serial \(z.serial) from \(z.source)") }
+        if !allowCommandMonitors {
+            for m in publisher.box.load().gslb.config.commandMonitors.sorted(by: { $0.name < $1.name }) {
+                logger.warning("command monitor \(m.name) does not run (its members are reported down): start cairn serve with --allow-command-monitors to run it")
+            }
+        }
         let watcher = publisher.startWatching(interval: 0.2)
 
         // Health: probes run on their own event loops, never on the DNS threads.
         let probeGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let persist = DispatchQueue(label: "cairn.health.persist")
         let monitor = HealthMonitor(
-            box: publisher.box, prober: MonitorProber(group: probeGroup),
+            box: publisher.box, prober: MonitorProber(group: probeGroup, allowCommands: allowCommandMonitors),
             options: .init(maxConcurrency: probeConcurrency),
             onColdStartEnd: { all in publisher.applyHealth(all, endColdStart: true) },
             onChange: { changes, _ in
@@ -231,7 +239,7 @@ extension Serve {
         let hp = try HostPort.parse(api, option: "--api")
         let admin = AdminAPI(
             configuration: AdminAPIConfiguration(host: hp.host, port: hp.port, tlsCertificate: apiTlsCert, tlsKey: apiTlsKey,
-                                                 failureLimit: apiMaxAuthFailures),
+                                                 failureLimit: apiMaxAuthFailures, allowCommandMonitors: allowCommandMonitors),
             repository: store, publisher: publisher, health: monitor, drills: drills,
             metrics: makeMetrics(server: server, publisher: publisher, monitor: monitor),
             readiness: Readiness(waiting: {

@@ -185,7 +185,8 @@ final class Backend {
         let f = try env.file("gslb.yaml", yaml)
         let (rc, out) = try CairnProcess.run(["apply", "-f", f, "--db", env.db, "--zones", env.zones])
         #expect(rc == 0, "\(out)")
-        let server = try CairnProcess(["serve", "--zones", env.zones, "--db", env.db, "--dns", "127.0.0.1:0"])
+        // Command monitors run only when the operator allows them at start (docs/security.md).
+        let server = try CairnProcess(["serve", "--zones", env.zones, "--db", env.db, "--dns", "127.0.0.1:0", "--allow-command-monitors"])
         #expect(try Self.waitFor(["127.0.0.1"], port: server.port) == ["127.0.0.1"])
         #expect(try Self.waitFor(["127.0.0.62"], port: server.port, name: "cmd.gslb.test.") == ["127.0.0.62"])
         #expect(try Self.waitFor([], port: server.port, name: "nx.gslb.test.") == [])    // NXDOMAIN is not NOERROR: down

@@ -26,7 +26,8 @@ import Testing
     @Test func firstLineOfOutputIsInTheDetail() async {
         let r = await prober.probe(spec(#"["/bin/sh","-c","echo disk full >&2; echo more; exit 2"]"#))
         #expect(!r.ok)
-        #expect(r.detail == "exit status 2: disk full", "\(r)")
+        #expect(r.fullDetail == "exit status 2: disk full", "\(r)")
+        #expect(r.detail == "exit status 2" && r.output == "disk full", "the output is kept apart from the verdict (admin only)")
     }
 
     @Test func commandPastTheTimeoutIsKilledAndDown() async {

@@ -1,3 +1,4 @@
+import Foundation
 import GSLBCore
 import GSLBServer
 import Testing
@@ -18,8 +19,21 @@ import Testing
         let d = await prober.probe(ProbeSpec(address: "127.0.0.27", port: dns.port,
                                              monitor: Monitor(name: "d", type: .dns, options: ["query": "health.example.net."])))
         #expect(d.ok && d.detail == "rcode NOERROR, 1 answer", "\(d)")
-        let c = await prober.probe(ProbeSpec(address: "127.0.0.27", port: 1,
+        let c = await TestServers.commandProber.probe(ProbeSpec(address: "127.0.0.27", port: 1,
                                              monitor: Monitor(name: "c", type: .command, options: ["command": #"["true"]"#])))
         #expect(c.ok && c.detail == "exit status 0", "\(c)")
+    }
+
+    @Test func commandMonitorsRunOnlyWhenAllowed() async throws {
+        let marker = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-cmd-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: marker) }
+        let spec = ProbeSpec(address: "127.0.0.27", port: 1,
+                             monitor: Monitor(name: "c", type: .command, options: ["command": "[\"/usr/bin/touch\", \"\(marker)\"]"]))
+        let off = await prober.probe(spec)
+        #expect(!off.ok && off.detail == CommandProber.disabledDetail, "\(off)")
+        #expect(!FileManager.default.fileExists(atPath: marker), "a command ran although commands are off")
+        let on = await TestServers.commandProber.probe(spec)
+        #expect(on.ok, "\(on)")
+        #expect(FileManager.default.fileExists(atPath: marker))
     }
 }

@@ -12,6 +12,8 @@ enum TestServers {
     /// Made once: an HTTPProber loads the system's trust roots (tens of milliseconds of blocking work).
     static let httpProber = HTTPProber(group: group)
     static let monitorProber = MonitorProber(group: group)
+    /// With `command` monitors allowed (`cairn serve --allow-command-monitors`).
+    static let commandProber = MonitorProber(group: group, allowCommands: true)
 
     /// A TCP listener on `host`, port 0; each accepted connection gets the handlers `make` returns.
     static func tcp(_ host: String, port: Int = 0, tls: NIOSSLContext? = nil,

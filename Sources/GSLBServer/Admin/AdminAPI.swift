@@ -19,10 +19,13 @@ public struct AdminAPIConfiguration: Sendable {
     /// Failed authentications from one address within `failureWindow` seconds before 429.
     public var failureLimit: Int
     public var failureWindow: Double
+    /// Whether `command` monitors may be created or attached (with `admin` scope): `--allow-command-monitors`.
+    public var allowCommandMonitors: Bool
     public init(host: String = "127.0.0.1", port: Int = 9053, tlsCertificate: String? = nil, tlsKey: String? = nil,
-                failureLimit: Int = 10, failureWindow: Double = 60) {
+                failureLimit: Int = 10, failureWindow: Double = 60, allowCommandMonitors: Bool = false) {
         self.host = host; self.port = port; self.tlsCertificate = tlsCertificate; self.tlsKey = tlsKey
         self.failureLimit = failureLimit; self.failureWindow = failureWindow
+        self.allowCommandMonitors = allowCommandMonitors
     }
 }
 
@@ -96,6 +99,8 @@ public final class AdminAPI: Sendable {
         let token: APIToken?
         let requestID: String
         var principal: String { token.map { "token:\($0.name)" } ?? "-" }
+        /// Whether this caller may see what only `admin` sees (command monitors' argv and output).
+        var isAdmin: Bool { token?.scope == .admin }
         func param(_ name: String) -> String {
             let raw = context.parameters.get(name) ?? ""
             return raw.removingPercentEncoding ?? raw
@@ -132,7 +137,7 @@ public final class AdminAPI: Sendable {
         }
         on(.get, "/openapi.json", .read) { _, _ in Reply(status: .ok, text: OpenAPIDocument.json) }
 
-        on(.get, "/v1/sites", .read) { api, _ in try api.list(Self.sites) }
+        on(.get, "/v1/sites", .read) { api, c in try api.list(Self.sites, c) }
         on(.post, "/v1/sites", .write) { api, c in try await api.create(Self.sites, c) }
         on(.get, "/v1/sites/:name", .read) { api, c in try api.get(Self.sites, c) }
         on(.put, "/v1/sites/:name", .write) { api, c in try await api.put(Self.sites, c) }
@@ -149,7 +154,7 @@ public final class AdminAPI: Sendable {
         on(.put, "/v1/pools/:name/members/:address", .write) { api, c in try await api.putMember(c) }
         on(.delete, "/v1/pools/:name/members/:address", .write) { api, c in try api.deleteMember(c) }
 
-        on(.get, "/v1/monitors", .read) { api, _ in try api.list(Self.monitors) }
+        on(.get, "/v1/monitors", .read) { api, c in try api.list(Self.monitors, c) }
         on(.post, "/v1/monitors", .write) { api, c in try await api.create(Self.monitors, c) }
         on(.get, "/v1/monitors/:name", .read) { api, c in try api.get(Self.monitors, c) }
         on(.put, "/v1/monitors/:name", .write) { api, c in try await api.put(Self.monitors, c) }

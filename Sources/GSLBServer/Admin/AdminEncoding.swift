@@ -1,3 +1,4 @@
+import Foundation
 import GSLBCore
 
 /// API JSON of the model: the keys of docs/config-file.md, plus `version`.
@@ -30,12 +31,15 @@ enum Encode {
                  ("version", versions[Keys.pool(p)].map { .int($0) } ?? .null)])
     }
 
-    static func monitor(_ m: Monitor, version: Int64?) -> JSON {
+    /// `showCommand`: a command monitor's argv (it may hold credentials) is shown to `admin` tokens only.
+    static func monitor(_ m: Monitor, version: Int64?, showCommand: Bool) -> JSON {
         var fields: [(String, JSON)] = [("name", .string(m.name)), ("type", .string(m.type.rawValue)), ("port", .int(m.port)),
                                         ("interval", .string(Time.durationText(ms: m.intervalMs))),
                                         ("timeout", .string(Time.durationText(ms: m.timeoutMs))),
                                         ("rise", .int(Int64(m.rise))), ("fall", .int(Int64(m.fall)))]
-        for k in m.options.keys.sorted() { fields.append((k, option(m.options[k]!))) }
+        for k in m.options.keys.sorted() where showCommand || m.type != .command || k != "command" {
+            fields.append((k, option(m.options[k]!)))
+        }
         fields.append(("version", version.map { .int($0) } ?? .null))
         return .object(fields)
     }
@@ -60,11 +64,28 @@ enum Encode {
                  ("created_at", .string(Time.rfc3339(o.createdAt))), ("drill_id", .str(o.drillID))])
     }
 
-    static func audit(_ a: AuditEntry) -> JSON {
-        .object([("id", a.id.map { .int($0) } ?? .null), ("time", .string(Time.rfc3339(a.time))),
-                 ("principal", .string(a.principal)), ("source", .string(a.source)), ("request_id", .str(a.requestID)),
-                 ("action", .string(a.action)), ("object", .string(a.object)),
-                 ("before", a.before.map { .raw($0) } ?? .null), ("after", a.after.map { .raw($0) } ?? .null)])
+    /// `showCommand`: as for `monitor`, a command monitor's argv in the audit row is for `admin` tokens only.
+    static func audit(_ a: AuditEntry, showCommand: Bool) -> JSON {
+        func side(_ text: String?) -> JSON {
+            guard let text else { return .null }
+            guard !showCommand, a.object.hasPrefix("monitor:") else { return .raw(text) }
+            return .raw(hidingCommand(text))
+        }
+        return .object([("id", a.id.map { .int($0) } ?? .null), ("time", .string(Time.rfc3339(a.time))),
+                        ("principal", .string(a.principal)), ("source", .string(a.source)), ("request_id", .str(a.requestID)),
+                        ("action", .string(a.action)), ("object", .string(a.object)),
+                        ("before", side(a.before)), ("after", side(a.after))])
+    }
+
+    static let hiddenCommand = "(hidden: admin scope only)"
+
+    /// A monitor's audit JSON with a command monitor's `options.command` replaced by `hiddenCommand`.
+    static func hidingCommand(_ text: String) -> String {
+        guard var d = JSON.parse(Data(text.utf8)) as? [String: Any], d["type"] as? String == "command",
+              var options = d["options"] as? [String: Any], options["command"] != nil else { return text }
+        options["command"] = hiddenCommand
+        d["options"] = options
+        return JSON.serialize(d) ?? "{}"
     }
 
     static func token(_ t: APIToken) -> JSON {

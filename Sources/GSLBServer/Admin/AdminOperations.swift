@@ -118,7 +118,8 @@ extension AdminAPI {
                 let st = byMember[key]
                 var last = JSON.null
                 if let r = st?.last {
-                    last = .object([("ok", .bool(r.ok)), ("detail", .string(r.detail)),
+                    // A command monitor's output is the program's: admin only (docs/security.md).
+                    last = .object([("ok", .bool(r.ok)), ("detail", .string(c.isAdmin ? r.fullDetail : r.detail)),
                                     ("latency_ms", .double((r.latency * 1e6).rounded() / 1e3)),
                                     ("at", st?.lastAt.map { .string(Time.rfc3339($0)) } ?? .null)])
                 }
@@ -189,7 +190,7 @@ extension AdminAPI {
         if let until {
             entries = Array(entries.filter { $0.time <= until }.dropFirst(offset).prefix(limit))
         }
-        return .ok(.object([("entries", .array(entries.map(Encode.audit))), ("limit", .int(Int64(limit))),
+        return .ok(.object([("entries", .array(entries.map { Encode.audit($0, showCommand: c.isAdmin) })), ("limit", .int(Int64(limit))),
                             ("offset", .int(Int64(offset)))]))
     }
 

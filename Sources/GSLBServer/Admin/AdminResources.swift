@@ -93,9 +93,31 @@ extension AdminAPI {
     func write(_ c: Call, expected: [String: Int64], _ body: (inout GSLBConfig) throws -> Void) throws {
         try repo.modifyConfig(principal: c.principal, source: c.context.remote, requestID: c.requestID,
                               expectedVersions: expected) { config in
+            let before = config
             try body(&config)
+            try mayRunCommands(c, before: before, after: config)
         }
         publisher.refreshIfChanged()
+    }
+
+    /// Refuses (403) a write after which the server would run a program it would not have run before: a `command`
+    /// monitor created or changed, or attached to a new target. That needs `--allow-command-monitors` at start
+    /// and an `admin` token; nothing a `write` token does runs a program (docs/security.md).
+    func mayRunCommands(_ c: Call, before: GSLBConfig, after: GSLBConfig) throws {
+        let newMonitors = after.commandMonitors.subtracting(before.commandMonitors)
+        let newRuns = after.commandProbes.subtracting(before.commandProbes)
+        guard !newMonitors.isEmpty || !newRuns.isEmpty else { return }
+        let field = newMonitors.isEmpty ? "monitor" : "type"
+        let what = newMonitors.first.map { "command monitor \($0.name)" }
+            ?? newRuns.first.map { "command monitor \($0.monitor.name) on \($0.address) (pool \($0.pool))" } ?? ""
+        guard configuration.allowCommandMonitors else {
+            throw APIError(.forbidden, "forbidden", field: field,
+                           "\(what) would run a program; command monitors are off (an operator starts cairn serve with --allow-command-monitors to allow them, for admin tokens)")
+        }
+        guard c.isAdmin else {
+            throw APIError(.forbidden, "forbidden", field: field,
+                           "\(what) would run a program; only an admin token may create, change or attach command monitors")
+        }
     }
 
     func current() throws -> (GSLBConfig, [String: Int64]) {
@@ -111,29 +133,30 @@ extension AdminAPI {
         let items: WritableKeyPath<GSLBConfig, [T]> & Sendable
         let name: @Sendable (T) -> String
         let key: @Sendable (String) -> String
-        let encode: @Sendable (T, Int64?) -> JSON
+        /// The object, its version, and whether the caller is admin (who alone sees command monitors' argv).
+        let encode: @Sendable (T, Int64?, Bool) -> JSON
     }
 
     static let sites = Named<Site>(kind: "site", section: "sites", items: \.sites, name: \.name, key: Keys.site,
-                                   encode: Encode.site)
+                                   encode: { s, v, _ in Encode.site(s, version: v) })
     static let monitors = Named<Monitor>(kind: "monitor", section: "monitors", items: \.monitors, name: \.name,
-                                         key: Keys.monitor, encode: Encode.monitor)
+                                         key: Keys.monitor, encode: { m, v, admin in Encode.monitor(m, version: v, showCommand: admin) })
 
-    func list<T>(_ r: Named<T>) throws -> Reply {
+    func list<T>(_ r: Named<T>, _ c: Call) throws -> Reply {
         let (config, v) = try current()
-        return .ok(.object([(r.section, .array(config[keyPath: r.items].map { r.encode($0, v[r.key(r.name($0))]) }))]))
+        return .ok(.object([(r.section, .array(config[keyPath: r.items].map { r.encode($0, v[r.key(r.name($0))], c.isAdmin) }))]))
     }
 
-    func reply<T>(_ r: Named<T>, _ name: String, created: Bool = false) throws -> Reply {
+    func reply<T>(_ r: Named<T>, _ name: String, _ c: Call, created: Bool = false) throws -> Reply {
         let (config, v) = try current()
         guard let o = config[keyPath: r.items].first(where: { r.name($0) == name }) else {
             throw APIError.notFound("no \(r.kind) \(name)")
         }
         let version = v[r.key(name)]
-        return Reply(status: created ? .created : .ok, json: r.encode(o, version), etag: version)
+        return Reply(status: created ? .created : .ok, json: r.encode(o, version, c.isAdmin), etag: version)
     }
 
-    func get<T>(_ r: Named<T>, _ c: Call) throws -> Reply { try reply(r, c.param("name")) }
+    func get<T>(_ r: Named<T>, _ c: Call) throws -> Reply { try reply(r, c.param("name"), c) }
 
     /// The body as one object; with `name` (PUT) the body's name may be left out but must match.
     func decode<T>(_ r: Named<T>, _ c: Call, name: String?) async throws -> T {
@@ -159,7 +182,7 @@ extension AdminAPI {
             config[keyPath: r.items].append(o)
             try validate(config, before: before, focus: "\(r.section)[\(config[keyPath: r.items].count - 1)]")
         }
-        return try reply(r, name, created: true)
+        return try reply(r, name, c, created: true)
     }
 
     func put<T>(_ r: Named<T>, _ c: Call) async throws -> Reply {
@@ -174,7 +197,7 @@ extension AdminAPI {
             config[keyPath: r.items][i] = o
             try validate(config, before: before, focus: "\(r.section)[\(i)]")
         }
-        return try reply(r, name)
+        return try reply(r, name, c)
     }
 
     func delete<T>(_ r: Named<T>, _ c: Call) throws -> Reply {

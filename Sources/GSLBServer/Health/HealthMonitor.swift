@@ -320,7 +320,7 @@ public final class HealthMonitor: Sendable {
                     for m in s.members {
                         changed.append(MemberHealth(key: m, state: t.to, since: now, load: s.publishedLoad))
                     }
-                    lines.append("\(spec): real state \(t.from.rawValue) → \(t.to.rawValue) (\(result.detail)); members \(s.members.map(\.description).joined(separator: ", "))")
+                    lines.append("\(spec): real state \(t.from.rawValue) → \(t.to.rawValue) (\(result.fullDetail)); members \(s.members.map(\.description).joined(separator: ", "))")
                 }
                 else if loadMoved {
                     // Load moved by more than 1 %: least-loaded pools need it; the state did not change.

@@ -37,12 +37,18 @@ public struct ProbeResult: Sendable, CustomStringConvertible {
     public var detail: String
     /// Load reported by the target (monitor option `load_header` or `load_json`), if any.
     public var load: Double?
+    /// What a command monitor's program printed (its first line): for the log and `admin` tokens only, never
+    /// for `read` (it may hold anything the program can read).
+    public var output: String?
 
-    public init(ok: Bool, latency: Double, detail: String, load: Double? = nil) {
-        self.ok = ok; self.latency = latency; self.detail = detail; self.load = load
+    public init(ok: Bool, latency: Double, detail: String, load: Double? = nil, output: String? = nil) {
+        self.ok = ok; self.latency = latency; self.detail = detail; self.load = load; self.output = output
     }
 
-    public var description: String { "\(ok ? "up" : "down") in \(Int(latency * 1000)) ms: \(detail)" }
+    /// The detail with the program's output, as the log and `admin` tokens see it.
+    public var fullDetail: String { output.map { "\(detail): \($0)" } ?? detail }
+
+    public var description: String { "\(ok ? "up" : "down") in \(Int(latency * 1000)) ms: \(fullDetail)" }
 }
 
 /// Checks one target. Implementations never throw and always return within the monitor's timeout (plus a little).

@@ -17,6 +17,9 @@ import Darwin
 public struct CommandProber: Prober {
     public init() {}
 
+    /// The detail of a command probe when the server was started without `--allow-command-monitors`.
+    public static let disabledDetail = "command monitors are off: start cairn serve with --allow-command-monitors to run them"
+
     public func probe(_ spec: ProbeSpec) async -> ProbeResult {
         let start = NIODeadline.now()
         let m = spec.monitor
@@ -31,9 +34,9 @@ public struct CommandProber: Prober {
         }
         let run = CommandRun(executable: executable, arguments: Array(argv.dropFirst()),
                              timeoutMs: max(1, m.timeoutMs), start: start)
-        let verdict = await run.run()
+        let (verdict, output) = await run.run()
         return ProbeResult(ok: verdict.ok, latency: Double(((run.ended ?? .now()) - start).nanoseconds) / 1e9,
-                           detail: verdict.detail, load: nil)
+                           detail: verdict.detail, load: nil, output: output)
     }
 
     static func substitute(_ item: String, _ spec: ProbeSpec) -> String {
@@ -76,7 +79,8 @@ final class CommandRun: Sendable {
 
     var ended: NIODeadline? { state.withLockedValue { $0.ended } }
 
-    func run() async -> ProbeVerdict {
+    /// The verdict, and the first line the program printed (kept apart: only `admin` may see it).
+    func run() async -> (ProbeVerdict, String?) {
         // Output goes to an unlinked temporary file: writing never blocks the check, whatever it prints
         // and however long its children live; the first line is read back for the detail.
         let tmp = ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
@@ -118,20 +122,19 @@ final class CommandRun: Sendable {
                 }
             }
         }
-        guard launched else { return .down("exec: \(executable): cannot run") }
+        guard launched else { return (.down("exec: \(executable): cannot run"), nil) }
 
         let timedOut = state.withLockedValue { $0.timedOut }
-        if timedOut { return .timeout(timeoutMs, "") }
+        if timedOut { return (.timeout(timeoutMs, ""), nil) }
         let line = fd >= 0 ? CommandRun.firstLine(fd) : nil
-        let suffix = line.map { ": " + $0 } ?? ""
         switch process.terminationReason {
         case .exit:
             let status = process.terminationStatus
-            return status == 0 ? .up("exit status 0" + suffix) : .down("exit status \(status)" + suffix)
+            return (status == 0 ? .up("exit status 0") : .down("exit status \(status)"), line)
         case .uncaughtSignal:
-            return .down("killed by signal \(process.terminationStatus)" + suffix)
+            return (.down("killed by signal \(process.terminationStatus)"), line)
         @unknown default:
-            return .down("ended (\(process.terminationStatus))" + suffix)
+            return (.down("ended (\(process.terminationStatus))"), line)
         }
     }
 
