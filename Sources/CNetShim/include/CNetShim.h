@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
+#include <sys/types.h>
 #include "cairn_probe.h"
 
 /* A batch of datagrams for recvmmsg/sendmmsg: the UDP hot path. */
@@ -37,4 +38,12 @@ void cairn_thread_set_name(const char *name);
 int cairn_thread_pin(const int *cpus, int n);
 /* The number of CPUs the kernel knows (the highest usable CPU number + 1). */
 int cairn_cpu_count(void);
+
+/* Command monitors (spawn.c). */
+/* Starts `path` with `argv` (NULL-terminated, the server's environment) in a process group of its own:
+   stdin /dev/null, stdout and stderr to `outfd` (/dev/null when -1), every other descriptor closed, every
+   signal at its default disposition and unblocked. 0 and the pid, or an errno. */
+int cairn_spawn(const char *path, char *const argv[], int outfd, pid_t *pid);
+/* pidfd_open(2): a close-on-exec descriptor that polls readable once `pid` has exited; -errno on failure. */
+int cairn_pidfd_open(pid_t pid);
 #endif

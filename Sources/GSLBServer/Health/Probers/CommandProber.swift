@@ -2,6 +2,7 @@ import Foundation
 import GSLBCore
 import NIOConcurrencyHelpers
 import NIOCore
+import CNetShim
 
 #if canImport(Glibc)
 import Glibc
@@ -66,6 +67,7 @@ final class CommandRun: Sendable {
 
     private struct State {
         var pid: pid_t = 0
+        /// Reaped: its pid may belong to another process now.
         var exited = false
         var timedOut = false
         /// When the end was seen: the latency stops there, not when the awaiting task runs again.
@@ -86,57 +88,80 @@ final class CommandRun: Sendable {
         let tmp = ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
         var template = Array("\(tmp)/cairn-probe-XXXXXX".utf8CString)
         let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        if fd >= 0 { template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) } }
+        if fd >= 0 {
+            template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
+            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        }
         defer { if fd >= 0 { close(fd) } }
-        let output = fd >= 0 ? FileHandle(fileDescriptor: fd, closeOnDealloc: false) : FileHandle.nullDevice
 
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = output
-        process.standardError = output
+        // cairn_spawn: a process group of its own (the timeout kills its children too), default signal
+        // dispositions (the server ignores SIGTERM and SIGHUP), and no descriptor of the server's but the three
+        // standard ones, whatever their close-on-exec flag (docs/security.md).
+        var pid: pid_t = 0
+        let argv = [executable] + arguments
+        var cargs = argv.map { strdup($0) } + [nil]
+        defer { for p in cargs { free(p) } }
+        let rc = cargs.withUnsafeMutableBufferPointer { cairn_spawn(executable, $0.baseAddress!, fd, &pid) }
+        guard rc == 0 else { return (.down("exec: \(executable): \(String(cString: strerror(rc)))"), nil) }
+        state.withLockedValue { $0.pid = pid }
+        let status = await exitStatus(of: pid)
 
-        let launched: Bool = await withCheckedContinuation { (cont: CheckedContinuation<Bool, Never>) in
-            process.terminationHandler = { [state] _ in
-                state.withLockedValue { $0.exited = true; $0.ended = .now() }
-                cont.resume(returning: true)
-            }
-            do {
-                try process.run()
-            } catch {
-                cont.resume(returning: false)
-                return
-            }
-            let pid = process.processIdentifier
-            state.withLockedValue { $0.pid = pid }
+        if state.withLockedValue({ $0.timedOut }) { return (.timeout(timeoutMs, ""), nil) }
+        let line = fd >= 0 ? CommandRun.firstLine(fd) : nil
+        let signal = status & 0x7f
+        if signal == 0 {
+            let code = (status >> 8) & 0xff
+            return (code == 0 ? .up("exit status 0") : .down("exit status \(code)"), line)
+        }
+        return (.down("killed by signal \(signal)"), line)
+    }
+
+    /// The raw wait status of `pid`, reaped once it has ended; at the deadline its process group gets SIGKILL.
+    /// The reap and the kill take the same lock, so the kill never reaches a reused pid.
+    private func exitStatus(of pid: pid_t) async -> Int32 {
+        await withCheckedContinuation { (cont: CheckedContinuation<Int32, Never>) in
             let remaining = (start + .milliseconds(Int64(timeoutMs))) - NIODeadline.now()
-            let nanos = max(0, Int(remaining.nanoseconds))
-            DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(nanos)) { [state] in
+            DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(max(0, Int(remaining.nanoseconds)))) { [state] in
                 state.withLockedValue { s in
-                    // Only while the process is not known to have ended (its PID may be reused after that).
-                    guard !s.exited, s.pid > 0 else { return }
+                    guard !s.exited else { return }
                     s.timedOut = true
-                    if getpgid(s.pid) == s.pid { kill(-s.pid, SIGKILL) }
-                    kill(s.pid, SIGKILL)
+                    kill(-pid, SIGKILL)
+                }
+            }
+            /// Reaps `pid` if it has ended: its status, or nil.
+            let reap: @Sendable () -> Int32? = { [state] in
+                state.withLockedValue { s -> Int32? in
+                    guard !s.exited else { return nil }
+                    var st: Int32 = 0
+                    guard waitpid(pid, &st, WNOHANG) == pid else { return nil }
+                    s.exited = true
+                    s.ended = .now()
+                    return st
+                }
+            }
+            let pidfd = cairn_pidfd_open(pid)
+            if pidfd >= 0 {
+                // Readable once the process has exited: no thread waits.
+                let source = DispatchSource.makeReadSource(fileDescriptor: pidfd, queue: CommandRun.queue)
+                source.setEventHandler {
+                    guard let st = reap() else { return }
+                    source.cancel()
+                    cont.resume(returning: st)
+                }
+                source.setCancelHandler { close(pidfd) }
+                source.resume()
+            } else {
+                // No pidfd (kernels before 5.3): a thread waits without reaping (WNOWAIT keeps the pid taken), then reaps.
+                Thread.detachNewThread {
+                    var info = siginfo_t()
+                    while waitid(P_PID, id_t(pid), &info, WEXITED | WNOWAIT) != 0 && errno == EINTR {}
+                    cont.resume(returning: reap() ?? 0)
                 }
             }
         }
-        guard launched else { return (.down("exec: \(executable): cannot run"), nil) }
-
-        let timedOut = state.withLockedValue { $0.timedOut }
-        if timedOut { return (.timeout(timeoutMs, ""), nil) }
-        let line = fd >= 0 ? CommandRun.firstLine(fd) : nil
-        switch process.terminationReason {
-        case .exit:
-            let status = process.terminationStatus
-            return (status == 0 ? .up("exit status 0") : .down("exit status \(status)"), line)
-        case .uncaughtSignal:
-            return (.down("killed by signal \(process.terminationStatus)"), line)
-        @unknown default:
-            return (.down("ended (\(process.terminationStatus))"), line)
-        }
     }
+
+    static let queue = DispatchQueue(label: "cairn.health.command-exit")
 
     /// The first non-empty line of what the command printed, at most 200 characters.
     static func firstLine(_ fd: Int32) -> String? {
