@@ -11,7 +11,7 @@ public protocol AdminRepository: ConfigRepository {
     /// after checking `expectedVersions` (a mismatch fails with `.conflict`, writing nothing).
     @discardableResult
     func modifyConfig(principal: String, source: String, requestID: String?, expectedVersions: [String: Int64],
-                      _ body: (inout GSLBConfig) throws -> Void) throws -> [AuditEntry]
+                      _ body: (inout GSLBConfig) throws -> Void) throws -> ConfigWrite
     @discardableResult func addOverride(_ override: Override, audit: AuditEntry) throws -> Override
     @discardableResult func removeOverride(id: Int64, audit: AuditEntry) throws -> Override
     func activeOverrides(now: Double) throws -> [Override]
@@ -29,6 +29,17 @@ public protocol AdminRepository: ConfigRepository {
     func listDrills(limit: Int) throws -> [DrillReport]
     /// Scheduled, running or restoring drills.
     func unfinishedDrills() throws -> [DrillReport]
+}
+
+/// What a config write did, read inside its transaction: its audit rows, and the config and object versions
+/// right after it (so that the ETag a writer gets is the version its own write made, not a later writer's).
+public struct ConfigWrite: Sendable {
+    public var audit: [AuditEntry]
+    public var config: GSLBConfig
+    public var versions: [String: Int64]
+    public init(audit: [AuditEntry], config: GSLBConfig, versions: [String: Int64]) {
+        self.audit = audit; self.config = config; self.versions = versions
+    }
 }
 
 /// The kinds of storage failure a caller must tell apart.

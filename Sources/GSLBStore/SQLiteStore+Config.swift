@@ -58,14 +58,16 @@ extension SQLiteStore {
     @discardableResult
     public func modifyConfig(principal: String, source: String, requestID: String? = nil,
                              expectedVersions: [String: Int64] = [:],
-                             _ body: (inout GSLBConfig) throws -> Void) throws -> [AuditEntry] {
+                             _ body: (inout GSLBConfig) throws -> Void) throws -> ConfigWrite {
         let template = AuditEntry(time: now(), principal: principal, source: source, requestID: requestID,
                                   action: "", object: "")
         return try write("modifying the config") { db in
             try Self.checkVersions(db, expectedVersions)
             var config = try Self.readConfig(db).config
             try body(&config)
-            return try Self.applyConfig(db, config, prune: true, template: template)
+            let audit = try Self.applyConfig(db, config, prune: true, template: template)
+            // Read back inside the transaction: the versions this write made, not a later writer's.
+            return ConfigWrite(audit: audit, config: try Self.readConfig(db).config, versions: try Self.readVersions(db))
         }
     }
 
@@ -382,6 +384,10 @@ extension SQLiteStore {
                 DELETE FROM member_health WHERE NOT EXISTS (
                     SELECT 1 FROM members m WHERE m.pool_name = member_health.pool_name AND m.address = member_health.address)
                 """)
+        }
+        if log.contains(where: { $0.object.hasPrefix("topology:") }) {
+            // The table as a whole has a version too: `PUT /v1/topology` replaces it under If-Match.
+            try db.execute(sql: "UPDATE collection_versions SET version = version + 1 WHERE name = 'topology'")
         }
         return try insertAudit(db, log)
     }

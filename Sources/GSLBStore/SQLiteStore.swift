@@ -166,6 +166,9 @@ public final class SQLiteStore: ConfigRepository, Sendable {
         for row in try Row.fetchAll(db, sql: "SELECT id, version FROM overrides") {
             versions[ObjectName.override(row["id"])] = row["version"]
         }
+        for row in try Row.fetchAll(db, sql: "SELECT name, version FROM collection_versions") {
+            versions[ObjectName.collection(row["name"])] = row["version"]
+        }
         return versions
     }
 }
@@ -178,6 +181,9 @@ public enum ObjectName {
     public static func member(_ pool: String, _ type: String, _ address: String) -> String { "member:\(pool)/\(type)/\(address)" }
     public static func topology(_ network: String) -> String { "topology:\(network)" }
     public static func override(_ id: Int64) -> String { "override:\(id)" }
+    /// A whole collection's version (`topology`: bumped by any change to any entry).
+    public static func collection(_ name: String) -> String { name }
+    public static let topologyTable = collection("topology")
 }
 
 // MARK: - For tests (`@testable import GSLBStore`)

@@ -12,13 +12,16 @@ enum Schema {
         migrator.registerMigration("v1") { db in
             try db.execute(sql: v1)
         }
+        migrator.registerMigration("v2") { db in
+            try db.execute(sql: v2)
+        }
         return migrator
     }
 
     /// Every table created by the migrations (tests check them from empty).
     static let tables = [
         "sites", "monitors", "pools", "members", "topology", "overrides",
-        "member_health", "health_history", "audit_log", "tokens", "drills",
+        "member_health", "health_history", "audit_log", "tokens", "drills", "collection_versions",
     ]
 
     // Objects of the declarative config carry `version`, bumped on every update (optimistic
@@ -165,5 +168,15 @@ enum Schema {
             report_json  TEXT
         );
         CREATE INDEX drills_started_at ON drills(started_at);
+        """
+
+    /// Versions of whole collections, for `If-Match` on writes that replace one (`PUT /v1/topology`):
+    /// bumped in the transaction of any change to one of its entries.
+    static let v2 = """
+        CREATE TABLE collection_versions (
+            name     TEXT PRIMARY KEY NOT NULL,
+            version  INTEGER NOT NULL DEFAULT 1
+        ) WITHOUT ROWID;
+        INSERT INTO collection_versions (name, version) VALUES ('topology', 1);
         """
 }

@@ -23,8 +23,20 @@ import Testing
         let first = try Observed(try openStore(dir.path()))
         let reopened = try openStore(dir.path())
         #expect(try Observed(reopened) == first)
-        #expect(try reopened.appliedMigrations() == ["v1"])
+        #expect(try reopened.appliedMigrations() == Set(SQLiteStore.knownMigrations))
         #expect(first.state.config == fullConfig())
+    }
+
+    @Test func aVersion1FileGainsTheTopologyTableVersion() throws {
+        let dir = try TempDir()
+        defer { dir.cleanUp() }
+        // A file as v1 left it: no collection_versions, v2 not recorded.
+        try openStore(dir.path()).executeRaw("DROP TABLE collection_versions; DELETE FROM grdb_migrations WHERE identifier = 'v2'")
+        let store = try openStore(dir.path())
+        #expect(try store.appliedMigrations() == Set(SQLiteStore.knownMigrations))
+        #expect(try store.objectVersions()[ObjectName.topologyTable] == 1)
+        try store.replaceConfig(fullConfig(), principal: "t", source: "test", prune: false)
+        #expect(try store.objectVersions()[ObjectName.topologyTable] == 2)
     }
 
     @Test func aFileMigratedByANewerCairnRefusesToOpen() throws {

@@ -98,6 +98,8 @@ enum Encode {
 
 /// Object names as the store versions and audits them.
 enum Keys {
+    /// The topology table as a whole (`GET`/`PUT /v1/topology`).
+    static let topologyTable = "topology"
     static func site(_ n: String) -> String { "site:\(n)" }
     static func monitor(_ n: String) -> String { "monitor:\(n)" }
     static func pool(_ p: Pool) -> String { "pool:\(p.name)/\(p.type)" }

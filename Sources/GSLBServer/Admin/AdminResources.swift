@@ -60,9 +60,12 @@ extension AdminAPI {
         return path.isEmpty ? nil : path
     }
 
+    /// The version `If-Match` names; nil when there is none or it is `*` (RFC 9110: any current version, i.e.
+    /// the object must exist, which every write that takes a version checks anyway).
     func ifMatch(_ c: Call) throws -> Int64? {
         guard let raw = c.request.headers[.ifMatch] else { return nil }
         var t = raw.trimmingCharacters(in: .whitespaces)
+        if t == "*" { return nil }
         if t.hasPrefix("W/") { t.removeFirst(2) }
         t = t.trimmingCharacters(in: CharacterSet(charactersIn: "\""))
         guard let v = Int64(t), v >= 0 else { throw APIError.badRequest("If-Match", "expected an object version such as \"3\"") }
@@ -89,16 +92,23 @@ extension AdminAPI {
     }
 
     /// One transaction: version check, change, validation, audit. Then the snapshot is
-    /// refreshed so the DNS answers reflect the write before the response goes out.
-    func write(_ c: Call, expected: [String: Int64], _ body: (inout GSLBConfig) throws -> Void) throws {
-        try repo.modifyConfig(principal: c.principal, source: c.context.remote, requestID: c.requestID,
-                              expectedVersions: expected) { config in
+    /// refreshed so the DNS answers reflect the write before the response goes out. Returns the config and
+    /// versions as the write left them, read inside its transaction: the ETag of the response is the version
+    /// this write made, even when another writer follows at once.
+    @discardableResult
+    func write(_ c: Call, expected: [String: Int64], _ body: (inout GSLBConfig) throws -> Void) throws -> State {
+        let done = try repo.modifyConfig(principal: c.principal, source: c.context.remote, requestID: c.requestID,
+                                         expectedVersions: expected) { config in
             let before = config
             try body(&config)
             try mayRunCommands(c, before: before, after: config)
         }
         publisher.refreshIfChanged()
+        return (done.config, done.versions)
     }
+
+    /// The config and every object's version, as one read (or one write) saw them.
+    typealias State = (config: GSLBConfig, versions: [String: Int64])
 
     /// Refuses (403) a write after which the server would run a program it would not have run before: a `command`
     /// monitor created or changed, or attached to a new target. That needs `--allow-command-monitors` at start
@@ -120,7 +130,7 @@ extension AdminAPI {
         }
     }
 
-    func current() throws -> (GSLBConfig, [String: Int64]) {
+    func current() throws -> State {
         (try repo.exportConfig(), try repo.objectVersions())
     }
 
@@ -147,8 +157,8 @@ extension AdminAPI {
         return .ok(.object([(r.section, .array(config[keyPath: r.items].map { r.encode($0, v[r.key(r.name($0))], c.isAdmin) }))]))
     }
 
-    func reply<T>(_ r: Named<T>, _ name: String, _ c: Call, created: Bool = false) throws -> Reply {
-        let (config, v) = try current()
+    func reply<T>(_ r: Named<T>, _ name: String, _ c: Call, created: Bool = false, state: State? = nil) throws -> Reply {
+        let (config, v) = try state ?? current()
         guard let o = config[keyPath: r.items].first(where: { r.name($0) == name }) else {
             throw APIError.notFound("no \(r.kind) \(name)")
         }
@@ -174,7 +184,7 @@ extension AdminAPI {
     func create<T>(_ r: Named<T>, _ c: Call) async throws -> Reply {
         let o = try await decode(r, c, name: nil)
         let name = r.name(o)
-        try write(c, expected: [:]) { config in
+        let state = try write(c, expected: [:]) { config in
             let before = config
             if config[keyPath: r.items].contains(where: { r.name($0) == name }) {
                 throw APIError.conflict("name", "\(r.kind) \(name) already exists")
@@ -182,14 +192,14 @@ extension AdminAPI {
             config[keyPath: r.items].append(o)
             try validate(config, before: before, focus: "\(r.section)[\(config[keyPath: r.items].count - 1)]")
         }
-        return try reply(r, name, c, created: true)
+        return try reply(r, name, c, created: true, state: state)
     }
 
     func put<T>(_ r: Named<T>, _ c: Call) async throws -> Reply {
         let name = c.param("name")
         let o = try await decode(r, c, name: name)
         let expected = try ifMatch(c).map { [r.key(name): $0] } ?? [:]
-        try write(c, expected: expected) { config in
+        let state = try write(c, expected: expected) { config in
             let before = config
             guard let i = config[keyPath: r.items].firstIndex(where: { r.name($0) == name }) else {
                 throw APIError.notFound("no \(r.kind) \(name)")
@@ -197,7 +207,7 @@ extension AdminAPI {
             config[keyPath: r.items][i] = o
             try validate(config, before: before, focus: "\(r.section)[\(i)]")
         }
-        return try reply(r, name, c)
+        return try reply(r, name, c, state: state)
     }
 
     func delete<T>(_ r: Named<T>, _ c: Call) throws -> Reply {
@@ -248,8 +258,8 @@ extension AdminAPI {
         return .ok(.object([("pools", .array(config.pools.map { Encode.pool($0, versions: v) }))]))
     }
 
-    func poolReply(name: String, type: String, created: Bool = false) throws -> Reply {
-        let (config, v) = try current()
+    func poolReply(name: String, type: String, created: Bool = false, state: State? = nil) throws -> Reply {
+        let (config, v) = try state ?? current()
         guard let p = config.pools.first(where: { $0.name.lowercased() == name.lowercased() && $0.type == type }) else {
             throw APIError.notFound("no pool \(name) of type \(type)")
         }
@@ -269,7 +279,7 @@ extension AdminAPI {
 
     func createPool(_ c: Call) async throws -> Reply {
         let pool = try decodePool(try object(try await readJSON(c), "a pool"))
-        try write(c, expected: [:]) { config in
+        let state = try write(c, expected: [:]) { config in
             let before = config
             if config.pools.contains(where: { $0.name.lowercased() == pool.name.lowercased() && $0.type == pool.type }) {
                 throw APIError.conflict("name", "pool \(pool.name) of type \(pool.type) already exists")
@@ -277,7 +287,7 @@ extension AdminAPI {
             config.pools.append(pool)
             try validate(config, before: before, focus: "pools[\(config.pools.count - 1)]")
         }
-        return try poolReply(name: pool.name, type: pool.type, created: true)
+        return try poolReply(name: pool.name, type: pool.type, created: true, state: state)
     }
 
     func putPool(_ c: Call) async throws -> Reply {
@@ -303,7 +313,7 @@ extension AdminAPI {
         if keepMembers { d["members"] = [Any]() }
         var pool = try decodePool(d)
         let expected = try ifMatch(c).map { [Keys.pool(existing): $0] } ?? [:]
-        try write(c, expected: expected) { config in
+        let state = try write(c, expected: expected) { config in
             let before = config
             guard let i = config.pools.firstIndex(where: { $0.name == existing.name && $0.type == existing.type }) else {
                 throw APIError.notFound("no pool \(existing.name)")
@@ -312,7 +322,7 @@ extension AdminAPI {
             config.pools[i] = pool
             try validate(config, before: before, focus: "pools[\(i)]")
         }
-        return try poolReply(name: existing.name, type: existing.type)
+        return try poolReply(name: existing.name, type: existing.type, state: state)
     }
 
     func deletePool(_ c: Call) throws -> Reply {
@@ -344,8 +354,9 @@ extension AdminAPI {
                    etag: v[Keys.pool(p)])
     }
 
-    func memberReply(pool name: String, type: String, address: String, created: Bool = false) throws -> Reply {
-        let (config, v) = try current()
+    func memberReply(pool name: String, type: String, address: String, created: Bool = false,
+                     state: State? = nil) throws -> Reply {
+        let (config, v) = try state ?? current()
         guard let p = config.pools.first(where: { $0.name == name && $0.type == type }),
               let m = p.members.first(where: { Self.sameAddress($0.address, address) }) else {
             throw APIError.notFound("no member \(address) in \(name)")
@@ -372,7 +383,7 @@ extension AdminAPI {
         let (snapshotConfig, _) = try current()
         let pool = snapshotConfig.pools[try poolIndex(snapshotConfig, c, address: d["address"] as? String)]
         let member = try decodeMember(d, pool: pool)
-        try write(c, expected: [:]) { config in
+        let state = try write(c, expected: [:]) { config in
             let before = config
             guard let i = config.pools.firstIndex(where: { $0.name == pool.name && $0.type == pool.type }) else {
                 throw APIError.notFound("no pool \(pool.name)")
@@ -383,7 +394,7 @@ extension AdminAPI {
             config.pools[i].members.append(member)
             try validate(config, before: before, focus: "pools[\(i)].members[\(config.pools[i].members.count - 1)]")
         }
-        return try memberReply(pool: pool.name, type: pool.type, address: member.address, created: true)
+        return try memberReply(pool: pool.name, type: pool.type, address: member.address, created: true, state: state)
     }
 
     func putMember(_ c: Call) async throws -> Reply {
@@ -403,7 +414,7 @@ extension AdminAPI {
         if d["site"] == nil { d["site"] = existing.site }
         let member = try decodeMember(d, pool: pool)
         let expected = try ifMatch(c).map { [Keys.member(pool, existing.address): $0] } ?? [:]
-        try write(c, expected: expected) { config in
+        let state = try write(c, expected: expected) { config in
             let before = config
             guard let i = config.pools.firstIndex(where: { $0.name == pool.name && $0.type == pool.type }),
                   let j = config.pools[i].members.firstIndex(where: { $0.address == existing.address }) else {
@@ -412,7 +423,7 @@ extension AdminAPI {
             config.pools[i].members[j] = member
             try validate(config, before: before, focus: "pools[\(i)].members[\(j)]")
         }
-        return try memberReply(pool: pool.name, type: pool.type, address: existing.address)
+        return try memberReply(pool: pool.name, type: pool.type, address: existing.address, state: state)
     }
 
     func deleteMember(_ c: Call) throws -> Reply {
@@ -440,12 +451,14 @@ extension AdminAPI {
 
     // MARK: - Topology
 
-    func topologyJSON() throws -> JSON {
-        let (config, v) = try current()
-        return .object([("topology", .array(config.topology.map { Encode.topology($0, version: v[Keys.topology($0.network)]) }))])
+    /// The table, with the table's own version as the ETag (any change to any entry bumps it).
+    func topologyReply(state: State? = nil) throws -> Reply {
+        let (config, v) = try state ?? current()
+        return .ok(.object([("topology", .array(config.topology.map { Encode.topology($0, version: v[Keys.topology($0.network)]) }))]),
+                   etag: v[Keys.topologyTable])
     }
 
-    func listTopology() throws -> Reply { .ok(try topologyJSON()) }
+    func listTopology() throws -> Reply { try topologyReply() }
 
     func putTopology(_ c: Call) async throws -> Reply {
         let d = try object(try await readJSON(c), "{\"topology\": [...]}")
@@ -465,18 +478,19 @@ extension AdminAPI {
         case .success(let c): table = c.topology
         case .failure(let issues): throw APIError.invalid(issues[0].path, issues[0].message)
         }
-        try write(c, expected: [:]) { config in
+        let expected = try ifMatch(c).map { [Keys.topologyTable: $0] } ?? [:]
+        let state = try write(c, expected: expected) { config in
             let before = config
             config.topology = table
             try validate(config, before: before, focus: "")
         }
-        return .ok(try topologyJSON())
+        return try topologyReply(state: state)
     }
 
     func createTopology(_ c: Call) async throws -> Reply {
         let d = try object(try await readJSON(c), "a topology entry")
         let entry = try decode(d, prefix: "topology[0]") { "{\"topology\": [\($0)]}" }.topology[0]
-        try write(c, expected: [:]) { config in
+        let (config, v) = try write(c, expected: [:]) { config in
             let before = config
             if config.topology.contains(where: { $0.network == entry.network }) {
                 throw APIError.conflict("network", "\(entry.network) is already in the table")
@@ -484,16 +498,17 @@ extension AdminAPI {
             config.topology.append(entry)
             try validate(config, before: before, focus: "topology[\(config.topology.count - 1)]")
         }
-        let (config, v) = try current()
         let stored = config.topology.first { $0.network == entry.network } ?? entry
-        return .created(Encode.topology(stored, version: v[Keys.topology(stored.network)]))
+        let version = v[Keys.topology(stored.network)]
+        return .created(Encode.topology(stored, version: version), etag: version)
     }
 
     func deleteTopology(_ c: Call) throws -> Reply {
         guard let network = c.query("network"), !network.isEmpty else {
             throw APIError.badRequest("network", "say which entry: ?network=ADDRESS/PREFIX")
         }
-        try write(c, expected: [:]) { config in
+        let expected = try ifMatch(c).map { [Keys.topology(network): $0] } ?? [:]
+        try write(c, expected: expected) { config in
             guard let i = config.topology.firstIndex(where: { $0.network == network }) else {
                 throw APIError.notFound("no topology entry \(network)", field: "network")
             }
