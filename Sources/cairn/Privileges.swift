@@ -7,11 +7,12 @@ import Glibc
 /// then become NAME for good — its uid and gid only, no supplementary groups, no
 /// capabilities, and `NoNewPrivs` so that nothing it runs (command monitors) can gain any.
 ///
-/// Order in `Serve.run` (see docs/operations.md, Privileges):
+/// Order in `Serve.run` (see docs/operations.md, Privileges, and docs/security.md):
 ///   1. `lookup(user:)` and `forbidNewPrivileges()` first, before any thread exists:
 ///      `NoNewPrivs` is a per-thread attribute inherited by threads created later;
-///   2. open the store, bind DNS and the API, write the pid file — as root;
-///   3. `prepareFiles(storeFiles(db:) + [pidFile], for:)`, then `drop(to:)`.
+///   2. `refuseUnsafeFiles(storeFiles(db:))`, then open the store, bind DNS, write the pid file — as root;
+///   3. `prepareFiles(storeFiles(db:) + [pidFile], for:)`, then `drop(to:)`;
+///   4. only then the admin API, probes, drills and the reaper: no request is accepted and nothing runs as root.
 /// glibc's setgroups/setgid/setuid apply to every thread of the process, and the kernel
 /// clears each thread's permitted and effective capabilities when its uid leaves 0.
 enum Privileges {
@@ -44,22 +45,59 @@ enum Privileges {
         return account
     }
 
-    /// The store's files that exist: the SQLite file and its `-wal` and `-shm` companions.
+    /// The store's files: the SQLite file and its `-wal` and `-shm` companions (whether or not they exist).
     static func storeFiles(db: String) -> [String] {
-        [db, db + "-wal", db + "-shm"].filter { FileManager.default.fileExists(atPath: $0) }
+        [db, db + "-wal", db + "-shm"]
+    }
+
+    /// Refuses store files that root must not open by path: a symbolic link (root's SQLite would follow it and
+    /// write the file it names), anything but a regular file, or a file with more than one hard link (another name
+    /// for a file elsewhere). Where the store's directory belongs to the service user, that user could plant
+    /// either before a start; called before root opens the store. Missing paths are fine (SQLite creates them).
+    static func refuseUnsafeFiles(_ paths: [String]) throws {
+        for path in paths {
+            var st = stat()
+            guard lstat(path, &st) == 0 else {
+                if errno == ENOENT { continue }
+                throw Failure("--user: cannot check \(path): \(String(cString: strerror(errno)))")
+            }
+            try check(path, st)
+        }
+    }
+
+    private static func check(_ path: String, _ st: stat) throws {
+        let type = st.st_mode & S_IFMT
+        if type == S_IFLNK { throw Failure("--user: \(path) is a symbolic link; refusing to open it as root (docs/security.md)") }
+        guard type == S_IFREG else { throw Failure("--user: \(path) is not a regular file; refusing (docs/security.md)") }
+        guard st.st_nlink == 1 else {
+            throw Failure("--user: \(path) has \(st.st_nlink) hard links; refusing to give it away (docs/security.md)")
+        }
     }
 
     /// Gives each existing path to the account and makes it 0600 (the store and the pid file
-    /// were created by root; SQLite reopens the store by path after the drop). Missing paths
-    /// are skipped. Returns warnings for directories the account cannot enter.
+    /// were created by root; SQLite reopens the store by path after the drop). Each file is opened
+    /// with `O_NOFOLLOW` and changed through its descriptor (`fchown`, `fchmod`), after checking on that
+    /// same descriptor that it is a regular file with one link: swapping a path for a link or a hard
+    /// link between the check and the change hands nothing over. Missing paths are skipped.
+    /// Returns warnings for directories the account cannot enter.
     @discardableResult
     static func prepareFiles(_ paths: [String], for account: Account) throws -> [String] {
         var warnings: [String] = []
-        for path in paths where FileManager.default.fileExists(atPath: path) {
-            guard chown(path, account.uid, account.gid) == 0 else {
+        for path in paths {
+            let fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)
+            guard fd >= 0 else {
+                if errno == ENOENT { continue }
+                if errno == ELOOP { throw Failure("--user: \(path) is a symbolic link; refusing to give it to \(account.name) (docs/security.md)") }
+                throw Failure("--user: cannot open \(path): \(String(cString: strerror(errno)))")
+            }
+            defer { close(fd) }
+            var st = stat()
+            guard fstat(fd, &st) == 0 else { throw Failure("--user: cannot stat \(path): \(String(cString: strerror(errno)))") }
+            try check(path, st)
+            guard fchown(fd, account.uid, account.gid) == 0 else {
                 throw Failure("--user: cannot chown \(path) to \(account.name): \(String(cString: strerror(errno)))")
             }
-            guard chmod(path, 0o600) == 0 else {
+            guard fchmod(fd, 0o600) == 0 else {
                 throw Failure("--user: cannot chmod 0600 \(path): \(String(cString: strerror(errno)))")
             }
             let dir = (path as NSString).deletingLastPathComponent

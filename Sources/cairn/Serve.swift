@@ -120,6 +120,13 @@ struct Serve: ParsableCommand {
             _ = setrlimit(RLIMIT_NOFILE_VALUE, &lim)
         }
         let started = DispatchTime.now()
+        if account != nil {
+            // Root opens the store by path: not through a link or a second name the service user may have planted.
+            do { try Privileges.refuseUnsafeFiles(Privileges.storeFiles(db: db)) } catch {
+                logger.critical("\(error)")
+                throw ExitCode(1)
+            }
+        }
         let store: SQLiteStore
         do { store = try SQLiteStore(path: db) } catch {
             logger.critical("cannot open the store \(db): \(error)")
@@ -160,15 +167,11 @@ struct Serve: ParsableCommand {
         let drills = DrillRunner(repository: store, publisher: publisher, injector: monitor, listener: {
             server.bound.first { $0.transport == "udp" }.map { ($0.host, $0.port) }
         })
-        let apiTask = try startAPI(store: store, publisher: publisher, monitor: monitor, server: server, drills: drills,
-                                   logger: logger)
-        let ms = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e6
-        logger.info("ready in \(String(format: "%.1f", ms)) ms")
         if !pidFile.isEmpty {
             try "\(getpid())\n".write(toFile: pidFile, atomically: true, encoding: .utf8)
         }
-        // Everything that needs root is done (sockets bound, store open): drop for good, before any probe,
-        // drill or reaper runs.
+        // Everything that needs root is done (DNS sockets bound, store open): drop for good, before the admin API
+        // accepts a request and before any probe, drill or reaper runs.
         if let account {
             do {
                 let warnings = try Privileges.prepareFiles(Privileges.storeFiles(db: db) + (pidFile.isEmpty ? [] : [pidFile]),
@@ -181,8 +184,13 @@ struct Serve: ParsableCommand {
                 throw ExitCode(1)
             }
         }
-        // What runs probes (command monitors start processes), drills and the override reaper (they write the
-        // store) starts only now, as the user when --user is given: never as root.
+        // The admin API, and what runs probes (command monitors start processes), drills and the override reaper
+        // (they write the store), start only now, as the user when --user is given: never as root. (So with --user
+        // the API's port must be one the user may bind: 1024 or above.)
+        let apiTask = try startAPI(store: store, publisher: publisher, monitor: monitor, server: server, drills: drills,
+                                   logger: logger)
+        let ms = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e6
+        logger.info("ready in \(String(format: "%.1f", ms)) ms")
         let monitorTask = Task.detached { await monitor.run() }
         drills.recover()
         let drillTask = Task.detached {

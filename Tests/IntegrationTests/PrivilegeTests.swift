@@ -105,6 +105,66 @@ import Testing
         }
     }
 
+    /// A state directory that belongs to the service user (as the image's did): that user can plant a symbolic
+    /// link or a hard link where root will open and chown the store's files. Root must refuse both and hand
+    /// nothing over (issue 14, "Privilege drop follows symlinks").
+    @Test func storeFilesThatAreLinksAreRefusedAndNothingIsHandedOver() throws {
+        guard getuid() == 0 else { try Test.cancel("needs root (switches users)") }
+        guard let nobody = getpwnam("nobody") else { try Test.cancel("no user nobody") }
+        let uid = nobody.pointee.pw_uid, gid = nobody.pointee.pw_gid
+        let dir = try Paths.tempDir(), outside = try Paths.tempDir()
+        defer { try? FileManager.default.removeItem(at: dir); try? FileManager.default.removeItem(at: outside) }
+        #expect(chmod(dir.path, 0o755) == 0 && chown(dir.path, uid, gid) == 0)
+        let victim = outside.appendingPathComponent("victim").path
+        try "root's file\n".write(toFile: victim, atomically: false, encoding: .utf8)
+        #expect(chmod(victim, 0o644) == 0)
+        let db = dir.appendingPathComponent("cairn.sqlite").path
+        let (tst, tout) = try CairnProcess.run(["token", "create", "--scope", "read", "--db", db])
+        #expect(tst == 0, "\(tout)")
+
+        func serveRefuses(_ what: String) throws {
+            let p = try CairnProcess(["serve", "--user", "nobody", "--zones", Paths.fixture("zones").path, "--db", db,
+                                      "--dns", "127.0.0.1:0", "--api", "127.0.0.1:0"], waitForListen: false)
+            let deadline = Date().addingTimeInterval(10)
+            while p.process.isRunning && Date() < deadline { usleep(50_000) }
+            let running = p.process.isRunning
+            p.stop()
+            #expect(!running && p.process.terminationStatus != 0, "cairn serve started with \(what): \(p.stderr.value)")
+            #expect(p.stderr.value.contains(what), "\(p.stderr.value)")
+            var st = stat()
+            #expect(stat(victim, &st) == 0)
+            #expect(st.st_uid == 0 && st.st_mode & 0o777 == 0o644,
+                    "\(what): the victim now has uid \(st.st_uid), mode \(String(st.st_mode & 0o777, radix: 8))")
+            #expect((try? String(contentsOfFile: victim, encoding: .utf8)) == "root's file\n", "\(what): the victim was written")
+        }
+        // A symbolic link where SQLite's shared-memory file goes.
+        try? FileManager.default.removeItem(atPath: db + "-shm")
+        #expect(symlink(victim, db + "-shm") == 0)
+        try serveRefuses("symbolic link")
+        #expect(unlink(db + "-shm") == 0)
+        // A second name (hard link) for the victim where the WAL goes.
+        try? FileManager.default.removeItem(atPath: db + "-wal")
+        #expect(link(victim, db + "-wal") == 0)
+        try serveRefuses("hard links")
+    }
+
+    @Test func theAdminAPIAcceptsNothingBeforeTheDrop() throws {
+        guard getuid() == 0 else { try Test.cancel("needs root (switches users)") }
+        guard getpwnam("nobody") != nil else { try Test.cancel("no user nobody") }
+        let dir = try Paths.tempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        #expect(chmod(dir.path, 0o755) == 0)
+        let server = try CairnProcess(["serve", "--user", "nobody", "--zones", Paths.fixture("zones").path,
+                                       "--db", dir.appendingPathComponent("cairn.sqlite").path, "--dns", "127.0.0.1:0"])
+        defer { server.stop() }
+        let log = server.stderr.value
+        let dropped = try #require(log.range(of: "running as nobody"), "\(log)")
+        let api = try #require(log.range(of: "cairn: listening api"), "\(log)")
+        #expect(dropped.lowerBound < api.lowerBound, "the admin API listened before the privilege drop:\n\(log)")
+        let reply = try AdminHTTP.request("GET", port: server.apiPort, "/healthz")
+        #expect(reply.status == 200)
+    }
+
     @Test func anUnknownUserIsRefusedBeforeAnythingIsBound() throws {
         let dir = try Paths.tempDir()
         defer { try? FileManager.default.removeItem(at: dir) }
