@@ -22,11 +22,13 @@ public enum ConfigFile {
     /// (the same place or below it) are not repeated.
     public static func decode(yaml: String, zones: [DomainName],
                               staticData: (DomainName) -> Set<RecordType>?,
-                              occluded: (DomainName) -> Bool = { _ in false }) -> Result<GSLBConfig, [ConfigIssue]> {
+                              occluded: (DomainName) -> Bool = { _ in false },
+                              limits: ConfigLimits = .defaults) -> Result<GSLBConfig, [ConfigIssue]> {
         let r = ConfigFileReader.read(yaml: yaml)
         if r.unreadable { return .failure(r.issues) }
         let covered = r.issues.map(\.path) + r.suppressed
-        let semantic = ConfigValidator.validate(r.config, zones: zones, staticData: staticData, occluded: occluded)
+        let semantic = ConfigValidator.validate(r.config, zones: zones, staticData: staticData, occluded: occluded,
+                                                limits: limits)
             .filter { issue in !covered.contains { ConfigFile.path(issue.path, isAtOrBelow: $0) } }
         let all = r.issues + semantic
         return all.isEmpty ? .success(r.config) : .failure(all)
@@ -49,10 +51,11 @@ public enum ConfigFile {
 
     /// Reads, decodes and validates a file against the served zones.
     public static func load(path: String, zones: [DomainName], staticData: (DomainName) -> Set<RecordType>?,
-                            occluded: (DomainName) -> Bool = { _ in false }) -> Result<GSLBConfig, [ConfigIssue]> {
+                            occluded: (DomainName) -> Bool = { _ in false },
+                            limits: ConfigLimits = .defaults) -> Result<GSLBConfig, [ConfigIssue]> {
         switch read(path: path) {
         case .failure(let issue): return .failure([issue])
-        case .success(let text): return decode(yaml: text, zones: zones, staticData: staticData, occluded: occluded)
+        case .success(let text): return decode(yaml: text, zones: zones, staticData: staticData, occluded: occluded, limits: limits)
         }
     }
 

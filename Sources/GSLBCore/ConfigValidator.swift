@@ -27,9 +27,14 @@ public enum ConfigValidator {
     ///     data, nil when the name does not exist there.
     ///   - occluded: true when the name is at or below a zone cut (NS other than at an apex)
     ///     or strictly below a DNAME, where a pool could never be answered.
+    ///   - limits: the caps on each collection (`ConfigLimits`).
     public static func validate(_ c: GSLBConfig, zones: [DomainName],
                                 staticData: (DomainName) -> Set<RecordType>?,
-                                occluded: (DomainName) -> Bool = { _ in false }) -> [ConfigIssue] {
+                                occluded: (DomainName) -> Bool = { _ in false },
+                                limits: ConfigLimits = .defaults) -> [ConfigIssue] {
+        // Over a cap, the rest is not even looked at: its size is the problem.
+        let tooLarge = limits.issues(c)
+        if !tooLarge.isEmpty { return tooLarge }
         var run = Run(config: c)
         run.checkSites()
         run.checkPools(zones: zones, staticData: staticData, occluded: occluded)

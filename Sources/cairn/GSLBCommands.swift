@@ -25,6 +25,41 @@ struct StoreOptions: ParsableArguments {
     }
 }
 
+/// The caps on the configuration's size (docs/security.md): what `cairn serve`'s API accepts and what
+/// `cairn apply` accepts, with the same flags and defaults.
+struct LimitOptions: ParsableArguments {
+    @Option(help: "Sites at most.")
+    var maxSites: Int = ConfigLimits.defaults.sites
+
+    @Option(help: "Monitors at most.")
+    var maxMonitors: Int = ConfigLimits.defaults.monitors
+
+    @Option(help: "Pools at most.")
+    var maxPools: Int = ConfigLimits.defaults.pools
+
+    @Option(help: "Members of one pool at most.")
+    var maxMembersPerPool: Int = ConfigLimits.defaults.membersPerPool
+
+    @Option(help: "Members of all pools together at most.")
+    var maxMembers: Int = ConfigLimits.defaults.members
+
+    @Option(help: "Topology entries at most.")
+    var maxTopologyEntries: Int = ConfigLimits.defaults.topologyEntries
+
+    func validate() throws {
+        for (flag, v) in [("--max-sites", maxSites), ("--max-monitors", maxMonitors), ("--max-pools", maxPools),
+                          ("--max-members-per-pool", maxMembersPerPool), ("--max-members", maxMembers),
+                          ("--max-topology-entries", maxTopologyEntries)] where v < 1 {
+            throw ValidationError("\(flag): must be at least 1")
+        }
+    }
+
+    var limits: ConfigLimits {
+        ConfigLimits(sites: maxSites, monitors: maxMonitors, pools: maxPools, membersPerPool: maxMembersPerPool,
+                     members: maxMembers, topologyEntries: maxTopologyEntries)
+    }
+}
+
 func principalName() -> String {
     "cli:" + (ProcessInfo.processInfo.environment["USER"] ?? String(getuid()))
 }
@@ -45,12 +80,15 @@ struct Apply: ParsableCommand {
     @Flag(help: "Validate only; change nothing.")
     var dryRun = false
 
+    @OptionGroup var limits: LimitOptions
+
     func run() throws {
         // The file's structure and its meaning (zones, static data) are checked in one pass,
         // so every problem is reported at once.
         let snap = try store.zoneSnapshot()
         let config: GSLBConfig
-        switch ConfigFile.load(path: file, zones: snap.origins, staticData: snap.staticTypes(at:), occluded: snap.isOccluded) {
+        switch ConfigFile.load(path: file, zones: snap.origins, staticData: snap.staticTypes(at:), occluded: snap.isOccluded,
+                               limits: limits.limits) {
         case .failure(let issues):
             for i in issues { print("\(file): \(i)") }
             print("\(issues.count) error(s); nothing applied")

@@ -62,6 +62,9 @@ struct Serve: ParsableCommand {
     @Option(help: "Failed API authentications from one address per minute before it gets 429.")
     var apiMaxAuthFailures: Int = 10
 
+    @OptionGroup(title: "Configuration size (what API writes may grow it to)")
+    var limits: LimitOptions
+
     @Flag(help: "Run `command` monitors (programs, as the server's user) and let admin tokens create and attach them through the API; off by default (docs/security.md).")
     var allowCommandMonitors = false
 
@@ -247,7 +250,8 @@ extension Serve {
         let hp = try HostPort.parse(api, option: "--api")
         let admin = AdminAPI(
             configuration: AdminAPIConfiguration(host: hp.host, port: hp.port, tlsCertificate: apiTlsCert, tlsKey: apiTlsKey,
-                                                 failureLimit: apiMaxAuthFailures, allowCommandMonitors: allowCommandMonitors),
+                                                 failureLimit: apiMaxAuthFailures, allowCommandMonitors: allowCommandMonitors,
+                                                 limits: limits.limits),
             repository: store, publisher: publisher, health: monitor, drills: drills,
             metrics: makeMetrics(server: server, publisher: publisher, monitor: monitor),
             readiness: Readiness(waiting: {

@@ -21,11 +21,15 @@ public struct AdminAPIConfiguration: Sendable {
     public var failureWindow: Double
     /// Whether `command` monitors may be created or attached (with `admin` scope): `--allow-command-monitors`.
     public var allowCommandMonitors: Bool
+    /// How far writes may grow the configuration (`--max-pools` ...).
+    public var limits: ConfigLimits
     public init(host: String = "127.0.0.1", port: Int = 9053, tlsCertificate: String? = nil, tlsKey: String? = nil,
-                failureLimit: Int = 10, failureWindow: Double = 60, allowCommandMonitors: Bool = false) {
+                failureLimit: Int = 10, failureWindow: Double = 60, allowCommandMonitors: Bool = false,
+                limits: ConfigLimits = .defaults) {
         self.host = host; self.port = port; self.tlsCertificate = tlsCertificate; self.tlsKey = tlsKey
         self.failureLimit = failureLimit; self.failureWindow = failureWindow
         self.allowCommandMonitors = allowCommandMonitors
+        self.limits = limits
     }
 }
 
@@ -141,29 +145,29 @@ public final class AdminAPI: Sendable {
         on(.post, "/v1/sites", .write) { api, c in try await api.create(Self.sites, c) }
         on(.get, "/v1/sites/:name", .read) { api, c in try api.get(Self.sites, c) }
         on(.put, "/v1/sites/:name", .write) { api, c in try await api.put(Self.sites, c) }
-        on(.delete, "/v1/sites/:name", .write) { api, c in try api.delete(Self.sites, c) }
+        on(.delete, "/v1/sites/:name", .write) { api, c in try await api.delete(Self.sites, c) }
 
         on(.get, "/v1/pools", .read) { api, _ in try api.listPools() }
         on(.post, "/v1/pools", .write) { api, c in try await api.createPool(c) }
         on(.get, "/v1/pools/:name", .read) { api, c in try api.getPool(c) }
         on(.put, "/v1/pools/:name", .write) { api, c in try await api.putPool(c) }
-        on(.delete, "/v1/pools/:name", .write) { api, c in try api.deletePool(c) }
+        on(.delete, "/v1/pools/:name", .write) { api, c in try await api.deletePool(c) }
         on(.get, "/v1/pools/:name/members", .read) { api, c in try api.listMembers(c) }
         on(.post, "/v1/pools/:name/members", .write) { api, c in try await api.createMember(c) }
         on(.get, "/v1/pools/:name/members/:address", .read) { api, c in try api.getMember(c) }
         on(.put, "/v1/pools/:name/members/:address", .write) { api, c in try await api.putMember(c) }
-        on(.delete, "/v1/pools/:name/members/:address", .write) { api, c in try api.deleteMember(c) }
+        on(.delete, "/v1/pools/:name/members/:address", .write) { api, c in try await api.deleteMember(c) }
 
         on(.get, "/v1/monitors", .read) { api, c in try api.list(Self.monitors, c) }
         on(.post, "/v1/monitors", .write) { api, c in try await api.create(Self.monitors, c) }
         on(.get, "/v1/monitors/:name", .read) { api, c in try api.get(Self.monitors, c) }
         on(.put, "/v1/monitors/:name", .write) { api, c in try await api.put(Self.monitors, c) }
-        on(.delete, "/v1/monitors/:name", .write) { api, c in try api.delete(Self.monitors, c) }
+        on(.delete, "/v1/monitors/:name", .write) { api, c in try await api.delete(Self.monitors, c) }
 
         on(.get, "/v1/topology", .read) { api, _ in try api.listTopology() }
         on(.put, "/v1/topology", .write) { api, c in try await api.putTopology(c) }
         on(.post, "/v1/topology", .write) { api, c in try await api.createTopology(c) }
-        on(.delete, "/v1/topology", .write) { api, c in try api.deleteTopology(c) }
+        on(.delete, "/v1/topology", .write) { api, c in try await api.deleteTopology(c) }
 
         on(.get, "/v1/overrides", .read) { api, _ in try api.listOverrides() }
         on(.post, "/v1/overrides", .write) { api, c in try await api.createOverride(c) }

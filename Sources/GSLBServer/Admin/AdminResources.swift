@@ -79,7 +79,9 @@ extension AdminAPI {
     func validate(_ config: GSLBConfig, before: GSLBConfig, focus: String?, deleting: Bool = false) throws {
         let snap = publisher.box.load()
         func check(_ c: GSLBConfig) -> [ConfigIssue] {
-            ConfigValidator.validate(c, zones: snap.origins, staticData: snap.staticTypes(at:), occluded: snap.isOccluded)
+            // Size is checked by `withinLimits` (growth only): here every semantic rule, whatever the size.
+            ConfigValidator.validate(c, zones: snap.origins, staticData: snap.staticTypes(at:), occluded: snap.isOccluded,
+                                     limits: .unlimited)
         }
         let old = Set(check(before).map(\.message))
         let new = check(config).filter { !old.contains($0.message) }
@@ -95,16 +97,44 @@ extension AdminAPI {
     /// refreshed so the DNS answers reflect the write before the response goes out. Returns the config and
     /// versions as the write left them, read inside its transaction: the ETag of the response is the version
     /// this write made, even when another writer follows at once.
+    ///
+    /// The write runs on `writeQueue`, not on the cooperative thread pool that serves every request: a large
+    /// validation or a slow disk delays other writes, never `/healthz` or a read.
     @discardableResult
-    func write(_ c: Call, expected: [String: Int64], _ body: (inout GSLBConfig) throws -> Void) throws -> State {
-        let done = try repo.modifyConfig(principal: c.principal, source: c.context.remote, requestID: c.requestID,
-                                         expectedVersions: expected) { config in
-            let before = config
-            try body(&config)
-            try mayRunCommands(c, before: before, after: config)
+    func write(_ c: Call, expected: [String: Int64],
+               _ body: @escaping @Sendable (inout GSLBConfig) throws -> Void) async throws -> State {
+        try await withCheckedThrowingContinuation { (cont: CheckedContinuation<State, any Error>) in
+            AdminAPI.writeQueue.async {
+                cont.resume(with: Result {
+                    let done = try self.repo.modifyConfig(principal: c.principal, source: c.context.remote, requestID: c.requestID,
+                                                          expectedVersions: expected) { config in
+                        let before = config
+                        try body(&config)
+                        try self.withinLimits(before: before, after: config)
+                        try self.mayRunCommands(c, before: before, after: config)
+                    }
+                    self.publisher.refreshIfChanged()
+                    return (done.config, done.versions)
+                })
+            }
         }
-        publisher.refreshIfChanged()
-        return (done.config, done.versions)
+    }
+
+    /// Where config writes run, one at a time (SQLite takes one writer at a time anyway).
+    static let writeQueue = DispatchQueue(label: "cairn.admin.write")
+
+    /// Refuses (422) a write that grows a collection past its cap (`--max-pools` ...; docs/security.md).
+    func withinLimits(before: GSLBConfig, after: GSLBConfig) throws {
+        guard let issue = configuration.limits.growthIssue(before: before, after: after) else { return }
+        throw APIError.invalid(issue.path.hasSuffix(".members") ? "members" : issue.path, issue.message)
+    }
+
+    /// Refuses (422) a body whose `members` list is longer than a pool may be, before it is decoded.
+    func checkMemberCount(_ d: [String: Any]) throws {
+        if let members = d["members"] as? [Any], members.count > configuration.limits.membersPerPool {
+            let issue = ConfigLimits.membersIssue(path: "members", count: members.count, limit: configuration.limits.membersPerPool)
+            throw APIError.invalid("members", issue.message)
+        }
     }
 
     /// The config and every object's version, as one read (or one write) saw them.
@@ -184,13 +214,13 @@ extension AdminAPI {
     func create<T>(_ r: Named<T>, _ c: Call) async throws -> Reply {
         let o = try await decode(r, c, name: nil)
         let name = r.name(o)
-        let state = try write(c, expected: [:]) { config in
+        let state = try await write(c, expected: [:]) { config in
             let before = config
             if config[keyPath: r.items].contains(where: { r.name($0) == name }) {
                 throw APIError.conflict("name", "\(r.kind) \(name) already exists")
             }
             config[keyPath: r.items].append(o)
-            try validate(config, before: before, focus: "\(r.section)[\(config[keyPath: r.items].count - 1)]")
+            try self.validate(config, before: before, focus: "\(r.section)[\(config[keyPath: r.items].count - 1)]")
         }
         return try reply(r, name, c, created: true, state: state)
     }
@@ -199,27 +229,27 @@ extension AdminAPI {
         let name = c.param("name")
         let o = try await decode(r, c, name: name)
         let expected = try ifMatch(c).map { [r.key(name): $0] } ?? [:]
-        let state = try write(c, expected: expected) { config in
+        let state = try await write(c, expected: expected) { config in
             let before = config
             guard let i = config[keyPath: r.items].firstIndex(where: { r.name($0) == name }) else {
                 throw APIError.notFound("no \(r.kind) \(name)")
             }
             config[keyPath: r.items][i] = o
-            try validate(config, before: before, focus: "\(r.section)[\(i)]")
+            try self.validate(config, before: before, focus: "\(r.section)[\(i)]")
         }
         return try reply(r, name, c, state: state)
     }
 
-    func delete<T>(_ r: Named<T>, _ c: Call) throws -> Reply {
+    func delete<T>(_ r: Named<T>, _ c: Call) async throws -> Reply {
         let name = c.param("name")
         let expected = try ifMatch(c).map { [r.key(name): $0] } ?? [:]
-        try write(c, expected: expected) { config in
+        try await write(c, expected: expected) { config in
             let before = config
             guard let i = config[keyPath: r.items].firstIndex(where: { r.name($0) == name }) else {
                 throw APIError.notFound("no \(r.kind) \(name)")
             }
             config[keyPath: r.items].remove(at: i)
-            try validate(config, before: before, focus: nil, deleting: true)
+            try self.validate(config, before: before, focus: nil, deleting: true)
         }
         return .noContent
     }
@@ -278,14 +308,16 @@ extension AdminAPI {
     }
 
     func createPool(_ c: Call) async throws -> Reply {
-        let pool = try decodePool(try object(try await readJSON(c), "a pool"))
-        let state = try write(c, expected: [:]) { config in
+        let body = try object(try await readJSON(c), "a pool")
+        try checkMemberCount(body)
+        let pool = try decodePool(body)
+        let state = try await write(c, expected: [:]) { config in
             let before = config
             if config.pools.contains(where: { $0.name.lowercased() == pool.name.lowercased() && $0.type == pool.type }) {
                 throw APIError.conflict("name", "pool \(pool.name) of type \(pool.type) already exists")
             }
             config.pools.append(pool)
-            try validate(config, before: before, focus: "pools[\(config.pools.count - 1)]")
+            try self.validate(config, before: before, focus: "pools[\(config.pools.count - 1)]")
         }
         return try poolReply(name: pool.name, type: pool.type, created: true, state: state)
     }
@@ -311,31 +343,33 @@ extension AdminAPI {
         // written meanwhile through /members is kept).
         let keepMembers = d["members"] == nil
         if keepMembers { d["members"] = [Any]() }
-        var pool = try decodePool(d)
+        try checkMemberCount(d)
+        let decoded = try decodePool(d)
         let expected = try ifMatch(c).map { [Keys.pool(existing): $0] } ?? [:]
-        let state = try write(c, expected: expected) { config in
+        let state = try await write(c, expected: expected) { config in
             let before = config
             guard let i = config.pools.firstIndex(where: { $0.name == existing.name && $0.type == existing.type }) else {
                 throw APIError.notFound("no pool \(existing.name)")
             }
+            var pool = decoded
             if keepMembers { pool.members = config.pools[i].members }
             config.pools[i] = pool
-            try validate(config, before: before, focus: "pools[\(i)]")
+            try self.validate(config, before: before, focus: "pools[\(i)]")
         }
         return try poolReply(name: existing.name, type: existing.type, state: state)
     }
 
-    func deletePool(_ c: Call) throws -> Reply {
+    func deletePool(_ c: Call) async throws -> Reply {
         let (snapshotConfig, _) = try current()
         let existing = snapshotConfig.pools[try poolIndex(snapshotConfig, c)]
         let expected = try ifMatch(c).map { [Keys.pool(existing): $0] } ?? [:]
-        try write(c, expected: expected) { config in
+        try await write(c, expected: expected) { config in
             let before = config
             guard let i = config.pools.firstIndex(where: { $0.name == existing.name && $0.type == existing.type }) else {
                 throw APIError.notFound("no pool \(existing.name)")
             }
             config.pools.remove(at: i)
-            try validate(config, before: before, focus: nil, deleting: true)
+            try self.validate(config, before: before, focus: nil, deleting: true)
         }
         return .noContent
     }
@@ -383,7 +417,7 @@ extension AdminAPI {
         let (snapshotConfig, _) = try current()
         let pool = snapshotConfig.pools[try poolIndex(snapshotConfig, c, address: d["address"] as? String)]
         let member = try decodeMember(d, pool: pool)
-        let state = try write(c, expected: [:]) { config in
+        let state = try await write(c, expected: [:]) { config in
             let before = config
             guard let i = config.pools.firstIndex(where: { $0.name == pool.name && $0.type == pool.type }) else {
                 throw APIError.notFound("no pool \(pool.name)")
@@ -392,7 +426,7 @@ extension AdminAPI {
                 throw APIError.conflict("address", "\(member.address) is already a member of \(pool.name)")
             }
             config.pools[i].members.append(member)
-            try validate(config, before: before, focus: "pools[\(i)].members[\(config.pools[i].members.count - 1)]")
+            try self.validate(config, before: before, focus: "pools[\(i)].members[\(config.pools[i].members.count - 1)]")
         }
         return try memberReply(pool: pool.name, type: pool.type, address: member.address, created: true, state: state)
     }
@@ -414,19 +448,19 @@ extension AdminAPI {
         if d["site"] == nil { d["site"] = existing.site }
         let member = try decodeMember(d, pool: pool)
         let expected = try ifMatch(c).map { [Keys.member(pool, existing.address): $0] } ?? [:]
-        let state = try write(c, expected: expected) { config in
+        let state = try await write(c, expected: expected) { config in
             let before = config
             guard let i = config.pools.firstIndex(where: { $0.name == pool.name && $0.type == pool.type }),
                   let j = config.pools[i].members.firstIndex(where: { $0.address == existing.address }) else {
                 throw APIError.notFound("no member \(address) in \(pool.name)")
             }
             config.pools[i].members[j] = member
-            try validate(config, before: before, focus: "pools[\(i)].members[\(j)]")
+            try self.validate(config, before: before, focus: "pools[\(i)].members[\(j)]")
         }
         return try memberReply(pool: pool.name, type: pool.type, address: existing.address, state: state)
     }
 
-    func deleteMember(_ c: Call) throws -> Reply {
+    func deleteMember(_ c: Call) async throws -> Reply {
         let (snapshotConfig, _) = try current()
         let pool = snapshotConfig.pools[try poolIndex(snapshotConfig, c)]
         let address = c.param("address")
@@ -434,7 +468,7 @@ extension AdminAPI {
             throw APIError.notFound("no member \(address) in \(pool.name)")
         }
         let expected = try ifMatch(c).map { [Keys.member(pool, existing.address): $0] } ?? [:]
-        try write(c, expected: expected) { config in
+        try await write(c, expected: expected) { config in
             let before = config
             guard let i = config.pools.firstIndex(where: { $0.name == pool.name && $0.type == pool.type }),
                   let j = config.pools[i].members.firstIndex(where: { $0.address == existing.address }) else {
@@ -444,7 +478,7 @@ extension AdminAPI {
             if config.pools[i].members.isEmpty {
                 throw APIError.conflict(nil, "\(existing.address) is the last member of \(pool.name); delete the pool instead")
             }
-            try validate(config, before: before, focus: nil, deleting: true)
+            try self.validate(config, before: before, focus: nil, deleting: true)
         }
         return .noContent
     }
@@ -479,10 +513,10 @@ extension AdminAPI {
         case .failure(let issues): throw APIError.invalid(issues[0].path, issues[0].message)
         }
         let expected = try ifMatch(c).map { [Keys.topologyTable: $0] } ?? [:]
-        let state = try write(c, expected: expected) { config in
+        let state = try await write(c, expected: expected) { config in
             let before = config
             config.topology = table
-            try validate(config, before: before, focus: "")
+            try self.validate(config, before: before, focus: "")
         }
         return try topologyReply(state: state)
     }
@@ -490,25 +524,25 @@ extension AdminAPI {
     func createTopology(_ c: Call) async throws -> Reply {
         let d = try object(try await readJSON(c), "a topology entry")
         let entry = try decode(d, prefix: "topology[0]") { "{\"topology\": [\($0)]}" }.topology[0]
-        let (config, v) = try write(c, expected: [:]) { config in
+        let (config, v) = try await write(c, expected: [:]) { config in
             let before = config
             if config.topology.contains(where: { $0.network == entry.network }) {
                 throw APIError.conflict("network", "\(entry.network) is already in the table")
             }
             config.topology.append(entry)
-            try validate(config, before: before, focus: "topology[\(config.topology.count - 1)]")
+            try self.validate(config, before: before, focus: "topology[\(config.topology.count - 1)]")
         }
         let stored = config.topology.first { $0.network == entry.network } ?? entry
         let version = v[Keys.topology(stored.network)]
         return .created(Encode.topology(stored, version: version), etag: version)
     }
 
-    func deleteTopology(_ c: Call) throws -> Reply {
+    func deleteTopology(_ c: Call) async throws -> Reply {
         guard let network = c.query("network"), !network.isEmpty else {
             throw APIError.badRequest("network", "say which entry: ?network=ADDRESS/PREFIX")
         }
         let expected = try ifMatch(c).map { [Keys.topology(network): $0] } ?? [:]
-        try write(c, expected: expected) { config in
+        try await write(c, expected: expected) { config in
             guard let i = config.topology.firstIndex(where: { $0.network == network }) else {
                 throw APIError.notFound("no topology entry \(network)", field: "network")
             }
