@@ -308,10 +308,10 @@ struct ConfigFileReader {
         }
     }
 
-    /// `500ms`, `1s`, `1.5s`, `2m`, `1h` as whole milliseconds.
+    /// `500ms`, `1s`, `1.5s`, `2m`, `1h` (any `TimeSpan`) as whole milliseconds.
     mutating func durationMs(_ f: Fields, _ key: String) -> Int? {
         guard let text = string(f, key) else { return nil }
-        guard let d = Duration(text) else {
+        guard let d = TimeSpan(text) else {
             fail(f.path(key), "expected a duration like 500ms, 1s or 2m, got \(quoted(text))")
             return nil
         }
@@ -325,7 +325,7 @@ struct ConfigFileReader {
     /// A duration as seconds (`rto`).
     mutating func durationSeconds(_ f: Fields, _ key: String) -> Double? {
         guard let text = string(f, key) else { return nil }
-        guard let d = Duration(text), let s = d.seconds else {
+        guard let d = TimeSpan(text), let s = d.seconds else {
             fail(f.path(key), "expected a duration like 500ms, 5s or 2m, got \(quoted(text))")
             return nil
         }
@@ -402,45 +402,3 @@ struct ConfigFileReader {
 
 func quoted(_ s: String) -> String { "\"" + s + "\"" }
 
-/// A duration in the file: a decimal number and a unit (`ms`, `s`, `m`, `h`).
-struct Duration {
-    var number: String
-    var unitMs: Int
-
-    init?(_ text: String) {
-        let units: [(String, Int)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000)]
-        guard let (suffix, ms) = units.first(where: { text.hasSuffix($0.0) }) else { return nil }
-        let n = String(text.dropLast(suffix.count))
-        // Digits, an optional fraction, an optional exponent (no sign in front: durations are positive).
-        guard let first = n.utf8.first, first >= 0x30 && first <= 0x39, JSONValue.isNumberText(n) || n.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
-            return nil
-        }
-        number = n
-        unitMs = ms
-    }
-
-    /// Exact when the number has no exponent and the result is whole.
-    var wholeMilliseconds: Int? {
-        guard !number.contains("e"), !number.contains("E") else { return nil }
-        let parts = number.split(separator: ".", omittingEmptySubsequences: false)
-        let intPart = String(parts[0])
-        let frac = parts.count > 1 ? String(parts[1]) : ""
-        guard intPart.count <= 12, frac.count <= 9, let i = Int(intPart), let fr = Int(frac.isEmpty ? "0" : frac) else { return nil }
-        var scale = 1
-        for _ in 0..<frac.count { scale *= 10 }
-        let (total, overflow) = (i * scale + fr).multipliedReportingOverflow(by: unitMs)
-        guard !overflow, total % scale == 0 else { return nil }
-        return total / scale
-    }
-
-    var seconds: Double? {
-        guard let v = Double(number), v.isFinite else { return nil }
-        let s: Double = switch unitMs {
-        case 1: v / 1000
-        case 1000: v
-        case 60_000: v * 60
-        default: v * 3600
-        }
-        return s.isFinite ? s : nil
-    }
-}

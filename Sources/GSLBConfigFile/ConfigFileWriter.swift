@@ -147,21 +147,11 @@ enum ConfigFileWriter {
         return String(d)
     }
 
-    static func duration(ms: Int) -> String {
-        if ms > 0 && ms % 3_600_000 == 0 { return "\(ms / 3_600_000)h" }
-        if ms > 0 && ms % 60_000 == 0 { return "\(ms / 60_000)m" }
-        if ms > 0 && ms % 1000 == 0 { return "\(ms / 1000)s" }
-        return "\(ms)ms"
-    }
+    static func duration(ms: Int) -> String { TimeSpan.text(milliseconds: ms) }
 
-    /// The shortest unit that reads back as exactly the same number of seconds.
+    /// The shortest unit that reads back as exactly the same number of seconds (quoted when YAML needs it).
     static func duration(seconds: Double) -> String {
-        let ms = seconds * 1000
-        if seconds.isFinite, seconds > 0, ms == ms.rounded(), ms < 1e15 {
-            let candidate = duration(ms: Int(ms))
-            if Duration(candidate)?.seconds == seconds { return candidate }
-        }
-        let text = String(seconds) + "s"
-        return Duration(text) != nil ? text : scalar(text)
+        let text = TimeSpan.text(seconds: seconds)
+        return TimeSpan(text) != nil ? text : scalar(text)
     }
 }

@@ -157,9 +157,7 @@ public struct DrillReport: Sendable, Codable {
     static func fmt(_ v: Double) -> String { String(format: "%.3f", v) }
     public static func time(_ t: Double?) -> String {
         guard let t else { return "-" }
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return f.string(from: Date(timeIntervalSince1970: t))
+        return RFC3339.format(t)
     }
 
     /// Text for people (`cairn drill show`).

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import GSLBCore
 
 // The operator's commands: overrides and the one-line drain, health, audit, zones.
 
@@ -17,8 +18,8 @@ struct ExpiryOptions: ParsableArguments {
     func validate() throws {
         let n = [duration != nil, until != nil, permanent].filter { $0 }.count
         guard n == 1 else { throw ValidationError("give exactly one of --for DURATION, --until TIME, --permanent") }
-        if let duration, DurationText.seconds(duration) == nil {
-            throw ValidationError("--for: \"\(duration)\" is not a duration of whole seconds such as 30s, 15m, 2h or 30d")
+        if let duration, (TimeSpan.seconds(duration) ?? 0) <= 0 {
+            throw ValidationError("--for: \"\(duration)\" is not \(TimeSpan.expected), above 0")
         }
         if let until, RFC3339.parse(until) == nil {
             throw ValidationError("--until: \"\(until)\" is not an RFC 3339 time such as 2030-01-02T15:04:05Z")
@@ -26,7 +27,7 @@ struct ExpiryOptions: ParsableArguments {
     }
 
     func apply(to o: inout [String: JSONValue]) {
-        if let duration, let s = DurationText.seconds(duration) { o["expires_in"] = .string(DurationText.apiText(seconds: s)) }
+        if let duration, let s = TimeSpan.seconds(duration) { o["expires_in"] = .string(TimeSpan.text(seconds: s)) }
         if let until { o["expires_at"] = .string(until) }
         if permanent { o["permanent"] = .bool(true) }
     }
@@ -189,8 +190,8 @@ struct AuditCommand: ParsableCommand {
     static func time(_ s: String?, option: String) throws -> String? {
         guard let s else { return nil }
         if RFC3339.parse(s) != nil { return s }
-        if let ms = DurationText.milliseconds(s) {
-            return RFC3339.format(Date().addingTimeInterval(-Double(ms) / 1000))
+        if let ago = TimeSpan.seconds(s) {
+            return RFC3339.format(Date().timeIntervalSince1970 - ago, fractional: false)
         }
         throw ValidationError("\(option): \"\(s)\" is neither an RFC 3339 time nor a duration such as 1h")
     }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import GSLBCore
 import NIOCore
 import NIOHTTP1
 
@@ -40,7 +41,7 @@ struct APIConnectionOptions: ParsableArguments {
     }
 
     func makeClient() throws -> APIClient {
-        guard let ms = DurationText.milliseconds(timeout), ms > 0 else {
+        guard let ms = TimeSpan(timeout)?.wholeMilliseconds, ms > 0 else {
             throw ValidationError("--timeout: \"\(timeout)\" is not a duration such as 10s or 500ms")
         }
         do {
@@ -254,53 +255,6 @@ enum APIErrorText {
         let text = String(decoding: r.body, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         let reason = HTTPResponseStatus(statusCode: r.status).reasonPhrase
         return "\(r.status) \(reason)" + (text.isEmpty ? "" : ": \(text.prefix(500))")
-    }
-}
-
-/// `30s`, `15m`, `2h`, `30d` (and `500ms` where milliseconds make sense).
-enum DurationText {
-    static func milliseconds(_ s: String) -> Int? {
-        let t = s.trimmingCharacters(in: .whitespaces).lowercased()
-        let units: [(String, Double)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000)]
-        for (u, f) in units where t.hasSuffix(u) {
-            let num = t.dropLast(u.count)
-            // "ms" ends with "s" too: only take "s" when what is left is a number.
-            guard let v = Double(num), v >= 0, v.isFinite, !num.isEmpty, num.allSatisfy({ $0.isNumber || $0 == "." }) else { continue }
-            let ms = v * f
-            guard ms < Double(Int.max) / 2 else { return nil }
-            return Int(ms.rounded())
-        }
-        return nil
-    }
-
-    /// Whole seconds, for expiries.
-    static func seconds(_ s: String) -> Int? {
-        guard let ms = milliseconds(s), ms % 1000 == 0, ms > 0 else { return nil }
-        return ms / 1000
-    }
-
-    /// The API's form (`s`, `m`, `h`): the largest unit that is exact, so `30d` is sent as `720h`.
-    static func apiText(seconds: Int) -> String {
-        if seconds % 3600 == 0 { return "\(seconds / 3600)h" }
-        if seconds % 60 == 0 { return "\(seconds / 60)m" }
-        return "\(seconds)s"
-    }
-}
-
-enum RFC3339 {
-    static func format(_ d: Date) -> String {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime]
-        f.timeZone = TimeZone(identifier: "UTC")
-        return f.string(from: d)
-    }
-
-    static func parse(_ s: String) -> Date? {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime]
-        if let d = f.date(from: s) { return d }
-        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return f.date(from: s)
     }
 }
 

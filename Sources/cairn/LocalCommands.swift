@@ -24,7 +24,7 @@ struct TokenCommand: ParsableCommand {
             var expiresAt: Double?
             let now = Date().timeIntervalSince1970
             if let e = expires {
-                guard let secs = CLIDuration.seconds(e), secs > 0 else {
+                guard let secs = TimeSpan.seconds(e), secs > 0 else {
                     throw ValidationError("--expires: expected a duration such as 30d, 12h, 15m")
                 }
                 expiresAt = now + secs
@@ -33,7 +33,7 @@ struct TokenCommand: ParsableCommand {
             let label = name ?? "\(s.rawValue)-\(Int(now))"
             let (token, secret) = try store.createToken(name: label, scope: s, expiresAt: expiresAt,
                                                         principal: "cli:\(NSUserName())", source: "cli")
-            let exp = expiresAt.map { "expires \(CLIDuration.rfc3339($0))" } ?? "never expires"
+            let exp = expiresAt.map { "expires \(RFC3339.format($0, fractional: false))" } ?? "never expires"
             print("token \(token.id) \"\(token.name)\" scope \(s.rawValue), \(exp); it is shown only now:")
             print(secret)
         }
@@ -46,8 +46,8 @@ struct TokenCommand: ParsableCommand {
             let store = try SQLiteStore(path: db)
             print("ID  NAME  SCOPE  EXPIRES  LAST USED")
             for t in try store.listTokens() {
-                print("\(t.id)  \(t.name)  \(t.scope.rawValue)  \(t.expiresAt.map(CLIDuration.rfc3339) ?? "never")  "
-                      + "\(t.lastUsedAt.map(CLIDuration.rfc3339) ?? "-")")
+                print("\(t.id)  \(t.name)  \(t.scope.rawValue)  \(t.expiresAt.map { RFC3339.format($0, fractional: false) } ?? "never")  "
+                      + "\(t.lastUsedAt.map { RFC3339.format($0, fractional: false) } ?? "-")")
             }
         }
     }
@@ -73,24 +73,5 @@ struct Backup: ParsableCommand {
         let store = try SQLiteStore(path: db)
         try store.backup(to: file)
         print("backed up \(db) to \(file)")
-    }
-}
-
-enum CLIDuration {
-    /// `30s`, `15m`, `2h`, `30d`, `500ms`, `1.5h`.
-    static func seconds(_ text: String) -> Double? {
-        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600), ("d", 86400), ("w", 604800)]
-        for (u, f) in units where text.hasSuffix(u) {
-            let num = text.dropLast(u.count)
-            if u == "s" && num.hasSuffix("m") { continue }
-            if let v = Double(num), v.isFinite, v >= 0 { return v * f }
-        }
-        return nil
-    }
-
-    static func rfc3339(_ t: Double) -> String {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime]
-        return f.string(from: Date(timeIntervalSince1970: t))
     }
 }

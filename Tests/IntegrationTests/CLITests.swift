@@ -148,6 +148,10 @@ import Testing
 
         try s.ok("override", "lift", id)
         #expect(try s.answer() == ["198.51.100.10"])
+
+        // Weeks are a unit here as in `cairn token create --expires` (one duration syntax everywhere).
+        let week = try s.ok("drain", "iad", "--for", "1w", "--reason", "long move")
+        try s.ok("override", "lift", week.trimmingCharacters(in: .whitespacesAndNewlines))
         #expect((try s.json("override", "list")["overrides"] as? [Any])?.isEmpty == true)
     }
 

@@ -26,7 +26,7 @@ enum Encode {
         .object([("name", .string(p.name)), ("type", .string(p.type)), ("policy", .string(p.policy.rawValue)),
                  ("ttl", .int(Int64(p.ttl))), ("answers", .int(Int64(p.answers))), ("ecs", .bool(p.ecs)),
                  ("fallback", .string(p.fallback.description)), ("monitor", .str(p.monitor)),
-                 ("rto", p.rto.map { .string(Time.durationText(seconds: $0)) } ?? .null),
+                 ("rto", p.rto.map { .string(TimeSpan.text(seconds: $0)) } ?? .null),
                  ("members", .array(p.members.map { member($0, version: versions[Keys.member(p, $0.address)]) })),
                  ("version", versions[Keys.pool(p)].map { .int($0) } ?? .null)])
     }
@@ -34,8 +34,8 @@ enum Encode {
     /// `showCommand`: a command monitor's argv (it may hold credentials) is shown to `admin` tokens only.
     static func monitor(_ m: Monitor, version: Int64?, showCommand: Bool) -> JSON {
         var fields: [(String, JSON)] = [("name", .string(m.name)), ("type", .string(m.type.rawValue)), ("port", .int(m.port)),
-                                        ("interval", .string(Time.durationText(ms: m.intervalMs))),
-                                        ("timeout", .string(Time.durationText(ms: m.timeoutMs))),
+                                        ("interval", .string(TimeSpan.text(milliseconds: m.intervalMs))),
+                                        ("timeout", .string(TimeSpan.text(milliseconds: m.timeoutMs))),
                                         ("rise", .int(Int64(m.rise))), ("fall", .int(Int64(m.fall)))]
         for k in m.options.keys.sorted() where showCommand || m.type != .command || k != "command" {
             fields.append((k, option(m.options[k]!)))
@@ -59,9 +59,9 @@ enum Encode {
     static func override(_ o: Override) -> JSON {
         .object([("id", o.id.map { .int($0) } ?? .null), ("scope", .string(o.scope.rawValue)), ("target", .string(o.target)),
                  ("state", .string(o.state.rawValue)), ("reason", .string(o.reason)), ("principal", .string(o.principal)),
-                 ("expires_at", o.expiresAt.map { .string(Time.rfc3339($0)) } ?? .null),
+                 ("expires_at", o.expiresAt.map { .string(RFC3339.format($0)) } ?? .null),
                  ("permanent", .bool(o.expiresAt == nil)),
-                 ("created_at", .string(Time.rfc3339(o.createdAt))), ("drill_id", .str(o.drillID))])
+                 ("created_at", .string(RFC3339.format(o.createdAt))), ("drill_id", .str(o.drillID))])
     }
 
     /// `showCommand`: as for `monitor`, a command monitor's argv in the audit row is for `admin` tokens only.
@@ -71,7 +71,7 @@ enum Encode {
             guard !showCommand, a.object.hasPrefix("monitor:") else { return .raw(text) }
             return .raw(hidingCommand(text))
         }
-        return .object([("id", a.id.map { .int($0) } ?? .null), ("time", .string(Time.rfc3339(a.time))),
+        return .object([("id", a.id.map { .int($0) } ?? .null), ("time", .string(RFC3339.format(a.time))),
                         ("principal", .string(a.principal)), ("source", .string(a.source)), ("request_id", .str(a.requestID)),
                         ("action", .string(a.action)), ("object", .string(a.object)),
                         ("before", side(a.before)), ("after", side(a.after))])
@@ -90,9 +90,9 @@ enum Encode {
 
     static func token(_ t: APIToken) -> JSON {
         .object([("id", .int(t.id)), ("name", .string(t.name)), ("scope", .string(t.scope.rawValue)),
-                 ("expires_at", t.expiresAt.map { .string(Time.rfc3339($0)) } ?? .null),
-                 ("created_at", .string(Time.rfc3339(t.createdAt))),
-                 ("last_used_at", t.lastUsedAt.map { .string(Time.rfc3339($0)) } ?? .null)])
+                 ("expires_at", t.expiresAt.map { .string(RFC3339.format($0)) } ?? .null),
+                 ("created_at", .string(RFC3339.format(t.createdAt))),
+                 ("last_used_at", t.lastUsedAt.map { .string(RFC3339.format($0)) } ?? .null)])
     }
 }
 

@@ -55,13 +55,13 @@ extension AdminAPI {
         let now = clock()
         var expiresAt: Double?
         if let e = try string("expires_at") {
-            guard let t = Time.parseRFC3339(e) else { throw APIError.invalid("expires_at", "expected an RFC 3339 time such as 2026-12-01T02:00:00Z") }
+            guard let t = RFC3339.parse(e) else { throw APIError.invalid("expires_at", "expected an RFC 3339 time such as 2026-12-01T02:00:00Z") }
             guard t > now else { throw APIError.invalid("expires_at", "is in the past") }
             expiresAt = t
         }
         if let e = try string("expires_in") {
             guard expiresAt == nil else { throw APIError.invalid("expires_in", "give expires_at or expires_in, not both") }
-            guard let s = Time.durationSeconds(e), s > 0 else { throw APIError.invalid("expires_in", "expected a duration such as 30m or 2h") }
+            guard let s = TimeSpan.seconds(e), s > 0 else { throw APIError.invalid("expires_in", "expected a duration such as 30m or 2h") }
             expiresAt = now + s
         }
         if permanent && expiresAt != nil { throw APIError.invalid("permanent", "a permanent override has no expiry") }
@@ -121,7 +121,7 @@ extension AdminAPI {
                     // A command monitor's output is the program's: admin only (docs/security.md).
                     last = .object([("ok", .bool(r.ok)), ("detail", .string(c.isAdmin ? r.fullDetail : r.detail)),
                                     ("latency_ms", .double((r.latency * 1e6).rounded() / 1e3)),
-                                    ("at", st?.lastAt.map { .string(Time.rfc3339($0)) } ?? .null)])
+                                    ("at", st?.lastAt.map { .string(RFC3339.format($0)) } ?? .null)])
                 }
                 let since = st?.machine.since ?? snap.gslb.health.first { $0.key == key }?.since
                 rows.append(.object([
@@ -131,7 +131,7 @@ extension AdminAPI {
                     ("real", .string(m.real.rawValue)), ("real_stale", .bool(m.realStale)),
                     ("forced", .str(m.forced?.rawValue)), ("forced_by", .str(m.forcedBy)),
                     ("effective", .string(m.effective)), ("eligible", .bool(m.eligible)),
-                    ("since", since.map { $0 > 0 ? .string(Time.rfc3339($0)) : .null } ?? .null),
+                    ("since", since.map { $0 > 0 ? .string(RFC3339.format($0)) : .null } ?? .null),
                     ("last_probe", last), ("probes", .int(st?.probes)), ("flaps", .int(st?.machine.flaps)),
                     ("load", .num(m.load)),
                 ]))
@@ -171,8 +171,8 @@ extension AdminAPI {
     func listAudit(_ c: Call) throws -> Reply {
         func time(_ key: String) throws -> Double? {
             guard let s = c.query(key), !s.isEmpty else { return nil }
-            if let t = Time.parseRFC3339(s) { return t }
-            if let d = Time.durationSeconds(s) { return clock() - d }
+            if let t = RFC3339.parse(s) { return t }
+            if let d = TimeSpan.seconds(s) { return clock() - d }
             if let t = Double(s), t.isFinite { return t }
             throw APIError.badRequest(key, "expected an RFC 3339 time or a duration such as 1h (that long ago)")
         }
@@ -234,7 +234,7 @@ extension AdminAPI {
         }
         var expiresAt: Double?
         if let e = d["expires_in"], !(e is NSNull) {
-            guard let s = e as? String, let secs = Time.durationSeconds(s), secs > 0 else {
+            guard let s = e as? String, let secs = TimeSpan.seconds(s), secs > 0 else {
                 throw APIError.invalid("expires_in", "expected a duration such as 30d")
             }
             expiresAt = clock() + secs
@@ -320,7 +320,7 @@ extension AdminAPI {
         }
         let target = try Self.drillTarget { d[$0] as? String }
         let mode = d["mode"] as? String ?? "override"
-        guard let holdText = d["hold"] as? String, let hold = Time.durationSeconds(holdText), hold > 0 else {
+        guard let holdText = d["hold"] as? String, let hold = TimeSpan.seconds(holdText), hold > 0 else {
             throw APIError.invalid("hold", "required: a duration such as 30s or 10m")
         }
         var force = false
@@ -330,7 +330,7 @@ extension AdminAPI {
         }
         var at: Double?
         if let a = d["at"] as? String {
-            guard let t = Time.parseRFC3339(a) else { throw APIError.invalid("at", "expected an RFC 3339 time such as 2026-12-01T02:00:00Z") }
+            guard let t = RFC3339.parse(a) else { throw APIError.invalid("at", "expected an RFC 3339 time such as 2026-12-01T02:00:00Z") }
             guard t > clock() - 1 else { throw APIError.invalid("at", "is in the past") }
             at = t
         }
@@ -346,9 +346,9 @@ extension AdminAPI {
         let rows: [JSON] = all.map { r in
             .object([("id", .string(r.id)), ("target", .string(r.target.description)), ("mode", .string(r.mode)),
                      ("status", .string(r.status.rawValue)), ("hold", .double(r.hold)),
-                     ("scheduled_at", r.scheduledAt.map { .string(Time.rfc3339($0)) } ?? .null),
-                     ("started_at", r.startedAt.map { .string(Time.rfc3339($0)) } ?? .null),
-                     ("ended_at", r.endedAt.map { .string(Time.rfc3339($0)) } ?? .null),
+                     ("scheduled_at", r.scheduledAt.map { .string(RFC3339.format($0)) } ?? .null),
+                     ("started_at", r.startedAt.map { .string(RFC3339.format($0)) } ?? .null),
+                     ("ended_at", r.endedAt.map { .string(RFC3339.format($0)) } ?? .null),
                      ("time_to_failover", .num(r.measurements?.timeToFailover.map { ($0 * 1000).rounded() / 1000 })),
                      ("time_to_failback", .num(r.measurements?.timeToFailback.map { ($0 * 1000).rounded() / 1000 })),
                      ("verdict", .str(r.verdict?.result))])
