@@ -1,7 +1,7 @@
 /// Maps byte offsets of a file to 1-based line numbers.
 struct LineIndex {
     private let newlines: [Int]
-    init(_ bytes: [UInt8]) {
+    init(_ bytes: UnsafeBufferPointer<UInt8>) {
         var n: [Int] = []
         for (i, b) in bytes.enumerated() where b == 0x0A { n.append(i) }
         newlines = n
@@ -25,7 +25,7 @@ struct EntryScan {
     var firstLine: Int
     var problem: (line: Int, message: String)?
 
-    init(_ b: [UInt8], from start: Int, to end: Int, lines: LineIndex) {
+    init(_ b: UnsafeBufferPointer<UInt8>, from start: Int, to end: Int, lines: LineIndex) {
         var i = max(0, start)
         let end = min(end, b.count)
         // Skip blank space and comment lines before the entry.

@@ -1,6 +1,9 @@
 import CLDNS
 import DNSWire
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// One master file (and, recursively, its `$INCLUDE`s) read entry by entry through
 /// ldns. Every ldns object is freed in the function that made it; only Swift values
@@ -15,6 +18,9 @@ struct MasterFileReader {
     }
 
     let defaultTTL: UInt32
+    /// Real path of the directory every `$INCLUDE` must resolve inside.
+    let includeRoot: String
+    let limits: ZoneFileLoader.Limits
     private(set) var records: [ResourceRecord] = []
     private(set) var lines: [Int] = []
     private(set) var files: [String] = []
@@ -22,27 +28,44 @@ struct MasterFileReader {
     private var chain: [String] = []
     /// The same files as they are shown in messages.
     private var shownChain: [String] = []
+    /// Octets read so far for this zone, every file together (`limits.maxZoneBytes`).
+    private var zoneBytes = 0
 
-    init(defaultTTL: UInt32) { self.defaultTTL = defaultTTL }
+    init(defaultTTL: UInt32, includeRoot: String, limits: ZoneFileLoader.Limits) {
+        self.defaultTTL = defaultTTL
+        self.includeRoot = includeRoot
+        self.limits = limits
+    }
+
+    /// Whether the zone file itself resolves inside `includeRoot` (a symlink in the zone
+    /// directory may point elsewhere: the operator's choice, but not a file to quote).
+    private var zoneFileInsideRoot = false
+
+    /// Errors quote the text of an entry only in the zone file itself, when it is inside
+    /// the zone directory; in a file reached through `$INCLUDE` they give file, line and
+    /// reason, and nothing of its content (the errors reach `GET /v1/zones`, which a `read`
+    /// token may call).
+    private var quotesEntries: Bool { chain.count <= 1 && zoneFileInsideRoot }
 
     /// Reads `path` with `origin` as its initial `$ORIGIN`. `includedAt` is the
     /// `$INCLUDE` line that named it (where open errors are reported).
     mutating func read(path: String, origin: DomainName?, ttl: TTLState,
                        includedAt site: (file: String, line: Int)?) throws(ZoneFileError) {
-        guard let fp = cairn_fopen(path) else {
-            let reason = String(cString: strerror(errno))
-            if let site {
-                throw ZoneFileError(file: site.file, line: site.line, message: "cannot open $INCLUDE file \(path): \(reason)")
-            }
-            throw ZoneFileError(file: path, line: 0, message: "cannot open zone file: \(reason)")
-        }
-        defer { fclose(fp) }
-        let bytes = try Self.readAll(fp, path: path)
+        let content = try load(path, includedAt: site)
+        defer { content.deallocate() }
+        let bytes = UnsafeBufferPointer(content)
         let lineIndex = LineIndex(bytes)
 
         chain.append(Self.canonical(path))
         shownChain.append(path)
         defer { chain.removeLast(); shownChain.removeLast() }
+        guard !bytes.isEmpty else { return }
+        // ldns tokenizes the bytes read and checked, not the file again (which may have
+        // changed since, or grown past the limit).
+        guard let fp = cairn_fmemopen(content.baseAddress, content.count) else {
+            throw ZoneFileError(file: path, line: 0, message: "out of memory")
+        }
+        defer { fclose(fp) }
 
         var scope = Scope(origin: origin, ttl: ttl)
         defer { scope.free() }
@@ -80,23 +103,115 @@ struct MasterFileReader {
         }
     }
 
+    // MARK: - Opening and reading a file
+
+    /// The whole content of `path`, once it passed every check: for an `$INCLUDE`d file,
+    /// its real path inside `includeRoot` (checked again on the opened descriptor); for
+    /// every file, a regular file (not a device, FIFO or directory: checked before it is
+    /// opened) of at most `limits.maxFileBytes`, within what is left of
+    /// `limits.maxZoneBytes`. A refused file is never read. The caller deallocates.
+    private mutating func load(_ path: String, includedAt site: (file: String, line: Int)?) throws(ZoneFileError) -> UnsafeMutableBufferPointer<UInt8> {
+        let what = site == nil ? "zone file" : "$INCLUDE file \(path)"
+        func fail(_ m: String) -> ZoneFileError {
+            if let site { return ZoneFileError(file: site.file, line: site.line, message: m) }
+            return ZoneFileError(file: path, line: 0, message: m)
+        }
+        func cannotOpen(_ err: Int32) -> ZoneFileError { fail("cannot open \(what): \(String(cString: strerror(err)))") }
+
+        var target = path
+        if site == nil {
+            zoneFileInsideRoot = Self.realPath(path).map { Self.isInside($0, includeRoot) } ?? false
+        } else {
+            guard let real = Self.realPath(path) else { throw cannotOpen(errno) }
+            guard Self.isInside(real, includeRoot) else {
+                throw fail("\(what) is outside the zone directory \(includeRoot): refused")
+            }
+            target = real
+        }
+        var st = stat()
+        guard stat(target, &st) == 0 else { throw cannotOpen(errno) }
+        guard (st.st_mode & S_IFMT) == S_IFREG else { throw fail("\(what) is not a regular file: refused") }
+        let fileLimit = min(limits.maxFileBytes, limits.maxZoneBytes - zoneBytes)
+        func tooLarge() -> ZoneFileError {
+            if fileLimit < limits.maxFileBytes {
+                return fail("\(what) makes the zone's files together more than \(limits.maxZoneBytes) octets (the limit for one zone): refused")
+            }
+            return fail("\(what) is larger than \(limits.maxFileBytes) octets (the limit for one file): refused")
+        }
+
+        if Int(st.st_size) > fileLimit { throw tooLarge() }
+
+        // O_NOFOLLOW: the last component was resolved above; O_NONBLOCK: a file swapped for
+        // a FIFO meanwhile does not block the open (fstat below refuses it).
+        let fd = open(target, O_RDONLY | O_CLOEXEC | O_NONBLOCK | (site != nil ? O_NOFOLLOW : 0))
+        guard fd >= 0 else { throw cannotOpen(errno) }
+        defer { close(fd) }
+        guard fstat(fd, &st) == 0 else { throw cannotOpen(errno) }
+        guard (st.st_mode & S_IFMT) == S_IFREG else { throw fail("\(what) is not a regular file: refused") }
+        if site != nil, let opened = Self.realPath("/proc/self/fd/\(fd)"), !Self.isInside(opened, includeRoot) {
+            throw fail("\(what) is outside the zone directory \(includeRoot): refused")
+        }
+
+        // Read at most one octet past the limit (the file may have grown since fstat).
+        var capacity = min(max(Int(st.st_size), 4096), fileLimit) + 1
+        var buffer = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: capacity)
+        var count = 0
+        while count <= fileLimit {
+            if count == capacity {
+                let bigger = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: min(capacity * 2, fileLimit + 1))
+                _ = bigger.initialize(fromContentsOf: buffer[0..<count])
+                buffer.deallocate()
+                buffer = bigger
+                capacity = bigger.count
+            }
+            let n = Glibc.read(fd, buffer.baseAddress! + count, capacity - count)
+            if n > 0 { count += n; continue }
+            if n == 0 { break }
+            let err = errno
+            if err == EINTR { continue }
+            buffer.deallocate()
+            throw fail("cannot read \(what): \(String(cString: strerror(err)))")
+        }
+        if count > fileLimit {
+            buffer.deallocate()
+            throw tooLarge()
+        }
+        zoneBytes += count
+        return UnsafeMutableBufferPointer(rebasing: buffer[0..<count])
+    }
+
+    static func realPath(_ path: String) -> String? {
+        guard let p = realpath(path, nil) else { return nil }
+        defer { free(p) }
+        return String(cString: p)
+    }
+
+    /// Whether the real path `path` is `root` or below it.
+    static func isInside(_ path: String, _ root: String) -> Bool {
+        if root == "/" { return true }
+        return path == root || path.hasPrefix(root + "/")
+    }
+
     // MARK: - Directives
 
     private mutating func directive(_ entry: [UInt8], at: (file: String, line: Int), scope: inout Scope) throws(ZoneFileError) {
         let words = Self.words(String(decoding: entry, as: UTF8.self))
         let keyword = words[0].uppercased()
         func fail(_ m: String) -> ZoneFileError { ZoneFileError(file: at.file, line: at.line, message: m) }
+        let quotes = quotesEntries
+        /// ` TEXT` in the zone file itself, nothing in an included file.
+        func q(_ text: String) -> String { quotes ? " " + text : "" }
         switch keyword {
         case "$ORIGIN":
             guard words.count == 2 else { throw fail("$ORIGIN takes exactly one domain name") }
             do {
                 scope.setOrigin(try DomainName(words[1], origin: scope.origin))
             } catch {
-                throw fail("bad domain name in $ORIGIN \(words[1]): \(error)")
+                throw fail("bad domain name in $ORIGIN\(q("\(words[1]): \(error)"))")
             }
         case "$TTL":
             guard words.count == 2 else { throw fail("$TTL takes exactly one TTL") }
-            guard let v = Self.ttlValue(words[1]) else { throw fail("bad $TTL value \(words[1])") }
+            guard let v = Self.ttlValue(words[1]) else { throw fail("bad $TTL value\(q(words[1]))") }
             scope.ttl.directive = v
         case "$INCLUDE":
             guard words.count == 2 || words.count == 3 else {
@@ -106,7 +221,7 @@ struct MasterFileReader {
             var includeOrigin = scope.origin
             if words.count == 3 {
                 do { includeOrigin = try DomainName(words[2], origin: scope.origin) } catch {
-                    throw fail("bad origin in $INCLUDE \(words[2]): \(error)")
+                    throw fail("bad origin in $INCLUDE\(q("\(words[2]): \(error)"))")
                 }
             }
             guard chain.count <= ZoneFileLoader.maxIncludeDepth else {
@@ -118,7 +233,7 @@ struct MasterFileReader {
             }
             try read(path: target, origin: includeOrigin, ttl: scope.ttl, includedAt: at)
         default:
-            throw fail("unknown directive \(words[0])")
+            throw fail("unknown directive\(q(words[0]))")
         }
     }
 
@@ -135,18 +250,20 @@ struct MasterFileReader {
                 + Array(entry[t.upperBound...])
             head = RecordHead(entry)
         }
-        let shown = Self.shown(entry)
-        guard let typeToken = head.typeToken else { throw fail("missing type in \(shown)") }
+        // The entry, quoted, in the zone file itself; nothing of it in an included file.
+        let shown = quotesEntries ? Self.shown(entry) : nil
+        func q(_ prefix: String) -> String { shown.map { prefix + $0 } ?? "" }
+        guard let typeToken = head.typeToken else { throw fail("missing type\(q(" in "))") }
         let typeName = Array(entry[typeToken]) + [0]
         let knownType = typeName.withUnsafeBufferPointer { p in
             p.withMemoryRebound(to: CChar.self) { ldns_get_rr_type_by_name($0.baseAddress!) }
         }
         guard knownType.rawValue != 0 else {
-            throw fail("unknown RR type \(String(decoding: entry[typeToken], as: UTF8.self)) in \(shown)")
+            throw fail("unknown RR type\(shown == nil ? "" : " \(String(decoding: entry[typeToken], as: UTF8.self))")\(q(" in "))")
         }
         if let t = head.ttlToken, entry[t].allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
            UInt64(String(decoding: entry[t], as: UTF8.self)).map({ $0 > UInt64(UInt32.max) }) ?? true {
-            throw fail("TTL \(String(decoding: entry[t], as: UTF8.self)) does not fit in 32 bits in \(shown)")
+            throw fail("TTL\(shown == nil ? "" : " \(String(decoding: entry[t], as: UTF8.self))") does not fit in 32 bits\(q(" in "))")
         }
 
         let ttlDefault = scope.ttl.current(defaultTTL)
@@ -162,16 +279,16 @@ struct MasterFileReader {
         defer { if let rr { ldns_rr_free(rr) } }
         guard status == LDNS_STATUS_OK, let rr else {
             let type = String(decoding: entry[typeToken], as: UTF8.self).uppercased()
-            throw fail("cannot parse \(type) record \(shown): \(Self.ldnsMessage(status))")
+            throw fail("cannot parse \(type) record\(q(" ")): \(Self.ldnsMessage(status))")
         }
 
         ldns_buffer_clear(wire)
         let ws = ldns_rr2buffer_wire(wire, rr, Int32(LDNS_SECTION_ANSWER.rawValue))
-        guard ws == LDNS_STATUS_OK else { throw fail("cannot encode \(shown): \(Self.ldnsMessage(ws))") }
+        guard ws == LDNS_STATUS_OK else { throw fail("cannot encode\(q(" ")): \(Self.ldnsMessage(ws))") }
         let bytes = Array(UnsafeBufferPointer(start: ldns_buffer_begin(wire), count: ldns_buffer_position(wire)))
-        guard var decoded = Self.decode(bytes) else { throw fail("ldns produced a malformed record for \(shown)") }
+        guard var decoded = Self.decode(bytes) else { throw fail("ldns produced a malformed record\(q(" for "))") }
         guard !decoded.type.isMetaType else {
-            throw fail("\(decoded.type) is a meta type and cannot appear in a zone: \(shown)")
+            throw fail("\(decoded.type) is a meta type and cannot appear in a zone\(q(": "))")
         }
         // ldns turns a missing TTL into the default it was given, but replaces 0 by 3600:
         // apply the default ourselves.
@@ -279,26 +396,7 @@ struct MasterFileReader {
 
     // MARK: - Helpers
 
-    static func readAll(_ fp: UnsafeMutablePointer<FILE>, path: String) throws(ZoneFileError) -> [UInt8] {
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
-            let n = fread(&chunk, 1, chunk.count, fp)
-            if n > 0 { bytes.append(contentsOf: chunk[0..<n]) }
-            if n < chunk.count { break }
-        }
-        if ferror(fp) != 0 {
-            throw ZoneFileError(file: path, line: 0, message: "cannot read zone file: \(String(cString: strerror(errno)))")
-        }
-        rewind(fp)
-        return bytes
-    }
-
-    static func canonical(_ path: String) -> String {
-        guard let p = realpath(path, nil) else { return path }
-        defer { free(p) }
-        return String(cString: p)
-    }
+    static func canonical(_ path: String) -> String { realPath(path) ?? path }
 
     /// `name` relative to the directory of `file` (RFC 1035 leaves it open; BIND, NSD and
     /// Knot resolve against the including file or the working directory: we use the file).

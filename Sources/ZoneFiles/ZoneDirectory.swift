@@ -30,7 +30,7 @@ public enum ZoneDirectory {
             let path = base + name
             var isDir: ObjCBool = false
             guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), !isDir.boolValue else { continue }
-            switch loadZone(path: path, fileName: name) {
+            switch loadZone(path: path, fileName: name, includeRoot: directory) {
             case .success(let (zone, warnings)):
                 out.zones.append(zone)
                 out.warnings += warnings
@@ -48,7 +48,8 @@ public enum ZoneDirectory {
     }
 
     /// Parses, matches the SOA owner to the file name, checks, and drops duplicates.
-    static func loadZone(path: String, fileName: String) -> Result<(ZoneContent, [ZoneDiagnostic]), Failure> {
+    /// `$INCLUDE`s must resolve inside `includeRoot` (the directory served).
+    static func loadZone(path: String, fileName: String, includeRoot: String) -> Result<(ZoneContent, [ZoneDiagnostic]), Failure> {
         var zoneName = String(fileName.dropLast(fileExtension.count))
         if zoneName.hasSuffix(".") { zoneName.removeLast() }
         let origin: DomainName
@@ -59,7 +60,7 @@ public enum ZoneDirectory {
         }
         var zone: ZoneContent
         do {
-            zone = try ZoneFileLoader.load(path: path, origin: origin)
+            zone = try ZoneFileLoader.load(path: path, origin: origin, includeRoot: includeRoot)
         } catch {
             return .failure(Failure(errors: [error]))
         }

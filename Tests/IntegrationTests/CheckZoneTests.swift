@@ -32,4 +32,41 @@ import Testing
         #expect(rc2 != 0)
         #expect(out2.contains("syntax.test.zone:4:"), "\(out2)")
     }
+
+    /// `cairn check-zone FILE` confines `$INCLUDE` to the directory of FILE and reads
+    /// regular files only: before, `$INCLUDE /dev/zero` grew it to 1.1 GB.
+    @Test func devZeroIsRefusedQuicklyAsZoneFileAndAsInclude() throws {
+        let dir = try Paths.tempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let f = dir.appendingPathComponent("zero.test.zone").path
+        try "$ORIGIN zero.test.\n@ 300 IN SOA ns hostmaster 1 2 3 4 5\n@ IN NS ns\nns IN A 192.0.2.1\n$INCLUDE /dev/zero\n"
+            .write(toFile: f, atomically: true, encoding: .utf8)
+        for args in [["check-zone", "/dev/zero"], ["check-zone", f]] {
+            let (rc, out, took) = try CairnProcess.run(args, timeout: 10)
+            #expect(rc != nil, "\(args) still running after 10 s")
+            #expect(rc != 0, "\(args): \(out)")
+            #expect(took < 5, "\(args) took \(took) s")
+            #expect(out.contains("not a regular file") || out.contains("outside the zone directory"), "\(args): \(out)")
+        }
+    }
+
+    @Test func anIncludeOutsideTheFilesDirectoryIsRefusedWithoutItsContent() throws {
+        let dir = try Paths.tempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let zones = dir.appendingPathComponent("zones")
+        try FileManager.default.createDirectory(at: zones, withIntermediateDirectories: true)
+        let marker = "cairn-secret-\(UUID().uuidString)"
+        let secret = dir.appendingPathComponent("secret").path
+        try "\(marker)\n".write(toFile: secret, atomically: true, encoding: .utf8)
+        let f = zones.appendingPathComponent("esc.test.zone").path
+        for target in [secret, "../secret"] {
+            try "$ORIGIN esc.test.\n@ 300 IN SOA ns hostmaster 1 2 3 4 5\n@ IN NS ns\nns IN A 192.0.2.1\n$INCLUDE \(target)\n"
+                .write(toFile: f, atomically: true, encoding: .utf8)
+            let (rc, out) = try CairnProcess.run(["check-zone", f])
+            #expect(rc != 0, "\(out)")
+            #expect(out.contains("esc.test.zone:5:"), "\(out)")
+            #expect(out.contains("outside the zone directory"), "\(out)")
+            #expect(!out.contains(marker), "\(out)")
+        }
+    }
 }

@@ -114,6 +114,30 @@ final class CairnProcess {
         try runCapturing(Paths.cairnBinary, args)
     }
 
+    /// Runs `cairn ARGS` for at most `timeout` seconds: (exit status, output, seconds it
+    /// took); a process still running then is killed and its status is nil.
+    static func run(_ args: [String], timeout: Double) throws -> (Int32?, String, Double) {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-out-\(UUID().uuidString)")
+        FileManager.default.createFile(atPath: out.path, contents: nil)
+        defer { try? FileManager.default.removeItem(at: out) }
+        let h = try FileHandle(forWritingTo: out)
+        let p = Process()
+        p.executableURL = Paths.cairnBinary
+        p.arguments = args
+        p.standardOutput = h
+        p.standardError = h
+        p.standardInput = FileHandle.nullDevice
+        let start = Date()
+        try p.run()
+        while p.isRunning && Date().timeIntervalSince(start) < timeout { usleep(20_000) }
+        let finished = !p.isRunning
+        if !finished { kill(p.processIdentifier, SIGKILL) }
+        p.waitUntilExit()
+        let took = Date().timeIntervalSince(start)
+        try h.close()
+        return (finished ? p.terminationStatus : nil, String(decoding: try Data(contentsOf: out), as: UTF8.self), took)
+    }
+
     /// Runs a program to completion with its output in a temp file, not a pipe: a pipe's
     /// write end can leak into processes that other tests start at the same moment, and
     /// then reading to EOF would wait for them.
