@@ -126,15 +126,50 @@ public final class SQLiteStore: ConfigRepository, Sendable {
     // MARK: - Backup
 
     /// Copies the whole database to `path` with SQLite's online backup API (readers and
-    /// writers keep working meanwhile). The copy is created with mode 0600 and opens with
-    /// `SQLiteStore(path:)`. An existing file at `path` is overwritten.
+    /// writers keep working meanwhile). The copy holds token hashes and the audit log, so
+    /// it is always mode 0600, whatever file was at `path` before; it opens with
+    /// `SQLiteStore(path:)`.
+    ///
+    /// The copy is written to a new temporary file beside `path` (created 0600 with
+    /// `O_EXCL | O_NOFOLLOW`) and renamed over `path` once complete: `path` holds the old
+    /// file or the whole new one, never a part; a symlink at `path` is replaced, not
+    /// followed (the file it pointed to is left alone); on failure the temporary file is
+    /// removed and `path` is as it was. `path` may not be the store itself.
     public func backup(to path: String) throws {
-        try Self.createFileIfMissing(path)
+        let url = URL(fileURLWithPath: path)
+        let directory = url.deletingLastPathComponent().path
+        var own = stat(), there = stat()
+        if stat(self.path, &own) == 0, stat(path, &there) == 0, own.st_dev == there.st_dev, own.st_ino == there.st_ino {
+            throw StoreError(.invalid, "\(path) is the store itself: back up to another file")
+        }
+        let temp = directory + "/." + url.lastPathComponent + ".tmp-" + UUID().uuidString
+        let fd = open(temp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            throw StoreError(.cannotOpen, "\(path): cannot create \(temp): \(String(cString: strerror(errno)))")
+        }
+        _ = fchmod(fd, 0o600)   // whatever the umask
+        close(fd)
+        var placed = false
+        defer {
+            if !placed { for suffix in ["", "-journal", "-wal", "-shm"] { unlink(temp + suffix) } }
+        }
         try mapErrors("backing up to \(path)") {
-            let destination = try DatabaseQueue(path: path)
+            let destination = try DatabaseQueue(path: temp)
             try pool.backup(to: destination)
             try destination.close()
         }
+        // On disk before it takes the name: after a crash `path` is the old file or the
+        // whole new one.
+        let sync = open(temp, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        if sync >= 0 { _ = fsync(sync); close(sync) }
+        // A -wal or -shm left beside an earlier copy would be replayed into this one.
+        for suffix in ["-wal", "-shm", "-journal"] { unlink(path + suffix) }
+        guard rename(temp, path) == 0 else {
+            throw StoreError(.cannotOpen, "\(path): cannot replace it with the backup: \(String(cString: strerror(errno)))")
+        }
+        placed = true
+        let dirFD = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if dirFD >= 0 { _ = fsync(dirFD); close(dirFD) }
     }
 
     // MARK: - Versions

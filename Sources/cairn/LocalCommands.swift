@@ -67,7 +67,7 @@ struct TokenCommand: ParsableCommand {
 struct Backup: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Copy the SQLite store to FILE with SQLite's online backup API (safe while `cairn serve` runs).")
-    @Argument(help: "The backup file to write (replaced if it exists).") var file: String
+    @Argument(help: "The backup file to write, mode 0600; an existing file (or symlink) there is replaced whole, by rename.") var file: String
     @Option(help: "The SQLite store.") var db: String = "cairn.sqlite"
     func run() throws {
         let store = try SQLiteStore(path: db)
