@@ -68,6 +68,10 @@ let package = Package(
             "DNSWire", "GSLBCore", "ZoneFiles", "GSLBServer", "cairn",
         ]),
         .testTarget(name: "ProberTests", dependencies: ["GSLBCore", "GSLBServer", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]),
+        .testTarget(name: "GSLBServerTests", dependencies: ["DNSWire", "GSLBCore", "GSLBServer",
+                                                            .product(name: "NIOCore", package: "swift-nio"),
+                                                            .product(name: "NIOPosix", package: "swift-nio"),
+                                                            .product(name: "NIOEmbedded", package: "swift-nio")]),
     ],
     swiftLanguageModes: [.v6]
 )

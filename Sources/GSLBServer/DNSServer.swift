@@ -12,19 +12,24 @@ public struct DNSServerConfiguration: Sendable {
     /// UDP sockets (and threads) per address, bound with SO_REUSEPORT.
     public var udpWorkers: Int
     public var maxUDPPayload: Int
+    /// A TCP connection with no answer pending that sends no complete query for this long is closed.
     public var tcpIdleTimeout: TimeAmount
+    /// A TCP connection whose pending answers make no progress for this long is closed (reset).
+    public var tcpWriteTimeout: TimeAmount
     public var tcpMaxConnections: Int
     /// CPUs for the UDP worker threads: worker i of each address is pinned to `udpCPUs[i % count]`; empty = not pinned.
     public var udpCPUs: [Int]
 
     public init(addresses: [(host: String, port: Int)] = [("127.0.0.1", 5300)], udpWorkers: Int = 0,
-                maxUDPPayload: Int = 1232, tcpIdleTimeout: TimeAmount = .seconds(10), tcpMaxConnections: Int = 512,
+                maxUDPPayload: Int = 1232, tcpIdleTimeout: TimeAmount = .seconds(10),
+                tcpWriteTimeout: TimeAmount = DNSTCPLimits.defaultWriteTimeout, tcpMaxConnections: Int = 512,
                 udpCPUs: [Int] = []) {
         self.addresses = addresses
         self.udpCPUs = udpCPUs
         self.udpWorkers = udpWorkers > 0 ? udpWorkers : max(1, System.coreCount)
         self.maxUDPPayload = maxUDPPayload
         self.tcpIdleTimeout = tcpIdleTimeout
+        self.tcpWriteTimeout = tcpWriteTimeout
         self.tcpMaxConnections = tcpMaxConnections
     }
 }
@@ -114,12 +119,14 @@ public final class DNSServer: @unchecked Sendable {
                 .serverChannelOption(.backlog, value: 256)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)   // IPPROTO_TCP; .socketOption would set SO_DEBUG
+                // Answers queued past the high mark make the channel unwritable: DNSTCPHandler stops reading.
+                .childChannelOption(.writeBufferWaterMark, value: .init(low: DNSTCPLimits.writeBufferLowWaterMark,
+                                                                         high: DNSTCPLimits.writeBufferHighWaterMark))
                 .childChannelInitializer { ch in
                     ch.eventLoop.makeCompletedFuture {
-                        try ch.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: cfg.tcpIdleTimeout))
-                        try ch.pipeline.syncOperations.addHandler(ByteToMessageHandler(DNSFrameDecoder(), maximumBufferSize: 1 << 17))
                         try ch.pipeline.syncOperations.addHandler(
-                            DNSTCPHandler(box: box, scratch: scratch, maxUDPPayload: cfg.maxUDPPayload, table: table, counters: counters))
+                            DNSTCPHandler(box: box, scratch: scratch, maxUDPPayload: cfg.maxUDPPayload, table: table, counters: counters,
+                                          idleTimeout: cfg.tcpIdleTimeout, writeTimeout: cfg.tcpWriteTimeout))
                     }
                 }
                 .bind(host: host, port: actualPort).wait()

@@ -26,8 +26,11 @@ struct Serve: ParsableCommand {
     @Option(help: "Largest UDP response in octets (EDNS payload cap).")
     var maxUdpSize: Int = 1232
 
-    @Option(help: "Seconds an idle TCP connection stays open.")
+    @Option(help: "Seconds a TCP connection stays open without a complete query while no answer of it is pending.")
     var tcpIdleTimeout: Int = 10
+
+    @Option(help: "Seconds a TCP connection stays open while its pending answers make no progress (the client does not read them).")
+    var tcpWriteTimeout: Int = 5
 
     @Option(help: "Open TCP connections at most; past it the longest-idle one is closed.")
     var tcpMaxConnections: Int = 512
@@ -77,6 +80,8 @@ struct Serve: ParsableCommand {
         guard udpWorkers >= 0 else { throw ValidationError("--udp-workers: must be >= 0") }
         if let udpCpus, case .failure(let e) = CPUList.parse(udpCpus) { throw ValidationError("--udp-cpus: \(e.message)") }
         guard tcpMaxConnections > 0 else { throw ValidationError("--tcp-max-connections: must be > 0") }
+        guard tcpIdleTimeout > 0 else { throw ValidationError("--tcp-idle-timeout: must be > 0") }
+        guard tcpWriteTimeout > 0 else { throw ValidationError("--tcp-write-timeout: must be > 0") }
         guard apiMaxAuthFailures > 0 else { throw ValidationError("--api-max-auth-failures: must be > 0") }
         guard (apiTlsCert == nil) == (apiTlsKey == nil) else {
             throw ValidationError("--api-tls-cert and --api-tls-key go together")
@@ -162,7 +167,8 @@ struct Serve: ParsableCommand {
         let server = DNSServer(
             configuration: DNSServerConfiguration(
                 addresses: addresses.map { ($0.host, $0.port) }, udpWorkers: udpWorkers, maxUDPPayload: maxUdpSize,
-                tcpIdleTimeout: .seconds(Int64(tcpIdleTimeout)), tcpMaxConnections: tcpMaxConnections,
+                tcpIdleTimeout: .seconds(Int64(tcpIdleTimeout)), tcpWriteTimeout: .seconds(Int64(tcpWriteTimeout)),
+                tcpMaxConnections: tcpMaxConnections,
                 udpCPUs: try udpCpus.map { try CPUList.parse($0).get() } ?? []),   // validated in validate()
             box: publisher.box)
         let bound = try server.start()
