@@ -3,14 +3,28 @@ import GSLBCore
 /// One thing to probe: an address and port, checked as a monitor says.
 public struct ProbeSpec: Hashable, Sendable, CustomStringConvertible {
     /// IPv4 or IPv6 text.
-    public var address: String
-    public var port: Int
-    public var monitor: Monitor
+    public let address: String
+    public let port: Int
+    public let monitor: Monitor
     /// The pool name, for `{pool}` in command probes and the HTTP Host default.
-    public var poolName: String
+    public let poolName: String
+    /// The monitor's options parsed once, when the target is built (nil: an option is wrong, see `badOption`).
+    public let check: MonitorCheck?
+    /// `bad KEY "VALUE"`: why `check` is nil, the probe's detail.
+    public let badOption: String?
+    /// What a TCP or HTTP probe of this target writes, built once per target, not per probe.
+    public let request: [UInt8]
 
     public init(address: String, port: Int, monitor: Monitor, poolName: String = "") {
         self.address = address; self.port = port; self.monitor = monitor; self.poolName = poolName
+        let parsed = MonitorCheck.parse(monitor)
+        check = parsed.check
+        badOption = parsed.check == nil ? parsed.bad.map { "bad \($0.key) \(quoted($0.value))" } ?? "bad monitor options" : nil
+        switch parsed.check {
+        case .tcp(let t)?: request = t.send
+        case .http(let h)?: request = h.request(address: address, port: port)
+        default: request = []
+        }
     }
 
     /// Hashes what tells targets apart in practice (address, port, monitor name and type); `==` still compares

@@ -24,11 +24,11 @@ public struct CommandProber: Prober {
     public func probe(_ spec: ProbeSpec) async -> ProbeResult {
         let start = NIODeadline.now()
         let m = spec.monitor
-        // A JSON list as documented; a plain string is split at white space.
-        let template = m.json("command") is [Any] ? m.list("command") : m.text("command")?.split(whereSeparator: \.isWhitespace).map(String.init)
-        guard let template, let first = template.first, !first.isEmpty else {
-            return ProbeVerdict.down("command monitor has no command").result(since: start)
+        // The argv as parsed once with the target (a JSON list as documented; a plain string split at white space).
+        guard case .command(let check)? = spec.check, let first = check.argv.first, !first.isEmpty else {
+            return ProbeVerdict.down(spec.badOption ?? "command monitor has no command").result(since: start)
         }
+        let template = check.argv
         let argv = template.map { CommandProber.substitute($0, spec) }
         guard let executable = CommandProber.resolve(argv[0]) else {
             return ProbeVerdict.down("exec: \(argv[0]): not found").result(since: start)

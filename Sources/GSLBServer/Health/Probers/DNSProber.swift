@@ -15,11 +15,10 @@ public struct DNSProber: Prober {
     public func probe(_ spec: ProbeSpec) async -> ProbeResult {
         let start = NIODeadline.now()
         let m = spec.monitor
-        let check: DNSCheck
-        switch DNSCheck.make(m) {
-        case .failure(let e): return ProbeVerdict.down(e.message).result(since: start)
-        case .success(let c): check = c
+        guard case .dns(let typed)? = spec.check else {
+            return ProbeVerdict.down(spec.badOption ?? "not a DNS monitor").result(since: start)
         }
+        let check = DNSCheck(typed)
         let target: SocketAddress
         do { target = try SocketAddress(ipAddress: spec.address, port: spec.port) } catch {
             return ProbeVerdict.down("bad address \(quoted(spec.address))").result(since: start)
@@ -74,46 +73,12 @@ struct DNSCheck: Sendable {
     var address: [UInt8]?
     var addressText: String?
 
-    struct BadOption: Error { var message: String }
-
-    /// From `query` (`{"name": …, "type": …}`, or just a name), `expect_rcode`, `expect_address`.
-    static func make(_ m: Monitor) -> Result<DNSCheck, BadOption> {
-        var nameText = "."
-        var typeText = "SOA"
-        if let q = m.json("query") as? [String: Any] {
-            if let n = q["name"] { nameText = Monitor.scalarText(n) }
-            if let t = q["type"] { typeText = Monitor.scalarText(t) }
-        } else if let q = m.text("query") {
-            nameText = q
-            typeText = "A"
-        }
-        guard let name = try? DomainName(nameText.hasSuffix(".") ? nameText : nameText + ".") else {
-            return .failure(BadOption(message: "bad query name \(quoted(nameText))"))
-        }
-        guard let type = RecordType(name: typeText) else {
-            return .failure(BadOption(message: "bad query type \(quoted(typeText))"))
-        }
-        var rcode = ResponseCode.noError
-        if let r = m.text("expect_rcode") {
-            guard let parsed = parseRcode(r) else { return .failure(BadOption(message: "bad expect_rcode \(quoted(r))")) }
-            rcode = parsed
-        }
-        var check = DNSCheck(name: name, type: type, rcode: rcode)
-        if let a = m.text("expect_address") {
-            guard let bytes = IPAddressText.parseIPv4(a) ?? IPAddressText.parseIPv6(a) else {
-                return .failure(BadOption(message: "bad expect_address \(quoted(a))"))
-            }
-            check.address = bytes
-            check.addressText = a
-        }
-        return .success(check)
-    }
-
-    static func parseRcode(_ s: String) -> ResponseCode? {
-        if let n = UInt16(s) { return ResponseCode(rawValue: n) }
-        let names: [String: UInt16] = ["NOERROR": 0, "FORMERR": 1, "SERVFAIL": 2, "NXDOMAIN": 3, "NOTIMP": 4,
-                                       "REFUSED": 5, "YXDOMAIN": 6, "YXRRSET": 7, "NXRRSET": 8, "NOTAUTH": 9, "NOTZONE": 10]
-        return names[s.uppercased()].map { ResponseCode(rawValue: $0) }
+    init(_ c: MonitorCheck.DNSCheck) {
+        name = c.name
+        type = c.type
+        rcode = c.expectRcode
+        address = c.expectAddress
+        addressText = c.expectAddressText
     }
 
     func evaluate(_ msg: Message) -> ProbeVerdict {

@@ -61,43 +61,26 @@ public struct HTTPProber: Prober, ProbeStarter {
         }
     }
 
+    /// The request (built once with the target, `ProbeSpec.request`), TLS and the judge of the response, from
+    /// the monitor's typed check.
     func prepare(_ spec: ProbeSpec) -> Prepared {
-        let m = spec.monitor
-        let https = m.type == .https
+        guard case .http(let check)? = spec.check else { return .verdict(.down(spec.badOption ?? "not an HTTP monitor")) }
         var expect = HTTPExpectation()
-        if let items = m.list("expect_status") {
-            guard let set = HTTPExpectation.parseStatuses(items) else {
-                return .verdict(.down("bad expect_status \(quoted(m.text("expect_status") ?? ""))"))
-            }
-            expect.statuses = set
-        }
-        expect.body = m.text("expect_body")
-        expect.loadHeader = m.text("load_header")
-        expect.loadJSON = m.text("load_json")
-        let method = (m.text("method") ?? "GET").uppercased()
-        expect.headRequest = method == "HEAD"
-
-        let host = m.text("host") ?? HTTPProber.defaultHost(address: spec.address, port: spec.port, https: https)
+        if !check.expectStatus.isEmpty { expect.statuses = check.expectStatus }
+        expect.body = check.expectBody
+        expect.loadHeader = check.loadHeader
+        expect.loadJSON = check.loadJSON
+        expect.headRequest = check.method.uppercased() == "HEAD"
         var tls: StreamTLS?
-        if https {
-            let verify = m.flag("verify_tls", default: true)
-            switch verify ? verifying : trusting {
+        if check.tls {
+            switch check.verifyTLS ? verifying : trusting {
             case .failure(let e): return .verdict(.down("TLS: \(e.message)"))
             case .success(let context):
-                let name = HTTPProber.hostName(m.text("sni") ?? m.text("host") ?? spec.address)
+                let name = HTTPProber.hostName(check.sni ?? check.host ?? spec.address)
                 tls = StreamTLS(context: context, serverHostname: HTTPProber.isIPLiteral(name) ? nil : name)
             }
         }
-        var path = m.text("path") ?? "/"
-        if !path.hasPrefix("/") && !path.hasPrefix("*") { path = "/" + path }
-        let request = "\(method) \(path) HTTP/1.1\r\nHost: \(host)\r\nUser-Agent: cairn-health\r\nAccept: */*\r\nConnection: close\r\n\r\n"
-        return .request(tls: tls, bytes: Array(request.utf8), reader: HTTPResponseReader(expect: expect))
-    }
-
-    /// The address, bracketed when IPv6, with the port unless it is the scheme's default.
-    static func defaultHost(address: String, port: Int, https: Bool) -> String {
-        let a = address.utf8.contains(UInt8(ascii: ":")) ? "[\(address)]" : address
-        return port == (https ? 443 : 80) ? a : "\(a):\(port)"
+        return .request(tls: tls, bytes: spec.request, reader: HTTPResponseReader(expect: expect))
     }
 
     /// `www.example.com:8443` → `www.example.com`; `[::1]:443` → `::1`.

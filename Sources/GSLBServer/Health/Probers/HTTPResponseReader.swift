@@ -14,23 +14,6 @@ struct HTTPExpectation: Sendable {
     var needsBody: Bool { body != nil || loadJSON != nil }
 
     func accepts(_ status: Int) -> Bool { statuses.contains { $0.contains(status) } }
-
-    /// `[200, 204]`, `200`, `"2xx"`, `"200-299"`; nil when nothing in it reads.
-    static func parseStatuses(_ items: [String]) -> [ClosedRange<Int>]? {
-        var out: [ClosedRange<Int>] = []
-        for raw in items {
-            let item = raw.trimmingCharacters(in: .whitespaces).lowercased()
-            if let n = Int(item) {
-                out.append(n...n)
-            } else if item.count == 3, item.hasSuffix("xx"), let d = Int(item.prefix(1)) {
-                out.append((d * 100)...(d * 100 + 99))
-            } else if let dash = item.firstIndex(of: "-"), let lo = Int(item[..<dash]),
-                      let hi = Int(item[item.index(after: dash)...]), lo <= hi {
-                out.append(lo...hi)
-            }
-        }
-        return out.isEmpty ? nil : out
-    }
 }
 
 /// An HTTP/1.1 response read by hand: status line and headers (at most 16 KiB), then a body framed by
@@ -170,5 +153,14 @@ private extension Double {
     /// `0.42`, `17` (no trailing `.0`).
     func formatted() -> String {
         self == rounded() && abs(self) < 1e15 ? String(Int64(self)) : String(self)
+    }
+}
+
+/// A number from a header value or a JSON field: numbers, and text holding a number.
+func loadNumber(_ v: Any?) -> Double? {
+    switch v {
+    case let n as NSNumber: return n.doubleValue
+    case let s as String: return Double(s.trimmingCharacters(in: .whitespaces))
+    default: return nil
     }
 }

@@ -12,21 +12,26 @@ public struct TCPProber: Prober, ProbeStarter {
 
     public func start(_ spec: ProbeSpec, done: @escaping @Sendable (ProbeResult) -> Void) -> Bool {
         guard let loop = ProbeLoop.shared else { return false }
-        let (send, reader) = prepare(spec.monitor)
+        if spec.check == nil {
+            done(ProbeVerdict.down(spec.badOption ?? "bad monitor options").result(since: .now()))
+            return true
+        }
+        let (send, reader) = prepare(spec)
         return loop.start(address: spec.address, port: spec.port, timeoutMs: spec.monitor.timeoutMs, request: send, reader: reader, done: done)
     }
 
     public func probe(_ spec: ProbeSpec) async -> ProbeResult {
         if let r = await probeThroughStart(spec) { return r }
-        let (send, reader) = prepare(spec.monitor)
+        if spec.check == nil { return ProbeVerdict.down(spec.badOption ?? "bad monitor options").result(since: .now()) }
+        let (send, reader) = prepare(spec)
         return await StreamProbe.run(group: group, address: spec.address, port: spec.port, timeoutMs: spec.monitor.timeoutMs,
                                      tls: nil, request: send, reader: reader)
     }
 
     /// What to write (`send`) and the judge of what comes back (`expect`).
-    func prepare(_ m: Monitor) -> (send: [UInt8], reader: TCPBannerReader) {
-        let send = m.text("send").map { Array($0.utf8) } ?? []
-        return (send, TCPBannerReader(sendCount: send.count, expect: m.text("expect")))
+    func prepare(_ spec: ProbeSpec) -> (send: [UInt8], reader: TCPBannerReader) {
+        guard case .tcp(let check)? = spec.check else { return ([], TCPBannerReader(sendCount: 0, expect: nil)) }
+        return (spec.request, TCPBannerReader(sendCount: spec.request.count, expect: check.expect))
     }
 }
 
