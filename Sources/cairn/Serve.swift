@@ -71,6 +71,21 @@ struct Serve: ParsableCommand {
     @Flag(help: "Run `command` monitors (programs, as the server's user) and let admin tokens create and attach them through the API; off by default (docs/security.md).")
     var allowCommandMonitors = false
 
+    @Option(help: "Open admin API connections at most; at the cap a new one closes the oldest that is not inside a request (lowered at start to fit the descriptor limit beside DNS and probes).")
+    var apiMaxConnections: Int = 1024
+
+    @Option(help: "Open admin API connections from one address (IPv6: one /64) at most; past it new ones are closed at once.")
+    var apiMaxConnectionsPerAddress: Int = 64
+
+    @Option(help: "An admin API request head must be complete within this (10s, 500ms) of the accept, or of its first byte on a kept-alive connection.")
+    var apiHeaderTimeout: String = "10s"
+
+    @Option(help: "How long a kept-alive admin API connection waits for its next request, and a request body may stall.")
+    var apiIdleTimeout: String = "60s"
+
+    @Option(help: "With TLS: the admin API's TLS handshake must complete within this of the accept.")
+    var apiTlsHandshakeTimeout: String = "5s"
+
     func validate() throws {
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level: unknown level \"\(logLevel)\"")
@@ -83,6 +98,9 @@ struct Serve: ParsableCommand {
         guard tcpIdleTimeout > 0 else { throw ValidationError("--tcp-idle-timeout: must be > 0") }
         guard tcpWriteTimeout > 0 else { throw ValidationError("--tcp-write-timeout: must be > 0") }
         guard apiMaxAuthFailures > 0 else { throw ValidationError("--api-max-auth-failures: must be > 0") }
+        guard apiMaxConnections > 0 else { throw ValidationError("--api-max-connections: must be > 0") }
+        guard apiMaxConnectionsPerAddress > 0 else { throw ValidationError("--api-max-connections-per-address: must be > 0") }
+        _ = try apiConnectionLimits(maxConnections: apiMaxConnections)
         guard (apiTlsCert == nil) == (apiTlsKey == nil) else {
             throw ValidationError("--api-tls-cert and --api-tls-key go together")
         }
@@ -126,6 +144,21 @@ struct Serve: ParsableCommand {
         if getrlimit(RLIMIT_NOFILE_VALUE, &lim) == 0 && lim.rlim_cur < lim.rlim_max {
             lim.rlim_cur = lim.rlim_max
             _ = setrlimit(RLIMIT_NOFILE_VALUE, &lim)
+        }
+        // ... and the admin API gets only what DNS over TCP and probes leave of it (DescriptorBudget).
+        var apiConnections = apiMaxConnections
+        if getrlimit(RLIMIT_NOFILE_VALUE, &lim) == 0 {
+            let limit = lim.rlim_cur >= UInt64(Int.max) ? Int.max : Int(lim.rlim_cur)
+            apiConnections = DescriptorBudget.apiConnections(requested: apiMaxConnections, descriptorLimit: limit,
+                                                             tcpConnections: tcpMaxConnections, probes: probeConcurrency)
+            if apiConnections < apiMaxConnections && !api.isEmpty {
+                logger.warning("""
+                    --api-max-connections \(apiMaxConnections) lowered to \(apiConnections): of the \(limit) descriptors \
+                    (RLIMIT_NOFILE), \(tcpMaxConnections + 1) are kept for DNS over TCP, \(probeConcurrency) for probes and \
+                    \(DescriptorBudget.fixedReserve) for the rest; raise the hard limit (LimitNOFILE=, ulimit -Hn) or lower \
+                    --probe-concurrency or --tcp-max-connections
+                    """)
+            }
         }
         let started = DispatchTime.now()
         if account != nil {
@@ -197,7 +230,7 @@ struct Serve: ParsableCommand {
         // (they write the store), start only now, as the user when --user is given: never as root. (So with --user
         // the API's port must be one the user may bind: 1024 or above.)
         let apiTask = try startAPI(store: store, publisher: publisher, monitor: monitor, server: server, drills: drills,
-                                   logger: logger)
+                                   connections: try apiConnectionLimits(maxConnections: apiConnections), logger: logger)
         let ms = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e6
         logger.info("ready in \(String(format: "%.1f", ms)) ms")
         let monitorTask = Task.detached { await monitor.run() }
@@ -251,13 +284,13 @@ struct Serve: ParsableCommand {
 extension Serve {
     /// Starts the admin API and waits until it is bound (or failed to bind).
     func startAPI(store: SQLiteStore, publisher: SnapshotPublisher, monitor: HealthMonitor, server: DNSServer,
-                  drills: DrillRunner, logger: Logger) throws -> Task<Void, Never>? {
+                  drills: DrillRunner, connections: AdminConnectionLimits, logger: Logger) throws -> Task<Void, Never>? {
         guard !api.isEmpty else { return nil }
         let hp = try HostPort.parse(api, option: "--api")
         let admin = AdminAPI(
             configuration: AdminAPIConfiguration(host: hp.host, port: hp.port, tlsCertificate: apiTlsCert, tlsKey: apiTlsKey,
                                                  failureLimit: apiMaxAuthFailures, allowCommandMonitors: allowCommandMonitors,
-                                                 limits: limits.limits),
+                                                 limits: limits.limits, connections: connections),
             repository: store, publisher: publisher, health: monitor, drills: drills,
             metrics: makeMetrics(server: server, publisher: publisher, monitor: monitor),
             readiness: Readiness(waiting: {
@@ -289,6 +322,21 @@ extension Serve {
         let scheme = apiTlsCert == nil ? "http" : "https"
         FileHandle.standardError.write("cairn: listening api \(result.get()!) (\(scheme))\n".data(using: .utf8)!)
         return task
+    }
+
+    /// The admin API's caps and deadlines from the flags (durations read as every other duration, by `TimeSpan`).
+    func apiConnectionLimits(maxConnections: Int) throws -> AdminConnectionLimits {
+        func duration(_ text: String, _ option: String) throws -> TimeAmount {
+            guard let ms = TimeSpan(text)?.wholeMilliseconds, ms > 0, ms <= 86_400_000 else {
+                throw ValidationError("\(option): expected a duration from 1ms to 24h such as 10s or 500ms, not \"\(text)\"")
+            }
+            return .milliseconds(Int64(ms))
+        }
+        return AdminConnectionLimits(
+            maxConnections: maxConnections, maxConnectionsPerAddress: apiMaxConnectionsPerAddress,
+            headerTimeout: try duration(apiHeaderTimeout, "--api-header-timeout"),
+            idleTimeout: try duration(apiIdleTimeout, "--api-idle-timeout"),
+            tlsHandshakeTimeout: try duration(apiTlsHandshakeTimeout, "--api-tls-handshake-timeout"))
     }
 
     /// Lifts expired overrides once a second, each lift audited (`expire`, principal `cairn`).

@@ -23,13 +23,16 @@ public struct AdminAPIConfiguration: Sendable {
     public var allowCommandMonitors: Bool
     /// How far writes may grow the configuration (`--max-pools` ...).
     public var limits: ConfigLimits
+    /// Connection caps and deadlines (docs/security.md, "Admin API connections").
+    public var connections: AdminConnectionLimits
     public init(host: String = "127.0.0.1", port: Int = 9053, tlsCertificate: String? = nil, tlsKey: String? = nil,
                 failureLimit: Int = 10, failureWindow: Double = 60, allowCommandMonitors: Bool = false,
-                limits: ConfigLimits = .defaults) {
+                limits: ConfigLimits = .defaults, connections: AdminConnectionLimits = .init()) {
         self.host = host; self.port = port; self.tlsCertificate = tlsCertificate; self.tlsKey = tlsKey
         self.failureLimit = failureLimit; self.failureWindow = failureWindow
         self.allowCommandMonitors = allowCommandMonitors
         self.limits = limits
+        self.connections = connections
     }
 }
 
@@ -75,13 +78,24 @@ public final class AdminAPI: Sendable {
     /// Serves until the task is cancelled; `onBound` receives the bound address and port.
     public func run(onBound: @escaping @Sendable (String, Int) -> Void) async throws {
         let router = buildRouter()
-        var server: HTTPServerBuilder = .http1()
+        var tls: TLSConfiguration?
         if let cert = configuration.tlsCertificate, let key = configuration.tlsKey {
             let chain = try NIOSSLCertificate.fromPEMFile(cert).map { NIOSSLCertificateSource.certificate($0) }
-            let tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain,
-                                                               privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
-            server = try .tls(.http1(), tlsConfiguration: tls)
+            tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain,
+                                                           privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
         }
+        // Every connection goes through the caps and deadlines (AdminChildChannel); with TLS, inside
+        // the TLS channel so that its deadlines see the handshake end.
+        let limits = configuration.connections
+        let table = AdminConnectionTable(maxConnections: limits.maxConnections, maxPerAddress: limits.maxConnectionsPerAddress)
+        let logger = self.logger
+        let isTLS = tls != nil
+        let guarded = HTTPServerBuilder { responder in
+            AdminChildChannel(base: HTTP1Channel(responder: responder), limits: limits, tls: isTLS, table: table,
+                              logger: logger)
+        }
+        var server = guarded
+        if let tls { server = try .tls(guarded, tlsConfiguration: tls) }
         var quiet = Logger(label: "cairn.admin.http")
         quiet.logLevel = .warning
         let app = Application(
