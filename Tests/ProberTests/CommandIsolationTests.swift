@@ -8,9 +8,13 @@ import Testing
 @Suite struct CommandIsolationTests {
     @Test func theProgramInheritsNoDescriptorButItsStandardOnes() async throws {
         // A connected Unix socket pair without close-on-exec, as a library of the server might leave one.
-        var pair: [Int32] = [-1, -1]
-        #expect(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &pair) == 0)
+        var low: [Int32] = [-1, -1]
+        #expect(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &low) == 0)
+        // Moved above any number the program could open itself (ls's directory handle takes the lowest free one).
+        let pair = low.map { fcntl($0, F_DUPFD, 200) }
+        low.forEach { close($0) }
         defer { close(pair[0]); close(pair[1]) }
+        #expect(pair.allSatisfy { $0 >= 200 })
         // `ls -m /proc/self/fd`: the program's own descriptors on one line (its directory handle included).
         let spec = ProbeSpec(address: "127.0.0.1", port: 1,
                              monitor: Monitor(name: "fds", type: .command, timeoutMs: 5000,

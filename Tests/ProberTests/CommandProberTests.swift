@@ -38,7 +38,9 @@ import Testing
         #expect(!r.ok)
         #expect(r.detail == "timeout after 300 ms", "\(r)")
         #expect(r.latency >= 0.29 && r.latency <= 2.5, "\(r)")
-        #expect(elapsed < .seconds(30), "\(elapsed)")
+        // Wall clock includes the test process's scheduling: sync integration tests can hold both threads of the
+        // cooperative pool for ~30 s in a full run; `latency` (measured at the kill) is what proves the timeout.
+        #expect(elapsed < .seconds(120), "\(elapsed)")
     }
 
     @Test func shellThatSleepsPastTheTimeoutIsKilledWithItsChildren() async {
@@ -48,7 +50,7 @@ import Testing
         #expect(!r.ok)
         #expect(r.detail == "timeout after 300 ms", "\(r)")
         #expect(r.latency <= 2.5, "\(r)")
-        #expect(clock.now - t0 < .seconds(30))
+        #expect(clock.now - t0 < .seconds(120))   // see commandPastTheTimeoutIsKilledAndDown
     }
 
     @Test func addressPortAndPoolAreSubstituted() async {
