@@ -21,6 +21,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         // The admin API. Default traits off: no swift-configuration, no full Foundation.
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
+        // The daemon's services and their graceful shutdown (already built as Hummingbird's dependency).
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // bytes <-> values: names, headers, records, EDNS, compression, truncation. No dependencies.
@@ -49,8 +51,16 @@ let package = Package(
             .product(name: "HummingbirdTLS", package: "hummingbird"),
             .product(name: "HummingbirdCore", package: "hummingbird"),
         ], swiftSettings: hotPath),
+        // The daemon: builds every part from a typed configuration and runs them as one ServiceGroup.
+        .target(name: "CairnDaemon", dependencies: [
+            "DNSWire", "GSLBCore", "ZoneFiles", "GSLBServer", "GSLBStore",
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ]),
         .executableTarget(name: "cairn", dependencies: [
-            "DNSWire", "GSLBCore", "ZoneFiles", "GSLBServer", "GSLBStore", "GSLBConfigFile",
+            "DNSWire", "GSLBCore", "ZoneFiles", "GSLBServer", "GSLBStore", "GSLBConfigFile", "CairnDaemon",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
@@ -68,7 +78,7 @@ let package = Package(
         .testTarget(name: "GSLBConfigFileTests", dependencies: ["GSLBCore", "GSLBConfigFile", "DNSWire"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "IntegrationTests", dependencies: [
-            "DNSWire", "GSLBCore", "ZoneFiles", "GSLBServer", "cairn",
+            "DNSWire", "GSLBCore", "ZoneFiles", "GSLBServer", "cairn", "CairnDaemon",
         ]),
         .testTarget(name: "ProberTests", dependencies: ["GSLBCore", "GSLBServer", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]),
         .testTarget(name: "GSLBServerTests", dependencies: ["DNSWire", "GSLBCore", "GSLBServer",

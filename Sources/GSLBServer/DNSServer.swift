@@ -145,6 +145,18 @@ public final class DNSServer: @unchecked Sendable {
         bound.append(BoundAddress(transport: "tcp", host: host, port: actualPort))
     }
 
+    /// Stops gracefully: no new TCP connection is accepted, every open one answers the queries it has read and is
+    /// closed once its answers are written (waiting at most `grace`, then closing what is left), then the UDP
+    /// workers stop (each finishes the batch it has read).
+    public func shutdown(grace: TimeAmount) {
+        for c in tcpChannels { try? c.close().wait() }
+        tcpChannels = []
+        for ch in tcpTable.channels { ch.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent()) }
+        let deadline = NIODeadline.now() + grace
+        while tcpTable.count > 0 && NIODeadline.now() < deadline { usleep(5_000) }
+        stop()
+    }
+
     public func stop() {
         for c in tcpChannels { try? c.close().wait() }
         tcpChannels = []

@@ -66,6 +66,9 @@ final class TCPConnectionTable: Sendable {
     func remove(_ ch: Channel) { state.withLockedValue { d in d[ObjectIdentifier(ch)] = nil } }
 
     var count: Int { state.withLockedValue { $0.count } }
+
+    /// Every open connection (for a graceful shutdown).
+    var channels: [Channel] { state.withLockedValue { $0.values.map(\.channel) } }
 }
 
 /// One TCP connection: frames queries out of the byte stream, answers them in order, and
@@ -125,6 +128,8 @@ final class DNSTCPHandler: ChannelDuplexHandler, @unchecked Sendable {
     private var timer: Scheduled<Void>?
     private var timerDeadline = NIODeadline.distantFuture
     private var closing = false
+    /// The server is stopping: nothing more is read; the connection closes once every answer is written.
+    private var quiescing = false
 
     init(box: SnapshotBox, scratch: ThreadSpecificVariable<TCPScratch>, maxUDPPayload: Int, table: TCPConnectionTable,
          counters: QueryCounters, idleTimeout: TimeAmount, writeTimeout: TimeAmount,
@@ -176,6 +181,7 @@ final class DNSTCPHandler: ChannelDuplexHandler, @unchecked Sendable {
 
     /// Reads only while not blocked; a read asked for meanwhile waits for `pump`.
     func read(context: ChannelHandlerContext) {
+        if quiescing { return }
         if blocked {
             readPending = true
         } else {
@@ -263,7 +269,7 @@ final class DNSTCPHandler: ChannelDuplexHandler, @unchecked Sendable {
             }
             flushAnswers(context: context)
         } while repump && !closing && rounds < DNSTCPLimits.maxPumpRounds
-        if !blocked && readPending && !closing {
+        if !blocked && readPending && !closing && !quiescing {
             readPending = false
             context.read()
         }
@@ -281,8 +287,29 @@ final class DNSTCPHandler: ChannelDuplexHandler, @unchecked Sendable {
             lastProgress = context.eventLoop.now
             if case .failure = result { return }   // the channel closes on a write error
             pump(context: context)
+            closeIfDrained(context: context)
         }
         context.writeAndFlush(wrapOutboundOut(last), promise: promise)
+    }
+
+    // MARK: - Graceful shutdown
+
+    /// `ChannelShouldQuiesceEvent` (sent by `DNSServer.shutdown`): stop reading, answer the complete queries
+    /// already read, and close once every answer has been written.
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard event is ChannelShouldQuiesceEvent else {
+            context.fireUserInboundEventTriggered(event)
+            return
+        }
+        quiescing = true
+        pump(context: context)
+        closeIfDrained(context: context)
+    }
+
+    private func closeIfDrained(context: ChannelHandlerContext) {
+        guard quiescing, !closing, inFlight == 0, held == nil, !blocked else { return }
+        closing = true
+        context.close(promise: nil)
     }
 
     // MARK: - Timeouts

@@ -1,3 +1,4 @@
+import CairnDaemon
 import ArgumentParser
 import DNSWire
 import Foundation

@@ -1,10 +1,12 @@
 import ArgumentParser
+import CairnDaemon
 import Dispatch
 import Foundation
 import GSLBCore
 import GSLBServer
 import GSLBStore
 import Logging
+import Synchronization
 import NIOCore
 import NIOPosix
 
@@ -133,12 +135,40 @@ struct Serve: ParsableCommand {
                 throw ExitCode(1)
             }
         }
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: zones, isDirectory: &isDir), isDir.boolValue else {
-            throw ValidationError("--zones: \(zones) is not a directory")
+        let started = DispatchTime.now()
+        let config = try daemonConfiguration(user: account, logger: logger)
+        let daemon: Daemon
+        do { daemon = try Daemon.make(config, logger: logger) } catch {
+            logger.critical("\(error)")
+            throw ExitCode(1)
         }
-        let addresses = try (dns.isEmpty ? ["127.0.0.1:5300"] : dns).map { try HostPort.parse($0, option: "--dns") }
+        for b in daemon.dnsBound { FileHandle.standardError.write("cairn: listening \(b)\n".data(using: .utf8)!) }
+        let scheme = apiTlsCert == nil ? "http" : "https"
+        let failed = LockedValue<(any Error)?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        Task.detached {
+            do {
+                try await daemon.run { address in
+                    FileHandle.standardError.write("cairn: listening api \(address) (\(scheme))\n".data(using: .utf8)!)
+                    let ms = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e6
+                    logger.info("ready in \(String(format: "%.1f", ms)) ms")
+                }
+            } catch {
+                failed.set(error)
+            }
+            done.signal()
+        }
+        if api.isEmpty { logger.info("ready in \(String(format: "%.1f", Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e6)) ms") }
+        done.wait()
+        if let error = failed.get() {
+            logger.critical("\(daemon.apiBound == nil && !api.isEmpty ? "the admin API could not listen on \(api): " : "")\(error)")
+            throw ExitCode(1)
+        }
+    }
 
+    /// The flags as the daemon's typed configuration (validated in `validate()`).
+    func daemonConfiguration(user: Privileges.Account?, logger: Logger) throws -> DaemonConfiguration {
+        let addresses = try (dns.isEmpty ? ["127.0.0.1:5300"] : dns).map { try HostPort.parse($0, option: "--dns") }
         // Probes and TCP clients need file descriptors: raise the soft limit to the hard one.
         var lim = rlimit()
         if getrlimit(RLIMIT_NOFILE_VALUE, &lim) == 0 && lim.rlim_cur < lim.rlim_max {
@@ -160,168 +190,23 @@ struct Serve: ParsableCommand {
                     """)
             }
         }
-        let started = DispatchTime.now()
-        if account != nil {
-            // Root opens the store by path: not through a link or a second name the service user may have planted.
-            do { try Privileges.refuseUnsafeFiles(Privileges.storeFiles(db: db)) } catch {
-                logger.critical("\(error)")
-                throw ExitCode(1)
-            }
+        var apiConfig: AdminAPIConfiguration?
+        if !api.isEmpty {
+            let hp = try HostPort.parse(api, option: "--api")
+            apiConfig = AdminAPIConfiguration(host: hp.host, port: hp.port, tlsCertificate: apiTlsCert, tlsKey: apiTlsKey,
+                                              failureLimit: apiMaxAuthFailures, allowCommandMonitors: allowCommandMonitors,
+                                              limits: limits.limits,
+                                              connections: try apiConnectionLimits(maxConnections: apiConnections))
         }
-        let store: SQLiteStore
-        do { store = try SQLiteStore(path: db) } catch {
-            logger.critical("cannot open the store \(db): \(error)")
-            throw ExitCode(1)
-        }
-        let publisher = SnapshotPublisher(source: ZoneDirectorySource(directory: zones), repository: store)
-        let report = publisher.reload()
-        for z in report.zones { logger.info("serving zone \(z.origin) serial \(z.serial) from \(z.source)") }
-        if !allowCommandMonitors {
-            for m in publisher.box.load().gslb.config.commandMonitors.sorted(by: { $0.name < $1.name }) {
-                logger.warning("command monitor \(m.name) does not run (its members are reported down): start cairn serve with --allow-command-monitors to run it")
-            }
-        }
-        let watcher = publisher.startWatching(interval: 0.2)
-
-        // Health: probes run on their own event loops, never on the DNS threads.
-        let probeGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        let persist = DispatchQueue(label: "cairn.health.persist")
-        let monitor = HealthMonitor(
-            box: publisher.box, prober: MonitorProber(group: probeGroup, allowCommands: allowCommandMonitors),
-            options: .init(maxConcurrency: probeConcurrency),
-            onColdStartEnd: { all in publisher.applyHealth(all, endColdStart: true) },
-            onChange: { changes, _ in
-                publisher.applyHealth(changes)
-                persist.async {
-                    do { try store.recordHealth(contentsOf: changes) } catch { logger.error("cannot store health: \(error)") }
-                }
-            })
-
-        let server = DNSServer(
-            configuration: DNSServerConfiguration(
+        return DaemonConfiguration(
+            zones: zones, db: db,
+            dns: DNSServerConfiguration(
                 addresses: addresses.map { ($0.host, $0.port) }, udpWorkers: udpWorkers, maxUDPPayload: maxUdpSize,
                 tcpIdleTimeout: .seconds(Int64(tcpIdleTimeout)), tcpWriteTimeout: .seconds(Int64(tcpWriteTimeout)),
                 tcpMaxConnections: tcpMaxConnections,
                 udpCPUs: try udpCpus.map { try CPUList.parse($0).get() } ?? []),   // validated in validate()
-            box: publisher.box)
-        let bound = try server.start()
-        for b in bound { FileHandle.standardError.write("cairn: listening \(b)\n".data(using: .utf8)!) }
-        let drills = DrillRunner(repository: store, publisher: publisher, injector: monitor, listener: {
-            server.bound.first { $0.transport == "udp" }.map { ($0.host, $0.port) }
-        })
-        if !pidFile.isEmpty {
-            try "\(getpid())\n".write(toFile: pidFile, atomically: true, encoding: .utf8)
-        }
-        // Everything that needs root is done (DNS sockets bound, store open): drop for good, before the admin API
-        // accepts a request and before any probe, drill or reaper runs.
-        if let account {
-            do {
-                let warnings = try Privileges.prepareFiles(Privileges.storeFiles(db: db) + (pidFile.isEmpty ? [] : [pidFile]),
-                                                           for: account)
-                for w in warnings { logger.warning("\(w)") }
-                try Privileges.drop(to: account)
-                logger.notice("running as \(account): no capabilities, NoNewPrivs set")
-            } catch {
-                logger.critical("cannot drop privileges: \(error)")
-                throw ExitCode(1)
-            }
-        }
-        // The admin API, and what runs probes (command monitors start processes), drills and the override reaper
-        // (they write the store), start only now, as the user when --user is given: never as root. (So with --user
-        // the API's port must be one the user may bind: 1024 or above.)
-        let apiTask = try startAPI(store: store, publisher: publisher, monitor: monitor, server: server, drills: drills,
-                                   connections: try apiConnectionLimits(maxConnections: apiConnections), logger: logger)
-        let ms = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e6
-        logger.info("ready in \(String(format: "%.1f", ms)) ms")
-        let monitorTask = Task.detached { await monitor.run() }
-        drills.recover()
-        let drillTask = Task.detached {
-            while !Task.isCancelled {
-                drills.tick()
-                try? await Task.sleep(nanoseconds: 500_000_000)
-            }
-        }
-        let reaper = startOverrideReaper(store: store, publisher: publisher, logger: logger)
-
-        // A parent may have started us with these blocked (the mask is inherited): unblock them.
-        var set = sigset_t()
-        sigemptyset(&set)
-        for sig in [SIGHUP, SIGTERM, SIGINT] { sigaddset(&set, sig) }
-        sigprocmask(SIG_UNBLOCK, &set, nil)
-        signal(SIGHUP, SIG_IGN)
-        signal(SIGTERM, SIG_IGN)
-        signal(SIGINT, SIG_IGN)
-        let queue = DispatchQueue(label: "cairn.signals")
-        let hup = DispatchSource.makeSignalSource(signal: SIGHUP, queue: queue)
-        hup.setEventHandler {
-            logger.info("SIGHUP: reloading zones")
-            publisher.reload()
-        }
-        hup.resume()
-        let stop = DispatchSemaphore(value: 0)
-        var sources = [hup]
-        for sig in [SIGTERM, SIGINT] {
-            let s = DispatchSource.makeSignalSource(signal: sig, queue: queue)
-            s.setEventHandler { stop.signal() }
-            s.resume()
-            sources.append(s)
-        }
-        stop.wait()
-        logger.info("stopping")
-        apiTask?.cancel()
-        reaper.cancel()
-        drillTask.cancel()
-        drills.stop()
-        monitor.stop()
-        monitorTask.cancel()
-        watcher.stop()
-        server.stop()
-        if !pidFile.isEmpty { try? FileManager.default.removeItem(atPath: pidFile) }
-        _ = sources
-    }
-}
-
-extension Serve {
-    /// Starts the admin API and waits until it is bound (or failed to bind).
-    func startAPI(store: SQLiteStore, publisher: SnapshotPublisher, monitor: HealthMonitor, server: DNSServer,
-                  drills: DrillRunner, connections: AdminConnectionLimits, logger: Logger) throws -> Task<Void, Never>? {
-        guard !api.isEmpty else { return nil }
-        let hp = try HostPort.parse(api, option: "--api")
-        let admin = AdminAPI(
-            configuration: AdminAPIConfiguration(host: hp.host, port: hp.port, tlsCertificate: apiTlsCert, tlsKey: apiTlsKey,
-                                                 failureLimit: apiMaxAuthFailures, allowCommandMonitors: allowCommandMonitors,
-                                                 limits: limits.limits, connections: connections),
-            repository: store, publisher: publisher, health: monitor, drills: drills,
-            metrics: makeMetrics(server: server, publisher: publisher, monitor: monitor),
-            readiness: Readiness(waiting: {
-                var w: [String] = []
-                if server.bound.isEmpty { w.append("dns-listeners") }
-                if publisher.box.generation == 0 { w.append("first-snapshot") }
-                if !monitor.coldStartOver { w.append("first-probe-round") }
-                return w
-            }))
-        let bound = DispatchSemaphore(value: 0)
-        let result = LockedBox<String?>(nil)
-        let task = Task.detached {
-            do {
-                try await admin.run { host, port in
-                    result.set(host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)")
-                    bound.signal()
-                }
-            } catch is CancellationError {
-            } catch {
-                logger.critical("admin API on \(hp.host):\(hp.port) failed: \(error)")
-                bound.signal()
-            }
-        }
-        if bound.wait(timeout: .now() + 30) == .timedOut || result.get() == nil {
-            task.cancel()
-            logger.critical("the admin API could not listen on \(api)")
-            throw ExitCode(1)
-        }
-        let scheme = apiTlsCert == nil ? "http" : "https"
-        FileHandle.standardError.write("cairn: listening api \(result.get()!) (\(scheme))\n".data(using: .utf8)!)
-        return task
+            api: apiConfig, probeConcurrency: probeConcurrency, allowCommandMonitors: allowCommandMonitors,
+            pidFile: pidFile.isEmpty ? nil : pidFile, user: user)
     }
 
     /// The admin API's caps and deadlines from the flags (durations read as every other duration, by `TimeSpan`).
@@ -338,38 +223,6 @@ extension Serve {
             idleTimeout: try duration(apiIdleTimeout, "--api-idle-timeout"),
             tlsHandshakeTimeout: try duration(apiTlsHandshakeTimeout, "--api-tls-handshake-timeout"))
     }
-
-    /// Lifts expired overrides once a second, each lift audited (`expire`, principal `cairn`).
-    func startOverrideReaper(store: SQLiteStore, publisher: SnapshotPublisher, logger: Logger) -> Task<Void, Never> {
-        Task.detached {
-            while !Task.isCancelled {
-                do {
-                    let lifted = try store.expireOverrides(now: Date().timeIntervalSince1970, principal: "cairn")
-                    for o in lifted {
-                        logger.notice("override \(o.id ?? 0) expired: \(o.scope.rawValue) \(o.target) no longer forced \(o.state.rawValue)")
-                    }
-                    if !lifted.isEmpty { publisher.refreshIfChanged() }
-                } catch {
-                    logger.error("cannot expire overrides: \(error)")
-                }
-                try? await Task.sleep(nanoseconds: 250_000_000)
-            }
-        }
-    }
-}
-
-final class LockedBox<T: Sendable>: @unchecked Sendable {
-    private var value: T
-    private let lock = NSLock()
-    init(_ v: T) { value = v }
-    func get() -> T { lock.lock(); defer { lock.unlock() }; return value }
-    func set(_ v: T) { lock.lock(); value = v; lock.unlock() }
-}
-
-/// The /metrics text.
-func makeMetrics(server: DNSServer, publisher: SnapshotPublisher, monitor: HealthMonitor) -> @Sendable () -> String {
-    let metrics = Metrics(dns: server, publisher: publisher, health: monitor)
-    return { metrics.render() }
 }
 
 struct Reload: ParsableCommand {
@@ -419,3 +272,11 @@ let RLIMIT_NOFILE_VALUE = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
 #else
 let RLIMIT_NOFILE_VALUE = RLIMIT_NOFILE
 #endif
+
+/// A value behind a lock (what the daemon's task reports to the waiting main thread).
+final class LockedValue<T: Sendable>: Sendable {
+    private let value: Mutex<T>
+    init(_ v: T) { value = Mutex(v) }
+    func get() -> T { value.withLock { $0 } }
+    func set(_ v: T) { value.withLock { $0 = v } }
+}

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// `cairn serve --user NAME`: binds port 53 as root, then runs as NAME with no capabilities
-/// and NoNewPrivs (Sources/cairn/Privileges.swift).
+/// and NoNewPrivs (Sources/CairnDaemon/Privileges.swift).
 ///
 /// DEPENDS ON the `--user` flag of `cairn serve` (Serve.swift calling Privileges.lookup,
 /// forbidNewPrivileges, prepareFiles and drop). Needs root; skipped otherwise.

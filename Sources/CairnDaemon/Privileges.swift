@@ -7,7 +7,7 @@ import Glibc
 /// then become NAME for good — its uid and gid only, no supplementary groups, no
 /// capabilities, and `NoNewPrivs` so that nothing it runs (command monitors) can gain any.
 ///
-/// Order in `Serve.run` (see docs/operations.md, Privileges, and docs/security.md):
+/// Order in `Daemon.make` (see docs/operations.md, Privileges, and docs/security.md):
 ///   1. `lookup(user:)` and `forbidNewPrivileges()` first, before any thread exists:
 ///      `NoNewPrivs` is a per-thread attribute inherited by threads created later;
 ///   2. `refuseUnsafeFiles(storeFiles(db:))`, then open the store, bind DNS, write the pid file — as root;
@@ -15,22 +15,22 @@ import Glibc
 ///   4. only then the admin API, probes, drills and the reaper: no request is accepted and nothing runs as root.
 /// glibc's setgroups/setgid/setuid apply to every thread of the process, and the kernel
 /// clears each thread's permitted and effective capabilities when its uid leaves 0.
-enum Privileges {
-    struct Account: Sendable, Equatable, CustomStringConvertible {
-        let name: String
-        let uid: uid_t
-        let gid: gid_t
-        var description: String { "\(name) (uid \(uid), gid \(gid))" }
+public enum Privileges {
+    public struct Account: Sendable, Equatable, CustomStringConvertible {
+        public let name: String
+        public let uid: uid_t
+        public let gid: gid_t
+        public var description: String { "\(name) (uid \(uid), gid \(gid))" }
     }
 
-    struct Failure: Error, CustomStringConvertible {
-        let message: String
+    public struct Failure: Error, CustomStringConvertible {
+        public let message: String
         init(_ message: String) { self.message = message }
-        var description: String { message }
+        public var description: String { message }
     }
 
     /// The account of a user name (or a numeric uid, whose primary group is used).
-    static func lookup(user: String) throws -> Account {
+    public static func lookup(user: String) throws -> Account {
         var pwd = passwd()
         var result: UnsafeMutablePointer<passwd>?
         var buffer = [CChar](repeating: 0, count: 16_384)
@@ -46,7 +46,7 @@ enum Privileges {
     }
 
     /// The store's files: the SQLite file and its `-wal` and `-shm` companions (whether or not they exist).
-    static func storeFiles(db: String) -> [String] {
+    public static func storeFiles(db: String) -> [String] {
         [db, db + "-wal", db + "-shm"]
     }
 
@@ -54,7 +54,7 @@ enum Privileges {
     /// write the file it names), anything but a regular file, or a file with more than one hard link (another name
     /// for a file elsewhere). Where the store's directory belongs to the service user, that user could plant
     /// either before a start; called before root opens the store. Missing paths are fine (SQLite creates them).
-    static func refuseUnsafeFiles(_ paths: [String]) throws {
+    public static func refuseUnsafeFiles(_ paths: [String]) throws {
         for path in paths {
             var st = stat()
             guard lstat(path, &st) == 0 else {
@@ -81,7 +81,7 @@ enum Privileges {
     /// link between the check and the change hands nothing over. Missing paths are skipped.
     /// Returns warnings for directories the account cannot enter.
     @discardableResult
-    static func prepareFiles(_ paths: [String], for account: Account) throws -> [String] {
+    public static func prepareFiles(_ paths: [String], for account: Account) throws -> [String] {
         var warnings: [String] = []
         for path in paths {
             let fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)
@@ -110,7 +110,7 @@ enum Privileges {
 
     /// Sets `NoNewPrivs` on the calling thread (inherited by every thread created after it,
     /// and across execve): call it before anything starts a thread.
-    static func forbidNewPrivileges() throws {
+    public static func forbidNewPrivileges() throws {
         let PR_SET_NO_NEW_PRIVS: Int32 = 38
         guard prctl5(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 else {
             throw Failure("prctl(PR_SET_NO_NEW_PRIVS): \(String(cString: strerror(errno)))")
@@ -122,7 +122,7 @@ enum Privileges {
     /// be regained, and no capability is left (`/proc/self/status`: CapPrm, CapEff, CapInh
     /// and CapAmb 0). Sets `NoNewPrivs` on the calling thread too. Throws (and the caller
     /// must exit) when any of it did not hold.
-    static func drop(to account: Account) throws {
+    public static func drop(to account: Account) throws {
         guard geteuid() == 0 else {
             if getuid() == account.uid { return }   // already that user: nothing to drop
             throw Failure("--user: switching to \(account.name) needs root (running as uid \(getuid()))")
@@ -156,7 +156,7 @@ enum Privileges {
     }
 
     /// `/proc/self/status` as key → value (`CapEff` → `0000000000000000`).
-    static func processStatus() throws -> [String: String] {
+    public static func processStatus() throws -> [String: String] {
         let text = try String(contentsOfFile: "/proc/self/status", encoding: .utf8)
         var fields: [String: String] = [:]
         for line in text.split(separator: "\n") {

@@ -1,0 +1,220 @@
+import DNSWire
+import Dispatch
+import Foundation
+import GSLBCore
+import GSLBServer
+import GSLBStore
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+import Synchronization
+
+/// Everything `cairn serve` needs, typed: what its flags say once parsed and checked.
+public struct DaemonConfiguration: Sendable {
+    public var zones: String
+    public var db: String
+    public var dns: DNSServerConfiguration
+    /// nil: no admin API.
+    public var api: AdminAPIConfiguration?
+    public var probeConcurrency: Int
+    public var allowCommandMonitors: Bool
+    /// Written with the process id once the listeners are bound; removed on stop.
+    public var pidFile: String?
+    /// `--user`: after binding, run as this account for good (`Privileges`).
+    public var user: Privileges.Account?
+    /// How often the store's change token is read.
+    public var storePollInterval: Double
+
+    public init(zones: String, db: String, dns: DNSServerConfiguration, api: AdminAPIConfiguration?,
+                probeConcurrency: Int = 2048, allowCommandMonitors: Bool = false, pidFile: String? = nil,
+                user: Privileges.Account? = nil, storePollInterval: Double = 0.2) {
+        self.zones = zones; self.db = db; self.dns = dns; self.api = api; self.probeConcurrency = probeConcurrency
+        self.allowCommandMonitors = allowCommandMonitors; self.pidFile = pidFile; self.user = user
+        self.storePollInterval = storePollInterval
+    }
+}
+
+public struct DaemonError: Error, CustomStringConvertible {
+    public let description: String
+    init(_ d: String) { description = d }
+}
+
+/// The whole daemon as one `ServiceGroup`: the store watcher (snapshot publisher), the DNS listeners, health
+/// monitoring, drills, the override reaper and the admin API, started in that order and shut down in reverse on
+/// SIGTERM or SIGINT (graceful: the API stops accepting and finishes what it started, DNS over TCP writes every
+/// answer in flight, the store is closed last). SIGHUP rereads the zone files.
+///
+/// `make` does the root phase synchronously: it opens the store, builds the first snapshot and binds DNS (port 53
+/// needs root), writes the pid file and, with `--user`, drops privileges for good. Nothing that accepts an API
+/// request or runs a probe exists before that; `run()` starts it all.
+public final class Daemon: Sendable {
+    public let configuration: DaemonConfiguration
+    public let store: SQLiteStore
+    public let publisher: SnapshotPublisher
+    public let server: DNSServer
+    public let monitor: HealthMonitor
+    public let drills: DrillRunner
+    public let admin: AdminAPI?
+    /// The DNS listeners as bound (port 0 resolved).
+    public let dnsBound: [BoundAddress]
+    let logger: Logger
+    let probeGroup: MultiThreadedEventLoopGroup
+    private let apiBoundBox = LockedBox<String?>(nil)
+    private let groupBox = LockedBox<ServiceGroup?>(nil)
+
+    /// `HOST:PORT` of the admin API once it listens.
+    public var apiBound: String? { apiBoundBox.get() }
+
+    /// The root phase (see the type's comment). Throws `DaemonError` naming what failed; nothing is left running.
+    public static func make(_ config: DaemonConfiguration, logger: Logger = Logger(label: "cairn")) throws -> Daemon {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: config.zones, isDirectory: &isDir), isDir.boolValue else {
+            throw DaemonError("--zones: \(config.zones) is not a directory")
+        }
+        if config.user != nil {
+            // Root opens the store by path: not through a link or a second name the service user may have planted.
+            try Privileges.refuseUnsafeFiles(Privileges.storeFiles(db: config.db))
+        }
+        let store: SQLiteStore
+        do { store = try SQLiteStore(path: config.db) } catch {
+            throw DaemonError("cannot open the store \(config.db): \(error)")
+        }
+        let publisher = SnapshotPublisher(source: ZoneDirectorySource(directory: config.zones), repository: store)
+        let report = publisher.reload()
+        for z in report.zones { logger.info("serving zone \(z.origin) serial \(z.serial) from \(z.source)") }
+        if !config.allowCommandMonitors {
+            for m in publisher.box.load().gslb.config.commandMonitors.sorted(by: { $0.name < $1.name }) {
+                logger.warning("command monitor \(m.name) does not run (its members are reported down): start cairn serve with --allow-command-monitors to run it")
+            }
+        }
+
+        // Health: probes run on their own event loops, never on the DNS threads.
+        let probeGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let persist = DispatchQueue(label: "cairn.health.persist")
+        let monitor = HealthMonitor(
+            box: publisher.box, prober: MonitorProber(group: probeGroup, allowCommands: config.allowCommandMonitors),
+            options: .init(maxConcurrency: config.probeConcurrency),
+            onColdStartEnd: { all in publisher.applyHealth(all, endColdStart: true) },
+            onChange: { changes, _ in
+                publisher.applyHealth(changes)
+                persist.async {
+                    do { try store.recordHealth(contentsOf: changes) } catch { logger.error("cannot store health: \(error)") }
+                }
+            })
+
+        let server = DNSServer(configuration: config.dns, box: publisher.box)
+        let bound: [BoundAddress]
+        do { bound = try server.start() } catch {
+            try? probeGroup.syncShutdownGracefully()
+            throw DaemonError("\(error)")
+        }
+        let drills = DrillRunner(repository: store, publisher: publisher, injector: monitor, listener: {
+            server.bound.first { $0.transport == "udp" }.map { ($0.host, $0.port) }
+        })
+        if let pidFile = config.pidFile {
+            try "\(getpid())\n".write(toFile: pidFile, atomically: true, encoding: .utf8)
+        }
+        // Everything that needs root is done (DNS sockets bound, store open): drop for good, before the admin API
+        // accepts a request and before any probe, drill or reaper runs.
+        if let account = config.user {
+            do {
+                let warnings = try Privileges.prepareFiles(Privileges.storeFiles(db: config.db) + (config.pidFile.map { [$0] } ?? []),
+                                                           for: account)
+                for w in warnings { logger.warning("\(w)") }
+                try Privileges.drop(to: account)
+                logger.notice("running as \(account): no capabilities, NoNewPrivs set")
+            } catch {
+                server.stop()
+                throw DaemonError("cannot drop privileges: \(error)")
+            }
+        }
+        let admin = config.api.map { api in
+            AdminAPI(configuration: api, repository: store, publisher: publisher, health: monitor, drills: drills,
+                     metrics: Daemon.metrics(server: server, publisher: publisher, monitor: monitor),
+                     readiness: Readiness(waiting: {
+                         var w: [String] = []
+                         if server.bound.isEmpty { w.append("dns-listeners") }
+                         if publisher.box.generation == 0 { w.append("first-snapshot") }
+                         if !monitor.coldStartOver { w.append("first-probe-round") }
+                         return w
+                     }))
+        }
+        return Daemon(configuration: config, store: store, publisher: publisher, server: server, monitor: monitor,
+                      drills: drills, admin: admin, dnsBound: bound, logger: logger, probeGroup: probeGroup)
+    }
+
+    init(configuration: DaemonConfiguration, store: SQLiteStore, publisher: SnapshotPublisher, server: DNSServer,
+         monitor: HealthMonitor, drills: DrillRunner, admin: AdminAPI?, dnsBound: [BoundAddress], logger: Logger,
+         probeGroup: MultiThreadedEventLoopGroup) {
+        self.configuration = configuration; self.store = store; self.publisher = publisher; self.server = server
+        self.monitor = monitor; self.drills = drills; self.admin = admin; self.dnsBound = dnsBound; self.logger = logger
+        self.probeGroup = probeGroup
+    }
+
+    /// Runs every service until SIGTERM or SIGINT (or `shutdown()`), then stops them in reverse order. Returns
+    /// normally after a graceful shutdown; throws what made a service fail (the API could not listen, say).
+    /// - Parameters:
+    ///   - signals: handle SIGTERM/SIGINT (graceful) and SIGHUP (zone reload); off for in-process tests.
+    ///   - onAPIBound: `HOST:PORT` once the admin API listens.
+    public func run(signals: Bool = true, onAPIBound: @escaping @Sendable (String) -> Void = { _ in }) async throws {
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: StoreWatcherService(publisher: publisher, interval: configuration.storePollInterval)),
+            .init(service: DNSService(server: server)),
+            .init(service: HealthService(monitor: monitor, probeGroup: probeGroup)),
+            .init(service: DrillService(drills: drills)),
+            .init(service: ReaperService(store: store, publisher: publisher, logger: logger)),
+        ]
+        if signals { services.append(.init(service: ReloadOnHangupService(publisher: publisher, logger: logger))) }
+        if let admin {
+            let box = apiBoundBox
+            services.append(.init(service: AdminService(admin: admin, onBound: { text in
+                box.set(text)
+                onAPIBound(text)
+            })))
+        }
+        var config = ServiceGroupConfiguration(services: services, logger: logger)
+        if signals {
+            Self.unblockSignals()
+            config.gracefulShutdownSignals = [.sigterm, .sigint]
+        }
+        let group = ServiceGroup(configuration: config)
+        groupBox.set(group)
+        defer {
+            if let pid = configuration.pidFile { try? FileManager.default.removeItem(atPath: pid) }
+        }
+        try await group.run()
+        logger.info("stopped")
+    }
+
+    /// Starts the graceful shutdown (what SIGTERM does).
+    public func shutdown() async {
+        await groupBox.get()?.triggerGracefulShutdown()
+    }
+
+    /// A parent may have started us with these blocked (the mask is inherited): unblock them.
+    static func unblockSignals() {
+        var set = sigset_t()
+        sigemptyset(&set)
+        for sig in [SIGHUP, SIGTERM, SIGINT] { sigaddset(&set, sig) }
+        sigprocmask(SIG_UNBLOCK, &set, nil)
+        // The group reads them from dispatch signal sources, which see a signal only while its default action
+        // (terminating the process) is off.
+        signal(SIGTERM, SIG_IGN)
+        signal(SIGINT, SIG_IGN)
+    }
+
+    /// The /metrics text.
+    static func metrics(server: DNSServer, publisher: SnapshotPublisher, monitor: HealthMonitor) -> @Sendable () -> String {
+        let metrics = Metrics(dns: server, publisher: publisher, health: monitor)
+        return { metrics.render() }
+    }
+}
+
+/// A value behind a lock, for what the services report back.
+final class LockedBox<T: Sendable>: Sendable {
+    private let value: Mutex<T>
+    init(_ v: T) { value = Mutex(v) }
+    func get() -> T { value.withLock { $0 } }
+    func set(_ v: T) { value.withLock { $0 = v } }
+}

@@ -1,0 +1,126 @@
+import Dispatch
+import Foundation
+import GSLBServer
+import GSLBStore
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+
+// The daemon's parts as `Service`s. A part that owns threads (the UDP workers, the probe loop, the store watcher)
+// is still a service: its `run()` waits for the graceful shutdown, then stops and joins them.
+
+/// Reads the store's change token and publishes a snapshot when it moved (`SnapshotPublisher.startWatching`).
+struct StoreWatcherService: Service {
+    let publisher: SnapshotPublisher
+    let interval: Double
+
+    func run() async throws {
+        let watcher = publisher.startWatching(interval: interval)
+        try? await gracefulShutdown()
+        watcher.stop()
+    }
+}
+
+/// The DNS listeners, bound (as root) before the group runs. On shutdown: stop accepting TCP, write every answer
+/// of the open TCP connections, close them, stop the UDP workers.
+struct DNSService: Service {
+    let server: DNSServer
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            // Blocking joins: off the cooperative pool.
+            DispatchQueue.global().async {
+                server.shutdown(grace: .seconds(1))
+                done.resume()
+            }
+        }
+    }
+}
+
+/// Probing: the scheduler thread and the probe loop (`HealthMonitor.run`), and the probes' event loop.
+struct HealthService: Service {
+    let monitor: HealthMonitor
+    let probeGroup: MultiThreadedEventLoopGroup
+
+    func run() async throws {
+        await withTaskCancellationHandler {
+            await withGracefulShutdownHandler {
+                await monitor.run()
+            } onGracefulShutdown: {
+                monitor.stop()
+            }
+        } onCancel: {
+            monitor.stop()
+        }
+        try? await probeGroup.shutdownGracefully()
+    }
+}
+
+/// Drills: unfinished ones recovered at start, scheduled ones started, running ones driven twice a second.
+struct DrillService: Service {
+    let drills: DrillRunner
+
+    func run() async throws {
+        drills.recover()
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            drills.tick()
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(nanoseconds: 500_000_000) }
+        }
+        drills.stop()
+    }
+}
+
+/// Lifts expired overrides (every 250 ms), each lift audited (`expire`, principal `cairn`).
+struct ReaperService: Service {
+    let store: SQLiteStore
+    let publisher: SnapshotPublisher
+    let logger: Logger
+
+    func run() async throws {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            do {
+                let lifted = try store.expireOverrides(now: Date().timeIntervalSince1970, principal: "cairn")
+                for o in lifted {
+                    logger.notice("override \(o.id ?? 0) expired: \(o.scope.rawValue) \(o.target) no longer forced \(o.state.rawValue)")
+                }
+                if !lifted.isEmpty { publisher.refreshIfChanged() }
+            } catch {
+                logger.error("cannot expire overrides: \(error)")
+            }
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(nanoseconds: 250_000_000) }
+        }
+    }
+}
+
+/// SIGHUP rereads the zone files.
+struct ReloadOnHangupService: Service {
+    let publisher: SnapshotPublisher
+    let logger: Logger
+
+    func run() async throws {
+        signal(SIGHUP, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: DispatchQueue(label: "cairn.signals"))
+        source.setEventHandler { [publisher, logger] in
+            logger.info("SIGHUP: reloading zones")
+            publisher.reload()
+        }
+        source.resume()
+        try? await gracefulShutdown()
+        source.cancel()
+    }
+}
+
+/// The admin API (Hummingbird's `Application` runs inside it and sees the group's graceful shutdown: it stops
+/// accepting and lets the requests it has started finish).
+struct AdminService: Service {
+    let admin: AdminAPI
+    let onBound: @Sendable (String) -> Void
+
+    func run() async throws {
+        try await admin.run { host, port in
+            onBound(host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)")
+        }
+    }
+}

@@ -1,0 +1,72 @@
+import CairnDaemon
+import DNSWire
+import Foundation
+import GSLBServer
+import Testing
+
+/// The daemon as one ServiceGroup (issue 12 item 1): it starts in-process on port 0 as well as in the binary, and
+/// SIGTERM stops it gracefully: exit 0, no error-level line, every DNS-over-TCP answer of a query it read written.
+@Suite(.serialized) struct DaemonTests {
+    @Test func theWholeDaemonRunsInProcessAndStopsGracefully() async throws {
+        let env = try GSLBTests.makeEnv()
+        defer { try? FileManager.default.removeItem(at: env.dir) }
+        let f = try env.file("gslb.yaml", GSLBTests.config())
+        let (rc, out) = try CairnProcess.run(["apply", "-f", f, "--db", env.db, "--zones", env.zones])
+        #expect(rc == 0, "\(out)")
+        let daemon = try Daemon.make(DaemonConfiguration(
+            zones: env.zones, db: env.db, dns: DNSServerConfiguration(addresses: [("127.0.0.1", 0)], udpWorkers: 1),
+            api: AdminAPIConfiguration(host: "127.0.0.1", port: 0)))
+        let port = try #require(daemon.dnsBound.first { $0.transport == "udp" }?.port)
+        let running = Task { try await daemon.run(signals: false) }
+        // DNS answers at once (bound before the group runs); the API once its service is up.
+        #expect(GSLBTests.addresses(try DNSClient.udp("www.gslb.test.", .a, port: port)) == ["198.51.100.10"])
+        #expect(GSLBTests.addresses(try DNSClient.tcp("www.gslb.test.", .a, port: port)) == ["198.51.100.10"])
+        // Bounded generously: in a full run, sync tests can hold the cooperative pool the API's service needs.
+        let deadline = Date().addingTimeInterval(90)
+        while daemon.apiBound == nil && Date() < deadline { try await Task.sleep(nanoseconds: 20_000_000) }
+        let api = try #require(daemon.apiBound)
+        let healthz = try http("GET", "http://\(api)/healthz")
+        #expect(healthz.status == 200)
+
+        await daemon.shutdown()
+        try await running.value   // returns normally: a graceful stop, no error
+        #expect(DNSClient.udpRaw(QueryBuilder.make(id: 1, name: try DomainName("www.gslb.test."), type: .a), port: port,
+                                 timeout: 0.3) == nil, "DNS still answers after the stop")
+    }
+
+    @Test func sigtermWritesEveryTCPAnswerInFlightAndExitsZeroWithoutErrors() throws {
+        let env = try GSLBTests.makeEnv()
+        defer { try? FileManager.default.removeItem(at: env.dir) }
+        let server = try CairnProcess(["serve", "--zones", env.zones, "--db", env.db, "--dns", "127.0.0.1:0"])
+        // Several connections, each with a burst of pipelined queries the server has read but maybe not answered.
+        let connections = 8, perConnection = 200
+        var fds: [Int32] = []
+        defer { fds.forEach { close($0) } }
+        for c in 0..<connections {
+            let fd = try DNSClient.tcpConnect(port: server.port, timeout: 5)
+            fds.append(fd)
+            var burst: [UInt8] = []
+            for i in 0..<perConnection {
+                burst += DNSClient.framed(QueryBuilder.make(id: UInt16(c * perConnection + i), name: try DomainName("ns.gslb.test."), type: .a))
+            }
+            DNSClient.tcpSend(fd, burst)
+        }
+        // Let the server read them (not necessarily answer), then stop it.
+        usleep(50_000)
+        let stopAt = Date()
+        server.signal(SIGTERM)
+        var answered = 0
+        for fd in fds {
+            while let m = DNSClient.tcpReadMessage(fd), m.count >= 12 { answered += 1 }
+        }
+        server.process.waitUntilExit()
+        let took = Date().timeIntervalSince(stopAt)
+        #expect(server.process.terminationReason == .exit && server.process.terminationStatus == 0,
+                "exit \(server.process.terminationStatus): \(server.stderr.value)")
+        #expect(answered == connections * perConnection, "\(answered) of \(connections * perConnection) TCP answers written")
+        #expect(took < 5, "stopping took \(took) s")
+        let errors = server.stderr.value.split(separator: "\n").filter { $0.contains(" error ") || $0.contains(" critical ") }
+        #expect(errors.isEmpty, "error-level lines on a clean stop: \(errors)")
+        #expect(server.stderr.value.contains("stopped"), "\(server.stderr.value)")
+    }
+}
