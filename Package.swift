@@ -23,6 +23,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
         // The daemon's services and their graceful shutdown (already built as Hummingbird's dependency).
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        // Heap (the probe schedule); already built as a dependency of NIO's.
+        .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
     ],
     targets: [
         // bytes <-> values: names, headers, records, EDNS, compression, truncation. No dependencies.
@@ -50,6 +52,7 @@ let package = Package(
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTLS", package: "hummingbird"),
             .product(name: "HummingbirdCore", package: "hummingbird"),
+            .product(name: "HeapModule", package: "swift-collections"),
         ], swiftSettings: hotPath),
         // The daemon: builds every part from a typed configuration and runs them as one ServiceGroup.
         .target(name: "CairnDaemon", dependencies: [

@@ -3,6 +3,7 @@ import GSLBCore
 import Logging
 import Synchronization
 import CNetShim
+import HeapModule
 
 /// Probes every distinct target once per interval (however many pools share it),
 /// spreads probes over the interval, caps concurrency, runs each target's
@@ -146,7 +147,7 @@ public final class HealthMonitor: Sendable {
         var lastConfig: GSLBConfig?
         var targets: [Target] = []
         var specs: [ProbeSpec] = []
-        var heap = DueHeap()
+        var heap = Heap<Due>()
         var pendingFirst = Set<ProbeSpec>()
         var lastReport = clock()
         while running.load(ordering: .relaxed) {
@@ -159,10 +160,10 @@ public final class HealthMonitor: Sendable {
                     targets = HealthMonitor.targets(snap.gslb)
                     let now = clock()
                     var oldDue: [ProbeSpec: Double] = [:]
-                    for e in heap.items { oldDue[specs[e.index]] = e.due }
+                    for e in heap.unordered { oldDue[specs[e.index]] = e.due }
                     let health = Dictionary(snap.gslb.health.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
                     specs = targets.map(\.spec)
-                    heap = DueHeap()
+                    heap = Heap<Due>()
                     state.withLock { st in
                         var next: [ProbeSpec: Status] = [:]
                         for (i, t) in targets.enumerated() {
@@ -182,7 +183,7 @@ public final class HealthMonitor: Sendable {
                             // Spread first probes over the interval by a stable hash of the target.
                             let interval = Double(t.spec.monitor.intervalMs) / 1000
                             let slot = Double(fnv1a(Array(t.spec.description.utf8)) % 1000) / 1000 * interval
-                            heap.push(due: oldDue[t.spec] ?? (now + slot), index: i)
+                            heap.insert(Due(due: oldDue[t.spec] ?? (now + slot), index: i))
                         }
                         st = next
                     }
@@ -195,14 +196,14 @@ public final class HealthMonitor: Sendable {
             let now = clock()
             var nextWake = now + 0.25
             // Only the targets that are due: O(log n) each.
-            while let top = heap.peek, top.due <= now {
+            while let top = heap.min, top.due <= now {
                 if activeBox.load(ordering: .relaxed) >= options.maxConcurrency { nextWake = now + 0.002; break }
-                _ = heap.pop()
+                _ = heap.popMin()
                 let spec = specs[top.index]
                 let interval = Double(spec.monitor.intervalMs) / 1000
                 let lateness = now - top.due
                 // Next slot keeps the phase; a target that fell far behind restarts from now.
-                heap.push(due: lateness > interval ? now + interval : top.due + interval, index: top.index)
+                heap.insert(Due(due: lateness > interval ? now + interval : top.due + interval, index: top.index))
                 // Still probing from the last slot: skip this one.
                 guard inFlightBox.withLock({ $0.insert(spec).inserted }) else { continue }
                 activeBox.add(1, ordering: .relaxed)
@@ -219,7 +220,7 @@ public final class HealthMonitor: Sendable {
                     self.finished(spec)
                 }
             }
-            if let top = heap.peek { nextWake = min(nextWake, top.due) }
+            if let top = heap.min { nextWake = min(nextWake, top.due) }
             if pendingFirst.isEmpty && !firstRoundDone.load(ordering: .relaxed) && !targets.isEmpty {
                 // Every target has been sent once; the round ends when each has a result.
                 if awaitingFirst.withLock({ $0.isEmpty }) {
@@ -351,43 +352,12 @@ public final class HealthMonitor: Sendable {
     }
 }
 
-/// A min-heap of (due time, target index) for the scheduler.
-struct DueHeap {
-    struct Entry { var due: Double; var index: Int }
-    private(set) var items: [Entry] = []
-
-    var peek: Entry? { items.first }
-
-    mutating func push(due: Double, index: Int) {
-        items.append(Entry(due: due, index: index))
-        var i = items.count - 1
-        while i > 0 {
-            let p = (i - 1) / 2
-            if items[p].due <= items[i].due { break }
-            items.swapAt(p, i)
-            i = p
-        }
-    }
-
-    mutating func pop() -> Entry? {
-        guard !items.isEmpty else { return nil }
-        let top = items[0]
-        let last = items.removeLast()
-        if !items.isEmpty {
-            items[0] = last
-            var i = 0
-            while true {
-                let l = 2 * i + 1, r = l + 1
-                var m = i
-                if l < items.count && items[l].due < items[m].due { m = l }
-                if r < items.count && items[r].due < items[m].due { m = r }
-                if m == i { break }
-                items.swapAt(i, m)
-                i = m
-            }
-        }
-        return top
-    }
+/// When a target is due next: the scheduler's swift-collections `Heap`, ordered by due time.
+struct Due: Comparable {
+    var due: Double
+    var index: Int
+    static func < (a: Due, b: Due) -> Bool { a.due < b.due }
+    static func == (a: Due, b: Due) -> Bool { a.due == b.due && a.index == b.index }
 }
 
 extension HealthMonitor: ProbeFaultInjector {
