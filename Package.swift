@@ -25,6 +25,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         // Heap (the probe schedule); already built as a dependency of NIO's.
         .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
+        // SHA-256 and random bytes of API tokens; already built for swift-certificates (NIOSSL's graph).
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
     ],
     targets: [
         // bytes <-> values: names, headers, records, EDNS, compression, truncation. No dependencies.
@@ -36,7 +38,8 @@ let package = Package(
         .target(name: "GSLBCore", dependencies: ["DNSWire"], swiftSettings: hotPath),
         .target(name: "ZoneFiles", dependencies: ["DNSWire", "GSLBCore", "CLDNS"]),
         // The only importer of GRDB/SQLite: migrations, repository, audit log.
-        .target(name: "GSLBStore", dependencies: ["GSLBCore", .product(name: "GRDB", package: "GRDB.swift")]),
+        .target(name: "GSLBStore", dependencies: ["GSLBCore", .product(name: "GRDB", package: "GRDB.swift"),
+                                                  .product(name: "Crypto", package: "swift-crypto")]),
         // The declarative YAML file of `cairn apply` / `cairn export`.
         .target(name: "GSLBConfigFile", dependencies: ["GSLBCore", "DNSWire", .product(name: "Yams", package: "Yams")]),
         .target(name: "GSLBServer", dependencies: [

@@ -20,7 +20,8 @@ public protocol AdminRepository: ConfigRepository {
     func listAudit(object: String?, since: Double?, limit: Int, offset: Int) throws -> [AuditEntry]
     func createToken(name: String, scope: TokenScope, expiresAt: Double?, principal: String,
                      source: String) throws -> (token: APIToken, secret: String)
-    func token(hash: String) throws -> APIToken?
+    /// The token whose secret this is (the store keeps only hashes), or nil.
+    func token(secret: String) throws -> APIToken?
     func listTokens() throws -> [APIToken]
     func deleteToken(id: Int64, principal: String, source: String, requestID: String?) throws
     func touchToken(id: Int64, at time: Double) throws

@@ -10,8 +10,8 @@ extension SQLiteStore {
                             source: String) throws -> (token: APIToken, secret: String) {
         if let e = expiresAt, !e.isFinite { throw StoreError(.invalid, "expires_at must be a finite number") }
         guard !name.isEmpty, name.count <= 100 else { throw StoreError(.invalid, "a token name is 1 to 100 characters") }
-        let secret = APIToken.generateSecret()
-        let hash = APIToken.hash(secret)
+        let secret = TokenSecret.generate()
+        let hash = TokenSecret.hash(secret)
         let created = now()
         let token: APIToken = try write("creating a token") { db in
             try db.execute(sql: "INSERT INTO tokens (name, hash, scope, expires_at, created_at) VALUES (?, ?, ?, ?, ?)",
@@ -26,6 +26,9 @@ extension SQLiteStore {
     }
 
     /// The token whose hash is `hash`, compared in constant time, or nil.
+    /// The token whose secret this is (compared by its SHA-256), or nil.
+    public func token(secret: String) throws -> APIToken? { try token(hash: TokenSecret.hash(secret)) }
+
     public func token(hash: String) throws -> APIToken? {
         let all = try listTokens()
         var found: APIToken?

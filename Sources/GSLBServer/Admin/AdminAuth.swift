@@ -52,7 +52,7 @@ final class AdminAuth: Sendable {
         let parts = header.split(separator: " ", maxSplits: 1)
         guard parts.count == 2, parts[0].lowercased() == "bearer" else { throw fail("the Authorization header is not `Bearer TOKEN`") }
         let secret = parts[1].trimmingCharacters(in: .whitespaces)
-        guard let token = try repo.token(hash: APIToken.hash(secret)) else { throw fail("unknown token") }
+        guard let token = try repo.token(secret: secret) else { throw fail("unknown token") }
         if token.isExpired(at: now) { throw fail("the token has expired") }
         guard token.scope.allows(scope) else {
             throw APIError(.forbidden, "forbidden", field: "Authorization",
