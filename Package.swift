@@ -8,7 +8,7 @@ let hotPath: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], 
 
 let package = Package(
     name: "cairn",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],   // Synchronization.Mutex, the one lock type
     products: [
         .executable(name: "cairn", targets: ["cairn"]),
     ],

@@ -60,11 +60,11 @@ public final class Daemon: Sendable {
     public let dnsBound: [BoundAddress]
     let logger: Logger
     let probeGroup: MultiThreadedEventLoopGroup
-    private let apiBoundBox = LockedBox<String?>(nil)
-    private let groupBox = LockedBox<ServiceGroup?>(nil)
+    private let apiBoundBox = Mutex<String?>(nil)
+    private let groupBox = Mutex<ServiceGroup?>(nil)
 
     /// `HOST:PORT` of the admin API once it listens.
-    public var apiBound: String? { apiBoundBox.get() }
+    public var apiBound: String? { apiBoundBox.withLock { $0 } }
 
     /// The root phase (see the type's comment). Throws `DaemonError` naming what failed; nothing is left running.
     public static func make(_ config: DaemonConfiguration, logger: Logger = Logger(label: "cairn")) throws -> Daemon {
@@ -167,9 +167,8 @@ public final class Daemon: Sendable {
         ]
         if signals { services.append(.init(service: ReloadOnHangupService(publisher: publisher, logger: logger))) }
         if let admin {
-            let box = apiBoundBox
-            services.append(.init(service: AdminService(admin: admin, onBound: { text in
-                box.set(text)
+            services.append(.init(service: AdminService(admin: admin, onBound: { [self] text in
+                apiBoundBox.withLock { $0 = text }
                 onAPIBound(text)
             })))
         }
@@ -179,7 +178,7 @@ public final class Daemon: Sendable {
             config.gracefulShutdownSignals = [.sigterm, .sigint]
         }
         let group = ServiceGroup(configuration: config)
-        groupBox.set(group)
+        groupBox.withLock { $0 = group }
         defer {
             if let pid = configuration.pidFile { try? FileManager.default.removeItem(atPath: pid) }
         }
@@ -189,7 +188,7 @@ public final class Daemon: Sendable {
 
     /// Starts the graceful shutdown (what SIGTERM does).
     public func shutdown() async {
-        await groupBox.get()?.triggerGracefulShutdown()
+        await groupBox.withLock { $0 }?.triggerGracefulShutdown()
     }
 
     /// A parent may have started us with these blocked (the mask is inherited): unblock them.
@@ -209,12 +208,4 @@ public final class Daemon: Sendable {
         let metrics = Metrics(dns: server, publisher: publisher, health: monitor)
         return { metrics.render() }
     }
-}
-
-/// A value behind a lock, for what the services report back.
-final class LockedBox<T: Sendable>: Sendable {
-    private let value: Mutex<T>
-    init(_ v: T) { value = Mutex(v) }
-    func get() -> T { value.withLock { $0 } }
-    func set(_ v: T) { value.withLock { $0 = v } }
 }

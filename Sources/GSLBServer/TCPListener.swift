@@ -1,7 +1,7 @@
 import DNSWire
 import GSLBCore
 import Logging
-import NIOConcurrencyHelpers
+import Synchronization
 import NIOCore
 import NIOPosix
 
@@ -43,14 +43,14 @@ final class TCPScratch {
 /// Tracks open connections and their last activity, to enforce the cap.
 final class TCPConnectionTable: Sendable {
     struct Entry { let channel: Channel; var lastActive: NIODeadline }
-    private let state = NIOLockedValueBox<[ObjectIdentifier: Entry]>([:])
+    private let state = Mutex<[ObjectIdentifier: Entry]>([:])
     let maxConnections: Int
 
     init(maxConnections: Int) { self.maxConnections = maxConnections }
 
     /// Registers a channel; returns the channel to evict when over the cap.
     func add(_ ch: Channel) -> Channel? {
-        state.withLockedValue { d in
+        state.withLock { d in
             d[ObjectIdentifier(ch)] = Entry(channel: ch, lastActive: .now())
             guard d.count > maxConnections else { return nil }
             let victim = d.filter { $0.key != ObjectIdentifier(ch) }.min { $0.value.lastActive < $1.value.lastActive }
@@ -60,15 +60,15 @@ final class TCPConnectionTable: Sendable {
     }
 
     func touch(_ ch: Channel) {
-        state.withLockedValue { d in d[ObjectIdentifier(ch)]?.lastActive = .now() }
+        state.withLock { d in d[ObjectIdentifier(ch)]?.lastActive = .now() }
     }
 
-    func remove(_ ch: Channel) { state.withLockedValue { d in d[ObjectIdentifier(ch)] = nil } }
+    func remove(_ ch: Channel) { state.withLock { d in d[ObjectIdentifier(ch)] = nil } }
 
-    var count: Int { state.withLockedValue { $0.count } }
+    var count: Int { state.withLock { $0.count } }
 
     /// Every open connection (for a graceful shutdown).
-    var channels: [Channel] { state.withLockedValue { $0.values.map(\.channel) } }
+    var channels: [Channel] { state.withLock { $0.values.map(\.channel) } }
 }
 
 /// One TCP connection: frames queries out of the byte stream, answers them in order, and

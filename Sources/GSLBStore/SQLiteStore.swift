@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Synchronization
 import GSLBCore
 #if canImport(Glibc)
 import Glibc
@@ -20,9 +21,9 @@ public final class SQLiteStore: ConfigRepository, Sendable {
     let pool: DatabasePool
     /// A dedicated connection that only reads `PRAGMA data_version` (see `changeToken`).
     private let watcher: DatabaseQueue
-    private let tokenState = Locked(TokenState())
+    private let tokenState = Mutex(TokenState())
     /// Bumped after each commit of this store's own writes.
-    private let localWrites = Locked<Int64>(0)
+    private let localWrites = Mutex<Int64>(0)
     /// Seconds since the Unix epoch, for audit rows and history (injectable for tests).
     let now: @Sendable () -> Double
 

@@ -144,7 +144,7 @@ struct Serve: ParsableCommand {
         }
         for b in daemon.dnsBound { FileHandle.standardError.write("cairn: listening \(b)\n".data(using: .utf8)!) }
         let scheme = apiTlsCert == nil ? "http" : "https"
-        let failed = LockedValue<(any Error)?>(nil)
+        let failed = Outcome()
         let done = DispatchSemaphore(value: 0)
         Task.detached {
             do {
@@ -154,13 +154,13 @@ struct Serve: ParsableCommand {
                     logger.info("ready in \(String(format: "%.1f", ms)) ms")
                 }
             } catch {
-                failed.set(error)
+                failed.error.withLock { $0 = error }
             }
             done.signal()
         }
         if api.isEmpty { logger.info("ready in \(String(format: "%.1f", Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e6)) ms") }
         done.wait()
-        if let error = failed.get() {
+        if let error = failed.error.withLock({ $0 }) {
             logger.critical("\(daemon.apiBound == nil && !api.isEmpty ? "the admin API could not listen on \(api): " : "")\(error)")
             throw ExitCode(1)
         }
@@ -273,10 +273,7 @@ let RLIMIT_NOFILE_VALUE = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
 let RLIMIT_NOFILE_VALUE = RLIMIT_NOFILE
 #endif
 
-/// A value behind a lock (what the daemon's task reports to the waiting main thread).
-final class LockedValue<T: Sendable>: Sendable {
-    private let value: Mutex<T>
-    init(_ v: T) { value = Mutex(v) }
-    func get() -> T { value.withLock { $0 } }
-    func set(_ v: T) { value.withLock { $0 = v } }
+/// What the daemon's task reports to the waiting main thread.
+final class Outcome: Sendable {
+    let error = Mutex<(any Error)?>(nil)
 }

@@ -31,7 +31,7 @@ public final class DrillRunner: Sendable {
     public let intervalMs: Int
     /// The drill override outlives the hold by this much, so that a crashed Cairn still lifts it.
     public let overrideMargin: Double
-    private let beginLock = NSLock()
+    private let beginLock = Mutex(())
     private let controls = Mutex<[String: Bool]>([:])   // running drill id -> abort requested
     private let stopped = Atomic<Bool>(false)
 
@@ -138,8 +138,10 @@ public final class DrillRunner: Sendable {
     func begin(_ initial: DrillReport, principal: String, source: String, requestID: String?) throws -> DrillReport {
         // One start at a time (an API request and a scheduled drill's tick may race): the busy check and
         // the save of the running drill go together.
-        beginLock.lock()
-        defer { beginLock.unlock() }
+        try beginLock.withLock { _ in try beginLocked(initial, principal: principal, source: source, requestID: requestID) }
+    }
+
+    private func beginLocked(_ initial: DrillReport, principal: String, source: String, requestID: String?) throws -> DrillReport {
         var r = initial
         let now = clock()
         if let other = try busy(r.target, except: r.id) {

@@ -1,6 +1,6 @@
 import Foundation
 import GSLBCore
-import NIOConcurrencyHelpers
+import Synchronization
 import NIOCore
 import CNetShim
 
@@ -73,13 +73,13 @@ final class CommandRun: Sendable {
         /// When the end was seen: the latency stops there, not when the awaiting task runs again.
         var ended: NIODeadline?
     }
-    private let state = NIOLockedValueBox(State())
+    private let state = Mutex(State())
 
     init(executable: String, arguments: [String], timeoutMs: Int, start: NIODeadline) {
         self.executable = executable; self.arguments = arguments; self.timeoutMs = timeoutMs; self.start = start
     }
 
-    var ended: NIODeadline? { state.withLockedValue { $0.ended } }
+    var ended: NIODeadline? { state.withLock { $0.ended } }
 
     /// The verdict, and the first line the program printed (kept apart: only `admin` may see it).
     func run() async -> (ProbeVerdict, String?) {
@@ -103,10 +103,10 @@ final class CommandRun: Sendable {
         defer { for p in cargs { free(p) } }
         let rc = cargs.withUnsafeMutableBufferPointer { cairn_spawn(executable, $0.baseAddress!, fd, &pid) }
         guard rc == 0 else { return (.down("exec: \(executable): \(String(cString: strerror(rc)))"), nil) }
-        state.withLockedValue { $0.pid = pid }
+        state.withLock { $0.pid = pid }
         let status = await exitStatus(of: pid)
 
-        if state.withLockedValue({ $0.timedOut }) { return (.timeout(timeoutMs, ""), nil) }
+        if state.withLock({ $0.timedOut }) { return (.timeout(timeoutMs, ""), nil) }
         let line = fd >= 0 ? CommandRun.firstLine(fd) : nil
         let signal = status & 0x7f
         if signal == 0 {
@@ -121,16 +121,16 @@ final class CommandRun: Sendable {
     private func exitStatus(of pid: pid_t) async -> Int32 {
         await withCheckedContinuation { (cont: CheckedContinuation<Int32, Never>) in
             let remaining = (start + .milliseconds(Int64(timeoutMs))) - NIODeadline.now()
-            DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(max(0, Int(remaining.nanoseconds)))) { [state] in
-                state.withLockedValue { s in
+            DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(max(0, Int(remaining.nanoseconds)))) { [self] in
+                state.withLock { s in
                     guard !s.exited else { return }
                     s.timedOut = true
                     kill(-pid, SIGKILL)
                 }
             }
             /// Reaps `pid` if it has ended: its status, or nil.
-            let reap: @Sendable () -> Int32? = { [state] in
-                state.withLockedValue { s -> Int32? in
+            let reap: @Sendable () -> Int32? = { [self] in
+                state.withLock { s -> Int32? in
                     guard !s.exited else { return nil }
                     var st: Int32 = 0
                     guard waitpid(pid, &st, WNOHANG) == pid else { return nil }
