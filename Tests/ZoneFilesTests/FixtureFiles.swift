@@ -24,3 +24,11 @@ extension ZoneContent {
 
 /// Uncompressed wire form of an absolute name.
 func wire(_ name: String) -> [UInt8] { try! DomainName(name).wire }
+
+/// A broken zone fixture: its file, where the error must be reported (`file:line`) and the reason.
+struct BrokenZoneFixture: Sendable, CustomStringConvertible {
+    var file: String
+    var at: String
+    var reason: String
+    var description: String { file }
+}

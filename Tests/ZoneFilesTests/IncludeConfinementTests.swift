@@ -9,14 +9,8 @@ import Testing
 /// most `ZoneFileLoader.maxFileBytes`, and never quotes a refused or included file's
 /// content in an error: the errors reach `GET /v1/zones`, readable with a `read` token.
 @Suite struct IncludeConfinementTests {
-    /// One bad fixture per rule: (zone under `include/zones/`, line of the `$INCLUDE` or
-    /// of the error, the reason).
-    struct Case: Sendable, CustomStringConvertible {
-        var file: String
-        var at: String
-        var reason: String
-        var description: String { file }
-    }
+    /// One bad fixture per rule (zone under `include/zones/`, line of the `$INCLUDE` or of the error).
+    typealias Case = BrokenZoneFixture
 
     static let cases: [Case] = [
         Case(file: "include/zones/dotdot-escape.zone", at: "include/zones/dotdot-escape.zone:6", reason: "outside the zone directory"),

@@ -7,12 +7,7 @@ import Testing
 /// Each broken file is reported at the file (the `$INCLUDE`d one when the error is
 /// there) and line of the faulty entry, with a reason.
 @Suite struct ZoneFileSyntaxTests {
-    struct Case: Sendable, CustomStringConvertible {
-        var file: String
-        var at: String
-        var reason: String
-        var description: String { file }
-    }
+    typealias Case = BrokenZoneFixture
 
     static let cases: [Case] = [
         Case(file: "syntax/bad-rdata.zone", at: "syntax/bad-rdata.zone:6", reason: "cannot parse A record \"bad IN A 192.0.2.300\""),
