@@ -30,8 +30,14 @@ public final class AnswerEngine {
     private var client = ClientAddress.unknown
     public var rng: SplitMix64
     public var roundRobinCounter: UInt64 = 0
+    /// NSID and the CH TXT names (`ServerIdentity`); none by default.
+    public let identity: ServerIdentity
+    /// The NSID option as written (code, length, value), or empty.
+    private let nsidOption: [UInt8]
 
-    public init(maxUDPPayload: Int = 1232, seed: UInt64? = nil) {
+    public init(maxUDPPayload: Int = 1232, seed: UInt64? = nil, identity: ServerIdentity = .none) {
+        self.identity = identity
+        self.nsidOption = identity.nsid.map { [0, 3, UInt8($0.count >> 8), UInt8($0.count & 0xff)] + $0 } ?? []
         var sys = SystemRandomNumberGenerator()
         self.rng = SplitMix64(seed: seed ?? sys.next())
         self.maxUDPPayload = max(512, min(maxUDPPayload, 65535))
@@ -70,11 +76,12 @@ public final class AnswerEngine {
     }
 
     func optOptions(_ q: Query) -> [UInt8] {
-        guard let ecs = q.edns?.clientSubnet else { return [] }
+        let nsid = q.edns?.nsidRequested == true ? nsidOption : []
+        guard let ecs = q.edns?.clientSubnet else { return nsid }
         // RFC 7871 §7.2.1: echo the option; scope 0 unless the answer depended on the client
         // (then the prefix length of the topology entry that decided, never past the source).
         let payload = ecs.wire(scope: UInt8(min(ecsScope, Int(ecs.sourcePrefix))))
-        return [0, 8, UInt8(payload.count >> 8), UInt8(payload.count & 0xff)] + payload
+        return [0, 8, UInt8(payload.count >> 8), UInt8(payload.count & 0xff)] + payload + nsid
     }
 
     func responseFlags(_ queryFlags: UInt16, rcode: ResponseCode, aa: Bool = false, tc: Bool = false) -> UInt16 {
@@ -94,8 +101,9 @@ public final class AnswerEngine {
         if let q = query, writer.question(q.qname, type: q.qtype.rawValue, qclass: q.qclass) { qd = 1 }
         var ar = 0
         if let q = query, let e = q.edns {
+            // NSID in error responses too, as NSD (an operator debugging a REFUSED wants to know who said it).
             if writer.opt(udpSize: advertisedUDPPayload, extendedRcode: UInt8(rcode.rawValue >> 4), dnssecOK: e.dnssecOK,
-                          options: []) { ar = 1 }
+                          options: e.nsidRequested ? nsidOption : []) { ar = 1 }
         }
         writer.setCounts(qd: qd, an: 0, ns: 0, ar: ar)
         return writer.position
@@ -109,6 +117,9 @@ public final class AnswerEngine {
         }
         if let e = q.edns, e.version > 0 {
             return writeError(.badVers, id: q.id, flags: q.flags, query: q, transport: transport, out: out)
+        }
+        if q.qclass == 3, (q.qtype == .txt || q.qtype.rawValue == 255), let text = identity.chaosText(q.qname) {
+            return writeChaosTXT(q, text: text, transport: transport, out: out)
         }
         if q.qclass != RecordClass.in && q.qclass != RecordClass.any {
             return writeError(.refused, id: q.id, flags: q.flags, query: q, transport: transport, out: out)
@@ -128,6 +139,31 @@ public final class AnswerEngine {
         // QCLASS ANY: data is IN, but not authoritative for "any class" (as NSD does).
         let aa = aaResult && q.qclass == RecordClass.in
         return encode(q, rcode: rcode, aa: aa, transport: transport, out: out)
+    }
+
+    /// `id.server.` (etc.) CH TXT: NOERROR, not authoritative, one TXT record, TTL 0 (as NSD answers them).
+    func writeChaosTXT(_ q: Query, text: String, transport: Transport, out: UnsafeMutableRawBufferPointer) -> Int {
+        lastRcode = 0
+        writer.reset(buffer: out, limit: sizeLimit(q, transport))
+        writer.header(id: q.id, flags: responseFlags(q.flags, rcode: .noError))
+        guard writer.question(q.qname, type: q.qtype.rawValue, qclass: q.qclass) else { return 0 }
+        let value = Array(text.utf8.prefix(255))
+        var an = 0
+        if writer.hasRoom(2 + 10 + 1 + value.count) {
+            writer.u16(0xC00C)   // the question's name
+            writer.u16(RecordType.txt.rawValue)
+            writer.u16(3)
+            writer.u32(0)
+            writer.u16(UInt16(1 + value.count))
+            writer.u8(UInt8(value.count))
+            _ = writer.bytes(value)
+            an = 1
+        }
+        var ar = 0
+        if let e = q.edns, writer.opt(udpSize: advertisedUDPPayload, extendedRcode: 0, dnssecOK: e.dnssecOK,
+                                      options: e.nsidRequested ? nsidOption : []) { ar = 1 }
+        writer.setCounts(qd: 1, an: an, ns: 0, ar: ar)
+        return writer.position
     }
 
     /// RFC 1034 §4.3.2 with wildcards (RFC 4592), DNAME (RFC 6672), CNAME chains

@@ -19,12 +19,15 @@ public struct DNSServerConfiguration: Sendable {
     public var tcpMaxConnections: Int
     /// CPUs for the UDP worker threads: worker i of each address is pinned to `udpCPUs[i % count]`; empty = not pinned.
     public var udpCPUs: [Int]
+    /// NSID and the CH TXT identity/version answers (none by default).
+    public var identity: ServerIdentity
 
     public init(addresses: [(host: String, port: Int)] = [("127.0.0.1", 5300)], udpWorkers: Int = 0,
                 maxUDPPayload: Int = 1232, tcpIdleTimeout: TimeAmount = .seconds(10),
                 tcpWriteTimeout: TimeAmount = DNSTCPLimits.defaultWriteTimeout, tcpMaxConnections: Int = 512,
-                udpCPUs: [Int] = []) {
+                udpCPUs: [Int] = [], identity: ServerIdentity = .none) {
         self.addresses = addresses
+        self.identity = identity
         self.udpCPUs = udpCPUs
         self.udpWorkers = udpWorkers > 0 ? udpWorkers : max(1, System.coreCount)
         self.maxUDPPayload = maxUDPPayload
@@ -125,7 +128,7 @@ public final class DNSServer: @unchecked Sendable {
                 .childChannelInitializer { ch in
                     ch.eventLoop.makeCompletedFuture {
                         try ch.pipeline.syncOperations.addHandler(
-                            DNSTCPHandler(box: box, scratch: scratch, maxUDPPayload: cfg.maxUDPPayload, table: table, counters: counters,
+                            DNSTCPHandler(box: box, scratch: scratch, maxUDPPayload: cfg.maxUDPPayload, identity: cfg.identity, table: table, counters: counters,
                                           idleTimeout: cfg.tcpIdleTimeout, writeTimeout: cfg.tcpWriteTimeout))
                     }
                 }
@@ -136,7 +139,7 @@ public final class DNSServer: @unchecked Sendable {
         }
         tcpChannels.append(channel)
         for (i, fd) in fds.enumerated() {
-            let l = UDPListener(fd: fd, box: box, maxUDPPayload: cfg.maxUDPPayload, counters: counters)
+            let l = UDPListener(fd: fd, box: box, maxUDPPayload: cfg.maxUDPPayload, identity: cfg.identity, counters: counters)
             let cpu = cfg.udpCPUs.isEmpty ? nil : cfg.udpCPUs[i % cfg.udpCPUs.count]
             l.start(name: "cairn-udp-\(udp.count)", cpu: cpu)   // Linux thread names are at most 15 bytes
             udp.append(l)

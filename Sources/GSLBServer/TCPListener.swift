@@ -33,8 +33,8 @@ final class TCPScratch {
     let engine: AnswerEngine
     let out: UnsafeMutableRawBufferPointer
 
-    init(maxUDPPayload: Int) {
-        engine = AnswerEngine(maxUDPPayload: maxUDPPayload)
+    init(maxUDPPayload: Int, identity: ServerIdentity) {
+        engine = AnswerEngine(maxUDPPayload: maxUDPPayload, identity: identity)
         out = UnsafeMutableRawBufferPointer.allocate(byteCount: 65535, alignment: 8)
     }
     deinit { out.deallocate() }
@@ -93,6 +93,7 @@ final class DNSTCPHandler: ChannelDuplexHandler, @unchecked Sendable {
     let box: SnapshotBox
     let scratch: ThreadSpecificVariable<TCPScratch>
     let maxUDPPayload: Int
+    let identity: ServerIdentity
     let table: TCPConnectionTable
     let counters: QueryCounters
     let idleTimeout: TimeAmount
@@ -131,12 +132,14 @@ final class DNSTCPHandler: ChannelDuplexHandler, @unchecked Sendable {
     /// The server is stopping: nothing more is read; the connection closes once every answer is written.
     private var quiescing = false
 
-    init(box: SnapshotBox, scratch: ThreadSpecificVariable<TCPScratch>, maxUDPPayload: Int, table: TCPConnectionTable,
+    init(box: SnapshotBox, scratch: ThreadSpecificVariable<TCPScratch>, maxUDPPayload: Int, identity: ServerIdentity = .none,
+         table: TCPConnectionTable,
          counters: QueryCounters, idleTimeout: TimeAmount, writeTimeout: TimeAmount,
          maxQueriesInFlight: Int = DNSTCPLimits.maxQueriesInFlight) {
         self.box = box
         self.scratch = scratch
         self.maxUDPPayload = maxUDPPayload
+        self.identity = identity
         self.table = table
         self.counters = counters
         self.idleTimeout = idleTimeout
@@ -224,7 +227,7 @@ final class DNSTCPHandler: ChannelDuplexHandler, @unchecked Sendable {
     private func answer(_ frame: ByteBuffer, context: ChannelHandlerContext) {
         let s: TCPScratch
         if let existing = scratch.currentValue { s = existing } else {
-            s = TCPScratch(maxUDPPayload: maxUDPPayload)
+            s = TCPScratch(maxUDPPayload: maxUDPPayload, identity: identity)
             scratch.currentValue = s
         }
         let snapshot = reader.refresh()

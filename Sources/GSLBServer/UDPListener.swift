@@ -12,11 +12,13 @@ final class UDPListener: @unchecked Sendable {
     let fd: Int32
     let box: SnapshotBox
     let maxUDPPayload: Int
+    let identity: ServerIdentity
     let counters: QueryCounters
     private let stopping = Atomic<Bool>(false)
     private let done = DispatchSemaphore(value: 0)
 
-    init(fd: Int32, box: SnapshotBox, maxUDPPayload: Int, counters: QueryCounters) {
+    init(fd: Int32, box: SnapshotBox, maxUDPPayload: Int, identity: ServerIdentity = .none, counters: QueryCounters) {
+        self.identity = identity
         self.fd = fd
         self.box = box
         self.maxUDPPayload = maxUDPPayload
@@ -34,7 +36,7 @@ final class UDPListener: @unchecked Sendable {
         let slotSize = max(4096, maxUDPPayload)
         guard let batch = cairn_batch_new(Int32(slots), Int32(slotSize)) else { return }
         defer { cairn_batch_free(batch) }
-        let engine = AnswerEngine(maxUDPPayload: maxUDPPayload)
+        let engine = AnswerEngine(maxUDPPayload: maxUDPPayload, identity: identity)
         var reader = SnapshotReader(box)
         let tally = engine.tally
         var flush = FlushPolicy()

@@ -67,6 +67,15 @@ struct Serve: ParsableCommand {
     @Option(help: "Failed API authentications from one address per minute before it gets 429.")
     var apiMaxAuthFailures: Int = 10
 
+    @Option(help: "NSID (RFC 5001) to send to queries that ask for it, as NSD's nsid: an even number of hex digits, or ascii_TEXT (other text is taken as is); default: none.")
+    var nsid: String?
+
+    @Option(help: "Answer id.server. and hostname.bind. CH TXT with this text (which node answered); default: REFUSED.")
+    var identity: String?
+
+    @Option(help: "Answer version.server. and version.bind. CH TXT with this text; default: REFUSED.")
+    var serverVersion: String?
+
     @OptionGroup(title: "Configuration size (what API writes may grow it to)")
     var limits: LimitOptions
 
@@ -99,6 +108,7 @@ struct Serve: ParsableCommand {
         guard tcpMaxConnections > 0 else { throw ValidationError("--tcp-max-connections: must be > 0") }
         guard tcpIdleTimeout > 0 else { throw ValidationError("--tcp-idle-timeout: must be > 0") }
         guard tcpWriteTimeout > 0 else { throw ValidationError("--tcp-write-timeout: must be > 0") }
+        if let nsid, ServerIdentity.parseNSID(nsid) == nil { throw ValidationError("--nsid: 1 to 128 octets, as hex digits or ascii_TEXT") }
         guard apiMaxAuthFailures > 0 else { throw ValidationError("--api-max-auth-failures: must be > 0") }
         guard apiMaxConnections > 0 else { throw ValidationError("--api-max-connections: must be > 0") }
         guard apiMaxConnectionsPerAddress > 0 else { throw ValidationError("--api-max-connections-per-address: must be > 0") }
@@ -204,7 +214,8 @@ struct Serve: ParsableCommand {
                 addresses: addresses.map { ($0.host, $0.port) }, udpWorkers: udpWorkers, maxUDPPayload: maxUdpSize,
                 tcpIdleTimeout: .seconds(Int64(tcpIdleTimeout)), tcpWriteTimeout: .seconds(Int64(tcpWriteTimeout)),
                 tcpMaxConnections: tcpMaxConnections,
-                udpCPUs: try udpCpus.map { try CPUList.parse($0).get() } ?? []),   // validated in validate()
+                udpCPUs: try udpCpus.map { try CPUList.parse($0).get() } ?? [],   // validated in validate()
+                identity: ServerIdentity(nsid: nsid.flatMap(ServerIdentity.parseNSID), identity: identity, version: serverVersion)),
             api: apiConfig, probeConcurrency: probeConcurrency, allowCommandMonitors: allowCommandMonitors,
             pidFile: pidFile.isEmpty ? nil : pidFile, user: user)
     }

@@ -16,4 +16,19 @@ import Testing
         #expect(diffs.isEmpty)
         #expect(out.contains(" passed, 0 failed"), "\(out.suffix(2000))")
     }
+
+    /// NSID (RFC 5001) and the CH TXT identity names, configured as the reference NSD is (refserver.sh), strictly
+    /// equal to NSD's answers (Tests/conformance/identity.corpus).
+    @Test func identityCorpusMatchesNSDStrictly() throws {
+        let script = Paths.fixture("scripts/conformance").path
+        var env = ProcessInfo.processInfo.environment
+        env["CAIRN_BIN"] = Paths.cairnBinary.path
+        env["CAIRN_ARGS"] = "--identity dnsdiff --server-version dnsdiff --nsid ascii_dnsdiff"
+        env["DNSDIFF_ARGS"] = "--strict"
+        let (status, out) = try CairnProcess.runCapturing(URL(fileURLWithPath: "/bin/bash"),
+                                                          [script, Paths.fixture("Tests/conformance/identity.corpus").path],
+                                                          cwd: Paths.packageRoot, env: env)
+        #expect(status == 0, "identity conformance failed:\n\(out.suffix(6000))")
+        #expect(out.contains(" passed, 0 failed"), "\(out.suffix(2000))")
+    }
 }
