@@ -5,10 +5,11 @@ import GSLBCore
 /// The declarative YAML file of `cairn apply` and `cairn export` (keys and rules in
 /// `docs/config-file.md`).
 ///
-/// Decoding reads the YAML tree itself (not Codable) so that every problem names its place,
-/// e.g. `pools[0].ttl: expected an integer, got "abc"`, and reports every problem at once.
-/// `decode` checks the file's shape and types; `ConfigValidator` checks what the values mean
-/// (the overloads taking `zones` run both and report everything together).
+/// The objects' `Codable` conformances (GSLBCore, Model+Codable.swift) are the one codec of the
+/// file and of API bodies: `ConfigNodeDecoder` runs them over the YAML (or JSON) tree so that every
+/// problem names its place, e.g. `pools[0].ttl: expected an integer, got "abc"`, and every problem is
+/// reported at once. `decode` checks the shape and types; `ConfigValidator` checks what the values
+/// mean (the overloads taking `zones` run both and report everything together).
 public enum ConfigFile {
     /// Reads a configuration: shape, keys and types. Defaults are filled in; pool names
     /// (and `pool:NAME` fallbacks) without a trailing dot get one.
@@ -32,6 +33,16 @@ public enum ConfigFile {
             .filter { issue in !covered.contains { ConfigFile.path(issue.path, isAtOrBelow: $0) } }
         let all = r.issues + semantic
         return all.isEmpty ? .success(r.config) : .failure(all)
+    }
+
+    /// Reads one object of an API body (a value from `JSONSerialization`) with the reader of files:
+    /// the same keys, defaults and messages, with paths from the body (`members[1].address`; empty for
+    /// the body itself).
+    public static func decode<T: Decodable>(_ type: T.Type, json: Any) -> Result<T, [ConfigIssue]> {
+        let log = ConfigIssueLog()
+        let value = ConfigNodeDecoder.decode(type, from: ConfigFileReader.node(json: json), log: log)
+        if let value, log.issues.isEmpty { return .success(value) }
+        return .failure(log.issues.isEmpty ? [ConfigIssue(path: "", message: "cannot be read")] : log.issues)
     }
 
     /// The canonical text of a configuration: `decode(yaml: encode(c)) == .success(c)` for every

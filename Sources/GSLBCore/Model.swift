@@ -3,14 +3,14 @@ import DNSWire
 // The GSLB domain as stored in SQLite and written in `cairn apply` files.
 // Plain values: validation is `ConfigValidator`, decisions are `PoolPolicy`.
 
-public struct GeoPoint: Hashable, Sendable, Codable {
+public struct GeoPoint: Hashable, Sendable {
     public var lat: Double
     public var lon: Double
     public init(lat: Double, lon: Double) { self.lat = lat; self.lon = lon }
 }
 
 /// A location (data centre, region, cloud zone).
-public struct Site: Hashable, Sendable, Codable {
+public struct Site: Hashable, Sendable {
     public var name: String
     public var region: String?
     public var location: GeoPoint?
@@ -69,7 +69,7 @@ public enum AdminState: String, Hashable, Sendable, Codable, CaseIterable {
 }
 
 /// Where a member is probed when that is not its answered address (NAT, admin interface).
-public struct ProbeTarget: Hashable, Sendable, Codable {
+public struct ProbeTarget: Hashable, Sendable {
     public var address: String?
     public var port: Int?
     public init(address: String? = nil, port: Int? = nil) { self.address = address; self.port = port }

@@ -7,8 +7,9 @@ import Hummingbird
 import NIOCore
 
 // The `/v1` resources. Bodies are JSON objects with the keys of docs/config-file.md; they are
-// read by the same reader as `cairn apply` files (JSON is YAML), so every type error names
-// its key, then the whole resulting config is validated against the served zones.
+// decoded by the codec of `cairn apply` files (the objects' `Codable` conformances over the JSON
+// value), so every type error names its key, then the whole resulting config is validated against
+// the served zones.
 
 extension AdminAPI {
     // MARK: - Bodies
@@ -32,25 +33,23 @@ extension AdminAPI {
         return d
     }
 
-    /// Decodes one object through the config-file reader: `wrap` puts the object's JSON text
-    /// into a document, `prefix` is the object's place in it (stripped from field names).
-    func decode(_ dict: [String: Any], prefix: String, wrap: (String) -> String) throws -> GSLBConfig {
+    /// Decodes one object with the reader of `cairn apply` files, straight from the JSON value: the
+    /// first problem's path is the field (`members[1].address`; none for the body as a whole).
+    func decode<T: Decodable>(_ type: T.Type, _ dict: [String: Any]) throws -> T {
         // `version` is read-only (it travels in If-Match): what a GET returned can be PUT back.
         var d = dict
         d.removeValue(forKey: "version")
-        if let members = d["members"] as? [Any] {
-            d["members"] = members.map { m -> Any in
+        for list in ["members", "topology"] {
+            guard let items = d[list] as? [Any] else { continue }
+            d[list] = items.map { m -> Any in
                 guard var o = m as? [String: Any] else { return m }
                 o.removeValue(forKey: "version")
                 return o
             }
         }
-        guard let text = JSON.serialize(d) else { throw APIError.badRequest("body", "the body cannot be read") }
-        switch ConfigFile.decode(yaml: wrap(text)) {
-        case .success(let c): return c
-        case .failure(let issues):
-            let first = issues[0]
-            throw APIError.invalid(Self.field(first.path, prefix: prefix), first.message)
+        switch ConfigFile.decode(type, json: d) {
+        case .success(let v): return v
+        case .failure(let issues): throw APIError.invalid(issues[0].path.isEmpty ? nil : issues[0].path, issues[0].message)
         }
     }
 
@@ -167,7 +166,7 @@ extension AdminAPI {
     // MARK: - Sites and monitors: objects named by one key
 
     /// A collection of the config whose objects are named by a string key (sites, monitors).
-    struct Named<T: Sendable>: Sendable {
+    struct Named<T: Sendable & Decodable>: Sendable {
         let kind: String
         let section: String
         let items: WritableKeyPath<GSLBConfig, [T]> & Sendable
@@ -207,8 +206,7 @@ extension AdminAPI {
             }
             d["name"] = name
         }
-        let section = r.section
-        return try decode(d, prefix: "\(section)[0]") { "{\"\(section)\": [\($0)]}" }[keyPath: r.items][0]
+        return try decode(T.self, d)
     }
 
     func create<T>(_ r: Named<T>, _ c: Call) async throws -> Reply {
@@ -303,9 +301,7 @@ extension AdminAPI {
         return .ok(Encode.pool(p, versions: v), etag: v[Keys.pool(p)])
     }
 
-    func decodePool(_ d: [String: Any]) throws -> Pool {
-        try decode(d, prefix: "pools[0]") { "{\"pools\": [\($0)]}" }.pools[0]
-    }
+    func decodePool(_ d: [String: Any]) throws -> Pool { try decode(Pool.self, d) }
 
     func createPool(_ c: Call) async throws -> Reply {
         let body = try object(try await readJSON(c), "a pool")
@@ -405,12 +401,7 @@ extension AdminAPI {
         return try memberReply(pool: p.name, type: p.type, address: c.param("address"))
     }
 
-    func decodeMember(_ d: [String: Any], pool: Pool) throws -> Member {
-        let name = JSON.string(pool.name).text
-        return try decode(d, prefix: "pools[0].members[0]") {
-            "{\"pools\": [{\"name\": \(name), \"type\": \"\(pool.type)\", \"members\": [\($0)]}]}"
-        }.pools[0].members[0]
-    }
+    func decodeMember(_ d: [String: Any], pool: Pool) throws -> Member { try decode(Member.self, d) }
 
     func createMember(_ c: Call) async throws -> Reply {
         let d = try object(try await readJSON(c), "a member")
@@ -500,18 +491,8 @@ extension AdminAPI {
             throw APIError.invalid(extra, "unknown key; the body is {\"topology\": [ENTRY...]}")
         }
         guard let entries = d["topology"] as? [Any] else { throw APIError.invalid("topology", "expected a list of entries") }
-        // What a GET returned can be PUT back: `version` is read-only.
-        let cleaned: [String: Any] = ["topology": entries.map { e -> Any in
-            guard var o = e as? [String: Any] else { return e }
-            o.removeValue(forKey: "version")
-            return o
-        }]
-        guard let text = JSON.serialize(cleaned) else { throw APIError.badRequest("body", "the body cannot be read") }
-        let table: [TopologyEntry]
-        switch ConfigFile.decode(yaml: text) {
-        case .success(let c): table = c.topology
-        case .failure(let issues): throw APIError.invalid(issues[0].path, issues[0].message)
-        }
+        // What a GET returned can be PUT back: `version` is read-only (`decode` drops it).
+        let table = try decode(GSLBConfig.self, ["topology": entries]).topology
         let expected = try ifMatch(c).map { [Keys.topologyTable: $0] } ?? [:]
         let state = try await write(c, expected: expected) { config in
             let before = config
@@ -523,7 +504,7 @@ extension AdminAPI {
 
     func createTopology(_ c: Call) async throws -> Reply {
         let d = try object(try await readJSON(c), "a topology entry")
-        let entry = try decode(d, prefix: "topology[0]") { "{\"topology\": [\($0)]}" }.topology[0]
+        let entry = try decode(TopologyEntry.self, d)
         let (config, v) = try await write(c, expected: [:]) { config in
             let before = config
             if config.topology.contains(where: { $0.network == entry.network }) {

@@ -1,0 +1,231 @@
+// The one codec of each config object: the keys of docs/config-file.md, read from a `cairn apply`
+// file, an API body or any JSON. Defaults are those of the memberwise initialisers; a value that
+// cannot be read is reported (see ConfigNode.swift) and leaves the default in place.
+
+extension GeoPoint: Codable {
+    enum CodingKeys: String, ConfigCodingKeys {
+        case lat, lon
+        static let what = "a location {lat, lon}"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let lat = try c.required(Double.self, .lat, decoder), lon = try c.required(Double.self, .lon, decoder)
+        guard let lat, let lon else { throw ConfigValueUnusable() }
+        self.init(lat: lat, lon: lon)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(lat, forKey: .lat)
+        try c.encode(lon, forKey: .lon)
+    }
+}
+
+extension Site: Codable {
+    enum CodingKeys: String, ConfigCodingKeys {
+        case name, region, location, capacity, load
+        static let what = "a site"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(name: try c.required(String.self, .name, decoder) ?? "",
+                  region: try c.decodeIfPresent(String.self, forKey: .region),
+                  location: try c.decodeIfPresent(GeoPoint.self, forKey: .location),
+                  capacity: try c.decodeIfPresent(Double.self, forKey: .capacity),
+                  load: try c.decodeIfPresent(Double.self, forKey: .load))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(name, forKey: .name)
+        try c.encodeIfPresent(region, forKey: .region)
+        try c.encodeIfPresent(location, forKey: .location)
+        try c.encodeIfPresent(capacity, forKey: .capacity)
+        try c.encodeIfPresent(load, forKey: .load)
+    }
+}
+
+extension ProbeTarget: Codable {
+    enum CodingKeys: String, ConfigCodingKeys {
+        case address, port
+        static let what = "a probe target"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(address: try c.decodeIfPresent(String.self, forKey: .address), port: try c.decodeIfPresent(Int.self, forKey: .port))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encodeIfPresent(address, forKey: .address)
+        try c.encodeIfPresent(port, forKey: .port)
+    }
+}
+
+extension Member: Decodable {
+    enum CodingKeys: String, ConfigCodingKeys {
+        case site, address, weight, priority, state, monitor, probe, load
+        static let what = "a member"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(site: try c.required(String.self, .site, decoder) ?? "", address: try c.required(String.self, .address, decoder) ?? "")
+        if let v = try c.decodeIfPresent(Int.self, forKey: .weight) { weight = v }
+        if let v = try c.decodeIfPresent(Int.self, forKey: .priority) { priority = v }
+        if let s = try c.text(.state, decoder, AdminState.init(rawValue:), { "unknown state \"\($0)\" (expected enabled, drain or disabled)" }) {
+            state = s
+        }
+        monitor = try c.decodeIfPresent(String.self, forKey: .monitor)
+        probe = try c.decodeIfPresent(ProbeTarget.self, forKey: .probe)
+        load = try c.decodeIfPresent(Double.self, forKey: .load)
+    }
+}
+
+extension Pool: Decodable {
+    enum CodingKeys: String, ConfigCodingKeys {
+        case name, type, policy, ttl, answers, ecs, fallback, monitor, rto, members
+        static let what = "a pool"
+    }
+
+    /// Pool names (and `pool:NAME` fallbacks) without a trailing dot get one; the type is upper-cased.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(name: Self.absolute(try c.required(String.self, .name, decoder) ?? ""))
+        if let t = try c.decodeIfPresent(String.self, forKey: .type) {
+            let u = t.uppercased()
+            type = u == "A" || u == "AAAA" ? u : t
+        }
+        if let k = try c.text(.policy, decoder, PolicyKind.init(rawValue:), {
+            "unknown policy \"\($0)\" (expected \(PolicyKind.allCases.map(\.rawValue).joined(separator: ", ")))"
+        }) { policy = k }
+        if let v = try c.decodeIfPresent(Int.self, forKey: .ttl) { ttl = v }
+        if let v = try c.decodeIfPresent(Int.self, forKey: .answers) { answers = v }
+        if let v = try c.decodeIfPresent(Bool.self, forKey: .ecs) { ecs = v }
+        if let f = try c.text(.fallback, decoder, Fallback.init(text:), {
+            "\"\($0)\" is not a fallback (expected all, none, servfail or pool:NAME)"
+        }) {
+            if case .pool(let name) = f { fallback = .pool(Self.absolute(name)) } else { fallback = f }
+        }
+        monitor = try c.decodeIfPresent(String.self, forKey: .monitor)
+        rto = try c.seconds(.rto, decoder)
+        members = try c.decodeIfPresent([Member].self, forKey: .members) ?? []
+    }
+
+    static func absolute(_ name: String) -> String {
+        name.isEmpty || name.hasSuffix(".") ? name : name + "."
+    }
+}
+
+extension TopologyEntry: Decodable {
+    enum CodingKeys: String, ConfigCodingKeys {
+        case network, region, site, location
+        static let what = "a topology entry"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(network: try c.required(String.self, .network, decoder) ?? "",
+                  region: try c.decodeIfPresent(String.self, forKey: .region),
+                  site: try c.decodeIfPresent(String.self, forKey: .site),
+                  location: try c.decodeIfPresent(GeoPoint.self, forKey: .location))
+    }
+}
+
+extension Monitor: Decodable {
+    /// The fixed keys, then the options of every type (`ConfigValidator.monitorOptionKeys`).
+    struct CodingKeys: ConfigCodingKeys, Hashable {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(_ s: String) { stringValue = s }
+        init?(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+
+        static let fixed = ["name", "type", "port", "interval", "timeout", "rise", "fall"]
+        static let allCases = (fixed + ConfigValidator.monitorOptionKeys.sorted()).map(CodingKeys.init)
+        static let what = "a monitor"
+        static let name = CodingKeys("name"), type = CodingKeys("type"), port = CodingKeys("port")
+        static let interval = CodingKeys("interval"), timeout = CodingKeys("timeout")
+        static let rise = CodingKeys("rise"), fall = CodingKeys("fall")
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(name: try c.required(String.self, .name, decoder) ?? "", type: .tcp)
+        if let text = try c.required(String.self, .type, decoder) {
+            if let t = MonitorType(rawValue: text) { type = t } else {
+                try decoder.problem(at: c.path(.type), "unknown monitor type \"\(text)\" (expected tcp, http, https, dns or command)")
+                decoder.suppress(configPath(c.codingPath))
+            }
+        } else {
+            decoder.suppress(configPath(c.codingPath))
+        }
+        port = try c.decodeIfPresent(Int.self, forKey: .port)
+        if let v = try c.milliseconds(.interval, decoder) { intervalMs = v }
+        if let v = try c.milliseconds(.timeout, decoder) { timeoutMs = v }
+        if let v = try c.decodeIfPresent(Int.self, forKey: .rise) { rise = v }
+        if let v = try c.decodeIfPresent(Int.self, forKey: .fall) { fall = v }
+        for key in c.allKeys where ConfigValidator.monitorOptionKeys.contains(key.stringValue) {
+            let p = c.path(key)
+            let node = try c.decode(ConfigNode.self, forKey: key)
+            switch node {
+            case .scalar(let s, _):
+                if node.isNull { try decoder.problem(at: p, "expected a value") } else { options[key.stringValue] = s }
+            case .list, .map:
+                if let j = try Self.json(node, p, decoder) { options[key.stringValue] = j.compactText }
+            case .alias:
+                try decoder.problem(at: p, "expected a value")
+            }
+        }
+    }
+
+    /// A list or map option value as JSON (scalars by YAML's plain-scalar rules).
+    static func json(_ node: ConfigNode, _ p: String, _ decoder: any Decoder) throws -> JSONValue? {
+        switch node {
+        case .scalar(let s, let style):
+            if style != .plain { return .string(s) }
+            if node.isNull { return .null }
+            switch s {
+            case "true", "True", "TRUE": return .bool(true)
+            case "false", "False", "FALSE": return .bool(false)
+            default: return JSONValue.isNumberText(s) ? .number(s) : .string(s)
+            }
+        case .list(let items):
+            var out: [JSONValue] = []
+            for (i, item) in items.enumerated() {
+                guard let v = try json(item, "\(p)[\(i)]", decoder) else { return nil }
+                out.append(v)
+            }
+            return .array(out)
+        case .map(let entries):
+            var out: [JSONValue.Field] = []
+            for e in entries {
+                guard case .scalar(let k, _) = e.key else { try decoder.problem(at: p, "keys must be strings"); return nil }
+                guard let v = try json(e.value, p + "." + k, decoder) else { return nil }
+                out.append(.init(key: k, value: v))
+            }
+            return .object(out)
+        case .alias:
+            try decoder.problem(at: p, "unexpected alias")
+            return nil
+        }
+    }
+}
+
+extension GSLBConfig: Decodable {
+    enum CodingKeys: String, ConfigCodingKeys {
+        case sites, pools, monitors, topology
+        static let what = "the configuration"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(sites: try c.decodeIfPresent([Site].self, forKey: .sites) ?? [],
+                  pools: try c.decodeIfPresent([Pool].self, forKey: .pools) ?? [],
+                  monitors: try c.decodeIfPresent([Monitor].self, forKey: .monitors) ?? [],
+                  topology: try c.decodeIfPresent([TopologyEntry].self, forKey: .topology) ?? [])
+    }
+}
