@@ -18,20 +18,28 @@ import Testing
             api: AdminAPIConfiguration(host: "127.0.0.1", port: 0)))
         let port = try #require(daemon.dnsBound.first { $0.transport == "udp" }?.port)
         let running = Task { try await daemon.run(signals: false) }
-        // DNS answers at once (bound before the group runs); the API once its service is up.
-        #expect(GSLBTests.addresses(try DNSClient.udp("www.gslb.test.", .a, port: port)) == ["198.51.100.10"])
-        #expect(GSLBTests.addresses(try DNSClient.tcp("www.gslb.test.", .a, port: port)) == ["198.51.100.10"])
+        // DNS answers at once (bound before the group runs); the API once its service is up. The blocking clients
+        // run off the cooperative pool: the in-process API needs its threads to answer them.
+        #expect(GSLBTests.addresses(try await Self.offPool { try DNSClient.udp("www.gslb.test.", .a, port: port) }) == ["198.51.100.10"])
+        #expect(GSLBTests.addresses(try await Self.offPool { try DNSClient.tcp("www.gslb.test.", .a, port: port) }) == ["198.51.100.10"])
         // Bounded generously: in a full run, sync tests can hold the cooperative pool the API's service needs.
         let deadline = Date().addingTimeInterval(90)
         while daemon.apiBound == nil && Date() < deadline { try await Task.sleep(nanoseconds: 20_000_000) }
         let api = try #require(daemon.apiBound)
-        let healthz = try http("GET", "http://\(api)/healthz")
+        let healthz = try await Self.offPool { try http("GET", "http://\(api)/healthz", timeout: 60) }
         #expect(healthz.status == 200)
 
         await daemon.shutdown()
         try await running.value   // returns normally: a graceful stop, no error
         #expect(DNSClient.udpRaw(QueryBuilder.make(id: 1, name: try DomainName("www.gslb.test."), type: .a), port: port,
                                  timeout: 0.3) == nil, "DNS still answers after the stop")
+    }
+
+    /// Runs blocking client code on a Dispatch thread, not on the cooperative pool.
+    static func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { cont in
+            DispatchQueue.global().async { cont.resume(with: Result { try body() }) }
+        }
     }
 
     @Test func sigtermWritesEveryTCPAnswerInFlightAndExitsZeroWithoutErrors() throws {
