@@ -150,7 +150,6 @@ public enum ConfigValidator {
         return .success(net)
     }
 
-    static func quoted(_ s: String) -> String { "\"" + s + "\"" }
 
     static func number(_ d: Double) -> String {
         if d.isFinite, d == d.rounded(), abs(d) < 1e15 { return String(Int(d)) }

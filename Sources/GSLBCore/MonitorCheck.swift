@@ -105,13 +105,13 @@ public enum MonitorCheck: Hashable, Sendable {
             var c = HTTPCheck(tls: tls)
             if let v = text("method") {
                 if v.isEmpty || !v.utf8.allSatisfy({ $0 >= 0x41 && $0 <= 0x5a }) {
-                    add("method", "\(ConfigValidator.quoted(v)) is not an HTTP method (e.g. GET, HEAD)", key: "method")
+                    add("method", "\(quoted(v)) is not an HTTP method (e.g. GET, HEAD)", key: "method")
                 }
                 c.method = v
             }
             if let v = text("path") {
                 if !v.hasPrefix("/") || v.contains(where: { $0.isWhitespace }) {
-                    add("path", "\(ConfigValidator.quoted(v)) must start with \"/\" and contain no spaces", key: "path")
+                    add("path", "\(quoted(v)) must start with \"/\" and contain no spaces", key: "path")
                 }
                 c.path = v
             }
@@ -122,7 +122,7 @@ public enum MonitorCheck: Hashable, Sendable {
             c.loadHeader = freeText("load_header")
             c.loadJSON = freeText("load_json")
             if tls, let v = text("verify_tls") {
-                if v != "true" && v != "false" { add("verify_tls", "expected true or false, got \(ConfigValidator.quoted(v))", key: "verify_tls") }
+                if v != "true" && v != "false" { add("verify_tls", "expected true or false, got \(quoted(v))", key: "verify_tls") }
                 c.verifyTLS = v != "false"
             }
             return c
@@ -131,7 +131,7 @@ public enum MonitorCheck: Hashable, Sendable {
         mutating func hostName(_ key: String) -> String? {
             guard let v = text(key) else { return nil }
             if v.isEmpty || v.utf8.contains(where: { !(ConfigValidator.isTokenByte($0) || $0 == 0x2e || $0 == 0x3a || $0 == 0x5b || $0 == 0x5d) }) {
-                add(key, "\(ConfigValidator.quoted(v)) is not a host name", key: key)
+                add(key, "\(quoted(v)) is not a host name", key: key)
             }
             return v
         }
@@ -186,18 +186,18 @@ public enum MonitorCheck: Hashable, Sendable {
             var name: DomainName?
             do {
                 name = try DomainName(nameText)
-                if !nameText.hasSuffix(".") { add(namePath, "\(ConfigValidator.quoted(nameText)) must be an absolute name ending with a dot", key: "query") }
+                if !nameText.hasSuffix(".") { add(namePath, "\(quoted(nameText)) must be an absolute name ending with a dot", key: "query") }
             } catch {
-                add(namePath, "\(ConfigValidator.quoted(nameText)) is not a valid DNS name: \(error)", key: "query")
+                add(namePath, "\(quoted(nameText)) is not a valid DNS name: \(error)", key: "query")
             }
             let type = RecordType(name: typeText)
-            if type == nil || type!.isMetaType { add("query.type", "\(ConfigValidator.quoted(typeText)) is not a record type", key: "query") }
+            if type == nil || type!.isMetaType { add("query.type", "\(quoted(typeText)) is not a record type", key: "query") }
             var check = DNSCheck(name: name ?? .root, type: type ?? .soa)
             if let v = text("expect_rcode") {
                 if let code = MonitorCheck.rcodes.first(where: { $0.0 == v.uppercased() })?.1 {
                     check.expectRcode = code
                 } else {
-                    add("expect_rcode", "\(ConfigValidator.quoted(v)) is not a response code (\(MonitorCheck.rcodes.map(\.0).joined(separator: ", ")))",
+                    add("expect_rcode", "\(quoted(v)) is not a response code (\(MonitorCheck.rcodes.map(\.0).joined(separator: ", ")))",
                         key: "expect_rcode")
                 }
             }
@@ -206,7 +206,7 @@ public enum MonitorCheck: Hashable, Sendable {
                     check.expectAddress = bytes
                     check.expectAddressText = v
                 } else {
-                    add("expect_address", "\(ConfigValidator.quoted(v)) is not an IP address", key: "expect_address")
+                    add("expect_address", "\(quoted(v)) is not an IP address", key: "expect_address")
                 }
             }
             return check

@@ -19,7 +19,7 @@ public struct ProbeSpec: Hashable, Sendable, CustomStringConvertible {
         self.address = address; self.port = port; self.monitor = monitor; self.poolName = poolName
         let parsed = MonitorCheck.parse(monitor)
         check = parsed.check
-        badOption = parsed.check == nil ? parsed.bad.map { "bad \($0.key) \(quoted($0.value))" } ?? "bad monitor options" : nil
+        badOption = parsed.check == nil ? parsed.bad.map { "bad \($0.key) \(quoted($0.value, limit: ProbeVerdict.detailLimit))" } ?? "bad monitor options" : nil
         switch parsed.check {
         case .tcp(let t)?: request = t.send
         case .http(let h)?: request = h.request(address: address, port: port)

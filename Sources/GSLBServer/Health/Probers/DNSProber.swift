@@ -21,7 +21,7 @@ public struct DNSProber: Prober {
         let check = DNSCheck(typed)
         let target: SocketAddress
         do { target = try SocketAddress(ipAddress: spec.address, port: spec.port) } catch {
-            return ProbeVerdict.down("bad address \(quoted(spec.address))").result(since: start)
+            return ProbeVerdict.down("bad address \(quoted(spec.address, limit: ProbeVerdict.detailLimit))").result(since: start)
         }
         let timeoutMs = max(1, m.timeoutMs)
         let id = UInt16.random(in: 0...UInt16.max)

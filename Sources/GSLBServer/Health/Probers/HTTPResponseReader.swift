@@ -1,3 +1,4 @@
+import GSLBCore
 import Foundation
 import NIOCore
 
@@ -104,7 +105,7 @@ struct HTTPResponseReader: StreamResponseReader {
     /// The verdict once the status is accepted: body text, then load.
     private func evaluate(body: some Collection<UInt8>) -> ProbeVerdict {
         if let want = expect.body, Array(body).firstRange(of: Array(want.utf8)) == nil {
-            return .down("body does not contain \(quoted(want))")
+            return .down("body does not contain \(quoted(want, limit: ProbeVerdict.detailLimit))")
         }
         var detail = "HTTP \(status)"
         var load: Double?

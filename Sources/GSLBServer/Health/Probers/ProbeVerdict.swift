@@ -1,7 +1,11 @@
+import GSLBCore
 import NIOCore
 
 /// What a probe concluded, before its latency is known.
 struct ProbeVerdict: Sendable {
+    /// Longest text a probe detail quotes (what a target sent, an option's value).
+    static let detailLimit = 64
+
     var ok: Bool
     var detail: String
     var load: Double?
@@ -24,25 +28,7 @@ struct ProbeVerdict: Sendable {
     }
 }
 
-/// Text as it should appear inside a detail: quoted, control characters escaped, cut at `limit` characters.
-func quoted(_ s: String, limit: Int = 64) -> String {
-    var out = "\""
-    for (i, ch) in s.unicodeScalars.enumerated() {
-        if i == limit { out += "…"; break }
-        switch ch {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\r": out += "\\r"
-        case "\n": out += "\\n"
-        case "\t": out += "\\t"
-        default:
-            if ch.value < 0x20 || ch.value == 0x7f { out += "\\x" + String(ch.value, radix: 16) } else { out.unicodeScalars.append(ch) }
-        }
-    }
-    return out + "\""
-}
-
 /// `quoted` for raw bytes (invalid UTF-8 is replaced).
-func quoted(_ bytes: some Collection<UInt8>, limit: Int = 64) -> String {
+func quoted(_ bytes: some Collection<UInt8>, limit: Int = ProbeVerdict.detailLimit) -> String {
     quoted(String(decoding: bytes.prefix(limit * 4), as: UTF8.self), limit: limit)
 }

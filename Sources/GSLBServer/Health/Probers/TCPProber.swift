@@ -47,7 +47,7 @@ struct TCPBannerReader: StreamResponseReader {
         self.expect = expect
     }
 
-    var waitingFor: String { expect.map { quoted($0) } ?? "the peer" }
+    var waitingFor: String { expect.map { quoted($0, limit: ProbeVerdict.detailLimit) } ?? "the peer" }
 
     mutating func connected() -> ProbeVerdict? {
         sendCount == 0 && expect == nil ? .up("connected") : nil
@@ -60,14 +60,14 @@ struct TCPBannerReader: StreamResponseReader {
     mutating func read(_ bytes: UnsafeRawBufferPointer) -> ProbeVerdict? {
         guard let expect else { return nil }
         seen.append(contentsOf: bytes.prefix(TCPBannerReader.cap - seen.count))
-        if seen.firstRange(of: Array(expect.utf8)) != nil { return .up("read \(quoted(expect))") }
-        if seen.count >= TCPBannerReader.cap { return .down("first 64 KiB do not contain \(quoted(expect))") }
+        if seen.firstRange(of: Array(expect.utf8)) != nil { return .up("read \(quoted(expect, limit: ProbeVerdict.detailLimit))") }
+        if seen.count >= TCPBannerReader.cap { return .down("first 64 KiB do not contain \(quoted(expect, limit: ProbeVerdict.detailLimit))") }
         return nil
     }
 
     mutating func closed() -> ProbeVerdict {
         guard let expect else { return .down("connection closed") }
-        if seen.isEmpty { return .down("connection closed before \(quoted(expect))") }
-        return .down("response does not contain \(quoted(expect)) (got \(quoted(seen, limit: 40)))")
+        if seen.isEmpty { return .down("connection closed before \(quoted(expect, limit: ProbeVerdict.detailLimit))") }
+        return .down("response does not contain \(quoted(expect, limit: ProbeVerdict.detailLimit)) (got \(quoted(seen, limit: 40)))")
     }
 }
