@@ -1,6 +1,8 @@
 // The one codec of each config object: the keys of docs/config-file.md, read from a `cairn apply`
 // file, an API body or any JSON. Defaults are those of the memberwise initialisers; a value that
 // cannot be read is reported (see ConfigNode.swift) and leaves the default in place.
+// `encode(to:)` writes the keys in their documented order, absent values with `encodeIfPresent`
+// (the API's encoder writes those as `null`, JSONEncoder leaves them out).
 
 extension GeoPoint: Codable {
     enum CodingKeys: String, ConfigCodingKeys {
@@ -65,7 +67,7 @@ extension ProbeTarget: Codable {
     }
 }
 
-extension Member: Decodable {
+extension Member: Codable {
     enum CodingKeys: String, ConfigCodingKeys {
         case site, address, weight, priority, state, monitor, probe, load
         static let what = "a member"
@@ -83,9 +85,21 @@ extension Member: Decodable {
         probe = try c.decodeIfPresent(ProbeTarget.self, forKey: .probe)
         load = try c.decodeIfPresent(Double.self, forKey: .load)
     }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(site, forKey: .site)
+        try c.encode(address, forKey: .address)
+        try c.encode(weight, forKey: .weight)
+        try c.encode(priority, forKey: .priority)
+        try c.encode(state.rawValue, forKey: .state)
+        try c.encodeIfPresent(monitor, forKey: .monitor)
+        try c.encodeIfPresent(probe, forKey: .probe)
+        try c.encodeIfPresent(load, forKey: .load)
+    }
 }
 
-extension Pool: Decodable {
+extension Pool: Codable {
     enum CodingKeys: String, ConfigCodingKeys {
         case name, type, policy, ttl, answers, ecs, fallback, monitor, rto, members
         static let what = "a pool"
@@ -115,12 +129,26 @@ extension Pool: Decodable {
         members = try c.decodeIfPresent([Member].self, forKey: .members) ?? []
     }
 
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(name, forKey: .name)
+        try c.encode(type, forKey: .type)
+        try c.encode(policy.rawValue, forKey: .policy)
+        try c.encode(ttl, forKey: .ttl)
+        try c.encode(answers, forKey: .answers)
+        try c.encode(ecs, forKey: .ecs)
+        try c.encode(fallback.description, forKey: .fallback)
+        try c.encodeIfPresent(monitor, forKey: .monitor)
+        try c.encodeIfPresent(rto.map { TimeSpan.text(seconds: $0) }, forKey: .rto)
+        try c.encode(members, forKey: .members)
+    }
+
     static func absolute(_ name: String) -> String {
         name.isEmpty || name.hasSuffix(".") ? name : name + "."
     }
 }
 
-extension TopologyEntry: Decodable {
+extension TopologyEntry: Codable {
     enum CodingKeys: String, ConfigCodingKeys {
         case network, region, site, location
         static let what = "a topology entry"
@@ -133,9 +161,17 @@ extension TopologyEntry: Decodable {
                   site: try c.decodeIfPresent(String.self, forKey: .site),
                   location: try c.decodeIfPresent(GeoPoint.self, forKey: .location))
     }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(network, forKey: .network)
+        try c.encodeIfPresent(region, forKey: .region)
+        try c.encodeIfPresent(site, forKey: .site)
+        try c.encodeIfPresent(location, forKey: .location)
+    }
 }
 
-extension Monitor: Decodable {
+extension Monitor: Codable {
     /// The fixed keys, then the options of every type (`ConfigValidator.monitorOptionKeys`).
     struct CodingKeys: ConfigCodingKeys, Hashable {
         var stringValue: String
@@ -180,6 +216,26 @@ extension Monitor: Decodable {
                 try decoder.problem(at: p, "expected a value")
             }
         }
+    }
+
+    /// The fixed keys, then the options in key order, each as `option(_:)`.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(name, forKey: .name)
+        try c.encode(type.rawValue, forKey: .type)
+        try c.encodeIfPresent(port, forKey: .port)
+        try c.encode(TimeSpan.text(milliseconds: intervalMs), forKey: .interval)
+        try c.encode(TimeSpan.text(milliseconds: timeoutMs), forKey: .timeout)
+        try c.encode(rise, forKey: .rise)
+        try c.encode(fall, forKey: .fall)
+        for (k, text) in options.sorted(by: { $0.key < $1.key }) { try c.encode(Self.option(text), forKey: CodingKeys(k)) }
+    }
+
+    /// An option's stored text as a value: JSON text (a list, map, number or boolean, as stored)
+    /// as that JSON, any other text (`/healthz`) as a string.
+    public static func option(_ text: String) -> JSONValue {
+        if let j = JSONValue.parse(text), j.compactText == text { if case .string = j {} else if j != .null { return j } }
+        return .string(text)
     }
 
     /// A list or map option value as JSON (scalars by YAML's plain-scalar rules).
@@ -227,5 +283,25 @@ extension GSLBConfig: Decodable {
                   pools: try c.decodeIfPresent([Pool].self, forKey: .pools) ?? [],
                   monitors: try c.decodeIfPresent([Monitor].self, forKey: .monitors) ?? [],
                   topology: try c.decodeIfPresent([TopologyEntry].self, forKey: .topology) ?? [])
+    }
+}
+
+/// A monitor option's JSON: numbers keep their text where the encoder allows (the API's does).
+extension JSONValue: Encodable {
+    public func encode(to encoder: any Encoder) throws {
+        switch self {
+        case .string(let s): var c = encoder.singleValueContainer(); try c.encode(s)
+        case .number(let t):
+            var c = encoder.singleValueContainer()
+            if let i = Int64(t) { try c.encode(i) } else { try c.encode(Double(t) ?? .nan) }
+        case .bool(let b): var c = encoder.singleValueContainer(); try c.encode(b)
+        case .null: var c = encoder.singleValueContainer(); try c.encodeNil()
+        case .array(let items):
+            var c = encoder.unkeyedContainer()
+            for v in items { try c.encode(v) }
+        case .object(let fields):
+            var c = encoder.container(keyedBy: Monitor.CodingKeys.self)
+            for f in fields { try c.encode(f.value, forKey: .init(f.key)) }
+        }
     }
 }

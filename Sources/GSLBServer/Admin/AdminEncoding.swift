@@ -3,57 +3,23 @@ import GSLBCore
 
 /// API JSON of the model: the keys of docs/config-file.md, plus `version`.
 enum Encode {
-    static func location(_ g: GeoPoint?) -> JSON {
-        guard let g else { return .null }
-        return .object([("lat", .double(g.lat)), ("lon", .double(g.lon))])
-    }
-
-    static func site(_ s: Site, version: Int64?) -> JSON {
-        .object([("name", .string(s.name)), ("region", .str(s.region)), ("location", location(s.location)),
-                 ("capacity", .num(s.capacity)), ("load", .num(s.load)), ("version", version.map { .int($0) } ?? .null)])
-    }
-
-    static func member(_ m: Member, version: Int64?) -> JSON {
-        var probe = JSON.null
-        if let p = m.probe { probe = .object([("address", .str(p.address)), ("port", .int(p.port))]) }
-        return .object([("site", .string(m.site)), ("address", .string(m.address)), ("weight", .int(Int64(m.weight))),
-                        ("priority", .int(Int64(m.priority))), ("state", .string(m.state.rawValue)),
-                        ("monitor", .str(m.monitor)), ("probe", probe), ("load", .num(m.load)),
-                        ("version", version.map { .int($0) } ?? .null)])
+    /// A config object as the model encodes it (GSLBCore/Model+Codable.swift), plus its `version`.
+    static func object(_ value: some Encodable, version: Int64?) -> JSON {
+        JSON(encoding: value).setting("version", version.map { .int($0) } ?? .null)
     }
 
     static func pool(_ p: Pool, versions: [String: Int64]) -> JSON {
-        .object([("name", .string(p.name)), ("type", .string(p.type)), ("policy", .string(p.policy.rawValue)),
-                 ("ttl", .int(Int64(p.ttl))), ("answers", .int(Int64(p.answers))), ("ecs", .bool(p.ecs)),
-                 ("fallback", .string(p.fallback.description)), ("monitor", .str(p.monitor)),
-                 ("rto", p.rto.map { .string(TimeSpan.text(seconds: $0)) } ?? .null),
-                 ("members", .array(p.members.map { member($0, version: versions[Keys.member(p, $0.address)]) })),
-                 ("version", versions[Keys.pool(p)].map { .int($0) } ?? .null)])
+        let j = object(p, version: versions[Keys.pool(p)])
+        guard case .array(let members)? = j["members"] else { return j }
+        return j.setting("members", .array(zip(members, p.members).map { m, member in
+            m.setting("version", versions[Keys.member(p, member.address)].map { .int($0) } ?? .null)
+        }))
     }
 
     /// `showCommand`: a command monitor's argv (it may hold credentials) is shown to `admin` tokens only.
     static func monitor(_ m: Monitor, version: Int64?, showCommand: Bool) -> JSON {
-        var fields: [(String, JSON)] = [("name", .string(m.name)), ("type", .string(m.type.rawValue)), ("port", .int(m.port)),
-                                        ("interval", .string(TimeSpan.text(milliseconds: m.intervalMs))),
-                                        ("timeout", .string(TimeSpan.text(milliseconds: m.timeoutMs))),
-                                        ("rise", .int(Int64(m.rise))), ("fall", .int(Int64(m.fall)))]
-        for k in m.options.keys.sorted() where showCommand || m.type != .command || k != "command" {
-            fields.append((k, option(m.options[k]!)))
-        }
-        fields.append(("version", version.map { .int($0) } ?? .null))
-        return .object(fields)
-    }
-
-    /// A monitor option's stored text: JSON (a list, map, number or boolean) as is, any other
-    /// text (`/healthz`) as a JSON string.
-    static func option(_ text: String) -> JSON {
-        if let j = JSONValue.parse(text), j.compactText == text, j != .null { if case .string = j {} else { return .raw(text) } }
-        return .string(text)
-    }
-
-    static func topology(_ t: TopologyEntry, version: Int64?) -> JSON {
-        .object([("network", .string(t.network)), ("region", .str(t.region)), ("site", .str(t.site)),
-                 ("location", location(t.location)), ("version", version.map { .int($0) } ?? .null)])
+        let j = object(m, version: version)
+        return showCommand || m.type != .command ? j : j.removing("command")
     }
 
     static func override(_ o: Override) -> JSON {

@@ -177,7 +177,7 @@ extension AdminAPI {
     }
 
     static let sites = Named<Site>(kind: "site", section: "sites", items: \.sites, name: \.name, key: Keys.site,
-                                   encode: { s, v, _ in Encode.site(s, version: v) })
+                                   encode: { s, v, _ in Encode.object(s, version: v) })
     static let monitors = Named<Monitor>(kind: "monitor", section: "monitors", items: \.monitors, name: \.name,
                                          key: Keys.monitor, encode: { m, v, admin in Encode.monitor(m, version: v, showCommand: admin) })
 
@@ -380,7 +380,7 @@ extension AdminAPI {
     func listMembers(_ c: Call) throws -> Reply {
         let (config, v) = try current()
         let p = config.pools[try poolIndex(config, c)]
-        return .ok(.object([("members", .array(p.members.map { Encode.member($0, version: v[Keys.member(p, $0.address)]) }))]),
+        return .ok(.object([("members", .array(p.members.map { Encode.object($0, version: v[Keys.member(p, $0.address)]) }))]),
                    etag: v[Keys.pool(p)])
     }
 
@@ -392,7 +392,7 @@ extension AdminAPI {
             throw APIError.notFound("no member \(address) in \(name)")
         }
         let version = v[Keys.member(p, m.address)]
-        return Reply(status: created ? .created : .ok, json: Encode.member(m, version: version), etag: version)
+        return Reply(status: created ? .created : .ok, json: Encode.object(m, version: version), etag: version)
     }
 
     func getMember(_ c: Call) throws -> Reply {
@@ -479,7 +479,7 @@ extension AdminAPI {
     /// The table, with the table's own version as the ETag (any change to any entry bumps it).
     func topologyReply(state: State? = nil) throws -> Reply {
         let (config, v) = try state ?? current()
-        return .ok(.object([("topology", .array(config.topology.map { Encode.topology($0, version: v[Keys.topology($0.network)]) }))]),
+        return .ok(.object([("topology", .array(config.topology.map { Encode.object($0, version: v[Keys.topology($0.network)]) }))]),
                    etag: v[Keys.topologyTable])
     }
 
@@ -515,7 +515,7 @@ extension AdminAPI {
         }
         let stored = config.topology.first { $0.network == entry.network } ?? entry
         let version = v[Keys.topology(stored.network)]
-        return .created(Encode.topology(stored, version: version), etag: version)
+        return .created(Encode.object(stored, version: version), etag: version)
     }
 
     func deleteTopology(_ c: Call) async throws -> Reply {
