@@ -50,6 +50,20 @@ public final class ZoneNode: @unchecked Sendable {
         self.labelCount = name.labelCount
     }
 
+    /// A copy of a node of the zone index for a snapshot's GSLB layer (a pool answers at its name):
+    /// same records and links, its own pool slot. The zone index's node stays as it was.
+    init(shadowing s: ZoneNode, poolSlot: Int) {
+        self.name = s.name
+        self.zone = s.zone
+        self.labelCount = s.labelCount
+        self.rrsets = s.rrsets
+        self.cut = s.cut
+        self.dnameAbove = s.dnameAbove
+        self.wildcard = s.wildcard
+        self.parentSide = s.parentSide
+        self.poolSlot = poolSlot
+    }
+
     @inline(__always)
     public func rrset(_ t: RecordType) -> RRSet? {
         for s in rrsets where s.type == t { return s }
@@ -70,12 +84,42 @@ public struct ServedZone: Sendable {
     public let negativeSOA: EncodedRecord
 }
 
-/// Everything the query path reads, built once per change and swapped atomically.
-public final class ServingSnapshot: Sendable {
+/// The static half of a snapshot: every name of every served zone, built from the zone files
+/// alone (`SnapshotBuilder.buildIndex`). Snapshots share it until the zones are reloaded: a change
+/// of the GSLB configuration, health or overrides builds a new snapshot around the same index.
+public final class ZoneIndex: Sendable {
     public let zones: [ServedZone]
     /// Every name of every zone (lower-cased wire form) → its node. A name that
     /// is the apex of a child zone maps to the child's node.
+    let nodes: [NameKey: ZoneNode]
+
+    init(zones: [ServedZone], nodes: [NameKey: ZoneNode]) {
+        self.zones = zones
+        self.nodes = nodes
+    }
+
+    public static let empty = ZoneIndex(zones: [], nodes: [:])
+
+    /// Names indexed (every zone, empty non-terminals included).
+    public var nameCount: Int { nodes.count }
+}
+
+/// Everything the query path reads, built once per change and swapped atomically.
+public final class ServingSnapshot: Sendable {
+    public let zones: [ServedZone]
+    /// The zone data, shared with every snapshot built since the zones were last loaded.
+    public let zoneIndex: ZoneIndex
+    /// `zoneIndex.nodes`, held here too so that a lookup does not go through the index object.
     let index: [NameKey: ZoneNode]
+    /// The GSLB layer's names: each name a placed pool answers at (a copy of the zone index's node
+    /// when the name has static data too) and the empty non-terminals above pool names that the
+    /// zone does not have. Looked up before `index`, when `gslbFilter` says the name may be here.
+    let gslbNodes: [NameKey: ZoneNode]
+    /// A bit per hash of a name's length and first label, set for every key of `gslbNodes`:
+    /// a name of the zone data alone costs one bit test, not a second dictionary lookup.
+    let gslbFilter: NameFilter
+    /// Nodes of `gslbNodes` that are not in `index` (pool names and their empty non-terminals).
+    let gslbNewNames: Int
     /// Monotonic build number, for logs and metrics.
     public let generation: UInt64
     /// Every pool that answers, by name and type.
@@ -92,12 +136,16 @@ public final class ServingSnapshot: Sendable {
     /// Where answer counters go for this snapshot's pools (shared by snapshots with the same config).
     public let tallyLayout: TallyLayout
 
-    init(zones: [ServedZone], index: [NameKey: ZoneNode], generation: UInt64, pools: [PoolRuntime] = [],
-         poolSlots: [[PoolRuntime]] = [], placements: [Int: Int] = [:],
+    init(zoneIndex: ZoneIndex, gslbNodes: [NameKey: ZoneNode] = [:], gslbNewNames: Int = 0, generation: UInt64,
+         pools: [PoolRuntime] = [], poolSlots: [[PoolRuntime]] = [], placements: [Int: Int] = [:],
          topology: TopologyTable = TopologyTable([]), gslb: GSLBState = GSLBState(), issues: [String] = [],
          tallyLayout: TallyLayout = .empty) {
-        self.zones = zones
-        self.index = index
+        self.zoneIndex = zoneIndex
+        self.zones = zoneIndex.zones
+        self.index = zoneIndex.nodes
+        self.gslbNodes = gslbNodes
+        self.gslbFilter = NameFilter(gslbNodes.keys)
+        self.gslbNewNames = gslbNewNames
         self.generation = generation
         self.pools = pools
         self.poolSlots = poolSlots
@@ -108,7 +156,7 @@ public final class ServingSnapshot: Sendable {
         self.tallyLayout = tallyLayout
     }
 
-    public static let empty = ServingSnapshot(zones: [], index: [:], generation: 0)
+    public static let empty = ServingSnapshot(zoneIndex: .empty, generation: 0)
 
     /// The pool answering `t` at `node`, if any.
     @inline(__always)
@@ -150,13 +198,56 @@ public final class ServingSnapshot: Sendable {
     /// The served zone origins.
     public var origins: [DomainName] { zones.map(\.origin) }
 
-    /// Exact node for a lower-cased wire name.
+    /// Exact node for a lower-cased wire name: the GSLB layer's, else the zone index's.
     @inline(__always)
-    public func node(forKey key: ArraySlice<UInt8>) -> ZoneNode? { index[NameKey(key)] }
+    public func node(forKey key: ArraySlice<UInt8>) -> ZoneNode? {
+        if gslbFilter.mayContain(key), let n = gslbNodes[NameKey(key)] { return n }
+        return index[NameKey(key)]
+    }
 
-    public func node(for name: DomainName) -> ZoneNode? { index[NameKey(name.key[...])] }
+    public func node(for name: DomainName) -> ZoneNode? { node(forKey: name.key[...]) }
 
-    public var nameCount: Int { index.count }
+    /// Names answered (every zone, empty non-terminals and pool names included).
+    public var nameCount: Int { index.count + gslbNewNames }
+}
+
+/// A set of lower-cased wire names as 4096 bits, one per hash of the name's length and its first
+/// label's length, first and last octet: `mayContain` is false for most names not in the set, at the
+/// cost of a few loads and a bit test (no hashing of the whole name).
+struct NameFilter: Sendable {
+    private let words: [UInt64]
+
+    init<S: Sequence>(_ keys: S) where S.Element == NameKey {
+        var w = [UInt64]()
+        for k in keys {
+            if w.isEmpty { w = [UInt64](repeating: 0, count: 64) }
+            let s = Self.slot(k.bytes)
+            w[s &>> 6] |= 1 &<< UInt64(s & 63)
+        }
+        words = w
+    }
+
+    @inline(__always)
+    static func slot(_ key: ArraySlice<UInt8>) -> Int {
+        let start = key.startIndex
+        let count = key.count
+        var h = count &* 0x9E37
+        if count > 1 {
+            let len = Int(key[start])
+            h ^= len &* 0x85EB
+            h ^= Int(key[start + 1]) &* 0xC2B3
+            if len < count { h ^= Int(key[start + len]) &* 0x27D5 }
+        }
+        h ^= h &>> 12
+        return h & 4095
+    }
+
+    @inline(__always)
+    func mayContain(_ key: ArraySlice<UInt8>) -> Bool {
+        guard !words.isEmpty else { return false }
+        let s = Self.slot(key)
+        return words[s &>> 6] & (1 &<< UInt64(s & 63)) != 0
+    }
 }
 
 /// A lower-cased wire name (or a suffix of one) as the key of the name index. Hashed as one block of

@@ -22,22 +22,13 @@ public struct SnapshotBuilder {
     /// overrides as of `now`, seconds since the epoch).
     public func build(zones input: [ZoneContent], gslb: GSLBState = GSLBState(), now: Double = 0,
                       generation: UInt64 = 0) throws -> ServingSnapshot {
+        build(index: try buildIndex(zones: input), gslb: gslb, now: now, generation: generation)
+    }
+
+    /// Indexes `zones` alone (no pools): what snapshots share until the zone files change.
+    public func buildIndex(zones input: [ZoneContent]) throws -> ZoneIndex {
         // Parents before children, so a child's apex replaces the parent's delegation node in the index.
         let ordered = input.sorted { $0.origin.labelCount < $1.origin.labelCount }
-        var issues: [String] = []
-        // Pools by the zone that holds their name (the deepest served zone).
-        var poolNames: [Int: [(Int, DomainName)]] = [:]
-        for (pi, p) in gslb.config.pools.enumerated() {
-            guard let n = try? DomainName(p.name.hasSuffix(".") ? p.name : p.name + ".") else {
-                issues.append("pool \(p.name): not a valid name"); continue
-            }
-            guard let zi = ordered.indices.filter({ n.isSubdomain(of: ordered[$0].origin) })
-                .max(by: { ordered[$0].origin.labelCount < ordered[$1].origin.labelCount }) else {
-                issues.append("pool \(p.name): not inside a served zone"); continue
-            }
-            poolNames[zi, default: []].append((pi, n))
-        }
-        var poolNodes: [(Int, ZoneNode)] = []
         var seen = Set<DomainName>()
         var index: [NameKey: ZoneNode] = [:]
         var served: [ServedZone] = []
@@ -54,11 +45,6 @@ public struct SnapshotBuilder {
                 return n
             }
             let apex = nodeFor(zc.origin)
-            for (pi, n) in poolNames[zi] ?? [] {
-                var x = n
-                poolNodes.append((pi, nodeFor(x)))
-                while x != zc.origin { x = x.parent; _ = nodeFor(x) }
-            }
             // Group records into RRsets per node, keeping file order; drop exact duplicates.
             var sets: [ArraySlice<UInt8>: [(RecordType, [ResourceRecord])]] = [:]
             for rr in zc.records where rr.name.isSubdomain(of: zc.origin) && rr.rclass == RecordClass.in {
@@ -149,40 +135,128 @@ public struct SnapshotBuilder {
             served.append(ServedZone(origin: apex.name, source: zc.source, serial: soa.serial, apex: apex,
                                      negativeSOA: EncodedRecord(soaRR).withTTL(min(soaRR.ttl, soa.minimum))))
         }
-        let topology = TopologyTable(gslb.config.topology)
-        // Place pools: one slot per node that has any, skipping conflicts.
-        var placements: [Int: Int] = [:]
-        var slotOfNode: [ObjectIdentifier: Int] = [:]
-        var slotTypes: [[RecordType]] = []
-        for (pi, node) in poolNodes {
-            let p = gslb.config.pools[pi]
-            if node.rrset(p.recordType) != nil || node.rrset(.cname) != nil {
-                issues.append("pool \(p.name) \(p.type): conflicts with static data at that name; left out")
-                continue
+        return ZoneIndex(zones: served, nodes: index)
+    }
+
+    /// Builds the snapshot of the zones of `index` with the GSLB pools of `gslb`: only the GSLB
+    /// layer (pool names, pools, topology) is built; the index and its nodes are shared, not copied.
+    /// Pools that collide with static data or sit below a cut are left out and reported, as by a
+    /// build from the zones.
+    public func build(index zoneIndex: ZoneIndex, gslb: GSLBState = GSLBState(), now: Double = 0,
+                      generation: UInt64 = 0) -> ServingSnapshot {
+        let zones = zoneIndex.zones
+        let index = zoneIndex.nodes
+        var issues: [String] = []
+        // Pools by the zone that holds their name (the deepest served zone).
+        var poolNames: [Int: [(Int, DomainName)]] = [:]
+        for (pi, p) in gslb.config.pools.enumerated() {
+            guard let n = try? DomainName(p.name.hasSuffix(".") ? p.name : p.name + ".") else {
+                issues.append("pool \(p.name): not a valid name"); continue
             }
-            if node.cut != nil || node.dnameAbove != nil {
-                issues.append("pool \(p.name) \(p.type): below a delegation or DNAME; left out")
-                continue
+            guard let zi = zones.indices.filter({ n.isSubdomain(of: zones[$0].origin) })
+                .max(by: { zones[$0].origin.labelCount < zones[$1].origin.labelCount }) else {
+                issues.append("pool \(p.name): not inside a served zone"); continue
             }
-            let slot = slotOfNode[ObjectIdentifier(node)] ?? {
-                let s = slotTypes.count
-                slotTypes.append([])
-                slotOfNode[ObjectIdentifier(node)] = s
-                node.poolSlot = s
-                return s
-            }()
-            if slotTypes[slot].contains(p.recordType) {
-                issues.append("pool \(p.name) \(p.type): defined twice; second left out")
-                continue
-            }
-            slotTypes[slot].append(p.recordType)
-            placements[pi] = slot
+            poolNames[zi, default: []].append((pi, n))
         }
+        // What a pool's name has in the zone data: the node there, else the closest node above
+        // it (whose cut and DNAME links hold for the name too: it adds no records).
+        struct Place { var name: DomainName; var zone: Int; var node: ZoneNode?; var above: ZoneNode? }
+        func place(_ n: DomainName, zone zi: Int) -> Place {
+            if let s = index[NameKey(n.key[...])], s.zone == zi { return Place(name: n, zone: zi, node: s, above: nil) }
+            var x = n
+            while x != zones[zi].origin {
+                x = x.parent
+                if let a = index[NameKey(x.key[...])], a.zone == zi { return Place(name: n, zone: zi, node: nil, above: a) }
+            }
+            return Place(name: n, zone: zi, node: nil, above: nil)
+        }
+        // Place pools: one slot per name that has any, skipping conflicts.
+        var placements: [Int: Int] = [:]
+        var slotOfName: [NameKey: Int] = [:]
+        var slotTypes: [[RecordType]] = []
+        var slotPlaces: [Place] = []
+        for zi in zones.indices {
+            for (pi, n) in poolNames[zi] ?? [] {
+                let p = gslb.config.pools[pi]
+                let pl = place(n, zone: zi)
+                if let s = pl.node, s.rrset(p.recordType) != nil || s.rrset(.cname) != nil {
+                    issues.append("pool \(p.name) \(p.type): conflicts with static data at that name; left out")
+                    continue
+                }
+                let occluded: Bool
+                if let s = pl.node {
+                    occluded = s.cut != nil || s.dnameAbove != nil
+                } else if let a = pl.above {
+                    occluded = a.cut != nil || a.dnameAbove != nil || a.rrset(.dname) != nil
+                } else {
+                    occluded = false
+                }
+                if occluded {
+                    issues.append("pool \(p.name) \(p.type): below a delegation or DNAME; left out")
+                    continue
+                }
+                let key = NameKey(n.key[...])
+                let slot = slotOfName[key] ?? {
+                    let s = slotTypes.count
+                    slotTypes.append([])
+                    slotPlaces.append(pl)
+                    slotOfName[key] = s
+                    return s
+                }()
+                if slotTypes[slot].contains(p.recordType) {
+                    issues.append("pool \(p.name) \(p.type): defined twice; second left out")
+                    continue
+                }
+                slotTypes[slot].append(p.recordType)
+                placements[pi] = slot
+            }
+        }
+        // The GSLB layer's nodes: a copy of the zone's node where the name has static data, else a
+        // new node with the empty non-terminals the zone lacks between it and the closest name above.
+        var layer: [NameKey: ZoneNode] = [:]
+        var newNames = 0
+        for (slot, pl) in slotPlaces.enumerated() {
+            let key = NameKey(pl.name.key[...])
+            if let s = pl.node {
+                layer[key] = ZoneNode(shadowing: s, poolSlot: slot)
+                continue
+            }
+            let node = ZoneNode(name: pl.name, zone: pl.zone)
+            node.poolSlot = slot
+            if let old = layer[key] { node.wildcard = old.wildcard }   // an empty non-terminal of another pool
+            else { newNames += 1 }
+            layer[key] = node
+            var x = pl.name
+            while x != zones[pl.zone].origin {
+                x = x.parent
+                let k = NameKey(x.key[...])
+                if layer[k] != nil || index[k].map({ $0.zone == pl.zone }) == true { break }
+                layer[k] = ZoneNode(name: x, zone: pl.zone)
+                newNames += 1
+            }
+        }
+        // Wildcard links among the layer's names: a `*` name of the layer is its parent's wildcard
+        // (the parent is copied into the layer when it is the zone's node). `parseServiceName`
+        // refuses such pool names; a store written otherwise still gets the answers a build from
+        // the zones would give.
+        for node in Array(layer.values) where node.name.isWildcard {
+            let parentKey = NameKey(node.name.parent.key[...])
+            if let p = layer[parentKey] {
+                p.wildcard = node
+            } else if let s = index[parentKey] {
+                let copy = ZoneNode(shadowing: s, poolSlot: s.poolSlot)
+                copy.wildcard = node
+                layer[parentKey] = copy
+            }
+        }
+        let topology = TopologyTable(gslb.config.topology)
         let layout = TallyLayout(config: gslb.config)
         let (runtimes, slots) = buildPools(gslb: gslb, now: now, topology: topology, placements: placements,
                                            slotCount: slotTypes.count, reuse: [:], layout: layout, issues: &issues)
-        return ServingSnapshot(zones: served, index: index, generation: generation, pools: runtimes, poolSlots: slots,
-                               placements: placements, topology: topology, gslb: gslb, issues: issues, tallyLayout: layout)
+        return ServingSnapshot(zoneIndex: zoneIndex, gslbNodes: layer, gslbNewNames: newNames, generation: generation,
+                               pools: runtimes, poolSlots: slots, placements: placements, topology: topology, gslb: gslb,
+                               issues: issues, tallyLayout: layout)
     }
 
     /// A snapshot like `old` with new health and overrides: the zone index is shared,
@@ -224,9 +298,9 @@ public struct SnapshotBuilder {
         let (runtimes, slots) = buildPools(gslb: gslb, now: now, topology: old.topology, placements: old.placements,
                                            slotCount: old.poolSlots.count, reuse: reuse, layout: old.tallyLayout,
                                            issues: &unchanged)
-        return ServingSnapshot(zones: old.zones, index: old.index, generation: generation, pools: runtimes, poolSlots: slots,
-                               placements: old.placements, topology: old.topology, gslb: gslb, issues: old.issues,
-                               tallyLayout: old.tallyLayout)
+        return ServingSnapshot(zoneIndex: old.zoneIndex, gslbNodes: old.gslbNodes, gslbNewNames: old.gslbNewNames,
+                               generation: generation, pools: runtimes, poolSlots: slots, placements: old.placements,
+                               topology: old.topology, gslb: gslb, issues: old.issues, tallyLayout: old.tallyLayout)
     }
 
     /// Builds the placed pools (fallback targets first), reusing the runtimes in `reuse`.

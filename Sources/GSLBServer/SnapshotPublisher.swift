@@ -34,12 +34,15 @@ public final class SnapshotPublisher: Sendable {
 
     /// What metrics show of the publisher's work.
     public struct Stats: Sendable {
-        /// Full builds (zones reloaded or configuration changed) and pool-only rebuilds (health, overrides).
+        /// Full builds (zones reloaded: the zone index too), GSLB-layer builds (configuration changed:
+        /// the zone index shared) and pool-only rebuilds (health, overrides).
         public var fullRebuilds: UInt64 = 0
+        public var gslbRebuilds: UInt64 = 0
         public var incrementalRebuilds: UInt64 = 0
         /// Builds that failed (the previous snapshot kept serving).
         public var failedRebuilds: UInt64 = 0
         public var fullDuration = Histogram(bounds: Histogram.rebuildBounds)
+        public var gslbDuration = Histogram(bounds: Histogram.rebuildBounds)
         public var incrementalDuration = Histogram(bounds: Histogram.rebuildBounds)
         /// Times the store's change token was seen to move (by the watcher, or on reload).
         public var storeChanges: UInt64 = 0
@@ -169,18 +172,25 @@ public final class SnapshotPublisher: Sendable {
         return g
     }
 
+    /// What a rebuild built: everything, the GSLB layer around the shared zone index, or only some pools.
+    enum RebuildKind { case full, gslb, incremental }
+
     /// Publishes a built snapshot and records the rebuild (count, duration, next override expiry).
-    private func publish(_ snap: ServingSnapshot, _ st: inout State, full: Bool, started: DispatchTime, now: Double) -> Report {
+    private func publish(_ snap: ServingSnapshot, _ st: inout State, kind: RebuildKind, started: DispatchTime, now: Double) -> Report {
         box.publish(snap)
         st.last = snap
         st.generation = snap.generation
         st.nextExpiry = st.gslb.overrides.compactMap(\.expiresAt).filter { $0 > now }.min()
         let nanos = DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds
         statsBox.withLock { s in
-            if full {
+            switch kind {
+            case .full:
                 s.fullRebuilds += 1
                 s.fullDuration.observe(Double(nanos) / 1e9)
-            } else {
+            case .gslb:
+                s.gslbRebuilds += 1
+                s.gslbDuration.observe(Double(nanos) / 1e9)
+            case .incremental:
                 s.incrementalRebuilds += 1
                 s.incrementalDuration.observe(Double(nanos) / 1e9)
             }
@@ -191,22 +201,30 @@ public final class SnapshotPublisher: Sendable {
                       buildMicros: Int(nanos / 1000))
     }
 
+    /// Builds and publishes the next snapshot. The zone index is built only when the zones were
+    /// (re)loaded; otherwise the previous snapshot's index is shared: same config, only the pools whose
+    /// members' state changed are rebuilt; another config, the whole GSLB layer (pools, topology) is.
     private func rebuild(_ st: inout State, zonesChanged: Bool) -> Report {
         let started = DispatchTime.now()
         let now = clock()
         let gen = st.generation + 1
-        // Same zones and config: only the pools whose members' state changed are rebuilt.
-        if !zonesChanged, let old = st.last,
-           let snap = SnapshotBuilder().rebuildingPools(of: old, gslb: effectiveGSLB(st), now: now, generation: gen) {
-            let report = publish(snap, &st, full: false, started: started, now: now)
-            logger.debug("published snapshot \(gen) (pools only): \(report.buildMicros) µs")
+        if !zonesChanged, let old = st.last {
+            let gslb = effectiveGSLB(st)
+            if let snap = SnapshotBuilder().rebuildingPools(of: old, gslb: gslb, now: now, generation: gen) {
+                let report = publish(snap, &st, kind: .incremental, started: started, now: now)
+                logger.debug("published snapshot \(gen) (pools only): \(report.buildMicros) µs")
+                return report
+            }
+            let snap = SnapshotBuilder().build(index: old.zoneIndex, gslb: gslb, now: now, generation: gen)
+            logIssues(snap, &st)
+            let report = publish(snap, &st, kind: .gslb, started: started, now: now)
+            logger.info("published snapshot \(gen) (GSLB layer, zone index shared): \(snap.pools.count) pools, \(report.buildMicros) µs")
             return report
         }
         do {
             let snap = try SnapshotBuilder().build(zones: st.zones.sorted, gslb: effectiveGSLB(st), now: now, generation: gen)
-            if snap.issues != st.lastIssues { for i in snap.issues { logger.warning("\(i)") } }
-            st.lastIssues = snap.issues
-            let report = publish(snap, &st, full: true, started: started, now: now)
+            logIssues(snap, &st)
+            let report = publish(snap, &st, kind: .full, started: started, now: now)
             logger.info("published snapshot \(gen): \(snap.zones.count) zones, \(snap.nameCount) names, \(snap.pools.count) pools, \(st.lastErrors.count) zone errors, \(report.buildMicros) µs")
             return report
         } catch {
@@ -216,6 +234,12 @@ public final class SnapshotPublisher: Sendable {
             return Report(zones: [], errors: st.lastErrors + ["\(error)"], stale: [], issues: [], generation: st.generation,
                           buildMicros: 0)
         }
+    }
+
+    /// Logs the build's issues (pools left out, with why) when they differ from the last build's.
+    private func logIssues(_ snap: ServingSnapshot, _ st: inout State) {
+        if snap.issues != st.lastIssues { for i in snap.issues { logger.warning("\(i)") } }
+        st.lastIssues = snap.issues
     }
 
     public var lastErrors: [String] { state.withLock { $0.lastErrors } }

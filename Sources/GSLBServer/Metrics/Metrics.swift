@@ -160,24 +160,26 @@ public final class Metrics: Sendable {
     func renderSnapshot(_ w: inout PrometheusText, _ snap: ServingSnapshot) {
         let s = publisher.stats
         w.family("cairn_snapshot_rebuilds_total", .counter,
-                 "Snapshots published, by kind: full (zones or configuration changed) or incremental (only pools whose health or overrides changed).")
+                 "Snapshots published, by kind: full (zones loaded: the zone index too), gslb (configuration changed: pools and topology around the shared zone index) or incremental (only pools whose health or overrides changed).")
         w.sample("cairn_snapshot_rebuilds_total", [("kind", "full")], s.fullRebuilds)
+        w.sample("cairn_snapshot_rebuilds_total", [("kind", "gslb")], s.gslbRebuilds)
         w.sample("cairn_snapshot_rebuilds_total", [("kind", "incremental")], s.incrementalRebuilds)
         w.family("cairn_snapshot_rebuild_failures_total", .counter, "Snapshot builds that failed; the previous snapshot kept serving.")
         w.sample("cairn_snapshot_rebuild_failures_total", [], s.failedRebuilds)
         w.family("cairn_snapshot_rebuild_duration_seconds", .histogram, "Time to build and publish a snapshot, by kind.")
         w.histogram("cairn_snapshot_rebuild_duration_seconds", [("kind", "full")], s.fullDuration)
+        w.histogram("cairn_snapshot_rebuild_duration_seconds", [("kind", "gslb")], s.gslbDuration)
         w.histogram("cairn_snapshot_rebuild_duration_seconds", [("kind", "incremental")], s.incrementalDuration)
         w.family("cairn_snapshot_generation", .gauge, "Build number of the snapshot being served.")
         w.sample("cairn_snapshot_generation", [], snap.generation)
         w.family("cairn_snapshot_last_publish_timestamp_seconds", .gauge,
                  "When the serving snapshot was published, seconds since the Unix epoch (0 before the first).")
         w.sample("cairn_snapshot_last_publish_timestamp_seconds", [], s.lastPublished)
-        w.family("cairn_snapshot_names", .gauge, "Names indexed in the serving snapshot (all zones, empty non-terminals included).")
+        w.family("cairn_snapshot_names", .gauge, "Names answered by the serving snapshot (all zones, empty non-terminals and pool names included).")
         w.sample("cairn_snapshot_names", [], snap.nameCount)
         w.family("cairn_snapshot_pools", .gauge, "GSLB pools answering in the serving snapshot.")
         w.sample("cairn_snapshot_pools", [], snap.pools.count)
-        w.family("cairn_snapshot_issues", .gauge, "Problems found by the last full build (pools left out, with why: see the log).")
+        w.family("cairn_snapshot_issues", .gauge, "Problems found by the last full or GSLB build (pools left out, with why: see the log).")
         w.sample("cairn_snapshot_issues", [], snap.issues.count)
         w.family("cairn_store_changes_total", .counter,
                  "Times the store's change token was seen to move (a commit by any process, Cairn's own health writes included).")
