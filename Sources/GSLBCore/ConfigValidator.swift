@@ -35,12 +35,151 @@ public enum ConfigValidator {
         // Over a cap, the rest is not even looked at: its size is the problem.
         let tooLarge = limits.issues(c)
         if !tooLarge.isEmpty { return tooLarge }
-        var run = Run(config: c)
+        var run = Run(config: c, scope: nil)
         run.checkSites()
         run.checkPools(zones: zones, staticData: staticData, occluded: occluded)
         run.checkMonitors()
         run.checkTopology()
         return run.issues
+    }
+
+    /// Checks only the objects of `c` that `scope` names, with the rules and words of `validate` and in its
+    /// order: the issues are those `validate` finds on these objects (plus the fallback cycles through
+    /// them), without looking at the rest beyond what a rule compares them with (duplicates, references).
+    /// No size limits: the caller checks growth.
+    public static func validate(_ c: GSLBConfig, scope: Scope, zones: [DomainName],
+                                staticData: (DomainName) -> Set<RecordType>?,
+                                occluded: (DomainName) -> Bool = { _ in false }) -> [ConfigIssue] {
+        guard !scope.isEmpty else { return [] }
+        var run = Run(config: c, scope: scope)
+        run.checkSites()
+        run.checkPools(zones: zones, staticData: staticData, occluded: occluded)
+        run.checkMonitors()
+        run.checkTopology()
+        return run.issues
+    }
+
+    /// What a change from `before` to `after` (an API write) may have broken: the issues `after` has on
+    /// the objects the change added, removed or changed and on the objects that refer to them, that
+    /// `before` did not have on the same objects (an issue the stored config already had is not the
+    /// change's fault). Costs what the change touched, not the whole configuration.
+    public static func newIssues(before: GSLBConfig, after: GSLBConfig, zones: [DomainName],
+                                 staticData: (DomainName) -> Set<RecordType>?,
+                                 occluded: (DomainName) -> Bool = { _ in false }) -> [ConfigIssue] {
+        let scope = Scope.changes(from: before, to: after)
+        let found = validate(after, scope: scope, zones: zones, staticData: staticData, occluded: occluded)
+        guard !found.isEmpty else { return [] }
+        let old = Set(validate(before, scope: scope, zones: zones, staticData: staticData, occluded: occluded).map(\.message))
+        return found.filter { !old.contains($0.message) }
+    }
+
+    /// Objects of a configuration, by the names they are known by: what `validate(_:scope:...)` checks.
+    public struct Scope: Hashable, Sendable {
+        public var sites: Set<String>
+        /// Pool names, lower-cased, with their trailing dot: every pool of that name, whatever its type.
+        public var pools: Set<String>
+        public var monitors: Set<String>
+        /// Topology entries by their `network` text.
+        public var topology: Set<String>
+
+        public init(sites: Set<String> = [], pools: Set<String> = [], monitors: Set<String> = [], topology: Set<String> = []) {
+            self.sites = sites
+            self.pools = pools.map(Scope.poolKey).reduce(into: []) { $0.insert($1) }
+            self.monitors = monitors
+            self.topology = topology
+        }
+
+        public var isEmpty: Bool { sites.isEmpty && pools.isEmpty && monitors.isEmpty && topology.isEmpty }
+
+        static func poolKey(_ name: String) -> String {
+            let n = name.lowercased()
+            return n.hasSuffix(".") ? n : n + "."
+        }
+
+        /// True when the pool `name` is in `keys`; a name whose length no key has is not lower-cased
+        /// (a scan of every pool for one name allocates nothing for the others).
+        static func pool(_ name: String, in keys: Set<String>, lengths: Set<Int>) -> Bool {
+            let n = name.utf8.count
+            guard lengths.contains(n) || lengths.contains(n + 1) else { return false }
+            return keys.contains(poolKey(name))
+        }
+
+        static func lengths(_ keys: Set<String>) -> Set<Int> { Set(keys.map(\.utf8.count)) }
+
+        /// The objects that differ between `before` and `after` (added, removed or changed), and the ones that
+        /// refer to them in a way the change can break: members and topology entries naming a removed site,
+        /// topology entries naming a region no longer given by the changed site, pools and members naming a
+        /// removed monitor, pools falling back to a name whose pools were added, removed or changed type.
+        public static func changes(from before: GSLBConfig, to after: GSLBConfig) -> Scope {
+            var scope = Scope()
+            let (s0, s1) = differing(before.sites, after.sites)
+            scope.sites = Set(s0.map(\.name) + s1.map(\.name))
+            let (p0, p1) = differing(before.pools, after.pools)
+            scope.pools = Set(p0.map { poolKey($0.name) } + p1.map { poolKey($0.name) })
+            let (m0, m1) = differing(before.monitors, after.monitors)
+            scope.monitors = Set(m0.map(\.name) + m1.map(\.name))
+            let (t0, t1) = differing(before.topology, after.topology)
+            scope.topology = Set(t0.map(\.network) + t1.map(\.network))
+            // Entries of the same network written otherwise (`2001:0db8::/32`): a duplicate's issue is on the later one.
+            let nets = Set((t0 + t1).compactMap { try? parseNetwork($0.network).get() })
+            if !nets.isEmpty {
+                let prefixes = Set(nets.map { "/\($0.prefix)" })
+                for e in after.topology where !scope.topology.contains(e.network) && prefixes.contains(where: e.network.hasSuffix) {
+                    if let n = try? parseNetwork(e.network).get(), nets.contains(n) { scope.topology.insert(e.network) }
+                }
+            }
+
+            // Sites: what a removed site or a region it no longer gives leaves dangling.
+            var goneSites = Set<String>(), goneRegions = Set<String>()
+            for name in scope.sites {
+                let old = before.sites.filter { $0.name == name }, new = after.sites.filter { $0.name == name }
+                if new.isEmpty && !old.isEmpty { goneSites.insert(name) }
+                goneRegions.formUnion(Set(old.compactMap(\.region)).subtracting(new.compactMap(\.region)))
+            }
+            if !goneSites.isEmpty {
+                for p in after.pools where p.members.contains(where: { goneSites.contains($0.site) }) { scope.pools.insert(poolKey(p.name)) }
+            }
+            if !goneSites.isEmpty || !goneRegions.isEmpty {
+                for e in after.topology where e.site.map(goneSites.contains) == true || e.region.map(goneRegions.contains) == true {
+                    scope.topology.insert(e.network)
+                }
+            }
+            // Monitors: the pools and members that name a removed one.
+            let goneMonitors = scope.monitors.filter { m in !after.monitors.contains { $0.name == m } }
+            if !goneMonitors.isEmpty {
+                for p in after.pools where p.monitor.map(goneMonitors.contains) == true
+                    || p.members.contains(where: { $0.monitor.map(goneMonitors.contains) == true }) {
+                    scope.pools.insert(poolKey(p.name))
+                }
+            }
+            // Pools: fallbacks to a name whose pools came, went or changed type.
+            func types(_ c: GSLBConfig) -> [String: Set<String>] {
+                let lens = lengths(scope.pools)
+                var t: [String: Set<String>] = [:]
+                for p in c.pools where pool(p.name, in: scope.pools, lengths: lens) { t[poolKey(p.name), default: []].insert(p.type) }
+                return t
+            }
+            let (typesBefore, typesAfter) = (types(before), types(after))
+            let retyped = scope.pools.filter { typesBefore[$0] != typesAfter[$0] }
+            if !retyped.isEmpty {
+                let lens = lengths(retyped)
+                for p in after.pools {
+                    if case .pool(let target) = p.fallback, pool(target, in: retyped, lengths: lens) { scope.pools.insert(poolKey(p.name)) }
+                }
+            }
+            return scope
+        }
+
+        /// The parts of two lists that differ, after their common beginning and end: for a change that
+        /// adds, replaces or removes one object, that object; two comparisons of equal objects are cheap
+        /// (their arrays and strings share storage).
+        static func differing<T: Equatable>(_ a: [T], _ b: [T]) -> (ArraySlice<T>, ArraySlice<T>) {
+            var head = 0
+            while head < a.count && head < b.count && a[head] == b[head] { head += 1 }
+            var tail = 0
+            while tail < a.count - head && tail < b.count - head && a[a.count - 1 - tail] == b[b.count - 1 - tail] { tail += 1 }
+            return (a[head..<(a.count - tail)], b[head..<(b.count - tail)])
+        }
     }
 
     // MARK: - Limits (also used by the file format's documentation and tests)
@@ -172,12 +311,33 @@ extension ConfigValidator {
         let siteNames: Set<String>
         let regions: Set<String>
         let monitorNames: Set<String>
+        /// The scope being checked (nil: the whole config), and the indices of its objects, ascending.
+        let scope: Scope?
+        let siteIndices: [Int]
+        let poolIndices: [Int]
+        let monitorIndices: [Int]
+        let topologyIndices: [Int]
 
-        init(config: GSLBConfig) {
+        init(config: GSLBConfig, scope: Scope?) {
             self.config = config
+            self.scope = scope
             siteNames = Set(config.sites.map(\.name))
             regions = Set(config.sites.compactMap(\.region))
             monitorNames = Set(config.monitors.map(\.name))
+            if let scope {
+                siteIndices = scope.sites.isEmpty ? [] : config.sites.indices.filter { scope.sites.contains(config.sites[$0].name) }
+                let lengths = Scope.lengths(scope.pools)
+                poolIndices = scope.pools.isEmpty ? [] : config.pools.indices.filter {
+                    Scope.pool(config.pools[$0].name, in: scope.pools, lengths: lengths)
+                }
+                monitorIndices = scope.monitors.isEmpty ? [] : config.monitors.indices.filter { scope.monitors.contains(config.monitors[$0].name) }
+                topologyIndices = scope.topology.isEmpty ? [] : config.topology.indices.filter { scope.topology.contains(config.topology[$0].network) }
+            } else {
+                siteIndices = Array(config.sites.indices)
+                poolIndices = Array(config.pools.indices)
+                monitorIndices = Array(config.monitors.indices)
+                topologyIndices = Array(config.topology.indices)
+            }
         }
 
         mutating func add(_ path: String, _ message: String) {
@@ -213,7 +373,8 @@ extension ConfigValidator {
 
         mutating func checkSites() {
             var seen: [String: Int] = [:]
-            for (i, s) in config.sites.enumerated() {
+            for i in siteIndices {
+                let s = config.sites[i]
                 let p = "sites[\(i)]"
                 token(p + ".name", s.name, what: "site")
                 if !s.name.isEmpty {
@@ -232,10 +393,11 @@ extension ConfigValidator {
 
         mutating func checkPools(zones: [DomainName], staticData: (DomainName) -> Set<RecordType>?,
                                  occluded: (DomainName) -> Bool) {
-            var names: [DomainName?] = []
+            var names: [Int: DomainName] = [:]
             var byKey: [PoolKey: Int] = [:]
             var typesByName: [DomainName: Set<String>] = [:]
-            for (i, pool) in config.pools.enumerated() {
+            for i in poolIndices {
+                let pool = config.pools[i]
                 let p = "pools[\(i)]"
                 let validType = pool.type == "A" || pool.type == "AAAA"
                 if !validType { add(p + ".type", "\(quoted(pool.type)) must be A or AAAA") }
@@ -254,7 +416,7 @@ extension ConfigValidator {
                     }
                     typesByName[n, default: []].insert(pool.type)
                 }
-                names.append(parsed)
+                names[i] = parsed
                 range(p + ".ttl", pool.ttl, ttlRange)
                 range(p + ".answers", pool.answers, answersRange)
                 if let m = pool.monitor, !monitorNames.contains(m) { add(p + ".monitor", "unknown monitor \(quoted(m))") }
@@ -316,30 +478,80 @@ extension ConfigValidator {
             }
         }
 
-        mutating func checkFallbacks(names: [DomainName?], byKey: [PoolKey: Int], typesByName: [DomainName: Set<String>]) {
+        mutating func checkFallbacks(names: [Int: DomainName], byKey: [PoolKey: Int], typesByName: [DomainName: Set<String>]) {
+            // Pools outside the scope with the name a fallback gives, found when first asked for.
+            var others: [String: [Int]] = [:]
+            func lookup(_ n: DomainName, _ text: String, type: String) -> (index: Int?, types: Set<String>?) {
+                let key = Scope.poolKey(text)
+                if scope == nil || scope!.pools.contains(key) {
+                    return (byKey[PoolKey(name: n, type: type)], typesByName[n])
+                }
+                if others[key] == nil {
+                    let keys: Set<String> = [key], lengths = Scope.lengths(keys)
+                    others[key] = config.pools.indices.filter { Scope.pool(config.pools[$0].name, in: keys, lengths: lengths) }
+                }
+                var index: Int?
+                var types: Set<String>?
+                for j in others[key]! {
+                    guard case .success(let name) = parseServiceName(config.pools[j].name), name == n else { continue }
+                    types = (types ?? []).union([config.pools[j].type])
+                    if index == nil && config.pools[j].type == type { index = j }
+                }
+                return (index, types)
+            }
+            func ownName(_ i: Int) -> DomainName? {
+                if let n = names[i] { return n }
+                if scope == nil { return nil }
+                if case .success(let n) = parseServiceName(config.pools[i].name) { return n }
+                return nil
+            }
             // target[i] = index of the pool that pool i falls back to, when it resolves.
-            var target: [Int?] = Array(repeating: nil, count: config.pools.count)
-            for (i, pool) in config.pools.enumerated() {
+            var target: [Int: Int] = [:]
+            for i in poolIndices {
+                let pool = config.pools[i]
                 guard case .pool(let text) = pool.fallback else { continue }
                 let path = "pools[\(i)].fallback"
                 switch parseServiceName(text) {
                 case .failure(let e): add(path, e.message)
                 case .success(let n):
+                    let found = lookup(n, text, type: pool.type)
                     if let own = names[i], own == n {
                         add(path, "pool:\(text) refers to the pool itself")
-                    } else if let j = byKey[PoolKey(name: n, type: pool.type)] {
+                    } else if let j = found.index {
                         target[i] = j
-                    } else if let other = typesByName[n] {
+                    } else if let other = found.types {
                         add(path, "\(n) is a pool of type \(other.sorted().joined(separator: "/")), not \(pool.type); a fallback must have the same type")
                     } else {
                         add(path, "no \(pool.type) pool named \(n)")
                     }
                 }
             }
-            for i in target.indices where target[i] != nil {
+            // Outside the scope, a pool's target is resolved when a chain from the scope reaches it.
+            var resolved = Set(poolIndices)
+            func next(_ i: Int) -> Int? {
+                if resolved.contains(i) { return target[i] }
+                resolved.insert(i)
+                guard case .pool(let text) = config.pools[i].fallback, case .success(let n) = parseServiceName(text) else { return nil }
+                if let own = ownName(i), own == n { return nil }
+                target[i] = lookup(n, text, type: config.pools[i].type).index
+                return target[i]
+            }
+            // Every pool on a cycle gets the issue, named from itself: with a scope, the cycles through it.
+            var onCycle = scope == nil ? poolIndices : []
+            if scope != nil {
+                var cycle = Set<Int>()
+                for i in poolIndices where target[i] != nil && !cycle.contains(i) {
+                    var chain = [i]
+                    var cur = target[i]
+                    while let c = cur, c != i, !chain.contains(c) { chain.append(c); cur = next(c) }
+                    if cur == i { cycle.formUnion(chain) }
+                }
+                onCycle = cycle.sorted()
+            }
+            for i in onCycle where next(i) != nil {
                 var chain = [i]
-                var cur = target[i]
-                while let c = cur, c != i, !chain.contains(c) { chain.append(c); cur = target[c] }
+                var cur = next(i)
+                while let c = cur, c != i, !chain.contains(c) { chain.append(c); cur = next(c) }
                 guard cur == i else { continue }
                 let shown = (chain + [i]).map { config.pools[$0].name }.joined(separator: " → ")
                 add("pools[\(i)].fallback", "fallback cycle: \(shown)")
@@ -350,7 +562,8 @@ extension ConfigValidator {
 
         mutating func checkMonitors() {
             var seen: [String: Int] = [:]
-            for (k, m) in config.monitors.enumerated() {
+            for k in monitorIndices {
+                let m = config.monitors[k]
                 let p = "monitors[\(k)]"
                 token(p + ".name", m.name, what: "monitor")
                 if !m.name.isEmpty {
@@ -378,12 +591,23 @@ extension ConfigValidator {
 
         mutating func checkTopology() {
             var seen: [Network: Int] = [:]
-            for (t, e) in config.topology.enumerated() {
+            // With a scope, an entry's duplicate may be outside it: every network's first entry (built on first use).
+            var firsts: [Network: Int]?
+            for t in topologyIndices {
+                let e = config.topology[t]
                 let p = "topology[\(t)]"
                 switch parseNetwork(e.network) {
                 case .failure(let issue): add(p + ".network", issue.message)
                 case .success(let net):
-                    if let first = seen[net] { add(p + ".network", "duplicate network \(net) (also topology[\(first)])") } else { seen[net] = t }
+                    if scope != nil {
+                        if firsts == nil {
+                            firsts = [:]
+                            for (u, other) in config.topology.enumerated() {
+                                if case .success(let n) = parseNetwork(other.network), firsts![n] == nil { firsts![n] = u }
+                            }
+                        }
+                        if let first = firsts![net], first < t { add(p + ".network", "duplicate network \(net) (also topology[\(first)])") }
+                    } else if let first = seen[net] { add(p + ".network", "duplicate network \(net) (also topology[\(first)])") } else { seen[net] = t }
                 }
                 let given = [e.region.map { _ in "region" }, e.site.map { _ in "site" }, e.location.map { _ in "location" }].compactMap { $0 }
                 if given.count != 1 {

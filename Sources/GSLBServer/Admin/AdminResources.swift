@@ -8,8 +8,8 @@ import NIOCore
 
 // The `/v1` resources. Bodies are JSON objects with the keys of docs/config-file.md; they are
 // decoded by the codec of `cairn apply` files (the objects' `Codable` conformances over the JSON
-// value), so every type error names its key, then the whole resulting config is validated against
-// the served zones.
+// value), so every type error names its key, then what the write changed (and what refers to it)
+// is validated against the served zones.
 
 extension AdminAPI {
     // MARK: - Bodies
@@ -73,17 +73,13 @@ extension AdminAPI {
 
     // MARK: - Writing
 
-    /// Validates `config` against the served zones; issues that the stored config already
-    /// had are not the request's fault and are ignored.
+    /// Validates what the write changed (the objects it added, changed or removed, and what refers to
+    /// them) against the served zones; issues that those objects already had in the stored config
+    /// are not the request's fault and are ignored. Size is checked by `withinLimits` (growth only).
     func validate(_ config: GSLBConfig, before: GSLBConfig, focus: String?, deleting: Bool = false) throws {
         let snap = publisher.box.load()
-        func check(_ c: GSLBConfig) -> [ConfigIssue] {
-            // Size is checked by `withinLimits` (growth only): here every semantic rule, whatever the size.
-            ConfigValidator.validate(c, zones: snap.origins, staticData: snap.staticTypes(at:), occluded: snap.isOccluded,
-                                     limits: .unlimited)
-        }
-        let old = Set(check(before).map(\.message))
-        let new = check(config).filter { !old.contains($0.message) }
+        let new = ConfigValidator.newIssues(before: before, after: config, zones: snap.origins,
+                                            staticData: snap.staticTypes(at:), occluded: snap.isOccluded)
         guard let first = new.first else { return }
         if deleting {
             throw APIError.conflict(nil, "still in use: \(first)")
