@@ -1,5 +1,6 @@
 import DNSWire
 import Foundation
+import GSLBConfigFile
 import GSLBCore
 import HTTPTypes
 import Hummingbird
@@ -223,23 +224,14 @@ extension AdminAPI {
     }
 
     func createToken(_ c: Call) async throws -> Reply {
-        let d = try object(try await readJSON(c), "a token")
-        let known: Set<String> = ["name", "scope", "expires_in"]
-        if let extra = d.keys.sorted().first(where: { !known.contains($0) }) { throw APIError.invalid(extra, "unknown key") }
-        guard let name = d["name"] as? String, !name.isEmpty, name.count <= 100 else {
-            throw APIError.invalid("name", "required: 1 to 100 characters")
+        // Not `decode`: a token body has no `version` to skip.
+        let body: TokenRequest
+        switch ConfigFile.decode(TokenRequest.self, json: try object(try await readJSON(c), "a token")) {
+        case .success(let b): body = b
+        case .failure(let issues): throw APIError.invalid(issues[0].path, issues[0].message)
         }
-        guard let scopeText = d["scope"] as? String, let scope = TokenScope(rawValue: scopeText) else {
-            throw APIError.invalid("scope", "expected read, write or admin")
-        }
-        var expiresAt: Double?
-        if let e = d["expires_in"], !(e is NSNull) {
-            guard let s = e as? String, let secs = TimeSpan.seconds(s), secs > 0 else {
-                throw APIError.invalid("expires_in", "expected a duration such as 30d")
-            }
-            expiresAt = clock() + secs
-        }
-        let (token, secret) = try repo.createToken(name: name, scope: scope, expiresAt: expiresAt, principal: c.principal,
+        let expiresAt = body.expiresIn.map { clock() + $0 }
+        let (token, secret) = try repo.createToken(name: body.name, scope: body.scope, expiresAt: expiresAt, principal: c.principal,
                                                    source: c.context.remote)
         guard case .object(var fields) = Encode.token(token) else { return .created(Encode.token(token)) }
         fields.append(("token", .string(secret)))

@@ -1,0 +1,29 @@
+import GSLBCore
+
+/// The body of `POST /v1/tokens`, read by the codec of config objects: a problem names its key, an
+/// unknown key gets "did you mean", `null` is absent.
+struct TokenRequest: Decodable {
+    var name = ""
+    var scope = TokenScope.read
+    /// Seconds from now; nil = no expiry.
+    var expiresIn: Double?
+
+    enum CodingKeys: String, ConfigCodingKeys {
+        case name, scope, expires_in
+        static let what = "a token"
+    }
+
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let n = try c.decodeIfPresent(String.self, forKey: .name) ?? ""
+        if n.isEmpty || n.count > 100 { try decoder.problem(at: c.path(.name), "required: 1 to 100 characters") } else { name = n }
+        if let s = try c.text(.scope, decoder, TokenScope.init(rawValue:), { _ in "expected read, write or admin" }) {
+            scope = s
+        } else if !c.contains(.scope) || ((try? c.decodeNil(forKey: .scope)) ?? false) {
+            try decoder.problem(at: c.path(.scope), "expected read, write or admin")
+        }
+        expiresIn = try c.text(.expires_in, decoder, { TimeSpan.seconds($0).flatMap { $0 > 0 ? $0 : nil } }) { _ in
+            "expected a duration such as 30d"
+        }
+    }
+}
