@@ -8,6 +8,15 @@ import Hummingbird
 // Overrides, health, explain, audit, zones and tokens.
 
 extension AdminAPI {
+    /// A request body (override, token) read by the config codec. Not `decode`, which skips the
+    /// `version` of config objects: these have none, so `version` stays an unknown key.
+    func request<T: Decodable>(_ type: T.Type, _ c: Call, _ what: String) async throws -> T {
+        switch ConfigFile.decode(type, json: try object(try await readJSON(c), what)) {
+        case .success(let v): return v
+        case .failure(let issues): throw APIError.invalid(issues[0].path.isEmpty ? nil : issues[0].path, issues[0].message)
+        }
+    }
+
     // MARK: - Overrides
 
     func listOverrides() throws -> Reply {
@@ -29,44 +38,12 @@ extension AdminAPI {
     }
 
     func createOverride(_ c: Call) async throws -> Reply {
-        let d = try object(try await readJSON(c), "an override")
-        let known: Set<String> = ["scope", "target", "state", "reason", "expires_at", "expires_in", "permanent"]
-        if let extra = d.keys.sorted().first(where: { !known.contains($0) }) {
-            throw APIError.invalid(extra, "unknown key (known: \(known.sorted().joined(separator: ", ")))")
-        }
-        func string(_ key: String) throws -> String? {
-            guard let v = d[key], !(v is NSNull) else { return nil }
-            guard let s = v as? String else { throw APIError.invalid(key, "expected a string") }
-            return s
-        }
-        guard let scopeText = try string("scope") else { throw APIError.invalid("scope", "required: site, pool or member") }
-        guard let scope = OverrideScope(rawValue: scopeText) else { throw APIError.invalid("scope", "expected site, pool or member") }
-        guard var target = try string("target"), !target.isEmpty else { throw APIError.invalid("target", "required") }
-        guard let stateText = try string("state") else { throw APIError.invalid("state", "required: up, down or drain") }
-        guard let state = ForcedState(rawValue: stateText) else { throw APIError.invalid("state", "expected up, down or drain") }
-        guard let reason = try string("reason"), !reason.trimmingCharacters(in: .whitespaces).isEmpty else {
-            throw APIError.invalid("reason", "required: say why")
-        }
-        guard reason.count <= 1000 else { throw APIError.invalid("reason", "at most 1000 characters") }
-        var permanent = false
-        if let p = d["permanent"], !(p is NSNull) {
-            guard let b = p as? Bool, CFGetTypeIDIsBool(p) else { throw APIError.invalid("permanent", "expected true or false") }
-            permanent = b
-        }
+        let body = try await request(OverrideRequest.self, c, "an override")
+        let (scope, state, reason, permanent) = (body.scope, body.state, body.reason, body.permanent)
+        var target = body.target
         let now = clock()
-        var expiresAt: Double?
-        if let e = try string("expires_at") {
-            guard let t = RFC3339.parse(e) else { throw APIError.invalid("expires_at", "expected an RFC 3339 time such as 2026-12-01T02:00:00Z") }
-            guard t > now else { throw APIError.invalid("expires_at", "is in the past") }
-            expiresAt = t
-        }
-        if let e = try string("expires_in") {
-            guard expiresAt == nil else { throw APIError.invalid("expires_in", "give expires_at or expires_in, not both") }
-            guard let s = TimeSpan.seconds(e), s > 0 else { throw APIError.invalid("expires_in", "expected a duration such as 30m or 2h") }
-            expiresAt = now + s
-        }
-        if permanent && expiresAt != nil { throw APIError.invalid("permanent", "a permanent override has no expiry") }
-        if !permanent && expiresAt == nil { throw APIError.invalid("expires_at", "required unless permanent: true") }
+        if let t = body.expiresAt, t <= now { throw APIError.invalid("expires_at", "is in the past") }
+        let expiresAt = body.expiresAt ?? body.expiresIn.map { now + $0 }
 
         // The target must exist now.
         let config = try repo.exportConfig()
@@ -224,12 +201,7 @@ extension AdminAPI {
     }
 
     func createToken(_ c: Call) async throws -> Reply {
-        // Not `decode`: a token body has no `version` to skip.
-        let body: TokenRequest
-        switch ConfigFile.decode(TokenRequest.self, json: try object(try await readJSON(c), "a token")) {
-        case .success(let b): body = b
-        case .failure(let issues): throw APIError.invalid(issues[0].path, issues[0].message)
-        }
+        let body = try await request(TokenRequest.self, c, "a token")
         let expiresAt = body.expiresIn.map { clock() + $0 }
         let (token, secret) = try repo.createToken(name: body.name, scope: body.scope, expiresAt: expiresAt, principal: c.principal,
                                                    source: c.context.remote)
