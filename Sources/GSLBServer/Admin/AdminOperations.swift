@@ -217,16 +217,6 @@ extension AdminAPI {
     }
 }
 
-/// True when a Foundation JSON value is a boolean (not the number 0 or 1).
-func CFGetTypeIDIsBool(_ v: Any) -> Bool {
-    #if canImport(Darwin)
-    return type(of: v) == type(of: NSNumber(value: true))
-    #else
-    if let n = v as? NSNumber { return String(cString: n.objCType) == "c" || type(of: v) == Bool.self }
-    return v is Bool
-    #endif
-}
-
 // MARK: - Drills
 
 extension AdminAPI {
@@ -276,31 +266,11 @@ extension AdminAPI {
     }
 
     func startDrill(_ c: Call) async throws -> Reply {
-        let d = try object(try await readJSON(c), "a drill")
-        let known: Set<String> = ["site", "member", "pool", "mode", "hold", "force", "at"]
-        if let extra = d.keys.sorted().first(where: { !known.contains($0) }) { throw APIError.invalid(extra, "unknown key") }
-        for k in ["site", "member", "pool", "mode", "hold", "at"] where d[k] != nil && !(d[k] is String) && !(d[k] is NSNull) {
-            throw APIError.invalid(k, "expected a string")
-        }
-        let target = try Self.drillTarget { d[$0] as? String }
-        let mode = d["mode"] as? String ?? "override"
-        guard let holdText = d["hold"] as? String, let hold = TimeSpan.seconds(holdText), hold > 0 else {
-            throw APIError.invalid("hold", "required: a duration such as 30s or 10m")
-        }
-        var force = false
-        if let f = d["force"], !(f is NSNull) {
-            guard let b = f as? Bool, CFGetTypeIDIsBool(f) else { throw APIError.invalid("force", "expected true or false") }
-            force = b
-        }
-        var at: Double?
-        if let a = d["at"] as? String {
-            guard let t = RFC3339.parse(a) else { throw APIError.invalid("at", "expected an RFC 3339 time such as 2026-12-01T02:00:00Z") }
-            guard t > clock() - 1 else { throw APIError.invalid("at", "is in the past") }
-            at = t
-        }
+        let body = try await request(DrillRequest.self, c, "a drill")
+        if let at = body.at, at <= clock() - 1 { throw APIError.invalid("at", "is in the past") }
         do {
-            let r = try drillRunner().start(target: target, mode: mode, hold: hold, force: force, at: at, principal: c.principal,
-                                            source: c.context.remote, requestID: c.requestID)
+            let r = try drillRunner().start(target: body.target, mode: body.mode, hold: body.hold, force: body.force, at: body.at,
+                                            principal: c.principal, source: c.context.remote, requestID: c.requestID)
             return .created(drillJSON(r))
         } catch let e as DrillError { throw Self.drillError(e) }
     }

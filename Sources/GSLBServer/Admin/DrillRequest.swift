@@ -1,0 +1,37 @@
+import GSLBCore
+
+/// The body of `POST /v1/drills`, read by the codec of config objects: a problem names its key, an
+/// unknown key gets "did you mean", `null` is absent. Whether `at` is still ahead, the mode and the
+/// target are the handler's and the runner's checks.
+struct DrillRequest: Decodable {
+    var target = DrillTarget(scope: .site, name: "")
+    var mode = "override"
+    /// Seconds.
+    var hold: Double = 0
+    var force = false
+    /// Unix seconds.
+    var at: Double?
+
+    enum CodingKeys: String, ConfigCodingKeys {
+        case site, member, pool, mode, hold, force, at
+        static let what = "a drill"
+    }
+
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        var given: [DrillTarget] = []
+        for (key, scope) in [(CodingKeys.site, OverrideScope.site), (.member, .member), (.pool, .pool)] {
+            if let name = try c.decodeIfPresent(String.self, forKey: key), !name.isEmpty { given.append(DrillTarget(scope: scope, name: name)) }
+        }
+        if given.count == 1 { target = given[0] } else {
+            try decoder.problem(at: c.path(.site), "name exactly one of site, member (POOL/ADDRESS) or pool")
+        }
+        mode = try c.decodeIfPresent(String.self, forKey: .mode) ?? mode
+        let duration: (String) -> Double? = { TimeSpan.seconds($0).flatMap { $0 > 0 ? $0 : nil } }
+        let required = "required: a duration such as 30s or 10m"
+        if let h = try c.text(.hold, decoder, duration, { _ in required }) { hold = h } else if !c.contains(.hold)
+            || ((try? c.decodeNil(forKey: .hold)) ?? false) { try decoder.problem(at: c.path(.hold), required) }
+        force = try c.decodeIfPresent(Bool.self, forKey: .force) ?? false
+        at = try c.text(.at, decoder, RFC3339.parse) { _ in "expected an RFC 3339 time such as 2026-12-01T02:00:00Z" }
+    }
+}
