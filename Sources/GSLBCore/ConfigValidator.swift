@@ -35,12 +35,7 @@ public enum ConfigValidator {
         // Over a cap, the rest is not even looked at: its size is the problem.
         let tooLarge = limits.issues(c)
         if !tooLarge.isEmpty { return tooLarge }
-        var run = Run(config: c, scope: nil)
-        run.checkSites()
-        run.checkPools(zones: zones, staticData: staticData, occluded: occluded)
-        run.checkMonitors()
-        run.checkTopology()
-        return run.issues
+        return check(c, scope: nil, zones: zones, staticData: staticData, occluded: occluded)
     }
 
     /// Checks only the objects of `c` that `scope` names, with the rules and words of `validate` and in its
@@ -51,6 +46,12 @@ public enum ConfigValidator {
                                 staticData: (DomainName) -> Set<RecordType>?,
                                 occluded: (DomainName) -> Bool = { _ in false }) -> [ConfigIssue] {
         guard !scope.isEmpty else { return [] }
+        return check(c, scope: scope, zones: zones, staticData: staticData, occluded: occluded)
+    }
+
+    /// Every rule, in order, over the whole configuration (`scope` nil) or the objects `scope` names.
+    static func check(_ c: GSLBConfig, scope: Scope?, zones: [DomainName], staticData: (DomainName) -> Set<RecordType>?,
+                      occluded: (DomainName) -> Bool) -> [ConfigIssue] {
         var run = Run(config: c, scope: scope)
         run.checkSites()
         run.checkPools(zones: zones, staticData: staticData, occluded: occluded)
