@@ -3,7 +3,9 @@ import CairnDaemon
 import Dispatch
 import Foundation
 import GSLBCore
-import GSLBServer
+import AdminService
+import DNSService
+import HealthService
 import GSLBStore
 import Logging
 import Synchronization

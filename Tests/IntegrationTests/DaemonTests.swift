@@ -1,7 +1,10 @@
 import CairnDaemon
 import DNSWire
 import Foundation
-import GSLBServer
+import SnapshotService
+import DNSService
+import HealthService
+import AdminService
 import Testing
 
 /// The daemon as one ServiceGroup (issue 12 item 1): it starts in-process on port 0 as well as in the binary, and
