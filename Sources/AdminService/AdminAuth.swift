@@ -5,7 +5,7 @@ import Synchronization
 
 /// Bearer-token checks, failed-authentication audit and per-source rate limiting.
 final class AdminAuth: Sendable {
-    let repo: any AdminRepository
+    let repo: any TokenRepository & AuditRepository
     let clock: @Sendable () -> Double
     let failureLimit: Int
     let failureWindow: Double
@@ -13,7 +13,7 @@ final class AdminAuth: Sendable {
     private let failures = Mutex<[String: [Double]]>([:])
     private let touched = Mutex<[Int64: Double]>([:])
 
-    init(repo: any AdminRepository, clock: @escaping @Sendable () -> Double, failureLimit: Int, failureWindow: Double,
+    init(repo: any TokenRepository & AuditRepository, clock: @escaping @Sendable () -> Double, failureLimit: Int, failureWindow: Double,
          logger: Logger) {
         self.repo = repo; self.clock = clock; self.failureLimit = failureLimit; self.failureWindow = failureWindow
         self.logger = logger

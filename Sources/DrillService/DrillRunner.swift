@@ -16,7 +16,7 @@ public struct DrillError: Error, CustomStringConvertible, Sendable {
 /// Runs failover drills: plan on a copy of the snapshot, fail the target (override or probe
 /// faults), measure over real UDP against Cairn's own listener, restore, judge and keep the report.
 public final class DrillRunner: Sendable {
-    let repo: any AdminRepository
+    let repo: any DrillRepository & OverrideRepository & AuditRepository
     let publisher: SnapshotPublisher
     let injector: (any ProbeFaultInjector)?
     let listener: @Sendable () -> (host: String, port: Int)?
@@ -30,7 +30,7 @@ public final class DrillRunner: Sendable {
     private let controls = Mutex<[String: Bool]>([:])   // running drill id -> abort requested
     private let stopped = Atomic<Bool>(false)
 
-    public init(repository: any AdminRepository, publisher: SnapshotPublisher, injector: (any ProbeFaultInjector)?,
+    public init(repository: any DrillRepository & OverrideRepository & AuditRepository, publisher: SnapshotPublisher, injector: (any ProbeFaultInjector)?,
                 listener: @escaping @Sendable () -> (host: String, port: Int)?,
                 clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 },
                 intervalMs: Int = 100, overrideMargin: Double = 5, logger: Logger = Logger(label: "cairn.drill")) {
