@@ -17,6 +17,8 @@ public struct DNSServerConfiguration: Sendable {
     /// A TCP connection whose pending answers make no progress for this long is closed (reset).
     public var tcpWriteTimeout: TimeAmount
     public var tcpMaxConnections: Int
+    /// Open TCP connections from one client address at most (0: no per-address cap).
+    public var tcpMaxConnectionsPerAddress: Int
     /// CPUs for the UDP worker threads: worker i of each address is pinned to `udpCPUs[i % count]`; empty = not pinned.
     public var udpCPUs: [Int]
     /// NSID and the CH TXT identity/version answers (none by default).
@@ -25,6 +27,7 @@ public struct DNSServerConfiguration: Sendable {
     public init(addresses: [(host: String, port: Int)] = [("127.0.0.1", 5300)], udpWorkers: Int = 0,
                 maxUDPPayload: Int = 1232, tcpIdleTimeout: TimeAmount = .seconds(10),
                 tcpWriteTimeout: TimeAmount = DNSTCPLimits.defaultWriteTimeout, tcpMaxConnections: Int = 512,
+                tcpMaxConnectionsPerAddress: Int = DNSTCPLimits.defaultMaxConnectionsPerAddress,
                 udpCPUs: [Int] = [], identity: ServerIdentity = .none) {
         self.addresses = addresses
         self.identity = identity
@@ -34,6 +37,7 @@ public struct DNSServerConfiguration: Sendable {
         self.tcpIdleTimeout = tcpIdleTimeout
         self.tcpWriteTimeout = tcpWriteTimeout
         self.tcpMaxConnections = tcpMaxConnections
+        self.tcpMaxConnectionsPerAddress = tcpMaxConnectionsPerAddress
     }
 }
 
@@ -70,7 +74,8 @@ public final class DNSServer: @unchecked Sendable {
         self.configuration = configuration
         self.box = box
         self.logger = logger
-        self.tcpTable = TCPConnectionTable(maxConnections: configuration.tcpMaxConnections)
+        self.tcpTable = TCPConnectionTable(maxConnections: configuration.tcpMaxConnections,
+                                           maxPerAddress: configuration.tcpMaxConnectionsPerAddress)
     }
 
     /// TCP connections open now.

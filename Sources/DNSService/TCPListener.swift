@@ -23,6 +23,9 @@ public enum DNSTCPLimits {
     /// Default of `--tcp-write-timeout`: a connection whose pending answers make no progress
     /// (none is taken by the kernel) for this long is closed, with a reset.
     public static let defaultWriteTimeout: TimeAmount = .seconds(5)
+    /// Default of `--tcp-max-connections-per-address`: an eighth of the default total cap, many
+    /// times what a resolver keeps open to one server (RFC 7766 clients reuse one connection).
+    public static let defaultMaxConnectionsPerAddress = 64
     /// Rounds of "answer the buffered queries, flush" in one go (a bound that the input
     /// buffer makes unreachable: it holds a few hundred KiB at most).
     static let maxPumpRounds = 100_000
@@ -40,22 +43,38 @@ final class TCPScratch {
     deinit { out.deallocate() }
 }
 
-/// Tracks open connections and their last activity, to enforce the cap.
+/// Tracks open connections and their last activity, to enforce the caps: past the per-address
+/// cap a new connection displaces the longest-idle connection of its own address, past the total
+/// cap the longest-idle connection of all. So one address (a flood of connections that never
+/// send a whole query) displaces only its own connections, not other clients' idle ones.
 final class TCPConnectionTable: Sendable {
-    struct Entry { let channel: Channel; var lastActive: NIODeadline }
+    struct Entry { let channel: Channel; var lastActive: NIODeadline; let address: String }
     private let state = Mutex<[ObjectIdentifier: Entry]>([:])
     let maxConnections: Int
+    /// 0: no per-address cap.
+    let maxPerAddress: Int
 
-    init(maxConnections: Int) { self.maxConnections = maxConnections }
+    init(maxConnections: Int, maxPerAddress: Int = 0) {
+        self.maxConnections = maxConnections
+        self.maxPerAddress = maxPerAddress
+    }
 
-    /// Registers a channel; returns the channel to evict when over the cap.
-    func add(_ ch: Channel) -> Channel? {
+    /// Registers a channel from `address`; returns the channel to evict when over a cap.
+    func add(_ ch: Channel, address: String) -> Channel? {
         state.withLock { d in
-            d[ObjectIdentifier(ch)] = Entry(channel: ch, lastActive: .now())
+            let id = ObjectIdentifier(ch)
+            d[id] = Entry(channel: ch, lastActive: .now(), address: address)
+            func evictLongestIdle(_ candidates: [ObjectIdentifier: Entry]) -> Channel? {
+                guard let v = candidates.filter({ $0.key != id }).min(by: { $0.value.lastActive < $1.value.lastActive }) else { return nil }
+                d[v.key] = nil
+                return v.value.channel
+            }
+            if maxPerAddress > 0 {
+                let same = d.filter { $0.value.address == address }
+                if same.count > maxPerAddress { return evictLongestIdle(same) }
+            }
             guard d.count > maxConnections else { return nil }
-            let victim = d.filter { $0.key != ObjectIdentifier(ch) }.min { $0.value.lastActive < $1.value.lastActive }
-            if let v = victim { d[v.key] = nil; return v.value.channel }
-            return nil
+            return evictLongestIdle(d)
         }
     }
 
@@ -149,7 +168,8 @@ final class DNSTCPHandler: ChannelDuplexHandler, @unchecked Sendable {
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        if let victim = table.add(context.channel) { victim.close(promise: nil) }
+        let address = context.channel.remoteAddress?.ipAddress ?? "?"
+        if let victim = table.add(context.channel, address: address) { victim.close(promise: nil) }
         lastQuery = context.eventLoop.now
         schedule(context: context, at: lastQuery + idleTimeout)
         context.fireChannelActive()
