@@ -23,14 +23,17 @@ public struct DNSServerConfiguration: Sendable {
     public var udpCPUs: [Int]
     /// NSID and the CH TXT identity/version answers (none by default).
     public var identity: ServerIdentity
+    /// DNS cookies (RFC 7873/9018): the secrets, or nil when they are off (`--no-cookies`).
+    public var cookies: ServerCookies?
 
     public init(addresses: [(host: String, port: Int)] = [("127.0.0.1", 5300)], udpWorkers: Int = 0,
                 maxUDPPayload: Int = 1232, tcpIdleTimeout: TimeAmount = .seconds(10),
                 tcpWriteTimeout: TimeAmount = DNSTCPLimits.defaultWriteTimeout, tcpMaxConnections: Int = 512,
                 tcpMaxConnectionsPerAddress: Int = DNSTCPLimits.defaultMaxConnectionsPerAddress,
-                udpCPUs: [Int] = [], identity: ServerIdentity = .none) {
+                udpCPUs: [Int] = [], identity: ServerIdentity = .none, cookies: ServerCookies? = nil) {
         self.addresses = addresses
         self.identity = identity
+        self.cookies = cookies
         self.udpCPUs = udpCPUs
         self.udpWorkers = udpWorkers > 0 ? udpWorkers : max(1, System.coreCount)
         self.maxUDPPayload = maxUDPPayload
@@ -133,7 +136,7 @@ public final class DNSServer: @unchecked Sendable {
                 .childChannelInitializer { ch in
                     ch.eventLoop.makeCompletedFuture {
                         try ch.pipeline.syncOperations.addHandler(
-                            DNSTCPHandler(box: box, scratch: scratch, maxUDPPayload: cfg.maxUDPPayload, identity: cfg.identity, table: table, counters: counters,
+                            DNSTCPHandler(box: box, scratch: scratch, maxUDPPayload: cfg.maxUDPPayload, identity: cfg.identity, cookies: cfg.cookies, table: table, counters: counters,
                                           idleTimeout: cfg.tcpIdleTimeout, writeTimeout: cfg.tcpWriteTimeout))
                     }
                 }
@@ -144,7 +147,7 @@ public final class DNSServer: @unchecked Sendable {
         }
         tcpChannels.append(channel)
         for (i, fd) in fds.enumerated() {
-            let l = UDPListener(fd: fd, box: box, maxUDPPayload: cfg.maxUDPPayload, identity: cfg.identity, counters: counters)
+            let l = UDPListener(fd: fd, box: box, maxUDPPayload: cfg.maxUDPPayload, identity: cfg.identity, cookies: cfg.cookies, counters: counters)
             let cpu = cfg.udpCPUs.isEmpty ? nil : cfg.udpCPUs[i % cfg.udpCPUs.count]
             l.start(name: "cairn-udp-\(udp.count)", cpu: cpu)   // Linux thread names are at most 15 bytes
             udp.append(l)

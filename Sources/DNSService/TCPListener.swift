@@ -36,8 +36,8 @@ final class TCPScratch {
     let engine: AnswerEngine
     let out: UnsafeMutableRawBufferPointer
 
-    init(maxUDPPayload: Int, identity: ServerIdentity) {
-        engine = AnswerEngine(maxUDPPayload: maxUDPPayload, identity: identity)
+    init(maxUDPPayload: Int, identity: ServerIdentity, cookies: ServerCookies?) {
+        engine = AnswerEngine(maxUDPPayload: maxUDPPayload, identity: identity, cookies: cookies)
         out = UnsafeMutableRawBufferPointer.allocate(byteCount: 65535, alignment: 8)
     }
     deinit { out.deallocate() }
@@ -113,6 +113,7 @@ final class DNSTCPHandler: ChannelDuplexHandler, @unchecked Sendable {
     let scratch: ThreadSpecificVariable<TCPScratch>
     let maxUDPPayload: Int
     let identity: ServerIdentity
+    let cookies: ServerCookies?
     let table: TCPConnectionTable
     let counters: QueryCounters
     let idleTimeout: TimeAmount
@@ -152,6 +153,7 @@ final class DNSTCPHandler: ChannelDuplexHandler, @unchecked Sendable {
     private var quiescing = false
 
     init(box: SnapshotBox, scratch: ThreadSpecificVariable<TCPScratch>, maxUDPPayload: Int, identity: ServerIdentity = .none,
+         cookies: ServerCookies? = nil,
          table: TCPConnectionTable,
          counters: QueryCounters, idleTimeout: TimeAmount, writeTimeout: TimeAmount,
          maxQueriesInFlight: Int = DNSTCPLimits.maxQueriesInFlight) {
@@ -159,6 +161,7 @@ final class DNSTCPHandler: ChannelDuplexHandler, @unchecked Sendable {
         self.scratch = scratch
         self.maxUDPPayload = maxUDPPayload
         self.identity = identity
+        self.cookies = cookies
         self.table = table
         self.counters = counters
         self.idleTimeout = idleTimeout
@@ -247,7 +250,7 @@ final class DNSTCPHandler: ChannelDuplexHandler, @unchecked Sendable {
     private func answer(_ frame: ByteBuffer, context: ChannelHandlerContext) {
         let s: TCPScratch
         if let existing = scratch.currentValue { s = existing } else {
-            s = TCPScratch(maxUDPPayload: maxUDPPayload, identity: identity)
+            s = TCPScratch(maxUDPPayload: maxUDPPayload, identity: identity, cookies: cookies)
             scratch.currentValue = s
         }
         let snapshot = reader.refresh()

@@ -14,12 +14,15 @@ final class UDPListener: @unchecked Sendable {
     let box: SnapshotBox
     let maxUDPPayload: Int
     let identity: ServerIdentity
+    let cookies: ServerCookies?
     let counters: QueryCounters
     private let stopping = Atomic<Bool>(false)
     private let done = DispatchSemaphore(value: 0)
 
-    init(fd: Int32, box: SnapshotBox, maxUDPPayload: Int, identity: ServerIdentity = .none, counters: QueryCounters) {
+    init(fd: Int32, box: SnapshotBox, maxUDPPayload: Int, identity: ServerIdentity = .none, cookies: ServerCookies? = nil,
+         counters: QueryCounters) {
         self.identity = identity
+        self.cookies = cookies
         self.fd = fd
         self.box = box
         self.maxUDPPayload = maxUDPPayload
@@ -37,7 +40,7 @@ final class UDPListener: @unchecked Sendable {
         let slotSize = max(4096, maxUDPPayload)
         guard let batch = cairn_batch_new(Int32(slots), Int32(slotSize)) else { return }
         defer { cairn_batch_free(batch) }
-        let engine = AnswerEngine(maxUDPPayload: maxUDPPayload, identity: identity)
+        let engine = AnswerEngine(maxUDPPayload: maxUDPPayload, identity: identity, cookies: cookies)
         var reader = SnapshotReader(box)
         let tally = engine.tally
         var flush = FlushPolicy()

@@ -81,6 +81,12 @@ struct Serve: ParsableCommand {
     @Option(help: "Answer version.server. and version.bind. CH TXT with this text; default: REFUSED.")
     var serverVersion: String?
 
+    @Flag(help: "Do not answer DNS cookies (RFC 7873); by default a query's COOKIE option gets an RFC 9018 server cookie back, as BIND does.")
+    var noCookies = false
+
+    @Option(help: "File with the cookie secret (32 hex digits) and optionally, on a second line, the previous one (still accepted, for a rotation); every node of a set shares it. Default: a random secret per start.")
+    var cookieSecretFile: String?
+
     @OptionGroup(title: "Configuration size (what API writes may grow it to)")
     var limits: LimitOptions
 
@@ -221,9 +227,26 @@ struct Serve: ParsableCommand {
                 tcpIdleTimeout: .seconds(Int64(tcpIdleTimeout)), tcpWriteTimeout: .seconds(Int64(tcpWriteTimeout)),
                 tcpMaxConnections: tcpMaxConnections, tcpMaxConnectionsPerAddress: tcpMaxConnectionsPerAddress,
                 udpCPUs: try udpCpus.map { try CPUList.parse($0).get() } ?? [],   // validated in validate()
-                identity: ServerIdentity(nsid: nsid.flatMap(ServerIdentity.parseNSID), identity: identity, version: serverVersion)),
+                identity: ServerIdentity(nsid: nsid.flatMap(ServerIdentity.parseNSID), identity: identity, version: serverVersion),
+                cookies: try cookies()),
             api: apiConfig, probeConcurrency: probeConcurrency, allowCommandMonitors: allowCommandMonitors,
             pidFile: pidFile.isEmpty ? nil : pidFile, user: user)
+    }
+
+    /// DNS cookies from `--no-cookies` / `--cookie-secret-file` (read here, as root, before the drop).
+    func cookies() throws -> ServerCookies? {
+        if noCookies {
+            guard cookieSecretFile == nil else { throw ValidationError("--cookie-secret-file: cookies are off (--no-cookies)") }
+            return nil
+        }
+        guard let path = cookieSecretFile else { return ServerCookies(secrets: .random()) }
+        let text: String
+        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+            throw ValidationError("--cookie-secret-file \(quoted(path)): cannot read it (\(error.localizedDescription))")
+        }
+        do { return ServerCookies(secrets: try CookieSecrets.parse(text)) } catch {
+            throw ValidationError("--cookie-secret-file \(quoted(path)): \(error)")
+        }
     }
 
     /// The admin API's caps and deadlines from the flags (durations read as every other duration, by `TimeSpan`).
