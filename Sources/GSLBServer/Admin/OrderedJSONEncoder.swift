@@ -1,47 +1,51 @@
 import GSLBCore
 
-// An `Encoder` into `JSON`, for API responses made by the model's own `encode(to:)`: object keys
-// stay in the order they are encoded (the documented order; Foundation's JSONEncoder writes them in
-// hash order or sorted), `encodeIfPresent(nil)` writes an explicit `null` (every documented key is
-// shown), whole numbers are written as integers, and a `JSONValue` (a monitor option) as its text.
+// The one encoder of API responses: JSON text from a value's own `encode(to:)`. Object keys stay in the
+// order they are encoded (the documented order; Foundation's JSONEncoder writes them in hash order or
+// sorted), a key encoded again keeps its place and takes the new value, `encodeIfPresent(nil)` writes an
+// explicit `null` (every documented key is shown), whole numbers are written as integers, and a
+// `JSONValue` (a monitor option) or a `RawJSON` (an audit row's stored object) as its text.
 
-extension JSON {
-    /// `value` as JSON. Only the model's `encode(to:)` could throw, and it throws nothing of its own.
-    init(encoding value: some Encodable) {
-        let node = Node()
-        try! OrderedJSONEncoder(node: node, codingPath: []).encode(value)
-        self = node.json
-    }
+/// `value` as JSON text. Only a type's `encode(to:)` could throw, and the API's throw nothing of their own.
+func jsonText(_ value: some Encodable) -> String {
+    let node = Node()
+    try! OrderedJSONEncoder(node: node, codingPath: []).encode(value)
+    var out = ""
+    node.write(&out)
+    return out
+}
 
-    /// This object with `key` set to `value`, in place or appended.
-    func setting(_ key: String, _ value: JSON) -> JSON {
-        guard case .object(var fields) = self else { return self }
-        if let i = fields.firstIndex(where: { $0.0 == key }) { fields[i].1 = value } else { fields.append((key, value)) }
-        return .object(fields)
-    }
-
-    /// This object without `key`.
-    func removing(_ key: String) -> JSON {
-        guard case .object(let fields) = self else { return self }
-        return .object(fields.filter { $0.0 != key })
-    }
-
-    subscript(key: String) -> JSON? {
-        guard case .object(let fields) = self else { return nil }
-        return fields.first { $0.0 == key }?.1
+/// JSON text made elsewhere (an audit row's before/after as stored), embedded as is.
+struct RawJSON: Encodable, Sendable {
+    var text: String
+    /// Other encoders get the text as a string.
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(text)
     }
 }
 
-/// A value being built: a leaf, or an object or array whose children may still change.
+/// A value being built: a leaf (its JSON text), or an object or array whose children may still change.
 private final class Node {
-    enum Content { case leaf(JSON), object([(String, Node)]), array([Node]) }
-    var content = Content.leaf(.null)
+    enum Content { case leaf(String), object([(String, Node)]), array([Node]) }
+    var content = Content.leaf("null")
 
-    var json: JSON {
+    func write(_ out: inout String) {
         switch content {
-        case .leaf(let j): j
-        case .object(let fields): .object(fields.map { ($0.0, $0.1.json) })
-        case .array(let items): .array(items.map(\.json))
+        case .leaf(let text): out += text
+        case .object(let fields):
+            out += "{"
+            for (i, (k, v)) in fields.enumerated() {
+                if i > 0 { out += "," }
+                JSONValue.writeString(k, to: &out)
+                out += ":"
+                v.write(&out)
+            }
+            out += "}"
+        case .array(let items):
+            out += "["
+            for (i, v) in items.enumerated() { if i > 0 { out += "," }; v.write(&out) }
+            out += "]"
         }
     }
 
@@ -58,13 +62,6 @@ private final class Node {
         if case .array(let items) = content { content = .array(items + [n]) } else { content = .array([n]) }
         return n
     }
-}
-
-private struct AnyKey: CodingKey {
-    var stringValue: String
-    var intValue: Int?
-    init(stringValue: String) { self.stringValue = stringValue }
-    init(intValue: Int) { stringValue = String(intValue); self.intValue = intValue }
 }
 
 private struct OrderedJSONEncoder: Encoder, SingleValueEncodingContainer {
@@ -84,23 +81,32 @@ private struct OrderedJSONEncoder: Encoder, SingleValueEncodingContainer {
 
     func singleValueContainer() -> any SingleValueEncodingContainer { self }
 
-    func encodeNil() { node.content = .leaf(.null) }
-    func encode(_ v: Bool) { node.content = .leaf(.bool(v)) }
-    func encode(_ v: String) { node.content = .leaf(.string(v)) }
-    func encode(_ v: Double) { node.content = .leaf(.num(v)) }
+    func encodeNil() { node.content = .leaf("null") }
+    func encode(_ v: Bool) { node.content = .leaf(v ? "true" : "false") }
+    func encode(_ v: String) {
+        var text = ""
+        JSONValue.writeString(v, to: &text)
+        node.content = .leaf(text)
+    }
+    /// Whole numbers as integers; not finite as `null`.
+    func encode(_ v: Double) {
+        node.content = .leaf(v == v.rounded() && abs(v) < 1e15 ? String(Int64(v)) : v.isFinite ? "\(v)" : "null")
+    }
     func encode(_ v: Float) { encode(Double(v)) }
-    func encode(_ v: Int) { node.content = .leaf(.int(Int64(v))) }
+    func encode(_ v: Int) { node.content = .leaf(String(v)) }
     func encode(_ v: Int8) { encode(Int(v)) }
     func encode(_ v: Int16) { encode(Int(v)) }
     func encode(_ v: Int32) { encode(Int(v)) }
-    func encode(_ v: Int64) { node.content = .leaf(.int(v)) }
+    func encode(_ v: Int64) { node.content = .leaf(String(v)) }
     func encode(_ v: UInt) { encode(Double(v)) }
     func encode(_ v: UInt8) { encode(Int(v)) }
     func encode(_ v: UInt16) { encode(Int(v)) }
     func encode(_ v: UInt32) { encode(Int(v)) }
     func encode(_ v: UInt64) { encode(Double(v)) }
     func encode<T: Encodable>(_ v: T) throws {
-        if let j = v as? JSONValue { node.content = .leaf(.raw(j.compactText)) } else { try v.encode(to: self) }
+        if let j = v as? JSONValue { node.content = .leaf(j.compactText) }
+        else if let r = v as? RawJSON { node.content = .leaf(r.text.isEmpty ? "null" : r.text) }
+        else { try v.encode(to: self) }
     }
 }
 
@@ -155,7 +161,7 @@ private struct Unkeyed: UnkeyedEncodingContainer {
     var codingPath: [any CodingKey]
     var count: Int { if case .array(let items) = node.content { items.count } else { 0 } }
 
-    func next() -> OrderedJSONEncoder { OrderedJSONEncoder(node: node.appended(), codingPath: codingPath + [AnyKey(intValue: count)]) }
+    func next() -> OrderedJSONEncoder { OrderedJSONEncoder(node: node.appended(), codingPath: codingPath + [AnyCodingKey(intValue: count)]) }
 
     func encodeNil() { next().encodeNil() }
     func encode<T: Encodable>(_ v: T) throws { try next().encode(v) }

@@ -107,7 +107,7 @@ public final class DrillRunner: Sendable {
     func audit(_ r: DrillReport, _ action: String, _ principal: String, _ source: String, _ requestID: String?,
                detail: String? = nil) -> AuditEntry {
         var after = "{\"target\":\"\(r.target.object)\",\"mode\":\"\(r.mode)\",\"hold\":\(r.hold),\"status\":\"\(r.status.rawValue)\""
-        if let d = detail { after += ",\"detail\":" + JSON.string(d).text }
+        if let d = detail { after += ",\"detail\":" + jsonText(d) }
         after += "}"
         return AuditEntry(time: clock(), principal: principal, source: source, requestID: requestID, action: action,
                           object: "drill:\(r.id)", after: after)
