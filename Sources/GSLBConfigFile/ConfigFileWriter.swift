@@ -101,25 +101,10 @@ enum ConfigFileWriter {
     /// `-` or `.`, and would not read as a number, boolean, null or date; double-quoted otherwise.
     static func scalar(_ s: String) -> String {
         if isPlainSafe(s) { return s }
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\t": out += "\\t"
-            case "\r": out += "\\r"
-            default:
-                let v = u.value
-                if v < 0x20 || v == 0x7f || (v >= 0x80 && v <= 0x9f) || v == 0x2028 || v == 0x2029 || v == 0xfeff {
-                    let h = String(v, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - h.count) + h
-                } else {
-                    out.unicodeScalars.append(u)
-                }
-            }
+        return doubleQuoted(s) { u in
+            let v = u.value
+            return v < 0x20 || v == 0x7f || (v >= 0x80 && v <= 0x9f) || v == 0x2028 || v == 0x2029 || v == 0xfeff ? unicodeEscape(u) : nil
         }
-        return out + "\""
     }
 
     static func isPlainSafe(_ s: String) -> Bool {
