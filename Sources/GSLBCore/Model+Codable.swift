@@ -345,6 +345,23 @@ extension APIToken: Encodable {
     }
 }
 
+/// `value`'s keys, then `key: extra` (an API object's `version`, an audited topology entry's `position`, a new
+/// token's secret); the API's encoder writes a key that `value` has already in its place. The encoder must allow
+/// a keyed container asked for twice (JSONEncoder and the API's do).
+public struct WithKey<Value: Encodable, Extra: Encodable>: Encodable {
+    public var value: Value
+    public var key: String
+    public var extra: Extra?
+
+    public init(_ value: Value, _ key: String, _ extra: Extra?) { self.value = value; self.key = key; self.extra = extra }
+
+    public func encode(to encoder: any Encoder) throws {
+        try value.encode(to: encoder)
+        var c = encoder.container(keyedBy: AnyCodingKey.self)
+        try c.encodeIfPresent(extra, forKey: AnyCodingKey(key))
+    }
+}
+
 extension GSLBConfig: Decodable {
     enum CodingKeys: String, ConfigCodingKeys {
         case sites, pools, monitors, topology

@@ -22,16 +22,5 @@ enum AuditJSON {
     static func token(_ t: APIToken) -> String { encode(t) }
 
     /// An entry with its place in the table (`position`).
-    static func topology(_ t: TopologyEntry, position: Int) -> String { encode(Positioned(entry: t, position: position)) }
-
-    private struct Positioned: Encodable {
-        var entry: TopologyEntry
-        var position: Int
-
-        func encode(to encoder: any Encoder) throws {
-            try entry.encode(to: encoder)
-            var c = encoder.container(keyedBy: AnyCodingKey.self)
-            try c.encode(position, forKey: AnyCodingKey("position"))
-        }
-    }
+    static func topology(_ t: TopologyEntry, position: Int) -> String { encode(WithKey(t, "position", position)) }
 }

@@ -21,9 +21,9 @@ import Testing
 
     @Test func siteAndTopologyNumbersAreWrittenAsTheyWere() {
         let s = Site(name: "fra", region: "eu", location: GeoPoint(lat: 50.11, lon: 8.68), capacity: 1000)
-        #expect(jsonText(Versioned(value: s, version: 1))
+        #expect(jsonText(versioned(s, 1))
             == #"{"name":"fra","region":"eu","location":{"lat":50.11,"lon":8.68},"capacity":1000,"load":null,"version":1}"#)
-        #expect(jsonText(Versioned(value: TopologyEntry(network: "172.16.0.0/12", site: "iad"), version: nil))
+        #expect(jsonText(versioned(TopologyEntry(network: "172.16.0.0/12", site: "iad"), nil))
             == #"{"network":"172.16.0.0/12","region":null,"site":"iad","location":null,"version":null}"#)
     }
 
@@ -65,7 +65,7 @@ import Testing
         let t = APIToken(id: 3, name: "ci", hash: "abc", scope: .write, expiresAt: nil, createdAt: 1_700_000_000, lastUsedAt: 1_700_000_060)
         #expect(jsonText(t) == #"{"id":3,"name":"ci","scope":"write","expires_at":null,"created_at":"2023-11-14T22:13:20.000Z","#
             + #""last_used_at":"2023-11-14T22:14:20.000Z"}"#)
-        #expect(jsonText(Encode.NewToken(token: t, secret: "cairn_x")).hasSuffix(#""last_used_at":"2023-11-14T22:14:20.000Z","token":"cairn_x"}"#))
+        #expect(jsonText(WithKey(t, "token", "cairn_x")).hasSuffix(#""last_used_at":"2023-11-14T22:14:20.000Z","token":"cairn_x"}"#))
     }
 
     @Test func auditRowsEmbedTheStoredObjectsAsTheyAre() {

@@ -5,40 +5,21 @@ import GSLBCore
 // docs/config-file.md) through `jsonText`, config objects with their `version` after their keys.
 
 /// A config object with its `version` (what a GET returns and a PUT takes back).
-struct Versioned<T: Encodable>: Encodable {
-    var value: T
-    var version: Int64?
+typealias Versioned<T: Encodable> = WithKey<T, Int64>
 
-    func encode(to encoder: any Encoder) throws {
-        try value.encode(to: encoder)
-        var c = encoder.container(keyedBy: AnyCodingKey.self)
-        try c.encodeIfPresent(version, forKey: AnyCodingKey("version"))
-    }
-}
+func versioned<T: Encodable>(_ value: T, _ version: Int64?) -> Versioned<T> { WithKey(value, "version", version) }
 
 enum Encode {
-    /// A pool with its version, and each member with its own.
-    struct VersionedPool: Encodable {
-        var pool: Pool
-        var versions: [String: Int64]
-
-        func encode(to encoder: any Encoder) throws {
-            try pool.encode(to: encoder)
-            var c = encoder.container(keyedBy: AnyCodingKey.self)
-            // The members again, in their place, each with its version.
-            try c.encode(pool.members.map { Versioned(value: $0, version: versions[Keys.member(pool, $0.address)]) },
-                         forKey: AnyCodingKey("members"))
-            try c.encodeIfPresent(versions[Keys.pool(pool)], forKey: AnyCodingKey("version"))
-        }
+    /// A pool with its version, its members in their place each with its own.
+    static func pool(_ p: Pool, versions: [String: Int64]) -> Versioned<WithKey<Pool, [Versioned<Member>]>> {
+        versioned(WithKey(p, "members", p.members.map { versioned($0, versions[Keys.member(p, $0.address)]) }), versions[Keys.pool(p)])
     }
-
-    static func pool(_ p: Pool, versions: [String: Int64]) -> VersionedPool { VersionedPool(pool: p, versions: versions) }
 
     /// `showCommand`: a command monitor's argv (it may hold credentials) is shown to `admin` tokens only.
     static func monitor(_ m: Monitor, version: Int64?, showCommand: Bool) -> Versioned<Monitor> {
         var m = m
         if !showCommand && m.type == .command { m.options["command"] = nil }
-        return Versioned(value: m, version: version)
+        return versioned(m, version)
     }
 
     /// A row of the audit log; its before/after are the objects as stored (GSLBStore's audit shape).
@@ -79,18 +60,6 @@ enum Encode {
         d["options"] = options
         guard let data = try? JSONSerialization.data(withJSONObject: d) else { return "{}" }
         return String(decoding: data, as: UTF8.self)
-    }
-
-    /// A token just created: its metadata and, this once, its secret.
-    struct NewToken: Encodable {
-        var token: APIToken
-        var secret: String
-
-        func encode(to encoder: any Encoder) throws {
-            try token.encode(to: encoder)
-            var c = encoder.container(keyedBy: AnyCodingKey.self)
-            try c.encode(secret, forKey: AnyCodingKey("token"))
-        }
     }
 }
 

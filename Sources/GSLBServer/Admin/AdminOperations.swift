@@ -190,7 +190,7 @@ extension AdminAPI {
         let expiresAt = body.expiresIn.map { clock() + $0 }
         let (token, secret) = try repo.createToken(name: body.name, scope: body.scope, expiresAt: expiresAt, principal: c.principal,
                                                    source: c.context.remote)
-        return .created(Encode.NewToken(token: token, secret: secret))
+        return .created(WithKey(token, "token", secret))
     }
 
     func deleteToken(_ c: Call) throws -> Reply {

@@ -173,7 +173,7 @@ extension AdminAPI {
     }
 
     static let sites = Named<Site>(kind: "site", section: "sites", items: \.sites, name: \.name, key: Keys.site,
-                                   encode: { s, v, _ in Versioned(value: s, version: v) })
+                                   encode: { s, v, _ in versioned(s, v) })
     static let monitors = Named<Monitor>(kind: "monitor", section: "monitors", items: \.monitors, name: \.name,
                                          key: Keys.monitor, encode: { m, v, admin in Encode.monitor(m, version: v, showCommand: admin) })
 
@@ -376,7 +376,7 @@ extension AdminAPI {
     func listMembers(_ c: Call) throws -> Reply {
         let (config, v) = try current()
         let p = config.pools[try poolIndex(config, c)]
-        return .ok(["members": p.members.map { Versioned(value: $0, version: v[Keys.member(p, $0.address)]) }], etag: v[Keys.pool(p)])
+        return .ok(["members": p.members.map { versioned($0, v[Keys.member(p, $0.address)]) }], etag: v[Keys.pool(p)])
     }
 
     func memberReply(pool name: String, type: String, address: String, created: Bool = false,
@@ -387,7 +387,7 @@ extension AdminAPI {
             throw APIError.notFound("no member \(address) in \(name)")
         }
         let version = v[Keys.member(p, m.address)]
-        return Reply(status: created ? .created : .ok, json: jsonText(Versioned(value: m, version: version)), etag: version)
+        return Reply(status: created ? .created : .ok, json: jsonText(versioned(m, version)), etag: version)
     }
 
     func getMember(_ c: Call) throws -> Reply {
@@ -474,7 +474,7 @@ extension AdminAPI {
     /// The table, with the table's own version as the ETag (any change to any entry bumps it).
     func topologyReply(state: State? = nil) throws -> Reply {
         let (config, v) = try state ?? current()
-        return .ok(["topology": config.topology.map { Versioned(value: $0, version: v[Keys.topology($0.network)]) }],
+        return .ok(["topology": config.topology.map { versioned($0, v[Keys.topology($0.network)]) }],
                    etag: v[Keys.topologyTable])
     }
 
@@ -510,7 +510,7 @@ extension AdminAPI {
         }
         let stored = config.topology.first { $0.network == entry.network } ?? entry
         let version = v[Keys.topology(stored.network)]
-        return .created(Versioned(value: stored, version: version), etag: version)
+        return .created(versioned(stored, version), etag: version)
     }
 
     func deleteTopology(_ c: Call) async throws -> Reply {
