@@ -4,6 +4,9 @@ import GSLBCore
 // API JSON of the model: each object's own `encode(to:)` (GSLBCore/Model+Codable.swift, the keys of
 // docs/config-file.md) through `jsonText`, config objects with their `version` after their keys.
 
+/// The text of a response body (GSLBCore's OrderedJSONEncoder: documented key order, absent values as `null`).
+func jsonText(_ value: some Encodable) -> String { JSONValue(encoding: value).compactText }
+
 /// A config object with its `version` (what a GET returns and a PUT takes back).
 typealias Versioned<T: Encodable> = WithKey<T, Int64>
 
@@ -25,14 +28,10 @@ enum Encode {
     /// A row of the audit log; its before/after are the objects as stored (GSLBStore's audit shape).
     struct AuditRow: Encodable {
         var id: Int64?
-        var time: String
-        var principal: String
-        var source: String
+        var time, principal, source: String
         var requestID: String?
-        var action: String
-        var object: String
-        var before: RawJSON?
-        var after: RawJSON?
+        var action, object: String
+        var before, after: JSONValue?
 
         enum CodingKeys: String, CodingKey {
             case id, time, principal, source, requestID = "request_id", action, object, before, after
@@ -41,10 +40,10 @@ enum Encode {
 
     /// `showCommand`: as for `monitor`, a command monitor's argv in the audit row is for `admin` tokens only.
     static func audit(_ a: AuditEntry, showCommand: Bool) -> AuditRow {
-        func side(_ text: String?) -> RawJSON? {
+        func side(_ text: String?) -> JSONValue? {
             guard let text else { return nil }
-            guard !showCommand, a.object.hasPrefix("monitor:") else { return RawJSON(text: text) }
-            return RawJSON(text: hidingCommand(text))
+            let shown = !showCommand && a.object.hasPrefix("monitor:") ? hidingCommand(text) : text
+            return JSONValue.parse(shown) ?? .string(shown)
         }
         return AuditRow(id: a.id, time: RFC3339.format(a.time), principal: a.principal, source: a.source, requestID: a.requestID,
                         action: a.action, object: a.object, before: side(a.before), after: side(a.after))

@@ -225,8 +225,8 @@ extension AdminAPI {
         return enc
     }
 
-    func drillJSON(_ r: DrillReport) -> RawJSON {
-        RawJSON(text: (try? String(decoding: Self.drillEncoder().encode(r), as: UTF8.self)) ?? "null")
+    func drillReply(_ r: DrillReport, _ status: HTTPResponse.Status = .ok) -> Reply {
+        Reply(status: status, text: ((try? String(decoding: Self.drillEncoder().encode(r), as: UTF8.self)) ?? "null") + "\n")
     }
 
     /// The target named by `site`, `member` or `pool` (exactly one), from a query or a body.
@@ -253,7 +253,7 @@ extension AdminAPI {
         do {
             let r = try drillRunner().start(target: body.target, mode: body.mode, hold: body.hold, force: body.force, at: body.at,
                                             principal: c.principal, source: c.context.remote, requestID: c.requestID)
-            return .created(drillJSON(r))
+            return drillReply(r, .created)
         } catch let e as DrillError { throw Self.drillError(e) }
     }
 
@@ -265,7 +265,7 @@ extension AdminAPI {
     func getDrill(_ c: Call) throws -> Reply {
         let id = c.param("id")
         guard let r = try repo.drill(id: id) else { throw APIError.notFound("no drill \(id)") }
-        return .ok(drillJSON(r))
+        return drillReply(r)
     }
 
     /// `?format=markdown` (default) or `text`.
@@ -282,7 +282,7 @@ extension AdminAPI {
     func abortDrill(_ c: Call) throws -> Reply {
         do {
             let r = try drillRunner().abort(id: c.param("id"), principal: c.principal, source: c.context.remote, requestID: c.requestID)
-            return .ok(drillJSON(r))
+            return drillReply(r)
         } catch let e as DrillError { throw Self.drillError(e) }
     }
 }

@@ -1,51 +1,28 @@
-import GSLBCore
+// The encoder of API responses and `cairn export`: a `JSONValue` from a value's own `encode(to:)`. Object
+// keys stay in the order they are encoded (the documented order; Foundation's JSONEncoder writes them in hash
+// order or sorted), a key encoded again keeps its place and takes the new value, `encodeIfPresent(nil)` writes
+// an explicit `null` (every documented key is shown), whole numbers are written as integers, and a
+// `JSONValue` (a monitor option, a stored audit object) as itself.
 
-// The one encoder of API responses: JSON text from a value's own `encode(to:)`. Object keys stay in the
-// order they are encoded (the documented order; Foundation's JSONEncoder writes them in hash order or
-// sorted), a key encoded again keeps its place and takes the new value, `encodeIfPresent(nil)` writes an
-// explicit `null` (every documented key is shown), whole numbers are written as integers, and a
-// `JSONValue` (a monitor option) or a `RawJSON` (an audit row's stored object) as its text.
-
-/// `value` as JSON text. Only a type's `encode(to:)` could throw, and the API's throw nothing of their own.
-func jsonText(_ value: some Encodable) -> String {
-    let node = Node()
-    try! OrderedJSONEncoder(node: node, codingPath: []).encode(value)
-    var out = ""
-    node.write(&out)
-    return out
-}
-
-/// JSON text made elsewhere (an audit row's before/after as stored), embedded as is.
-struct RawJSON: Encodable, Sendable {
-    var text: String
-    /// Other encoders get the text as a string.
-    func encode(to encoder: any Encoder) throws {
-        var c = encoder.singleValueContainer()
-        try c.encode(text)
+extension JSONValue {
+    /// `value` as JSON. Only a type's `encode(to:)` could throw, and the model's throw nothing of their own.
+    public init(encoding value: some Encodable) {
+        let node = Node()
+        try! OrderedJSONEncoder(node: node, codingPath: []).encode(value)
+        self = node.value
     }
 }
 
-/// A value being built: a leaf (its JSON text), or an object or array whose children may still change.
+/// A value being built: a leaf, or an object or array whose children may still change.
 private final class Node {
-    enum Content { case leaf(String), object([(String, Node)]), array([Node]) }
-    var content = Content.leaf("null")
+    enum Content { case leaf(JSONValue), object([(String, Node)]), array([Node]) }
+    var content = Content.leaf(.null)
 
-    func write(_ out: inout String) {
+    var value: JSONValue {
         switch content {
-        case .leaf(let text): out += text
-        case .object(let fields):
-            out += "{"
-            for (i, (k, v)) in fields.enumerated() {
-                if i > 0 { out += "," }
-                JSONValue.writeString(k, to: &out)
-                out += ":"
-                v.write(&out)
-            }
-            out += "}"
-        case .array(let items):
-            out += "["
-            for (i, v) in items.enumerated() { if i > 0 { out += "," }; v.write(&out) }
-            out += "]"
+        case .leaf(let j): j
+        case .object(let fields): .object(fields.map { JSONValue.Field(key: $0.0, value: $0.1.value) })
+        case .array(let items): .array(items.map(\.value))
         }
     }
 
@@ -81,32 +58,26 @@ private struct OrderedJSONEncoder: Encoder, SingleValueEncodingContainer {
 
     func singleValueContainer() -> any SingleValueEncodingContainer { self }
 
-    func encodeNil() { node.content = .leaf("null") }
-    func encode(_ v: Bool) { node.content = .leaf(v ? "true" : "false") }
-    func encode(_ v: String) {
-        var text = ""
-        JSONValue.writeString(v, to: &text)
-        node.content = .leaf(text)
-    }
+    func encodeNil() { node.content = .leaf(.null) }
+    func encode(_ v: Bool) { node.content = .leaf(.bool(v)) }
+    func encode(_ v: String) { node.content = .leaf(.string(v)) }
     /// Whole numbers as integers; not finite as `null`.
     func encode(_ v: Double) {
-        node.content = .leaf(v == v.rounded() && abs(v) < 1e15 ? String(Int64(v)) : v.isFinite ? "\(v)" : "null")
+        node.content = .leaf(v == v.rounded() && abs(v) < 1e15 ? .number(String(Int64(v))) : v.isFinite ? .number("\(v)") : .null)
     }
     func encode(_ v: Float) { encode(Double(v)) }
-    func encode(_ v: Int) { node.content = .leaf(String(v)) }
+    func encode(_ v: Int) { node.content = .leaf(.number(String(v))) }
     func encode(_ v: Int8) { encode(Int(v)) }
     func encode(_ v: Int16) { encode(Int(v)) }
     func encode(_ v: Int32) { encode(Int(v)) }
-    func encode(_ v: Int64) { node.content = .leaf(String(v)) }
+    func encode(_ v: Int64) { node.content = .leaf(.number(String(v))) }
     func encode(_ v: UInt) { encode(Double(v)) }
     func encode(_ v: UInt8) { encode(Int(v)) }
     func encode(_ v: UInt16) { encode(Int(v)) }
     func encode(_ v: UInt32) { encode(Int(v)) }
     func encode(_ v: UInt64) { encode(Double(v)) }
     func encode<T: Encodable>(_ v: T) throws {
-        if let j = v as? JSONValue { node.content = .leaf(j.compactText) }
-        else if let r = v as? RawJSON { node.content = .leaf(r.text.isEmpty ? "null" : r.text) }
-        else { try v.encode(to: self) }
+        if let j = v as? JSONValue { node.content = .leaf(j) } else { try v.encode(to: self) }
     }
 }
 
