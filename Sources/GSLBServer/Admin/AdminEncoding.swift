@@ -42,8 +42,8 @@ enum Encode {
     static func audit(_ a: AuditEntry, showCommand: Bool) -> AuditRow {
         func side(_ text: String?) -> JSONValue? {
             guard let text else { return nil }
-            let shown = !showCommand && a.object.hasPrefix("monitor:") ? hidingCommand(text) : text
-            return JSONValue.parse(shown) ?? .string(shown)
+            let j = JSONValue.parse(text) ?? .string(text)
+            return !showCommand && a.object.hasPrefix("monitor:") ? hidingCommand(j) : j
         }
         return AuditRow(id: a.id, time: RFC3339.format(a.time), principal: a.principal, source: a.source, requestID: a.requestID,
                         action: a.action, object: a.object, before: side(a.before), after: side(a.after))
@@ -51,14 +51,15 @@ enum Encode {
 
     static let hiddenCommand = "(hidden: admin scope only)"
 
-    /// A monitor's audit JSON with a command monitor's `options.command` replaced by `hiddenCommand`.
-    static func hidingCommand(_ text: String) -> String {
-        guard var d = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any], d["type"] as? String == "command",
-              var options = d["options"] as? [String: Any], options["command"] != nil else { return text }
-        options["command"] = hiddenCommand
-        d["options"] = options
-        guard let data = try? JSONSerialization.data(withJSONObject: d) else { return "{}" }
-        return String(decoding: data, as: UTF8.self)
+    /// A monitor's audit object with a command monitor's `options.command` replaced by `hiddenCommand`, the
+    /// rest as stored.
+    static func hidingCommand(_ j: JSONValue) -> JSONValue {
+        guard case .object(var fields) = j, fields.contains(where: { $0.key == "type" && $0.value == .string("command") }),
+              let i = fields.firstIndex(where: { $0.key == "options" }), case .object(var options) = fields[i].value,
+              let k = options.firstIndex(where: { $0.key == "command" }) else { return j }
+        options[k].value = .string(hiddenCommand)
+        fields[i].value = .object(options)
+        return .object(fields)
     }
 }
 
