@@ -3,7 +3,9 @@ import CairnDaemon
 import Dispatch
 import Foundation
 import GSLBCore
-import GSLBServer
+import AdminService
+import DNSService
+import HealthService
 import GSLBStore
 import Logging
 import Synchronization
@@ -36,6 +38,9 @@ struct Serve: ParsableCommand {
 
     @Option(help: "Open TCP connections at most; past it the longest-idle one is closed.")
     var tcpMaxConnections: Int = 512
+
+    @Option(help: "Open TCP connections from one client address at most; past it that address's longest-idle one is closed (0: no per-address cap).")
+    var tcpMaxConnectionsPerAddress: Int = DNSTCPLimits.defaultMaxConnectionsPerAddress
 
     @Option(help: "The SQLite store of sites, pools, members, topology, health and overrides (created and migrated on start).")
     var db: String = "cairn.sqlite"
@@ -106,6 +111,7 @@ struct Serve: ParsableCommand {
         guard udpWorkers >= 0 else { throw ValidationError("--udp-workers: must be >= 0") }
         if let udpCpus, case .failure(let e) = CPUList.parse(udpCpus) { throw ValidationError("--udp-cpus: \(e.message)") }
         guard tcpMaxConnections > 0 else { throw ValidationError("--tcp-max-connections: must be > 0") }
+        guard tcpMaxConnectionsPerAddress >= 0 else { throw ValidationError("--tcp-max-connections-per-address: must be >= 0") }
         guard tcpIdleTimeout > 0 else { throw ValidationError("--tcp-idle-timeout: must be > 0") }
         guard tcpWriteTimeout > 0 else { throw ValidationError("--tcp-write-timeout: must be > 0") }
         if let nsid, ServerIdentity.parseNSID(nsid) == nil { throw ValidationError("--nsid: 1 to 128 octets, as hex digits or ascii_TEXT") }
@@ -213,7 +219,7 @@ struct Serve: ParsableCommand {
             dns: DNSServerConfiguration(
                 addresses: addresses.map { ($0.host, $0.port) }, udpWorkers: udpWorkers, maxUDPPayload: maxUdpSize,
                 tcpIdleTimeout: .seconds(Int64(tcpIdleTimeout)), tcpWriteTimeout: .seconds(Int64(tcpWriteTimeout)),
-                tcpMaxConnections: tcpMaxConnections,
+                tcpMaxConnections: tcpMaxConnections, tcpMaxConnectionsPerAddress: tcpMaxConnectionsPerAddress,
                 udpCPUs: try udpCpus.map { try CPUList.parse($0).get() } ?? [],   // validated in validate()
                 identity: ServerIdentity(nsid: nsid.flatMap(ServerIdentity.parseNSID), identity: identity, version: serverVersion)),
             api: apiConfig, probeConcurrency: probeConcurrency, allowCommandMonitors: allowCommandMonitors,
