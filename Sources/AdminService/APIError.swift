@@ -4,8 +4,9 @@ import Hummingbird
 import NIOCore
 
 /// The one error type of the admin API: an HTTP status, a code, the field concerned and a
-/// message. Store and validation errors become one of these in `APIError.from`.
-public struct APIError: Error, Sendable, CustomStringConvertible {
+/// message. Store and validation errors become one of these in `APIError.from`. Its JSON is the
+/// body of every error response: `{error, field, message}`.
+public struct APIError: Error, Sendable, CustomStringConvertible, Encodable {
     public var status: HTTPResponse.Status
     public var code: String
     public var field: String?
@@ -17,8 +18,8 @@ public struct APIError: Error, Sendable, CustomStringConvertible {
 
     public var description: String { "\(status.code) \(code): \(field.map { "\($0): " } ?? "")\(message)" }
 
-    var json: JSON {
-        .object([("error", .string(code)), ("field", .str(field)), ("message", .string(message))])
+    enum CodingKeys: String, CodingKey {
+        case code = "error", field, message
     }
 
     static func badRequest(_ field: String?, _ message: String) -> APIError { APIError(.badRequest, "bad-request", field: field, message) }

@@ -131,12 +131,13 @@ public final class AdminAPI: Sendable {
 
     struct Reply: Sendable {
         var status: HTTPResponse.Status = .ok
-        var json: JSON?
+        /// JSON text (`jsonText`).
+        var json: String?
         var text: String?
         var contentType = "application/json"
         var etag: Int64?
-        static func ok(_ j: JSON, etag: Int64? = nil) -> Reply { Reply(status: .ok, json: j, etag: etag) }
-        static func created(_ j: JSON, etag: Int64? = nil) -> Reply { Reply(status: .created, json: j, etag: etag) }
+        static func ok(_ j: some Encodable, etag: Int64? = nil) -> Reply { Reply(status: .ok, json: jsonText(j), etag: etag) }
+        static func created(_ j: some Encodable, etag: Int64? = nil) -> Reply { Reply(status: .created, json: jsonText(j), etag: etag) }
         static let noContent = Reply(status: .noContent)
     }
 
@@ -151,7 +152,7 @@ public final class AdminAPI: Sendable {
                 try await self.dispatch(request, context, scope: scope, path: "\(method.rawValue) \(path)", handler)
             }
         }
-        on(.get, "/healthz", nil) { _, _ in .ok(.object([("status", .string("ok"))])) }
+        on(.get, "/healthz", nil) { _, _ in .ok(["status": "ok"]) }
         on(.get, "/readyz", nil) { api, _ in api.ready() }
         on(.get, "/metrics", .read) { api, _ in
             Reply(status: .ok, text: api.metrics(), contentType: "text/plain; version=0.0.4; charset=utf-8")
@@ -225,13 +226,13 @@ public final class AdminAPI: Sendable {
         } catch {
             let e = APIError.from(error)
             if e.status.code >= 500 { logger.error("\(path): \(e)") }
-            reply = Reply(status: e.status, json: e.json)
+            reply = Reply(status: e.status, json: jsonText(e))
         }
         var headers: HTTPFields = [Self.requestIDField: requestID]
         if reply.status == .unauthorized { headers[.wwwAuthenticate] = "Bearer realm=\"cairn\"" }
         if let etag = reply.etag { headers[.eTag] = "\"\(etag)\"" }
         guard reply.status != .noContent else { return Response(status: .noContent, headers: headers) }
-        let text = reply.text ?? (reply.json?.text ?? "null") + "\n"
+        let text = reply.text ?? (reply.json ?? "null") + "\n"
         headers[.contentType] = reply.contentType
         return Response(status: reply.status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
     }
@@ -240,10 +241,14 @@ public final class AdminAPI: Sendable {
 
     func ready() -> Reply {
         let waiting = readiness.waiting()
-        let body = JSON.object([("status", .string(waiting.isEmpty ? "ready" : "not-ready")),
-                                ("waiting", .array(waiting.map { .string($0) })),
-                                ("generation", .int(Int64(publisher.box.generation)))])
-        return Reply(status: waiting.isEmpty ? .ok : .serviceUnavailable, json: body)
+        let body = ReadinessReply(status: waiting.isEmpty ? "ready" : "not-ready", waiting: waiting, generation: publisher.box.generation)
+        return Reply(status: waiting.isEmpty ? .ok : .serviceUnavailable, json: jsonText(body))
+    }
+
+    struct ReadinessReply: Encodable {
+        var status: String
+        var waiting: [String]
+        var generation: UInt64
     }
 }
 
@@ -258,7 +263,7 @@ struct ErrorMiddleware: RouterMiddleware {
         } catch {
             let e = APIError.from(error)
             return Response(status: e.status, headers: [.contentType: "application/json"],
-                            body: .init(byteBuffer: ByteBuffer(string: e.json.text + "\n")))
+                            body: .init(byteBuffer: ByteBuffer(string: jsonText(e) + "\n")))
         }
     }
 }

@@ -42,7 +42,7 @@ final class AdminAuth: Sendable {
             do {
                 try repo.audit([AuditEntry(time: now, principal: "-", source: source, requestID: requestID,
                                            action: "auth-failure", object: "api:\(what)",
-                                           after: JSON.object([("reason", .string(why))]).text)])
+                                           after: jsonText(["reason": why]))])
             } catch {
                 logger.error("cannot audit a failed authentication: \(error)")
             }

@@ -23,7 +23,7 @@ extension AdminAPI {
 
     func listOverrides() throws -> Reply {
         let all = try repo.activeOverrides(now: clock())
-        return .ok(.object([("overrides", .array(all.map(Encode.override)))]))
+        return .ok(["overrides": all])
     }
 
     func overrideID(_ c: Call) throws -> Int64 {
@@ -36,7 +36,7 @@ extension AdminAPI {
         guard let o = try repo.activeOverrides(now: clock()).first(where: { $0.id == id }) else {
             throw APIError.notFound("no active override \(id)")
         }
-        return .ok(Encode.override(o))
+        return .ok(o)
     }
 
     func createOverride(_ c: Call) async throws -> Reply {
@@ -73,7 +73,7 @@ extension AdminAPI {
         let stored = try repo.addOverride(o, audit: AuditEntry(time: now, principal: c.principal, source: c.context.remote,
                                                                requestID: c.requestID, action: "create", object: ""))
         publisher.refreshIfChanged()
-        return .created(Encode.override(stored))
+        return .created(stored)
     }
 
     func deleteOverride(_ c: Call) throws -> Reply {
@@ -91,36 +91,29 @@ extension AdminAPI {
         var byMember: [MemberKey: HealthMonitor.Status] = [:]
         for s in health?.statuses ?? [] { for k in s.members { byMember[k] = s } }
         let filter = c.query("pool").map { Self.poolName($0).lowercased() }
-        var rows: [JSON] = []
+        var rows: [HealthRow] = []
         for p in snap.pools where filter == nil || p.pool.name.lowercased() == filter {
             for m in p.members {
                 let key = MemberKey(pool: p.pool.name, address: m.member.address)
                 let st = byMember[key]
-                var last = JSON.null
-                if let r = st?.last {
-                    // A command monitor's output is the program's: admin only (docs/security.md).
-                    last = .object([("ok", .bool(r.ok)), ("detail", .string(c.isAdmin ? r.fullDetail : r.detail)),
-                                    ("latency_ms", .double((r.latency * 1e6).rounded() / 1e3)),
-                                    ("at", st?.lastAt.map { .string(RFC3339.format($0)) } ?? .null)])
+                // A command monitor's output is the program's: admin only (docs/security.md).
+                let last = st?.last.map { r in
+                    HealthRow.Probe(ok: r.ok, detail: c.isAdmin ? r.fullDetail : r.detail, latencyMs: (r.latency * 1e6).rounded() / 1e3,
+                                    at: st?.lastAt.map { RFC3339.format($0) })
                 }
                 let since = st?.machine.since ?? snap.gslb.health.first { $0.key == key }?.since
-                rows.append(.object([
-                    ("pool", .string(p.pool.name)), ("type", .string(p.pool.type)), ("address", .string(m.member.address)),
-                    ("site", .string(m.member.site)), ("monitor", .str(m.member.monitor ?? p.pool.monitor)),
-                    ("admin", .string(m.member.state.rawValue)),
-                    ("real", .string(m.real.rawValue)), ("real_stale", .bool(m.realStale)),
-                    ("forced", .str(m.forced?.rawValue)), ("forced_by", .str(m.forcedBy)),
-                    ("effective", .string(m.effective)), ("eligible", .bool(m.eligible)),
-                    ("since", since.map { $0 > 0 ? .string(RFC3339.format($0)) : .null } ?? .null),
-                    ("last_probe", last), ("probes", .int(st?.probes)), ("flaps", .int(st?.machine.flaps)),
-                    ("load", .num(m.load)),
-                ]))
+                rows.append(HealthRow(
+                    pool: p.pool.name, type: p.pool.type, address: m.member.address, site: m.member.site,
+                    monitor: m.member.monitor ?? p.pool.monitor, admin: m.member.state.rawValue,
+                    real: m.real.rawValue, realStale: m.realStale, forced: m.forced?.rawValue, forcedBy: m.forcedBy,
+                    effective: m.effective, eligible: m.eligible, since: since.flatMap { $0 > 0 ? RFC3339.format($0) : nil },
+                    lastProbe: last, probes: st?.probes, flaps: st?.machine.flaps, load: m.load))
             }
         }
         if let filter, rows.isEmpty, !snap.pools.contains(where: { $0.pool.name.lowercased() == filter }) {
             throw APIError.notFound("no pool \(filter)", field: "pool")
         }
-        return .ok(.object([("cold_start", .bool(!(health?.coldStartOver ?? true))), ("members", .array(rows))]))
+        return .ok(HealthReport(coldStart: !(health?.coldStartOver ?? true), members: rows))
     }
 
     // MARK: - Explain
@@ -170,22 +163,14 @@ extension AdminAPI {
         if let until {
             entries = Array(entries.filter { $0.time <= until }.dropFirst(offset).prefix(limit))
         }
-        return .ok(.object([("entries", .array(entries.map { Encode.audit($0, showCommand: c.isAdmin) })), ("limit", .int(Int64(limit))),
-                            ("offset", .int(Int64(offset)))]))
+        return .ok(Encode.AuditPage(entries: entries.map { Encode.audit($0, showCommand: c.isAdmin) }, limit: limit, offset: offset))
     }
 
     // MARK: - Zones
 
-    func zonesJSON(errors: [String], generation: UInt64? = nil) -> JSON {
-        let snap = publisher.box.load()
-        var fields: [(String, JSON)] = [
-            ("zones", .array(snap.zones.map { z in
-                .object([("origin", .string(z.origin.description)), ("serial", .int(Int64(z.serial))), ("source", .string(z.source))])
-            })),
-            ("errors", .array(errors.map { .string($0) })),
-        ]
-        if let generation { fields.append(("generation", .int(Int64(generation)))) }
-        return .object(fields)
+    func zonesJSON(errors: [String], generation: UInt64? = nil) -> ZoneList {
+        ZoneList(zones: publisher.box.load().zones.map { ZoneList.Zone(origin: $0.origin.description, serial: $0.serial, source: $0.source) },
+                 errors: errors, generation: generation)
     }
 
     func listZones() -> Reply { .ok(zonesJSON(errors: publisher.lastErrors)) }
@@ -199,7 +184,7 @@ extension AdminAPI {
     // MARK: - Tokens
 
     func listTokens() throws -> Reply {
-        .ok(.object([("tokens", .array(try repo.listTokens().map(Encode.token)))]))
+        .ok(["tokens": try repo.listTokens()])
     }
 
     func createToken(_ c: Call) async throws -> Reply {
@@ -207,9 +192,7 @@ extension AdminAPI {
         let expiresAt = body.expiresIn.map { clock() + $0 }
         let (token, secret) = try repo.createToken(name: body.name, scope: body.scope, expiresAt: expiresAt, principal: c.principal,
                                                    source: c.context.remote)
-        guard case .object(var fields) = Encode.token(token) else { return .created(Encode.token(token)) }
-        fields.append(("token", .string(secret)))
-        return .created(.object(fields))
+        return .created(WithKey(token, "token", secret))
     }
 
     func deleteToken(_ c: Call) throws -> Reply {
@@ -244,9 +227,8 @@ extension AdminAPI {
         return enc
     }
 
-    func drillJSON(_ r: DrillReport) -> JSON {
-        let enc = Self.drillEncoder()
-        return .raw((try? String(decoding: enc.encode(r), as: UTF8.self)) ?? "null")
+    func drillReply(_ r: DrillReport, _ status: HTTPResponse.Status = .ok) -> Reply {
+        Reply(status: status, text: ((try? String(decoding: Self.drillEncoder().encode(r), as: UTF8.self)) ?? "null") + "\n")
     }
 
     /// The target named by `site`, `member` or `pool` (exactly one), from a query or a body.
@@ -273,29 +255,19 @@ extension AdminAPI {
         do {
             let r = try drillRunner().start(target: body.target, mode: body.mode, hold: body.hold, force: body.force, at: body.at,
                                             principal: c.principal, source: c.context.remote, requestID: c.requestID)
-            return .created(drillJSON(r))
+            return drillReply(r, .created)
         } catch let e as DrillError { throw Self.drillError(e) }
     }
 
     func listDrills(_ c: Call) throws -> Reply {
         let all = try repo.listDrills(limit: 1000)
-        let rows: [JSON] = all.map { r in
-            .object([("id", .string(r.id)), ("target", .string(r.target.description)), ("mode", .string(r.mode)),
-                     ("status", .string(r.status.rawValue)), ("hold", .double(r.hold)),
-                     ("scheduled_at", r.scheduledAt.map { .string(RFC3339.format($0)) } ?? .null),
-                     ("started_at", r.startedAt.map { .string(RFC3339.format($0)) } ?? .null),
-                     ("ended_at", r.endedAt.map { .string(RFC3339.format($0)) } ?? .null),
-                     ("time_to_failover", .num(r.measurements?.timeToFailover.map { ($0 * 1000).rounded() / 1000 })),
-                     ("time_to_failback", .num(r.measurements?.timeToFailback.map { ($0 * 1000).rounded() / 1000 })),
-                     ("verdict", .str(r.verdict?.result))])
-        }
-        return .ok(.object([("drills", .array(rows))]))
+        return .ok(["drills": all.map(DrillSummary.init)])
     }
 
     func getDrill(_ c: Call) throws -> Reply {
         let id = c.param("id")
         guard let r = try repo.drill(id: id) else { throw APIError.notFound("no drill \(id)") }
-        return .ok(drillJSON(r))
+        return drillReply(r)
     }
 
     /// `?format=markdown` (default) or `text`.
@@ -312,7 +284,7 @@ extension AdminAPI {
     func abortDrill(_ c: Call) throws -> Reply {
         do {
             let r = try drillRunner().abort(id: c.param("id"), principal: c.principal, source: c.context.remote, requestID: c.requestID)
-            return .ok(drillJSON(r))
+            return drillReply(r)
         } catch let e as DrillError { throw Self.drillError(e) }
     }
 }

@@ -22,7 +22,7 @@ extension AdminAPI {
             throw APIError(.unsupportedMediaType, "unsupported-media-type", field: "Content-Type",
                            "the body must be application/json (got \(ct.isEmpty ? "none" : ct))")
         }
-        guard let value = JSON.parse(Data(buffer.readableBytesView)) else {
+        guard let value = try? JSONSerialization.jsonObject(with: Data(buffer.readableBytesView), options: [.fragmentsAllowed]) else {
             throw APIError.badRequest("body", "the body is not valid JSON")
         }
         return value
@@ -162,24 +162,24 @@ extension AdminAPI {
     // MARK: - Sites and monitors: objects named by one key
 
     /// A collection of the config whose objects are named by a string key (sites, monitors).
-    struct Named<T: Sendable & Decodable>: Sendable {
+    struct Named<T: Sendable & Codable>: Sendable {
         let kind: String
         let section: String
         let items: WritableKeyPath<GSLBConfig, [T]> & Sendable
         let name: @Sendable (T) -> String
         let key: @Sendable (String) -> String
         /// The object, its version, and whether the caller is admin (who alone sees command monitors' argv).
-        let encode: @Sendable (T, Int64?, Bool) -> JSON
+        let encode: @Sendable (T, Int64?, Bool) -> Versioned<T>
     }
 
     static let sites = Named<Site>(kind: "site", section: "sites", items: \.sites, name: \.name, key: Keys.site,
-                                   encode: { s, v, _ in Encode.object(s, version: v) })
+                                   encode: { s, v, _ in versioned(s, v) })
     static let monitors = Named<Monitor>(kind: "monitor", section: "monitors", items: \.monitors, name: \.name,
                                          key: Keys.monitor, encode: { m, v, admin in Encode.monitor(m, version: v, showCommand: admin) })
 
     func list<T>(_ r: Named<T>, _ c: Call) throws -> Reply {
         let (config, v) = try current()
-        return .ok(.object([(r.section, .array(config[keyPath: r.items].map { r.encode($0, v[r.key(r.name($0))], c.isAdmin) }))]))
+        return .ok([r.section: config[keyPath: r.items].map { r.encode($0, v[r.key(r.name($0))], c.isAdmin) }])
     }
 
     func reply<T>(_ r: Named<T>, _ name: String, _ c: Call, created: Bool = false, state: State? = nil) throws -> Reply {
@@ -188,7 +188,7 @@ extension AdminAPI {
             throw APIError.notFound("no \(r.kind) \(name)")
         }
         let version = v[r.key(name)]
-        return Reply(status: created ? .created : .ok, json: r.encode(o, version, c.isAdmin), etag: version)
+        return Reply(status: created ? .created : .ok, json: jsonText(r.encode(o, version, c.isAdmin)), etag: version)
     }
 
     func get<T>(_ r: Named<T>, _ c: Call) throws -> Reply { try reply(r, c.param("name"), c) }
@@ -279,7 +279,7 @@ extension AdminAPI {
 
     func listPools() throws -> Reply {
         let (config, v) = try current()
-        return .ok(.object([("pools", .array(config.pools.map { Encode.pool($0, versions: v) }))]))
+        return .ok(["pools": config.pools.map { Encode.pool($0, versions: v) }])
     }
 
     func poolReply(name: String, type: String, created: Bool = false, state: State? = nil) throws -> Reply {
@@ -288,7 +288,7 @@ extension AdminAPI {
             throw APIError.notFound("no pool \(name) of type \(type)")
         }
         let version = v[Keys.pool(p)]
-        return Reply(status: created ? .created : .ok, json: Encode.pool(p, versions: v), etag: version)
+        return Reply(status: created ? .created : .ok, json: jsonText(Encode.pool(p, versions: v)), etag: version)
     }
 
     func getPool(_ c: Call) throws -> Reply {
@@ -376,8 +376,7 @@ extension AdminAPI {
     func listMembers(_ c: Call) throws -> Reply {
         let (config, v) = try current()
         let p = config.pools[try poolIndex(config, c)]
-        return .ok(.object([("members", .array(p.members.map { Encode.object($0, version: v[Keys.member(p, $0.address)]) }))]),
-                   etag: v[Keys.pool(p)])
+        return .ok(["members": p.members.map { versioned($0, v[Keys.member(p, $0.address)]) }], etag: v[Keys.pool(p)])
     }
 
     func memberReply(pool name: String, type: String, address: String, created: Bool = false,
@@ -388,7 +387,7 @@ extension AdminAPI {
             throw APIError.notFound("no member \(address) in \(name)")
         }
         let version = v[Keys.member(p, m.address)]
-        return Reply(status: created ? .created : .ok, json: Encode.object(m, version: version), etag: version)
+        return Reply(status: created ? .created : .ok, json: jsonText(versioned(m, version)), etag: version)
     }
 
     func getMember(_ c: Call) throws -> Reply {
@@ -475,7 +474,7 @@ extension AdminAPI {
     /// The table, with the table's own version as the ETag (any change to any entry bumps it).
     func topologyReply(state: State? = nil) throws -> Reply {
         let (config, v) = try state ?? current()
-        return .ok(.object([("topology", .array(config.topology.map { Encode.object($0, version: v[Keys.topology($0.network)]) }))]),
+        return .ok(["topology": config.topology.map { versioned($0, v[Keys.topology($0.network)]) }],
                    etag: v[Keys.topologyTable])
     }
 
@@ -511,7 +510,7 @@ extension AdminAPI {
         }
         let stored = config.topology.first { $0.network == entry.network } ?? entry
         let version = v[Keys.topology(stored.network)]
-        return .created(Encode.object(stored, version: version), etag: version)
+        return .created(versioned(stored, version), etag: version)
     }
 
     func deleteTopology(_ c: Call) async throws -> Reply {

@@ -101,11 +101,11 @@ public final class DrillRunner: Sendable {
 
     func audit(_ r: DrillReport, _ action: String, _ principal: String, _ source: String, _ requestID: String?,
                detail: String? = nil) -> AuditEntry {
-        var after = "{\"target\":\"\(r.target.object)\",\"mode\":\"\(r.mode)\",\"hold\":\(r.hold),\"status\":\"\(r.status.rawValue)\""
-        if let d = detail { after += ",\"detail\":"; JSONValue.writeString(d, to: &after) }
-        after += "}"
+        // The row's stored shape: these keys in this order, `hold` as Swift writes a Double (`120.0`).
+        let after: [(String, JSONValue)] = [("target", .string(r.target.object)), ("mode", .string(r.mode)), ("hold", .number("\(r.hold)")),
+                                            ("status", .string(r.status.rawValue))] + (detail.map { [("detail", .string($0))] } ?? [])
         return AuditEntry(time: clock(), principal: principal, source: source, requestID: requestID, action: action,
-                          object: "drill:\(r.id)", after: after)
+                          object: "drill:\(r.id)", after: JSONValue.object(after.map { .init(key: $0.0, value: $0.1) }).compactText)
     }
 
     static func members(of target: DrillTarget, in config: GSLBConfig) -> Set<MemberKey> {

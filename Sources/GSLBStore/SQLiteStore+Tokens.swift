@@ -19,7 +19,7 @@ extension SQLiteStore {
             let t = APIToken(id: db.lastInsertedRowID, name: name, hash: hash, scope: scope, expiresAt: expiresAt,
                              createdAt: created)
             _ = try Self.insertAudit(db, [AuditEntry(time: created, principal: principal, source: source, action: "create",
-                                                    object: "token:\(t.id)", after: Self.tokenJSON(t))])
+                                                    object: "token:\(t.id)", after: AuditJSON.token(t))])
             return t
         }
         return (token, secret)
@@ -57,7 +57,7 @@ extension SQLiteStore {
                              createdAt: row["created_at"])
             try db.execute(sql: "DELETE FROM tokens WHERE id = ?", arguments: [id])
             _ = try Self.insertAudit(db, [AuditEntry(time: now(), principal: principal, source: source, requestID: requestID,
-                                                    action: "delete", object: "token:\(id)", before: Self.tokenJSON(t))])
+                                                    action: "delete", object: "token:\(id)", before: AuditJSON.token(t))])
         }
     }
 
@@ -66,11 +66,5 @@ extension SQLiteStore {
         try write("touching a token") { db in
             try db.execute(sql: "UPDATE tokens SET last_used_at = ? WHERE id = ?", arguments: [time, id])
         }
-    }
-
-    static func tokenJSON(_ t: APIToken) -> String {
-        var s = "{\"id\":\(t.id),\"name\":\(AuditJSON.encode(t.name)),\"scope\":\"\(t.scope.rawValue)\""
-        s += ",\"expires_at\":\(t.expiresAt.map { "\($0)" } ?? "null")}"
-        return s
     }
 }

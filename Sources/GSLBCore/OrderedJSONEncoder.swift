@@ -1,47 +1,28 @@
-import GSLBCore
+// The encoder of API responses and `cairn export`: a `JSONValue` from a value's own `encode(to:)`. Object
+// keys stay in the order they are encoded (the documented order; Foundation's JSONEncoder writes them in hash
+// order or sorted), a key encoded again keeps its place and takes the new value, `encodeIfPresent(nil)` writes
+// an explicit `null` (every documented key is shown), whole numbers are written as integers, and a
+// `JSONValue` (a monitor option, a stored audit object) as itself.
 
-// An `Encoder` into `JSON`, for API responses made by the model's own `encode(to:)`: object keys
-// stay in the order they are encoded (the documented order; Foundation's JSONEncoder writes them in
-// hash order or sorted), `encodeIfPresent(nil)` writes an explicit `null` (every documented key is
-// shown), whole numbers are written as integers, and a `JSONValue` (a monitor option) as its text.
-
-extension JSON {
-    /// `value` as JSON. Only the model's `encode(to:)` could throw, and it throws nothing of its own.
-    init(encoding value: some Encodable) {
+extension JSONValue {
+    /// `value` as JSON. Only a type's `encode(to:)` could throw, and the model's throw nothing of their own.
+    public init(encoding value: some Encodable) {
         let node = Node()
         try! OrderedJSONEncoder(node: node, codingPath: []).encode(value)
-        self = node.json
-    }
-
-    /// This object with `key` set to `value`, in place or appended.
-    func setting(_ key: String, _ value: JSON) -> JSON {
-        guard case .object(var fields) = self else { return self }
-        if let i = fields.firstIndex(where: { $0.0 == key }) { fields[i].1 = value } else { fields.append((key, value)) }
-        return .object(fields)
-    }
-
-    /// This object without `key`.
-    func removing(_ key: String) -> JSON {
-        guard case .object(let fields) = self else { return self }
-        return .object(fields.filter { $0.0 != key })
-    }
-
-    subscript(key: String) -> JSON? {
-        guard case .object(let fields) = self else { return nil }
-        return fields.first { $0.0 == key }?.1
+        self = node.value
     }
 }
 
 /// A value being built: a leaf, or an object or array whose children may still change.
 private final class Node {
-    enum Content { case leaf(JSON), object([(String, Node)]), array([Node]) }
+    enum Content { case leaf(JSONValue), object([(String, Node)]), array([Node]) }
     var content = Content.leaf(.null)
 
-    var json: JSON {
+    var value: JSONValue {
         switch content {
         case .leaf(let j): j
-        case .object(let fields): .object(fields.map { ($0.0, $0.1.json) })
-        case .array(let items): .array(items.map(\.json))
+        case .object(let fields): .object(fields.map { JSONValue.Field(key: $0.0, value: $0.1.value) })
+        case .array(let items): .array(items.map(\.value))
         }
     }
 
@@ -58,13 +39,6 @@ private final class Node {
         if case .array(let items) = content { content = .array(items + [n]) } else { content = .array([n]) }
         return n
     }
-}
-
-private struct AnyKey: CodingKey {
-    var stringValue: String
-    var intValue: Int?
-    init(stringValue: String) { self.stringValue = stringValue }
-    init(intValue: Int) { stringValue = String(intValue); self.intValue = intValue }
 }
 
 private struct OrderedJSONEncoder: Encoder, SingleValueEncodingContainer {
@@ -87,20 +61,23 @@ private struct OrderedJSONEncoder: Encoder, SingleValueEncodingContainer {
     func encodeNil() { node.content = .leaf(.null) }
     func encode(_ v: Bool) { node.content = .leaf(.bool(v)) }
     func encode(_ v: String) { node.content = .leaf(.string(v)) }
-    func encode(_ v: Double) { node.content = .leaf(.num(v)) }
+    /// Whole numbers as integers; not finite as `null`.
+    func encode(_ v: Double) {
+        node.content = .leaf(v == v.rounded() && abs(v) < 1e15 ? .number(String(Int64(v))) : v.isFinite ? .number("\(v)") : .null)
+    }
     func encode(_ v: Float) { encode(Double(v)) }
-    func encode(_ v: Int) { node.content = .leaf(.int(Int64(v))) }
+    func encode(_ v: Int) { node.content = .leaf(.number(String(v))) }
     func encode(_ v: Int8) { encode(Int(v)) }
     func encode(_ v: Int16) { encode(Int(v)) }
     func encode(_ v: Int32) { encode(Int(v)) }
-    func encode(_ v: Int64) { node.content = .leaf(.int(v)) }
+    func encode(_ v: Int64) { node.content = .leaf(.number(String(v))) }
     func encode(_ v: UInt) { encode(Double(v)) }
     func encode(_ v: UInt8) { encode(Int(v)) }
     func encode(_ v: UInt16) { encode(Int(v)) }
     func encode(_ v: UInt32) { encode(Int(v)) }
     func encode(_ v: UInt64) { encode(Double(v)) }
     func encode<T: Encodable>(_ v: T) throws {
-        if let j = v as? JSONValue { node.content = .leaf(.raw(j.compactText)) } else { try v.encode(to: self) }
+        if let j = v as? JSONValue { node.content = .leaf(j) } else { try v.encode(to: self) }
     }
 }
 
@@ -155,7 +132,7 @@ private struct Unkeyed: UnkeyedEncodingContainer {
     var codingPath: [any CodingKey]
     var count: Int { if case .array(let items) = node.content { items.count } else { 0 } }
 
-    func next() -> OrderedJSONEncoder { OrderedJSONEncoder(node: node.appended(), codingPath: codingPath + [AnyKey(intValue: count)]) }
+    func next() -> OrderedJSONEncoder { OrderedJSONEncoder(node: node.appended(), codingPath: codingPath + [AnyCodingKey(intValue: count)]) }
 
     func encodeNil() { next().encodeNil() }
     func encode<T: Encodable>(_ v: T) throws { try next().encode(v) }
