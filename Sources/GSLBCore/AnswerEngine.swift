@@ -258,6 +258,9 @@ public final class AnswerEngine {
                     return (.yxDomain, aa)
                 }
                 answer.append(Item(owner: name, records: [EncodedRecord(type: .cname, ttl: drr.ttl, rdata: newName.wire)]))
+                // The synthesized CNAME answers a CNAME question (RFC 6672 §3.1): its target is not
+                // chased, so no NODATA SOA or NXDOMAIN from there (as NSD).
+                if q.qtype == .cname { return (.noError, aa) }
                 name = newName
                 first = false
                 continue
