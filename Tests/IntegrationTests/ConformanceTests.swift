@@ -31,4 +31,20 @@ import Testing
         #expect(status == 0, "identity conformance failed:\n\(out.suffix(6000))")
         #expect(out.contains(" passed, 0 failed"), "\(out.suffix(2000))")
     }
+
+    /// Message structure (RFC 6891 §6.1.1, RFC 8945 §5.1, §5.2: records where a query has none,
+    /// OPT and TSIG placement, TSIG with an unknown key) and DNAME answers for every qtype
+    /// (RFC 6672 §3.1), strictly equal to NSD's (Tests/conformance/structure.corpus).
+    @Test func structureCorpusMatchesNSDStrictly() throws {
+        let script = Paths.fixture("scripts/conformance").path
+        var env = ProcessInfo.processInfo.environment
+        env["CAIRN_BIN"] = Paths.cairnBinary.path
+        env["DNSDIFF_ARGS"] = "--strict"
+        let (status, out) = try CairnProcess.runCapturing(URL(fileURLWithPath: "/bin/bash"),
+                                                          [script, Paths.fixture("Tests/conformance/structure.corpus").path],
+                                                          cwd: Paths.packageRoot, env: env)
+        #expect(status == 0, "structure conformance failed:\n\(out.suffix(6000))")
+        #expect(out.contains(" passed, 0 failed"), "\(out.suffix(2000))")
+        #expect(!out.contains("DIFF"))
+    }
 }
