@@ -32,21 +32,35 @@ public struct EDNSInfo: Sendable {
     public var cookie: [UInt8]?
 }
 
-/// The TSIG record of a query (RFC 8945 §4.2), read only when the query carries one.
-public struct TSIGInfo: Sendable {
+/// The TSIG record of a query (RFC 8945 §4.2), read only when the query carries one. A class,
+/// so that an unsigned `Query` holds one nil pointer rather than 80 octets of fields.
+public final class TSIGInfo: Sendable {
     /// Offset of the TSIG record in the query: the signed message is the bytes before it
     /// (with ARCOUNT one less and the original ID).
-    public var recordOffset: Int
+    public let recordOffset: Int
     /// Key and algorithm names as received (uncompressed; `key` is their lower-cased form).
-    public var keyName: DomainName
-    public var algorithm: DomainName
+    public let keyName: DomainName
+    public let algorithm: DomainName
     /// Seconds since the epoch, 48 bits.
-    public var timeSigned: UInt64
-    public var fudge: UInt16
-    public var mac: [UInt8]
-    public var originalID: UInt16
-    public var error: UInt16
-    public var otherData: [UInt8]
+    public let timeSigned: UInt64
+    public let fudge: UInt16
+    public let mac: [UInt8]
+    public let originalID: UInt16
+    public let error: UInt16
+    public let otherData: [UInt8]
+
+    public init(recordOffset: Int, keyName: DomainName, algorithm: DomainName, timeSigned: UInt64, fudge: UInt16,
+                mac: [UInt8], originalID: UInt16, error: UInt16, otherData: [UInt8]) {
+        self.recordOffset = recordOffset
+        self.keyName = keyName
+        self.algorithm = algorithm
+        self.timeSigned = timeSigned
+        self.fudge = fudge
+        self.mac = mac
+        self.originalID = originalID
+        self.error = error
+        self.otherData = otherData
+    }
 }
 
 /// A parsed query: header fields, the question and EDNS. Only what answering needs.
