@@ -74,4 +74,31 @@ import Testing
         #expect(m.rcode == .notAuth)
         #expect(m.additional.last?.type == .tsig)
     }
+
+    /// Every octet of a signed query (with OPT) set to 0x00, 0x01, 0x3f, 0xc0 and 0xff in turn, and the
+    /// query cut at every length: the engine answers or drops, never traps, and a NOTAUTH always
+    /// ends with a TSIG.
+    @Test func mutatedSignedQueriesNeverTrap() throws {
+        let snap = try GoldenAnswerTests.snapshot()
+        let engine = Self.engine()
+        let base = try Self.signedQuery(edns: true)
+        let out = UnsafeMutableRawBufferPointer.allocate(byteCount: 65536, alignment: 8)
+        defer { out.deallocate() }
+        var packets: [[UInt8]] = (0..<base.count).map { Array(base[0..<$0]) }
+        for i in 0..<base.count {
+            for v: UInt8 in [0x00, 0x01, 0x3f, 0xc0, 0xff] {
+                var p = base
+                p[i] = v
+                packets.append(p)
+            }
+        }
+        for p in packets {
+            let n = p.withUnsafeBytes { engine.respond(to: $0, transport: .udp, snapshot: snap, into: out) }
+            guard n > 0 else { continue }
+            #expect(n <= 1232)   // the OPT of the unmutated query advertises 1232; without one, 512
+            if let m = try? Message(bytes: Array(out[0..<n])), m.rcode == .notAuth {
+                #expect(m.additional.last?.type == .tsig)
+            }
+        }
+    }
 }
