@@ -32,6 +32,37 @@ public struct EDNSInfo: Sendable {
     public var cookie: [UInt8]?
 }
 
+/// The TSIG record of a query (RFC 8945 §4.2), read only when the query carries one. A class,
+/// so that an unsigned `Query` holds one nil pointer rather than 80 octets of fields.
+public final class TSIGInfo: Sendable {
+    /// Offset of the TSIG record in the query: the signed message is the bytes before it
+    /// (with ARCOUNT one less and the original ID).
+    public let recordOffset: Int
+    /// Key and algorithm names as received (uncompressed; `key` is their lower-cased form).
+    public let keyName: DomainName
+    public let algorithm: DomainName
+    /// Seconds since the epoch, 48 bits.
+    public let timeSigned: UInt64
+    public let fudge: UInt16
+    public let mac: [UInt8]
+    public let originalID: UInt16
+    public let error: UInt16
+    public let otherData: [UInt8]
+
+    public init(recordOffset: Int, keyName: DomainName, algorithm: DomainName, timeSigned: UInt64, fudge: UInt16,
+                mac: [UInt8], originalID: UInt16, error: UInt16, otherData: [UInt8]) {
+        self.recordOffset = recordOffset
+        self.keyName = keyName
+        self.algorithm = algorithm
+        self.timeSigned = timeSigned
+        self.fudge = fudge
+        self.mac = mac
+        self.originalID = originalID
+        self.error = error
+        self.otherData = otherData
+    }
+}
+
 /// A parsed query: header fields, the question and EDNS. Only what answering needs.
 public struct Query: Sendable {
     public var id: UInt16
@@ -42,6 +73,8 @@ public struct Query: Sendable {
     public var qtype: RecordType
     public var qclass: UInt16
     public var edns: EDNSInfo?
+    /// Set when the query is signed (the last additional record is a TSIG).
+    public var tsig: TSIGInfo?
 
     public var opcode: UInt8 { UInt8((flags >> 11) & 0xF) }
     public var rd: Bool { flags & 0x0100 != 0 }
@@ -84,14 +117,21 @@ public enum QueryParser {
         let qtype = RecordType(UInt16(buf[pos]) << 8 | UInt16(buf[pos + 1]))
         let qclass = UInt16(buf[pos + 2]) << 8 | UInt16(buf[pos + 3])
         pos += 4
-        var q = Query(id: id, flags: flags, qdcount: qd, qname: qname, qtype: qtype, qclass: qclass, edns: nil)
+        var q = Query(id: id, flags: flags, qdcount: qd, qname: qname, qtype: qtype, qclass: qclass, edns: nil, tsig: nil)
 
+        // A QUERY carries no answer records, and authority records only for IXFR (its SOA);
+        // its additional section holds at most an OPT, then at most a TSIG, and nothing else
+        // (RFC 6891 §6.1.1, RFC 8945 §5.1; NSD's query.c enforces exactly this).
+        let strict = opcode == Opcode.query
+        if strict && (an != 0 || (ns != 0 && qtype != .ixfr)) {
+            return .error(.formErr, id: id, flags: flags, question: q)
+        }
         // Answer and authority (NOTIFY carries an SOA; UPDATE prerequisites): skip, but they must parse.
         for _ in 0..<(an + ns) {
             guard skipRecord(buf, at: &pos) else { return .error(.formErr, id: id, flags: flags, question: q) }
         }
         var sawOPT = false
-        for _ in 0..<ar {
+        for i in 0..<ar {
             let start = pos
             guard (try? readName(buf, at: &pos)) != nil, pos + 10 <= buf.count else {
                 return .error(.formErr, id: id, flags: flags, question: q)
@@ -99,9 +139,18 @@ public enum QueryParser {
             let type = UInt16(buf[pos]) << 8 | UInt16(buf[pos + 1])
             let rdlen = Int(UInt16(buf[pos + 8]) << 8 | UInt16(buf[pos + 9]))
             guard pos + 10 + rdlen <= buf.count else { return .error(.formErr, id: id, flags: flags, question: q) }
-            if type == RecordType.opt.rawValue {
+            if strict && type == RecordType.tsig.rawValue && (UInt16(buf[pos + 2]) << 8 | UInt16(buf[pos + 3])) == RecordClass.any {
+                // The last record, and only one (RFC 8945 §5.1): a TSIG before the OPT or before anything is FORMERR.
+                guard i == ar - 1, let t = parseTSIG(buf, record: start, fixed: pos) else {
+                    return .error(.formErr, id: id, flags: flags, question: q)
+                }
+                q.tsig = t
+                pos += 10 + rdlen
+                continue
+            }
+            if type == RecordType.opt.rawValue && pos == start + 1 && buf[start] == 0 {
                 // One OPT, owned by the root (RFC 6891 §6.1.1).
-                guard !sawOPT, pos == start + 1, buf[start] == 0 else {
+                guard !sawOPT else {
                     return .error(.formErr, id: id, flags: flags, question: q)
                 }
                 sawOPT = true
@@ -144,10 +193,39 @@ public enum QueryParser {
                     o += olen
                 }
                 q.edns = info
+            } else if strict || type == RecordType.opt.rawValue {
+                // Any other record in a QUERY's additional section, or an OPT not owned by the root.
+                return .error(.formErr, id: id, flags: flags, question: q)
             }
             pos += 10 + rdlen
         }
         return .query(q)
+    }
+
+    /// Reads a TSIG record's fields (RFC 8945 §4.2); nil when malformed. `record` is where its
+    /// owner starts, `fixed` where its TYPE starts. As NSD: TTL must be 0, the MAC and OTHER DATA
+    /// must fit in the message (OTHER DATA at most 16 octets); the fields are read from the
+    /// message, not cut at RDLENGTH.
+    static func parseTSIG(_ buf: UnsafeRawBufferPointer, record: Int, fixed: Int) -> TSIGInfo? {
+        func u16(_ o: Int) -> UInt16 { UInt16(buf[o]) << 8 | UInt16(buf[o + 1]) }
+        var p = record
+        guard let key = try? readName(buf, at: &p) else { return nil }
+        guard u16(fixed + 4) == 0 && u16(fixed + 6) == 0 else { return nil }
+        p = fixed + 10
+        guard let alg = try? readName(buf, at: &p), p + 10 <= buf.count else { return nil }
+        let time = UInt64(u16(p)) << 32 | UInt64(u16(p + 2)) << 16 | UInt64(u16(p + 4))
+        let fudge = u16(p + 6)
+        let macSize = Int(u16(p + 8))
+        p += 10
+        guard macSize <= 16384, p + macSize + 6 <= buf.count else { return nil }
+        let mac = Array(UnsafeRawBufferPointer(rebasing: buf[p..<(p + macSize)]))
+        p += macSize
+        let originalID = u16(p), error = u16(p + 2), otherSize = Int(u16(p + 4))
+        p += 6
+        guard otherSize <= 16, p + otherSize <= buf.count else { return nil }
+        let other = Array(UnsafeRawBufferPointer(rebasing: buf[p..<(p + otherSize)]))
+        return TSIGInfo(recordOffset: record, keyName: key, algorithm: alg, timeSigned: time, fudge: fudge, mac: mac,
+                        originalID: originalID, error: error, otherData: other)
     }
 
     static func parseECS(_ buf: UnsafeRawBufferPointer, from o: Int, length: Int) -> ClientSubnet? {

@@ -128,6 +128,14 @@ public struct ResponseCode: RawRepresentable, Hashable, Sendable, CustomStringCo
     }
 }
 
+/// The ERROR field of a TSIG record (RFC 8945 §4.2, §5.2).
+public enum TSIGError {
+    public static let badSig: UInt16 = 16
+    public static let badKey: UInt16 = 17
+    public static let badTime: UInt16 = 18
+    public static let badTrunc: UInt16 = 22
+}
+
 public enum Opcode {
     public static let query: UInt8 = 0
     public static let iquery: UInt8 = 1

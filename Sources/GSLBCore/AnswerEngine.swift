@@ -1,4 +1,5 @@
 import DNSWire
+import Foundation
 
 /// Turns one query packet into one response packet, reading only an immutable
 /// `ServingSnapshot`. One engine per worker thread: it owns a writer and scratch
@@ -39,6 +40,8 @@ public final class AnswerEngine {
     /// Whether the last query returned a valid server cookie (a client that has talked to us from its
     /// address before, so not a spoofed source).
     public private(set) var lastCookieValid = false
+    /// Seconds since the epoch; read only to answer a TSIG-signed query (injected in tests).
+    public var clock: @Sendable () -> UInt64 = { UInt64(Date().timeIntervalSince1970) }
 
     public init(maxUDPPayload: Int = 1232, seed: UInt64? = nil, identity: ServerIdentity = .none,
                 cookies: ServerCookies? = nil) {
@@ -132,6 +135,11 @@ public final class AnswerEngine {
             let rc: ResponseCode = q.opcode == Opcode.notify ? .refused : .notImp
             return writeError(rc, id: q.id, flags: q.flags, query: q, transport: transport, out: out)
         }
+        if let t = q.tsig {
+            // No TSIG key is configured yet, so every key is unknown (RFC 8945 §5.2). Before
+            // BADVERS, class and zone checks, as NSD.
+            return writeTSIGError(q, t, error: TSIGError.badKey, transport: transport, out: out)
+        }
         if let e = q.edns, e.version > 0 {
             return writeError(.badVers, id: q.id, flags: q.flags, query: q, transport: transport, out: out)
         }
@@ -156,6 +164,47 @@ public final class AnswerEngine {
         // QCLASS ANY: data is IN, but not authoritative for "any class" (as NSD does).
         let aa = aaResult && q.qclass == RecordClass.in
         return encode(q, rcode: rcode, aa: aa, transport: transport, out: out)
+    }
+
+    /// NOTAUTH with an unsigned TSIG record carrying `error` (RFC 8945 §5.2, §5.3.2): the query's key
+    /// and algorithm names (lower-cased, never compressed), Time Signed = now, the query's fudge,
+    /// MAC size 0, the query's original ID, no other data. The question is left out only when it
+    /// would not fit beside the TSIG (NSD never sends it in error responses).
+    func writeTSIGError(_ q: Query, _ t: TSIGInfo, error: UInt16, transport: Transport,
+                        out: UnsafeMutableRawBufferPointer) -> Int {
+        lastRcode = ResponseCode.notAuth.rawValue
+        let limit = min(sizeLimit(q, transport), out.count)
+        let options = (q.edns?.nsidRequested == true ? nsidOption : []) + cookieOption(q)
+        let optSize = q.edns == nil ? 0 : 11 + options.count
+        let tsigSize = t.keyName.key.count + 10 + t.algorithm.key.count + 16
+        writer.reset(buffer: out, limit: limit)
+        writer.header(id: q.id, flags: responseFlags(q.flags, rcode: .notAuth))
+        var qd = 0
+        if 12 + q.qname.wire.count + 4 + optSize + tsigSize <= limit,
+           writer.question(q.qname, type: q.qtype.rawValue, qclass: q.qclass) { qd = 1 }
+        var ar = 0
+        if let e = q.edns, writer.opt(udpSize: advertisedUDPPayload, extendedRcode: 0, dnssecOK: e.dnssecOK, options: options) {
+            ar += 1
+        }
+        if writer.hasRoom(tsigSize) {
+            let now = clock()
+            _ = writer.bytes(t.keyName.key)
+            writer.u16(RecordType.tsig.rawValue)
+            writer.u16(RecordClass.any)
+            writer.u32(0)
+            writer.u16(UInt16(t.algorithm.key.count + 16))
+            _ = writer.bytes(t.algorithm.key)
+            writer.u16(UInt16(truncatingIfNeeded: now >> 32))
+            writer.u32(UInt32(truncatingIfNeeded: now))
+            writer.u16(t.fudge)
+            writer.u16(0)            // MAC size: unsigned
+            writer.u16(t.originalID)
+            writer.u16(error)
+            writer.u16(0)            // other len
+            ar += 1
+        }
+        writer.setCounts(qd: qd, an: 0, ns: 0, ar: ar)
+        return writer.position
     }
 
     /// `id.server.` (etc.) CH TXT: NOERROR, not authoritative, one TXT record, TTL 0 (as NSD answers them).
@@ -226,6 +275,9 @@ public final class AnswerEngine {
                     return (.yxDomain, aa)
                 }
                 answer.append(Item(owner: name, records: [EncodedRecord(type: .cname, ttl: drr.ttl, rdata: newName.wire)]))
+                // The synthesized CNAME answers a CNAME question (RFC 6672 §3.1): its target is not
+                // chased, so no NODATA SOA or NXDOMAIN from there (as NSD).
+                if q.qtype == .cname { return (.noError, aa) }
                 name = newName
                 first = false
                 continue
