@@ -74,7 +74,7 @@ struct DrillService: Service {
 
 /// Lifts expired overrides (every 250 ms), each lift audited (`expire`, principal `cairn`).
 struct ReaperService: Service {
-    let store: SQLiteStore
+    let store: Store
     let publisher: SnapshotPublisher
     let logger: Logger
 

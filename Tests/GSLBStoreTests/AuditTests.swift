@@ -3,11 +3,12 @@ import GSLBCore
 @testable import GSLBStore
 import Testing
 
+extension RepositoryContract {
 @Suite struct AuditTests {
-    @Test func listAuditFiltersByObjectAndTimeAndPages() throws {
-        let dir = try TempDir()
-        defer { dir.cleanUp() }
-        let store = try openStore(dir.path())
+    @Test(arguments: Backend.allCases) func listAuditFiltersByObjectAndTimeAndPages(_ backend: Backend) throws {
+        let place = try backend.makeLocation()
+        defer { place.cleanUp() }
+        let store = try place.open()
         let written = try store.audit([
             AuditEntry(time: 1, principal: "-", source: "192.0.2.1", action: "auth-failure", object: "api"),
             AuditEntry(time: 2, principal: "a", source: "s", action: "update", object: "pool:www.example.com./A"),
@@ -21,4 +22,5 @@ import Testing
         #expect(try store.listAudit(since: 3, limit: 10).map(\.time) == [3, 4])
         #expect(try store.listAudit(limit: 2, offset: 1).map(\.time) == [2, 3])
     }
+}
 }
