@@ -40,6 +40,9 @@ struct Serve: ParsableCommand {
     @Option(help: "The SQLite store of sites, pools, members, topology, health and overrides (created and migrated on start).")
     var db: String = "cairn.sqlite"
 
+    @Option(help: StoreFlag.help)
+    var store: String?
+
     @Option(help: "Probes in flight at most.")
     var probeConcurrency: Int = 2048
 
@@ -209,7 +212,7 @@ struct Serve: ParsableCommand {
                                               connections: try apiConnectionLimits(maxConnections: apiConnections))
         }
         return DaemonConfiguration(
-            zones: zones, db: db,
+            zones: zones, db: db, store: try StoreFlag.location(db: db, store: store),
             dns: DNSServerConfiguration(
                 addresses: addresses.map { ($0.host, $0.port) }, udpWorkers: udpWorkers, maxUDPPayload: maxUdpSize,
                 tcpIdleTimeout: .seconds(Int64(tcpIdleTimeout)), tcpWriteTimeout: .seconds(Int64(tcpWriteTimeout)),

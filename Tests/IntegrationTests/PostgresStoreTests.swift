@@ -1,0 +1,96 @@
+import DNSWire
+import Foundation
+import TestPostgres
+import Testing
+
+/// The real `cairn` binary on a real PostgreSQL 15 (started by the test, `TestPostgres`):
+/// `cairn apply --store postgres://...`, `cairn serve --store postgres://...` answering GSLB
+/// queries over real UDP, a change by another process in the answers within 1 s, and
+/// `cairn store copy` from SQLite to PostgreSQL and back.
+@Suite(.serialized) struct PostgresStoreTests {
+    static func cairn(_ args: [String], _ server: TestPostgres) throws -> (Int32, String) {
+        try CairnProcess.runCapturing(Paths.cairnBinary, args,
+                                      env: ProcessInfo.processInfo.environment.merging(server.environment) { $1 })
+    }
+
+    @Test func serveOnPostgresAnswersGSLBQueriesOverUDPAndSeesChangesWithinASecond() throws {
+        let pg = try TestPostgres.shared()
+        let url = try pg.makeDatabase()
+        let env = try GSLBTests.makeEnv()
+        defer { try? FileManager.default.removeItem(at: env.dir) }
+        let f = try env.file("gslb.yaml", GSLBTests.config())
+        let (rc, out) = try Self.cairn(["apply", "-f", f, "--store", url, "--zones", env.zones], pg)
+        #expect(rc == 0, "\(out)")
+
+        let server = try CairnProcess(["serve", "--zones", env.zones, "--store", url, "--dns", "127.0.0.1:0"],
+                                      environment: pg.environment)
+        defer { server.stop() }
+        // No ECS: the source address 127.0.0.1 → topology 127/8 → site iad.
+        #expect(GSLBTests.addresses(try DNSClient.udp("www.gslb.test.", .a, port: server.port)) == ["198.51.100.10"])
+        let eu = try DNSClient.udp("www.gslb.test.", .a, port: server.port, edns: (1232, false),
+                                   options: GSLBTests.ecs([203, 0, 113, 0], 24))
+        #expect(GSLBTests.addresses(eu) == ["192.0.2.10"])
+
+        // Another process changes the store: 127/8 now maps to fra, in the answers within 1 s.
+        let moved = GSLBTests.config().replacingOccurrences(of: "{network: 127.0.0.0/8, site: iad}",
+                                                            with: "{network: 127.0.0.0/8, site: fra}")
+        let f2 = try env.file("gslb2.yaml", moved)
+        let (rc2, out2) = try Self.cairn(["apply", "-f", f2, "--store", url, "--zones", env.zones], pg)
+        #expect(rc2 == 0, "\(out2)")
+        let start = Date()
+        var seen: [String] = []
+        while Date().timeIntervalSince(start) < 1.0 {
+            seen = GSLBTests.addresses(try DNSClient.udp("www.gslb.test.", .a, port: server.port))
+            if seen == ["192.0.2.10"] { break }
+            usleep(20_000)
+        }
+        #expect(seen == ["192.0.2.10"], "not in the answers 1 s after the write")
+
+        // export reads the same store back.
+        let (rc3, exported) = try Self.cairn(["export", "--store", url], pg)
+        #expect(rc3 == 0 && exported.contains("network: 127.0.0.0/8"), "\(exported)")
+    }
+
+    @Test func aURLWithAPasswordIsRefusedSayingWhy() throws {
+        let (rc, out) = try CairnProcess.run(["export", "--store", "postgres://cairn:secret@127.0.0.1:1/cairn"])
+        #expect(rc != 0)
+        #expect(out.contains("password") && out.contains("PGPASSWORD"), "\(out)")
+    }
+
+    @Test func aWrongPasswordIsRefused() throws {
+        let pg = try TestPostgres.shared()
+        let url = try pg.makeDatabase()
+        let (rc, out) = try CairnProcess.runCapturing(
+            Paths.cairnBinary, ["export", "--store", url],
+            env: ProcessInfo.processInfo.environment.merging(["PGPASSWORD": "wrong", "PGPASSFILE": "/nonexistent"]) { $1 })
+        #expect(rc != 0)
+        #expect(out.contains("password authentication failed"), "\(out)")
+    }
+
+    @Test func theStoreCopiesFromSQLiteToPostgresAndBack() throws {
+        let pg = try TestPostgres.shared()
+        let url = try pg.makeDatabase()
+        let env = try GSLBTests.makeEnv()
+        defer { try? FileManager.default.removeItem(at: env.dir) }
+        let f = try env.file("gslb.yaml", GSLBTests.config())
+        #expect(try CairnProcess.run(["apply", "-f", f, "--db", env.db, "--zones", env.zones]).0 == 0)
+        let (trc, tout) = try CairnProcess.run(["token", "create", "--scope", "read", "--name", "copied", "--db", env.db])
+        #expect(trc == 0, "\(tout)")
+
+        let (rc, out) = try Self.cairn(["store", "copy", "sqlite:" + env.db, url], pg)
+        #expect(rc == 0, "\(out)")
+        #expect(out.contains("tokens: 1 rows"), "\(out)")
+        let back = env.dir.appendingPathComponent("back.sqlite").path
+        let (rc2, out2) = try Self.cairn(["store", "copy", url, "sqlite:" + back], pg)
+        #expect(rc2 == 0, "\(out2)")
+
+        let original = try CairnProcess.run(["export", "--db", env.db]).1
+        #expect(try Self.cairn(["export", "--store", url], pg).1 == original)
+        #expect(try CairnProcess.run(["export", "--db", back]).1 == original)
+        let tokens = try CairnProcess.run(["token", "list", "--db", back]).1
+        #expect(tokens.contains("copied"), "\(tokens)")
+        // A store that is not empty is not copied into.
+        let (rc3, out3) = try Self.cairn(["store", "copy", "sqlite:" + env.db, url], pg)
+        #expect(rc3 != 0 && out3.contains("not empty"), "\(out3)")
+    }
+}
