@@ -26,7 +26,7 @@ public struct DaemonConfiguration: Sendable {
     public var pidFile: String?
     /// `--user`: after binding, run as this account for good (`Privileges`).
     public var user: Privileges.Account?
-    /// How often the store's change token is read.
+    /// How often the store's change token is read (on PostgreSQL the safety net of `LISTEN/NOTIFY`).
     public var storePollInterval: Double
 
     public init(zones: String, db: String, store: StoreLocation? = nil, dns: DNSServerConfiguration, api: AdminAPIConfiguration?,
@@ -168,7 +168,7 @@ public final class Daemon: Sendable {
     ///   - onAPIBound: `HOST:PORT` once the admin API listens.
     public func run(signals: Bool = true, onAPIBound: @escaping @Sendable (String) -> Void = { _ in }) async throws {
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
-            .init(service: StoreWatcherService(publisher: publisher, interval: configuration.storePollInterval)),
+            .init(service: StoreWatcherService(publisher: publisher, store: store, interval: configuration.storePollInterval)),
             .init(service: DNSService(server: server)),
             .init(service: HealthService(monitor: monitor, probeGroup: probeGroup)),
             .init(service: DrillService(drills: drills)),

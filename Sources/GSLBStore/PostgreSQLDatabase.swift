@@ -160,6 +160,29 @@ final class PostgreSQLDatabase: SQLDatabase {
         for c in all { try? c.close().wait() }
     }
 
+    /// Runs until its task is cancelled: a connection of its own `LISTEN`s on `cairn_changes`
+    /// and `onChange` is called once when it starts listening (what was missed while it was
+    /// not) and after each notification. When the connection fails it reconnects after a
+    /// second. Cancelling the task closes the connection.
+    func listenForChanges(onChange: @escaping @Sendable () -> Void) async {
+        while !Task.isCancelled {
+            let id = nextID.withLock { $0 += 1; return $0 }
+            if let connection = try? await PostgresConnection.connect(on: MultiThreadedEventLoopGroup.singleton.next(),
+                                                                         configuration: configuration, id: id, logger: logger) {
+                await withTaskCancellationHandler {
+                    _ = try? await connection.listen(on: Self.notifyChannel) { notifications in
+                        onChange()
+                        for try await _ in notifications { onChange() }
+                    }
+                } onCancel: {
+                    connection.close().whenComplete { _ in }
+                }
+                try? await connection.close()
+            }
+            try? await Task.sleep(for: .seconds(1))
+        }
+    }
+
     /// A store dropped without `close()` (the tests open many) closes its connections in the
     /// background: never `wait()` here, a deinit may run on an event loop.
     deinit {

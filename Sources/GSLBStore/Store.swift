@@ -79,6 +79,20 @@ public final class Store: ConfigRepository, Sendable {
         try mapErrors("reading the change token") { try database.changeToken() }
     }
 
+    /// Whether writes by other processes and nodes are pushed (PostgreSQL `LISTEN/NOTIFY`);
+    /// SQLite is only polled (`changeToken`).
+    public var notifiesChanges: Bool { database is PostgreSQLDatabase }
+
+    /// Runs until its task is cancelled, calling `onChange` soon after anyone commits a write
+    /// (and once at the start): PostgreSQL `LISTEN cairn_changes` on a connection of its own,
+    /// reconnecting after a failure. Returns at once on SQLite. `onChange` runs in the
+    /// listening task: hand real work to another queue. It is a hint to read `changeToken()` now; the
+    /// periodic check stays the safety net (a notification can be lost while reconnecting).
+    public func listenForChanges(onChange: @escaping @Sendable () -> Void) async {
+        guard let pg = database as? PostgreSQLDatabase else { return }
+        await pg.listenForChanges(onChange: onChange)
+    }
+
     // MARK: - Backup
 
     /// Copies the whole database to `path` with SQLite's online backup API (readers and

@@ -43,6 +43,9 @@ struct Serve: ParsableCommand {
     @Option(help: StoreFlag.help)
     var store: String?
 
+    @Option(help: "How often the store is checked for changes by other processes or nodes, e.g. 200ms, 5s (on PostgreSQL the safety net of LISTEN/NOTIFY).")
+    var storeCheckInterval: String = "200ms"
+
     @Option(help: "Probes in flight at most.")
     var probeConcurrency: Int = 2048
 
@@ -220,7 +223,15 @@ struct Serve: ParsableCommand {
                 udpCPUs: try udpCpus.map { try CPUList.parse($0).get() } ?? [],   // validated in validate()
                 identity: ServerIdentity(nsid: nsid.flatMap(ServerIdentity.parseNSID), identity: identity, version: serverVersion)),
             api: apiConfig, probeConcurrency: probeConcurrency, allowCommandMonitors: allowCommandMonitors,
-            pidFile: pidFile.isEmpty ? nil : pidFile, user: user)
+            pidFile: pidFile.isEmpty ? nil : pidFile, user: user, storePollInterval: try storeCheckSeconds())
+    }
+
+    /// `--store-check-interval` in seconds: 10 ms to 1 h.
+    func storeCheckSeconds() throws -> Double {
+        guard let seconds = TimeSpan.seconds(storeCheckInterval), seconds >= 0.01, seconds <= 3600 else {
+            throw ValidationError("--store-check-interval: expected a duration from 10ms to 1h such as 200ms or 5s, not \"\(storeCheckInterval)\"")
+        }
+        return seconds
     }
 
     /// The admin API's caps and deadlines from the flags (durations read as every other duration, by `TimeSpan`).

@@ -6,7 +6,8 @@ import Testing
 /// The real `cairn` binary on a real PostgreSQL 15 (started by the test, `TestPostgres`):
 /// `cairn apply --store postgres://...`, `cairn serve --store postgres://...` answering GSLB
 /// queries over real UDP, a change by another process in the answers within 1 s, and
-/// `cairn store copy` from SQLite to PostgreSQL and back.
+/// `cairn store copy` from SQLite to PostgreSQL and back, and two nodes on one database where a
+/// write through one node's API is in the other's answers within 1 s (`LISTEN/NOTIFY`).
 @Suite(.serialized) struct PostgresStoreTests {
     static func cairn(_ args: [String], _ server: TestPostgres) throws -> (Int32, String) {
         try CairnProcess.runCapturing(Paths.cairnBinary, args,
@@ -92,5 +93,41 @@ import Testing
         // A store that is not empty is not copied into.
         let (rc3, out3) = try Self.cairn(["store", "copy", "sqlite:" + env.db, url], pg)
         #expect(rc3 != 0 && out3.contains("not empty"), "\(out3)")
+    }
+
+    /// Two `cairn serve` on one PostgreSQL. Node B checks the store only once an hour: it learns of
+    /// the write made through node A's admin API from the notification alone.
+    @Test func aWriteThroughOneNodesAPIIsInTheOtherNodesAnswersWithinASecond() throws {
+        let pg = try TestPostgres.shared()
+        let url = try pg.makeDatabase()
+        let env = try GSLBTests.makeEnv()
+        defer { try? FileManager.default.removeItem(at: env.dir) }
+        let f = try env.file("gslb.yaml", GSLBTests.config())
+        let (rc, out) = try Self.cairn(["apply", "-f", f, "--store", url, "--zones", env.zones], pg)
+        #expect(rc == 0, "\(out)")
+        let (trc, tout) = try Self.cairn(["token", "create", "--scope", "write", "--store", url], pg)
+        let token = try #require(tout.split(separator: "\n").last(where: { $0.hasPrefix("cairn_") }), "\(trc): \(tout)")
+
+        let a = try CairnProcess(["serve", "--zones", env.zones, "--store", url, "--dns", "127.0.0.1:0"],
+                                 environment: pg.environment)
+        defer { a.stop() }
+        let b = try CairnProcess(["serve", "--zones", env.zones, "--store", url, "--dns", "127.0.0.1:0",
+                                  "--store-check-interval", "1h"], environment: pg.environment)
+        defer { b.stop() }
+        // 127.0.0.1 → topology 127/8 → site iad, on both nodes.
+        #expect(GSLBTests.addresses(try DNSClient.udp("www.gslb.test.", .a, port: a.port)) == ["198.51.100.10"])
+        #expect(GSLBTests.addresses(try DNSClient.udp("www.gslb.test.", .a, port: b.port)) == ["198.51.100.10"])
+
+        let r = try http("POST", a.apiBase + "/v1/overrides", headers: ["Authorization": "Bearer \(token)"],
+                         body: #"{"scope": "site", "target": "iad", "state": "down", "reason": "two nodes", "permanent": true}"#)
+        #expect(r.status == 201, "\(r)")
+        let start = Date()
+        var seen: [String] = []
+        while Date().timeIntervalSince(start) < 1.0 {
+            seen = GSLBTests.addresses(try DNSClient.udp("www.gslb.test.", .a, port: b.port))
+            if seen == ["192.0.2.10"] { break }
+            usleep(10_000)
+        }
+        #expect(seen == ["192.0.2.10"], "node B does not answer with the write made through node A 1 s later")
     }
 }
