@@ -14,14 +14,30 @@ import Testing
                                       env: ProcessInfo.processInfo.environment.merging(server.environment) { $1 })
     }
 
-    @Test func serveOnPostgresAnswersGSLBQueriesOverUDPAndSeesChangesWithinASecond() throws {
+    /// A new database of the tests' PostgreSQL with `GSLBTests.config()` applied, and the zones beside it.
+    static func appliedDatabase() throws -> (TestPostgres, String, GSLBTests.Env) {
         let pg = try TestPostgres.shared()
         let url = try pg.makeDatabase()
         let env = try GSLBTests.makeEnv()
-        defer { try? FileManager.default.removeItem(at: env.dir) }
         let f = try env.file("gslb.yaml", GSLBTests.config())
-        let (rc, out) = try Self.cairn(["apply", "-f", f, "--store", url, "--zones", env.zones], pg)
-        #expect(rc == 0, "\(out)")
+        let (rc, out) = try cairn(["apply", "-f", f, "--store", url, "--zones", env.zones], pg)
+        guard rc == 0 else { throw TestPostgresError("cairn apply: \(out)") }
+        return (pg, url, env)
+    }
+
+    /// Whether the A answer for www.gslb.test. from 127.0.0.1 is `expected` within `seconds` (asked every 10 ms).
+    static func answer(port: Int, becomes expected: [String], within seconds: Double) throws -> Bool {
+        let start = Date()
+        repeat {
+            if GSLBTests.addresses(try DNSClient.udp("www.gslb.test.", .a, port: port)) == expected { return true }
+            usleep(10_000)
+        } while Date().timeIntervalSince(start) < seconds
+        return false
+    }
+
+    @Test func serveOnPostgresAnswersGSLBQueriesOverUDPAndSeesChangesWithinASecond() throws {
+        let (pg, url, env) = try Self.appliedDatabase()
+        defer { try? FileManager.default.removeItem(at: env.dir) }
 
         let server = try CairnProcess(["serve", "--zones", env.zones, "--store", url, "--dns", "127.0.0.1:0"],
                                       environment: pg.environment)
@@ -38,14 +54,7 @@ import Testing
         let f2 = try env.file("gslb2.yaml", moved)
         let (rc2, out2) = try Self.cairn(["apply", "-f", f2, "--store", url, "--zones", env.zones], pg)
         #expect(rc2 == 0, "\(out2)")
-        let start = Date()
-        var seen: [String] = []
-        while Date().timeIntervalSince(start) < 1.0 {
-            seen = GSLBTests.addresses(try DNSClient.udp("www.gslb.test.", .a, port: server.port))
-            if seen == ["192.0.2.10"] { break }
-            usleep(20_000)
-        }
-        #expect(seen == ["192.0.2.10"], "not in the answers 1 s after the write")
+        #expect(try Self.answer(port: server.port, becomes: ["192.0.2.10"], within: 1.0), "not in the answers 1 s after the write")
 
         // export reads the same store back.
         let (rc3, exported) = try Self.cairn(["export", "--store", url], pg)
@@ -98,13 +107,8 @@ import Testing
     /// Two `cairn serve` on one PostgreSQL. Node B checks the store only once an hour: it learns of
     /// the write made through node A's admin API from the notification alone.
     @Test func aWriteThroughOneNodesAPIIsInTheOtherNodesAnswersWithinASecond() throws {
-        let pg = try TestPostgres.shared()
-        let url = try pg.makeDatabase()
-        let env = try GSLBTests.makeEnv()
+        let (pg, url, env) = try Self.appliedDatabase()
         defer { try? FileManager.default.removeItem(at: env.dir) }
-        let f = try env.file("gslb.yaml", GSLBTests.config())
-        let (rc, out) = try Self.cairn(["apply", "-f", f, "--store", url, "--zones", env.zones], pg)
-        #expect(rc == 0, "\(out)")
         let (trc, tout) = try Self.cairn(["token", "create", "--scope", "write", "--store", url], pg)
         let token = try #require(tout.split(separator: "\n").last(where: { $0.hasPrefix("cairn_") }), "\(trc): \(tout)")
 
@@ -121,13 +125,7 @@ import Testing
         let r = try http("POST", a.apiBase + "/v1/overrides", headers: ["Authorization": "Bearer \(token)"],
                          body: #"{"scope": "site", "target": "iad", "state": "down", "reason": "two nodes", "permanent": true}"#)
         #expect(r.status == 201, "\(r)")
-        let start = Date()
-        var seen: [String] = []
-        while Date().timeIntervalSince(start) < 1.0 {
-            seen = GSLBTests.addresses(try DNSClient.udp("www.gslb.test.", .a, port: b.port))
-            if seen == ["192.0.2.10"] { break }
-            usleep(10_000)
-        }
-        #expect(seen == ["192.0.2.10"], "node B does not answer with the write made through node A 1 s later")
+        #expect(try Self.answer(port: b.port, becomes: ["192.0.2.10"], within: 1.0),
+                "node B does not answer with the write made through node A 1 s later")
     }
 }
