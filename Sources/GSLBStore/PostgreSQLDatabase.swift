@@ -16,7 +16,7 @@ import Synchronization
 /// on an event-loop thread, so a call from an event loop is a bug that shows at once.
 ///
 /// **Transactions.** A write is `BEGIN` + `pg_advisory_xact_lock(writeLock)` + the statements +
-/// `COMMIT`: writers are serialised across every node, as SQLite's immediate transactions
+/// `COMMIT`, waiting at most 5 s for the lock (`lock_timeout`): writers are serialised across every node, as SQLite's immediate transactions
 /// serialise them across processes, so a read-check-write (`modifyConfig`, If-Match) cannot
 /// interleave with another writer. A read is `REPEATABLE READ READ ONLY`: one committed snapshot.
 ///
@@ -33,6 +33,8 @@ final class PostgreSQLDatabase: SQLDatabase {
     static let maxIdleConnections = 4
     /// The advisory lock every write transaction takes (the bytes of "cairn").
     static let writeLock: Int64 = 0x63_61_69_72_6e
+    /// How long a write waits for another node's write (`lock_timeout`), as SQLite's busy timeout.
+    static let lockTimeout = "5s"
     /// The channel notified by every write that changed something.
     static let notifyChannel = "cairn_changes"
 
@@ -117,6 +119,8 @@ final class PostgreSQLDatabase: SQLDatabase {
             let tx = Transaction(connection: conn, logger: logger, location: location)
             try tx.execute("BEGIN ISOLATION LEVEL READ COMMITTED")
             do {
+                // Wait at most 5 s for another writer, as SQLite's busy timeout.
+                try tx.execute("SET LOCAL lock_timeout = '\(Self.lockTimeout)'")
                 _ = try tx.fetch("SELECT pg_advisory_xact_lock(?)", [Self.writeLock])
                 let result = try body(tx)
                 let changed = tx.changes > 0

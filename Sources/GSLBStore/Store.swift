@@ -39,7 +39,7 @@ public final class Store: ConfigRepository, Sendable {
                 now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) throws {
         self.location = location
         self.now = now
-        let what = "opening \(location)"
+        let what = "opening the store"   // the backends name the file or the server
         database = try mapErrors(what) {
             switch location {
             case .sqlite(let path): return try SQLiteDatabase(path: path)
