@@ -192,6 +192,7 @@ public final class Daemon: Sendable {
             if let pid = configuration.pidFile { try? FileManager.default.removeItem(atPath: pid) }
         }
         try await group.run()
+        store.close()   // last: every service that used it has stopped (PostgreSQL: its connections end cleanly)
         logger.info("stopped")
     }
 
