@@ -1,7 +1,7 @@
 // swift-tools-version:6.1
 import PackageDescription
 
-// The query path (DNSWire, GSLBCore's AnswerEngine, GSLBServer's UDP workers and probe loop): release builds
+// The query path (DNSWire, GSLBCore's AnswerEngine, DNSService's UDP workers and TCP listener): release builds
 // skip Swift's run-time exclusivity checks (swift_beginAccess per class-property access measured at ~5 % of a
 // UDP worker's CPU). The compile-time checks stay, and debug builds (the tests) keep the run-time ones.
 let hotPath: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
@@ -45,31 +45,59 @@ let package = Package(
                                                   .product(name: "PostgresNIO", package: "postgres-nio")]),
         // The declarative YAML file of `cairn apply` / `cairn export`.
         .target(name: "GSLBConfigFile", dependencies: ["GSLBCore", "DNSWire", .product(name: "Yams", package: "Yams")]),
-        .target(name: "GSLBServer", dependencies: [
-            "DNSWire", "GSLBCore", "CNetShim", "GSLBConfigFile",
+        // The serving state: zone loader and snapshot publisher (SnapshotBox swaps), the store watcher's
+        // thread, and the small runtime pieces every service shares (named threads, histograms).
+        .target(name: "SnapshotService", dependencies: [
+            "DNSWire", "GSLBCore", "CNetShim",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // The DNS listeners: UDP worker threads and the NIO TCP listener, reading the current snapshot.
+        // With DNSWire and GSLBCore's answer engine, the only code built without run-time exclusivity checks.
+        .target(name: "DNSService", dependencies: [
+            "DNSWire", "GSLBCore", "CNetShim", "SnapshotService",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
-            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-            // The admin API's connection guard: NIOHTTP1's request parts, NIOTLS's handshake event.
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: hotPath),
+        // Health monitoring: the schedule (Heap), the probers, the C probe loop, the rise/fall machines.
+        .target(name: "HealthService", dependencies: [
+            "DNSWire", "GSLBCore", "CNetShim", "SnapshotService",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "HeapModule", package: "swift-collections"),
+        ]),
+        // Failover drills: run, measure over UDP, restore, report.
+        .target(name: "DrillService", dependencies: [
+            "DNSWire", "GSLBCore", "SnapshotService",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // The admin API (Hummingbird): routes, auth, connection guard, request and response bodies.
+        .target(name: "AdminService", dependencies: [
+            "DNSWire", "GSLBCore", "GSLBConfigFile", "SnapshotService", "HealthService", "DrillService",
+            .product(name: "NIOCore", package: "swift-nio"),
+            // The connection guard: NIOHTTP1's request parts, NIOTLS's handshake event.
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "NIOTLS", package: "swift-nio"),
-            .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "Logging", package: "swift-log"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTLS", package: "hummingbird"),
             .product(name: "HummingbirdCore", package: "hummingbird"),
-            .product(name: "HeapModule", package: "swift-collections"),
-        ], swiftSettings: hotPath),
+        ]),
         // The daemon: builds every part from a typed configuration and runs them as one ServiceGroup.
         .target(name: "CairnDaemon", dependencies: [
-            "DNSWire", "GSLBCore", "ZoneFiles", "GSLBServer", "GSLBStore",
+            "DNSWire", "GSLBCore", "ZoneFiles", "GSLBStore",
+            "SnapshotService", "DNSService", "HealthService", "DrillService", "AdminService",
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
         .executableTarget(name: "cairn", dependencies: [
-            "DNSWire", "GSLBCore", "ZoneFiles", "GSLBServer", "GSLBStore", "GSLBConfigFile", "CairnDaemon",
+            "DNSWire", "GSLBCore", "ZoneFiles", "GSLBStore", "GSLBConfigFile", "CairnDaemon",
+            "DNSService", "HealthService", "AdminService",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
@@ -89,13 +117,25 @@ let package = Package(
         .testTarget(name: "GSLBConfigFileTests", dependencies: ["GSLBCore", "GSLBConfigFile", "DNSWire"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "IntegrationTests", dependencies: [
-            "DNSWire", "GSLBCore", "ZoneFiles", "GSLBServer", "cairn", "CairnDaemon", "TestPostgres",
+            "DNSWire", "GSLBCore", "ZoneFiles", "SnapshotService", "DNSService", "HealthService", "AdminService",
+            "cairn", "CairnDaemon", "TestPostgres",
         ]),
-        .testTarget(name: "ProberTests", dependencies: ["GSLBCore", "GSLBServer", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]),
-        .testTarget(name: "GSLBServerTests", dependencies: ["DNSWire", "GSLBCore", "GSLBServer",
-                                                            .product(name: "NIOCore", package: "swift-nio"),
-                                                            .product(name: "NIOPosix", package: "swift-nio"),
-                                                            .product(name: "NIOEmbedded", package: "swift-nio")]),
+        .testTarget(name: "SnapshotServiceTests", dependencies: ["DNSWire", "GSLBCore", "SnapshotService"]),
+        .testTarget(name: "DNSServiceTests", dependencies: ["DNSWire", "GSLBCore", "SnapshotService", "DNSService",
+                                                           .product(name: "NIOCore", package: "swift-nio"),
+                                                           .product(name: "NIOPosix", package: "swift-nio"),
+                                                           .product(name: "NIOEmbedded", package: "swift-nio")]),
+        .testTarget(name: "HealthServiceTests", dependencies: ["GSLBCore", "HealthService",
+                                                              .product(name: "NIOCore", package: "swift-nio"),
+                                                              .product(name: "NIOPosix", package: "swift-nio")]),
+        .testTarget(name: "AdminServiceTests", dependencies: ["DNSWire", "GSLBCore", "GSLBStore", "SnapshotService", "AdminService",
+                                                             .product(name: "Hummingbird", package: "hummingbird"),
+                                                             .product(name: "HummingbirdTesting", package: "hummingbird"),
+                                                             .product(name: "NIOCore", package: "swift-nio"),
+                                                             .product(name: "NIOPosix", package: "swift-nio"),
+                                                             .product(name: "NIOEmbedded", package: "swift-nio")]),
+        .testTarget(name: "CairnDaemonTests", dependencies: ["DNSWire", "GSLBCore", "SnapshotService", "DNSService",
+                                                            "HealthService", "CairnDaemon"]),
     ],
     swiftLanguageModes: [.v6]
 )

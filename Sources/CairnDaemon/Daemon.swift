@@ -2,7 +2,11 @@ import DNSWire
 import Dispatch
 import Foundation
 import GSLBCore
-import GSLBServer
+import SnapshotService
+import DNSService
+import HealthService
+import DrillService
+import AdminService
 import GSLBStore
 import Logging
 import NIOCore

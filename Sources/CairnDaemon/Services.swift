@@ -1,6 +1,10 @@
 import Dispatch
 import Foundation
-import GSLBServer
+import SnapshotService
+import DNSService
+import HealthService
+import DrillService
+import AdminService
 import GSLBStore
 import Logging
 import NIOCore

@@ -1,16 +1,17 @@
 import GSLBCore
 
-/// Writes the canonical text of a configuration, in the layout of the documentation:
-/// sites, members and topology entries one flow mapping per line; pools and monitors as
-/// block mappings. Strings are written plain when that reads back as the same text,
-/// double-quoted otherwise.
+/// Writes the canonical text of a configuration from the objects' own `encode(to:)` (the keys and order of
+/// the API), in the layout of the documentation: sites, members and topology entries one flow mapping per
+/// line; pools and monitors as block mappings. Keys without a value are left out, and a member's `state`
+/// when it is `enabled`. Strings are written plain when that reads back as the same text, double-quoted
+/// otherwise; a monitor option that is not a list or a map is written as its text.
 enum ConfigFileWriter {
     static func write(_ c: GSLBConfig) -> String {
         var out = ""
-        section(&out, "sites", c.sites) { out, s in out += "  - " + site(s) + "\n" }
-        section(&out, "pools", c.pools) { out, p in pool(&out, p) }
-        section(&out, "monitors", c.monitors) { out, m in monitor(&out, m) }
-        section(&out, "topology", c.topology) { out, t in out += "  - " + topology(t) + "\n" }
+        section(&out, "sites", c.sites) { out, s in out += "  - " + flow(JSONValue(encoding: s)) + "\n" }
+        section(&out, "pools", c.pools) { out, p in block(&out, p) }
+        section(&out, "monitors", c.monitors) { out, m in block(&out, m, options: ConfigValidator.monitorOptionKeys) }
+        section(&out, "topology", c.topology) { out, t in out += "  - " + flow(JSONValue(encoding: t)) + "\n" }
         return out
     }
 
@@ -20,67 +21,32 @@ enum ConfigFileWriter {
         for item in items { body(&out, item) }
     }
 
-    static func flow(_ pairs: [(String, String?)]) -> String {
-        "{" + pairs.compactMap { k, v in v.map { "\(k): \($0)" } }.joined(separator: ", ") + "}"
-    }
-
-    static func site(_ s: Site) -> String {
-        flow([("name", scalar(s.name)), ("region", s.region.map(scalar)), ("location", s.location.map(location)),
-              ("capacity", s.capacity.map(number)), ("load", s.load.map(number))])
-    }
-
-    static func location(_ g: GeoPoint) -> String {
-        flow([("lat", number(g.lat)), ("lon", number(g.lon))])
-    }
-
-    static func pool(_ out: inout String, _ p: Pool) {
-        out += "  - name: \(scalar(p.name))\n"
-        var lines: [(String, String)] = [
-            ("type", scalar(p.type)), ("policy", scalar(p.policy.rawValue)), ("ttl", String(p.ttl)),
-            ("answers", String(p.answers)), ("ecs", p.ecs ? "true" : "false"), ("fallback", scalar(p.fallback.description)),
-        ]
-        if let m = p.monitor { lines.append(("monitor", scalar(m))) }
-        if let rto = p.rto { lines.append(("rto", duration(seconds: rto))) }
-        for (k, v) in lines { out += "    \(k): \(v)\n" }
-        if p.members.isEmpty { out += "    members: []\n"; return }
-        out += "    members:\n"
-        for m in p.members { out += "      - " + member(m) + "\n" }
-    }
-
-    static func member(_ m: Member) -> String {
-        let probe = m.probe.map { flow([("address", $0.address.map(scalar)), ("port", $0.port.map(String.init))]) }
-        return flow([("site", scalar(m.site)), ("address", scalar(m.address)), ("weight", String(m.weight)),
-                     ("priority", String(m.priority)), ("state", m.state == .enabled ? nil : m.state.rawValue),
-                     ("monitor", m.monitor.map(scalar)), ("probe", probe), ("load", m.load.map(number))])
-    }
-
-    static func topology(_ t: TopologyEntry) -> String {
-        flow([("network", scalar(t.network)), ("region", t.region.map(scalar)), ("site", t.site.map(scalar)),
-              ("location", t.location.map(location))])
-    }
-
-    static func monitor(_ out: inout String, _ m: Monitor) {
-        out += "  - name: \(scalar(m.name))\n"
-        var lines: [(String, String)] = [("type", m.type.rawValue)]
-        if let port = m.port { lines.append(("port", String(port))) }
-        lines += [("interval", duration(ms: m.intervalMs)), ("timeout", duration(ms: m.timeoutMs)),
-                  ("rise", String(m.rise)), ("fall", String(m.fall))]
-        for key in m.options.keys.sorted() { lines.append((scalar(key), option(m.options[key]!))) }
-        for (k, v) in lines { out += "    \(k): \(v)\n" }
-    }
-
-    /// A list or map kept as canonical JSON text goes back to a YAML flow collection (which
-    /// reads back as the same JSON text); anything else is a string.
-    static func option(_ text: String) -> String {
-        if let j = JSONValue.parse(text), j.compactText == text {
-            switch j {
-            case .array, .object: return yaml(j)
-            default: break
+    /// A pool or a monitor: a `key: value` line per key, a pool's members a flow mapping per line. `options`:
+    /// keys whose value, unless a list or a map, is written as its text (a monitor's options are kept as text).
+    static func block(_ out: inout String, _ value: some Encodable, options: Set<String> = []) {
+        guard case .object(let fields) = JSONValue(encoding: value) else { return }
+        for (i, f) in fields.enumerated() where f.value != .null {
+            out += (i == 0 ? "  - " : "    ") + scalar(f.key) + ":"
+            switch f.value {
+            case .array(let members) where f.key == "members" && !members.isEmpty:
+                out += "\n" + members.map { "      - " + flow($0, leaving: ("state", .string(AdminState.enabled.rawValue))) + "\n" }.joined()
+            case .array, .object: out += " " + yaml(f.value) + "\n"
+            case .string(let s) where options.contains(f.key): out += " " + scalar(s) + "\n"
+            case let v where options.contains(f.key): out += " " + scalar(v.compactText) + "\n"
+            default: out += " " + yaml(f.value) + "\n"
             }
         }
-        return scalar(text)
     }
 
+    /// An object of the model (a site, member or topology entry, a location, a probe target) as a flow mapping,
+    /// without the keys that have no value (and without `leaving`, the value a key takes when left out).
+    static func flow(_ j: JSONValue, leaving: (String, JSONValue)? = nil) -> String {
+        guard case .object(let fields) = j else { return yaml(j) }
+        let shown = fields.filter { $0.value != .null && !($0.key == leaving?.0 && $0.value == leaving?.1) }
+        return "{" + shown.map { "\(scalar($0.key)): \(flow($0.value))" }.joined(separator: ", ") + "}"
+    }
+
+    /// A monitor option's JSON (a list or a map) as a YAML flow collection that reads back as the same JSON text.
     static func yaml(_ j: JSONValue) -> String {
         switch j {
         case .string(let s): return scalar(s)
@@ -101,25 +67,10 @@ enum ConfigFileWriter {
     /// `-` or `.`, and would not read as a number, boolean, null or date; double-quoted otherwise.
     static func scalar(_ s: String) -> String {
         if isPlainSafe(s) { return s }
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\t": out += "\\t"
-            case "\r": out += "\\r"
-            default:
-                let v = u.value
-                if v < 0x20 || v == 0x7f || (v >= 0x80 && v <= 0x9f) || v == 0x2028 || v == 0x2029 || v == 0xfeff {
-                    let h = String(v, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - h.count) + h
-                } else {
-                    out.unicodeScalars.append(u)
-                }
-            }
+        return doubleQuoted(s) { u in
+            let v = u.value
+            return v < 0x20 || v == 0x7f || (v >= 0x80 && v <= 0x9f) || v == 0x2028 || v == 0x2029 || v == 0xfeff ? unicodeEscape(u) : nil
         }
-        return out + "\""
     }
 
     static func isPlainSafe(_ s: String) -> Bool {
@@ -138,20 +89,5 @@ enum ConfigFileWriter {
                s.utf8.dropFirst(4).first == UInt8(ascii: "-") { return false }
         }
         return true
-    }
-
-    static func number(_ d: Double) -> String {
-        if d.isNaN { return ".nan" }
-        if d.isInfinite { return d < 0 ? "-.inf" : ".inf" }
-        if d == d.rounded(), abs(d) < 1e15 { return String(Int(d)) }
-        return String(d)
-    }
-
-    static func duration(ms: Int) -> String { TimeSpan.text(milliseconds: ms) }
-
-    /// The shortest unit that reads back as exactly the same number of seconds (quoted when YAML needs it).
-    static func duration(seconds: Double) -> String {
-        let text = TimeSpan.text(seconds: seconds)
-        return TimeSpan(text) != nil ? text : scalar(text)
     }
 }

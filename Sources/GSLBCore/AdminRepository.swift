@@ -1,9 +1,14 @@
-/// What the admin API needs from storage, beyond what the snapshot publisher reads
-/// (`ConfigRepository`). `GSLBStore.SQLiteStore` is the real one.
+/// Storage by role: each service asks for the roles it uses (the drill runner for drills,
+/// overrides and audit; the API's authentication for tokens and audit), so that a service can
+/// be tested on a small adapter and a backend implements one role at a time. `GSLBStore`'s
+/// backends implement all of them (`AdminRepository`).
 ///
-/// Errors it throws conform to `RepositoryFailure`, so that the API maps them to an HTTP
+/// Errors they throw conform to `RepositoryFailure`, so that the API maps them to an HTTP
 /// status in one place without knowing the store.
-public protocol AdminRepository: ConfigRepository {
+
+/// Reading and changing the configuration object by object (beyond what the snapshot
+/// publisher reads through `ConfigRepository`).
+public protocol ConfigWriteRepository: Sendable {
     func exportConfig() throws -> GSLBConfig
     /// Version of every object, keyed by its audit name (`site:fra`, `pool:NAME/A`, ...).
     func objectVersions() throws -> [String: Int64]
@@ -12,12 +17,24 @@ public protocol AdminRepository: ConfigRepository {
     @discardableResult
     func modifyConfig(principal: String, source: String, requestID: String?, expectedVersions: [String: Int64],
                       _ body: (inout GSLBConfig) throws -> Void) throws -> ConfigWrite
+}
+
+/// Forced states (overrides, drains, drills' overrides), each written with its audit row.
+public protocol OverrideRepository: Sendable {
     @discardableResult func addOverride(_ override: Override, audit: AuditEntry) throws -> Override
     @discardableResult func removeOverride(id: Int64, audit: AuditEntry) throws -> Override
     func activeOverrides(now: Double) throws -> [Override]
     @discardableResult func expireOverrides(now: Double, principal: String) throws -> [Override]
+}
+
+/// The audit log: rows written on their own (authentication failures, drill steps) and read back.
+public protocol AuditRepository: Sendable {
     @discardableResult func audit(_ entries: [AuditEntry]) throws -> [AuditEntry]
     func listAudit(object: String?, since: Double?, limit: Int, offset: Int) throws -> [AuditEntry]
+}
+
+/// API tokens (only their hashes are stored).
+public protocol TokenRepository: Sendable {
     func createToken(name: String, scope: TokenScope, expiresAt: Double?, principal: String,
                      source: String) throws -> (token: APIToken, secret: String)
     /// The token whose secret this is (the store keeps only hashes), or nil.
@@ -25,12 +42,20 @@ public protocol AdminRepository: ConfigRepository {
     func listTokens() throws -> [APIToken]
     func deleteToken(id: Int64, principal: String, source: String, requestID: String?) throws
     func touchToken(id: Int64, at time: Double) throws
+}
+
+/// Drill reports, saved as a drill goes.
+public protocol DrillRepository: Sendable {
     func saveDrill(_ report: DrillReport, audit: [AuditEntry]) throws
     func drill(id: String) throws -> DrillReport?
     func listDrills(limit: Int) throws -> [DrillReport]
     /// Scheduled, running or restoring drills.
     func unfinishedDrills() throws -> [DrillReport]
 }
+
+/// Every role: what the admin API is given (`GSLBStore`'s backends implement it).
+public protocol AdminRepository: ConfigRepository, ConfigWriteRepository, OverrideRepository, AuditRepository,
+                                 TokenRepository, DrillRepository {}
 
 /// What a config write did, read inside its transaction: its audit rows, and the config and object versions
 /// right after it (so that the ETag a writer gets is the version its own write made, not a later writer's).

@@ -34,9 +34,16 @@ public final class AnswerEngine {
     public let identity: ServerIdentity
     /// The NSID option as written (code, length, value), or empty.
     private let nsidOption: [UInt8]
+    /// DNS cookies (RFC 7873/9018), nil when off: a query's COOKIE option gets one back.
+    public let cookies: ServerCookies?
+    /// Whether the last query returned a valid server cookie (a client that has talked to us from its
+    /// address before, so not a spoofed source).
+    public private(set) var lastCookieValid = false
 
-    public init(maxUDPPayload: Int = 1232, seed: UInt64? = nil, identity: ServerIdentity = .none) {
+    public init(maxUDPPayload: Int = 1232, seed: UInt64? = nil, identity: ServerIdentity = .none,
+                cookies: ServerCookies? = nil) {
         self.identity = identity
+        self.cookies = cookies
         self.nsidOption = identity.nsid.map { [0, 3, UInt8($0.count >> 8), UInt8($0.count & 0xff)] + $0 } ?? []
         var sys = SystemRandomNumberGenerator()
         self.rng = SplitMix64(seed: seed ?? sys.next())
@@ -53,6 +60,7 @@ public final class AnswerEngine {
                         client: ClientAddress = .unknown, into out: UnsafeMutableRawBufferPointer) -> Int {
         self.client = client
         self.ecsScope = 0
+        self.lastCookieValid = false
         switch QueryParser.parse(packet) {
         case .drop:
             tally.countDropped(transport)
@@ -76,12 +84,21 @@ public final class AnswerEngine {
     }
 
     func optOptions(_ q: Query) -> [UInt8] {
-        let nsid = q.edns?.nsidRequested == true ? nsidOption : []
+        let nsid = (q.edns?.nsidRequested == true ? nsidOption : []) + cookieOption(q)
         guard let ecs = q.edns?.clientSubnet else { return nsid }
         // RFC 7871 §7.2.1: echo the option; scope 0 unless the answer depended on the client
         // (then the prefix length of the topology entry that decided, never past the source).
         let payload = ecs.wire(scope: UInt8(min(ecsScope, Int(ecs.sourcePrefix))))
         return [0, 8, UInt8(payload.count >> 8), UInt8(payload.count & 0xff)] + payload + nsid
+    }
+
+    /// The COOKIE option of the response (RFC 7873 §5.2): the client cookie and our server cookie,
+    /// when cookies are on and the query had a (well-formed: the parser FORMERRs the rest) COOKIE.
+    func cookieOption(_ q: Query) -> [UInt8] {
+        guard let cookies, let c = q.edns?.cookie else { return [] }
+        let r = cookies.respond(to: c, client: client, now: cookies.clock())
+        lastCookieValid = r.valid
+        return [0, 10, UInt8(r.value.count >> 8), UInt8(r.value.count & 0xff)] + r.value
     }
 
     func responseFlags(_ queryFlags: UInt16, rcode: ResponseCode, aa: Bool = false, tc: Bool = false) -> UInt16 {
@@ -103,7 +120,7 @@ public final class AnswerEngine {
         if let q = query, let e = q.edns {
             // NSID in error responses too, as NSD (an operator debugging a REFUSED wants to know who said it).
             if writer.opt(udpSize: advertisedUDPPayload, extendedRcode: UInt8(rcode.rawValue >> 4), dnssecOK: e.dnssecOK,
-                          options: e.nsidRequested ? nsidOption : []) { ar = 1 }
+                          options: (e.nsidRequested ? nsidOption : []) + cookieOption(q)) { ar = 1 }
         }
         writer.setCounts(qd: qd, an: 0, ns: 0, ar: ar)
         return writer.position
@@ -161,7 +178,7 @@ public final class AnswerEngine {
         }
         var ar = 0
         if let e = q.edns, writer.opt(udpSize: advertisedUDPPayload, extendedRcode: 0, dnssecOK: e.dnssecOK,
-                                      options: e.nsidRequested ? nsidOption : []) { ar = 1 }
+                                      options: (e.nsidRequested ? nsidOption : []) + cookieOption(q)) { ar = 1 }
         writer.setCounts(qd: 1, an: an, ns: 0, ar: ar)
         return writer.position
     }

@@ -217,3 +217,10 @@ public enum DrillPlanner {
         return .init(addresses: ex.answer, sites: sites, fallback: ex.fallback, rcode: ex.rcode)
     }
 }
+
+/// Makes probes of some members fail inside Cairn (probe-mode drills), without touching the backends:
+/// the health service implements it, the drill service calls it, neither imports the other.
+public protocol ProbeFaultInjector: Sendable {
+    func injectFailures(_ members: Set<MemberKey>, tag: String)
+    func clearFailures(tag: String)
+}

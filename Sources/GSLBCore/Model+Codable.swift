@@ -2,7 +2,19 @@
 // file, an API body or any JSON. Defaults are those of the memberwise initialisers; a value that
 // cannot be read is reported (see ConfigNode.swift) and leaves the default in place.
 // `encode(to:)` writes the keys in their documented order, absent values with `encodeIfPresent`
-// (the API's encoder writes those as `null`, JSONEncoder leaves them out).
+// (the API's encoder writes those as `null`, JSONEncoder leaves them out). The audit log encodes the
+// same objects in their stored shape (`CodingUserInfoKey.auditShape`): times and durations as numbers.
+
+extension CodingUserInfoKey {
+    /// Set by the audit log's encoder (GSLBStore): the shape audit rows have had since the log began,
+    /// which `GET /v1/audit` passes through as stored. Monitors: `interval_ms`, `timeout_ms` and their
+    /// options' text under `options`; pools: `rto` in seconds; overrides and tokens: Unix seconds.
+    public static let auditShape = CodingUserInfoKey(rawValue: "cairn.auditShape")!
+}
+
+extension Encoder {
+    var auditShape: Bool { userInfo[.auditShape] as? Bool == true }
+}
 
 extension GeoPoint: Codable {
     enum CodingKeys: String, ConfigCodingKeys {
@@ -139,7 +151,9 @@ extension Pool: Codable {
         try c.encode(ecs, forKey: .ecs)
         try c.encode(fallback.description, forKey: .fallback)
         try c.encodeIfPresent(monitor, forKey: .monitor)
-        try c.encodeIfPresent(rto.map { TimeSpan.text(seconds: $0) }, forKey: .rto)
+        if encoder.auditShape { try c.encodeIfPresent(rto, forKey: .rto) } else {
+            try c.encodeIfPresent(rto.map { TimeSpan.text(seconds: $0) }, forKey: .rto)
+        }
         try c.encode(members, forKey: .members)
     }
 
@@ -218,17 +232,28 @@ extension Monitor: Codable {
         }
     }
 
-    /// The fixed keys, then the options in key order, each as `option(_:)`.
+    /// The fixed keys, then the options in key order, each as `option(_:)`. In the audit shape: `interval_ms`,
+    /// `timeout_ms` and the options' stored text under `options` (left out when there are none).
     public func encode(to encoder: any Encoder) throws {
+        let audit = encoder.auditShape
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(name, forKey: .name)
         try c.encode(type.rawValue, forKey: .type)
         try c.encodeIfPresent(port, forKey: .port)
-        try c.encode(TimeSpan.text(milliseconds: intervalMs), forKey: .interval)
-        try c.encode(TimeSpan.text(milliseconds: timeoutMs), forKey: .timeout)
+        if audit {
+            try c.encode(intervalMs, forKey: CodingKeys("interval_ms"))
+            try c.encode(timeoutMs, forKey: CodingKeys("timeout_ms"))
+        } else {
+            try c.encode(TimeSpan.text(milliseconds: intervalMs), forKey: .interval)
+            try c.encode(TimeSpan.text(milliseconds: timeoutMs), forKey: .timeout)
+        }
         try c.encode(rise, forKey: .rise)
         try c.encode(fall, forKey: .fall)
-        for (k, text) in options.sorted(by: { $0.key < $1.key }) { try c.encode(Self.option(text), forKey: CodingKeys(k)) }
+        if audit {
+            if !options.isEmpty { try c.encode(options, forKey: CodingKeys("options")) }
+        } else {
+            for (k, text) in options.sorted(by: { $0.key < $1.key }) { try c.encode(Self.option(text), forKey: CodingKeys(k)) }
+        }
     }
 
     /// An option's stored text as a value: JSON text (a list, map, number or boolean, as stored)
@@ -268,6 +293,72 @@ extension Monitor: Codable {
             try decoder.problem(at: p, "unexpected alias")
             return nil
         }
+    }
+}
+
+extension Override: Encodable {
+    enum CodingKeys: String, CodingKey {
+        case id, scope, target, state, reason, principal, expiresAt = "expires_at", permanent, createdAt = "created_at"
+        case drillID = "drill_id"
+    }
+
+    /// Times in RFC 3339, `permanent` when there is no expiry; in the audit shape, times as Unix seconds.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encodeIfPresent(id, forKey: .id)
+        try c.encode(scope.rawValue, forKey: .scope)
+        try c.encode(target, forKey: .target)
+        try c.encode(state.rawValue, forKey: .state)
+        try c.encode(reason, forKey: .reason)
+        try c.encode(principal, forKey: .principal)
+        if encoder.auditShape {
+            try c.encodeIfPresent(expiresAt, forKey: .expiresAt)
+            try c.encode(createdAt, forKey: .createdAt)
+        } else {
+            try c.encodeIfPresent(expiresAt.map { RFC3339.format($0) }, forKey: .expiresAt)
+            try c.encode(expiresAt == nil, forKey: .permanent)
+            try c.encode(RFC3339.format(createdAt), forKey: .createdAt)
+        }
+        try c.encodeIfPresent(drillID, forKey: .drillID)
+    }
+}
+
+extension APIToken: Encodable {
+    enum CodingKeys: String, CodingKey {
+        case id, name, scope, expiresAt = "expires_at", createdAt = "created_at", lastUsedAt = "last_used_at"
+    }
+
+    /// Never the hash. Times in RFC 3339; in the audit shape only id, name, scope and `expires_at` (Unix
+    /// seconds or null).
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(name, forKey: .name)
+        try c.encode(scope.rawValue, forKey: .scope)
+        if encoder.auditShape {
+            if let expiresAt { try c.encode(expiresAt, forKey: .expiresAt) } else { try c.encodeNil(forKey: .expiresAt) }
+            return
+        }
+        try c.encodeIfPresent(expiresAt.map { RFC3339.format($0) }, forKey: .expiresAt)
+        try c.encode(RFC3339.format(createdAt), forKey: .createdAt)
+        try c.encodeIfPresent(lastUsedAt.map { RFC3339.format($0) }, forKey: .lastUsedAt)
+    }
+}
+
+/// `value`'s keys, then `key: extra` (an API object's `version`, an audited topology entry's `position`, a new
+/// token's secret); the API's encoder writes a key that `value` has already in its place. The encoder must allow
+/// a keyed container asked for twice (JSONEncoder and the API's do).
+public struct WithKey<Value: Encodable, Extra: Encodable>: Encodable {
+    public var value: Value
+    public var key: String
+    public var extra: Extra?
+
+    public init(_ value: Value, _ key: String, _ extra: Extra?) { self.value = value; self.key = key; self.extra = extra }
+
+    public func encode(to encoder: any Encoder) throws {
+        try value.encode(to: encoder)
+        var c = encoder.container(keyedBy: AnyCodingKey.self)
+        try c.encodeIfPresent(extra, forKey: AnyCodingKey(key))
     }
 }
 

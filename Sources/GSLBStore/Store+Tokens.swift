@@ -18,7 +18,7 @@ extension Store {
             let t = APIToken(id: id, name: name, hash: hash, scope: scope, expiresAt: expiresAt,
                              createdAt: created)
             _ = try Self.insertAudit(db, [AuditEntry(time: created, principal: principal, source: source, action: "create",
-                                                    object: "token:\(t.id)", after: Self.tokenJSON(t))])
+                                                    object: "token:\(t.id)", after: AuditJSON.token(t))])
             return t
         }
         return (token, secret)
@@ -56,7 +56,7 @@ extension Store {
                              createdAt: row["created_at"])
             try db.execute("DELETE FROM tokens WHERE id = ?", [id])
             _ = try Self.insertAudit(db, [AuditEntry(time: now(), principal: principal, source: source, requestID: requestID,
-                                                    action: "delete", object: "token:\(id)", before: Self.tokenJSON(t))])
+                                                    action: "delete", object: "token:\(id)", before: AuditJSON.token(t))])
         }
     }
 
@@ -65,11 +65,5 @@ extension Store {
         try write("touching a token") { db in
             try db.execute("UPDATE tokens SET last_used_at = ? WHERE id = ?", [time, id])
         }
-    }
-
-    static func tokenJSON(_ t: APIToken) -> String {
-        var s = "{\"id\":\(t.id),\"name\":\(AuditJSON.encode(t.name)),\"scope\":\"\(t.scope.rawValue)\""
-        s += ",\"expires_at\":\(t.expiresAt.map { "\($0)" } ?? "null")}"
-        return s
     }
 }

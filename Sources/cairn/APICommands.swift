@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import GSLBCore
 
 /// The commands that call the admin API (`cairn site|pool|member|...`).
 let apiCommands: [any ParsableCommand.Type] = [
@@ -34,14 +35,14 @@ struct SiteCommand: ParsableCommand {
             if let region { o["region"] = region.isEmpty ? nil : .string(region) }
             if lat != nil || lon != nil {
                 var loc: [String: JSONValue] = [:]
-                if case .object(let cur)? = o["location"] { loc = cur }
-                if let lat { loc["lat"] = .number(lat) }
-                if let lon { loc["lon"] = .number(lon) }
+                if let cur = o["location"]?.dictionary { loc = cur }
+                if let lat { loc["lat"] = .double(lat) }
+                if let lon { loc["lon"] = .double(lon) }
                 guard loc["lat"] != nil, loc["lon"] != nil else { throw ValidationError("--lat and --lon go together") }
-                o["location"] = .object(loc)
+                o["location"] = JSONValue(loc)
             }
-            if let capacity { o["capacity"] = .number(capacity) }
-            if let load { o["load"] = .number(load) }
+            if let capacity { o["capacity"] = .double(capacity) }
+            if let load { o["load"] = .double(load) }
         }
     }
 
@@ -75,7 +76,7 @@ struct SiteCommand: ParsableCommand {
             if let name { o["name"] = .string(name) }
             guard o["name"] != nil else { throw ValidationError("give the site's NAME") }
             try fields.apply(to: &o)
-            try options.output(try options.call(.POST, "/v1/sites", body: try JSONValue.object(o).encoded())) {
+            try options.output(try options.call(.POST, "/v1/sites", body: JSONValue(o).encoded())) {
                 printObject($0, order: SiteCommand.order)
             }
         }
@@ -149,7 +150,7 @@ struct PoolCommand: ParsableCommand {
         @OptionGroup var options: APIOptions
         func run() throws {
             guard let o = try body.object() else { throw ValidationError("give the pool with -f FILE or --data JSON") }
-            try options.output(try options.call(.POST, "/v1/pools", body: try JSONValue.object(o).encoded())) { v in
+            try options.output(try options.call(.POST, "/v1/pools", body: JSONValue(o).encoded())) { v in
                 printObject(v, order: PoolCommand.order, skip: ["members"])
                 print("members:")
                 MemberCommand.table(v["members"]?.array ?? [])
@@ -240,10 +241,10 @@ struct MemberCommand: ParsableCommand {
             if let monitor { o["monitor"] = monitor.isEmpty ? nil : .string(monitor) }
             if probeAddress != nil || probePort != nil {
                 var p: [String: JSONValue] = [:]
-                if case .object(let cur)? = o["probe"] { p = cur }
+                if let cur = o["probe"]?.dictionary { p = cur }
                 if let probeAddress { p["address"] = probeAddress.isEmpty ? nil : .string(probeAddress) }
                 if let probePort { p["port"] = probePort == 0 ? nil : .int(probePort) }
-                o["probe"] = p.isEmpty ? nil : .object(p)
+                o["probe"] = p.isEmpty ? nil : JSONValue(p)
             }
         }
     }
@@ -276,8 +277,8 @@ struct MemberCommand: ParsableCommand {
             if let address { o["address"] = .string(address) }
             guard o["site"] != nil, o["address"] != nil else { throw ValidationError("give --site and --address") }
             fields.apply(to: &o)
-            if let load { o["load"] = .number(load) }
-            let r = try options.call(.POST, apiPath("pools", pool, "members"), query: [("type", type)], body: try JSONValue.object(o).encoded())
+            if let load { o["load"] = .double(load) }
+            let r = try options.call(.POST, apiPath("pools", pool, "members"), query: [("type", type)], body: JSONValue(o).encoded())
             try options.output(r) { printObject($0, order: MemberCommand.order) }
         }
     }
@@ -297,7 +298,7 @@ struct MemberCommand: ParsableCommand {
             let r = try options.readModifyWrite(apiPath("pools", pool, "members", address), query: [("type", type)]) { o in
                 if let site { o["site"] = .string(site) }
                 fields.apply(to: &o)
-                if let load { o["load"] = load < 0 ? nil : .number(load) }
+                if let load { o["load"] = load < 0 ? nil : .double(load) }
             }
             try options.output(r) { printObject($0, order: MemberCommand.order) }
         }
@@ -333,7 +334,7 @@ struct MonitorCommand: ParsableCommand {
             try options.output(try options.call(.GET, "/v1/monitors")) { v in
                 let rows = (v["monitors"]?.array ?? []).map { m -> [String] in
                     var opts = "-"
-                    if case .object(let o) = m {
+                    if let o = m.dictionary {
                         let extra = o.keys.filter { !MonitorCommand.fixed.contains($0) && o[$0] != .null }.sorted()
                         if !extra.isEmpty { opts = extra.map { "\($0)=\(o[$0]!.text)" }.joined(separator: " ") }
                     }
@@ -362,7 +363,7 @@ struct MonitorCommand: ParsableCommand {
         @OptionGroup var options: APIOptions
         func run() throws {
             guard let o = try body.object() else { throw ValidationError("give the monitor with -f FILE or --data JSON") }
-            try options.output(try options.call(.POST, "/v1/monitors", body: try JSONValue.object(o).encoded())) {
+            try options.output(try options.call(.POST, "/v1/monitors", body: JSONValue(o).encoded())) {
                 printObject($0, order: MonitorCommand.fixed)
             }
         }
@@ -437,8 +438,8 @@ struct TopologyCommand: ParsableCommand {
             var o: [String: JSONValue] = ["network": .string(network)]
             if let region { o["region"] = .string(region) }
             if let site { o["site"] = .string(site) }
-            if let lat, let lon { o["location"] = .object(["lat": .number(lat), "lon": .number(lon)]) }
-            try options.output(try options.call(.POST, "/v1/topology", body: try JSONValue.object(o).encoded())) { v in
+            if let lat, let lon { o["location"] = JSONValue(["lat": .double(lat), "lon": .double(lon)]) }
+            try options.output(try options.call(.POST, "/v1/topology", body: JSONValue(o).encoded())) { v in
                 print("\(v["network"].text) → \(TopologyCommand.target(v))")
             }
         }

@@ -96,7 +96,7 @@ struct OverrideCommand: ParsableCommand {
             if let pool { o["scope"] = .string("pool"); o["target"] = .string(pool) }
             if let member { o["scope"] = .string("member"); o["target"] = .string(member) }
             expiry.apply(to: &o)
-            try options.output(try options.call(.POST, "/v1/overrides", body: try JSONValue.object(o).encoded())) {
+            try options.output(try options.call(.POST, "/v1/overrides", body: JSONValue(o).encoded())) {
                 printObject($0, order: OverrideCommand.order)
             }
         }
@@ -127,7 +127,7 @@ struct DrainCommand: ParsableCommand {
     func run() throws {
         var o: [String: JSONValue] = ["scope": .string("site"), "target": .string(site), "state": .string("drain"), "reason": .string(reason)]
         expiry.apply(to: &o)
-        try options.output(try options.call(.POST, "/v1/overrides", body: try JSONValue.object(o).encoded())) { v in
+        try options.output(try options.call(.POST, "/v1/overrides", body: JSONValue(o).encoded())) { v in
             print(v["id"].text)
         }
     }
@@ -158,10 +158,10 @@ struct HealthCommand: ParsableCommand {
                         if let d = p["detail"]?.string, !d.isEmpty { probe += ": \(d)" }
                     }
                     if let at = p["at"]?.string { probe += " at \(at)" }
-                    switch p["latency_ms"] {
-                    case .int(let i)?: latency = "\(i)ms"
-                    case .double(let d)?: latency = String(format: "%.1fms", d)
-                    default: break
+                    if let i = p["latency_ms"]?.intValue {
+                        latency = "\(i)ms"
+                    } else if case .number(let t)? = p["latency_ms"], let d = Double(t) {
+                        latency = String(format: "%.1fms", d)
                     }
                 }
                 return [h["pool"].text, h["type"].text, h["address"].text, h["site"].text, real, forced, h["effective"].text,
@@ -205,9 +205,8 @@ struct AuditCommand: ParsableCommand {
             printTable(["id", "time", "principal", "source", "action", "object", "request id"], entries.map { e in
                 [e["id"].text, e["time"].text, e["principal"].text, e["source"].text, e["action"].text, e["object"].text, e["request_id"].text]
             })
-            if case .int(let lim)? = v["limit"], entries.count == lim, lim > 0 {
-                let off: Int
-                if case .int(let o)? = v["offset"] { off = o } else { off = 0 }
+            if let lim = v["limit"]?.intValue, entries.count == lim, lim > 0 {
+                let off = v["offset"]?.intValue ?? 0
                 printError("(more: --offset \(off + lim))")
             }
         }
@@ -243,7 +242,7 @@ struct ZoneCommand: ParsableCommand {
         func run() throws {
             let r = try options.call(.POST, "/v1/zones/reload")
             var clean = true
-            if let v = try? JSONDecoder().decode(JSONValue.self, from: r.body) { clean = (v["errors"]?.array ?? []).isEmpty }
+            if let v = JSONValue.decode(r.body) { clean = (v["errors"]?.array ?? []).isEmpty }
             try options.output(r) { v in
                 _ = ZoneCommand.show(v)
                 print("generation: \(v["generation"].text)")

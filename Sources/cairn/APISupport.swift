@@ -94,7 +94,7 @@ struct APIOptions: ParsableArguments {
             try human(.null)
             return
         }
-        guard let v = try? JSONDecoder().decode(JSONValue.self, from: r.body) else {
+        guard let v = JSONValue.decode(r.body) else {
             printRaw(r.body)
             return
         }
@@ -104,19 +104,16 @@ struct APIOptions: ParsableArguments {
     /// GET an object, let `change` edit it, PUT it back with If-Match of the version read.
     func readModifyWrite(_ path: String, query: [(String, String?)] = [], change: (inout [String: JSONValue]) throws -> Void) throws -> APIResponse {
         let got = try call(.GET, path, query: query)
-        guard case .object(var obj)? = try? JSONDecoder().decode(JSONValue.self, from: got.body) else {
+        guard var obj = JSONValue.decode(got.body)?.dictionary else {
             printError("cairn: \(path): the API did not return a JSON object")
             throw ExitCode(1)
         }
-        let etag = got.header("ETag") ?? obj["version"].flatMap { v -> String? in
-            if case .int(let n) = v { return "\"\(n)\"" }
-            return nil
-        }
+        let etag = got.header("ETag") ?? obj["version"]?.intValue.map { "\"\($0)\"" }
         try change(&obj)
         // The version travels in If-Match; a null is the same as an absent key.
         obj["version"] = nil
         obj = obj.filter { $0.value != .null }
-        return try call(.PUT, path, query: query, body: try JSONValue.object(obj).encoded(), ifMatch: etag)
+        return try call(.PUT, path, query: query, body: JSONValue(obj).encoded(), ifMatch: etag)
     }
 }
 
@@ -147,62 +144,49 @@ struct BodyOptions: ParsableArguments {
         } else {
             return nil
         }
-        guard case .object(let o) = try? JSONDecoder().decode(JSONValue.self, from: raw) else {
+        guard let o = JSONValue.decode(raw)?.dictionary else {
             throw ValidationError("\(data != nil ? "--data" : file!): not a JSON object")
         }
         return o
     }
 }
 
-/// A JSON value with integers kept apart from fractions, so a PUT writes back what a GET read.
-enum JSONValue: Codable, Equatable, Sendable {
-    case null
-    case bool(Bool)
-    case int(Int)
-    case double(Double)
-    case string(String)
-    case array([JSONValue])
-    case object([String: JSONValue])
-
-    init(from decoder: any Decoder) throws {
-        let c = try decoder.singleValueContainer()
-        if c.decodeNil() { self = .null }
-        else if let b = try? c.decode(Bool.self) { self = .bool(b) }
-        else if let i = try? c.decode(Int.self) { self = .int(i) }
-        else if let d = try? c.decode(Double.self) { self = .double(d) }
-        else if let s = try? c.decode(String.self) { self = .string(s) }
-        else if let a = try? c.decode([JSONValue].self) { self = .array(a) }
-        else { self = .object(try c.decode([String: JSONValue].self)) }
+/// The API's JSON as the commands read and write it: GSLBCore's `JSONValue`, the one JSON value type
+/// (objects keep their keys, numbers their text, so a PUT writes back what a GET read).
+extension JSONValue {
+    struct NotJSON: Error, CustomStringConvertible {
+        var description: String { "the API did not return JSON" }
     }
 
-    func encode(to encoder: any Encoder) throws {
-        var c = encoder.singleValueContainer()
-        switch self {
-        case .null: try c.encodeNil()
-        case .bool(let b): try c.encode(b)
-        case .int(let i): try c.encode(i)
-        case .double(let d): try c.encode(d)
-        case .string(let s): try c.encode(s)
-        case .array(let a): try c.encode(a)
-        case .object(let o): try c.encode(o)
-        }
+    /// A response body; nil when it is not JSON.
+    static func decode(_ data: Data) -> JSONValue? { parse(String(decoding: data, as: UTF8.self)) }
+
+    /// A response body that must be JSON.
+    static func decoding(_ data: Data) throws -> JSONValue {
+        guard let v = decode(data) else { throw NotJSON() }
+        return v
     }
+
+    /// An object with these keys, sorted.
+    init(_ o: [String: JSONValue]) { self = .object(o.keys.sorted().map { Field(key: $0, value: o[$0]!) }) }
+
+    static func int(_ i: Int) -> JSONValue { .number(String(i)) }
 
     /// A number as written on a command line: whole numbers as integers.
-    static func number(_ d: Double) -> JSONValue {
-        if d.rounded() == d && abs(d) < 1e15 { return .int(Int(d)) }
-        return .double(d)
+    static func double(_ d: Double) -> JSONValue {
+        .number(d.rounded() == d && abs(d) < 1e15 ? String(Int(d)) : String(d))
     }
 
-    func encoded() throws -> Data {
-        let enc = JSONEncoder()
-        enc.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return try enc.encode(self)
+    func encoded() -> Data { Data(compactText.utf8) }
+
+    var dictionary: [String: JSONValue]? {
+        guard case .object(let fields) = self else { return nil }
+        return Dictionary(fields.map { ($0.key, $0.value) }, uniquingKeysWith: { _, last in last })
     }
 
     subscript(key: String) -> JSONValue? {
-        if case .object(let o) = self { return o[key] }
-        return nil
+        guard case .object(let fields) = self else { return nil }
+        return fields.last { $0.key == key }?.value
     }
 
     var array: [JSONValue] {
@@ -215,6 +199,11 @@ enum JSONValue: Codable, Equatable, Sendable {
         return nil
     }
 
+    var intValue: Int? {
+        if case .number(let t) = self { return Int(t) }
+        return nil
+    }
+
     var isNull: Bool { self == .null }
 
     /// For a table cell or a `key: value` line: `-` for null, strings bare, the rest compact.
@@ -222,11 +211,11 @@ enum JSONValue: Codable, Equatable, Sendable {
         switch self {
         case .null: return "-"
         case .bool(let b): return b ? "true" : "false"
-        case .int(let i): return String(i)
-        case .double(let d): return d.rounded() == d && abs(d) < 1e15 ? String(Int(d)) : String(d)
+        case .number(let t): return t
         case .string(let s): return s
         case .array(let a): return "[" + a.map { $0.inlineText }.joined(separator: ", ") + "]"
-        case .object(let o): return "{" + o.keys.sorted().map { "\($0): \(o[$0]!.inlineText)" }.joined(separator: ", ") + "}"
+        case .object(let fields):
+            return "{" + fields.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value.inlineText)" }.joined(separator: ", ") + "}"
         }
     }
 
@@ -246,7 +235,7 @@ extension Optional where Wrapped == JSONValue {
 /// The API's error JSON as one line: `STATUS ERROR: FIELD: MESSAGE`.
 enum APIErrorText {
     static func describe(_ r: APIResponse) -> String {
-        if let v = try? JSONDecoder().decode(JSONValue.self, from: r.body), let err = v["error"]?.string {
+        if let v = JSONValue.decode(r.body), let err = v["error"]?.string {
             var s = "\(r.status) \(err)"
             if let f = v["field"]?.string, !f.isEmpty { s += ": \(f)" }
             if let m = v["message"]?.string, !m.isEmpty { s += ": \(m)" }
@@ -275,7 +264,7 @@ func printTable(_ header: [String], _ rows: [[String]]) {
 
 /// `key: value` lines: the keys of `order` first (when present), then the rest sorted; `skip` left out.
 func printObject(_ v: JSONValue, order: [String], skip: Set<String> = []) {
-    guard case .object(let o) = v else { print(v.text); return }
+    guard let o = v.dictionary else { print(v.text); return }
     let rest = o.keys.filter { !order.contains($0) && !skip.contains($0) }.sorted()
     for k in order + rest where !skip.contains(k) {
         guard let value = o[k] else { continue }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import GSLBCore
 import NIOHTTP1
 
 /// `cairn drill plan|run|show|list|abort|schedule`: failover drills through the admin API.
@@ -31,7 +32,7 @@ struct DrillCommand: ParsableCommand {
 
         func run() throws {
             let r = try options.call(.GET, "/v1/drills/plan", query: target.pairs.map { ($0.0, $0.1) })
-            let v = try JSONDecoder().decode(JSONValue.self, from: r.body)
+            let v = try JSONValue.decoding(r.body)
             if options.json {
                 printRaw(r.body)
             } else {
@@ -79,8 +80,8 @@ struct DrillCommand: ParsableCommand {
         func run() throws {
             var body: [String: JSONValue] = ["hold": .string(hold), "mode": .string(mode), "force": .bool(force)]
             for (k, v) in target.pairs { body[k] = .string(v) }
-            let r = try options.call(.POST, "/v1/drills", body: try JSONValue.object(body).encoded())
-            let v = try JSONDecoder().decode(JSONValue.self, from: r.body)
+            let r = try options.call(.POST, "/v1/drills", body: JSONValue(body).encoded())
+            let v = try JSONValue.decoding(r.body)
             guard let id = v["id"]?.string else { printRaw(r.body); throw ExitCode(1) }
             if detach {
                 if options.json { printRaw(r.body) } else { print(id) }
@@ -96,7 +97,7 @@ struct DrillCommand: ParsableCommand {
         var last: APIResponse
         repeat {
             last = try options.call(.GET, apiPath("drills", id))
-            let status = (try? JSONDecoder().decode(JSONValue.self, from: last.body))?["status"]?.string ?? ""
+            let status = JSONValue.decode(last.body)?["status"]?.string ?? ""
             if finished.contains(status) { break }
             Thread.sleep(forTimeInterval: 0.5)
         } while true
@@ -104,7 +105,7 @@ struct DrillCommand: ParsableCommand {
     }
 
     static func printReport(id: String, response: APIResponse, options: APIOptions, markdown: Bool) throws {
-        let v = try JSONDecoder().decode(JSONValue.self, from: response.body)
+        let v = try JSONValue.decoding(response.body)
         if options.json {
             printRaw(response.body)
         } else {
@@ -161,7 +162,7 @@ struct DrillCommand: ParsableCommand {
         func run() throws {
             var body: [String: JSONValue] = ["hold": .string(hold), "mode": .string(mode), "force": .bool(force), "at": .string(at)]
             for (k, v) in target.pairs { body[k] = .string(v) }
-            let r = try options.call(.POST, "/v1/drills", body: try JSONValue.object(body).encoded())
+            let r = try options.call(.POST, "/v1/drills", body: JSONValue(body).encoded())
             try options.output(r) { v in print("drill \(v["id"]?.text ?? "-") scheduled for \(at)") }
         }
     }

@@ -3,7 +3,9 @@ import CairnDaemon
 import Dispatch
 import Foundation
 import GSLBCore
-import GSLBServer
+import AdminService
+import DNSService
+import HealthService
 import GSLBStore
 import Logging
 import Synchronization
@@ -36,6 +38,9 @@ struct Serve: ParsableCommand {
 
     @Option(help: "Open TCP connections at most; past it the longest-idle one is closed.")
     var tcpMaxConnections: Int = 512
+
+    @Option(help: "Open TCP connections from one client address at most; past it that address's longest-idle one is closed (0: no per-address cap).")
+    var tcpMaxConnectionsPerAddress: Int = DNSTCPLimits.defaultMaxConnectionsPerAddress
 
     @Option(help: "The SQLite store of sites, pools, members, topology, health and overrides (created and migrated on start).")
     var db: String = "cairn.sqlite"
@@ -82,6 +87,12 @@ struct Serve: ParsableCommand {
     @Option(help: "Answer version.server. and version.bind. CH TXT with this text; default: REFUSED.")
     var serverVersion: String?
 
+    @Flag(help: "Do not answer DNS cookies (RFC 7873); by default a query's COOKIE option gets an RFC 9018 server cookie back, as BIND does.")
+    var noCookies = false
+
+    @Option(help: "File with the cookie secret (32 hex digits) and optionally, on a second line, the previous one (still accepted, for a rotation); every node of a set shares it. Default: a random secret per start.")
+    var cookieSecretFile: String?
+
     @OptionGroup(title: "Configuration size (what API writes may grow it to)")
     var limits: LimitOptions
 
@@ -112,6 +123,7 @@ struct Serve: ParsableCommand {
         guard udpWorkers >= 0 else { throw ValidationError("--udp-workers: must be >= 0") }
         if let udpCpus, case .failure(let e) = CPUList.parse(udpCpus) { throw ValidationError("--udp-cpus: \(e.message)") }
         guard tcpMaxConnections > 0 else { throw ValidationError("--tcp-max-connections: must be > 0") }
+        guard tcpMaxConnectionsPerAddress >= 0 else { throw ValidationError("--tcp-max-connections-per-address: must be >= 0") }
         guard tcpIdleTimeout > 0 else { throw ValidationError("--tcp-idle-timeout: must be > 0") }
         guard tcpWriteTimeout > 0 else { throw ValidationError("--tcp-write-timeout: must be > 0") }
         if let nsid, ServerIdentity.parseNSID(nsid) == nil { throw ValidationError("--nsid: 1 to 128 octets, as hex digits or ascii_TEXT") }
@@ -219,9 +231,10 @@ struct Serve: ParsableCommand {
             dns: DNSServerConfiguration(
                 addresses: addresses.map { ($0.host, $0.port) }, udpWorkers: udpWorkers, maxUDPPayload: maxUdpSize,
                 tcpIdleTimeout: .seconds(Int64(tcpIdleTimeout)), tcpWriteTimeout: .seconds(Int64(tcpWriteTimeout)),
-                tcpMaxConnections: tcpMaxConnections,
+                tcpMaxConnections: tcpMaxConnections, tcpMaxConnectionsPerAddress: tcpMaxConnectionsPerAddress,
                 udpCPUs: try udpCpus.map { try CPUList.parse($0).get() } ?? [],   // validated in validate()
-                identity: ServerIdentity(nsid: nsid.flatMap(ServerIdentity.parseNSID), identity: identity, version: serverVersion)),
+                identity: ServerIdentity(nsid: nsid.flatMap(ServerIdentity.parseNSID), identity: identity, version: serverVersion),
+                cookies: try cookies()),
             api: apiConfig, probeConcurrency: probeConcurrency, allowCommandMonitors: allowCommandMonitors,
             pidFile: pidFile.isEmpty ? nil : pidFile, user: user, storePollInterval: try storeCheckSeconds())
     }
@@ -232,6 +245,22 @@ struct Serve: ParsableCommand {
             throw ValidationError("--store-check-interval: expected a duration from 10ms to 1h such as 200ms or 5s, not \"\(storeCheckInterval)\"")
         }
         return seconds
+    }
+
+    /// DNS cookies from `--no-cookies` / `--cookie-secret-file` (read here, as root, before the drop).
+    func cookies() throws -> ServerCookies? {
+        if noCookies {
+            guard cookieSecretFile == nil else { throw ValidationError("--cookie-secret-file: cookies are off (--no-cookies)") }
+            return nil
+        }
+        guard let path = cookieSecretFile else { return ServerCookies(secrets: .random()) }
+        let text: String
+        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+            throw ValidationError("--cookie-secret-file \(quoted(path)): cannot read it (\(error.localizedDescription))")
+        }
+        do { return ServerCookies(secrets: try CookieSecrets.parse(text)) } catch {
+            throw ValidationError("--cookie-secret-file \(quoted(path)): \(error)")
+        }
     }
 
     /// The admin API's caps and deadlines from the flags (durations read as every other duration, by `TimeSpan`).

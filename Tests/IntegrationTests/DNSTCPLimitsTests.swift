@@ -143,4 +143,64 @@ import Glibc
         #expect(DNSClient.peerClosed(fd, within: 5))
         #expect(Date().timeIntervalSince(start) < 4)
     }
+
+    /// Connection exhaustion (issue 14 item 5): one address opens the connection cap + 100
+    /// connections and trickles a byte a second into each (never a whole query). Clients from
+    /// other addresses are still answered over TCP within 1 s, and a client's idle connection
+    /// opened before the attack is still open after it: the attacker's connections displace
+    /// only each other (`--tcp-max-connections-per-address`).
+    @Test func oneAddressTricklingIntoCapPlus100ConnectionsLocksNobodyElseOut() throws {
+        let cap = 40, perAddress = 10
+        let server = try CairnProcess(["serve", "--zones", Self.zones, "--dns", "127.0.0.1:0", "--udp-workers", "1",
+                                       "--tcp-max-connections", "\(cap)", "--tcp-max-connections-per-address", "\(perAddress)",
+                                       "--tcp-idle-timeout", "20"])
+        // A resolver's connection from 127.0.0.2, used once, then idle (the longest-idle one on the server).
+        let resolver = try DNSClient.tcpConnect(port: server.port, timeout: 2, from: "127.0.0.2")
+        defer { close(resolver) }
+        let query = DNSClient.framed(QueryBuilder.make(id: 7, name: try DomainName("www.conf.example."), type: .a))
+        DNSClient.tcpSend(resolver, query)
+        #expect(DNSClient.tcpReadMessage(resolver) != nil)
+
+        // The attacker: cap + 100 connections from 127.0.0.1, each sent one byte a second.
+        var attackers: [Int32] = []
+        defer { attackers.forEach { close($0) } }
+        for _ in 0..<(cap + 100) {
+            guard let fd = try? DNSClient.tcpConnect(port: server.port, timeout: 2, from: "127.0.0.1") else { continue }
+            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+            attackers.append(fd)
+        }
+        #expect(attackers.count == cap + 100, "the kernel refused some attacker connections: \(attackers.count)")
+        var slowest = 0.0, asked = 0, answered = 0
+        let start = Date()
+        var second = 0
+        while Date().timeIntervalSince(start) < 4 {
+            for fd in attackers { var b: UInt8 = 0; _ = send(fd, &b, 1, Int32(MSG_NOSIGNAL)) }
+            // Another client, from another address: a new connection, one query.
+            asked += 1
+            let t0 = Date()
+            if (try? DNSClient.tcp("www.conf.example.", .a, port: server.port, from: "127.0.0.3"))?.rcode == .noError {
+                answered += 1
+                slowest = max(slowest, Date().timeIntervalSince(t0))
+            }
+            second += 1
+            let next = start.addingTimeInterval(Double(second))
+            if next > Date() { usleep(UInt32(next.timeIntervalSinceNow * 1e6)) }
+        }
+        print("DNSTCPLimitsTests: other clients answered \(answered) of \(asked), slowest \(String(format: "%.3f", slowest)) s")
+        #expect(asked >= 4 && answered == asked, "a client from another address was answered \(answered) of \(asked) times")
+        #expect(slowest < 1, "slowest answer to another client: \(slowest) s")
+
+        // The resolver's idle connection survived the attack and still answers.
+        DNSClient.tcpSend(resolver, query)
+        #expect(DNSClient.tcpReadMessage(resolver) != nil, "the idle connection from 127.0.0.2 was closed by the attack")
+
+        // The attacker holds at most its per-address share.
+        usleep(200_000)
+        let open = attackers.filter { fd in
+            var p = pollfd(fd: fd, events: Int16(POLLIN) | Flooder.pollRDHUP, revents: 0)
+            _ = poll(&p, 1, 0)
+            return p.revents & (Int16(POLLERR) | Int16(POLLHUP) | Flooder.pollRDHUP) == 0
+        }.count
+        #expect(open <= perAddress, "the attacker still has \(open) connections open")
+    }
 }

@@ -1,7 +1,10 @@
 import CairnDaemon
 import DNSWire
 import Foundation
-import GSLBServer
+import SnapshotService
+import DNSService
+import HealthService
+import AdminService
 import Testing
 
 /// The daemon as one ServiceGroup (issue 12 item 1): it starts in-process on port 0 as well as in the binary, and
@@ -59,11 +62,17 @@ import Testing
             }
             DNSClient.tcpSend(fd, burst)
         }
-        // Let the server read them (not necessarily answer), then stop it.
-        usleep(50_000)
+        // Let the server read them (not necessarily answer all), then stop it. A query still in the kernel's
+        // buffer when the stop comes is not in flight (the server stops reading; RFC 7766 clients retry), so
+        // wait until every connection has had its first answer: the server has accepted and read each one
+        // (a fixed 50 ms sleep here failed once with three compilers running: one connection not read yet).
+        var answered = 0
+        for fd in fds {
+            if let m = DNSClient.tcpReadMessage(fd), m.count >= 12 { answered += 1 }
+        }
+        usleep(20_000)
         let stopAt = Date()
         server.signal(SIGTERM)
-        var answered = 0
         for fd in fds {
             while let m = DNSClient.tcpReadMessage(fd), m.count >= 12 { answered += 1 }
         }

@@ -48,9 +48,19 @@ enum DNSClient {
     }
 
     /// A connected TCP socket to 127.0.0.1:port.
-    static func tcpConnect(port: Int, timeout: Double = 2) throws -> Int32 {
+    /// `from`: the source address (another loopback address, e.g. 127.0.0.2, is another client to the server).
+    static func tcpConnect(port: Int, timeout: Double = 2, from source: String? = nil) throws -> Int32 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         setTimeout(fd, timeout)
+        if let source {
+            var local = sockaddr_in()
+            local.sin_family = sa_family_t(AF_INET)
+            local.sin_addr.s_addr = inet_addr(source)
+            let rc = withUnsafePointer(to: &local) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            guard rc == 0 else { close(fd); throw ClientError.connect }
+        }
         var addr = sockaddr4(port)
         let rc = withUnsafePointer(to: &addr) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
@@ -82,8 +92,8 @@ enum DNSClient {
         return readExactly(fd, Int(l[0]) << 8 | Int(l[1]))
     }
 
-    static func tcp(_ name: String, _ type: RecordType, port: Int, id: UInt16 = 0x4343) throws -> Message {
-        let fd = try tcpConnect(port: port)
+    static func tcp(_ name: String, _ type: RecordType, port: Int, id: UInt16 = 0x4343, from source: String? = nil) throws -> Message {
+        let fd = try tcpConnect(port: port, from: source)
         defer { close(fd) }
         tcpSend(fd, framed(QueryBuilder.make(id: id, name: try DomainName(name), type: type)))
         guard let r = tcpReadMessage(fd) else { throw ClientError.timeout }

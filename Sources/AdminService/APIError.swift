@@ -1,0 +1,57 @@
+import GSLBCore
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+/// The one error type of the admin API: an HTTP status, a code, the field concerned and a
+/// message. Store and validation errors become one of these in `APIError.from`. Its JSON is the
+/// body of every error response: `{error, field, message}`.
+public struct APIError: Error, Sendable, CustomStringConvertible, Encodable {
+    public var status: HTTPResponse.Status
+    public var code: String
+    public var field: String?
+    public var message: String
+
+    public init(_ status: HTTPResponse.Status, _ code: String, field: String? = nil, _ message: String) {
+        self.status = status; self.code = code; self.field = field; self.message = message
+    }
+
+    public var description: String { "\(status.code) \(code): \(field.map { "\($0): " } ?? "")\(message)" }
+
+    enum CodingKeys: String, CodingKey {
+        case code = "error", field, message
+    }
+
+    static func badRequest(_ field: String?, _ message: String) -> APIError { APIError(.badRequest, "bad-request", field: field, message) }
+    static func invalid(_ field: String?, _ message: String) -> APIError {
+        APIError(.unprocessableContent, "invalid", field: field, message)
+    }
+    static func notFound(_ message: String, field: String? = nil) -> APIError { APIError(.notFound, "not-found", field: field, message) }
+    static func conflict(_ field: String?, _ message: String) -> APIError { APIError(.conflict, "conflict", field: field, message) }
+
+    /// Maps any error to an API error, in one place.
+    static func from(_ error: any Error) -> APIError {
+        if let e = error as? APIError { return e }
+        if let e = error as? RepositoryFailure {
+            switch e.failureKind {
+            case .invalid: return .invalid(nil, e.failureMessage)
+            case .notFound: return .notFound(e.failureObject.map { "\($0): \(e.failureMessage)" } ?? e.failureMessage)
+            case .conflict: return .conflict("If-Match", e.failureObject.map { "\($0): \(e.failureMessage)" } ?? e.failureMessage)
+            case .unavailable: return APIError(.serviceUnavailable, "unavailable", "the store failed: \(e.failureMessage)")
+            }
+        }
+        if error is NIOTooManyBytesError {
+            return APIError(.contentTooLarge, "payload-too-large", field: "body", "the body is over 1 MiB")
+        }
+        if let e = error as? HTTPError {
+            switch e.status {
+            case .contentTooLarge: return APIError(.contentTooLarge, "payload-too-large", field: "body", "the body is over 1 MiB")
+            case .notFound: return .notFound("no such path")
+            case .methodNotAllowed: return APIError(.methodNotAllowed, "method-not-allowed", "method not allowed")
+            default:
+                return APIError(e.status, e.status.code < 500 ? "bad-request" : "internal", e.body ?? e.status.reasonPhrase)
+            }
+        }
+        return APIError(.internalServerError, "internal", "\(error)")
+    }
+}

@@ -1,0 +1,269 @@
+import DNSWire
+import Foundation
+import GSLBConfigFile
+import GSLBCore
+import HTTPTypes
+import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
+import Logging
+import NIOCore
+import NIOSSL
+import Synchronization
+import DrillService
+import HealthService
+import SnapshotService
+
+public struct AdminAPIConfiguration: Sendable {
+    public var host: String
+    public var port: Int
+    public var tlsCertificate: String?
+    public var tlsKey: String?
+    /// Failed authentications from one address within `failureWindow` seconds before 429.
+    public var failureLimit: Int
+    public var failureWindow: Double
+    /// Whether `command` monitors may be created or attached (with `admin` scope): `--allow-command-monitors`.
+    public var allowCommandMonitors: Bool
+    /// How far writes may grow the configuration (`--max-pools` ...).
+    public var limits: ConfigLimits
+    /// Connection caps and deadlines (docs/security.md, "Admin API connections").
+    public var connections: AdminConnectionLimits
+    public init(host: String = "127.0.0.1", port: Int = 9053, tlsCertificate: String? = nil, tlsKey: String? = nil,
+                failureLimit: Int = 10, failureWindow: Double = 60, allowCommandMonitors: Bool = false,
+                limits: ConfigLimits = .defaults, connections: AdminConnectionLimits = .init()) {
+        self.host = host; self.port = port; self.tlsCertificate = tlsCertificate; self.tlsKey = tlsKey
+        self.failureLimit = failureLimit; self.failureWindow = failureWindow
+        self.allowCommandMonitors = allowCommandMonitors
+        self.limits = limits
+        self.connections = connections
+    }
+}
+
+/// What the API reports about readiness, provided by the composition root.
+public struct Readiness: Sendable {
+    public var waiting: @Sendable () -> [String]
+    public init(waiting: @escaping @Sendable () -> [String]) { self.waiting = waiting }
+}
+
+/// The admin API (`/v1`, `/metrics`, `/healthz`, `/readyz`, `/openapi.json`); routes and
+/// shapes in docs/api.md. Writes go to the repository in one transaction with their audit row,
+/// then the snapshot is refreshed before the response is sent, so a 2xx write is already in
+/// the DNS answers.
+public final class AdminAPI: Sendable {
+    let configuration: AdminAPIConfiguration
+    let repo: any AdminRepository
+    let publisher: SnapshotPublisher
+    let health: HealthMonitor?
+    let drills: DrillRunner?
+    let metrics: @Sendable () -> String
+    let readiness: Readiness
+    let auth: AdminAuth
+    let logger: Logger
+    let clock: @Sendable () -> Double
+
+    public init(configuration: AdminAPIConfiguration, repository: any AdminRepository, publisher: SnapshotPublisher,
+                health: HealthMonitor?, drills: DrillRunner? = nil, metrics: @escaping @Sendable () -> String = { "" }, readiness: Readiness,
+                clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 },
+                logger: Logger = Logger(label: "cairn.admin")) {
+        self.configuration = configuration
+        self.repo = repository
+        self.publisher = publisher
+        self.health = health
+        self.drills = drills
+        self.metrics = metrics
+        self.readiness = readiness
+        self.clock = clock
+        self.logger = logger
+        self.auth = AdminAuth(repo: repository, clock: clock, failureLimit: configuration.failureLimit,
+                              failureWindow: configuration.failureWindow, logger: logger)
+    }
+
+    /// Serves until the task is cancelled; `onBound` receives the bound address and port.
+    public func run(onBound: @escaping @Sendable (String, Int) -> Void) async throws {
+        let router = buildRouter()
+        var tls: TLSConfiguration?
+        if let cert = configuration.tlsCertificate, let key = configuration.tlsKey {
+            let chain = try NIOSSLCertificate.fromPEMFile(cert).map { NIOSSLCertificateSource.certificate($0) }
+            tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain,
+                                                           privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
+        }
+        // Every connection goes through the caps and deadlines (AdminChildChannel); with TLS, inside
+        // the TLS channel so that its deadlines see the handshake end.
+        let limits = configuration.connections
+        let table = AdminConnectionTable(maxConnections: limits.maxConnections, maxPerAddress: limits.maxConnectionsPerAddress)
+        let logger = self.logger
+        let isTLS = tls != nil
+        let guarded = HTTPServerBuilder { responder in
+            AdminChildChannel(base: HTTP1Channel(responder: responder), limits: limits, tls: isTLS, table: table,
+                              logger: logger)
+        }
+        var server = guarded
+        if let tls { server = try .tls(guarded, tlsConfiguration: tls) }
+        var quiet = Logger(label: "cairn.admin.http")
+        quiet.logLevel = .warning
+        let app = Application(
+            router: router, server: server,
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
+            onServerRunning: { channel in
+                let a = channel.localAddress
+                onBound(a?.ipAddress ?? "?", a?.port ?? 0)
+            },
+            logger: quiet)
+        try await app.run()
+    }
+
+    // MARK: - Routing
+
+    struct Call: Sendable {
+        let request: Request
+        let context: AdminContext
+        let token: APIToken?
+        let requestID: String
+        var principal: String { token.map { "token:\($0.name)" } ?? "-" }
+        /// Whether this caller may see what only `admin` sees (command monitors' argv and output).
+        var isAdmin: Bool { token?.scope == .admin }
+        func param(_ name: String) -> String {
+            let raw = context.parameters.get(name) ?? ""
+            return raw.removingPercentEncoding ?? raw
+        }
+        func query(_ name: String) -> String? { request.uri.queryParameters.get(name) }
+    }
+
+    struct Reply: Sendable {
+        var status: HTTPResponse.Status = .ok
+        /// JSON text (`jsonText`).
+        var json: String?
+        var text: String?
+        var contentType = "application/json"
+        var etag: Int64?
+        static func ok(_ j: some Encodable, etag: Int64? = nil) -> Reply { Reply(status: .ok, json: jsonText(j), etag: etag) }
+        static func created(_ j: some Encodable, etag: Int64? = nil) -> Reply { Reply(status: .created, json: jsonText(j), etag: etag) }
+        static let noContent = Reply(status: .noContent)
+    }
+
+    static let requestIDField = HTTPField.Name("X-Request-ID")!
+
+    func buildRouter() -> Router<AdminContext> {
+        let router = Router(context: AdminContext.self)
+        router.add(middleware: ErrorMiddleware())
+        func on(_ method: HTTPRequest.Method, _ path: RouterPath, _ scope: TokenScope?,
+                _ handler: @escaping @Sendable (AdminAPI, Call) async throws -> Reply) {
+            router.on(path, method: method) { [self] request, context in
+                try await self.dispatch(request, context, scope: scope, path: "\(method.rawValue) \(path)", handler)
+            }
+        }
+        on(.get, "/healthz", nil) { _, _ in .ok(["status": "ok"]) }
+        on(.get, "/readyz", nil) { api, _ in api.ready() }
+        on(.get, "/metrics", .read) { api, _ in
+            Reply(status: .ok, text: api.metrics(), contentType: "text/plain; version=0.0.4; charset=utf-8")
+        }
+        on(.get, "/openapi.json", .read) { _, _ in Reply(status: .ok, text: OpenAPIDocument.json) }
+
+        on(.get, "/v1/sites", .read) { api, c in try api.list(Self.sites, c) }
+        on(.post, "/v1/sites", .write) { api, c in try await api.create(Self.sites, c) }
+        on(.get, "/v1/sites/:name", .read) { api, c in try api.get(Self.sites, c) }
+        on(.put, "/v1/sites/:name", .write) { api, c in try await api.put(Self.sites, c) }
+        on(.delete, "/v1/sites/:name", .write) { api, c in try await api.delete(Self.sites, c) }
+
+        on(.get, "/v1/pools", .read) { api, _ in try api.listPools() }
+        on(.post, "/v1/pools", .write) { api, c in try await api.createPool(c) }
+        on(.get, "/v1/pools/:name", .read) { api, c in try api.getPool(c) }
+        on(.put, "/v1/pools/:name", .write) { api, c in try await api.putPool(c) }
+        on(.delete, "/v1/pools/:name", .write) { api, c in try await api.deletePool(c) }
+        on(.get, "/v1/pools/:name/members", .read) { api, c in try api.listMembers(c) }
+        on(.post, "/v1/pools/:name/members", .write) { api, c in try await api.createMember(c) }
+        on(.get, "/v1/pools/:name/members/:address", .read) { api, c in try api.getMember(c) }
+        on(.put, "/v1/pools/:name/members/:address", .write) { api, c in try await api.putMember(c) }
+        on(.delete, "/v1/pools/:name/members/:address", .write) { api, c in try await api.deleteMember(c) }
+
+        on(.get, "/v1/monitors", .read) { api, c in try api.list(Self.monitors, c) }
+        on(.post, "/v1/monitors", .write) { api, c in try await api.create(Self.monitors, c) }
+        on(.get, "/v1/monitors/:name", .read) { api, c in try api.get(Self.monitors, c) }
+        on(.put, "/v1/monitors/:name", .write) { api, c in try await api.put(Self.monitors, c) }
+        on(.delete, "/v1/monitors/:name", .write) { api, c in try await api.delete(Self.monitors, c) }
+
+        on(.get, "/v1/topology", .read) { api, _ in try api.listTopology() }
+        on(.put, "/v1/topology", .write) { api, c in try await api.putTopology(c) }
+        on(.post, "/v1/topology", .write) { api, c in try await api.createTopology(c) }
+        on(.delete, "/v1/topology", .write) { api, c in try await api.deleteTopology(c) }
+
+        on(.get, "/v1/overrides", .read) { api, _ in try api.listOverrides() }
+        on(.post, "/v1/overrides", .write) { api, c in try await api.createOverride(c) }
+        on(.get, "/v1/overrides/:id", .read) { api, c in try api.getOverride(c) }
+        on(.delete, "/v1/overrides/:id", .write) { api, c in try api.deleteOverride(c) }
+
+        on(.get, "/v1/health", .read) { api, c in try api.healthReport(c) }
+        on(.get, "/v1/explain", .read) { api, c in try api.explain(c) }
+        on(.get, "/v1/audit", .read) { api, c in try api.listAudit(c) }
+        on(.get, "/v1/zones", .read) { api, _ in api.listZones() }
+        on(.post, "/v1/zones/reload", .write) { api, c in api.reloadZones(c) }
+
+        on(.get, "/v1/drills", .read) { api, c in try api.listDrills(c) }
+        on(.post, "/v1/drills", .write) { api, c in try await api.startDrill(c) }
+        on(.get, "/v1/drills/plan", .read) { api, c in try api.planDrill(c) }
+        on(.get, "/v1/drills/:id", .read) { api, c in try api.getDrill(c) }
+        on(.get, "/v1/drills/:id/report", .read) { api, c in try api.drillReport(c) }
+        on(.post, "/v1/drills/:id/abort", .write) { api, c in try api.abortDrill(c) }
+
+        on(.get, "/v1/tokens", .admin) { api, _ in try api.listTokens() }
+        on(.post, "/v1/tokens", .admin) { api, c in try await api.createToken(c) }
+        on(.delete, "/v1/tokens/:id", .admin) { api, c in try api.deleteToken(c) }
+        return router
+    }
+
+    func dispatch(_ request: Request, _ context: AdminContext, scope: TokenScope?, path: String,
+                  _ handler: @Sendable (AdminAPI, Call) async throws -> Reply) async throws -> Response {
+        let given = request.headers[Self.requestIDField].flatMap { $0.isEmpty || $0.count > 128 ? nil : $0 }
+        let requestID = given ?? UUID().uuidString.lowercased()
+        var reply: Reply
+        do {
+            var token: APIToken?
+            if let scope {
+                token = try auth.authenticate(header: request.headers[.authorization], scope: scope, source: context.remote,
+                                              requestID: requestID, what: path)
+            }
+            reply = try await handler(self, Call(request: request, context: context, token: token, requestID: requestID))
+        } catch {
+            let e = APIError.from(error)
+            if e.status.code >= 500 { logger.error("\(path): \(e)") }
+            reply = Reply(status: e.status, json: jsonText(e))
+        }
+        var headers: HTTPFields = [Self.requestIDField: requestID]
+        if reply.status == .unauthorized { headers[.wwwAuthenticate] = "Bearer realm=\"cairn\"" }
+        if let etag = reply.etag { headers[.eTag] = "\"\(etag)\"" }
+        guard reply.status != .noContent else { return Response(status: .noContent, headers: headers) }
+        let text = reply.text ?? (reply.json ?? "null") + "\n"
+        headers[.contentType] = reply.contentType
+        return Response(status: reply.status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    // MARK: - Readiness
+
+    func ready() -> Reply {
+        let waiting = readiness.waiting()
+        let body = ReadinessReply(status: waiting.isEmpty ? "ready" : "not-ready", waiting: waiting, generation: publisher.box.generation)
+        return Reply(status: waiting.isEmpty ? .ok : .serviceUnavailable, json: jsonText(body))
+    }
+
+    struct ReadinessReply: Encodable {
+        var status: String
+        var waiting: [String]
+        var generation: UInt64
+    }
+}
+
+/// Turns errors thrown outside the route handlers (unknown path, body too large) into the
+/// JSON error shape.
+struct ErrorMiddleware: RouterMiddleware {
+    typealias Context = AdminContext
+    func handle(_ request: Request, context: AdminContext,
+                next: (Request, AdminContext) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch {
+            let e = APIError.from(error)
+            return Response(status: e.status, headers: [.contentType: "application/json"],
+                            body: .init(byteBuffer: ByteBuffer(string: jsonText(e) + "\n")))
+        }
+    }
+}

@@ -1,0 +1,69 @@
+import Foundation
+import GSLBCore
+import Logging
+import Synchronization
+
+/// Bearer-token checks, failed-authentication audit and per-source rate limiting.
+final class AdminAuth: Sendable {
+    let repo: any TokenRepository & AuditRepository
+    let clock: @Sendable () -> Double
+    let failureLimit: Int
+    let failureWindow: Double
+    let logger: Logger
+    private let failures = Mutex<[String: [Double]]>([:])
+    private let touched = Mutex<[Int64: Double]>([:])
+
+    init(repo: any TokenRepository & AuditRepository, clock: @escaping @Sendable () -> Double, failureLimit: Int, failureWindow: Double,
+         logger: Logger) {
+        self.repo = repo; self.clock = clock; self.failureLimit = failureLimit; self.failureWindow = failureWindow
+        self.logger = logger
+    }
+
+    /// The principal of a request that may do `scope`, or an error (401/403/429).
+    func authenticate(header: String?, scope: TokenScope, source: String, requestID: String,
+                      what: String) throws -> APIToken {
+        let now = clock()
+        // A source over the limit gets 429 for anything but a valid token: brute force and
+        // audit flooding stop, while automation with a good token on the same host goes on.
+        let blocked = failures.withLock { f -> Bool in
+            let recent = (f[source] ?? []).filter { $0 > now - failureWindow }
+            f[source] = recent.isEmpty ? nil : recent
+            return recent.count >= failureLimit
+        }
+        let tooMany = APIError(.tooManyRequests, "rate-limited", field: "Authorization",
+                               "too many failed authentications from \(source); try again later")
+        func fail(_ why: String) -> APIError {
+            if blocked { return tooMany }
+            failures.withLock { f in
+                f[source, default: []].append(now)
+                if f.count > 4096 { f = f.filter { $0.value.contains { $0 > now - failureWindow } } }
+            }
+            logger.warning("authentication failed", metadata: ["source": "\(source)", "reason": "\(why)", "request": "\(what)"])
+            do {
+                try repo.audit([AuditEntry(time: now, principal: "-", source: source, requestID: requestID,
+                                           action: "auth-failure", object: "api:\(what)",
+                                           after: jsonText(["reason": why]))])
+            } catch {
+                logger.error("cannot audit a failed authentication: \(error)")
+            }
+            return APIError(.unauthorized, "unauthorized", field: "Authorization", why)
+        }
+        guard let header, !header.isEmpty else { throw fail("no bearer token") }
+        let parts = header.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else { throw fail("the Authorization header is not `Bearer TOKEN`") }
+        let secret = parts[1].trimmingCharacters(in: .whitespaces)
+        guard let token = try repo.token(secret: secret) else { throw fail("unknown token") }
+        if token.isExpired(at: now) { throw fail("the token has expired") }
+        guard token.scope.allows(scope) else {
+            throw APIError(.forbidden, "forbidden", field: "Authorization",
+                           "token \"\(token.name)\" has scope \(token.scope.rawValue); this needs \(scope.rawValue)")
+        }
+        let last = touched.withLock { t -> Double? in
+            let l = t[token.id]
+            if l == nil || now - l! > 60 { t[token.id] = now; return nil }
+            return l
+        }
+        if last == nil { try? repo.touchToken(id: token.id, at: now) }
+        return token
+    }
+}

@@ -1,0 +1,513 @@
+import DNSWire
+import Foundation
+import GSLBCore
+import Logging
+import Synchronization
+import SnapshotService
+
+public struct DrillError: Error, CustomStringConvertible, Sendable {
+    public enum Kind: Sendable { case invalid, conflict, notFound, unsafe }
+    public var kind: Kind
+    public var field: String?
+    public var message: String
+    public var description: String { message }
+}
+
+/// Runs failover drills: plan on a copy of the snapshot, fail the target (override or probe
+/// faults), measure over real UDP against Cairn's own listener, restore, judge and keep the report.
+public final class DrillRunner: Sendable {
+    let repo: any DrillRepository & OverrideRepository & AuditRepository
+    let publisher: SnapshotPublisher
+    let injector: (any ProbeFaultInjector)?
+    let listener: @Sendable () -> (host: String, port: Int)?
+    let clock: @Sendable () -> Double
+    let logger: Logger
+    /// Query period while measuring.
+    public let intervalMs: Int
+    /// The drill override outlives the hold by this much, so that a crashed Cairn still lifts it.
+    public let overrideMargin: Double
+    private let beginLock = Mutex(())
+    private let controls = Mutex<[String: Bool]>([:])   // running drill id -> abort requested
+    private let stopped = Atomic<Bool>(false)
+
+    public init(repository: any DrillRepository & OverrideRepository & AuditRepository, publisher: SnapshotPublisher, injector: (any ProbeFaultInjector)?,
+                listener: @escaping @Sendable () -> (host: String, port: Int)?,
+                clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 },
+                intervalMs: Int = 100, overrideMargin: Double = 5, logger: Logger = Logger(label: "cairn.drill")) {
+        self.repo = repository; self.publisher = publisher; self.injector = injector; self.listener = listener
+        self.clock = clock; self.intervalMs = intervalMs; self.overrideMargin = overrideMargin; self.logger = logger
+    }
+
+    // MARK: - Plan
+
+    public func plan(_ target: DrillTarget) throws -> DrillPlan {
+        do {
+            return try DrillPlanner.plan(target, snapshot: publisher.box.load(), now: clock())
+        } catch let e as DrillPlanner.PlanError {
+            throw DrillError(kind: .invalid, field: e.field, message: e.message)
+        }
+    }
+
+    // MARK: - Start
+
+    /// Starts a drill now, or schedules it when `at` is in the future. Throws `.unsafe` when the
+    /// plan leaves a pool without a healthy member and `force` is false (the refusal is kept).
+    public func start(target: DrillTarget, mode: String, hold: Double, force: Bool, at: Double?, principal: String,
+                      source: String, requestID: String?) throws -> DrillReport {
+        guard mode == "override" || mode == "probe" else {
+            throw DrillError(kind: .invalid, field: "mode", message: "expected override or probe")
+        }
+        guard hold.isFinite, hold >= 1, hold <= 86400 else {
+            throw DrillError(kind: .invalid, field: "hold", message: "expected a duration from 1s to 24h")
+        }
+        let snap = publisher.box.load()
+        let resolved: DrillTarget
+        do { resolved = try DrillPlanner.resolve(target, in: snap) } catch let e as DrillPlanner.PlanError {
+            throw DrillError(kind: .invalid, field: e.field, message: e.message)
+        }
+        if mode == "probe" {
+            guard injector != nil else { throw DrillError(kind: .invalid, field: "mode", message: "probe mode needs the health monitor") }
+            let members = Self.members(of: resolved, in: snap.gslb.config)
+            let unmonitored = members.filter { m in
+                guard let p = snap.gslb.config.pools.first(where: { $0.name == m.pool }) else { return true }
+                let mm = p.members.first { $0.address == m.address }
+                return (mm?.monitor ?? p.monitor) == nil
+            }
+            if !unmonitored.isEmpty {
+                throw DrillError(kind: .invalid, field: "mode",
+                                 message: "probe mode needs monitored members; not monitored: \(unmonitored.map(\.description).sorted().joined(separator: ", "))")
+            }
+        }
+        let now = clock()
+        var report = DrillReport(id: Self.newID(now), target: resolved, mode: mode, hold: hold, force: force,
+                                 principal: principal, createdAt: now)
+        if let at, at > now + 1 {
+            report.scheduledAt = at
+            report.log("scheduled for \(DrillReport.time(at)) by \(principal)", at: now)
+            try repo.saveDrill(report, audit: [audit(report, "drill-schedule", principal, source, requestID)])
+            return report
+        }
+        return try begin(report, principal: principal, source: source, requestID: requestID)
+    }
+
+    static func newID(_ now: Double) -> String {
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.timeZone = TimeZone(identifier: "UTC")
+        f.dateFormat = "yyyyMMdd'T'HHmmss"
+        let suffix = String(UInt32.random(in: 0...0xFFFF), radix: 16)
+        return "d-" + f.string(from: Date(timeIntervalSince1970: now)) + "-" + String(repeating: "0", count: 4 - suffix.count) + suffix
+    }
+
+    func audit(_ r: DrillReport, _ action: String, _ principal: String, _ source: String, _ requestID: String?,
+               detail: String? = nil) -> AuditEntry {
+        // The row's stored shape: these keys in this order, `hold` as Swift writes a Double (`120.0`).
+        let after: [(String, JSONValue)] = [("target", .string(r.target.object)), ("mode", .string(r.mode)), ("hold", .number("\(r.hold)")),
+                                            ("status", .string(r.status.rawValue))] + (detail.map { [("detail", .string($0))] } ?? [])
+        return AuditEntry(time: clock(), principal: principal, source: source, requestID: requestID, action: action,
+                          object: "drill:\(r.id)", after: JSONValue.object(after.map { .init(key: $0.0, value: $0.1) }).compactText)
+    }
+
+    static func members(of target: DrillTarget, in config: GSLBConfig) -> Set<MemberKey> {
+        var out = Set<MemberKey>()
+        for p in config.pools {
+            for m in p.members {
+                let hit: Bool
+                switch target.scope {
+                case .site: hit = m.site == target.name
+                case .pool: hit = p.name == target.name
+                case .member: hit = "\(p.name)/\(m.address)" == target.name
+                }
+                if hit { out.insert(MemberKey(pool: p.name, address: m.address)) }
+            }
+        }
+        return out
+    }
+
+    func busy(_ target: DrillTarget, except id: String) throws -> DrillReport? {
+        try repo.unfinishedDrills().first {
+            $0.id != id && $0.target.object == target.object && ($0.status == .running || $0.status == .restoring)
+        }
+    }
+
+    func begin(_ initial: DrillReport, principal: String, source: String, requestID: String?) throws -> DrillReport {
+        // One start at a time (an API request and a scheduled drill's tick may race): the busy check and
+        // the save of the running drill go together.
+        try beginLock.withLock { _ in try beginLocked(initial, principal: principal, source: source, requestID: requestID) }
+    }
+
+    private func beginLocked(_ initial: DrillReport, principal: String, source: String, requestID: String?) throws -> DrillReport {
+        var r = initial
+        let now = clock()
+        if let other = try busy(r.target, except: r.id) {
+            r.status = .refused
+            r.note = "drill \(other.id) is already running on \(r.target)"
+            r.log("refused: \(r.note!)", at: now)
+            try repo.saveDrill(r, audit: [audit(r, "drill-refused", principal, source, requestID, detail: r.note)])
+            throw DrillError(kind: .conflict, field: r.target.scope.rawValue, message: r.note!)
+        }
+        let plan = try self.plan(r.target)
+        r.plan = plan
+        if !plan.safe && !r.force {
+            r.status = .refused
+            r.note = "unsafe: " + plan.problems.joined(separator: "; ") + " (use force to run it anyway)"
+            r.log("refused: \(r.note!)", at: now)
+            try repo.saveDrill(r, audit: [audit(r, "drill-refused", principal, source, requestID, detail: r.note)])
+            throw DrillError(kind: .unsafe, field: "force", message: r.note!)
+        }
+        if !plan.safe { r.log("unsafe plan forced: " + plan.problems.joined(separator: "; "), at: now) }
+        guard listener() != nil else { throw DrillError(kind: .invalid, field: nil, message: "no DNS listener to measure with") }
+        controls.withLock { $0[r.id] = false }
+        r.status = .running
+        r.startedAt = now
+        r.log("started by \(principal)", at: now)
+        try repo.saveDrill(r, audit: [audit(r, "drill-start", principal, source, requestID)])
+        let snapshot = r
+        NamedThread.start("cairn-drill") { [self] in self.execute(snapshot, resumed: false) }
+        return r
+    }
+
+    // MARK: - Measuring
+
+    struct Key {
+        let pool: String
+        let type: RecordType
+        let client: String
+        let query: [UInt8]
+    }
+
+    func keys(for plan: DrillPlan) -> [Key] {
+        var out: [Key] = []
+        for p in plan.pools {
+            let type: RecordType = p.type == "AAAA" ? .aaaa : .a
+            guard let name = try? DomainName(p.pool) else { continue }
+            for e in p.entries {
+                var options: [(code: UInt16, data: [UInt8])] = []
+                if let c = CIDR(e.client) { options = [QueryBuilder.clientSubnet(address: c.address.bytes, prefix: UInt8(c.prefix))] }
+                let q = QueryBuilder.make(id: UInt16(out.count & 0xFFFF), name: name, type: type,
+                                          edns: (udpSize: 1232, dnssecOK: false), options: options)
+                out.append(Key(pool: p.pool, type: type, client: e.client, query: q))
+            }
+        }
+        return out
+    }
+
+    /// Whether an answer contains the drill's target.
+    static func contains(_ addresses: [String], target: DrillTarget, pool: String, sites: [String: String]) -> Bool {
+        switch target.scope {
+        case .site: return addresses.contains { sites["\(pool)|\($0)"] == target.name }
+        case .member:
+            let addr = target.name.split(separator: "/", maxSplits: 1).last.map(String.init) ?? ""
+            let want = ClientAddress(text: addr)
+            return addresses.contains { ClientAddress(text: $0) == want }
+        case .pool: return !addresses.isEmpty
+        }
+    }
+
+    func execute(_ initial: DrillReport, resumed: Bool) {
+        var r = initial
+        guard let plan = r.plan, let (host, port) = listener(), let client = UDPQuerier(host: host, port: port) else {
+            r.status = .interrupted
+            r.note = "cannot measure: no DNS listener"
+            finish(&r)
+            return
+        }
+        defer { client.close() }
+        let config = publisher.box.load().gslb.config
+        var sites: [String: String] = [:]
+        for p in config.pools {
+            for m in p.members {
+                let canonical = ClientAddress(text: m.address)?.description ?? m.address
+                sites["\(p.name)|\(canonical)"] = m.site
+            }
+        }
+        let keys = self.keys(for: plan)
+        var seen = r.measurements?.seen ?? keys.map { DrillReport.Seen(pool: $0.pool, type: $0.type.description, client: $0.client) }
+        if seen.count != keys.count { seen = keys.map { DrillReport.Seen(pool: $0.pool, type: $0.type.description, client: $0.client) } }
+        var queries = r.measurements?.queries ?? 0
+        let interval = Double(intervalMs) / 1000
+
+        func round(_ phase: Int, since: Double) {
+            let t = clock()
+            for (i, k) in keys.enumerated() {
+                queries += 1
+                guard let (rcode, addrs) = client.ask(k.query, type: k.type) else { seen[i].timeouts += 1; continue }
+                if rcode == 2 { seen[i].servfail += 1 } else if addrs.isEmpty && phase != 0 { seen[i].empty += 1 }
+                for a in addrs {
+                    let site = sites["\(k.pool)|\(ClientAddress(text: a)?.description ?? a)"] ?? a
+                    switch phase {
+                    case 0: seen[i].before[site, default: 0] += 1
+                    case 1: seen[i].during[site, default: 0] += 1
+                    default: seen[i].after[site, default: 0] += 1
+                    }
+                }
+                let with = Self.contains(addrs, target: r.target, pool: k.pool, sites: sites)
+                let dt = t - since
+                switch phase {
+                case 0: if with { seen[i].hadTarget = true }
+                case 1:
+                    if with { seen[i].lastWith = dt } else if seen[i].firstWithout == nil { seen[i].firstWithout = dt }
+                default:
+                    if with && seen[i].failback == nil { seen[i].failback = dt }
+                }
+            }
+        }
+        func measurements() -> DrillReport.Measurements {
+            var during: [String: Int] = [:]
+            for s in seen { for (k, v) in s.during { during[k, default: 0] += v } }
+            let moved = seen.filter(\.hadTarget)
+            return DrillReport.Measurements(
+                queries: queries, intervalMs: intervalMs,
+                timeToFailover: moved.contains { $0.failover == nil } ? nil : moved.compactMap(\.failover).max(),
+                firstAnswerWithout: moved.compactMap(\.firstWithout).max(),
+                timeToFailback: moved.isEmpty || moved.contains { $0.failback == nil } ? nil : moved.compactMap(\.failback).max(),
+                sitesDuring: during, emptyAnswers: seen.map(\.empty).reduce(0, +), servfails: seen.map(\.servfail).reduce(0, +),
+                timeouts: seen.map(\.timeouts).reduce(0, +), seen: seen)
+        }
+
+        // Before: what the answers are with the target up (several rounds, for random policies).
+        if !resumed { for _ in 0..<5 { round(0, since: clock()) } }
+        // A key had the target when it was seen in its answers, or the plan says it may be.
+        for (i, k) in keys.enumerated() where !seen[i].hadTarget {
+            if let p = plan.pools.first(where: { $0.pool == k.pool && $0.type == k.type.description }),
+               let e = p.entries.first(where: { $0.client == k.client }) {
+                seen[i].hadTarget = Self.contains(e.now.addresses, target: r.target, pool: k.pool, sites: sites)
+                    || (r.target.scope == .site && e.now.sites.contains(r.target.name))
+            }
+        }
+        if !resumed {
+            // Fail the target.
+            let start = clock()
+            r.startedAt = start
+            do {
+                if r.mode == "override" {
+                    let o = DrillPlanner.override(for: r.target, drillID: r.id, now: start, expiresAt: start + r.hold + overrideMargin)
+                    let stored = try repo.addOverride(o, audit: AuditEntry(time: start, principal: r.principal, source: "drill",
+                                                                           requestID: nil, action: "create", object: ""))
+                    r.overrideID = stored.id
+                    r.log("override \(stored.id ?? 0) forces \(r.target) down until \(DrillReport.time(start + r.hold + overrideMargin)) at the latest", at: start)
+                } else {
+                    injector?.injectFailures(Self.members(of: r.target, in: config), tag: r.id)
+                    r.log("probes of \(r.target) now fail inside Cairn", at: start)
+                }
+                publisher.refreshIfChanged()
+                try repo.saveDrill(r, audit: [])
+            } catch {
+                r.note = "could not fail the target: \(error)"
+                r.status = .interrupted
+                finish(&r)
+                return
+            }
+        }
+        let start = r.startedAt ?? clock()
+        // During: until the hold ends or an abort.
+        var aborted = false
+        var lastSave = clock()
+        while clock() < start + r.hold && !stopped.load(ordering: .relaxed) {
+            if controls.withLock({ $0[r.id] ?? false }) { aborted = true; break }
+            let t0 = clock()
+            round(1, since: start)
+            if clock() - lastSave > 1 {
+                r.measurements = measurements()
+                try? repo.saveDrill(r, audit: [])
+                lastSave = clock()
+            }
+            let left = interval - (clock() - t0)
+            if left > 0 { Thread.sleep(forTimeInterval: min(left, max(0, start + r.hold - clock()))) }
+        }
+        if stopped.load(ordering: .relaxed) {
+            // Cairn is stopping: the override's expiry or the next start ends the drill.
+            r.measurements = measurements()
+            try? repo.saveDrill(r, audit: [])
+            return
+        }
+        // Restore.
+        let restore = clock()
+        r.status = .restoring
+        r.restoredAt = restore
+        if r.mode == "override" {
+            let ours = ((try? repo.activeOverrides(now: restore)) ?? []).filter { $0.drillID == r.id }
+            for o in ours {
+                _ = try? repo.removeOverride(id: o.id ?? 0, audit: AuditEntry(time: restore, principal: r.principal, source: "drill",
+                                                                             requestID: nil, action: "delete", object: ""))
+            }
+        } else {
+            injector?.clearFailures(tag: r.id)
+        }
+        publisher.refreshIfChanged()
+        r.log(aborted ? "aborted: failure lifted" : "hold over: failure lifted", at: restore)
+        try? repo.saveDrill(r, audit: [audit(r, "drill-restore", r.principal, "drill", nil)])
+        // After: until every key that had the target has it again, or a timeout.
+        let timeout = failbackTimeout(r, config: config)
+        while clock() < restore + timeout && !stopped.load(ordering: .relaxed) {
+            let t0 = clock()
+            round(2, since: restore)
+            if !seen.contains(where: { $0.hadTarget && $0.failback == nil }) {
+                // A few more rounds to show where traffic settles.
+                for _ in 0..<3 { round(2, since: restore) }
+                break
+            }
+            let left = interval - (clock() - t0)
+            if left > 0 { Thread.sleep(forTimeInterval: left) }
+        }
+        r.measurements = measurements()
+        if aborted { r.status = .aborted } else if r.interrupted { r.status = .interrupted } else { r.status = .completed }
+        finish(&r)
+    }
+
+    func failbackTimeout(_ r: DrillReport, config: GSLBConfig) -> Double {
+        guard r.mode == "probe" else { return 5 }
+        var worst = 1000
+        for p in config.pools {
+            for m in p.members {
+                if let name = m.monitor ?? p.monitor, let mon = config.monitors.first(where: { $0.name == name }) {
+                    worst = max(worst, mon.rise * mon.intervalMs + mon.timeoutMs)
+                }
+            }
+        }
+        return min(120, Double(worst) / 1000 * 2 + 3)
+    }
+
+    func finish(_ r: inout DrillReport) {
+        let end = clock()
+        r.endedAt = end
+        r.verdict = DrillReport.verdict(plan: r.plan, measurements: r.measurements, status: r.status)
+        r.log("ended: \(r.status.rawValue), verdict \(r.verdict?.result ?? "none")", at: end)
+        do {
+            try repo.saveDrill(r, audit: [audit(r, "drill-end", r.principal, "drill", nil,
+                                                detail: "verdict \(r.verdict?.result ?? "none")")])
+        } catch {
+            logger.error("cannot save drill \(r.id): \(error)")
+        }
+        _ = controls.withLock { $0.removeValue(forKey: r.id) }
+        logger.notice("drill \(r.id) on \(r.target) ended: \(r.status.rawValue), time-to-failover \(r.measurements?.timeToFailover.map { String(format: "%.3f s", $0) } ?? "-"), verdict \(r.verdict?.result ?? "none")")
+    }
+
+    // MARK: - Abort, recover, schedule
+
+    public func abort(id: String, principal: String, source: String, requestID: String?) throws -> DrillReport {
+        guard var r = try repo.drill(id: id) else { throw DrillError(kind: .notFound, field: "id", message: "no drill \(id)") }
+        if r.isFinished { throw DrillError(kind: .conflict, field: "id", message: "drill \(id) has already ended (\(r.status.rawValue))") }
+        try repo.audit([audit(r, "drill-abort", principal, source, requestID)])
+        let mine = controls.withLock { c -> Bool in
+            guard c[id] != nil else { return false }
+            c[id] = true
+            return true
+        }
+        if mine {
+            // The drill's thread restores within one query round, then measures the failback.
+            let deadline = clock() + 15
+            while clock() < deadline {
+                if let now = try repo.drill(id: id), now.isFinished { return now }
+                Thread.sleep(forTimeInterval: 0.02)
+            }
+            return try repo.drill(id: id) ?? r
+        }
+        // Scheduled, or left by a previous process: lift what it holds and close it.
+        for o in try repo.activeOverrides(now: clock()) where o.drillID == id {
+            _ = try? repo.removeOverride(id: o.id ?? 0, audit: AuditEntry(time: clock(), principal: principal, source: source,
+                                                                         requestID: requestID, action: "delete", object: ""))
+        }
+        injector?.clearFailures(tag: id)
+        publisher.refreshIfChanged()
+        r.status = .aborted
+        r.log("aborted by \(principal)", at: clock())
+        finish(&r)
+        return r
+    }
+
+    /// At start-up: drills a previous process left running are ended on time and marked interrupted.
+    public func recover() {
+        guard let all = try? repo.unfinishedDrills() else { return }
+        for var r in all where r.status == .running || r.status == .restoring {
+            r.interrupted = true
+            r.log("Cairn restarted during the drill", at: clock())
+            if r.mode == "probe" {
+                // The injected faults died with the previous process: the failure is already over.
+                r.restoredAt = r.restoredAt ?? clock()
+                r.note = "probe faults end with the process that injected them"
+            }
+            controls.withLock { $0[r.id] = false }
+            try? repo.saveDrill(r, audit: [audit(r, "drill-resume", "cairn", "cairn", nil)])
+            logger.notice("drill \(r.id) on \(r.target) was running when Cairn stopped: it ends at \(DrillReport.time((r.startedAt ?? 0) + r.hold))")
+            let snapshot = r
+            NamedThread.start("cairn-drill") { [self] in
+                var s = snapshot
+                if s.mode == "probe" { s.hold = max(0, clock() - (s.startedAt ?? clock())) }
+                self.execute(s, resumed: true)
+            }
+        }
+    }
+
+    /// Starts scheduled drills when due (call every second or so).
+    public func tick() {
+        guard let all = try? repo.unfinishedDrills() else { return }
+        let now = clock()
+        for r in all where r.status == .scheduled && (r.scheduledAt ?? 0) <= now {
+            var s = r
+            s.log("scheduled start", at: now)
+            do {
+                _ = try begin(s, principal: r.principal, source: "schedule", requestID: nil)
+            } catch {
+                logger.warning("scheduled drill \(r.id) refused: \(error)")
+                s.status = .refused
+                if s.note == nil { s.note = "\(error)" }
+                if let stored = try? repo.drill(id: r.id), stored.status == .scheduled { try? repo.saveDrill(s, audit: []) }
+            }
+        }
+    }
+
+    public func stop() { stopped.store(true, ordering: .relaxed) }
+}
+
+/// A blocking UDP client for the drill's own queries (not on the DNS path).
+final class UDPQuerier {
+    let fd: Int32
+
+    init?(host: String, port: Int) {
+        let h = host == "0.0.0.0" ? "127.0.0.1" : host == "::" ? "::1" : host
+        if h.contains(":") {
+            fd = socket(AF_INET6, Int32(SOCK_DGRAM.rawValue), 0)
+            guard fd >= 0 else { return nil }
+            var a = sockaddr_in6()
+            a.sin6_family = sa_family_t(AF_INET6)
+            a.sin6_port = in_port_t(UInt16(port).bigEndian)
+            inet_pton(AF_INET6, h, &a.sin6_addr)
+            let rc = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) } }
+            guard rc == 0 else { Glibc.close(fd); return nil }
+        } else {
+            fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+            guard fd >= 0 else { return nil }
+            var a = sockaddr_in()
+            a.sin_family = sa_family_t(AF_INET)
+            a.sin_port = in_port_t(UInt16(port).bigEndian)
+            a.sin_addr.s_addr = inet_addr(h)
+            let rc = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+            guard rc == 0 else { Glibc.close(fd); return nil }
+        }
+        var tv = timeval(tv_sec: 0, tv_usec: 200_000)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    /// (rcode, addresses) or nil on timeout.
+    func ask(_ query: [UInt8], type: RecordType) -> (Int, [String])? {
+        var q = query
+        let id = UInt16.random(in: 0...UInt16.max)
+        q[0] = UInt8(id >> 8); q[1] = UInt8(id & 0xFF)
+        _ = q.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+        var buf = [UInt8](repeating: 0, count: 4096)
+        for _ in 0..<3 {
+            let n = recv(fd, &buf, buf.count, 0)
+            guard n > 0 else { return nil }
+            guard n >= 12, buf[0] == q[0], buf[1] == q[1] else { continue }   // a late answer to an earlier query
+            guard let m = try? Message(bytes: Array(buf[0..<n])) else { return nil }
+            let addrs = m.answer.filter { $0.type == type }.map { RDataText.format(type: type, rdata: $0.rdata) }
+            return (Int(m.rcode.rawValue), addrs)
+        }
+        return nil
+    }
+
+    func close() { Glibc.close(fd) }
+}

@@ -1,0 +1,104 @@
+import DNSWire
+import GSLBCore
+import SnapshotService
+import Synchronization
+import Testing
+
+/// The publisher builds the zone index only when the zones are loaded: a configuration change
+/// (the store's change token moved) or a health change builds a snapshot around the same index.
+@Suite struct SnapshotPublisherTests {
+    static let origin = try! DomainName("pub.test.")
+
+    /// One zone; every load is counted.
+    final class CountingZones: ZoneSource {
+        let loads = Atomic<Int>(0)
+        func loadZones() -> ZoneLoadResult {
+            loads.add(1, ordering: .relaxed)
+            let o = SnapshotPublisherTests.origin
+            let soa = ResourceRecord(name: o, type: .soa, ttl: 3600,
+                                     rdata: (try! DomainName("ns.pub.test.")).wire + (try! DomainName("hostmaster.pub.test.")).wire
+                                         + [0, 0, 0, 1, 0, 0, 14, 16, 0, 0, 2, 88, 0, 9, 58, 128, 0, 0, 0, 60])
+            return ZoneLoadResult(zones: [ZoneContent(origin: o, records: [
+                soa,
+                ResourceRecord(name: o, type: .ns, ttl: 3600, rdata: (try! DomainName("ns.pub.test.")).wire),
+                ResourceRecord(name: try! DomainName("ns.pub.test."), type: .a, ttl: 3600, rdata: [192, 0, 2, 53]),
+            ], source: "memory")], failures: [])
+        }
+    }
+
+    /// A store whose state the test sets; every set moves the change token, as a commit does.
+    final class Store: ConfigRepository {
+        let state: Mutex<(GSLBState, Int64)>
+        init(_ s: GSLBState) { state = Mutex((s, 1)) }
+        func set(_ s: GSLBState) { state.withLock { $0 = (s, $0.1 + 1) } }
+        func loadState() throws -> GSLBState { state.withLock { $0.0 } }
+        func replaceConfig(_ config: GSLBConfig, principal: String, source: String, prune: Bool) throws -> [AuditEntry] { [] }
+        func recordHealth(_ h: MemberHealth) throws {}
+        func changeToken() throws -> Int64 { state.withLock { $0.1 } }
+    }
+
+    static func config(weight: Int, extraPool: Bool = false) -> GSLBState {
+        var pools = [Pool(name: "www.pub.test.", policy: .weighted, members: [
+            Member(site: "fra", address: "192.0.2.1", weight: weight),
+            Member(site: "fra", address: "192.0.2.2", weight: 100),
+        ])]
+        if extraPool { pools.append(Pool(name: "api.v1.pub.test.", policy: .failover, members: [Member(site: "fra", address: "192.0.2.3")])) }
+        return GSLBState(config: GSLBConfig(sites: [Site(name: "fra")], pools: pools))
+    }
+
+    @Test func theZoneIndexIsSharedAcrossConfigAndHealthChangesAndRebuiltOnReload() throws {
+        let zones = CountingZones()
+        let store = Store(Self.config(weight: 100))
+        let publisher = SnapshotPublisher(source: zones, repository: store)
+        publisher.reload()
+        let first = publisher.box.load()
+        #expect(zones.loads.load(ordering: .relaxed) == 1)
+
+        // A weight change: the GSLB layer is rebuilt, the index is the same object.
+        store.set(Self.config(weight: 50))
+        #expect(publisher.refreshIfChanged())
+        let weight = publisher.box.load()
+        #expect(weight.generation == first.generation + 1)
+        #expect(weight.zoneIndex === first.zoneIndex)
+        #expect(weight.pools[0].pool.members[0].weight == 50)
+
+        // A new pool (a new name and an empty non-terminal): still the same index.
+        store.set(Self.config(weight: 50, extraPool: true))
+        #expect(publisher.refreshIfChanged())
+        let added = publisher.box.load()
+        #expect(added.zoneIndex === first.zoneIndex)
+        #expect(added.pool(name: try DomainName("api.v1.pub.test."), type: .a) != nil)
+        #expect(added.node(for: try DomainName("v1.pub.test.")) != nil)
+        #expect(added.nameCount == first.nameCount + 2)
+
+        // A health change: only the pool, same index.
+        publisher.applyHealth([MemberHealth(key: MemberKey(pool: "www.pub.test.", address: "192.0.2.1"), state: .down, since: 1)])
+        publisher.flushHealth()
+        let health = publisher.box.load()
+        #expect(health.generation == added.generation + 1)
+        #expect(health.zoneIndex === first.zoneIndex)
+
+        // The pool removed again: its names go, the index stays.
+        store.set(Self.config(weight: 50))
+        #expect(publisher.refreshIfChanged())
+        let removed = publisher.box.load()
+        #expect(removed.zoneIndex === first.zoneIndex)
+        #expect(removed.node(for: try DomainName("v1.pub.test.")) == nil)
+        #expect(removed.nameCount == first.nameCount)
+        #expect(zones.loads.load(ordering: .relaxed) == 1)
+
+        let stats = publisher.stats
+        #expect(stats.fullRebuilds == 1 && stats.gslbRebuilds == 3 && stats.incrementalRebuilds == 1)
+
+        // A zone reload builds a new index.
+        publisher.reload()
+        let reloaded = publisher.box.load()
+        #expect(zones.loads.load(ordering: .relaxed) == 2)
+        #expect(reloaded.zoneIndex !== first.zoneIndex)
+        #expect(publisher.stats.fullRebuilds == 2)
+        // And the next config change shares that one.
+        store.set(Self.config(weight: 70))
+        #expect(publisher.refreshIfChanged())
+        #expect(publisher.box.load().zoneIndex === reloaded.zoneIndex)
+    }
+}
