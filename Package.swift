@@ -27,6 +27,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
         // SHA-256 and random bytes of API tokens; already built for swift-certificates (NIOSSL's graph).
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        // The PostgreSQL backend of the store (several nodes on one database).
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // bytes <-> values: names, headers, records, EDNS, compression, truncation. No dependencies.
@@ -37,9 +39,10 @@ let package = Package(
         .target(name: "CNetShim"),
         .target(name: "GSLBCore", dependencies: ["DNSWire"], swiftSettings: hotPath),
         .target(name: "ZoneFiles", dependencies: ["DNSWire", "GSLBCore", "CLDNS"]),
-        // The only importer of GRDB/SQLite: migrations, repository, audit log.
+        // The store: the repository logic once, over SQLite (GRDB, the only importer) and PostgreSQL (PostgresNIO).
         .target(name: "GSLBStore", dependencies: ["GSLBCore", .product(name: "GRDB", package: "GRDB.swift"),
-                                                  .product(name: "Crypto", package: "swift-crypto")]),
+                                                  .product(name: "Crypto", package: "swift-crypto"),
+                                                  .product(name: "PostgresNIO", package: "postgres-nio")]),
         // The declarative YAML file of `cairn apply` / `cairn export`.
         .target(name: "GSLBConfigFile", dependencies: ["GSLBCore", "DNSWire", .product(name: "Yams", package: "Yams")]),
         // The serving state: zone loader and snapshot publisher (SnapshotBox swaps), the store watcher's
@@ -108,12 +111,14 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "ZoneFilesTests", dependencies: ["DNSWire", "GSLBCore", "ZoneFiles"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "GSLBStoreTests", dependencies: ["GSLBCore", "GSLBStore"]),
+        // Starts a real PostgreSQL for the store's contract tests and the integration tests.
+        .target(name: "TestPostgres", path: "Tests/TestPostgres"),
+        .testTarget(name: "GSLBStoreTests", dependencies: ["GSLBCore", "GSLBStore", "TestPostgres"]),
         .testTarget(name: "GSLBConfigFileTests", dependencies: ["GSLBCore", "GSLBConfigFile", "DNSWire"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "IntegrationTests", dependencies: [
             "DNSWire", "GSLBCore", "ZoneFiles", "SnapshotService", "DNSService", "HealthService", "AdminService",
-            "cairn", "CairnDaemon",
+            "cairn", "CairnDaemon", "TestPostgres",
         ]),
         .testTarget(name: "SnapshotServiceTests", dependencies: ["DNSWire", "GSLBCore", "SnapshotService"]),
         .testTarget(name: "DNSServiceTests", dependencies: ["DNSWire", "GSLBCore", "SnapshotService", "DNSService",

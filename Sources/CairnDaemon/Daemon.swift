@@ -17,7 +17,10 @@ import Synchronization
 /// Everything `cairn serve` needs, typed: what its flags say once parsed and checked.
 public struct DaemonConfiguration: Sendable {
     public var zones: String
+    /// The SQLite file of `--db` (used when `store` is nil, and for the `--user` file checks).
     public var db: String
+    /// `--store`: where the store is; nil = the SQLite file `db`.
+    public var store: StoreLocation?
     public var dns: DNSServerConfiguration
     /// nil: no admin API.
     public var api: AdminAPIConfiguration?
@@ -27,16 +30,21 @@ public struct DaemonConfiguration: Sendable {
     public var pidFile: String?
     /// `--user`: after binding, run as this account for good (`Privileges`).
     public var user: Privileges.Account?
-    /// How often the store's change token is read.
+    /// How often the store's change token is read (on PostgreSQL the safety net of `LISTEN/NOTIFY`).
     public var storePollInterval: Double
 
-    public init(zones: String, db: String, dns: DNSServerConfiguration, api: AdminAPIConfiguration?,
+    public init(zones: String, db: String, store: StoreLocation? = nil, dns: DNSServerConfiguration, api: AdminAPIConfiguration?,
                 probeConcurrency: Int = 2048, allowCommandMonitors: Bool = false, pidFile: String? = nil,
                 user: Privileges.Account? = nil, storePollInterval: Double = 0.2) {
-        self.zones = zones; self.db = db; self.dns = dns; self.api = api; self.probeConcurrency = probeConcurrency
+        self.zones = zones; self.db = db; self.store = store; self.dns = dns; self.api = api; self.probeConcurrency = probeConcurrency
         self.allowCommandMonitors = allowCommandMonitors; self.pidFile = pidFile; self.user = user
         self.storePollInterval = storePollInterval
     }
+
+    /// Where the store is: `store`, else the SQLite file `db`.
+    public var storeLocation: StoreLocation { store ?? .sqlite(path: db) }
+    /// The SQLite file of the store, nil on PostgreSQL.
+    var sqliteFile: String? { storeLocation.sqlitePath }
 }
 
 public struct DaemonError: Error, CustomStringConvertible {
@@ -54,7 +62,7 @@ public struct DaemonError: Error, CustomStringConvertible {
 /// request or runs a probe exists before that; `run()` starts it all.
 public final class Daemon: Sendable {
     public let configuration: DaemonConfiguration
-    public let store: SQLiteStore
+    public let store: Store
     public let publisher: SnapshotPublisher
     public let server: DNSServer
     public let monitor: HealthMonitor
@@ -76,13 +84,13 @@ public final class Daemon: Sendable {
         guard FileManager.default.fileExists(atPath: config.zones, isDirectory: &isDir), isDir.boolValue else {
             throw DaemonError("--zones: \(config.zones) is not a directory")
         }
-        if config.user != nil {
+        if config.user != nil, let file = config.sqliteFile {
             // Root opens the store by path: not through a link or a second name the service user may have planted.
-            try Privileges.refuseUnsafeFiles(Privileges.storeFiles(db: config.db))
+            try Privileges.refuseUnsafeFiles(Privileges.storeFiles(db: file))
         }
-        let store: SQLiteStore
-        do { store = try SQLiteStore(path: config.db) } catch {
-            throw DaemonError("cannot open the store \(config.db): \(error)")
+        let store: Store
+        do { store = try Store(location: config.storeLocation) } catch {
+            throw DaemonError("cannot open the store \(config.storeLocation): \(error)")
         }
         let publisher = SnapshotPublisher(source: ZoneDirectorySource(directory: config.zones), repository: store)
         let report = publisher.reload()
@@ -123,7 +131,8 @@ public final class Daemon: Sendable {
         // accepts a request and before any probe, drill or reaper runs.
         if let account = config.user {
             do {
-                let warnings = try Privileges.prepareFiles(Privileges.storeFiles(db: config.db) + (config.pidFile.map { [$0] } ?? []),
+                let warnings = try Privileges.prepareFiles((config.sqliteFile.map(Privileges.storeFiles(db:)) ?? [])
+                                                           + (config.pidFile.map { [$0] } ?? []),
                                                            for: account)
                 for w in warnings { logger.warning("\(w)") }
                 try Privileges.drop(to: account)
@@ -148,7 +157,7 @@ public final class Daemon: Sendable {
                       drills: drills, admin: admin, dnsBound: bound, logger: logger, probeGroup: probeGroup)
     }
 
-    init(configuration: DaemonConfiguration, store: SQLiteStore, publisher: SnapshotPublisher, server: DNSServer,
+    init(configuration: DaemonConfiguration, store: Store, publisher: SnapshotPublisher, server: DNSServer,
          monitor: HealthMonitor, drills: DrillRunner, admin: AdminAPI?, dnsBound: [BoundAddress], logger: Logger,
          probeGroup: MultiThreadedEventLoopGroup) {
         self.configuration = configuration; self.store = store; self.publisher = publisher; self.server = server
@@ -163,7 +172,7 @@ public final class Daemon: Sendable {
     ///   - onAPIBound: `HOST:PORT` once the admin API listens.
     public func run(signals: Bool = true, onAPIBound: @escaping @Sendable (String) -> Void = { _ in }) async throws {
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
-            .init(service: StoreWatcherService(publisher: publisher, interval: configuration.storePollInterval)),
+            .init(service: StoreWatcherService(publisher: publisher, store: store, interval: configuration.storePollInterval)),
             .init(service: DNSService(server: server)),
             .init(service: HealthService(monitor: monitor, probeGroup: probeGroup)),
             .init(service: DrillService(drills: drills)),
@@ -187,6 +196,7 @@ public final class Daemon: Sendable {
             if let pid = configuration.pidFile { try? FileManager.default.removeItem(atPath: pid) }
         }
         try await group.run()
+        store.close()   // last: every service that used it has stopped (PostgreSQL: its connections end cleanly)
         logger.info("stopped")
     }
 

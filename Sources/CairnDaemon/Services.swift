@@ -14,14 +14,26 @@ import ServiceLifecycle
 // The daemon's parts as `Service`s. A part that owns threads (the UDP workers, the probe loop, the store watcher)
 // is still a service: its `run()` waits for the graceful shutdown, then stops and joins them.
 
-/// Reads the store's change token and publishes a snapshot when it moved (`SnapshotPublisher.startWatching`).
+/// Reads the store's change token and publishes a snapshot when it moved (`SnapshotPublisher.startWatching`),
+/// every `interval` seconds; on PostgreSQL also as soon as another node or process notifies a write
+/// (`LISTEN cairn_changes`), the periodic check staying the safety net.
 struct StoreWatcherService: Service {
     let publisher: SnapshotPublisher
+    let store: Store
     let interval: Double
 
     func run() async throws {
         let watcher = publisher.startWatching(interval: interval)
-        try? await gracefulShutdown()
+        if store.notifiesChanges {
+            let queue = DispatchQueue(label: "cairn.store.notify")
+            let publisher = publisher
+            // Reading the store blocks: on a queue of its own, never in the listening task.
+            await cancelWhenGracefulShutdown {
+                await store.listenForChanges { queue.async { publisher.refreshIfChanged() } }
+            }
+        } else {
+            try? await gracefulShutdown()
+        }
         watcher.stop()
     }
 }
@@ -78,7 +90,7 @@ struct DrillService: Service {
 
 /// Lifts expired overrides (every 250 ms), each lift audited (`expire`, principal `cairn`).
 struct ReaperService: Service {
-    let store: SQLiteStore
+    let store: Store
     let publisher: SnapshotPublisher
     let logger: Logger
 

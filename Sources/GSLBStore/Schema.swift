@@ -1,21 +1,44 @@
-import GRDB
-
-/// The versioned schema. Migrations are append-only: a released migration is never edited;
-/// a change is a new migration ("v2", ...). A file carrying a migration this binary does not
-/// know was written by a newer Cairn, and `SQLiteStore.init` refuses it (`schemaTooNew`).
+/// The versioned schema, one list for both backends (PostgreSQL gets the same DDL through
+/// `SQLDialect.ddl`). Migrations are append-only: a released migration is never edited;
+/// a change is a new migration ("v3", ...). A store carrying a migration this binary does not
+/// know was written by a newer Cairn, and `Store.init` refuses it (`schemaTooNew`).
 /// Any new stored value an older binary could not read (a new policy, monitor type,
-/// fallback) comes with a migration, even an empty one, so that older binaries refuse the file
+/// fallback) comes with a migration, even an empty one, so that older binaries refuse the store
 /// instead of misreading it.
+///
+/// Applied migrations are recorded in `grdb_migrations (identifier)`, the table GRDB's
+/// `DatabaseMigrator` used before the store had two backends: files it migrated open as they are.
 enum Schema {
-    static func makeMigrator() -> DatabaseMigrator {
-        var migrator = DatabaseMigrator()
-        migrator.registerMigration("v1") { db in
-            try db.execute(sql: v1)
+    static let migrations: [(id: String, sql: String)] = [("v1", v1), ("v2", v2)]
+
+    /// Bookkeeping tables beside `tables`: the migrations' record, and on PostgreSQL the change counter.
+    static func bookkeepingTables(_ dialect: SQLDialect) -> Set<String> {
+        dialect == .postgres ? ["grdb_migrations", "cairn_changes"] : ["grdb_migrations"]
+    }
+
+    /// Applies the migrations the store has not seen yet, one transaction each (every writer
+    /// is serialised, so two nodes starting together do not both migrate); throws
+    /// `schemaTooNew` before writing anything when the store has migrations this binary does
+    /// not know.
+    static func migrate(_ database: any SQLDatabase) throws {
+        let known = migrations.map(\.id)
+        for migration in migrations {
+            try mapErrors("migrating \(database.locationDescription)") {
+                _ = try database.write { db in
+                    try db.executeScript("CREATE TABLE IF NOT EXISTS grdb_migrations (identifier TEXT NOT NULL PRIMARY KEY)")
+                    let applied = try appliedMigrations(db)
+                    let unknown = applied.subtracting(known).sorted()
+                    if !unknown.isEmpty { throw StoreError.schemaTooNew(found: unknown, known: known) }
+                    guard !applied.contains(migration.id) else { return }
+                    try db.executeScript(db.dialect.ddl(migration.sql))
+                    try db.execute("INSERT INTO grdb_migrations (identifier) VALUES (?)", [migration.id])
+                }
+            }
         }
-        migrator.registerMigration("v2") { db in
-            try db.execute(sql: v2)
-        }
-        return migrator
+    }
+
+    static func appliedMigrations(_ db: any SQLTransaction) throws -> Set<String> {
+        Set(try db.fetch("SELECT identifier FROM grdb_migrations").map { $0[0] as String })
     }
 
     /// Every table created by the migrations (tests check them from empty).

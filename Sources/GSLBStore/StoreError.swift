@@ -1,5 +1,3 @@
-import GRDB
-
 /// The one error type of `GSLBStore`: a code for the caller (the API maps it to an HTTP
 /// status in one place), a message for people, and the object concerned when there is one.
 public struct StoreError: Error, CustomStringConvertible, Hashable, Sendable {
@@ -16,7 +14,7 @@ public struct StoreError: Error, CustomStringConvertible, Hashable, Sendable {
         case notFound = "not-found"
         /// Optimistic concurrency: the stored version is not the expected one. Nothing was written.
         case conflict
-        /// Any other SQLite error.
+        /// Any other database error.
         case database
     }
 
@@ -41,26 +39,22 @@ public struct StoreError: Error, CustomStringConvertible, Hashable, Sendable {
                    + "this binary knows: \(known.joined(separator: ", "))). Upgrade cairn, or restore a backup made by this version.")
     }
 
-    init(_ error: DatabaseError, doing what: String, object: String? = nil) {
-        let text = error.message ?? "\(error.resultCode)"
-        if error.resultCode == .SQLITE_CONSTRAINT {
-            self.init(.constraint, "\(what): \(text)", object: object)
-        } else if error.resultCode == .SQLITE_NOTADB || error.resultCode == .SQLITE_CANTOPEN
-                    || error.resultCode == .SQLITE_PERM || error.resultCode == .SQLITE_READONLY {
-            self.init(.cannotOpen, "\(what): \(text)", object: object)
-        } else {
-            self.init(.database, "\(what): \(text)", object: object)
+    init(_ error: SQLError, doing what: String, object: String? = nil) {
+        switch error.kind {
+        case .constraint, .foreignKey: self.init(.constraint, "\(what): \(error.message)", object: object)
+        case .cannotOpen: self.init(.cannotOpen, "\(what): \(error.message)", object: object)
+        case .other: self.init(.database, "\(what): \(error.message)", object: object)
         }
     }
 }
 
-/// Runs `body`, turning GRDB errors into `StoreError` (the module's boundary).
+/// Runs `body`, turning the backends' errors into `StoreError` (the module's boundary).
 func mapErrors<T>(_ what: String, _ body: () throws -> T) throws -> T {
     do {
         return try body()
     } catch let error as StoreError {
         throw error
-    } catch let error as DatabaseError {
+    } catch let error as SQLError {
         throw StoreError(error, doing: what)
     }
 }

@@ -12,10 +12,13 @@ struct StoreOptions: ParsableArguments {
     @Option(help: "The SQLite file (created and migrated when missing).")
     var db: String = "cairn.sqlite"
 
+    @Option(help: StoreFlag.help)
+    var store: String?
+
     @Option(help: "Directory of zone files (pools must fall inside these zones).")
     var zones: String = "zones"
 
-    func openStore() throws -> SQLiteStore { try SQLiteStore(path: db) }
+    func openStore() throws -> Store { try StoreFlag.open(db: db, store: store) }
 
     /// A snapshot of the static zones only: what the validator checks pools against.
     func zoneSnapshot() throws -> ServingSnapshot {
@@ -113,8 +116,11 @@ struct Export: ParsableCommand {
     @Option(help: "The SQLite file.")
     var db: String = "cairn.sqlite"
 
+    @Option(help: StoreFlag.help)
+    var store: String?
+
     func run() throws {
-        let store = try SQLiteStore(path: db)
+        let store = try StoreFlag.open(db: db, store: self.store)
         print(ConfigFile.encode(try store.exportConfig()), terminator: "")
     }
 }
@@ -143,6 +149,10 @@ struct Explain: ParsableCommand {
     @Option(help: "Directory of zone files: explain locally (with --db, default cairn.sqlite).")
     var zones: String?
 
+    @Option(help: ArgumentHelp("Where the store is (sqlite:PATH or postgres://USER@HOST:PORT/DB): explain locally from it.",
+                               valueName: "url"))
+    var store: String?
+
     @OptionGroup var api: APIConnectionOptions
 
     func run() throws {
@@ -155,9 +165,9 @@ struct Explain: ParsableCommand {
         guard let t = RecordType(name: type), t == .a || t == .aaaa else { throw ValidationError("--type: A or AAAA") }
         let qname = try DomainName(name.hasSuffix(".") ? name : name + ".")
         // Without --db/--zones the running server explains, with its live health and overrides.
-        guard db != nil || zones != nil else { return try explainByAPI(name: qname.description, type: t.description) }
+        guard db != nil || zones != nil || store != nil else { return try explainByAPI(name: qname.description, type: t.description) }
         let (zs, _) = ZoneDirectory.load(directory: zones ?? "zones")
-        let state = try SQLiteStore(path: db ?? "cairn.sqlite").loadState()
+        let state = try StoreFlag.open(db: db, store: store).loadState()
         let snap = try SnapshotBuilder().build(zones: zs, gslb: state, now: Date().timeIntervalSince1970)
         let ex = snap.explain(name: qname, type: t, client: c, ecs: subnet)
         if json {

@@ -4,11 +4,11 @@ import GSLBCore
 import GSLBStore
 
 /// Commands that work on the SQLite file directly (before or without a server).
-let localCommands: [any ParsableCommand.Type] = [TokenCommand.self, Backup.self]
+let localCommands: [any ParsableCommand.Type] = [TokenCommand.self, Backup.self, StoreCommand.self]
 
 struct TokenCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "token", abstract: "Manage admin API tokens in the SQLite file (works without a server).",
+        commandName: "token", abstract: "Manage admin API tokens in the store (works without a server).",
         subcommands: [Create.self, List.self, Delete.self])
 
     struct Create: ParsableCommand {
@@ -18,6 +18,7 @@ struct TokenCommand: ParsableCommand {
         @Option(help: "A name for the audit log (default: the scope and the time).") var name: String?
         @Option(help: "Lifetime: 30s, 15m, 12h, 30d; none = never expires.") var expires: String?
         @Option(help: "The SQLite store.") var db: String = "cairn.sqlite"
+        @Option(help: StoreFlag.help) var store: String?
 
         func run() throws {
             guard let s = TokenScope(rawValue: scope) else { throw ValidationError("--scope: expected read, write or admin") }
@@ -29,7 +30,7 @@ struct TokenCommand: ParsableCommand {
                 }
                 expiresAt = now + secs
             }
-            let store = try SQLiteStore(path: db)
+            let store = try StoreFlag.open(db: db, store: self.store)
             let label = name ?? "\(s.rawValue)-\(Int(now))"
             let (token, secret) = try store.createToken(name: label, scope: s, expiresAt: expiresAt,
                                                         principal: "cli:\(NSUserName())", source: "cli")
@@ -42,8 +43,9 @@ struct TokenCommand: ParsableCommand {
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List tokens (never their secrets).")
         @Option(help: "The SQLite store.") var db: String = "cairn.sqlite"
+        @Option(help: StoreFlag.help) var store: String?
         func run() throws {
-            let store = try SQLiteStore(path: db)
+            let store = try StoreFlag.open(db: db, store: self.store)
             print("ID  NAME  SCOPE  EXPIRES  LAST USED")
             for t in try store.listTokens() {
                 print("\(t.id)  \(t.name)  \(t.scope.rawValue)  \(t.expiresAt.map { RFC3339.format($0, fractional: false) } ?? "never")  "
@@ -56,8 +58,9 @@ struct TokenCommand: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Delete (revoke) a token.")
         @Argument var id: Int64
         @Option(help: "The SQLite store.") var db: String = "cairn.sqlite"
+        @Option(help: StoreFlag.help) var store: String?
         func run() throws {
-            let store = try SQLiteStore(path: db)
+            let store = try StoreFlag.open(db: db, store: self.store)
             try store.deleteToken(id: id, principal: "cli:\(NSUserName())", source: "cli", requestID: nil)
             print("token \(id) deleted")
         }
@@ -69,9 +72,10 @@ struct Backup: ParsableCommand {
         abstract: "Copy the SQLite store to FILE with SQLite's online backup API (safe while `cairn serve` runs).")
     @Argument(help: "The backup file to write, mode 0600; an existing file (or symlink) there is replaced whole, by rename.") var file: String
     @Option(help: "The SQLite store.") var db: String = "cairn.sqlite"
+    @Option(help: StoreFlag.help) var store: String?
     func run() throws {
-        let store = try SQLiteStore(path: db)
+        let store = try StoreFlag.open(db: db, store: self.store)
         try store.backup(to: file)
-        print("backed up \(db) to \(file)")
+        print("backed up \(store.path ?? db) to \(file)")
     }
 }

@@ -45,6 +45,12 @@ struct Serve: ParsableCommand {
     @Option(help: "The SQLite store of sites, pools, members, topology, health and overrides (created and migrated on start).")
     var db: String = "cairn.sqlite"
 
+    @Option(help: StoreFlag.help)
+    var store: String?
+
+    @Option(help: "How often the store is checked for changes by other processes or nodes, e.g. 200ms, 5s (on PostgreSQL the safety net of LISTEN/NOTIFY).")
+    var storeCheckInterval: String = "200ms"
+
     @Option(help: "Probes in flight at most.")
     var probeConcurrency: Int = 2048
 
@@ -221,7 +227,7 @@ struct Serve: ParsableCommand {
                                               connections: try apiConnectionLimits(maxConnections: apiConnections))
         }
         return DaemonConfiguration(
-            zones: zones, db: db,
+            zones: zones, db: db, store: try StoreFlag.location(db: db, store: store),
             dns: DNSServerConfiguration(
                 addresses: addresses.map { ($0.host, $0.port) }, udpWorkers: udpWorkers, maxUDPPayload: maxUdpSize,
                 tcpIdleTimeout: .seconds(Int64(tcpIdleTimeout)), tcpWriteTimeout: .seconds(Int64(tcpWriteTimeout)),
@@ -230,7 +236,15 @@ struct Serve: ParsableCommand {
                 identity: ServerIdentity(nsid: nsid.flatMap(ServerIdentity.parseNSID), identity: identity, version: serverVersion),
                 cookies: try cookies()),
             api: apiConfig, probeConcurrency: probeConcurrency, allowCommandMonitors: allowCommandMonitors,
-            pidFile: pidFile.isEmpty ? nil : pidFile, user: user)
+            pidFile: pidFile.isEmpty ? nil : pidFile, user: user, storePollInterval: try storeCheckSeconds())
+    }
+
+    /// `--store-check-interval` in seconds: 10 ms to 1 h.
+    func storeCheckSeconds() throws -> Double {
+        guard let seconds = TimeSpan.seconds(storeCheckInterval), seconds >= 0.01, seconds <= 3600 else {
+            throw ValidationError("--store-check-interval: expected a duration from 10ms to 1h such as 200ms or 5s, not \"\(storeCheckInterval)\"")
+        }
+        return seconds
     }
 
     /// DNS cookies from `--no-cookies` / `--cookie-secret-file` (read here, as root, before the drop).

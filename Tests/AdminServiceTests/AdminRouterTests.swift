@@ -34,7 +34,7 @@ import Testing
 
     struct Fixture {
         let dir: URL
-        let store: SQLiteStore
+        let store: Store
         let publisher: SnapshotPublisher
         let api: AdminAPI
         let read: String, write: String, admin: String
@@ -43,7 +43,7 @@ import Testing
     static func fixture() throws -> Fixture {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-router-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        let store = try SQLiteStore(path: dir.appendingPathComponent("cairn.sqlite").path)
+        let store = try Store(path: dir.appendingPathComponent("cairn.sqlite").path)
         let publisher = SnapshotPublisher(source: Zones(), repository: store)
         publisher.reload()
         let api = AdminAPI(configuration: AdminAPIConfiguration(), repository: store, publisher: publisher, health: nil,

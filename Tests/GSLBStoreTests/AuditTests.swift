@@ -3,11 +3,12 @@ import GSLBCore
 @testable import GSLBStore
 import Testing
 
+extension RepositoryContract {
 @Suite struct AuditTests {
-    @Test func listAuditFiltersByObjectAndTimeAndPages() throws {
-        let dir = try TempDir()
-        defer { dir.cleanUp() }
-        let store = try openStore(dir.path())
+    @Test(arguments: Backend.allCases) func listAuditFiltersByObjectAndTimeAndPages(_ backend: Backend) throws {
+        let place = try backend.makeLocation()
+        defer { place.cleanUp() }
+        let store = try place.open()
         let written = try store.audit([
             AuditEntry(time: 1, principal: "-", source: "192.0.2.1", action: "auth-failure", object: "api"),
             AuditEntry(time: 2, principal: "a", source: "s", action: "update", object: "pool:www.example.com./A"),
@@ -83,4 +84,5 @@ import Testing
         #expect(rows.map { json($0.after ?? $0.before) } == before.map(json))
         #expect(rows[2].after?.contains(#""expires_at":null"#) == true)
     }
+}
 }

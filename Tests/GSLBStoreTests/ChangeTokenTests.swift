@@ -3,12 +3,13 @@ import GSLBCore
 @testable import GSLBStore
 import Testing
 
+extension RepositoryContract {
 @Suite struct ChangeTokenTests {
-    @Test func theTokenMovesAfterAWriteByAnotherStoreOnTheSameFile() throws {
-        let dir = try TempDir()
-        defer { dir.cleanUp() }
-        let server = try openStore(dir.path())
-        let other = try openStore(dir.path())        // another process, as SQLite sees it
+    @Test(arguments: Backend.allCases) func theTokenMovesAfterAWriteByAnotherStoreOnTheSameLocation(_ backend: Backend) throws {
+        let place = try backend.makeLocation()
+        defer { place.cleanUp() }
+        let server = try place.open()
+        let other = try place.open()        // another process (SQLite), another node (PostgreSQL)
         let t0 = try server.changeToken()
         #expect(try server.changeToken() == t0)
         try other.replaceConfig(fullConfig(), principal: "ci", source: "apply", prune: false)
@@ -20,10 +21,10 @@ import Testing
         #expect(try server.loadState().health.count == 1)
     }
 
-    @Test func theTokenMovesAfterOwnWritesOnly() throws {
-        let dir = try TempDir()
-        defer { dir.cleanUp() }
-        let store = try openStore(dir.path())
+    @Test(arguments: Backend.allCases) func theTokenMovesAfterOwnWritesOnly(_ backend: Backend) throws {
+        let place = try backend.makeLocation()
+        defer { place.cleanUp() }
+        let store = try place.open()
         let t0 = try store.changeToken()
         try store.replaceConfig(fullConfig(), principal: "ci", source: "apply", prune: false)
         let t1 = try store.changeToken()
@@ -37,6 +38,10 @@ import Testing
         #expect(try store.changeToken() != t1)
     }
 
+}
+}
+
+@Suite struct SQLiteChangeTokenTests {
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/sqlite3")))
     func theTokenMovesAfterAWriteByAnotherProcess() throws {
         let dir = try TempDir()

@@ -3,11 +3,12 @@ import GSLBCore
 @testable import GSLBStore
 import Testing
 
+extension RepositoryContract {
 @Suite struct ConfigTests {
-    @Test func replaceConfigRoundTripsEveryField() throws {
-        let dir = try TempDir()
-        defer { dir.cleanUp() }
-        let store = try openStore(dir.path())
+    @Test(arguments: Backend.allCases) func replaceConfigRoundTripsEveryField(_ backend: Backend) throws {
+        let place = try backend.makeLocation()
+        defer { place.cleanUp() }
+        let store = try place.open()
         let audit = try store.replaceConfig(fullConfig(), principal: "alice", source: "cli", prune: false)
         #expect(try store.loadState().config == fullConfig())
         #expect(try store.exportConfig() == fullConfig())
@@ -23,10 +24,10 @@ import Testing
         #expect(versions[ObjectName.topologyTable] == 2)
     }
 
-    @Test func applyingTheSameConfigAgainWritesNothing() throws {
-        let dir = try TempDir()
-        defer { dir.cleanUp() }
-        let store = try openStore(dir.path())
+    @Test(arguments: Backend.allCases) func applyingTheSameConfigAgainWritesNothing(_ backend: Backend) throws {
+        let place = try backend.makeLocation()
+        defer { place.cleanUp() }
+        let store = try place.open()
         try store.replaceConfig(fullConfig(), principal: "alice", source: "cli", prune: true)
         let before = try Observed(store)
         let token = try store.changeToken()
@@ -35,10 +36,10 @@ import Testing
         #expect(try store.changeToken() == token)
     }
 
-    @Test func aChangedWeightBumpsThePoolAndMemberVersionsAndWritesOneAuditRow() throws {
-        let dir = try TempDir()
-        defer { dir.cleanUp() }
-        let store = try openStore(dir.path())
+    @Test(arguments: Backend.allCases) func aChangedWeightBumpsThePoolAndMemberVersionsAndWritesOneAuditRow(_ backend: Backend) throws {
+        let place = try backend.makeLocation()
+        defer { place.cleanUp() }
+        let store = try place.open()
         try store.replaceConfig(fullConfig(), principal: "alice", source: "cli", prune: false)
         let versions = try store.objectVersions()
 
@@ -62,10 +63,10 @@ import Testing
         #expect(try store.loadState().config == config)
     }
 
-    @Test func reorderingMembersIsStoredAndAudited() throws {
-        let dir = try TempDir()
-        defer { dir.cleanUp() }
-        let store = try openStore(dir.path())
+    @Test(arguments: Backend.allCases) func reorderingMembersIsStoredAndAudited(_ backend: Backend) throws {
+        let place = try backend.makeLocation()
+        defer { place.cleanUp() }
+        let store = try place.open()
         try store.replaceConfig(fullConfig(), principal: "alice", source: "cli", prune: false)
         var config = fullConfig()
         config.pools[1].members.reverse()
@@ -77,10 +78,10 @@ import Testing
         #expect(try store.objectVersions()["member:www.example.com./A/192.0.2.11"] == 1)
     }
 
-    @Test func pruneDeletesAbsentObjectsWithAuditRows() throws {
-        let dir = try TempDir()
-        defer { dir.cleanUp() }
-        let store = try openStore(dir.path())
+    @Test(arguments: Backend.allCases) func pruneDeletesAbsentObjectsWithAuditRows(_ backend: Backend) throws {
+        let place = try backend.makeLocation()
+        defer { place.cleanUp() }
+        let store = try place.open()
         try store.replaceConfig(fullConfig(), principal: "alice", source: "cli", prune: false)
         try store.recordHealth(MemberHealth(key: MemberKey(pool: "backup.example.com.", address: "203.0.113.99"),
                                             state: .up, since: 5))
@@ -107,10 +108,10 @@ import Testing
         #expect(try store.objectVersions()["member:backup.example.com./A/203.0.113.99"] == nil)
     }
 
-    @Test func aMemberAtAnUnknownSiteIsRejectedAndNothingIsWritten() throws {
-        let dir = try TempDir()
-        defer { dir.cleanUp() }
-        let store = try openStore(dir.path())
+    @Test(arguments: Backend.allCases) func aMemberAtAnUnknownSiteIsRejectedAndNothingIsWritten(_ backend: Backend) throws {
+        let place = try backend.makeLocation()
+        defer { place.cleanUp() }
+        let store = try place.open()
         try store.replaceConfig(fullConfig(), principal: "alice", source: "cli", prune: false)
         let before = try Observed(store)
         let token = try store.changeToken()
@@ -130,10 +131,10 @@ import Testing
         #expect(try store.changeToken() == token)
     }
 
-    @Test func aPoolWithAnUnknownMonitorIsRejected() throws {
-        let dir = try TempDir()
-        defer { dir.cleanUp() }
-        let store = try openStore(dir.path())
+    @Test(arguments: Backend.allCases) func aPoolWithAnUnknownMonitorIsRejected(_ backend: Backend) throws {
+        let place = try backend.makeLocation()
+        defer { place.cleanUp() }
+        let store = try place.open()
         var config = fullConfig()
         config.monitors.removeAll()
         let error = try #require(throws: StoreError.self) {
@@ -143,10 +144,10 @@ import Testing
         #expect(try store.loadState() == GSLBState())
     }
 
-    @Test func duplicateKeysAreRejectedBeforeAnyWrite() throws {
-        let dir = try TempDir()
-        defer { dir.cleanUp() }
-        let store = try openStore(dir.path())
+    @Test(arguments: Backend.allCases) func duplicateKeysAreRejectedBeforeAnyWrite(_ backend: Backend) throws {
+        let place = try backend.makeLocation()
+        defer { place.cleanUp() }
+        let store = try place.open()
         var config = fullConfig()
         config.sites.append(Site(name: "fra"))
         #expect(throws: StoreError(.invalid, "duplicate site", object: "site:fra")) {
@@ -158,10 +159,10 @@ import Testing
         #expect(try store.loadState() == GSLBState())
     }
 
-    @Test func anEmptyProbeTargetIsStoredAsNone() throws {
-        let dir = try TempDir()
-        defer { dir.cleanUp() }
-        let store = try openStore(dir.path())
+    @Test(arguments: Backend.allCases) func anEmptyProbeTargetIsStoredAsNone(_ backend: Backend) throws {
+        let place = try backend.makeLocation()
+        defer { place.cleanUp() }
+        let store = try place.open()
         var config = fullConfig()
         config.pools[0].members[0].probe = ProbeTarget()
         try store.replaceConfig(config, principal: "alice", source: "cli", prune: false)
@@ -169,10 +170,10 @@ import Testing
         #expect(try store.replaceConfig(config, principal: "alice", source: "cli", prune: false).isEmpty)
     }
 
-    @Test func modifyConfigRefusesAStaleVersion() throws {
-        let dir = try TempDir()
-        defer { dir.cleanUp() }
-        let store = try openStore(dir.path())
+    @Test(arguments: Backend.allCases) func modifyConfigRefusesAStaleVersion(_ backend: Backend) throws {
+        let place = try backend.makeLocation()
+        defer { place.cleanUp() }
+        let store = try place.open()
         try store.replaceConfig(fullConfig(), principal: "alice", source: "cli", prune: false)
         let write = try store.modifyConfig(principal: "api", source: "127.0.0.1", expectedVersions: ["site:iad": 1]) { config in
             config.sites[1].capacity = 600
@@ -197,4 +198,26 @@ import Testing
         }
         #expect(created.audit.map(\.action) == ["create"])
     }
+
+    /// Two writers (two processes on SQLite, two nodes on PostgreSQL) each read-change-write the
+    /// same site 20 times at once: writes are serialised, none is lost.
+    @Test(arguments: Backend.allCases) func concurrentReadChangeWritesAreSerialisedAndNoneIsLost(_ backend: Backend) throws {
+        let place = try backend.makeLocation()
+        defer { place.cleanUp() }
+        try place.open().replaceConfig(GSLBConfig(sites: [Site(name: "fra", capacity: 0)]), principal: "t", source: "t", prune: true)
+        let stores = [try place.open(), try place.open()]
+        DispatchQueue.concurrentPerform(iterations: stores.count * 20) { i in
+            do {
+                try stores[i % 2].modifyConfig(principal: "w\(i % 2)", source: "t") { config in
+                    config.sites[0].capacity = (config.sites[0].capacity ?? 0) + 1
+                }
+            } catch {
+                Issue.record("write \(i): \(error)")
+            }
+        }
+        #expect(try stores[0].loadState().config.sites[0].capacity == 40)
+        #expect(try stores[1].objectVersions()["site:fra"] == 41)
+        #expect(try stores[0].listAudit(object: "site:fra", limit: 100).count == 41)
+    }
+}
 }

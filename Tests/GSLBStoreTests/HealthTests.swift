@@ -3,11 +3,12 @@ import GSLBCore
 @testable import GSLBStore
 import Testing
 
+extension RepositoryContract {
 @Suite struct HealthTests {
-    @Test func recordHealthWritesHistoryOnlyWhenTheStateChanges() throws {
-        let dir = try TempDir()
-        defer { dir.cleanUp() }
-        let store = try openStore(dir.path())
+    @Test(arguments: Backend.allCases) func recordHealthWritesHistoryOnlyWhenTheStateChanges(_ backend: Backend) throws {
+        let place = try backend.makeLocation()
+        defer { place.cleanUp() }
+        let store = try place.open()
         try store.replaceConfig(fullConfig(), principal: "ci", source: "apply", prune: false)
         let key = MemberKey(pool: "www.example.com.", address: "192.0.2.10")
         try store.recordHealth(MemberHealth(key: key, state: .up, since: 10))
@@ -26,12 +27,13 @@ import Testing
         #expect(try store.healthHistory(key).map(\.since) == [14])
     }
 
-    @Test func aProbeRoundIsRecordedInOneCall() throws {
-        let dir = try TempDir()
-        defer { dir.cleanUp() }
-        let store = try openStore(dir.path())
+    @Test(arguments: Backend.allCases) func aProbeRoundIsRecordedInOneCall(_ backend: Backend) throws {
+        let place = try backend.makeLocation()
+        defer { place.cleanUp() }
+        let store = try place.open()
         let states = (1...50).map { MemberHealth(key: MemberKey(pool: "p.example.", address: "192.0.2.\($0)"), state: .down, since: 1) }
         try store.recordHealth(contentsOf: states)
         #expect(try store.loadState().health.count == 50)
     }
+}
 }

@@ -3,13 +3,14 @@ import GSLBCore
 @testable import GSLBStore
 import Testing
 
+extension RepositoryContract {
 @Suite struct OverrideTests {
     let context = AuditEntry(time: 100, principal: "alice", source: "10.0.0.1", requestID: "r1", action: "", object: "")
 
-    @Test func expireOverridesLiftsOnlyExpiredOnesAndAuditsThem() throws {
-        let dir = try TempDir()
-        defer { dir.cleanUp() }
-        let store = try openStore(dir.path())
+    @Test(arguments: Backend.allCases) func expireOverridesLiftsOnlyExpiredOnesAndAuditsThem(_ backend: Backend) throws {
+        let place = try backend.makeLocation()
+        defer { place.cleanUp() }
+        let store = try place.open()
         let expired = try store.addOverride(Override(scope: .site, target: "fra", state: .down, reason: "maintenance",
                                                      principal: "alice", expiresAt: 200, createdAt: 100), audit: context)
         let atNow = try store.addOverride(Override(scope: .member, target: "www.example.com./192.0.2.10", state: .drain,
@@ -33,10 +34,10 @@ import Testing
         #expect(try store.expireOverrides(now: 300, principal: "cairn").isEmpty)
     }
 
-    @Test func addingAndRemovingAnOverrideIsAudited() throws {
-        let dir = try TempDir()
-        defer { dir.cleanUp() }
-        let store = try openStore(dir.path())
+    @Test(arguments: Backend.allCases) func addingAndRemovingAnOverrideIsAudited(_ backend: Backend) throws {
+        let place = try backend.makeLocation()
+        defer { place.cleanUp() }
+        let store = try place.open()
         let added = try store.addOverride(Override(scope: .site, target: "fra", state: .down, reason: "r",
                                                    principal: "alice", expiresAt: 500, createdAt: 100), audit: context)
         let id = try #require(added.id)
@@ -53,4 +54,5 @@ import Testing
         let next = try store.addOverride(added, audit: context)
         #expect(next.id != id)
     }
+}
 }

@@ -1,6 +1,8 @@
 import Foundation
 import GSLBCore
 @testable import GSLBStore
+import TestPostgres
+import Testing
 
 /// A directory of its own under the system temp dir, removed by `cleanUp()`.
 struct TempDir {
@@ -18,9 +20,45 @@ struct TempDir {
 
 let fixedTime: Double = 1_700_000_000
 
-func openStore(_ path: String) throws -> SQLiteStore {
-    try SQLiteStore(path: path, now: { fixedTime })
+func openStore(_ path: String) throws -> Store {
+    try Store(path: path, now: { fixedTime })
 }
+
+/// The backends the repository contract runs on: a real SQLite file and a real PostgreSQL 15
+/// (started by the tests, `TestPostgres`).
+enum Backend: String, CaseIterable, Sendable, CustomTestStringConvertible {
+    case sqlite
+    case postgres
+
+    var testDescription: String { rawValue }
+
+    /// A new, empty store location of this backend.
+    func makeLocation() throws -> TestLocation {
+        switch self {
+        case .sqlite:
+            let dir = try TempDir()
+            return TestLocation(location: .sqlite(path: dir.path()), environment: [:], cleanUp: { dir.cleanUp() })
+        case .postgres:
+            let server = try TestPostgres.shared()
+            return TestLocation(location: try StoreLocation(try server.makeDatabase()), environment: server.environment,
+                                cleanUp: {})
+        }
+    }
+}
+
+/// A store location of a test; `open()` opens (and migrates) it, as often as a test likes.
+struct TestLocation {
+    let location: StoreLocation
+    let environment: [String: String]
+    let cleanUp: () -> Void
+
+    func open() throws -> Store {
+        try Store(location: location, environment: environment, now: { fixedTime })
+    }
+}
+
+/// The repository contract: every test in it runs on each `Backend` (`swift test --filter RepositoryContract`).
+@Suite struct RepositoryContract {}
 
 /// A config with every field of every object set, sorted as `loadState` returns it
 /// (sites, monitors by name; pools by name/type), with members and topology deliberately
@@ -65,7 +103,7 @@ struct Observed: Equatable {
     var versions: [String: Int64]
     var audit: [AuditEntry]
 
-    init(_ store: SQLiteStore) throws {
+    init(_ store: Store) throws {
         state = try store.loadState()
         versions = try store.objectVersions()
         audit = try store.listAudit(limit: 10_000)

@@ -3,6 +3,7 @@ import GSLBCore
 @testable import GSLBStore
 import Testing
 
+extension RepositoryContract {
 @Suite struct TokenTests {
     /// Token hashes are SHA-256 in lowercase hex (swift-crypto), checked against the FIPS 180-4 vectors.
     @Test func sha256MatchesTheFIPSTestVectors() {
@@ -14,10 +15,10 @@ import Testing
                 == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
     }
 
-    @Test func aTokenIsStoredOnlyAsItsHashAndFoundByIt() throws {
-        let dir = try TempDir()
-        defer { dir.cleanUp() }
-        let store = try openStore(dir.path())
+    @Test(arguments: Backend.allCases) func aTokenIsStoredOnlyAsItsHashAndFoundByIt(_ backend: Backend) throws {
+        let place = try backend.makeLocation()
+        defer { place.cleanUp() }
+        let store = try place.open()
         let (token, secret) = try store.createToken(name: "ci", scope: .write, expiresAt: fixedTime + 60, principal: "alice",
                                                     source: "cli")
         #expect(secret.hasPrefix("cairn_") && secret.count == 49)
@@ -25,9 +26,16 @@ import Testing
         #expect(try store.token(hash: TokenSecret.hash(secret)) == token)
         #expect(try store.token(hash: TokenSecret.hash(secret + "x")) == nil)
         #expect(try store.token(secret: secret) == token)
-        // The secret is nowhere in the file.
-        let bytes = try Data(contentsOf: URL(fileURLWithPath: dir.path()))
-        #expect(bytes.range(of: Data(secret.utf8)) == nil)
+        // The secret is nowhere in the store: not in the file, not in any column of any table.
+        if let path = store.path {
+            let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+            #expect(bytes.range(of: Data(secret.utf8)) == nil)
+        }
+        for table in Schema.tables {
+            for row in try store.rows(of: table) {
+                #expect(!row.values.contains { if case .text(let t) = $0 { return t.contains(secret) } else { return false } })
+            }
+        }
         #expect(!token.isExpired(at: fixedTime + 59) && token.isExpired(at: fixedTime + 60))
         #expect(TokenScope.admin.allows(.write) && TokenScope.write.allows(.read) && !TokenScope.read.allows(.write))
         // Creation and deletion are audited without the secret.
@@ -45,4 +53,5 @@ import Testing
         #expect(APIToken.constantTimeEquals("abc", "abc") && !APIToken.constantTimeEquals("abc", "abd")
                 && !APIToken.constantTimeEquals("abc", "ab"))
     }
+}
 }

@@ -39,12 +39,16 @@ final class CairnProcess {
     private(set) var apiPort: Int = 0
     var apiBase: String { "http://127.0.0.1:\(apiPort)" }
 
-    /// Starts `cairn ARGS` and waits for its `listening udp` line (for `serve`).
-    init(_ args: [String], waitForListen: Bool = true) throws {
+    /// Starts `cairn ARGS` and waits for its `listening udp` line (for `serve`); `environment`
+    /// is added to this process's environment.
+    init(_ args: [String], waitForListen: Bool = true, environment: [String: String] = [:]) throws {
         process.executableURL = Paths.cairnBinary
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         var args = args
         // Every server gets its own store unless the test names one: no two tests share a file.
-        if args.first == "serve" && !args.contains("--db") {
+        if args.first == "serve" && !args.contains("--db") && !args.contains("--store") {
             args += ["--db", FileManager.default.temporaryDirectory.appendingPathComponent("cairn-\(UUID().uuidString).sqlite").path]
         }
         // ... and its own ephemeral admin API port (the default 9053 would collide).

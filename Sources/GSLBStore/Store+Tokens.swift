@@ -1,10 +1,9 @@
-import GRDB
 import GSLBCore
 
 // API tokens: only the SHA-256 of each secret is stored. Creating and deleting one is audited
 // (`token:ID`), without the secret or its hash.
 
-extension SQLiteStore {
+extension Store {
     /// Creates a token and returns it with its secret (shown once, never stored).
     public func createToken(name: String, scope: TokenScope, expiresAt: Double?, principal: String,
                             source: String) throws -> (token: APIToken, secret: String) {
@@ -14,9 +13,9 @@ extension SQLiteStore {
         let hash = TokenSecret.hash(secret)
         let created = now()
         let token: APIToken = try write("creating a token") { db in
-            try db.execute(sql: "INSERT INTO tokens (name, hash, scope, expires_at, created_at) VALUES (?, ?, ?, ?, ?)",
-                           arguments: [name, hash, scope.rawValue, expiresAt, created])
-            let t = APIToken(id: db.lastInsertedRowID, name: name, hash: hash, scope: scope, expiresAt: expiresAt,
+            let id = try db.insertReturningID("INSERT INTO tokens (name, hash, scope, expires_at, created_at) VALUES (?, ?, ?, ?, ?)",
+                                              [name, hash, scope.rawValue, expiresAt, created])
+            let t = APIToken(id: id, name: name, hash: hash, scope: scope, expiresAt: expiresAt,
                              createdAt: created)
             _ = try Self.insertAudit(db, [AuditEntry(time: created, principal: principal, source: source, action: "create",
                                                     object: "token:\(t.id)", after: AuditJSON.token(t))])
@@ -38,7 +37,7 @@ extension SQLiteStore {
 
     public func listTokens() throws -> [APIToken] {
         try read("reading tokens") { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM tokens ORDER BY id").map { row in
+            try db.fetch("SELECT * FROM tokens ORDER BY id").map { row in
                 APIToken(id: row["id"], name: row["name"], hash: row["hash"],
                          scope: try decodeEnum(row["scope"], "tokens.scope"), expiresAt: row["expires_at"],
                          createdAt: row["created_at"], lastUsedAt: row["last_used_at"])
@@ -49,13 +48,13 @@ extension SQLiteStore {
     /// Deletes a token (audited); `.notFound` when there is none with that id.
     public func deleteToken(id: Int64, principal: String, source: String, requestID: String?) throws {
         try write("deleting a token") { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM tokens WHERE id = ?", arguments: [id]) else {
+            guard let row = try db.fetchOne("SELECT * FROM tokens WHERE id = ?", [id]) else {
                 throw StoreError(.notFound, "no such token", object: "token:\(id)")
             }
             let t = APIToken(id: row["id"], name: row["name"], hash: row["hash"],
                              scope: try decodeEnum(row["scope"], "tokens.scope"), expiresAt: row["expires_at"],
                              createdAt: row["created_at"])
-            try db.execute(sql: "DELETE FROM tokens WHERE id = ?", arguments: [id])
+            try db.execute("DELETE FROM tokens WHERE id = ?", [id])
             _ = try Self.insertAudit(db, [AuditEntry(time: now(), principal: principal, source: source, requestID: requestID,
                                                     action: "delete", object: "token:\(id)", before: AuditJSON.token(t))])
         }
@@ -64,7 +63,7 @@ extension SQLiteStore {
     /// Records when a token was last used (not audited).
     public func touchToken(id: Int64, at time: Double) throws {
         try write("touching a token") { db in
-            try db.execute(sql: "UPDATE tokens SET last_used_at = ? WHERE id = ?", arguments: [time, id])
+            try db.execute("UPDATE tokens SET last_used_at = ? WHERE id = ?", [time, id])
         }
     }
 }

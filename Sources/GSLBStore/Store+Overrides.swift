@@ -1,10 +1,9 @@
-import GRDB
 import GSLBCore
 
 // Forced states (maintenance, drills). Each change is audited in its own transaction, as
 // `override:ID` with action `create`, `delete` or `expire`.
 
-extension SQLiteStore {
+extension Store {
     /// Stores `override` (its `id` is ignored) and audits it; returns it with its new id.
     /// `audit` carries the caller's time, principal, source and request id; the store sets
     /// action, object, before and after.
@@ -12,15 +11,15 @@ extension SQLiteStore {
     public func addOverride(_ override: Override, audit: AuditEntry) throws -> Override {
         try checkFinite(override)
         return try write("adding an override") { db in
-            try db.execute(sql: """
+            let id = try db.insertReturningID("""
                 INSERT INTO overrides (scope, target, state, reason, principal, expires_at, created_at, drill_id)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [override.scope.rawValue, override.target, override.state.rawValue, override.reason,
-                                 override.principal, override.expiresAt, override.createdAt, override.drillID])
+                """, [override.scope.rawValue, override.target, override.state.rawValue, override.reason,
+                      override.principal, override.expiresAt, override.createdAt, override.drillID])
             var stored = override
-            stored.id = db.lastInsertedRowID
+            stored.id = id
             var entry = audit
-            entry.action = "create"; entry.object = ObjectName.override(db.lastInsertedRowID)
+            entry.action = "create"; entry.object = ObjectName.override(id)
             entry.before = nil; entry.after = AuditJSON.override(stored)
             try Self.insertAudit(db, [entry])
             return stored
@@ -32,10 +31,10 @@ extension SQLiteStore {
     @discardableResult
     public func removeOverride(id: Int64, audit: AuditEntry) throws -> Override {
         try write("removing an override") { db in
-            guard let existing = try Self.readOverrides(db, sql: "SELECT * FROM overrides WHERE id = ?", arguments: [id]).first else {
+            guard let existing = try Self.readOverrides(db, sql: "SELECT * FROM overrides WHERE id = ?", [id]).first else {
                 throw StoreError(.notFound, "no such override", object: ObjectName.override(id))
             }
-            try db.execute(sql: "DELETE FROM overrides WHERE id = ?", arguments: [id])
+            try db.execute("DELETE FROM overrides WHERE id = ?", [id])
             var entry = audit
             entry.action = "delete"; entry.object = ObjectName.override(id)
             entry.before = AuditJSON.override(existing); entry.after = nil
@@ -47,8 +46,7 @@ extension SQLiteStore {
     /// Overrides in force at `now` (no expiry, or expiring after `now`), oldest first.
     public func activeOverrides(now: Double) throws -> [Override] {
         try read("reading overrides") { db in
-            try Self.readOverrides(db, sql: "SELECT * FROM overrides WHERE expires_at IS NULL OR expires_at > ? ORDER BY id",
-                                   arguments: [now])
+            try Self.readOverrides(db, sql: "SELECT * FROM overrides WHERE expires_at IS NULL OR expires_at > ? ORDER BY id", [now])
         }
     }
 
@@ -57,9 +55,9 @@ extension SQLiteStore {
     @discardableResult
     public func expireOverrides(now: Double, principal: String) throws -> [Override] {
         try write("expiring overrides") { db in
-            let expired = try Self.readOverrides(db, sql: "SELECT * FROM overrides WHERE expires_at <= ? ORDER BY id", arguments: [now])
+            let expired = try Self.readOverrides(db, sql: "SELECT * FROM overrides WHERE expires_at <= ? ORDER BY id", [now])
             guard !expired.isEmpty else { return [] }
-            try db.execute(sql: "DELETE FROM overrides WHERE expires_at <= ?", arguments: [now])
+            try db.execute("DELETE FROM overrides WHERE expires_at <= ?", [now])
             try Self.insertAudit(db, expired.map { o in
                 AuditEntry(time: now, principal: principal, source: "cairn", action: "expire",
                            object: ObjectName.override(o.id ?? 0), before: AuditJSON.override(o))
@@ -74,8 +72,8 @@ extension SQLiteStore {
         }
     }
 
-    static func readOverrides(_ db: Database, sql: String, arguments: StatementArguments = []) throws -> [Override] {
-        try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
+    static func readOverrides(_ db: any SQLTransaction, sql: String, _ arguments: [any SQLBindable] = []) throws -> [Override] {
+        try db.fetch(sql, arguments).map { row in
             Override(id: row["id"], scope: try decodeEnum(row["scope"], "overrides.scope"), target: row["target"],
                      state: try decodeEnum(row["state"], "overrides.state"), reason: row["reason"], principal: row["principal"],
                      expiresAt: row["expires_at"], createdAt: row["created_at"], drillID: row["drill_id"])

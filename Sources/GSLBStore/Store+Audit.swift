@@ -1,9 +1,8 @@
-import GRDB
 import GSLBCore
 
 // The audit log: one row per change, written in the transaction of the change.
 
-extension SQLiteStore {
+extension Store {
     /// Appends entries that are not the side effect of a store write (failed
     /// authentications, drill steps, ...), in one transaction; returns them with their ids.
     @discardableResult
@@ -17,7 +16,7 @@ extension SQLiteStore {
     /// `pool:www.example.com./A` and `/AAAA`); `since` keeps rows with `time >= since`.
     public func listAudit(object: String? = nil, since: Double? = nil, limit: Int = 100, offset: Int = 0) throws -> [AuditEntry] {
         var conditions: [String] = []
-        var arguments: StatementArguments = []
+        var arguments: [any SQLBindable] = []
         if let object {
             conditions.append("(object = ? OR substr(object, 1, length(?) + 1) = ? || '/')")
             arguments += [object, object, object]
@@ -29,7 +28,7 @@ extension SQLiteStore {
         let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
         arguments += [max(0, limit), max(0, offset)]
         return try read("reading the audit log") { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM audit_log \(filter) ORDER BY id LIMIT ? OFFSET ?", arguments: arguments).map { row in
+            try db.fetch("SELECT * FROM audit_log \(filter) ORDER BY id LIMIT ? OFFSET ?", arguments).map { row in
                 AuditEntry(id: row["id"], time: row["time"], principal: row["principal"], source: row["source"],
                            requestID: row["request_id"], action: row["action"], object: row["object"],
                            before: row["before_json"], after: row["after_json"])
@@ -38,15 +37,14 @@ extension SQLiteStore {
     }
 
     @discardableResult
-    static func insertAudit(_ db: Database, _ entries: [AuditEntry]) throws -> [AuditEntry] {
+    static func insertAudit(_ db: any SQLTransaction, _ entries: [AuditEntry]) throws -> [AuditEntry] {
         var stored: [AuditEntry] = []
         for var entry in entries {
-            try db.execute(sql: """
+            entry.id = try db.insertReturningID("""
                 INSERT INTO audit_log (time, principal, source, request_id, action, object, before_json, after_json)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [entry.time, entry.principal, entry.source, entry.requestID, entry.action, entry.object,
-                                 entry.before, entry.after])
-            entry.id = db.lastInsertedRowID
+                """, [entry.time, entry.principal, entry.source, entry.requestID, entry.action, entry.object,
+                      entry.before, entry.after])
             stored.append(entry)
         }
         return stored

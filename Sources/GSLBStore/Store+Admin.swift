@@ -1,6 +1,6 @@
 import GSLBCore
 
-extension SQLiteStore: AdminRepository {}
+extension Store: AdminRepository {}
 
 extension StoreError: RepositoryFailure {
     public var failureKind: RepositoryFailureKind {

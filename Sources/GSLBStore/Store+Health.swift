@@ -1,11 +1,10 @@
-import GRDB
 import GSLBCore
 
 // Last known real state of each member, and the history of its transitions.
 // Health is keyed by pool *name* and address (`MemberKey`): an A and an AAAA pool of the
 // same name cannot share an address, so the type is not needed to tell members apart.
 
-extension SQLiteStore {
+extension Store {
     /// Records a member's real state: writes nothing when the stored state is the same;
     /// otherwise stores it (with its `since`) and appends a `health_history` row.
     public func recordHealth(_ h: MemberHealth) throws {
@@ -17,15 +16,14 @@ extension SQLiteStore {
         guard !states.isEmpty else { return }
         try write("recording health") { db in
             for h in states {
-                let current = try String.fetchOne(db, sql: "SELECT state FROM member_health WHERE pool_name = ? AND address = ?",
-                                                  arguments: [h.key.pool, h.key.address])
+                let current = try db.fetchOne("SELECT state FROM member_health WHERE pool_name = ? AND address = ?",
+                                              [h.key.pool, h.key.address]).map { $0["state"] as String }
                 guard current != h.state.rawValue else { continue }
-                try db.execute(sql: """
+                try db.execute("""
                     INSERT INTO member_health (pool_name, address, state, since) VALUES (?, ?, ?, ?)
                     ON CONFLICT (pool_name, address) DO UPDATE SET state = excluded.state, since = excluded.since
-                    """, arguments: [h.key.pool, h.key.address, h.state.rawValue, h.since])
-                try db.execute(sql: "INSERT INTO health_history (pool_name, address, state, time) VALUES (?, ?, ?, ?)",
-                               arguments: [h.key.pool, h.key.address, h.state.rawValue, h.since])
+                    """, [h.key.pool, h.key.address, h.state.rawValue, h.since])
+                try db.execute("INSERT INTO health_history (pool_name, address, state, time) VALUES (?, ?, ?, ?)", [h.key.pool, h.key.address, h.state.rawValue, h.since])
             }
         }
     }
@@ -34,11 +32,11 @@ extension SQLiteStore {
     /// `limit` most recent ones.
     public func healthHistory(_ key: MemberKey, limit: Int = 100) throws -> [MemberHealth] {
         try read("reading health history") { db in
-            try Row.fetchAll(db, sql: """
+            try db.fetch("""
                 SELECT * FROM (SELECT id, state, time FROM health_history WHERE pool_name = ? AND address = ?
-                               ORDER BY time DESC, id DESC LIMIT ?)
+                               ORDER BY time DESC, id DESC LIMIT ?) AS recent
                 ORDER BY time, id
-                """, arguments: [key.pool, key.address, limit]).map { row in
+                """, [key.pool, key.address, limit]).map { row in
                 MemberHealth(key: key, state: try decodeEnum(row["state"], "health_history.state"), since: row["time"])
             }
         }
@@ -48,13 +46,12 @@ extension SQLiteStore {
     @discardableResult
     public func pruneHealthHistory(before time: Double) throws -> Int {
         try write("pruning health history") { db in
-            try db.execute(sql: "DELETE FROM health_history WHERE time < ?", arguments: [time])
-            return db.changesCount
+            try db.execute("DELETE FROM health_history WHERE time < ?", [time])
         }
     }
 
-    static func readHealth(_ db: Database) throws -> [MemberHealth] {
-        try Row.fetchAll(db, sql: "SELECT * FROM member_health ORDER BY pool_name, address").map { row in
+    static func readHealth(_ db: any SQLTransaction) throws -> [MemberHealth] {
+        try db.fetch("SELECT * FROM member_health ORDER BY pool_name, address").map { row in
             MemberHealth(key: MemberKey(pool: row["pool_name"], address: row["address"]),
                          state: try decodeEnum(row["state"], "member_health.state"), since: row["since"])
         }

@@ -1,11 +1,10 @@
 import Foundation
-import GRDB
 import GSLBCore
 
 // Reading and writing the declarative config: sites, monitors, pools with their members,
 // topology. Writes compare with what is stored and touch only what changed.
 
-extension SQLiteStore {
+extension Store {
     /// Config, last known health and every override (expired ones included: the caller
     /// filters them with `Override.isActive(at:)`), read from one committed snapshot.
     /// Sites and monitors come in name order, pools in name/type order with their members in
@@ -71,7 +70,7 @@ extension SQLiteStore {
         }
     }
 
-    static func checkVersions(_ db: Database, _ expected: [String: Int64]) throws {
+    static func checkVersions(_ db: any SQLTransaction, _ expected: [String: Int64]) throws {
         guard !expected.isEmpty else { return }
         let stored = try readVersions(db)
         for (object, version) in expected.sorted(by: { $0.key < $1.key }) {
@@ -106,19 +105,19 @@ func decodeEnum<E: RawRepresentable>(_ raw: String, _ column: String) throws -> 
     return value
 }
 
-func geoPoint(_ row: Row) -> GeoPoint? {
+func geoPoint(_ row: SQLRow) -> GeoPoint? {
     let lat: Double? = row["lat"], lon: Double? = row["lon"]
     guard let lat, let lon else { return nil }
     return GeoPoint(lat: lat, lon: lon)
 }
 
-extension SQLiteStore {
-    static func readConfig(_ db: Database) throws -> StoredConfig {
+extension Store {
+    static func readConfig(_ db: any SQLTransaction) throws -> StoredConfig {
         var stored = StoredConfig()
-        stored.config.sites = try Row.fetchAll(db, sql: "SELECT * FROM sites ORDER BY name").map { row in
+        stored.config.sites = try db.fetch("SELECT * FROM sites ORDER BY name").map { row in
             Site(name: row["name"], region: row["region"], location: geoPoint(row), capacity: row["capacity"], load: row["load"])
         }
-        stored.config.monitors = try Row.fetchAll(db, sql: "SELECT * FROM monitors ORDER BY name").map { row in
+        stored.config.monitors = try db.fetch("SELECT * FROM monitors ORDER BY name").map { row in
             let name: String = row["name"]
             let json: String = row["options_json"]
             guard let options = try? JSONDecoder().decode([String: String].self, from: Data(json.utf8)) else {
@@ -130,7 +129,7 @@ extension SQLiteStore {
         }
 
         var membersByPool: [PoolID: [Member]] = [:]
-        for row in try Row.fetchAll(db, sql: "SELECT * FROM members ORDER BY pool_name, pool_type, position, id") {
+        for row in try db.fetch("SELECT * FROM members ORDER BY pool_name, pool_type, position, id") {
             let id = PoolID(name: row["pool_name"], type: row["pool_type"])
             let probeAddress: String? = row["probe_address"], probePort: Int? = row["probe_port"]
             let probe = probeAddress == nil && probePort == nil ? nil : ProbeTarget(address: probeAddress, port: probePort)
@@ -140,7 +139,7 @@ extension SQLiteStore {
             membersByPool[id, default: []].append(member)
             stored.memberPositions[id, default: [:]][member.address] = row["position"]
         }
-        stored.config.pools = try Row.fetchAll(db, sql: "SELECT * FROM pools ORDER BY name, type").map { row in
+        stored.config.pools = try db.fetch("SELECT * FROM pools ORDER BY name, type").map { row in
             let id = PoolID(name: row["name"], type: row["type"])
             let fallbackText: String = row["fallback"]
             guard let fallback = Fallback(text: fallbackText) else {
@@ -151,7 +150,7 @@ extension SQLiteStore {
                         monitor: row["monitor"], rto: row["rto"], members: membersByPool[id] ?? [])
         }
 
-        stored.config.topology = try Row.fetchAll(db, sql: "SELECT * FROM topology ORDER BY position, id").map { row in
+        stored.config.topology = try db.fetch("SELECT * FROM topology ORDER BY position, id").map { row in
             let entry = TopologyEntry(network: row["network"], region: row["region"], site: row["site"], location: geoPoint(row))
             stored.topologyPositions[entry.network] = row["position"]
             return entry
@@ -162,7 +161,7 @@ extension SQLiteStore {
 
 // MARK: - Writing
 
-extension SQLiteStore {
+extension Store {
     /// Rejects what the tables could not store faithfully (checked before any write).
     static func normalized(_ input: GSLBConfig) throws -> GSLBConfig {
         var config = input
@@ -209,9 +208,11 @@ extension SQLiteStore {
         return config
     }
 
-    static func applyConfig(_ db: Database, _ input: GSLBConfig, prune: Bool, template: AuditEntry) throws -> [AuditEntry] {
+    static func applyConfig(_ db: any SQLTransaction, _ input: GSLBConfig, prune: Bool, template: AuditEntry) throws -> [AuditEntry] {
         let new = try normalized(input)
         let old = try readConfig(db)
+        let known = References(sites: Set(old.config.sites.map(\.name)).union(new.sites.map(\.name)),
+                               monitors: Set(old.config.monitors.map(\.name)).union(new.monitors.map(\.name)))
         var log: [AuditEntry] = []
         func record(_ action: String, _ object: String, before: String?, after: String?) {
             var entry = template
@@ -223,20 +224,19 @@ extension SQLiteStore {
         let oldSites = Dictionary(old.config.sites.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         for site in new.sites {
             let object = ObjectName.site(site.name)
-            let args: StatementArguments = [site.region, site.location?.lat, site.location?.lon, site.capacity, site.load, site.name]
+            let args: [any SQLBindable] = [site.region, site.location?.lat, site.location?.lon, site.capacity, site.load, site.name]
             if let before = oldSites[site.name] {
                 guard before != site else { continue }
-                try guarded(db, object) {
-                    try db.execute(sql: """
+                try guarded(object) {
+                    try db.execute("""
                         UPDATE sites SET region = ?, lat = ?, lon = ?, capacity = ?, load = ?, version = version + 1
                         WHERE name = ?
-                        """, arguments: args)
+                        """, args)
                 }
                 record("update", object, before: AuditJSON.site(before), after: AuditJSON.site(site))
             } else {
-                try guarded(db, object) {
-                    try db.execute(sql: "INSERT INTO sites (region, lat, lon, capacity, load, name) VALUES (?, ?, ?, ?, ?, ?)",
-                                   arguments: args)
+                try guarded(object) {
+                    try db.execute("INSERT INTO sites (region, lat, lon, capacity, load, name) VALUES (?, ?, ?, ?, ?, ?)", args)
                 }
                 record("create", object, before: nil, after: AuditJSON.site(site))
             }
@@ -246,24 +246,24 @@ extension SQLiteStore {
         for monitor in new.monitors {
             let object = ObjectName.monitor(monitor.name)
             let options = AuditJSON.encode(monitor.options)
-            let args: StatementArguments = [monitor.type.rawValue, monitor.port, monitor.intervalMs, monitor.timeoutMs,
+            let args: [any SQLBindable] = [monitor.type.rawValue, monitor.port, monitor.intervalMs, monitor.timeoutMs,
                                             monitor.rise, monitor.fall, options, monitor.name]
             if let before = oldMonitors[monitor.name] {
                 guard before != monitor else { continue }
-                try guarded(db, object) {
-                    try db.execute(sql: """
+                try guarded(object) {
+                    try db.execute("""
                         UPDATE monitors SET type = ?, port = ?, interval_ms = ?, timeout_ms = ?, rise = ?, fall = ?,
                             options_json = ?, version = version + 1
                         WHERE name = ?
-                        """, arguments: args)
+                        """, args)
                 }
                 record("update", object, before: AuditJSON.monitor(before), after: AuditJSON.monitor(monitor))
             } else {
-                try guarded(db, object) {
-                    try db.execute(sql: """
+                try guarded(object) {
+                    try db.execute("""
                         INSERT INTO monitors (type, port, interval_ms, timeout_ms, rise, fall, options_json, name)
                         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                        """, arguments: args)
+                        """, args)
                 }
                 record("create", object, before: nil, after: AuditJSON.monitor(monitor))
             }
@@ -274,50 +274,49 @@ extension SQLiteStore {
         for pool in new.pools {
             let id = PoolID(name: pool.name, type: pool.type)
             let object = ObjectName.pool(pool.name, pool.type)
-            let args: StatementArguments = [pool.policy.rawValue, pool.ttl, pool.answers, pool.ecs, pool.fallback.description,
+            let args: [any SQLBindable] = [pool.policy.rawValue, pool.ttl, pool.answers, pool.ecs, pool.fallback.description,
                                             pool.monitor, pool.rto, pool.name, pool.type]
             if let before = oldPools[id] {
                 guard before != pool else { continue }
                 poolsChanged = true
-                try guarded(db, object, pool: pool) {
-                    try db.execute(sql: """
+                try guarded(object, known, pool: pool) {
+                    try db.execute("""
                         UPDATE pools SET policy = ?, ttl = ?, answers = ?, ecs = ?, fallback = ?, monitor = ?, rto = ?,
                             version = version + 1
                         WHERE name = ? AND type = ?
-                        """, arguments: args)
+                        """, args)
                 }
                 let newAddresses = Set(pool.members.map(\.address))
                 for member in before.members where !newAddresses.contains(member.address) {
-                    try db.execute(sql: "DELETE FROM members WHERE pool_name = ? AND pool_type = ? AND address = ?",
-                                   arguments: [pool.name, pool.type, member.address])
+                    try db.execute("DELETE FROM members WHERE pool_name = ? AND pool_type = ? AND address = ?", [pool.name, pool.type, member.address])
                 }
                 let oldMembers = Dictionary(before.members.map { ($0.address, $0) }, uniquingKeysWith: { a, _ in a })
                 let positions = old.memberPositions[id] ?? [:]
                 for (position, member) in pool.members.enumerated() {
                     if let previous = oldMembers[member.address] {
                         guard previous != member || positions[member.address] != position else { continue }
-                        try guarded(db, object, member: member) {
-                            try db.execute(sql: """
+                        try guarded(object, known, member: member) {
+                            try db.execute("""
                                 UPDATE members SET site = ?, weight = ?, priority = ?, state = ?, monitor = ?,
                                     probe_address = ?, probe_port = ?, load = ?, position = ?, version = version + 1
                                 WHERE pool_name = ? AND pool_type = ? AND address = ?
-                                """, arguments: memberArguments(member, position: position) + [pool.name, pool.type, member.address])
+                                """, memberArguments(member, position: position) + [pool.name, pool.type, member.address])
                         }
                     } else {
-                        try insertMember(db, member, position: position, pool: pool, object: object)
+                        try insertMember(db, member, position: position, pool: pool, object: object, known)
                     }
                 }
                 record("update", object, before: AuditJSON.pool(before), after: AuditJSON.pool(pool))
             } else {
                 poolsChanged = true
-                try guarded(db, object, pool: pool) {
-                    try db.execute(sql: """
+                try guarded(object, known, pool: pool) {
+                    try db.execute("""
                         INSERT INTO pools (policy, ttl, answers, ecs, fallback, monitor, rto, name, type)
                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                        """, arguments: args)
+                        """, args)
                 }
                 for (position, member) in pool.members.enumerated() {
-                    try insertMember(db, member, position: position, pool: pool, object: object)
+                    try insertMember(db, member, position: position, pool: pool, object: object, known)
                 }
                 record("create", object, before: nil, after: AuditJSON.pool(pool))
             }
@@ -326,22 +325,21 @@ extension SQLiteStore {
         let oldTopology = Dictionary(old.config.topology.map { ($0.network, $0) }, uniquingKeysWith: { a, _ in a })
         for (position, entry) in new.topology.enumerated() {
             let object = ObjectName.topology(entry.network)
-            let args: StatementArguments = [entry.region, entry.site, entry.location?.lat, entry.location?.lon, position, entry.network]
+            let args: [any SQLBindable] = [entry.region, entry.site, entry.location?.lat, entry.location?.lon, position, entry.network]
             if let before = oldTopology[entry.network] {
                 let oldPosition = old.topologyPositions[entry.network] ?? -1
                 guard before != entry || oldPosition != position else { continue }
-                try guarded(db, object, sites: [entry.site].compactMap { $0 }) {
-                    try db.execute(sql: """
+                try guarded(object, known, sites: [entry.site].compactMap { $0 }) {
+                    try db.execute("""
                         UPDATE topology SET region = ?, site = ?, lat = ?, lon = ?, position = ?, version = version + 1
                         WHERE network = ?
-                        """, arguments: args)
+                        """, args)
                 }
                 record("update", object, before: AuditJSON.topology(before, position: oldPosition),
                        after: AuditJSON.topology(entry, position: position))
             } else {
-                try guarded(db, object, sites: [entry.site].compactMap { $0 }) {
-                    try db.execute(sql: "INSERT INTO topology (region, site, lat, lon, position, network) VALUES (?, ?, ?, ?, ?, ?)",
-                                   arguments: args)
+                try guarded(object, known, sites: [entry.site].compactMap { $0 }) {
+                    try db.execute("INSERT INTO topology (region, site, lat, lon, position, network) VALUES (?, ?, ?, ?, ?, ?)", args)
                 }
                 record("create", object, before: nil, after: AuditJSON.topology(entry, position: position))
             }
@@ -352,79 +350,90 @@ extension SQLiteStore {
             let networks = Set(new.topology.map(\.network))
             for entry in old.config.topology where !networks.contains(entry.network) {
                 let object = ObjectName.topology(entry.network)
-                try guarded(db, object) { try db.execute(sql: "DELETE FROM topology WHERE network = ?", arguments: [entry.network]) }
+                try guarded(object) { try db.execute("DELETE FROM topology WHERE network = ?", [entry.network]) }
                 record("delete", object, before: AuditJSON.topology(entry, position: old.topologyPositions[entry.network] ?? -1), after: nil)
             }
             let pools = Set(new.pools.map { PoolID(name: $0.name, type: $0.type) })
             for pool in old.config.pools where !pools.contains(PoolID(name: pool.name, type: pool.type)) {
                 poolsChanged = true
                 let object = ObjectName.pool(pool.name, pool.type)
-                try guarded(db, object) {
-                    try db.execute(sql: "DELETE FROM pools WHERE name = ? AND type = ?", arguments: [pool.name, pool.type])
+                try guarded(object) {
+                    try db.execute("DELETE FROM pools WHERE name = ? AND type = ?", [pool.name, pool.type])
                 }
                 record("delete", object, before: AuditJSON.pool(pool), after: nil)
             }
             let monitors = Set(new.monitors.map(\.name))
             for monitor in old.config.monitors where !monitors.contains(monitor.name) {
                 let object = ObjectName.monitor(monitor.name)
-                try guarded(db, object) { try db.execute(sql: "DELETE FROM monitors WHERE name = ?", arguments: [monitor.name]) }
+                try guarded(object) { try db.execute("DELETE FROM monitors WHERE name = ?", [monitor.name]) }
                 record("delete", object, before: AuditJSON.monitor(monitor), after: nil)
             }
             let sites = Set(new.sites.map(\.name))
             for site in old.config.sites where !sites.contains(site.name) {
                 let object = ObjectName.site(site.name)
-                try guarded(db, object) { try db.execute(sql: "DELETE FROM sites WHERE name = ?", arguments: [site.name]) }
+                try guarded(object) { try db.execute("DELETE FROM sites WHERE name = ?", [site.name]) }
                 record("delete", object, before: AuditJSON.site(site), after: nil)
             }
         }
 
         if poolsChanged {
             // The last known health of members that no longer exist.
-            try db.execute(sql: """
+            try db.execute("""
                 DELETE FROM member_health WHERE NOT EXISTS (
                     SELECT 1 FROM members m WHERE m.pool_name = member_health.pool_name AND m.address = member_health.address)
                 """)
         }
         if log.contains(where: { $0.object.hasPrefix("topology:") }) {
             // The table as a whole has a version too: `PUT /v1/topology` replaces it under If-Match.
-            try db.execute(sql: "UPDATE collection_versions SET version = version + 1 WHERE name = 'topology'")
+            try db.execute("UPDATE collection_versions SET version = version + 1 WHERE name = 'topology'")
         }
         return try insertAudit(db, log)
     }
 
-    static func memberArguments(_ m: Member, position: Int) -> StatementArguments {
+    static func memberArguments(_ m: Member, position: Int) -> [any SQLBindable] {
         [m.site, m.weight, m.priority, m.state.rawValue, m.monitor, m.probe?.address, m.probe?.port, m.load, position]
     }
 
-    static func insertMember(_ db: Database, _ member: Member, position: Int, pool: Pool, object: String) throws {
-        try guarded(db, object, member: member) {
-            try db.execute(sql: """
+    static func insertMember(_ db: any SQLTransaction, _ member: Member, position: Int, pool: Pool, object: String,
+                             _ known: References) throws {
+        try guarded(object, known, member: member) {
+            try db.execute("""
                 INSERT INTO members (site, weight, priority, state, monitor, probe_address, probe_port, load, position,
                     pool_name, pool_type, address)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: memberArguments(member, position: position) + [pool.name, pool.type, member.address])
+                """, memberArguments(member, position: position) + [pool.name, pool.type, member.address])
         }
     }
 
-    static func guarded(_ db: Database, _ object: String, member: Member, _ body: () throws -> Void) throws {
-        try guarded(db, object, sites: [member.site], monitors: [member.monitor].compactMap { $0 },
+    static func guarded(_ object: String, _ known: References, member: Member, _ body: () throws -> Void) throws {
+        try guarded(object, known, sites: [member.site], monitors: [member.monitor].compactMap { $0 },
                     what: "member \(member.address)", body)
+    }
+
+    /// The sites and monitors in the store while a config is written: the old ones and the
+    /// new ones (sites and monitors are written first and deleted last). A foreign-key failure
+    /// is explained from these sets, not by querying the database again: PostgreSQL refuses
+    /// any further statement in a transaction once one failed.
+    struct References {
+        var sites: Set<String>
+        var monitors: Set<String>
     }
 
     /// Runs one statement; a constraint failure becomes a `StoreError` naming the object and,
     /// for a foreign key, the missing site or monitor.
-    static func guarded(_ db: Database, _ object: String, sites: [String] = [], monitors: [String] = [],
+    static func guarded(_ object: String, _ known: References = References(sites: [], monitors: []),
+                        sites: [String] = [], monitors: [String] = [],
                         what: String? = nil, _ body: () throws -> Void) throws {
         do {
             try body()
-        } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
-            var message = error.message ?? "constraint failed"
-            if error.extendedResultCode == .SQLITE_CONSTRAINT_FOREIGNKEY {
+        } catch let error as SQLError where error.kind == .constraint || error.kind == .foreignKey {
+            var message = error.message
+            if error.kind == .foreignKey {
                 var missing: [String] = []
-                for site in sites where try !Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM sites WHERE name = ?)", arguments: [site])! {
+                for site in sites where !known.sites.contains(site) {
                     missing.append("unknown site \"\(site)\"")
                 }
-                for monitor in monitors where try !Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM monitors WHERE name = ?)", arguments: [monitor])! {
+                for monitor in monitors where !known.monitors.contains(monitor) {
                     missing.append("unknown monitor \"\(monitor)\"")
                 }
                 if !missing.isEmpty {
@@ -439,7 +448,7 @@ extension SQLiteStore {
     }
 
     /// Extra check on pools: their monitor must exist (the FK also says so).
-    static func guarded(_ db: Database, _ object: String, pool: Pool, _ body: () throws -> Void) throws {
-        try guarded(db, object, monitors: [pool.monitor].compactMap { $0 }, body)
+    static func guarded(_ object: String, _ known: References, pool: Pool, _ body: () throws -> Void) throws {
+        try guarded(object, known, monitors: [pool.monitor].compactMap { $0 }, body)
     }
 }

@@ -1,11 +1,10 @@
 import Foundation
-import GRDB
 import GSLBCore
 
 // Drill reports: one row per drill, the whole report as JSON; saved as the drill goes so that
 // a restarted Cairn finds a drill it must still end.
 
-extension SQLiteStore {
+extension Store {
     /// Inserts or replaces a drill's report, with `audit` rows in the same transaction.
     public func saveDrill(_ report: DrillReport, audit: [AuditEntry] = []) throws {
         let encoder = JSONEncoder()
@@ -13,13 +12,13 @@ extension SQLiteStore {
         let json = String(decoding: try encoder.encode(report), as: UTF8.self)
         let target = String(decoding: try encoder.encode(report.target), as: UTF8.self)
         try write("saving a drill") { db in
-            try db.execute(sql: """
+            try db.execute("""
                 INSERT INTO drills (id, target_json, mode, status, started_at, ended_at, report_json)
                 VALUES (?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT(id) DO UPDATE SET target_json = excluded.target_json, mode = excluded.mode,
                     status = excluded.status, started_at = excluded.started_at, ended_at = excluded.ended_at,
                     report_json = excluded.report_json
-                """, arguments: [report.id, target, report.mode, report.status.rawValue,
+                """, [report.id, target, report.mode, report.status.rawValue,
                                  report.startedAt ?? report.scheduledAt ?? report.createdAt, report.endedAt, json])
             if !audit.isEmpty { _ = try Self.insertAudit(db, audit) }
         }
@@ -27,7 +26,7 @@ extension SQLiteStore {
 
     public func drill(id: String) throws -> DrillReport? {
         try read("reading a drill") { db in
-            guard let text = try String.fetchOne(db, sql: "SELECT report_json FROM drills WHERE id = ?", arguments: [id]) else {
+            guard let text = try db.fetchOne("SELECT report_json FROM drills WHERE id = ?", [id]).map({ $0["report_json"] as String }) else {
                 return nil
             }
             return try Self.decodeDrill(text)
@@ -37,8 +36,8 @@ extension SQLiteStore {
     /// Newest first.
     public func listDrills(limit: Int = 100) throws -> [DrillReport] {
         try read("reading drills") { db in
-            try String.fetchAll(db, sql: "SELECT report_json FROM drills ORDER BY started_at DESC, id DESC LIMIT ?",
-                                arguments: [limit]).map(Self.decodeDrill)
+            try db.fetch("SELECT report_json FROM drills ORDER BY started_at DESC NULLS LAST, id DESC LIMIT ?", [limit])
+                .map { try Self.decodeDrill($0[0]) }
         }
     }
 
@@ -47,10 +46,10 @@ extension SQLiteStore {
     public func unfinishedDrills() throws -> [DrillReport] {
         try read("reading drills") { db in
             let statuses = DrillReport.unfinished.map(\.rawValue)
-            return try String.fetchAll(db, sql: """
-                SELECT report_json FROM drills WHERE status IN (\(databaseQuestionMarks(count: statuses.count)))
-                ORDER BY started_at, id
-                """, arguments: StatementArguments(statuses)).map(Self.decodeDrill)
+            return try db.fetch("""
+                SELECT report_json FROM drills WHERE status IN (\(SQLDialect.questionMarks(statuses.count)))
+                ORDER BY started_at NULLS FIRST, id
+                """, statuses).map { try Self.decodeDrill($0[0]) }
         }
     }
 

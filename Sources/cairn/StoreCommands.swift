@@ -1,0 +1,53 @@
+import ArgumentParser
+import Foundation
+import GSLBStore
+
+/// `--store URL` beside `--db FILE` (docs/store.md, "Backends"): `--db FILE` means `sqlite:FILE`;
+/// `--store` takes `sqlite:PATH` or `postgres://USER@HOST:PORT/DB[?sslmode=...]`, never a password.
+enum StoreFlag {
+    static let help: ArgumentHelp = ArgumentHelp(
+        "Where the store is: sqlite:PATH (a SQLite file, the default) or postgres://USER@HOST:PORT/DB[?sslmode=disable|prefer|require|verify-full]; "
+            + "the password comes from PGPASSWORD or a passfile (~/.pgpass), never from the URL.",
+        valueName: "url")
+
+    /// The store of `--store` when given, else the SQLite file of `--db`. Both at once is refused
+    /// when `--db` is not its default.
+    static func location(db: String?, store: String?, defaultDB: String = "cairn.sqlite") throws -> StoreLocation {
+        guard let store else { return .sqlite(path: db ?? defaultDB) }
+        if let db, db != defaultDB {
+            throw ValidationError("--db and --store both name a store: give one (--db FILE means --store sqlite:FILE)")
+        }
+        do { return try StoreLocation(store) } catch let error as StoreError { throw ValidationError(error.message) }
+    }
+
+    static func open(db: String?, store: String?, defaultDB: String = "cairn.sqlite") throws -> Store {
+        try Store(location: try location(db: db, store: store, defaultDB: defaultDB))
+    }
+}
+
+struct StoreCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "store", abstract: "Work on whole stores (SQLite files and PostgreSQL databases).",
+        subcommands: [Copy.self])
+
+    struct Copy: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Copy a whole store (config, versions, overrides, tokens, drills, health, history, audit log) into a new, empty one.",
+            discussion: """
+                FROM and TO are store URLs (sqlite:PATH or postgres://USER@HOST:PORT/DB); TO is created and migrated \
+                when needed and must hold nothing yet. Stop `cairn serve` (or make no writes) while copying: writes \
+                made during the copy are not in it.
+                """)
+        @Argument(help: "The store to read.") var from: String
+        @Argument(help: "The store to write; must be empty.") var to: String
+
+        func run() throws {
+            let source = try Store(location: try StoreLocation(from))
+            let destination = try Store(location: try StoreLocation(to))
+            defer { source.close(); destination.close() }
+            let copied = try source.copy(to: destination)
+            for (table, rows) in copied { print("\(table): \(rows) rows") }
+            print("copied \(source.location) to \(destination.location)")
+        }
+    }
+}

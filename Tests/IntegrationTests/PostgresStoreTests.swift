@@ -1,0 +1,148 @@
+import DNSWire
+import Foundation
+import TestPostgres
+import Testing
+
+/// The real `cairn` binary on a real PostgreSQL 15 (started by the test, `TestPostgres`):
+/// `cairn apply --store postgres://...`, `cairn serve --store postgres://...` answering GSLB
+/// queries over real UDP, a change by another process in the answers within 1 s, and
+/// `cairn store copy` from SQLite to PostgreSQL and back, and two nodes on one database where a
+/// write through one node's API is in the other's answers within 1 s (`LISTEN/NOTIFY`).
+@Suite(.serialized) struct PostgresStoreTests {
+    static func cairn(_ args: [String], _ server: TestPostgres) throws -> (Int32, String) {
+        try CairnProcess.runCapturing(Paths.cairnBinary, args,
+                                      env: ProcessInfo.processInfo.environment.merging(server.environment) { $1 })
+    }
+
+    /// A new database of the tests' PostgreSQL with `GSLBTests.config()` applied, and the zones beside it.
+    static func appliedDatabase() throws -> (TestPostgres, String, GSLBTests.Env) {
+        let pg = try TestPostgres.shared()
+        let url = try pg.makeDatabase()
+        let env = try GSLBTests.makeEnv()
+        let f = try env.file("gslb.yaml", GSLBTests.config())
+        let (rc, out) = try cairn(["apply", "-f", f, "--store", url, "--zones", env.zones], pg)
+        guard rc == 0 else { throw TestPostgresError("cairn apply: \(out)") }
+        return (pg, url, env)
+    }
+
+    /// Whether the A answer for www.gslb.test. from 127.0.0.1 is `expected` within `seconds` (asked every 10 ms).
+    static func answer(port: Int, becomes expected: [String], within seconds: Double) throws -> Bool {
+        let start = Date()
+        repeat {
+            if GSLBTests.addresses(try DNSClient.udp("www.gslb.test.", .a, port: port)) == expected { return true }
+            usleep(10_000)
+        } while Date().timeIntervalSince(start) < seconds
+        return false
+    }
+
+    @Test func serveOnPostgresAnswersGSLBQueriesOverUDPAndSeesChangesWithinASecond() throws {
+        let (pg, url, env) = try Self.appliedDatabase()
+        defer { try? FileManager.default.removeItem(at: env.dir) }
+
+        let server = try CairnProcess(["serve", "--zones", env.zones, "--store", url, "--dns", "127.0.0.1:0"],
+                                      environment: pg.environment)
+        defer { server.stop() }
+        // No ECS: the source address 127.0.0.1 → topology 127/8 → site iad.
+        #expect(GSLBTests.addresses(try DNSClient.udp("www.gslb.test.", .a, port: server.port)) == ["198.51.100.10"])
+        let eu = try DNSClient.udp("www.gslb.test.", .a, port: server.port, edns: (1232, false),
+                                   options: GSLBTests.ecs([203, 0, 113, 0], 24))
+        #expect(GSLBTests.addresses(eu) == ["192.0.2.10"])
+
+        // Another process changes the store: 127/8 now maps to fra, in the answers within 1 s.
+        let moved = GSLBTests.config().replacingOccurrences(of: "{network: 127.0.0.0/8, site: iad}",
+                                                            with: "{network: 127.0.0.0/8, site: fra}")
+        let f2 = try env.file("gslb2.yaml", moved)
+        let (rc2, out2) = try Self.cairn(["apply", "-f", f2, "--store", url, "--zones", env.zones], pg)
+        #expect(rc2 == 0, "\(out2)")
+        #expect(try Self.answer(port: server.port, becomes: ["192.0.2.10"], within: 1.0), "not in the answers 1 s after the write")
+
+        // export reads the same store back.
+        let (rc3, exported) = try Self.cairn(["export", "--store", url], pg)
+        #expect(rc3 == 0 && exported.contains("network: 127.0.0.0/8"), "\(exported)")
+    }
+
+    @Test func aURLWithAPasswordIsRefusedSayingWhy() throws {
+        let (rc, out) = try CairnProcess.run(["export", "--store", "postgres://cairn:secret@127.0.0.1:1/cairn"])
+        #expect(rc != 0)
+        #expect(out.contains("password") && out.contains("PGPASSWORD"), "\(out)")
+    }
+
+    @Test func aWrongPasswordIsRefused() throws {
+        let pg = try TestPostgres.shared()
+        let url = try pg.makeDatabase()
+        let (rc, out) = try CairnProcess.runCapturing(
+            Paths.cairnBinary, ["export", "--store", url],
+            env: ProcessInfo.processInfo.environment.merging(["PGPASSWORD": "wrong", "PGPASSFILE": "/nonexistent"]) { $1 })
+        #expect(rc != 0)
+        #expect(out.contains("password authentication failed"), "\(out)")
+    }
+
+    @Test func theStoreCopiesFromSQLiteToPostgresAndBack() throws {
+        let pg = try TestPostgres.shared()
+        let url = try pg.makeDatabase()
+        let env = try GSLBTests.makeEnv()
+        defer { try? FileManager.default.removeItem(at: env.dir) }
+        let f = try env.file("gslb.yaml", GSLBTests.config())
+        #expect(try CairnProcess.run(["apply", "-f", f, "--db", env.db, "--zones", env.zones]).0 == 0)
+        let (trc, tout) = try CairnProcess.run(["token", "create", "--scope", "read", "--name", "copied", "--db", env.db])
+        #expect(trc == 0, "\(tout)")
+
+        let (rc, out) = try Self.cairn(["store", "copy", "sqlite:" + env.db, url], pg)
+        #expect(rc == 0, "\(out)")
+        #expect(out.contains("tokens: 1 rows"), "\(out)")
+        let back = env.dir.appendingPathComponent("back.sqlite").path
+        let (rc2, out2) = try Self.cairn(["store", "copy", url, "sqlite:" + back], pg)
+        #expect(rc2 == 0, "\(out2)")
+
+        let original = try CairnProcess.run(["export", "--db", env.db]).1
+        #expect(try Self.cairn(["export", "--store", url], pg).1 == original)
+        #expect(try CairnProcess.run(["export", "--db", back]).1 == original)
+        let tokens = try CairnProcess.run(["token", "list", "--db", back]).1
+        #expect(tokens.contains("copied"), "\(tokens)")
+        // A store that is not empty is not copied into.
+        let (rc3, out3) = try Self.cairn(["store", "copy", "sqlite:" + env.db, url], pg)
+        #expect(rc3 != 0 && out3.contains("not empty"), "\(out3)")
+    }
+
+    /// Two `cairn serve` on one PostgreSQL. Node B checks the store only once an hour: it learns of
+    /// the write made through node A's admin API from the notification alone.
+    @Test func aWriteThroughOneNodesAPIIsInTheOtherNodesAnswersWithinASecond() throws {
+        let (pg, url, env) = try Self.appliedDatabase()
+        defer { try? FileManager.default.removeItem(at: env.dir) }
+        let (trc, tout) = try Self.cairn(["token", "create", "--scope", "write", "--store", url], pg)
+        let token = try #require(tout.split(separator: "\n").last(where: { $0.hasPrefix("cairn_") }), "\(trc): \(tout)")
+
+        let a = try CairnProcess(["serve", "--zones", env.zones, "--store", url, "--dns", "127.0.0.1:0"],
+                                 environment: pg.environment)
+        defer { a.stop() }
+        let b = try CairnProcess(["serve", "--zones", env.zones, "--store", url, "--dns", "127.0.0.1:0",
+                                  "--store-check-interval", "1h"], environment: pg.environment)
+        defer { b.stop() }
+        // 127.0.0.1 → topology 127/8 → site iad, on both nodes.
+        #expect(GSLBTests.addresses(try DNSClient.udp("www.gslb.test.", .a, port: a.port)) == ["198.51.100.10"])
+        #expect(GSLBTests.addresses(try DNSClient.udp("www.gslb.test.", .a, port: b.port)) == ["198.51.100.10"])
+
+        // 10 rounds: take site iad down through A's API, then lift it; each write must be in B's answer within 1 s.
+        let auth = ["Authorization": "Bearer \(token)"]
+        var latencies: [Double] = []
+        for round in 1...10 {
+            var start = Date()
+            let r = try http("POST", a.apiBase + "/v1/overrides", headers: auth,
+                             body: #"{"scope": "site", "target": "iad", "state": "down", "reason": "two nodes", "permanent": true}"#)
+            #expect(r.status == 201, "\(r)")
+            #expect(try Self.answer(port: b.port, becomes: ["192.0.2.10"], within: 1.0),
+                    "round \(round): node B does not answer with the override made through node A 1 s later")
+            latencies.append(Date().timeIntervalSince(start))
+            let id = try #require(r.object["id"] as? Int, "\(r)")
+            start = Date()
+            let d = try http("DELETE", a.apiBase + "/v1/overrides/\(id)", headers: auth)
+            #expect(d.status == 204, "\(d)")
+            #expect(try Self.answer(port: b.port, becomes: ["198.51.100.10"], within: 1.0),
+                    "round \(round): node B still answers with the override lifted through node A 1 s ago")
+            latencies.append(Date().timeIntervalSince(start))
+        }
+        let sorted = latencies.sorted()
+        print("PostgresStoreTests: write through node A -> node B's answer, \(sorted.count) writes (ms, API call included): "
+              + "p50 \(Int(sorted[sorted.count / 2] * 1000)), max \(Int(sorted.last! * 1000))")
+    }
+}
