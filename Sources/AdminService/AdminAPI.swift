@@ -187,27 +187,18 @@ public final class AdminAPI: Sendable {
         on(.post, "/v1/topology", .write) { api, c in try await api.createTopology(c) }
         on(.delete, "/v1/topology", .write) { api, c in try await api.deleteTopology(c) }
 
-        on(.get, "/v1/overrides", .read) { api, _ in try api.listOverrides() }
-        on(.post, "/v1/overrides", .write) { api, c in try await api.createOverride(c) }
-        on(.get, "/v1/overrides/:id", .read) { api, c in try api.getOverride(c) }
-        on(.delete, "/v1/overrides/:id", .write) { api, c in try api.deleteOverride(c) }
-
-        on(.get, "/v1/health", .read) { api, c in try api.healthReport(c) }
-        on(.get, "/v1/explain", .read) { api, c in try api.explain(c) }
-        on(.get, "/v1/audit", .read) { api, c in try api.listAudit(c) }
-        on(.get, "/v1/zones", .read) { api, _ in api.listZones() }
-        on(.post, "/v1/zones/reload", .write) { api, c in api.reloadZones(c) }
-
-        on(.get, "/v1/drills", .read) { api, c in try api.listDrills(c) }
-        on(.post, "/v1/drills", .write) { api, c in try await api.startDrill(c) }
-        on(.get, "/v1/drills/plan", .read) { api, c in try api.planDrill(c) }
-        on(.get, "/v1/drills/:id", .read) { api, c in try api.getDrill(c) }
-        on(.get, "/v1/drills/:id/report", .read) { api, c in try api.drillReport(c) }
-        on(.post, "/v1/drills/:id/abort", .write) { api, c in try api.abortDrill(c) }
-
-        on(.get, "/v1/tokens", .admin) { api, _ in try api.listTokens() }
-        on(.post, "/v1/tokens", .admin) { api, c in try await api.createToken(c) }
-        on(.delete, "/v1/tokens/:id", .admin) { api, c in try api.deleteToken(c) }
+        // The operations, one controller each, over the roles they need.
+        let routes = AdminRoutes { method, path, scope, handler in on(method, path, scope) { _, c in try await handler(c) } }
+        let controllers: [any AdminController] = [
+            OverridesController(repo: repo, publisher: publisher, clock: clock),
+            HealthController(publisher: publisher, health: health),
+            ExplainController(publisher: publisher),
+            AuditController(repo: repo, clock: clock),
+            ZonesController(publisher: publisher, logger: logger),
+            DrillsController(repo: repo, drills: drills, clock: clock),
+            TokensController(repo: repo, clock: clock),
+        ]
+        for controller in controllers { controller.addRoutes(to: routes) }
         return router
     }
 

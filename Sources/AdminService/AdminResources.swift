@@ -14,21 +14,7 @@ import NIOCore
 extension AdminAPI {
     // MARK: - Bodies
 
-    func readJSON(_ c: Call) async throws -> Any {
-        let ct = c.request.headers[.contentType]?.lowercased() ?? ""
-        let buffer = try await c.request.body.collect(upTo: 1 << 20)
-        guard buffer.readableBytes > 0 else { throw APIError.badRequest("body", "a JSON body is required") }
-        guard ct.hasPrefix("application/json") || ct.hasPrefix("application/merge-patch+json") else {
-            throw APIError(.unsupportedMediaType, "unsupported-media-type", field: "Content-Type",
-                           "the body must be application/json (got \(ct.isEmpty ? "none" : ct))")
-        }
-        guard let value = try? JSONSerialization.jsonObject(with: Data(buffer.readableBytesView), options: [.fragmentsAllowed]) else {
-            throw APIError.badRequest("body", "the body is not valid JSON")
-        }
-        return value
-    }
-
-    func object(_ value: Any, _ what: String) throws -> [String: Any] {
+    static func object(_ value: Any, _ what: String) throws -> [String: Any] {
         guard let d = value as? [String: Any] else { throw APIError.invalid("body", "expected a JSON object (\(what))") }
         return d
     }
@@ -195,7 +181,7 @@ extension AdminAPI {
 
     /// The body as one object; with `name` (PUT) the body's name may be left out but must match.
     func decode<T>(_ r: Named<T>, _ c: Call, name: String?) async throws -> T {
-        var d = try object(try await readJSON(c), "a \(r.kind)")
+        var d = try Self.object(try await c.readJSON(), "a \(r.kind)")
         if let name {
             if let given = d["name"] {
                 guard (given as? String) == name else { throw APIError.invalid("name", "does not match the name in the path (\(name))") }
@@ -300,7 +286,7 @@ extension AdminAPI {
     func decodePool(_ d: [String: Any]) throws -> Pool { try decode(Pool.self, d) }
 
     func createPool(_ c: Call) async throws -> Reply {
-        let body = try object(try await readJSON(c), "a pool")
+        let body = try Self.object(try await c.readJSON(), "a pool")
         try checkMemberCount(body)
         let pool = try decodePool(body)
         let state = try await write(c, expected: [:]) { config in
@@ -315,7 +301,7 @@ extension AdminAPI {
     }
 
     func putPool(_ c: Call) async throws -> Reply {
-        var d = try object(try await readJSON(c), "a pool")
+        var d = try Self.object(try await c.readJSON(), "a pool")
         let (snapshotConfig, _) = try current()
         let i0 = try poolIndex(snapshotConfig, c)
         let existing = snapshotConfig.pools[i0]
@@ -399,7 +385,7 @@ extension AdminAPI {
     func decodeMember(_ d: [String: Any], pool: Pool) throws -> Member { try decode(Member.self, d) }
 
     func createMember(_ c: Call) async throws -> Reply {
-        let d = try object(try await readJSON(c), "a member")
+        let d = try Self.object(try await c.readJSON(), "a member")
         let (snapshotConfig, _) = try current()
         let pool = snapshotConfig.pools[try poolIndex(snapshotConfig, c, address: d["address"] as? String)]
         let member = try decodeMember(d, pool: pool)
@@ -418,7 +404,7 @@ extension AdminAPI {
     }
 
     func putMember(_ c: Call) async throws -> Reply {
-        var d = try object(try await readJSON(c), "a member")
+        var d = try Self.object(try await c.readJSON(), "a member")
         let (snapshotConfig, _) = try current()
         let pool = snapshotConfig.pools[try poolIndex(snapshotConfig, c)]
         let address = c.param("address")
@@ -481,7 +467,7 @@ extension AdminAPI {
     func listTopology() throws -> Reply { try topologyReply() }
 
     func putTopology(_ c: Call) async throws -> Reply {
-        let d = try object(try await readJSON(c), "{\"topology\": [...]}")
+        let d = try Self.object(try await c.readJSON(), "{\"topology\": [...]}")
         if let extra = d.keys.first(where: { $0 != "topology" }) {
             throw APIError.invalid(extra, "unknown key; the body is {\"topology\": [ENTRY...]}")
         }
@@ -498,7 +484,7 @@ extension AdminAPI {
     }
 
     func createTopology(_ c: Call) async throws -> Reply {
-        let d = try object(try await readJSON(c), "a topology entry")
+        let d = try Self.object(try await c.readJSON(), "a topology entry")
         let entry = try decode(TopologyEntry.self, d)
         let (config, v) = try await write(c, expected: [:]) { config in
             let before = config

@@ -1,0 +1,106 @@
+import DNSWire
+import Foundation
+import GSLBConfigFile
+import GSLBCore
+import HTTPTypes
+import Hummingbird
+import DrillService
+
+/// `/v1/drills`: plan, start, list, read, report and abort failover drills.
+struct DrillsController: AdminController {
+    let repo: any DrillRepository
+    let drills: DrillRunner?
+    let clock: @Sendable () -> Double
+
+    func addRoutes(to routes: AdminRoutes) {
+        routes.on(.get, "/v1/drills", .read) { c in try listDrills(c) }
+        routes.on(.post, "/v1/drills", .write) { c in try await startDrill(c) }
+        routes.on(.get, "/v1/drills/plan", .read) { c in try planDrill(c) }
+        routes.on(.get, "/v1/drills/:id", .read) { c in try getDrill(c) }
+        routes.on(.get, "/v1/drills/:id/report", .read) { c in try drillReport(c) }
+        routes.on(.post, "/v1/drills/:id/abort", .write) { c in try abortDrill(c) }
+    }
+
+    func drillRunner() throws -> DrillRunner {
+        guard let d = drills else { throw APIError(.serviceUnavailable, "unavailable", "drills are not available in this server") }
+        return d
+    }
+
+    static func drillError(_ e: DrillError) -> APIError {
+        switch e.kind {
+        case .invalid: return .invalid(e.field, e.message)
+        case .conflict: return .conflict(e.field, e.message)
+        case .notFound: return .notFound(e.message, field: e.field)
+        case .unsafe: return APIError(.conflict, "unsafe", field: e.field, e.message)
+        }
+    }
+
+    /// Drill documents use snake_case keys, as the rest of the API.
+    static func drillEncoder() -> JSONEncoder {
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        enc.keyEncodingStrategy = .convertToSnakeCase
+        return enc
+    }
+
+    func drillReply(_ r: DrillReport, _ status: HTTPResponse.Status = .ok) -> AdminAPI.Reply {
+        AdminAPI.Reply(status: status, text: ((try? String(decoding: Self.drillEncoder().encode(r), as: UTF8.self)) ?? "null") + "\n")
+    }
+
+    /// The target named by `site`, `member` or `pool` (exactly one), from a query or a body.
+    static func drillTarget(_ get: (String) -> String?) throws -> DrillTarget {
+        let given = [("site", OverrideScope.site), ("member", .member), ("pool", .pool)].compactMap { key, scope in
+            get(key).flatMap { $0.isEmpty ? nil : DrillTarget(scope: scope, name: $0) }
+        }
+        guard given.count == 1 else { throw APIError.invalid("site", "name exactly one of site, member (POOL/ADDRESS) or pool") }
+        return given[0]
+    }
+
+    func planDrill(_ c: AdminAPI.Call) throws -> AdminAPI.Reply {
+        let target = try Self.drillTarget { c.query($0) }
+        do {
+            let plan = try drillRunner().plan(target)
+            let enc = Self.drillEncoder()
+            return AdminAPI.Reply(status: .ok, text: String(decoding: try enc.encode(plan), as: UTF8.self) + "\n")
+        } catch let e as DrillError { throw Self.drillError(e) }
+    }
+
+    func startDrill(_ c: AdminAPI.Call) async throws -> AdminAPI.Reply {
+        let body = try await c.body(DrillRequest.self, "a drill")
+        if let at = body.at, at <= clock() - 1 { throw APIError.invalid("at", "is in the past") }
+        do {
+            let r = try drillRunner().start(target: body.target, mode: body.mode, hold: body.hold, force: body.force, at: body.at,
+                                            principal: c.principal, source: c.context.remote, requestID: c.requestID)
+            return drillReply(r, .created)
+        } catch let e as DrillError { throw Self.drillError(e) }
+    }
+
+    func listDrills(_ c: AdminAPI.Call) throws -> AdminAPI.Reply {
+        let all = try repo.listDrills(limit: 1000)
+        return .ok(["drills": all.map(DrillSummary.init)])
+    }
+
+    func getDrill(_ c: AdminAPI.Call) throws -> AdminAPI.Reply {
+        let id = c.param("id")
+        guard let r = try repo.drill(id: id) else { throw APIError.notFound("no drill \(id)") }
+        return drillReply(r)
+    }
+
+    /// `?format=markdown` (default) or `text`.
+    func drillReport(_ c: AdminAPI.Call) throws -> AdminAPI.Reply {
+        let id = c.param("id")
+        guard let r = try repo.drill(id: id) else { throw APIError.notFound("no drill \(id)") }
+        switch c.query("format") ?? "markdown" {
+        case "markdown": return AdminAPI.Reply(status: .ok, text: r.markdown, contentType: "text/markdown; charset=utf-8")
+        case "text": return AdminAPI.Reply(status: .ok, text: r.text, contentType: "text/plain; charset=utf-8")
+        default: throw APIError.badRequest("format", "expected markdown or text")
+        }
+    }
+
+    func abortDrill(_ c: AdminAPI.Call) throws -> AdminAPI.Reply {
+        do {
+            let r = try drillRunner().abort(id: c.param("id"), principal: c.principal, source: c.context.remote, requestID: c.requestID)
+            return drillReply(r)
+        } catch let e as DrillError { throw Self.drillError(e) }
+    }
+}

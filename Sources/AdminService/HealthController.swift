@@ -1,0 +1,48 @@
+import DNSWire
+import Foundation
+import GSLBConfigFile
+import GSLBCore
+import HTTPTypes
+import Hummingbird
+import HealthService
+import SnapshotService
+
+/// `/v1/health`: every member's real, forced and effective state, its last probe and flaps.
+struct HealthController: AdminController {
+    let publisher: SnapshotPublisher
+    let health: HealthMonitor?
+
+    func addRoutes(to routes: AdminRoutes) {
+        routes.on(.get, "/v1/health", .read) { c in try healthReport(c) }
+    }
+
+    func healthReport(_ c: AdminAPI.Call) throws -> AdminAPI.Reply {
+        let snap = publisher.box.load()
+        var byMember: [MemberKey: HealthMonitor.Status] = [:]
+        for s in health?.statuses ?? [] { for k in s.members { byMember[k] = s } }
+        let filter = c.query("pool").map { AdminAPI.poolName($0).lowercased() }
+        var rows: [HealthRow] = []
+        for p in snap.pools where filter == nil || p.pool.name.lowercased() == filter {
+            for m in p.members {
+                let key = MemberKey(pool: p.pool.name, address: m.member.address)
+                let st = byMember[key]
+                // A command monitor's output is the program's: admin only (docs/security.md).
+                let last = st?.last.map { r in
+                    HealthRow.Probe(ok: r.ok, detail: c.isAdmin ? r.fullDetail : r.detail, latencyMs: (r.latency * 1e6).rounded() / 1e3,
+                                    at: st?.lastAt.map { RFC3339.format($0) })
+                }
+                let since = st?.machine.since ?? snap.gslb.health.first { $0.key == key }?.since
+                rows.append(HealthRow(
+                    pool: p.pool.name, type: p.pool.type, address: m.member.address, site: m.member.site,
+                    monitor: m.member.monitor ?? p.pool.monitor, admin: m.member.state.rawValue,
+                    real: m.real.rawValue, realStale: m.realStale, forced: m.forced?.rawValue, forcedBy: m.forcedBy,
+                    effective: m.effective, eligible: m.eligible, since: since.flatMap { $0 > 0 ? RFC3339.format($0) : nil },
+                    lastProbe: last, probes: st?.probes, flaps: st?.machine.flaps, load: m.load))
+            }
+        }
+        if let filter, rows.isEmpty, !snap.pools.contains(where: { $0.pool.name.lowercased() == filter }) {
+            throw APIError.notFound("no pool \(filter)", field: "pool")
+        }
+        return .ok(HealthReport(coldStart: !(health?.coldStartOver ?? true), members: rows))
+    }
+}
