@@ -159,37 +159,10 @@ public final class AdminAPI: Sendable {
         }
         on(.get, "/openapi.json", .read) { _, _ in Reply(status: .ok, text: OpenAPIDocument.json) }
 
-        on(.get, "/v1/sites", .read) { api, c in try api.list(Self.sites, c) }
-        on(.post, "/v1/sites", .write) { api, c in try await api.create(Self.sites, c) }
-        on(.get, "/v1/sites/:name", .read) { api, c in try api.get(Self.sites, c) }
-        on(.put, "/v1/sites/:name", .write) { api, c in try await api.put(Self.sites, c) }
-        on(.delete, "/v1/sites/:name", .write) { api, c in try await api.delete(Self.sites, c) }
-
-        on(.get, "/v1/pools", .read) { api, _ in try api.listPools() }
-        on(.post, "/v1/pools", .write) { api, c in try await api.createPool(c) }
-        on(.get, "/v1/pools/:name", .read) { api, c in try api.getPool(c) }
-        on(.put, "/v1/pools/:name", .write) { api, c in try await api.putPool(c) }
-        on(.delete, "/v1/pools/:name", .write) { api, c in try await api.deletePool(c) }
-        on(.get, "/v1/pools/:name/members", .read) { api, c in try api.listMembers(c) }
-        on(.post, "/v1/pools/:name/members", .write) { api, c in try await api.createMember(c) }
-        on(.get, "/v1/pools/:name/members/:address", .read) { api, c in try api.getMember(c) }
-        on(.put, "/v1/pools/:name/members/:address", .write) { api, c in try await api.putMember(c) }
-        on(.delete, "/v1/pools/:name/members/:address", .write) { api, c in try await api.deleteMember(c) }
-
-        on(.get, "/v1/monitors", .read) { api, c in try api.list(Self.monitors, c) }
-        on(.post, "/v1/monitors", .write) { api, c in try await api.create(Self.monitors, c) }
-        on(.get, "/v1/monitors/:name", .read) { api, c in try api.get(Self.monitors, c) }
-        on(.put, "/v1/monitors/:name", .write) { api, c in try await api.put(Self.monitors, c) }
-        on(.delete, "/v1/monitors/:name", .write) { api, c in try await api.delete(Self.monitors, c) }
-
-        on(.get, "/v1/topology", .read) { api, _ in try api.listTopology() }
-        on(.put, "/v1/topology", .write) { api, c in try await api.putTopology(c) }
-        on(.post, "/v1/topology", .write) { api, c in try await api.createTopology(c) }
-        on(.delete, "/v1/topology", .write) { api, c in try await api.deleteTopology(c) }
-
-        // The operations, one controller each, over the roles they need.
+        // One controller per resource, each over the roles it needs.
         let routes = AdminRoutes { method, path, scope, handler in on(method, path, scope) { _, c in try await handler(c) } }
         let controllers: [any AdminController] = [
+            ConfigController(repo: repo, publisher: publisher, configuration: configuration),
             OverridesController(repo: repo, publisher: publisher, clock: clock),
             HealthController(publisher: publisher, health: health),
             ExplainController(publisher: publisher),

@@ -20,7 +20,7 @@ struct HealthController: AdminController {
         let snap = publisher.box.load()
         var byMember: [MemberKey: HealthMonitor.Status] = [:]
         for s in health?.statuses ?? [] { for k in s.members { byMember[k] = s } }
-        let filter = c.query("pool").map { AdminAPI.poolName($0).lowercased() }
+        let filter = c.query("pool").map { ConfigController.poolName($0).lowercased() }
         var rows: [HealthRow] = []
         for p in snap.pools where filter == nil || p.pool.name.lowercased() == filter {
             for m in p.members {

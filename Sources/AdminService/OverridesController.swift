@@ -51,17 +51,17 @@ struct OverridesController: AdminController {
         case .site:
             guard config.sites.contains(where: { $0.name == target }) else { throw APIError.invalid("target", "no site \(target)") }
         case .pool:
-            target = AdminAPI.poolName(target)
+            target = ConfigController.poolName(target)
             guard config.pools.contains(where: { $0.name.lowercased() == target.lowercased() }) else {
                 throw APIError.invalid("target", "no pool \(target)")
             }
             target = config.pools.first { $0.name.lowercased() == target.lowercased() }!.name
         case .member:
             guard let slash = target.firstIndex(of: "/") else { throw APIError.invalid("target", "expected POOL/ADDRESS") }
-            let poolName = AdminAPI.poolName(String(target[..<slash])).lowercased()
+            let poolName = ConfigController.poolName(String(target[..<slash])).lowercased()
             let address = String(target[target.index(after: slash)...])
-            guard let p = config.pools.first(where: { $0.name.lowercased() == poolName && $0.members.contains { AdminAPI.sameAddress($0.address, address) } }),
-                  let m = p.members.first(where: { AdminAPI.sameAddress($0.address, address) }) else {
+            guard let p = config.pools.first(where: { $0.name.lowercased() == poolName && $0.members.contains { ConfigController.sameAddress($0.address, address) } }),
+                  let m = p.members.first(where: { ConfigController.sameAddress($0.address, address) }) else {
                 throw APIError.invalid("target", "no member \(address) in a pool \(poolName)")
             }
             target = "\(p.name)/\(m.address)"

@@ -5,13 +5,52 @@ import GSLBCore
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import SnapshotService
 
 // The `/v1` resources. Bodies are JSON objects with the keys of docs/config-file.md; they are
 // decoded by the codec of `cairn apply` files (the objects' `Codable` conformances over the JSON
 // value), so every type error names its key, then what the write changed (and what refers to it)
 // is validated against the served zones.
 
-extension AdminAPI {
+/// `/v1/sites`, `/v1/monitors`, `/v1/pools` (and their members), `/v1/topology`: the configuration,
+/// object by object, each write in one transaction with its audit row and in the answers before the reply.
+struct ConfigController: AdminController {
+    typealias Call = AdminAPI.Call
+    typealias Reply = AdminAPI.Reply
+    let repo: any ConfigWriteRepository
+    let publisher: SnapshotPublisher
+    let configuration: AdminAPIConfiguration
+
+    func addRoutes(to routes: AdminRoutes) {
+        routes.on(.get, "/v1/sites", .read) { c in try list(Self.sites, c) }
+        routes.on(.post, "/v1/sites", .write) { c in try await create(Self.sites, c) }
+        routes.on(.get, "/v1/sites/:name", .read) { c in try get(Self.sites, c) }
+        routes.on(.put, "/v1/sites/:name", .write) { c in try await put(Self.sites, c) }
+        routes.on(.delete, "/v1/sites/:name", .write) { c in try await delete(Self.sites, c) }
+
+        routes.on(.get, "/v1/pools", .read) { _ in try listPools() }
+        routes.on(.post, "/v1/pools", .write) { c in try await createPool(c) }
+        routes.on(.get, "/v1/pools/:name", .read) { c in try getPool(c) }
+        routes.on(.put, "/v1/pools/:name", .write) { c in try await putPool(c) }
+        routes.on(.delete, "/v1/pools/:name", .write) { c in try await deletePool(c) }
+        routes.on(.get, "/v1/pools/:name/members", .read) { c in try listMembers(c) }
+        routes.on(.post, "/v1/pools/:name/members", .write) { c in try await createMember(c) }
+        routes.on(.get, "/v1/pools/:name/members/:address", .read) { c in try getMember(c) }
+        routes.on(.put, "/v1/pools/:name/members/:address", .write) { c in try await putMember(c) }
+        routes.on(.delete, "/v1/pools/:name/members/:address", .write) { c in try await deleteMember(c) }
+
+        routes.on(.get, "/v1/monitors", .read) { c in try list(Self.monitors, c) }
+        routes.on(.post, "/v1/monitors", .write) { c in try await create(Self.monitors, c) }
+        routes.on(.get, "/v1/monitors/:name", .read) { c in try get(Self.monitors, c) }
+        routes.on(.put, "/v1/monitors/:name", .write) { c in try await put(Self.monitors, c) }
+        routes.on(.delete, "/v1/monitors/:name", .write) { c in try await delete(Self.monitors, c) }
+
+        routes.on(.get, "/v1/topology", .read) { _ in try listTopology() }
+        routes.on(.put, "/v1/topology", .write) { c in try await putTopology(c) }
+        routes.on(.post, "/v1/topology", .write) { c in try await createTopology(c) }
+        routes.on(.delete, "/v1/topology", .write) { c in try await deleteTopology(c) }
+    }
+
     // MARK: - Bodies
 
     static func object(_ value: Any, _ what: String) throws -> [String: Any] {
@@ -85,7 +124,7 @@ extension AdminAPI {
     func write(_ c: Call, expected: [String: Int64],
                _ body: @escaping @Sendable (inout GSLBConfig) throws -> Void) async throws -> State {
         try await withCheckedThrowingContinuation { (cont: CheckedContinuation<State, any Error>) in
-            AdminAPI.writeQueue.async {
+            Self.writeQueue.async {
                 cont.resume(with: Result {
                     let done = try self.repo.modifyConfig(principal: c.principal, source: c.context.remote, requestID: c.requestID,
                                                           expectedVersions: expected) { config in
