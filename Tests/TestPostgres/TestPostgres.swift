@@ -97,6 +97,21 @@ public final class TestPostgres: Sendable {
                                                              "-v", "ON_ERROR_STOP=1", "-At", "-c", sql])
     }
 
+    /// A server of its own (not the process's shared one), for a test that stops and starts it;
+    /// `stop()` it at the end.
+    public static func dedicated() throws -> TestPostgres { try TestPostgres() }
+
+    /// Stops the server as a crash would (`pg_ctl -m immediate`); `start()` brings it back on the same port and data.
+    public func crash() throws {
+        try Self.runAsPostgres(Self.binDirectory + "/pg_ctl", ["-D", directory + "/data", "-m", "immediate", "-w", "stop"])
+    }
+
+    public func start() throws {
+        let options = "-p \(port) -k \(directory) -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c max_connections=200"
+        try Self.runAsPostgres(Self.binDirectory + "/pg_ctl", ["-D", directory + "/data", "-w", "-t", "30", "-l", directory + "/log",
+                                                               "-o", options, "start"])
+    }
+
     /// Stops the server (fast shutdown) and removes its directory.
     public func stop() {
         _ = try? Self.runAsPostgres(Self.binDirectory + "/pg_ctl", ["-D", directory + "/data", "-m", "fast", "-w", "stop"])
