@@ -42,7 +42,12 @@ public struct AdminAPIConfiguration: Sendable {
 /// What the API reports about readiness, provided by the composition root.
 public struct Readiness: Sendable {
     public var waiting: @Sendable () -> [String]
-    public init(waiting: @escaping @Sendable () -> [String]) { self.waiting = waiting }
+    /// What works less than it should while the node still answers (`store`: the database is away).
+    public var degraded: @Sendable () -> [String]
+    public init(waiting: @escaping @Sendable () -> [String], degraded: @escaping @Sendable () -> [String] = { [] }) {
+        self.waiting = waiting
+        self.degraded = degraded
+    }
 }
 
 /// The admin API (`/v1`, `/metrics`, `/healthz`, `/readyz`, `/openapi.json`); routes and
@@ -205,13 +210,18 @@ public final class AdminAPI: Sendable {
 
     func ready() -> Reply {
         let waiting = readiness.waiting()
-        let body = ReadinessReply(status: waiting.isEmpty ? "ready" : "not-ready", waiting: waiting, generation: publisher.box.generation)
+        let degraded = readiness.degraded()
+        // Degraded is still ready (200): the node answers DNS from its last snapshot; a load balancer
+        // that took it out of rotation for a database outage would take every node out at once.
+        let status = !waiting.isEmpty ? "not-ready" : degraded.isEmpty ? "ready" : "degraded"
+        let body = ReadinessReply(status: status, waiting: waiting, degraded: degraded, generation: publisher.box.generation)
         return Reply(status: waiting.isEmpty ? .ok : .serviceUnavailable, json: jsonText(body))
     }
 
     struct ReadinessReply: Encodable {
         var status: String
         var waiting: [String]
+        var degraded: [String]
         var generation: UInt64
     }
 }

@@ -12,6 +12,13 @@ final class AdminAuth: Sendable {
     let logger: Logger
     private let failures = Mutex<[String: [Double]]>([:])
     private let touched = Mutex<[Int64: Double]>([:])
+    /// Tokens that authenticated recently, by secret, used only while the store is unreachable: a
+    /// database outage must not lock operators out of `/metrics` and `/v1/health`, which do not need
+    /// it. At most `knownLimit` entries, each trusted for `outageGrace` seconds after it was last
+    /// checked against the store (a token deleted during an outage works until then).
+    private let known = Mutex<[String: (token: APIToken, at: Double)]>([:])
+    static let knownLimit = 1024
+    static let outageGrace: Double = 3600
 
     init(repo: any TokenRepository & AuditRepository, clock: @escaping @Sendable () -> Double, failureLimit: Int, failureWindow: Double,
          logger: Logger) {
@@ -52,7 +59,22 @@ final class AdminAuth: Sendable {
         let parts = header.split(separator: " ", maxSplits: 1)
         guard parts.count == 2, parts[0].lowercased() == "bearer" else { throw fail("the Authorization header is not `Bearer TOKEN`") }
         let secret = parts[1].trimmingCharacters(in: .whitespaces)
-        guard let token = try repo.token(secret: secret) else { throw fail("unknown token") }
+        let found: APIToken?
+        do {
+            found = try repo.token(secret: secret)
+            known.withLock { k in
+                if let t = found {
+                    if k.count >= Self.knownLimit, k[secret] == nil, let oldest = k.min(by: { $0.value.at < $1.value.at })?.key { k[oldest] = nil }
+                    k[secret] = (t, now)
+                } else {
+                    k[secret] = nil
+                }
+            }
+        } catch let e as any RepositoryFailure where e.failureKind == .unavailable {
+            guard let cached = known.withLock({ $0[secret] }), now - cached.at <= Self.outageGrace else { throw e }
+            found = cached.token
+        }
+        guard let token = found else { throw fail("unknown token") }
         if token.isExpired(at: now) { throw fail("the token has expired") }
         guard token.scope.allows(scope) else {
             throw APIError(.forbidden, "forbidden", field: "Authorization",

@@ -151,7 +151,7 @@ public final class Daemon: Sendable {
                          if publisher.box.generation == 0 { w.append("first-snapshot") }
                          if !monitor.coldStartOver { w.append("first-probe-round") }
                          return w
-                     }))
+                     }, degraded: { publisher.storeUp ? [] : ["store"] }))
         }
         return Daemon(configuration: config, store: store, publisher: publisher, server: server, monitor: monitor,
                       drills: drills, admin: admin, dnsBound: bound, logger: logger, probeGroup: probeGroup)

@@ -189,6 +189,8 @@ public final class Metrics: Sendable {
         w.sample("cairn_store_changes_total", [], s.storeChanges)
         w.family("cairn_store_read_errors_total", .counter, "Store reads that failed; the previous GSLB state kept serving.")
         w.sample("cairn_store_read_errors_total", [], s.storeReadErrors)
+        w.family("cairn_store_up", .gauge, "1 when the last store read worked, 0 while the store (database) is unreachable and the last snapshot serves.")
+        w.sample("cairn_store_up", [], s.storeUp ? 1 : 0)
         w.family("cairn_zone_serial", .gauge, "SOA serial of each served zone.")
         let stale = Set(s.staleZones)
         let zones = snap.zones.sorted { $0.origin.description < $1.origin.description }

@@ -48,6 +48,10 @@ public final class SnapshotPublisher: Sendable {
         public var storeChanges: UInt64 = 0
         /// Store reads that failed (the previous GSLB state kept).
         public var storeReadErrors: UInt64 = 0
+        /// Whether the last store read worked (false while the database is away: the previous
+        /// GSLB state keeps serving); with the error when not.
+        public var storeUp = true
+        public var storeError: String?
         /// Seconds since the epoch (injected clock) of the last published snapshot; 0 before the first.
         public var lastPublished: Double = 0
         /// Zones that failed to load in the last reload (served from their previous version if any).
@@ -116,13 +120,31 @@ public final class SnapshotPublisher: Sendable {
             guard force || token != st.storeToken else { return false }
             st.gslb = try repo.loadState()
             st.storeToken = token
+            markStore(up: true, error: nil)
             return true
         } catch {
             statsBox.withLock { $0.storeReadErrors += 1 }
-            logger.error("store read failed, previous GSLB state kept: \(error)")
+            markStore(up: false, error: "\(error)")
             return false
         }
     }
+
+    /// Notes whether the store answered; logs the transitions only (a database that is away fails every
+    /// check: 5 lines a second would bury the one that matters).
+    private func markStore(up: Bool, error: String?) {
+        let was = statsBox.withLock { s -> Bool in
+            defer { s.storeUp = up; s.storeError = error }
+            return s.storeUp
+        }
+        if was && !up {
+            logger.error("store unreachable, serving the last snapshot: \(error ?? "?")")
+        } else if !was && up {
+            logger.info("store reachable again")
+        }
+    }
+
+    /// Whether the last store read worked (`/readyz` says `degraded` when not).
+    public var storeUp: Bool { statsBox.withLock { $0.storeUp } }
 
     private let pending = Mutex<(changes: [MemberHealth], endColdStart: Bool, scheduled: Bool)>(([], false, false))
     private let publishQueue = DispatchQueue(label: "cairn.publish")

@@ -200,6 +200,8 @@ import Testing
         let auth = ["Authorization": "Bearer \(token)"]
         let override = #"{"scope": "site", "target": "iad", "state": "down", "reason": "outage test", "permanent": true}"#
 
+        // A scrape before the outage (as Prometheus does every few seconds): the token is known to node A.
+        #expect(try http("GET", a.apiBase + "/metrics", headers: auth).body.contains("\ncairn_store_up 1\n"))
         let q = Querier(ports: [a.port, b.port], expected: ["198.51.100.10"])
         q.start()
         usleep(300_000)
@@ -209,6 +211,13 @@ import Testing
         let refused = try http("POST", a.apiBase + "/v1/overrides", headers: auth, body: override, timeout: 15)
         #expect(refused.status == 503, "\(refused.status) \(refused.body)")
         #expect(refused.body.contains("store") || refused.body.contains("database"), "\(refused.body)")
+        // Still ready (it answers), but degraded, and the metrics say why.
+        let ready = try http("GET", a.apiBase + "/readyz")
+        #expect(ready.status == 200 && ready.object["status"] as? String == "degraded"
+                && ready.object["degraded"] as? [String] == ["store"], "\(ready)")
+        // The scrape goes on: a token checked against the store within the hour is trusted while it is away.
+        let down = try http("GET", a.apiBase + "/metrics", headers: auth)
+        #expect(down.status == 200 && down.body.contains("\ncairn_store_up 0\n"), "\(down.status): cairn_store_up is not 0 while the database is down")
         usleep(1_000_000)
         try pg.start()
         usleep(500_000)
@@ -229,5 +238,8 @@ import Testing
         #expect(try PostgresStoreTests.answer(port: b.port, becomes: ["192.0.2.10"], within: 5),
                 "node B does not show the write made through node A after the database came back")
         #expect(try PostgresStoreTests.answer(port: a.port, becomes: ["192.0.2.10"], within: 5))
+        let back = try http("GET", a.apiBase + "/readyz")
+        #expect(back.object["status"] as? String == "ready", "\(back)")
+        #expect(try http("GET", a.apiBase + "/metrics", headers: auth).body.contains("\ncairn_store_up 1\n"))
     }
 }
