@@ -32,9 +32,11 @@ enum Encode {
         var requestID: String?
         var action, object: String
         var before, after: JSONValue?
+        /// The node that made the change (null before schema v3).
+        var node: String?
 
         enum CodingKeys: String, CodingKey {
-            case id, time, principal, source, requestID = "request_id", action, object, before, after
+            case id, time, principal, source, requestID = "request_id", action, object, before, after, node
         }
     }
 
@@ -46,7 +48,7 @@ enum Encode {
             return !showCommand && a.object.hasPrefix("monitor:") ? hidingCommand(j) : j
         }
         return AuditRow(id: a.id, time: RFC3339.format(a.time), principal: a.principal, source: a.source, requestID: a.requestID,
-                        action: a.action, object: a.object, before: side(a.before), after: side(a.after))
+                        action: a.action, object: a.object, before: side(a.before), after: side(a.after), node: a.node)
     }
 
     static let hiddenCommand = "(hidden: admin scope only)"

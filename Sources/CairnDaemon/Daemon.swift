@@ -32,10 +32,14 @@ public struct DaemonConfiguration: Sendable {
     public var user: Privileges.Account?
     /// How often the store's change token is read (on PostgreSQL the safety net of `LISTEN/NOTIFY`).
     public var storePollInterval: Double
+    /// `--node-name`: this node's name in the audit rows of the writes it makes (default: the host name).
+    public var nodeName: String
 
     public init(zones: String, db: String, store: StoreLocation? = nil, dns: DNSServerConfiguration, api: AdminAPIConfiguration?,
                 probeConcurrency: Int = 2048, allowCommandMonitors: Bool = false, pidFile: String? = nil,
-                user: Privileges.Account? = nil, storePollInterval: Double = 0.2) {
+                user: Privileges.Account? = nil, storePollInterval: Double = 0.2,
+                nodeName: String = ProcessInfo.processInfo.hostName) {
+        self.nodeName = nodeName
         self.zones = zones; self.db = db; self.store = store; self.dns = dns; self.api = api; self.probeConcurrency = probeConcurrency
         self.allowCommandMonitors = allowCommandMonitors; self.pidFile = pidFile; self.user = user
         self.storePollInterval = storePollInterval
@@ -89,7 +93,7 @@ public final class Daemon: Sendable {
             try Privileges.refuseUnsafeFiles(Privileges.storeFiles(db: file))
         }
         let store: Store
-        do { store = try Store(location: config.storeLocation) } catch {
+        do { store = try Store(location: config.storeLocation, node: config.nodeName) } catch {
             throw DaemonError("cannot open the store \(config.storeLocation): \(error)")
         }
         let publisher = SnapshotPublisher(source: ZoneDirectorySource(directory: config.zones), repository: store)

@@ -254,10 +254,13 @@ public struct AuditEntry: Hashable, Sendable {
     /// JSON text of the object before and after the change, when there is one.
     public var before: String?
     public var after: String?
+    /// The node that made the change (`cairn serve --node-name`, or the host `cairn apply` ran on); nil in
+    /// rows written before schema v3.
+    public var node: String?
     public init(id: Int64? = nil, time: Double, principal: String, source: String, requestID: String? = nil, action: String,
-                object: String, before: String? = nil, after: String? = nil) {
+                object: String, before: String? = nil, after: String? = nil, node: String? = nil) {
         self.id = id; self.time = time; self.principal = principal; self.source = source; self.requestID = requestID
-        self.action = action; self.object = object; self.before = before; self.after = after
+        self.action = action; self.object = object; self.before = before; self.after = after; self.node = node
     }
 }
 

@@ -9,7 +9,7 @@
 /// Applied migrations are recorded in `grdb_migrations (identifier)`, the table GRDB's
 /// `DatabaseMigrator` used before the store had two backends: files it migrated open as they are.
 enum Schema {
-    static let migrations: [(id: String, sql: String)] = [("v1", v1), ("v2", v2)]
+    static let migrations: [(id: String, sql: String)] = [("v1", v1), ("v2", v2), ("v3", v3)]
 
     /// Bookkeeping tables beside `tables`: the migrations' record, and on PostgreSQL the change counter.
     static func bookkeepingTables(_ dialect: SQLDialect) -> Set<String> {
@@ -201,5 +201,10 @@ enum Schema {
             version  INTEGER NOT NULL DEFAULT 1
         ) WITHOUT ROWID;
         INSERT INTO collection_versions (name, version) VALUES ('topology', 1);
+        """
+
+    /// v3: which node (`--node-name`) made each audited change (issue 13: several nodes, one log).
+    static let v3 = """
+        ALTER TABLE audit_log ADD COLUMN node TEXT;
         """
 }

@@ -8,7 +8,7 @@ extension Store {
     @discardableResult
     public func audit(_ entries: [AuditEntry]) throws -> [AuditEntry] {
         guard !entries.isEmpty else { return [] }
-        return try write("writing the audit log") { db in try Self.insertAudit(db, entries) }
+        return try write("writing the audit log") { db in try Self.insertAudit(db, entries, node: node) }
     }
 
     /// Audit rows in the order they were written (oldest first), paged by `limit`/`offset`.
@@ -31,20 +31,22 @@ extension Store {
             try db.fetch("SELECT * FROM audit_log \(filter) ORDER BY id LIMIT ? OFFSET ?", arguments).map { row in
                 AuditEntry(id: row["id"], time: row["time"], principal: row["principal"], source: row["source"],
                            requestID: row["request_id"], action: row["action"], object: row["object"],
-                           before: row["before_json"], after: row["after_json"])
+                           before: row["before_json"], after: row["after_json"], node: row["node"])
             }
         }
     }
 
     @discardableResult
-    static func insertAudit(_ db: any SQLTransaction, _ entries: [AuditEntry]) throws -> [AuditEntry] {
+    /// Writes `entries` (stamped with `node` when they name none) and returns them with their ids.
+    static func insertAudit(_ db: any SQLTransaction, _ entries: [AuditEntry], node: String?) throws -> [AuditEntry] {
         var stored: [AuditEntry] = []
         for var entry in entries {
+            if entry.node == nil { entry.node = node }
             entry.id = try db.insertReturningID("""
-                INSERT INTO audit_log (time, principal, source, request_id, action, object, before_json, after_json)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO audit_log (time, principal, source, request_id, action, object, before_json, after_json, node)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, [entry.time, entry.principal, entry.source, entry.requestID, entry.action, entry.object,
-                      entry.before, entry.after])
+                      entry.before, entry.after, entry.node])
             stored.append(entry)
         }
         return stored

@@ -43,7 +43,7 @@ extension Store {
     public func replaceConfig(_ config: GSLBConfig, principal: String, source: String, requestID: String?,
                               prune: Bool, expectedVersions: [String: Int64] = [:]) throws -> [AuditEntry] {
         let template = AuditEntry(time: now(), principal: principal, source: source, requestID: requestID,
-                                  action: "", object: "")
+                                  action: "", object: "", node: node)
         return try write("applying the config") { db in
             try Self.checkVersions(db, expectedVersions)
             return try Self.applyConfig(db, config, prune: prune, template: template)
@@ -59,7 +59,7 @@ extension Store {
                              expectedVersions: [String: Int64] = [:],
                              _ body: (inout GSLBConfig) throws -> Void) throws -> ConfigWrite {
         let template = AuditEntry(time: now(), principal: principal, source: source, requestID: requestID,
-                                  action: "", object: "")
+                                  action: "", object: "", node: node)
         return try write("modifying the config") { db in
             try Self.checkVersions(db, expectedVersions)
             var config = try Self.readConfig(db).config
@@ -387,7 +387,7 @@ extension Store {
             // The table as a whole has a version too: `PUT /v1/topology` replaces it under If-Match.
             try db.execute("UPDATE collection_versions SET version = version + 1 WHERE name = 'topology'")
         }
-        return try insertAudit(db, log)
+        return try insertAudit(db, log, node: template.node)
     }
 
     static func memberArguments(_ m: Member, position: Int) -> [any SQLBindable] {

@@ -20,7 +20,7 @@ extension Store {
                     report_json = excluded.report_json
                 """, [report.id, target, report.mode, report.status.rawValue,
                                  report.startedAt ?? report.scheduledAt ?? report.createdAt, report.endedAt, json])
-            if !audit.isEmpty { _ = try Self.insertAudit(db, audit) }
+            if !audit.isEmpty { _ = try Self.insertAudit(db, audit, node: node) }
         }
     }
 

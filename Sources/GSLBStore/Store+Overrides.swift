@@ -21,7 +21,7 @@ extension Store {
             var entry = audit
             entry.action = "create"; entry.object = ObjectName.override(id)
             entry.before = nil; entry.after = AuditJSON.override(stored)
-            try Self.insertAudit(db, [entry])
+            try Self.insertAudit(db, [entry], node: node)
             return stored
         }
     }
@@ -38,7 +38,7 @@ extension Store {
             var entry = audit
             entry.action = "delete"; entry.object = ObjectName.override(id)
             entry.before = AuditJSON.override(existing); entry.after = nil
-            try Self.insertAudit(db, [entry])
+            try Self.insertAudit(db, [entry], node: node)
             return existing
         }
     }
@@ -61,7 +61,7 @@ extension Store {
             try Self.insertAudit(db, expired.map { o in
                 AuditEntry(time: now, principal: principal, source: "cairn", action: "expire",
                            object: ObjectName.override(o.id ?? 0), before: AuditJSON.override(o))
-            })
+            }, node: node)
             return expired
         }
     }

@@ -16,6 +16,8 @@ import Darwin
 public final class Store: ConfigRepository, Sendable {
     /// Where the store is.
     public let location: StoreLocation
+    /// Written into every audit row this store writes (`--node-name`; the host name for the CLI).
+    public let node: String?
     /// Migration identifiers this binary knows, in order ("v1", ...).
     public static var knownMigrations: [String] { Schema.migrations.map(\.id) }
 
@@ -36,8 +38,10 @@ public final class Store: ConfigRepository, Sendable {
     /// newer Cairn, `.cannotOpen` when it is not usable (not a SQLite file, PostgreSQL refuses
     /// the connection or the login).
     public init(location: StoreLocation, environment: [String: String] = ProcessInfo.processInfo.environment,
+                node: String? = nil,
                 now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) throws {
         self.location = location
+        self.node = node
         self.now = now
         let what = "opening the store"   // the backends name the file or the server
         database = try mapErrors(what) {

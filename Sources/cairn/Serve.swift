@@ -51,6 +51,9 @@ struct Serve: ParsableCommand {
     @Option(help: "How often the store is checked for changes by other processes or nodes, e.g. 200ms, 5s (on PostgreSQL the safety net of LISTEN/NOTIFY).")
     var storeCheckInterval: String = "200ms"
 
+    @Option(help: "This node's name, written into the audit row of every write it makes (default: the host name).")
+    var nodeName: String?
+
     @Option(help: "Probes in flight at most.")
     var probeConcurrency: Int = 2048
 
@@ -115,6 +118,9 @@ struct Serve: ParsableCommand {
     var apiTlsHandshakeTimeout: String = "5s"
 
     func validate() throws {
+        if let n = nodeName, n.isEmpty || n.count > 63 || n.unicodeScalars.contains(where: { $0.value < 0x21 || $0.value == 0x7f }) {
+            throw ValidationError("--node-name: 1 to 63 printable characters without spaces")
+        }
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level: unknown level \"\(logLevel)\"")
         }
@@ -236,7 +242,8 @@ struct Serve: ParsableCommand {
                 identity: ServerIdentity(nsid: nsid.flatMap(ServerIdentity.parseNSID), identity: identity, version: serverVersion),
                 cookies: try cookies()),
             api: apiConfig, probeConcurrency: probeConcurrency, allowCommandMonitors: allowCommandMonitors,
-            pidFile: pidFile.isEmpty ? nil : pidFile, user: user, storePollInterval: try storeCheckSeconds())
+            pidFile: pidFile.isEmpty ? nil : pidFile, user: user, storePollInterval: try storeCheckSeconds(),
+            nodeName: nodeName ?? ProcessInfo.processInfo.hostName)
     }
 
     /// `--store-check-interval` in seconds: 10 ms to 1 h.

@@ -21,7 +21,8 @@ enum StoreFlag {
     }
 
     static func open(db: String?, store: String?, defaultDB: String = "cairn.sqlite") throws -> Store {
-        try Store(location: try location(db: db, store: store, defaultDB: defaultDB))
+        // Audit rows written by the command name the host it ran on.
+        try Store(location: try location(db: db, store: store, defaultDB: defaultDB), node: ProcessInfo.processInfo.hostName)
     }
 }
 

@@ -73,8 +73,12 @@ import Testing
                            before: #"{"name":"fra"}"#, after: #"{"capacity":10,"name":"fra"}"#)
         #expect(jsonText(Encode.AuditPage(entries: [Encode.audit(a, showCommand: false)], limit: 100, offset: 0))
             == #"{"entries":[{"id":9,"time":"2023-11-14T22:13:20.000Z","principal":"token:ops","source":"127.0.0.1","#
-            + #""request_id":null,"action":"update","object":"site:fra","before":{"name":"fra"},"after":{"capacity":10,"name":"fra"}}],"#
-            + #""limit":100,"offset":0}"#)
+            + #""request_id":null,"action":"update","object":"site:fra","before":{"name":"fra"},"after":{"capacity":10,"name":"fra"},"#
+            + #""node":null}],"limit":100,"offset":0}"#)
+        // Schema v3 rows name the node that made the change.
+        var fromNode = a
+        fromNode.node = "ns1"
+        #expect(jsonText(Encode.audit(fromNode, showCommand: false)).hasSuffix(#""after":{"capacity":10,"name":"fra"},"node":"ns1"}"#))
         let m = AuditEntry(time: 0, principal: "p", source: "s", action: "create", object: "monitor:c",
                            after: #"{"name":"c","options":{"command":"[\"/bin/x\"]"},"type":"command"}"#)
         #expect(jsonText(Encode.audit(m, showCommand: true)).contains(#""after":{"name":"c","options":{"command":"[\"/bin/x\"]"},"type":"command"}"#))

@@ -113,11 +113,11 @@ import Testing
         let (trc, tout) = try Self.cairn(["token", "create", "--scope", "write", "--store", url], pg)
         let token = try #require(tout.split(separator: "\n").last(where: { $0.hasPrefix("cairn_") }), "\(trc): \(tout)")
 
-        let a = try CairnProcess(["serve", "--zones", env.zones, "--store", url, "--dns", "127.0.0.1:0"],
+        let a = try CairnProcess(["serve", "--zones", env.zones, "--store", url, "--dns", "127.0.0.1:0", "--node-name", "ns-a"],
                                  environment: pg.environment)
         defer { a.stop() }
         let b = try CairnProcess(["serve", "--zones", env.zones, "--store", url, "--dns", "127.0.0.1:0",
-                                  "--store-check-interval", "1h"], environment: pg.environment)
+                                  "--store-check-interval", "1h", "--node-name", "ns-b"], environment: pg.environment)
         defer { b.stop() }
         // 127.0.0.1 → topology 127/8 → site iad, on both nodes.
         #expect(GSLBTests.addresses(try DNSClient.udp("www.gslb.test.", .a, port: a.port)) == ["198.51.100.10"])
@@ -142,6 +142,15 @@ import Testing
                     "round \(round): node B still answers with the override lifted through node A 1 s ago")
             latencies.append(Date().timeIntervalSince(start))
         }
+        // The audit log (read through node B) says which node served each write (issue 13 item 7);
+        // the rows of `cairn apply` name the host it ran on.
+        let audit = try http("GET", b.apiBase + "/v1/audit?limit=1000", headers: auth).object["entries"] as? [[String: Any]] ?? []
+        let overrides = audit.filter { ($0["object"] as? String ?? "").hasPrefix("override:") }
+        #expect(overrides.count == 20 && overrides.allSatisfy { $0["node"] as? String == "ns-a" },
+                "\(overrides.map { $0["node"] ?? "nil" })")
+        let applied = audit.filter { ($0["object"] as? String ?? "").hasPrefix("site:") }
+        #expect(!applied.isEmpty && applied.allSatisfy { $0["node"] as? String == ProcessInfo.processInfo.hostName },
+                "\(applied.map { $0["node"] ?? "nil" })")
         let sorted = latencies.sorted()
         print("PostgresStoreTests: write through node A -> node B's answer, \(sorted.count) writes (ms, API call included): "
               + "p50 \(Int(sorted[sorted.count / 2] * 1000)), max \(Int(sorted.last! * 1000))")
