@@ -1,13 +1,12 @@
 import Foundation
 import Logging
-import NIOCore
-import NIOPosix
-import NIOSSL
 import PostgresNIO
 import Synchronization
 
 /// The PostgreSQL backend (PostgresNIO): the same tables and statements as SQLite (see
-/// `SQLDialect`), for several nodes sharing one database.
+/// `SQLDialect`), for several nodes sharing one database. The only file of the store that touches
+/// PostgresNIO, and through it only what its client API hands out (its futures, its default event
+/// loops, the TLS context of `sslmode`): the store imports no NIO module and runs no event loop of its own.
 ///
 /// **Blocking.** The repository protocols are synchronous, as SQLite is, so this adapter blocks
 /// the calling thread on PostgresNIO's futures (`EventLoopFuture.wait()`). Callers already run
@@ -86,7 +85,7 @@ final class PostgreSQLDatabase: SQLDatabase {
     private func connect() throws -> PostgresConnection {
         let id = nextID.withLock { $0 += 1; return $0 }
         do {
-            return try PostgresConnection.connect(on: MultiThreadedEventLoopGroup.singleton.next(),
+            return try PostgresConnection.connect(on: PostgresConnection.defaultEventLoopGroup.any(),
                                                   configuration: configuration, id: id, logger: logger).wait()
         } catch {
             throw Self.sqlError(error, location: location, connecting: true)
@@ -171,7 +170,7 @@ final class PostgreSQLDatabase: SQLDatabase {
     func listenForChanges(onChange: @escaping @Sendable () -> Void) async {
         while !Task.isCancelled {
             let id = nextID.withLock { $0 += 1; return $0 }
-            if let connection = try? await PostgresConnection.connect(on: MultiThreadedEventLoopGroup.singleton.next(),
+            if let connection = try? await PostgresConnection.connect(on: PostgresConnection.defaultEventLoopGroup.any(),
                                                                          configuration: configuration, id: id, logger: logger) {
                 await withTaskCancellationHandler {
                     _ = try? await connection.listen(on: Self.notifyChannel) { notifications in
