@@ -49,7 +49,19 @@ final class TCPScratch {
 /// send a whole query) displaces only its own connections, not other clients' idle ones.
 final class TCPConnectionTable: Sendable {
     struct Entry { let channel: Channel; var lastActive: NIODeadline; let address: String }
-    private let state = Mutex<[ObjectIdentifier: Entry]>([:])
+    struct State {
+        var entries: [ObjectIdentifier: Entry] = [:]
+        /// Open connections per client address (kept, not counted on each accept).
+        var perAddress: [String: Int] = [:]
+
+        mutating func remove(_ id: ObjectIdentifier) -> Entry? {
+            guard let e = entries.removeValue(forKey: id) else { return nil }
+            let left = (perAddress[e.address] ?? 1) - 1
+            perAddress[e.address] = left > 0 ? left : nil
+            return e
+        }
+    }
+    private let state = Mutex(State())
     let maxConnections: Int
     /// 0: no per-address cap.
     let maxPerAddress: Int
@@ -61,33 +73,35 @@ final class TCPConnectionTable: Sendable {
 
     /// Registers a channel from `address`; returns the channel to evict when over a cap.
     func add(_ ch: Channel, address: String) -> Channel? {
-        state.withLock { d in
+        state.withLock { st in
             let id = ObjectIdentifier(ch)
-            d[id] = Entry(channel: ch, lastActive: .now(), address: address)
-            func evictLongestIdle(_ candidates: [ObjectIdentifier: Entry]) -> Channel? {
-                guard let v = candidates.filter({ $0.key != id }).min(by: { $0.value.lastActive < $1.value.lastActive }) else { return nil }
-                d[v.key] = nil
-                return v.value.channel
+            st.entries[id] = Entry(channel: ch, lastActive: .now(), address: address)
+            st.perAddress[address, default: 0] += 1
+            /// The longest-idle connection other than the new one (of `address` only, when given).
+            func evictLongestIdle(of address: String?) -> Channel? {
+                var victim: (key: ObjectIdentifier, value: Entry)?
+                for e in st.entries where e.key != id && (address == nil || e.value.address == address) {
+                    if victim == nil || e.value.lastActive < victim!.value.lastActive { victim = e }
+                }
+                guard let victim else { return nil }
+                return st.remove(victim.key)?.channel
             }
-            if maxPerAddress > 0 {
-                let same = d.filter { $0.value.address == address }
-                if same.count > maxPerAddress { return evictLongestIdle(same) }
-            }
-            guard d.count > maxConnections else { return nil }
-            return evictLongestIdle(d)
+            if maxPerAddress > 0, st.perAddress[address, default: 0] > maxPerAddress { return evictLongestIdle(of: address) }
+            guard st.entries.count > maxConnections else { return nil }
+            return evictLongestIdle(of: nil)
         }
     }
 
     func touch(_ ch: Channel) {
-        state.withLock { d in d[ObjectIdentifier(ch)]?.lastActive = .now() }
+        state.withLock { st in st.entries[ObjectIdentifier(ch)]?.lastActive = .now() }
     }
 
-    func remove(_ ch: Channel) { state.withLock { d in d[ObjectIdentifier(ch)] = nil } }
+    func remove(_ ch: Channel) { state.withLock { st in _ = st.remove(ObjectIdentifier(ch)) } }
 
-    var count: Int { state.withLock { $0.count } }
+    var count: Int { state.withLock { $0.entries.count } }
 
     /// Every open connection (for a graceful shutdown).
-    var channels: [Channel] { state.withLock { $0.values.map(\.channel) } }
+    var channels: [Channel] { state.withLock { $0.entries.values.map(\.channel) } }
 }
 
 /// One TCP connection: frames queries out of the byte stream, answers them in order, and
