@@ -32,36 +32,13 @@ public struct CookieSecrets: Sendable, Equatable {
             let hex = String(line.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
             if hex.isEmpty { continue }
             guard let bytes = hexBytes(hex), bytes.count == 16 else {
-                throw CookieSecretError("line \(secrets.count + 1): a secret is 32 hexadecimal digits (16 octets)")
+                throw CookieSecretError("secret \(secrets.count + 1): a secret is 32 hexadecimal digits (16 octets)")
             }
             secrets.append(bytes)
         }
         guard let first = secrets.first else { throw CookieSecretError("no secret in the file") }
         guard secrets.count <= 2 else { throw CookieSecretError("at most two secrets: the current one and the previous one") }
         return CookieSecrets(current: first, previous: secrets.count == 2 ? secrets[1] : nil)!
-    }
-
-    static func hexBytes(_ s: String) -> [UInt8]? {
-        let digits = Array(s.utf8)
-        guard digits.count % 2 == 0 else { return nil }
-        var out: [UInt8] = []
-        out.reserveCapacity(digits.count / 2)
-        var i = 0
-        while i < digits.count {
-            guard let h = hexValue(digits[i]), let l = hexValue(digits[i + 1]) else { return nil }
-            out.append(h << 4 | l)
-            i += 2
-        }
-        return out
-    }
-
-    static func hexValue(_ c: UInt8) -> UInt8? {
-        switch c {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): c - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): c - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): c - UInt8(ascii: "A") + 10
-        default: nil
-        }
     }
 }
 

@@ -21,11 +21,8 @@ public struct ServerIdentity: Hashable, Sendable {
         let bytes: [UInt8]
         if text.hasPrefix("ascii_") {
             bytes = Array(text.utf8.dropFirst(6))
-        } else if !text.isEmpty, text.utf8.count % 2 == 0, text.utf8.allSatisfy({ $0.isHexDigit }) {
-            var out: [UInt8] = []
-            var it = text.utf8.makeIterator()
-            while let hi = it.next(), let lo = it.next() { out.append(UInt8(hi.hexValue << 4 | lo.hexValue)) }
-            bytes = out
+        } else if let hex = hexBytes(text) {
+            bytes = hex
         } else {
             bytes = Array(text.utf8)
         }
@@ -42,7 +39,23 @@ public struct ServerIdentity: Hashable, Sendable {
     }
 }
 
-private extension UInt8 {
-    var isHexDigit: Bool { (0x30...0x39).contains(self) || (0x41...0x46).contains(self) || (0x61...0x66).contains(self) }
-    var hexValue: UInt8 { self <= 0x39 ? self - 0x30 : (self | 0x20) - 0x61 + 10 }
+/// The octets an even, non-zero number of hex digits spell (either case), or nil: `--nsid` and
+/// the cookie secrets file read hex through this.
+func hexBytes(_ text: some StringProtocol) -> [UInt8]? {
+    func value(_ c: UInt8) -> UInt8? {
+        switch c {
+        case 0x30...0x39: c - 0x30
+        case 0x41...0x46, 0x61...0x66: (c | 0x20) - 0x61 + 10
+        default: nil
+        }
+    }
+    let digits = Array(text.utf8)
+    guard !digits.isEmpty, digits.count % 2 == 0 else { return nil }
+    var out: [UInt8] = []
+    out.reserveCapacity(digits.count / 2)
+    for i in stride(from: 0, to: digits.count, by: 2) {
+        guard let hi = value(digits[i]), let lo = value(digits[i + 1]) else { return nil }
+        out.append(hi << 4 | lo)
+    }
+    return out
 }
