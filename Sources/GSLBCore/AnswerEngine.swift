@@ -40,7 +40,7 @@ public final class AnswerEngine {
     /// Whether the last query returned a valid server cookie (a client that has talked to us from its
     /// address before, so not a spoofed source).
     public private(set) var lastCookieValid = false
-    /// Seconds since the epoch; read only to answer a TSIG-signed query (injected in tests).
+    /// Seconds since the epoch; read only to answer a TSIG-signed query or a COOKIE (injected in tests).
     public var clock: @Sendable () -> UInt64 = { UInt64(Date().timeIntervalSince1970) }
 
     public init(maxUDPPayload: Int = 1232, seed: UInt64? = nil, identity: ServerIdentity = .none,
@@ -99,7 +99,7 @@ public final class AnswerEngine {
     /// when cookies are on and the query had a (well-formed: the parser FORMERRs the rest) COOKIE.
     func cookieOption(_ q: Query) -> [UInt8] {
         guard let cookies, let c = q.edns?.cookie else { return [] }
-        let r = cookies.respond(to: c, client: client, now: cookies.clock())
+        let r = cookies.respond(to: c, client: client, now: UInt32(truncatingIfNeeded: clock()))
         lastCookieValid = r.valid
         return [0, 10, UInt8(r.value.count >> 8), UInt8(r.value.count & 0xff)] + r.value
     }

@@ -1,5 +1,3 @@
-import Foundation
-
 /// DNS cookies (RFC 7873) with interoperable server cookies (RFC 9018): version 1, three reserved
 /// octets, a 32-bit timestamp and SipHash-2-4 over client cookie | version | reserved | timestamp |
 /// client address, keyed with a 16-octet secret. Nodes that share the secret accept each other's
@@ -51,8 +49,6 @@ public struct CookieSecretError: Error, CustomStringConvertible, Sendable {
 /// to send back. Times are Unix seconds modulo 2^32 (RFC 9018 §4.3, serial arithmetic).
 public struct ServerCookies: Sendable {
     public let secrets: CookieSecrets
-    /// Unix seconds modulo 2^32 (the timestamp in new cookies).
-    public let clock: @Sendable () -> UInt32
     private let key: SipHash24
     private let previousKey: SipHash24?
 
@@ -64,10 +60,8 @@ public struct ServerCookies: Sendable {
     /// older one is renewed (RFC 9018 §4.3 suggests renewing after half an hour).
     public static let renewAfter: UInt32 = 1800
 
-    public init(secrets: CookieSecrets,
-                clock: @escaping @Sendable () -> UInt32 = { UInt32(truncatingIfNeeded: Int64(Date().timeIntervalSince1970)) }) {
+    public init(secrets: CookieSecrets) {
         self.secrets = secrets
-        self.clock = clock
         key = SipHash24(key: secrets.current)
         previousKey = secrets.previous.map { SipHash24(key: $0) }
     }
