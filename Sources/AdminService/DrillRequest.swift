@@ -29,9 +29,10 @@ struct DrillRequest: Decodable {
         mode = try c.decodeIfPresent(String.self, forKey: .mode) ?? mode
         let duration: (String) -> Double? = { TimeSpan.seconds($0).flatMap { $0 > 0 ? $0 : nil } }
         let required = "required: a duration such as 30s or 10m"
-        if let h = try c.text(.hold, decoder, duration, { _ in required }) { hold = h } else if !c.contains(.hold)
-            || ((try? c.decodeNil(forKey: .hold)) ?? false) { try decoder.problem(at: c.path(.hold), required) }
+        if let h = try c.text(.hold, decoder, duration, { _ in required }) { hold = h } else if c.isAbsent(.hold) {
+            try decoder.problem(at: c.path(.hold), required)
+        }
         force = try c.decodeIfPresent(Bool.self, forKey: .force) ?? false
-        at = try c.text(.at, decoder, RFC3339.parse) { _ in "expected an RFC 3339 time such as 2026-12-01T02:00:00Z" }
+        at = try c.time(.at, decoder)
     }
 }

@@ -22,29 +22,28 @@ struct OverrideRequest: Decodable {
 
     init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        func absent(_ k: CodingKeys) -> Bool { !c.contains(k) || ((try? c.decodeNil(forKey: k)) ?? false) }
         if let s = try c.text(.scope, decoder, OverrideScope.init(rawValue:), { _ in "expected site, pool or member" }) {
             scope = s
-        } else if absent(.scope) { try decoder.problem(at: c.path(.scope), "required: site, pool or member") }
+        } else if c.isAbsent(.scope) { try decoder.problem(at: c.path(.scope), "required: site, pool or member") }
         let t = try c.decodeIfPresent(String.self, forKey: .target)
-        if let t, !t.isEmpty { target = t } else if t != nil || absent(.target) { try decoder.problem(at: c.path(.target), "required") }
+        if let t, !t.isEmpty { target = t } else if t != nil || c.isAbsent(.target) { try decoder.problem(at: c.path(.target), "required") }
         if let s = try c.text(.state, decoder, ForcedState.init(rawValue:), { _ in "expected up, down or drain" }) {
             state = s
-        } else if absent(.state) { try decoder.problem(at: c.path(.state), "required: up, down or drain") }
+        } else if c.isAbsent(.state) { try decoder.problem(at: c.path(.state), "required: up, down or drain") }
         let r = try c.decodeIfPresent(String.self, forKey: .reason)
         if let r, !r.trimmingCharacters(in: .whitespaces).isEmpty {
             if r.count > 1000 { try decoder.problem(at: c.path(.reason), "at most 1000 characters") } else { reason = r }
-        } else if r != nil || absent(.reason) { try decoder.problem(at: c.path(.reason), "required: say why") }
+        } else if r != nil || c.isAbsent(.reason) { try decoder.problem(at: c.path(.reason), "required: say why") }
         permanent = try c.decodeIfPresent(Bool.self, forKey: .permanent) ?? false
-        expiresAt = try c.text(.expires_at, decoder, RFC3339.parse) { _ in "expected an RFC 3339 time such as 2026-12-01T02:00:00Z" }
+        expiresAt = try c.time(.expires_at, decoder)
         expiresIn = try c.text(.expires_in, decoder, { TimeSpan.seconds($0).flatMap { $0 > 0 ? $0 : nil } }) { _ in
             "expected a duration such as 30m or 2h"
         }
-        if !absent(.expires_at) && !absent(.expires_in) {
+        if !c.isAbsent(.expires_at) && !c.isAbsent(.expires_in) {
             try decoder.problem(at: c.path(.expires_in), "give expires_at or expires_in, not both")
         } else if permanent && (expiresAt != nil || expiresIn != nil) {
             try decoder.problem(at: c.path(.permanent), "a permanent override has no expiry")
-        } else if !permanent && absent(.expires_at) && absent(.expires_in) {
+        } else if !permanent && c.isAbsent(.expires_at) && c.isAbsent(.expires_in) {
             try decoder.problem(at: c.path(.expires_at), "required unless permanent: true")
         }
     }

@@ -19,7 +19,7 @@ struct TokenRequest: Decodable {
         if n.isEmpty || n.count > 100 { try decoder.problem(at: c.path(.name), "required: 1 to 100 characters") } else { name = n }
         if let s = try c.text(.scope, decoder, TokenScope.init(rawValue:), { _ in "expected read, write or admin" }) {
             scope = s
-        } else if !c.contains(.scope) || ((try? c.decodeNil(forKey: .scope)) ?? false) {
+        } else if c.isAbsent(.scope) {
             try decoder.problem(at: c.path(.scope), "expected read, write or admin")
         }
         expiresIn = try c.text(.expires_in, decoder, { TimeSpan.seconds($0).flatMap { $0 > 0 ? $0 : nil } }) { _ in

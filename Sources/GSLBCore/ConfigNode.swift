@@ -140,9 +140,12 @@ extension Decoder {
 extension KeyedDecodingContainer {
     public func path(_ key: Key) -> String { configPath(codingPath + [key]) }
 
+    /// Whether `key` is missing or `null` (the same thing in a config object or an API body).
+    public func isAbsent(_ key: Key) -> Bool { !contains(key) || ((try? decodeNil(forKey: key)) ?? false) }
+
     /// A required value: nil when absent or null (reported as `required`) or unreadable (reported by the decoder).
     public func required<T: Decodable>(_ type: T.Type, _ key: Key, _ decoder: any Decoder) throws -> T? {
-        guard contains(key), !((try? decodeNil(forKey: key)) ?? false) else {
+        guard !isAbsent(key) else {
             try decoder.problem(at: path(key), "required")
             return nil
         }
@@ -154,6 +157,11 @@ extension KeyedDecodingContainer {
         guard let text = try decodeIfPresent(String.self, forKey: key) else { return nil }
         guard let v = parse(text) else { try decoder.problem(at: path(key), message(text)); return nil }
         return v
+    }
+
+    /// An RFC 3339 time as Unix seconds.
+    public func time(_ key: Key, _ decoder: any Decoder) throws -> Double? {
+        try text(key, decoder, RFC3339.parse) { _ in "expected an RFC 3339 time such as 2026-12-01T02:00:00Z" }
     }
 
     /// `500ms`, `1s`, `2m` (any `TimeSpan`) as whole milliseconds.
