@@ -32,10 +32,7 @@ struct AuditController: AdminController {
         let since = try time("since")
         let until = try time("until")
         let object = c.query("object").flatMap { $0.isEmpty ? nil : $0 }
-        var entries = try repo.listAudit(object: object, since: since, limit: until == nil ? limit : 100_000, offset: until == nil ? offset : 0)
-        if let until {
-            entries = Array(entries.filter { $0.time <= until }.dropFirst(offset).prefix(limit))
-        }
+        let entries = try repo.listAudit(object: object, since: since, until: until, limit: limit, offset: offset)
         return .ok(Encode.AuditPage(entries: entries.map { Encode.audit($0, showCommand: c.isAdmin) }, limit: limit, offset: offset))
     }
 }

@@ -30,7 +30,8 @@ public protocol OverrideRepository: Sendable {
 /// The audit log: rows written on their own (authentication failures, drill steps) and read back.
 public protocol AuditRepository: Sendable {
     @discardableResult func audit(_ entries: [AuditEntry]) throws -> [AuditEntry]
-    func listAudit(object: String?, since: Double?, limit: Int, offset: Int) throws -> [AuditEntry]
+    /// Rows oldest first; `since`/`until` bound `time` (inclusive), `limit`/`offset` page what is left.
+    func listAudit(object: String?, since: Double?, until: Double?, limit: Int, offset: Int) throws -> [AuditEntry]
 }
 
 /// API tokens (only their hashes are stored).

@@ -13,8 +13,10 @@ extension Store {
 
     /// Audit rows in the order they were written (oldest first), paged by `limit`/`offset`.
     /// `object` matches exactly, or as a prefix up to a `/` (`pool:www.example.com.` finds
-    /// `pool:www.example.com./A` and `/AAAA`); `since` keeps rows with `time >= since`.
-    public func listAudit(object: String? = nil, since: Double? = nil, limit: Int = 100, offset: Int = 0) throws -> [AuditEntry] {
+    /// `pool:www.example.com./A` and `/AAAA`); `since` keeps rows with `time >= since`, `until` those
+    /// with `time <= until` (in SQL, so that paging counts only the rows asked for).
+    public func listAudit(object: String? = nil, since: Double? = nil, until: Double? = nil, limit: Int = 100,
+                          offset: Int = 0) throws -> [AuditEntry] {
         var conditions: [String] = []
         var arguments: [any SQLBindable] = []
         if let object {
@@ -24,6 +26,10 @@ extension Store {
         if let since {
             conditions.append("time >= ?")
             arguments += [since]
+        }
+        if let until {
+            conditions.append("time <= ?")
+            arguments += [until]
         }
         let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
         arguments += [max(0, limit), max(0, offset)]

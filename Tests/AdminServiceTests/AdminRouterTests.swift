@@ -123,7 +123,7 @@ import Testing
         }
         // In the store, with its audit rows, and in the snapshot the DNS listeners read.
         #expect(try f.store.exportConfig().sites.map(\.name) == ["fra"])
-        let audit = try f.store.listAudit(object: nil, since: nil, limit: 10, offset: 0)
+        let audit = try f.store.listAudit(object: nil, since: nil, until: nil, limit: 10, offset: 0)
         #expect(Set(audit.map(\.object)).isSuperset(of: ["site:fra", "pool:www.router.test./A"]), "\(audit.map(\.object))")
         #expect(audit.filter { !$0.object.hasPrefix("token:") }.allSatisfy { $0.principal == "token:w" }, "\(audit.map(\.principal))")
         let ex = f.publisher.box.load().explain(name: try DomainName("www.router.test."), type: .a, client: .unknown, ecs: nil)
@@ -162,7 +162,7 @@ import Testing
             }
         }
         #expect(try f.store.exportConfig() == GSLBConfig())
-        #expect(try f.store.listAudit(object: nil, since: nil, limit: 10, offset: 0).allSatisfy { !$0.object.hasPrefix("site:") })
+        #expect(try f.store.listAudit(object: nil, since: nil, until: nil, limit: 10, offset: 0).allSatisfy { !$0.object.hasPrefix("site:") })
     }
 
     @Test func aStaleIfMatchIsAConflictAndTheCurrentOneGoesThrough() async throws {

@@ -20,6 +20,8 @@ extension RepositoryContract {
         #expect(try store.listAudit(object: "pool:www.example.com.", limit: 10).map(\.time) == [2, 3])
         #expect(try store.listAudit(object: "pool:www.example.com./A", limit: 10).map(\.time) == [2])
         #expect(try store.listAudit(since: 3, limit: 10).map(\.time) == [3, 4])
+        #expect(try store.listAudit(until: 3, limit: 10).map(\.time) == [1, 2, 3])
+        #expect(try store.listAudit(since: 2, until: 3, limit: 1, offset: 1).map(\.time) == [3])
         #expect(try store.listAudit(limit: 2, offset: 1).map(\.time) == [2, 3])
     }
 }
