@@ -175,6 +175,7 @@ public final class AdminAPI: Sendable {
             ZonesController(publisher: publisher, logger: logger),
             DrillsController(repo: repo, drills: drills, clock: clock),
             TokensController(repo: repo, clock: clock),
+            NodesController(repo: repo, publisher: publisher, clock: clock),
         ]
         for controller in controllers { controller.addRoutes(to: routes) }
         return router

@@ -117,10 +117,13 @@ struct HealthRow: Encodable {
     var lastProbe: Probe?
     var probes, flaps: Int?
     var load: Double?
+    /// With several live nodes: the rule `real` was agreed by, and each node's own verdict.
+    var quorum: String?
+    var nodes: [Explanation.NodeVerdict]?
 
     enum CodingKeys: String, CodingKey {
         case pool, type, address, site, monitor, admin, real, realStale = "real_stale", forced, forcedBy = "forced_by"
-        case effective, eligible, since, lastProbe = "last_probe", probes, flaps, load
+        case effective, eligible, since, lastProbe = "last_probe", probes, flaps, load, quorum, nodes
     }
 }
 

@@ -21,6 +21,7 @@ struct HealthController: AdminController {
         var byMember: [MemberKey: HealthMonitor.Status] = [:]
         for s in health?.statuses ?? [] { for k in s.members { byMember[k] = s } }
         let filter = c.query("pool").map { ConfigController.poolName($0).lowercased() }
+        let verdicts = snap.quorumVerdicts()
         var rows: [HealthRow] = []
         for p in snap.pools where filter == nil || p.pool.name.lowercased() == filter {
             for m in p.members {
@@ -37,7 +38,8 @@ struct HealthController: AdminController {
                     monitor: m.member.monitor ?? p.pool.monitor, admin: m.member.state.rawValue,
                     real: m.real.rawValue, realStale: m.realStale, forced: m.forced?.rawValue, forcedBy: m.forcedBy,
                     effective: m.effective, eligible: m.eligible, since: since.flatMap { $0 > 0 ? RFC3339.format($0) : nil },
-                    lastProbe: last, probes: st?.probes, flaps: st?.machine.flaps, load: m.load))
+                    lastProbe: last, probes: st?.probes, flaps: st?.machine.flaps, load: m.load,
+                    quorum: verdicts[key]?.rule.rawValue, nodes: verdicts[key]?.nodes))
             }
         }
         if let filter, rows.isEmpty, !snap.pools.contains(where: { $0.pool.name.lowercased() == filter }) {

@@ -32,14 +32,20 @@ public struct DaemonConfiguration: Sendable {
     public var user: Privileges.Account?
     /// How often the store's change token is read (on PostgreSQL the safety net of `LISTEN/NOTIFY`).
     public var storePollInterval: Double
-    /// `--node-name`: this node's name in the audit rows of the writes it makes (default: the host name).
+    /// `--node-name`: this node's name in the registry and in the audit rows of the writes it makes (default: the host name).
     public var nodeName: String
+    /// `--node-heartbeat`: how often the node refreshes its registry row and reads the others'.
+    public var nodeHeartbeat: Double
+    /// `--node-gone-after`: a node silent this long is gone (its observations stop counting for quorum).
+    public var nodeGoneAfter: Double
 
     public init(zones: String, db: String, store: StoreLocation? = nil, dns: DNSServerConfiguration, api: AdminAPIConfiguration?,
                 probeConcurrency: Int = 2048, allowCommandMonitors: Bool = false, pidFile: String? = nil,
                 user: Privileges.Account? = nil, storePollInterval: Double = 0.2,
-                nodeName: String = ProcessInfo.processInfo.hostName) {
+                nodeName: String = ProcessInfo.processInfo.hostName, nodeHeartbeat: Double = 2, nodeGoneAfter: Double = 10) {
         self.nodeName = nodeName
+        self.nodeHeartbeat = nodeHeartbeat
+        self.nodeGoneAfter = nodeGoneAfter
         self.zones = zones; self.db = db; self.store = store; self.dns = dns; self.api = api; self.probeConcurrency = probeConcurrency
         self.allowCommandMonitors = allowCommandMonitors; self.pidFile = pidFile; self.user = user
         self.storePollInterval = storePollInterval
@@ -96,7 +102,8 @@ public final class Daemon: Sendable {
         do { store = try Store(location: config.storeLocation, node: config.nodeName) } catch {
             throw DaemonError("cannot open the store \(config.storeLocation): \(error)")
         }
-        let publisher = SnapshotPublisher(source: ZoneDirectorySource(directory: config.zones), repository: store)
+        let publisher = SnapshotPublisher(source: ZoneDirectorySource(directory: config.zones), repository: store,
+                                          nodeName: config.nodeName, goneAfter: config.nodeGoneAfter)
         let report = publisher.reload()
         for z in report.zones { logger.info("serving zone \(z.origin) serial \(z.serial) from \(z.source)") }
         if !config.allowCommandMonitors {
@@ -110,12 +117,17 @@ public final class Daemon: Sendable {
         let persist = DispatchQueue(label: "cairn.health.persist")
         let monitor = HealthMonitor(
             box: publisher.box, prober: MonitorProber(group: probeGroup, allowCommands: config.allowCommandMonitors),
-            options: .init(maxConcurrency: config.probeConcurrency),
-            onColdStartEnd: { all in publisher.applyHealth(all, endColdStart: true) },
+            options: .init(maxConcurrency: config.probeConcurrency, node: config.nodeName),
+            onColdStartEnd: { all in
+                publisher.applyHealth(all, endColdStart: true)
+                persist.async {
+                    do { try store.recordHealth(contentsOf: all, node: config.nodeName) } catch { logger.error("cannot store health: \(error)") }
+                }
+            },
             onChange: { changes, _ in
                 publisher.applyHealth(changes)
                 persist.async {
-                    do { try store.recordHealth(contentsOf: changes) } catch { logger.error("cannot store health: \(error)") }
+                    do { try store.recordHealth(contentsOf: changes, node: config.nodeName) } catch { logger.error("cannot store health: \(error)") }
                 }
             })
 
@@ -181,6 +193,8 @@ public final class Daemon: Sendable {
             .init(service: HealthService(monitor: monitor, probeGroup: probeGroup)),
             .init(service: DrillService(drills: drills)),
             .init(service: ReaperService(store: store, publisher: publisher, logger: logger)),
+            .init(service: NodeRegistryService(store: store, publisher: publisher, interval: configuration.nodeHeartbeat,
+                                               logger: logger, record: { [self] in nodeRecord() })),
         ]
         if signals { services.append(.init(service: ReloadOnHangupService(publisher: publisher, logger: logger))) }
         if let admin {
@@ -202,6 +216,16 @@ public final class Daemon: Sendable {
         try await group.run()
         store.close()   // last: every service that used it has stopped (PostgreSQL: its connections end cleanly)
         logger.info("stopped")
+    }
+
+    private static let startedAt = Date().timeIntervalSince1970
+
+    /// This node as the registry shows it, now.
+    func nodeRecord() -> NodeRecord {
+        let api = apiBound.map { (configuration.api?.tlsCertificate != nil ? "https://" : "http://") + $0 }
+        return NodeRecord(name: configuration.nodeName, dns: server.bound.map { "\($0.transport):\($0.host.contains(":") ? "[\($0.host)]" : $0.host):\($0.port)" },
+                          api: api, version: CairnVersion.current, generation: publisher.box.generation, storeToken: publisher.storeToken,
+                          startedAt: Self.startedAt, heartbeat: Date().timeIntervalSince1970)
     }
 
     /// Starts the graceful shutdown (what SIGTERM does).

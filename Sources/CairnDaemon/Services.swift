@@ -5,6 +5,7 @@ import DNSService
 import HealthService
 import DrillService
 import AdminService
+import GSLBCore
 import GSLBStore
 import Logging
 import NIOCore
@@ -138,5 +139,35 @@ struct AdminService: Service {
         try await admin.run { host, port in
             onBound(host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)")
         }
+    }
+}
+
+/// The node registry: every `interval` seconds this node's row (its heartbeat) is written and the others' are read,
+/// so that health quorum counts the live nodes. On shutdown the row says the node stopped (it stops counting at once).
+struct NodeRegistryService: Service {
+    let store: Store
+    let publisher: SnapshotPublisher
+    let interval: Double
+    let logger: Logger
+    let record: @Sendable () -> NodeRecord
+
+    func run() async throws {
+        var failing = false
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            do {
+                try store.heartbeat(record())
+                publisher.updateRegistry(try store.listNodes())
+                if failing { logger.info("node registry: heartbeat recorded again") }
+                failing = false
+            } catch {
+                // The store is away (logged by the watcher) or the registry is full: say it once.
+                if !failing { logger.warning("node registry: cannot record the heartbeat: \(error)") }
+                failing = true
+            }
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(nanoseconds: UInt64(interval * 1e9)) }
+        }
+        var last = record()
+        last.stoppedAt = last.heartbeat
+        try? store.heartbeat(last)
     }
 }

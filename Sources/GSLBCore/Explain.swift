@@ -19,6 +19,15 @@ public struct Explanation: Sendable, Codable {
         public var chosen: Bool
         /// Why chosen or skipped.
         public var why: String
+        /// With several live nodes: the rule `real` was agreed by, and each node's own verdict.
+        public var quorum: String?
+        public var nodes: [NodeVerdict]?
+    }
+    /// One node's own verdict on a member (health quorum).
+    public struct NodeVerdict: Sendable, Codable, Hashable {
+        public var node: String
+        public var state: String
+        public init(node: String, state: String) { self.node = node; self.state = state }
     }
     public var name: String
     public var type: String
@@ -49,6 +58,9 @@ public struct Explanation: Sendable, Codable {
             line += " admin=\(m.admin) weight=\(m.weight) priority=\(m.priority) real=\(m.real)\(m.realStale ? "(stale)" : "")"
             line += " forced=\(m.forced ?? "-") effective=\(m.effective)"
             if let d = m.distanceKm { line += " distance=\(Int(d.rounded()))km" }
+            if let q = m.quorum, let n = m.nodes {
+                line += " quorum=\(q)(\(n.map { "\($0.node):\($0.state)" }.joined(separator: ",")))"
+            }
             line += "  — \(m.why)"
             s += line + "\n"
         }
@@ -66,7 +78,34 @@ extension ServingSnapshot {
                                topologyMatch: nil, members: [], answer: [], ttl: nil, ecsScope: nil, fallback: false,
                                rcode: "-", note: pools.contains { $0.name == name } ? "no \(type) pool at this name" : "no pool at this name")
         }
-        return pool.explain(client: client, ecs: ecs)
+        var e = pool.explain(client: client, ecs: ecs)
+        let verdicts = quorumVerdicts()
+        for i in e.members.indices {
+            guard let v = verdicts[MemberKey(pool: pool.pool.name, address: e.members[i].address)] else { continue }
+            e.members[i].quorum = v.rule.rawValue
+            e.members[i].nodes = v.nodes
+        }
+        return e
+    }
+
+    /// With several live nodes: per monitored member, the quorum rule and each node's verdict that counted.
+    public func quorumVerdicts() -> [MemberKey: (rule: HealthQuorum, nodes: [Explanation.NodeVerdict])] {
+        guard gslb.quorumNodes.count > 1 else { return [:] }
+        var monitors: [String: Monitor] = [:]
+        for m in gslb.config.monitors { monitors[m.name] = m }
+        var rules: [MemberKey: HealthQuorum] = [:]
+        for p in gslb.config.pools {
+            for m in p.members {
+                guard let name = m.monitor ?? p.monitor, let monitor = monitors[name] else { continue }
+                rules[MemberKey(pool: p.name, address: m.address)] = monitor.quorum ?? .default(liveNodes: gslb.quorumNodes.count)
+            }
+        }
+        var out: [MemberKey: (rule: HealthQuorum, nodes: [Explanation.NodeVerdict])] = [:]
+        for o in gslb.observations {
+            guard let rule = rules[o.key] else { continue }
+            out[o.key, default: (rule, [])].nodes.append(Explanation.NodeVerdict(node: o.node, state: o.state.rawValue))
+        }
+        return out
     }
 }
 

@@ -194,12 +194,12 @@ extension Monitor: Codable {
         init?(stringValue: String) { self.stringValue = stringValue }
         init?(intValue: Int) { nil }
 
-        static let fixed = ["name", "type", "port", "interval", "timeout", "rise", "fall"]
+        static let fixed = ["name", "type", "port", "interval", "timeout", "rise", "fall", "quorum"]
         static let allCases = (fixed + ConfigValidator.monitorOptionKeys.sorted()).map(CodingKeys.init)
         static let what = "a monitor"
         static let name = CodingKeys("name"), type = CodingKeys("type"), port = CodingKeys("port")
         static let interval = CodingKeys("interval"), timeout = CodingKeys("timeout")
-        static let rise = CodingKeys("rise"), fall = CodingKeys("fall")
+        static let rise = CodingKeys("rise"), fall = CodingKeys("fall"), quorum = CodingKeys("quorum")
     }
 
     public init(from decoder: any Decoder) throws {
@@ -218,6 +218,11 @@ extension Monitor: Codable {
         if let v = try c.milliseconds(.timeout, decoder) { timeoutMs = v }
         if let v = try c.decodeIfPresent(Int.self, forKey: .rise) { rise = v }
         if let v = try c.decodeIfPresent(Int.self, forKey: .fall) { fall = v }
+        if let text = try c.decodeIfPresent(String.self, forKey: .quorum) {
+            if let q = HealthQuorum(rawValue: text) { quorum = q } else {
+                try decoder.problem(at: c.path(.quorum), "unknown quorum \"\(text)\" (expected local, majority, any or all)")
+            }
+        }
         for key in c.allKeys where ConfigValidator.monitorOptionKeys.contains(key.stringValue) {
             let p = c.path(key)
             let node = try c.decode(ConfigNode.self, forKey: key)
@@ -249,6 +254,7 @@ extension Monitor: Codable {
         }
         try c.encode(rise, forKey: .rise)
         try c.encode(fall, forKey: .fall)
+        if let quorum { try c.encode(quorum.rawValue, forKey: .quorum) }
         if audit {
             if !options.isEmpty { try c.encode(options, forKey: CodingKeys("options")) }
         } else {

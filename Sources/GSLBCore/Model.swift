@@ -152,11 +152,14 @@ public struct Monitor: Hashable, Sendable {
     public var fall: Int
     /// Type-specific settings as JSON text values (strings, numbers, lists), kept verbatim.
     public var options: [String: String]
+    /// How the nodes sharing a store agree on its members' state; nil: `majority` while more than one
+    /// node is live, else `local` (`HealthQuorum.default`).
+    public var quorum: HealthQuorum?
 
     public init(name: String, type: MonitorType, port: Int? = nil, intervalMs: Int = 1000, timeoutMs: Int = 500,
-                rise: Int = 2, fall: Int = 2, options: [String: String] = [:]) {
+                rise: Int = 2, fall: Int = 2, options: [String: String] = [:], quorum: HealthQuorum? = nil) {
         self.name = name; self.type = type; self.port = port; self.intervalMs = intervalMs; self.timeoutMs = timeoutMs
-        self.rise = rise; self.fall = fall; self.options = options
+        self.rise = rise; self.fall = fall; self.options = options; self.quorum = quorum
     }
 }
 
@@ -234,8 +237,14 @@ public struct GSLBState: Hashable, Sendable {
     public var config: GSLBConfig
     public var health: [MemberHealth]
     public var overrides: [Override]
-    public init(config: GSLBConfig = GSLBConfig(), health: [MemberHealth] = [], overrides: [Override] = []) {
+    /// Every node's own view of its members (the shared store's `health_observations`), for health quorum.
+    public var observations: [NodeObservation]
+    /// The nodes whose observations count (live in the registry, this node included); empty for one node.
+    public var quorumNodes: [String]
+    public init(config: GSLBConfig = GSLBConfig(), health: [MemberHealth] = [], overrides: [Override] = [],
+                observations: [NodeObservation] = [], quorumNodes: [String] = []) {
         self.config = config; self.health = health; self.overrides = overrides
+        self.observations = observations; self.quorumNodes = quorumNodes
     }
 }
 
@@ -275,4 +284,13 @@ public protocol ConfigRepository: Sendable {
     func recordHealth(_ h: MemberHealth) throws
     /// A number that changes whenever any process commits a change.
     func changeToken() throws -> Int64
+    /// The node registry (nodes sharing this store); empty where there is none.
+    func listNodes() throws -> [NodeRecord]
+    /// Whether change tokens are the store's own count (comparable across nodes) and pushed (PostgreSQL).
+    var notifiesChanges: Bool { get }
+}
+
+extension ConfigRepository {
+    public func listNodes() throws -> [NodeRecord] { [] }
+    public var notifiesChanges: Bool { false }
 }

@@ -243,12 +243,14 @@ public enum MonitorCheck: Hashable, Sendable {
 }
 
 extension MonitorCheck.HTTPCheck {
-    /// The request a probe of `address`:`port` writes: built once per target.
-    public func request(address: String, port: Int) -> [UInt8] {
+    /// The request a probe of `address`:`port` writes: built once per target. With `node` (`--node-name`, printable
+    /// without spaces), an `X-Cairn-Node` header says which node probes, for the backend's logs.
+    public func request(address: String, port: Int, node: String? = nil) -> [UInt8] {
         let host = self.host ?? Self.defaultHost(address: address, port: port, https: tls)
         var p = path
         if !p.hasPrefix("/") && !p.hasPrefix("*") { p = "/" + p }
-        return Array("\(method.uppercased()) \(p) HTTP/1.1\r\nHost: \(host)\r\nUser-Agent: cairn-health\r\nAccept: */*\r\nConnection: close\r\n\r\n".utf8)
+        let from = node.map { "X-Cairn-Node: \($0)\r\n" } ?? ""
+        return Array("\(method.uppercased()) \(p) HTTP/1.1\r\nHost: \(host)\r\nUser-Agent: cairn-health\r\n\(from)Accept: */*\r\nConnection: close\r\n\r\n".utf8)
     }
 
     /// The address, bracketed when IPv6, with the port unless it is the scheme's default.

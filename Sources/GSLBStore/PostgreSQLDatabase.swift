@@ -113,7 +113,7 @@ final class PostgreSQLDatabase: SQLDatabase {
         return try body(conn)
     }
 
-    func write<T>(_ body: (any SQLTransaction) throws -> T) throws -> (result: T, changed: Bool) {
+    func write<T>(announce: Bool, _ body: (any SQLTransaction) throws -> T) throws -> (result: T, changed: Bool) {
         try withConnection { conn in
             let tx = Transaction(connection: conn, logger: logger, location: location)
             try tx.execute("BEGIN ISOLATION LEVEL READ COMMITTED")
@@ -123,7 +123,7 @@ final class PostgreSQLDatabase: SQLDatabase {
                 _ = try tx.fetch("SELECT pg_advisory_xact_lock(?)", [Self.writeLock])
                 let result = try body(tx)
                 let changed = tx.changes > 0
-                if changed {
+                if changed && announce {
                     try tx.execute("UPDATE cairn_changes SET generation = generation + 1 WHERE id = 1")
                     try tx.execute("NOTIFY \(Self.notifyChannel)")
                 }

@@ -155,14 +155,22 @@ public protocol SQLDatabase: Sendable {
     /// A human name of the location, for messages (`cairn.sqlite`, `postgres://cairn@db:5432/cairn`).
     var locationDescription: String { get }
     /// Runs `body` in a write transaction and commits it; rolls back when it throws. `changed`
-    /// says whether the transaction inserted, updated or deleted any row.
-    func write<T>(_ body: (any SQLTransaction) throws -> T) throws -> (result: T, changed: Bool)
+    /// says whether the transaction inserted, updated or deleted any row. With `announce` false the
+    /// change is not announced to other nodes (PostgreSQL: no change-counter bump, no NOTIFY): for
+    /// bookkeeping no snapshot depends on, such as the registry's heartbeats.
+    func write<T>(announce: Bool, _ body: (any SQLTransaction) throws -> T) throws -> (result: T, changed: Bool)
     /// Runs `body` in a read-only transaction over one committed snapshot.
     func read<T>(_ body: (any SQLTransaction) throws -> T) throws -> T
     /// A number that moves whenever anyone commits a change (see `Store.changeToken`).
     func changeToken() throws -> Int64
     /// Closes the connections; the database is not used afterwards.
     func close()
+}
+
+extension SQLDatabase {
+    func write<T>(_ body: (any SQLTransaction) throws -> T) throws -> (result: T, changed: Bool) {
+        try write(announce: true, body)
+    }
 }
 
 /// The differences between the two SQL dialects, in one place.

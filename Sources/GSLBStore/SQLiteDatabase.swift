@@ -63,7 +63,9 @@ final class SQLiteDatabase: SQLDatabase {
         _ = fchmod(fd, 0o600)   // whatever the umask; SQLite gives -wal and -shm the same mode
     }
 
-    func write<T>(_ body: (any SQLTransaction) throws -> T) throws -> (result: T, changed: Bool) {
+    /// `announce` false: not counted as an own write (`PRAGMA data_version` still moves: SQLite
+    /// cannot commit unseen, so readers compare what they load).
+    func write<T>(announce: Bool, _ body: (any SQLTransaction) throws -> T) throws -> (result: T, changed: Bool) {
         let (result, changed) = try Self.mapped {
             try pool.write { db in
                 let before = db.totalChangesCount
@@ -71,7 +73,7 @@ final class SQLiteDatabase: SQLDatabase {
                 return (result, db.totalChangesCount != before)
             }
         }
-        if changed { localWrites.withLock { $0 += 1 } }
+        if changed && announce { localWrites.withLock { $0 += 1 } }
         return (result, changed)
     }
 

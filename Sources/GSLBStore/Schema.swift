@@ -9,7 +9,7 @@
 /// Applied migrations are recorded in `grdb_migrations (identifier)`, the table GRDB's
 /// `DatabaseMigrator` used before the store had two backends: files it migrated open as they are.
 enum Schema {
-    static let migrations: [(id: String, sql: String)] = [("v1", v1), ("v2", v2), ("v3", v3)]
+    static let migrations: [(id: String, sql: String)] = [("v1", v1), ("v2", v2), ("v3", v3), ("v5", v5)]
 
     /// Bookkeeping tables beside `tables`: the migrations' record, and on PostgreSQL the change counter.
     static func bookkeepingTables(_ dialect: SQLDialect) -> Set<String> {
@@ -45,6 +45,7 @@ enum Schema {
     static let tables = [
         "sites", "monitors", "pools", "members", "topology", "overrides",
         "member_health", "health_history", "audit_log", "tokens", "drills", "collection_versions",
+        "nodes", "health_observations",
     ]
 
     // Objects of the declarative config carry `version`, bumped on every update (optimistic
@@ -206,5 +207,32 @@ enum Schema {
     /// v3: which node (`--node-name`) made each audited change (issue 13: several nodes, one log).
     static let v3 = """
         ALTER TABLE audit_log ADD COLUMN node TEXT;
+        """
+
+    /// v5: the node registry and each node's own health verdicts, for health quorum (issue 13: several
+    /// nodes), and the monitors' `quorum`. (v4 is the TSIG keys' migration.)
+    static let v5 = """
+        ALTER TABLE monitors ADD COLUMN quorum TEXT CHECK (quorum IN ('local', 'majority', 'any', 'all'));
+
+        CREATE TABLE nodes (
+            name         TEXT PRIMARY KEY NOT NULL,
+            dns          TEXT NOT NULL,
+            api          TEXT,
+            version      TEXT NOT NULL,
+            generation   INTEGER NOT NULL,
+            store_token  INTEGER NOT NULL,
+            started_at   REAL NOT NULL,
+            heartbeat    REAL NOT NULL,
+            stopped_at   REAL
+        ) WITHOUT ROWID;
+
+        CREATE TABLE health_observations (
+            node       TEXT NOT NULL,
+            pool_name  TEXT NOT NULL,
+            address    TEXT NOT NULL,
+            state      TEXT NOT NULL CHECK (state IN ('up', 'down', 'unknown')),
+            since      REAL NOT NULL,
+            PRIMARY KEY (node, pool_name, address)
+        ) WITHOUT ROWID;
         """
 }

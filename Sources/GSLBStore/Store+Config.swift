@@ -14,7 +14,8 @@ extension Store {
         try read("loading the state") { db in
             GSLBState(config: try Self.readConfig(db).config,
                       health: try Self.readHealth(db),
-                      overrides: try Self.readOverrides(db, sql: "SELECT * FROM overrides ORDER BY id"))
+                      overrides: try Self.readOverrides(db, sql: "SELECT * FROM overrides ORDER BY id"),
+                      observations: try Self.readObservations(db))
         }
     }
 
@@ -125,7 +126,7 @@ extension Store {
             }
             return Monitor(name: name, type: try decodeEnum(row["type"], "monitors.type"), port: row["port"],
                            intervalMs: row["interval_ms"], timeoutMs: row["timeout_ms"], rise: row["rise"], fall: row["fall"],
-                           options: options)
+                           options: options, quorum: try (row["quorum"] as String?).map { try decodeEnum($0, "monitors.quorum") })
         }
 
         var membersByPool: [PoolID: [Member]] = [:]
@@ -247,13 +248,13 @@ extension Store {
             let object = ObjectName.monitor(monitor.name)
             let options = AuditJSON.encode(monitor.options)
             let args: [any SQLBindable] = [monitor.type.rawValue, monitor.port, monitor.intervalMs, monitor.timeoutMs,
-                                            monitor.rise, monitor.fall, options, monitor.name]
+                                            monitor.rise, monitor.fall, options, monitor.quorum?.rawValue, monitor.name]
             if let before = oldMonitors[monitor.name] {
                 guard before != monitor else { continue }
                 try guarded(object) {
                     try db.execute("""
                         UPDATE monitors SET type = ?, port = ?, interval_ms = ?, timeout_ms = ?, rise = ?, fall = ?,
-                            options_json = ?, version = version + 1
+                            options_json = ?, quorum = ?, version = version + 1
                         WHERE name = ?
                         """, args)
                 }
@@ -261,8 +262,8 @@ extension Store {
             } else {
                 try guarded(object) {
                     try db.execute("""
-                        INSERT INTO monitors (type, port, interval_ms, timeout_ms, rise, fall, options_json, name)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                        INSERT INTO monitors (type, port, interval_ms, timeout_ms, rise, fall, options_json, quorum, name)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                         """, args)
                 }
                 record("create", object, before: nil, after: AuditJSON.monitor(monitor))

@@ -11,10 +11,12 @@ extension Store {
         try recordHealth(contentsOf: [h])
     }
 
-    /// `recordHealth` for many members in one transaction (one commit for a probe round).
-    public func recordHealth(contentsOf states: [MemberHealth]) throws {
+    /// `recordHealth` for many members in one transaction (one commit for a probe round). With `node`,
+    /// also that node's own verdicts (`health_observations`), which the nodes sharing the store count for quorum.
+    public func recordHealth(contentsOf states: [MemberHealth], node: String? = nil) throws {
         guard !states.isEmpty else { return }
         try write("recording health") { db in
+            if let node { try Self.recordObservations(db, node: node, states) }
             for h in states {
                 let current = try db.fetchOne("SELECT state FROM member_health WHERE pool_name = ? AND address = ?",
                                               [h.key.pool, h.key.address]).map { $0["state"] as String }

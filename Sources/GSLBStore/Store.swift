@@ -62,8 +62,8 @@ public final class Store: ConfigRepository, Sendable {
     public func close() { database.close() }
 
     /// Runs a write transaction (serialised with every other writer, in every process).
-    func write<T>(_ what: String, _ body: (any SQLTransaction) throws -> T) throws -> T {
-        try mapErrors(what) { try database.write(body).result }
+    func write<T>(_ what: String, announce: Bool = true, _ body: (any SQLTransaction) throws -> T) throws -> T {
+        try mapErrors(what) { try database.write(announce: announce, body).result }
     }
 
     func read<T>(_ what: String, _ body: (any SQLTransaction) throws -> T) throws -> T {

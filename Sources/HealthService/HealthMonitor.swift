@@ -33,7 +33,9 @@ public final class HealthMonitor: Sendable {
 
     public struct Options: Sendable {
         public var maxConcurrency: Int
-        public init(maxConcurrency: Int = 2048) { self.maxConcurrency = maxConcurrency }
+        /// This node's name, sent with HTTP probes (`X-Cairn-Node`).
+        public var node: String?
+        public init(maxConcurrency: Int = 2048, node: String? = nil) { self.maxConcurrency = maxConcurrency; self.node = node }
     }
 
     let box: SnapshotBox
@@ -110,7 +112,7 @@ public final class HealthMonitor: Sendable {
     public var statuses: [Status] { state.withLock { Array($0.values) } }
 
     /// The distinct targets of a configuration: members with a monitor (member's, else pool's).
-    static func targets(_ gslb: GSLBState) -> [Target] {
+    static func targets(_ gslb: GSLBState, node: String? = nil) -> [Target] {
         var monitors: [String: Monitor] = [:]
         for m in gslb.config.monitors { monitors[m.name] = m }
         var byspec: [ProbeSpec: [MemberKey]] = [:]
@@ -120,7 +122,7 @@ public final class HealthMonitor: Sendable {
                 guard let name = m.monitor ?? p.monitor, let mon = monitors[name] else { continue }
                 let addr = m.probe?.address ?? m.address
                 guard let port = m.probe?.port ?? mon.port ?? (mon.type == .command ? 0 : nil) else { continue }
-                let specKey = ProbeSpec(address: addr, port: port, monitor: mon, poolName: "")
+                let specKey = ProbeSpec(address: addr, port: port, monitor: mon, poolName: "", node: node)
                 if byspec[specKey] == nil { order.append(specKey) }
                 byspec[specKey, default: []].append(MemberKey(pool: p.name, address: m.address))
             }
@@ -158,7 +160,7 @@ public final class HealthMonitor: Sendable {
                 lastGeneration = snap.generation
                 if lastConfig != snap.gslb.config {
                     lastConfig = snap.gslb.config
-                    targets = HealthMonitor.targets(snap.gslb)
+                    targets = HealthMonitor.targets(snap.gslb, node: options.node)
                     let now = clock()
                     var oldDue: [ProbeSpec: Double] = [:]
                     for e in heap.unordered { oldDue[specs[e.index]] = e.due }

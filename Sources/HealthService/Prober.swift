@@ -15,14 +15,14 @@ public struct ProbeSpec: Hashable, Sendable, CustomStringConvertible {
     /// What a TCP or HTTP probe of this target writes, built once per target, not per probe.
     public let request: [UInt8]
 
-    public init(address: String, port: Int, monitor: Monitor, poolName: String = "") {
+    public init(address: String, port: Int, monitor: Monitor, poolName: String = "", node: String? = nil) {
         self.address = address; self.port = port; self.monitor = monitor; self.poolName = poolName
         let parsed = MonitorCheck.parse(monitor)
         check = parsed.check
         badOption = parsed.check == nil ? parsed.bad.map { "bad \($0.key) \(quoted($0.value, limit: ProbeVerdict.detailLimit))" } ?? "bad monitor options" : nil
         switch parsed.check {
         case .tcp(let t)?: request = t.send
-        case .http(let h)?: request = h.request(address: address, port: port)
+        case .http(let h)?: request = h.request(address: address, port: port, node: node)
         default: request = []
         }
     }

@@ -14,6 +14,10 @@ public final class SnapshotPublisher: Sendable {
     let repository: (any ConfigRepository)?
     let clock: @Sendable () -> Double
     let logger: Logger
+    /// This node's name in the registry (`--node-name`): its own observations are `live`, not the store's.
+    public let nodeName: String
+    /// Seconds without a heartbeat after which a node is gone and its observations stop counting.
+    public let goneAfter: Double
 
     struct State {
         var zones = ZoneSet()
@@ -29,6 +33,9 @@ public final class SnapshotPublisher: Sendable {
         /// Until the first probe round ends, health from the store is the last known state: stale.
         var coldStart = true
         var last: ServingSnapshot?
+        /// The live nodes of the registry (this one included), by name: health quorum counts their
+        /// observations while there is more than one and the store answers.
+        var liveNodes: [String] = []
     }
     private let state = Mutex<State>(State())
 
@@ -66,7 +73,9 @@ public final class SnapshotPublisher: Sendable {
 
     public init(source: any ZoneSource, repository: (any ConfigRepository)? = nil, box: SnapshotBox = SnapshotBox(),
                 clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 },
-                logger: Logger = Logger(label: "cairn.zones")) {
+                logger: Logger = Logger(label: "cairn.zones"), nodeName: String = "", goneAfter: Double = 10) {
+        self.nodeName = nodeName
+        self.goneAfter = goneAfter
         self.source = source
         self.repository = repository
         self.box = box
@@ -117,21 +126,41 @@ public final class SnapshotPublisher: Sendable {
         do {
             let token = try repo.changeToken()
             if token != st.storeToken && st.storeToken != -1 { statsBox.withLock { $0.storeChanges += 1 } }
-            guard force || token != st.storeToken else { return false }
-            st.gslb = try repo.loadState()
+            let flipped = markStore(up: true, error: nil)
+            guard force || token != st.storeToken else { return flipped && st.liveNodes.count > 1 }
+            // Equal state (SQLite sees the registry's heartbeats as changes too): nothing to rebuild.
+            let loaded = try repo.loadState()
+            let changed = loaded != st.gslb
+            st.gslb = loaded
             st.storeToken = token
-            markStore(up: true, error: nil)
-            return true
+            return force || changed || (flipped && st.liveNodes.count > 1)
         } catch {
             statsBox.withLock { $0.storeReadErrors += 1 }
-            markStore(up: false, error: "\(error)")
-            return false
+            // Quorum stops counting the other nodes while the store is away: rebuild on the local view.
+            return markStore(up: false, error: "\(error)") && st.liveNodes.count > 1
         }
     }
 
+    /// The registry as just read (`NodeRegistryService`): when the set of live nodes changed, health
+    /// quorum counts other nodes now and the pools are rebuilt.
+    public func updateRegistry(_ nodes: [NodeRecord]) {
+        let now = clock()
+        let live = nodes.filter { $0.isLive(now: now, goneAfter: goneAfter) }.map(\.name).sorted()
+        state.withLock { st in
+            guard live != st.liveNodes else { return }
+            logger.info("live nodes: \(live.isEmpty ? "none" : live.joined(separator: ", "))")
+            st.liveNodes = live
+            if st.last != nil { _ = rebuild(&st, zonesChanged: false) }
+        }
+    }
+
+    /// The change token of the state this node serves (the registry shows how far behind the newest it is).
+    public var storeToken: Int64 { state.withLock { $0.storeToken } }
+
     /// Notes whether the store answered; logs the transitions only (a database that is away fails every
-    /// check: 5 lines a second would bury the one that matters).
-    private func markStore(up: Bool, error: String?) {
+    /// check: 5 lines a second would bury the one that matters). True when it flipped.
+    @discardableResult
+    private func markStore(up: Bool, error: String?) -> Bool {
         let was = statsBox.withLock { s -> Bool in
             defer { s.storeUp = up; s.storeError = error }
             return s.storeUp
@@ -141,6 +170,7 @@ public final class SnapshotPublisher: Sendable {
         } else if !was && up {
             logger.info("store reachable again")
         }
+        return was != up
     }
 
     /// Whether the last store read worked (`/readyz` says `degraded` when not).
@@ -181,17 +211,53 @@ public final class SnapshotPublisher: Sendable {
         }
     }
 
+    /// The state the snapshot is built from: this process's own probe results over the store's rows,
+    /// then, with several live nodes and the store answering, each member's state as the nodes agree
+    /// on it (its monitor's `quorum`).
     private func effectiveGSLB(_ st: State) -> GSLBState {
         var g = st.gslb
-        guard !st.live.isEmpty || st.coldStart else { return g }
+        let quorum = st.liveNodes.count > 1 && statsBox.withLock { $0.storeUp }
+        g.observations = []
+        guard !st.live.isEmpty || st.coldStart || quorum else { return g }
         var byKey: [MemberKey: MemberHealth] = [:]
         for var h in g.health {
             if st.coldStart { h.stale = true }
             byKey[h.key] = h
         }
         for (k, h) in st.live { byKey[k] = h }
+        if quorum { applyQuorum(&byKey, &g, st) }
         g.health = byKey.values.sorted { $0.key.description < $1.key.description }
         return g
+    }
+
+    /// Replaces each monitored member's own state by the one the live nodes agree on, and keeps in `g`
+    /// the observations that counted (this node's own included) and the nodes counted.
+    private func applyQuorum(_ byKey: inout [MemberKey: MemberHealth], _ g: inout GSLBState, _ st: State) {
+        let live = Set(st.liveNodes)
+        var others: [MemberKey: [NodeObservation]] = [:]
+        for o in st.gslb.observations where o.node != nodeName && live.contains(o.node) { others[o.key, default: []].append(o) }
+        var monitors: [String: Monitor] = [:]
+        for m in g.config.monitors { monitors[m.name] = m }
+        var counted: [NodeObservation] = []
+        for p in g.config.pools {
+            for m in p.members {
+                guard let name = m.monitor ?? p.monitor, let monitor = monitors[name] else { continue }
+                let key = MemberKey(pool: p.name, address: m.address)
+                let own = byKey[key]
+                let seen = others[key] ?? []
+                counted.append(NodeObservation(node: nodeName, key: key, state: own?.state ?? .unknown, since: own?.since ?? 0))
+                counted += seen
+                let rule = monitor.quorum ?? .default(liveNodes: live.count)
+                let agreed = rule.decide(own: own?.state ?? .unknown, others: seen.map(\.state))
+                guard agreed != (own?.state ?? .unknown) else { continue }
+                var h = own ?? MemberHealth(key: key, state: .unknown, since: 0)
+                h.state = agreed
+                h.since = seen.filter { $0.state == agreed }.map(\.since).max() ?? h.since
+                byKey[key] = h
+            }
+        }
+        g.observations = counted
+        g.quorumNodes = st.liveNodes
     }
 
     /// What a rebuild built: everything, the GSLB layer around the shared zone index, or only some pools.

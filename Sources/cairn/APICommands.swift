@@ -5,7 +5,7 @@ import GSLBCore
 /// The commands that call the admin API (`cairn site|pool|member|...`).
 let apiCommands: [any ParsableCommand.Type] = [
     SiteCommand.self, PoolCommand.self, MemberCommand.self, MonitorCommand.self, TopologyCommand.self,
-    OverrideCommand.self, DrainCommand.self, HealthCommand.self, AuditCommand.self, ZoneCommand.self,
+    OverrideCommand.self, DrainCommand.self, HealthCommand.self, NodesCommand.self, AuditCommand.self, ZoneCommand.self,
 ]
 
 // MARK: - site

@@ -147,6 +147,9 @@ struct HealthCommand: ParsableCommand {
             let rows = (v["members"]?.array ?? []).map { h -> [String] in
                 var real = h["real"].text
                 if h["real_stale"] == .bool(true) { real += " (stale)" }
+                if let q = h["quorum"]?.string, let nodes = h["nodes"]?.array {
+                    real += " (\(q): \(nodes.map { "\($0["node"].text) \($0["state"].text)" }.joined(separator: ", ")))"
+                }
                 var forced = h["forced"].text
                 if let by = h["forced_by"], !by.isNull, forced != "-" { forced += " by \(by.text)" }
                 var probe = "-", latency = "-"
@@ -168,6 +171,25 @@ struct HealthCommand: ParsableCommand {
                         h["since"].text, probe, latency, h["flaps"].text, h["load"].text]
             }
             printTable(["pool", "type", "address", "site", "real", "forced", "effective", "since", "last probe", "latency", "flaps", "load"], rows)
+        }
+    }
+}
+
+// MARK: - nodes
+
+struct NodesCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "nodes", abstract: "List the nodes sharing the store: liveness, heartbeat, and how far each is behind.")
+
+    @OptionGroup var options: APIOptions
+
+    func run() throws {
+        try options.output(try options.call(.GET, "/v1/nodes")) { v in
+            printTable(["name", "state", "heartbeat", "behind", "generation", "version", "dns", "api"], (v["nodes"]?.array ?? []).map { n in
+                [n["name"].text + (n["this"] == .bool(true) ? " *" : ""), n["state"].text, n["heartbeat_age_seconds"].text + "s ago",
+                 n["changes_behind"].text, n["generation"].text, n["version"].text,
+                 (n["dns"]?.array ?? []).map(\.text).joined(separator: " "), n["api"].text]
+            })
         }
     }
 }

@@ -51,8 +51,14 @@ struct Serve: ParsableCommand {
     @Option(help: "How often the store is checked for changes by other processes or nodes, e.g. 200ms, 5s (on PostgreSQL the safety net of LISTEN/NOTIFY).")
     var storeCheckInterval: String = "200ms"
 
-    @Option(help: "This node's name, written into the audit row of every write it makes (default: the host name).")
+    @Option(help: "This node's name in the node registry and in the audit row of every write it makes (default: the host name).")
     var nodeName: String?
+
+    @Option(help: "How often this node refreshes its row in the node registry and reads the others', e.g. 2s.")
+    var nodeHeartbeat: String = "2s"
+
+    @Option(help: "A node without a heartbeat for this long is gone: shown so, and its health observations stop counting for quorum, e.g. 10s.")
+    var nodeGoneAfter: String = "10s"
 
     @Option(help: "Probes in flight at most.")
     var probeConcurrency: Int = 2048
@@ -243,15 +249,22 @@ struct Serve: ParsableCommand {
                 cookies: try cookies()),
             api: apiConfig, probeConcurrency: probeConcurrency, allowCommandMonitors: allowCommandMonitors,
             pidFile: pidFile.isEmpty ? nil : pidFile, user: user, storePollInterval: try storeCheckSeconds(),
-            nodeName: nodeName ?? ProcessInfo.processInfo.hostName)
+            nodeName: nodeName ?? ProcessInfo.processInfo.hostName,
+            nodeHeartbeat: try seconds(nodeHeartbeat, "--node-heartbeat", from: 0.1, to: 60),
+            nodeGoneAfter: try seconds(nodeGoneAfter, "--node-gone-after", from: 1, to: 86_400))
+    }
+
+    /// A duration flag in seconds, within bounds.
+    func seconds(_ text: String, _ flag: String, from: Double, to: Double) throws -> Double {
+        guard let s = TimeSpan.seconds(text), s >= from, s <= to else {
+            throw ValidationError("\(flag): expected a duration from \(TimeSpan.text(seconds: from)) to \(TimeSpan.text(seconds: to)) such as 2s, not \"\(text)\"")
+        }
+        return s
     }
 
     /// `--store-check-interval` in seconds: 10 ms to 1 h.
     func storeCheckSeconds() throws -> Double {
-        guard let seconds = TimeSpan.seconds(storeCheckInterval), seconds >= 0.01, seconds <= 3600 else {
-            throw ValidationError("--store-check-interval: expected a duration from 10ms to 1h such as 200ms or 5s, not \"\(storeCheckInterval)\"")
-        }
-        return seconds
+        try seconds(storeCheckInterval, "--store-check-interval", from: 0.01, to: 3600)
     }
 
     /// DNS cookies from `--no-cookies` / `--cookie-secret-file` (read here, as root, before the drop).

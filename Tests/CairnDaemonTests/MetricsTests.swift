@@ -37,10 +37,12 @@ import Glibc
 
     /// A fixed GSLB state whose change token moves when told to.
     final class MemoryRepository: ConfigRepository {
-        let state: GSLBState
+        let stateBox: Mutex<GSLBState>
         let token = Mutex<Int64>(1)
-        init(_ state: GSLBState) { self.state = state }
-        func loadState() throws -> GSLBState { state }
+        init(_ state: GSLBState) { stateBox = Mutex(state) }
+        func loadState() throws -> GSLBState { stateBox.withLock { $0 } }
+        /// A commit that changes the state: the token moves too.
+        func set(_ s: GSLBState) { stateBox.withLock { $0 = s }; bump() }
         func replaceConfig(_ config: GSLBConfig, principal: String, source: String, prune: Bool) throws -> [AuditEntry] { [] }
         func recordHealth(_ h: MemberHealth) throws {}
         func changeToken() throws -> Int64 { token.withLock { $0 } }
@@ -274,12 +276,18 @@ import Glibc
 
         // Nothing changed: no read, no rebuild.
         #expect(r.publisher.refreshIfChanged() == false)
-        // Another process committed: the watcher sees the token move; same config, so only pools are rebuilt.
+        // Another process committed without changing the state (SQLite also sees the registry's heartbeats so):
+        // the watcher sees the token move, reads, finds the same state and rebuilds nothing.
         r.repository.bump()
+        #expect(r.publisher.refreshIfChanged() == false)
+        // A commit that changes health: same config, so only pools are rebuilt.
+        var changed = Self.gslb()
+        changed.health = [MemberHealth(key: MemberKey(pool: "www.metrics.test.", address: "192.0.2.1"), state: .down, since: 5)]
+        r.repository.set(changed)
         #expect(r.publisher.refreshIfChanged())
         r.publisher.reload()
         let after = try Exposition.parse(metrics.render())
-        #expect(after.delta(from: before, "cairn_store_changes_total", [:]) == 1)
+        #expect(after.delta(from: before, "cairn_store_changes_total", [:]) == 2)
         #expect(after.delta(from: before, "cairn_snapshot_rebuilds_total", ["kind": "incremental"]) == 1)
         #expect(after.delta(from: before, "cairn_snapshot_rebuilds_total", ["kind": "full"]) == 1)
         #expect(after.value("cairn_snapshot_rebuild_duration_seconds_count", ["kind": "full"]) == 2)

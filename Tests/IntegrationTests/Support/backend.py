@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """A test backend: `backend.py ADDR PORT MODE [CERT KEY]`.
 
-MODE: ok (200 "ok"), fail (500), hang (accept, never answer), tcp (accept and close).
+MODE: ok (200 "ok"), fail (500), hang (accept, never answer), tcp (accept and close),
+ok-except=NODE (200, but 500 to the probes of Cairn node NODE: its X-Cairn-Node header).
 With CERT and KEY it serves HTTPS. Prints "ready" once listening. Loopback only.
 """
 import signal, socket, ssl, sys, threading, time
@@ -14,6 +15,9 @@ addr, port, mode = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 load = "42"
 if mode.startswith("ok="):  # ok=LOAD: healthy, reporting LOAD in X-Load
     mode, load = "ok", mode[3:]
+blind = None
+if mode.startswith("ok-except="):  # healthy for every node but one
+    mode, blind = "ok", mode[len("ok-except="):]
 assert addr.startswith("127.") or addr == "::1", "loopback only"
 ctx = None
 if len(sys.argv) >= 6:
@@ -41,8 +45,9 @@ def serve(c):
             chunk = c.recv(4096)
             if not chunk: break
             data += chunk
-        body = b"ok" if mode == "ok" else b"failing"
-        status = b"200 OK" if mode == "ok" else b"500 Internal Server Error"
+        healthy = mode == "ok" and not (blind and ("\r\nX-Cairn-Node: " + blind + "\r\n").encode() in data)
+        body = b"ok" if healthy else b"failing"
+        status = b"200 OK" if healthy else b"500 Internal Server Error"
         c.sendall(b"HTTP/1.1 " + status + b"\r\nContent-Length: " + str(len(body)).encode() +
                   b"\r\nX-Load: " + load.encode() + b"\r\nConnection: close\r\n\r\n" + body)
         c.close()

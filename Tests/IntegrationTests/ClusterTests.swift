@@ -1,0 +1,110 @@
+import DNSWire
+import Foundation
+import TestPostgres
+import Testing
+
+/// Three real `cairn serve` on one real PostgreSQL: the node registry (`GET /v1/nodes`) and health by
+/// quorum. One backend answers 500 to node ns3's probes only (it tells the nodes apart by their
+/// `X-Cairn-Node` header): ns3 alone sees it down, so by majority every node keeps answering it.
+@Suite(.serialized) struct ClusterTests {
+    static let names = ["ns1", "ns2", "ns3"]
+
+    static func config(port: Int) -> String {
+        """
+        sites:
+          - {name: fra, region: eu}
+        monitors:
+          - {name: web, type: http, port: \(port), path: /healthz, interval: 200ms, timeout: 150ms, rise: 2, fall: 2}
+        pools:
+          - name: www.gslb.test.
+            policy: all-healthy
+            answers: 8
+            fallback: none
+            monitor: web
+            members:
+              - {site: fra, address: 127.0.0.61}
+              - {site: fra, address: 127.0.0.62}
+        """
+    }
+
+    /// `GET /v1/nodes` of `node`: name → state.
+    static func nodes(_ node: CairnProcess, _ auth: [String: String]) throws -> [String: String] {
+        let r = try http("GET", node.apiBase + "/v1/nodes", headers: auth)
+        var out: [String: String] = [:]
+        for n in r.object["nodes"] as? [[String: Any]] ?? [] { out[n["name"] as? String ?? "?"] = n["state"] as? String }
+        return out
+    }
+
+    static func until(_ seconds: Double, _ ok: () throws -> Bool) rethrows -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        repeat {
+            if try ok() { return true }
+            usleep(50_000)
+        } while Date() < deadline
+        return false
+    }
+
+    @Test func threeNodesRegisterAndAgreeOnHealthByMajority() throws {
+        let pg = try TestPostgres.shared()
+        let url = try pg.makeDatabase()
+        let env = try GSLBTests.makeEnv()
+        defer { try? FileManager.default.removeItem(at: env.dir) }
+        let p = Backend.freePort()
+        let blind = try Backend("127.0.0.61", p, mode: "ok-except=ns3")
+        let good = try Backend("127.0.0.62", p, mode: "ok")
+        _ = blind
+        let f = try env.file("gslb.yaml", Self.config(port: p))
+        let run = { (args: [String]) throws -> (Int32, String) in
+            try CairnProcess.runCapturing(Paths.cairnBinary, args, env: ProcessInfo.processInfo.environment.merging(pg.environment) { $1 })
+        }
+        #expect(try run(["apply", "-f", f, "--store", url, "--zones", env.zones]).0 == 0)
+        let (_, tout) = try run(["token", "create", "--scope", "read", "--store", url])
+        let token = try #require(tout.split(separator: "\n").last(where: { $0.hasPrefix("cairn_") }), "\(tout)")
+        let auth = ["Authorization": "Bearer \(token)"]
+
+        let nodes = try Self.names.map { name in
+            try CairnProcess(["serve", "--zones", env.zones, "--store", url, "--dns", "127.0.0.1:0", "--node-name", name,
+                              "--node-heartbeat", "200ms", "--node-gone-after", "2s"], environment: pg.environment)
+        }
+        defer { for n in nodes { n.stop() } }
+        let both = ["127.0.0.61", "127.0.0.62"]
+
+        // The registry: every node sees the three live.
+        for n in nodes {
+            #expect(try Self.until(5) { try Self.nodes(n, auth) == ["ns1": "live", "ns2": "live", "ns3": "live"] },
+                    "\((try? Self.nodes(n, auth)) ?? [:])")
+        }
+        // ns3's own probes fail .61, ns1's and ns2's pass: by majority .61 stays in every node's answers.
+        #expect(try Self.until(5) { nodes.allSatisfy { (try? HealthTests.answers($0.port)) == both } })
+        let ns3 = nodes[2]
+        #expect(try Self.until(5) {
+            let h = try http("GET", ns3.apiBase + "/v1/health", headers: auth)
+            let row = (h.object["members"] as? [[String: Any]] ?? []).first { $0["address"] as? String == "127.0.0.61" }
+            let verdicts = (row?["nodes"] as? [[String: Any]] ?? []).map { "\($0["node"] ?? ""):\($0["state"] ?? "")" }.sorted()
+            return row?["quorum"] as? String == "majority" && row?["real"] as? String == "up"
+                && verdicts == ["ns1:up", "ns2:up", "ns3:down"]
+        }, "ns3's /v1/health does not show the quorum")
+        // And it holds: 2 s of answers from ns3, every one with .61.
+        let steady = Date().addingTimeInterval(2)
+        var dropped = 0
+        while Date() < steady {
+            if try HealthTests.answers(ns3.port) != both { dropped += 1 }
+            usleep(50_000)
+        }
+        #expect(dropped == 0, "ns3 answered without .61 \(dropped) times although the majority sees it up")
+
+        // A backend every node sees die leaves every node's answers.
+        good.kill()
+        #expect(try Self.until(3) { nodes.allSatisfy { (try? HealthTests.answers($0.port)) == ["127.0.0.61"] } },
+                "\(nodes.map { (try? HealthTests.answers($0.port)) ?? [] })")
+
+        // ns2 dies (SIGKILL): gone after 2 s without a heartbeat. ns1 up, ns3 down: a tie stays up.
+        nodes[1].signal(SIGKILL)
+        #expect(try Self.until(6) { try Self.nodes(nodes[0], auth)["ns2"] == "gone" }, "\((try? Self.nodes(nodes[0], auth)) ?? [:])")
+        #expect(try HealthTests.answers(ns3.port) == ["127.0.0.61"])
+        // ns1 stops cleanly: at once `stopped`, and ns3, alone, trusts its own probes: .61 is down.
+        nodes[0].stop()
+        #expect(try Self.until(3) { try Self.nodes(ns3, auth)["ns1"] == "stopped" }, "\((try? Self.nodes(ns3, auth)) ?? [:])")
+        #expect(try Self.until(3) { try HealthTests.answers(ns3.port) == [] }, "\((try? HealthTests.answers(ns3.port)) ?? [])")
+    }
+}
