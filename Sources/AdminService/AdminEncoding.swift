@@ -90,9 +90,13 @@ extension Encode {
 /// `GET /v1/health`.
 struct HealthReport: Encodable {
     var coldStart: Bool
+    /// `store`, or `cache` while the configuration served is the local cache's (the store was away at start).
+    var configSource: String
+    /// RFC 3339 time the cache served was saved; null when serving the store's state.
+    var cacheSavedAt: String?
     var members: [HealthRow]
 
-    enum CodingKeys: String, CodingKey { case coldStart = "cold_start", members }
+    enum CodingKeys: String, CodingKey { case coldStart = "cold_start", configSource = "config_source", cacheSavedAt = "cache_saved_at", members }
 }
 
 /// One member's health: real and forced state side by side, and the last probe.

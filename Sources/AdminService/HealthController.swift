@@ -45,6 +45,8 @@ struct HealthController: AdminController {
         if let filter, rows.isEmpty, !snap.pools.contains(where: { $0.pool.name.lowercased() == filter }) {
             throw APIError.notFound("no pool \(filter)", field: "pool")
         }
-        return .ok(HealthReport(coldStart: !(health?.coldStartOver ?? true), members: rows))
+        let cached = publisher.stats.servingCacheSavedAt
+        return .ok(HealthReport(coldStart: !(health?.coldStartOver ?? true), configSource: cached == nil ? "store" : "cache",
+                                cacheSavedAt: cached.map { RFC3339.format($0) }, members: rows))
     }
 }

@@ -44,7 +44,7 @@ struct NodeList: Encodable {
         var heartbeat: String
         var heartbeatAgeSeconds: Double
         var startedAt: String
-        /// Store changes committed since the state this node serves (PostgreSQL; absent on SQLite).
+        /// Store changes committed since the state this node serves (PostgreSQL; null on SQLite).
         var changesBehind: Int64?
         /// The node that answered this request.
         var this: Bool

@@ -34,6 +34,8 @@ public struct DaemonConfiguration: Sendable {
     public var storePollInterval: Double
     /// `--node-name`: this node's name in the registry and in the audit rows of the writes it makes (default: the host name).
     public var nodeName: String
+    /// `--store-cache`: the local copy of the last state served (PostgreSQL stores only); nil: none.
+    public var storeCache: String?
     /// `--node-heartbeat`: how often the node refreshes its registry row and reads the others'.
     public var nodeHeartbeat: Double
     /// `--node-gone-after`: a node silent this long is gone (its observations stop counting for quorum).
@@ -42,7 +44,9 @@ public struct DaemonConfiguration: Sendable {
     public init(zones: String, db: String, store: StoreLocation? = nil, dns: DNSServerConfiguration, api: AdminAPIConfiguration?,
                 probeConcurrency: Int = 2048, allowCommandMonitors: Bool = false, pidFile: String? = nil,
                 user: Privileges.Account? = nil, storePollInterval: Double = 0.2,
-                nodeName: String = ProcessInfo.processInfo.hostName, nodeHeartbeat: Double = 2, nodeGoneAfter: Double = 10) {
+                nodeName: String = ProcessInfo.processInfo.hostName, nodeHeartbeat: Double = 2, nodeGoneAfter: Double = 10,
+                storeCache: String? = nil) {
+        self.storeCache = storeCache
         self.nodeName = nodeName
         self.nodeHeartbeat = nodeHeartbeat
         self.nodeGoneAfter = nodeGoneAfter
@@ -98,12 +102,17 @@ public final class Daemon: Sendable {
             // Root opens the store by path: not through a link or a second name the service user may have planted.
             try Privileges.refuseUnsafeFiles(Privileges.storeFiles(db: file))
         }
+        // PostgreSQL: the last state served is kept in a local file, to start from while the database is away.
+        let cache = config.sqliteFile == nil ? config.storeCache.map { FileStateCache(path: $0, logger: logger) } : nil
         let store: Store
-        do { store = try Store(location: config.storeLocation, node: config.nodeName) } catch {
+        do {
+            store = try Store(location: config.storeLocation, node: config.nodeName,
+                              waitForDatabase: cache.map { FileManager.default.fileExists(atPath: $0.path) } ?? false)
+        } catch {
             throw DaemonError("cannot open the store \(config.storeLocation): \(error)")
         }
         let publisher = SnapshotPublisher(source: ZoneDirectorySource(directory: config.zones), repository: store,
-                                          nodeName: config.nodeName, goneAfter: config.nodeGoneAfter)
+                                          nodeName: config.nodeName, goneAfter: config.nodeGoneAfter, cache: cache)
         let report = publisher.reload()
         for z in report.zones { logger.info("serving zone \(z.origin) serial \(z.serial) from \(z.source)") }
         if !config.allowCommandMonitors {

@@ -191,6 +191,8 @@ public final class Metrics: Sendable {
         w.sample("cairn_store_read_errors_total", [], s.storeReadErrors)
         w.family("cairn_store_up", .gauge, "1 when the last store read worked, 0 while the store (database) is unreachable and the last snapshot serves.")
         w.sample("cairn_store_up", [], s.storeUp ? 1 : 0)
+        w.family("cairn_store_cache_serving", .gauge, "1 while the configuration served comes from the local cache (--store-cache: the store was unreachable at start and has not answered since), else 0.")
+        w.sample("cairn_store_cache_serving", [], s.servingCacheSavedAt == nil ? 0 : 1)
         w.family("cairn_zone_serial", .gauge, "SOA serial of each served zone.")
         let stale = Set(s.staleZones)
         let zones = snap.zones.sorted { $0.origin.description < $1.origin.description }

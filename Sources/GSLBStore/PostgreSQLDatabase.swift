@@ -200,7 +200,10 @@ final class PostgreSQLDatabase: SQLDatabase {
 
     static func sqlError(_ error: any Error, location: PostgresLocation, connecting: Bool = false) -> SQLError {
         guard let e = error as? PSQLError else {
-            return SQLError(connecting ? .cannotOpen : .other, "\(location): \(error)")
+            // Not PostgreSQL's own error while connecting: the socket failed (refused, no route, timeout).
+            var out = SQLError(connecting ? .cannotOpen : .other, "\(location): \(error)")
+            out.unreachable = connecting
+            return out
         }
         if let info = e.serverInfo {
             let state = info[.sqlState] ?? ""
@@ -218,7 +221,9 @@ final class PostgreSQLDatabase: SQLDatabase {
         let underlying = e.underlying.map { ": \($0)" } ?? ""
         let kind: SQLError.Kind = connecting || e.code == .connectionError || e.code == .serverClosedConnection
             || e.code == .clientClosedConnection ? .cannotOpen : .other
-        return SQLError(kind, "\(location): \(e.code)\(underlying)")
+        var out = SQLError(kind, "\(location): \(e.code)\(underlying)")
+        out.unreachable = connecting && e.code == .connectionError
+        return out
     }
 
     final class Transaction: SQLTransaction {

@@ -111,6 +111,9 @@ public struct SQLError: Error, CustomStringConvertible, Sendable {
     }
     public var kind: Kind
     public var message: String
+    /// The server could not be reached at all (no answer, refused): not a refusal by the server (a wrong
+    /// password or database). `cairn serve` may then start from its local cache and connect later.
+    public var unreachable = false
     public init(_ kind: Kind, _ message: String) { self.kind = kind; self.message = message }
     public var description: String { message }
 }

@@ -37,17 +37,32 @@ public final class Store: ConfigRepository, Sendable {
     /// `location`. Throws `StoreError` with code `.schemaTooNew` when it was migrated by a
     /// newer Cairn, `.cannotOpen` when it is not usable (not a SQLite file, PostgreSQL refuses
     /// the connection or the login).
+    ///
+    /// With `waitForDatabase`, a PostgreSQL server that cannot be reached at all (not one that refuses the login)
+    /// does not fail: the store connects at its first use that finds the server up (`connected` is false until then),
+    /// and every call before fails as a store that went away does.
     public init(location: StoreLocation, environment: [String: String] = ProcessInfo.processInfo.environment,
-                node: String? = nil,
+                node: String? = nil, waitForDatabase: Bool = false,
                 now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) throws {
         self.location = location
         self.node = node
         self.now = now
         let what = "opening the store"   // the backends name the file or the server
-        database = try mapErrors(what) {
-            switch location {
-            case .sqlite(let path): return try SQLiteDatabase(path: path)
-            case .postgres(let p): return try PostgreSQLDatabase(location: p, environment: environment)
+        if waitForDatabase, case .postgres(let p) = location {
+            do {
+                database = try PostgreSQLDatabase(location: p, environment: environment)
+            } catch let error as SQLError where error.unreachable {
+                database = DeferredDatabase(location: p, environment: environment, error: error)
+                return
+            } catch let error as SQLError {
+                throw StoreError(error, doing: what)
+            }
+        } else {
+            database = try mapErrors(what) {
+                switch location {
+                case .sqlite(let path): return try SQLiteDatabase(path: path)
+                case .postgres(let p): return try PostgreSQLDatabase(location: p, environment: environment)
+                }
             }
         }
         do {
@@ -85,7 +100,7 @@ public final class Store: ConfigRepository, Sendable {
 
     /// Whether writes by other processes and nodes are pushed (PostgreSQL `LISTEN/NOTIFY`);
     /// SQLite is only polled (`changeToken`).
-    public var notifiesChanges: Bool { database is PostgreSQLDatabase }
+    public var notifiesChanges: Bool { database.dialect == .postgres }
 
     /// Runs until its task is cancelled, calling `onChange` soon after anyone commits a write
     /// (and once at the start): PostgreSQL `LISTEN cairn_changes` on a connection of its own,
@@ -93,6 +108,7 @@ public final class Store: ConfigRepository, Sendable {
     /// listening task: hand real work to another queue. It is a hint to read `changeToken()` now; the
     /// periodic check stays the safety net (a notification can be lost while reconnecting).
     public func listenForChanges(onChange: @escaping @Sendable () -> Void) async {
+        if let deferred = database as? DeferredDatabase { return await deferred.listenForChanges(onChange: onChange) }
         guard let pg = database as? PostgreSQLDatabase else { return }
         await pg.listenForChanges(onChange: onChange)
     }

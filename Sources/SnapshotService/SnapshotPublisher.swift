@@ -18,6 +18,8 @@ public final class SnapshotPublisher: Sendable {
     public let nodeName: String
     /// Seconds without a heartbeat after which a node is gone and its observations stop counting.
     public let goneAfter: Double
+    /// The local copy of the last state served, written on each change and read when the store cannot be at start.
+    let cache: (any StateCache)?
 
     struct State {
         var zones = ZoneSet()
@@ -65,6 +67,9 @@ public final class SnapshotPublisher: Sendable {
         public var zoneLoadErrors = 0
         /// Zones served from an older version because their file failed.
         public var staleZones: [String] = []
+        /// When the state served came from the local cache (the store was away at start): when the cache was
+        /// saved. Nil once the store has been read.
+        public var servingCacheSavedAt: Double?
     }
     private let statsBox = Mutex<Stats>(Stats())
 
@@ -73,7 +78,9 @@ public final class SnapshotPublisher: Sendable {
 
     public init(source: any ZoneSource, repository: (any ConfigRepository)? = nil, box: SnapshotBox = SnapshotBox(),
                 clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 },
-                logger: Logger = Logger(label: "cairn.zones"), nodeName: String = "", goneAfter: Double = 10) {
+                logger: Logger = Logger(label: "cairn.zones"), nodeName: String = "", goneAfter: Double = 10,
+                cache: (any StateCache)? = nil) {
+        self.cache = cache
         self.nodeName = nodeName
         self.goneAfter = goneAfter
         self.source = source
@@ -102,7 +109,12 @@ public final class SnapshotPublisher: Sendable {
             let stale = st.zones.stale.map(\.description).sorted()
             statsBox.withLock { $0.zoneLoadErrors = result.failures.count; $0.staleZones = stale }
             for e in st.lastErrors { logger.error("zone load failed, previous version kept if any: \(e)") }
-            readStore(&st, force: true)
+            if !readStore(&st, force: true), st.storeToken == -1, let cached = cache?.load() {
+                // The store has never been read and is away: serve the last state this node saved.
+                st.gslb = cached.state
+                statsBox.withLock { $0.servingCacheSavedAt = cached.savedAt }
+                logger.warning("store unreachable at start: serving the local cache saved at \(RFC3339.format(cached.savedAt)) until it answers")
+            }
             return rebuild(&st, zonesChanged: true)
         }
     }
@@ -133,6 +145,7 @@ public final class SnapshotPublisher: Sendable {
             let changed = loaded != st.gslb
             st.gslb = loaded
             st.storeToken = token
+            statsBox.withLock { $0.servingCacheSavedAt = nil }
             return force || changed || (flipped && st.liveNodes.count > 1)
         } catch {
             statsBox.withLock { $0.storeReadErrors += 1 }
@@ -263,9 +276,18 @@ public final class SnapshotPublisher: Sendable {
     /// What a rebuild built: everything, the GSLB layer around the shared zone index, or only some pools.
     enum RebuildKind { case full, gslb, incremental }
 
-    /// Publishes a built snapshot and records the rebuild (count, duration, next override expiry).
+    /// Publishes a built snapshot and records the rebuild (count, duration, next override expiry); the state it
+    /// was built from (this node's own health over the store's) goes to the local cache, once read from the store.
     private func publish(_ snap: ServingSnapshot, _ st: inout State, kind: RebuildKind, started: DispatchTime, now: Double) -> Report {
         box.publish(snap)
+        if let cache, st.storeToken != -1 {
+            var saved = st.gslb
+            saved.observations = []
+            var byKey = Dictionary(saved.health.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
+            for (k, h) in st.live { byKey[k] = h }
+            saved.health = byKey.values.sorted { $0.key.description < $1.key.description }
+            cache.save(saved)
+        }
         st.last = snap
         st.generation = snap.generation
         st.nextExpiry = st.gslb.overrides.compactMap(\.expiresAt).filter { $0 > now }.min()

@@ -54,6 +54,9 @@ struct Serve: ParsableCommand {
     @Option(help: "This node's name in the node registry and in the audit row of every write it makes (default: the host name).")
     var nodeName: String?
 
+    @Option(help: "PostgreSQL stores: the local copy of the last configuration and health served, rewritten on each change; a node started while the database is unreachable serves from it (empty = none).")
+    var storeCache: String = "cairn.store-cache.json"
+
     @Option(help: "How often this node refreshes its row in the node registry and reads the others', e.g. 2s.")
     var nodeHeartbeat: String = "2s"
 
@@ -251,7 +254,8 @@ struct Serve: ParsableCommand {
             pidFile: pidFile.isEmpty ? nil : pidFile, user: user, storePollInterval: try storeCheckSeconds(),
             nodeName: nodeName ?? ProcessInfo.processInfo.hostName,
             nodeHeartbeat: try seconds(nodeHeartbeat, "--node-heartbeat", from: 0.1, to: 60),
-            nodeGoneAfter: try seconds(nodeGoneAfter, "--node-gone-after", from: 1, to: 86_400))
+            nodeGoneAfter: try seconds(nodeGoneAfter, "--node-gone-after", from: 1, to: 86_400),
+            storeCache: storeCache.isEmpty ? nil : storeCache)
     }
 
     /// A duration flag in seconds, within bounds.

@@ -251,4 +251,61 @@ import Testing
         #expect(back.object["status"] as? String == "ready", "\(back)")
         #expect(try http("GET", a.apiBase + "/metrics", headers: auth).body.contains("\ncairn_store_up 1\n"))
     }
+
+    /// A node that starts while PostgreSQL is down serves the last state it saved in its local cache
+    /// (`--store-cache`), says so, and switches to the store when the database returns, without a restart.
+    @Test func aNodeStartedWhileTheDatabaseIsDownServesFromItsLocalCache() throws {
+        let pg = try TestPostgres.dedicated()
+        defer { pg.stop() }
+        let url = try pg.makeDatabase()
+        let env = try GSLBTests.makeEnv()
+        defer { try? FileManager.default.removeItem(at: env.dir) }
+        let f = try env.file("gslb.yaml", GSLBTests.config())
+        #expect(try PostgresStoreTests.cairn(["apply", "-f", f, "--store", url, "--zones", env.zones], pg).0 == 0)
+        let (_, tout) = try PostgresStoreTests.cairn(["token", "create", "--scope", "write", "--store", url], pg)
+        let token = try #require(tout.split(separator: "\n").last(where: { $0.hasPrefix("cairn_") }).map(String.init), "\(tout)")
+        let auth = ["Authorization": "Bearer \(token)"]
+        let cache = env.dir.appendingPathComponent("node.store-cache.json").path
+        let args = ["serve", "--zones", env.zones, "--store", url, "--dns", "127.0.0.1:0", "--store-cache", cache]
+
+        // A first run: 127/8 moved to site fra by an override, so the cached state differs from the file's.
+        do {
+            let a = try CairnProcess(args, environment: pg.environment)
+            defer { a.stop() }
+            let r = try http("POST", a.apiBase + "/v1/overrides", headers: auth,
+                             body: #"{"scope": "site", "target": "iad", "state": "down", "reason": "cache test", "permanent": true}"#)
+            #expect(r.status == 201, "\(r)")
+            #expect(try PostgresStoreTests.answer(port: a.port, becomes: ["192.0.2.10"], within: 2))
+            usleep(300_000)
+        }
+        var mode = stat()
+        #expect(stat(cache, &mode) == 0 && mode.st_mode & 0o777 == 0o600, "the cache is missing or not 0600")
+
+        // The database is down; a node starts: it answers from the cache (the override included).
+        try pg.crash()
+        let b = try CairnProcess(args, environment: pg.environment)
+        defer { b.stop() }
+        #expect(GSLBTests.addresses(try DNSClient.udp("www.gslb.test.", .a, port: b.port)) == ["192.0.2.10"])
+        #expect(b.stderr.value.contains("serving the local cache"), "\(b.stderr.value)")
+        let ready = try http("GET", b.apiBase + "/readyz")
+        #expect(ready.object["degraded"] as? [String] == ["store"], "\(ready)")
+
+        // The database returns: the node reads it, without a restart, and says so.
+        try pg.start()
+        var source: String?
+        let deadline = Date().addingTimeInterval(15)
+        while Date() < deadline {
+            let h = try http("GET", b.apiBase + "/v1/health", headers: auth)
+            source = h.object["config_source"] as? String
+            if h.status == 200 && source == "store" { break }
+            usleep(200_000)
+        }
+        #expect(source == "store")
+        #expect(try http("GET", b.apiBase + "/metrics", headers: auth).body.contains("\ncairn_store_cache_serving 0\n"))
+        #expect(GSLBTests.addresses(try DNSClient.udp("www.gslb.test.", .a, port: b.port)) == ["192.0.2.10"])
+        // And it writes again.
+        let w = try http("DELETE", b.apiBase + "/v1/overrides/1", headers: auth)
+        #expect(w.status == 204, "\(w)")
+        #expect(try PostgresStoreTests.answer(port: b.port, becomes: ["198.51.100.10"], within: 2))
+    }
 }

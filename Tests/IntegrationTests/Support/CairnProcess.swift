@@ -51,6 +51,10 @@ final class CairnProcess {
         if args.first == "serve" && !args.contains("--db") && !args.contains("--store") {
             args += ["--db", FileManager.default.temporaryDirectory.appendingPathComponent("cairn-\(UUID().uuidString).sqlite").path]
         }
+        // ... and, on a shared (PostgreSQL) store, its own local cache (the default is in the working directory).
+        if args.first == "serve" && args.contains("--store") && !args.contains("--store-cache") {
+            args += ["--store-cache", FileManager.default.temporaryDirectory.appendingPathComponent("cairn-\(UUID().uuidString).store-cache.json").path]
+        }
         // ... and its own ephemeral admin API port (the default 9053 would collide).
         if args.first == "serve" && !args.contains("--api") {
             args += ["--api", "127.0.0.1:0"]
