@@ -3,8 +3,8 @@ import GSLBCore
 import Hummingbird
 import SnapshotService
 
-/// `/v1/nodes`: the node registry (every node sharing the store), with liveness and how far each node is behind
-/// the newest change.
+/// `/v1/nodes`: the node registry (every node sharing the store) as this node last read it (every
+/// `--node-heartbeat`), with liveness and how far each node is behind the newest change.
 struct NodesController: AdminController {
     let repo: any ConfigRepository
     let publisher: SnapshotPublisher
@@ -19,7 +19,7 @@ struct NodesController: AdminController {
         let newest = try repo.changeToken()
         // Change tokens are comparable across nodes only when the store counts changes itself (PostgreSQL).
         let comparable = repo.notifiesChanges
-        let nodes = try repo.listNodes().map { n in
+        let nodes = publisher.registry.map { n in
             NodeList.Node(name: n.name, dns: n.dns, api: n.api, version: n.version, generation: n.generation,
                           state: n.stoppedAt != nil ? "stopped" : n.isLive(now: now, goneAfter: publisher.goneAfter) ? "live" : "gone",
                           heartbeat: RFC3339.format(n.heartbeat), heartbeatAgeSeconds: (max(0, now - n.heartbeat) * 10).rounded() / 10,

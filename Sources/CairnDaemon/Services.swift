@@ -144,6 +144,7 @@ struct AdminService: Service {
 
 /// The node registry: every `interval` seconds this node's row (its heartbeat) is written and the others' are read,
 /// so that health quorum counts the live nodes. On shutdown the row says the node stopped (it stops counting at once).
+/// On SQLite (one node; any commit there makes every reader reload) the row is written at start and stop only.
 struct NodeRegistryService: Service {
     let store: Store
     let publisher: SnapshotPublisher
@@ -153,10 +154,14 @@ struct NodeRegistryService: Service {
 
     func run() async throws {
         var failing = false
+        let shared = store.notifiesChanges
+        var first = true
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
-                try store.heartbeat(record())
-                publisher.updateRegistry(try store.listNodes())
+                let own = record()
+                if shared || first { try store.heartbeat(own) }
+                publisher.updateRegistry(shared ? try store.listNodes() : [], own: own)
+                first = false
                 if failing { logger.info("node registry: heartbeat recorded again") }
                 failing = false
             } catch {

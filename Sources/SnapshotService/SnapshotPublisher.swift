@@ -38,6 +38,8 @@ public final class SnapshotPublisher: Sendable {
         /// The live nodes of the registry (this one included), by name: health quorum counts their
         /// observations while there is more than one and the store answers.
         var liveNodes: [String] = []
+        /// The registry as last read, this node's own record fresh.
+        var registry: [NodeRecord] = []
     }
     private let state = Mutex<State>(State())
 
@@ -154,18 +156,24 @@ public final class SnapshotPublisher: Sendable {
         }
     }
 
-    /// The registry as just read (`NodeRegistryService`): when the set of live nodes changed, health
-    /// quorum counts other nodes now and the pools are rebuilt.
-    public func updateRegistry(_ nodes: [NodeRecord]) {
+    /// The registry as just read (`NodeRegistryService`), with this node's own record as it is now: when the set
+    /// of live nodes changed, health quorum counts other nodes now and the pools are rebuilt.
+    public func updateRegistry(_ nodes: [NodeRecord], own: NodeRecord? = nil) {
         let now = clock()
+        var nodes = nodes
+        if let own { nodes = (nodes.filter { $0.name != own.name } + [own]).sorted { $0.name < $1.name } }
         let live = nodes.filter { $0.isLive(now: now, goneAfter: goneAfter) }.map(\.name).sorted()
         state.withLock { st in
+            st.registry = nodes
             guard live != st.liveNodes else { return }
             logger.info("live nodes: \(live.isEmpty ? "none" : live.joined(separator: ", "))")
             st.liveNodes = live
             if st.last != nil { _ = rebuild(&st, zonesChanged: false) }
         }
     }
+
+    /// The node registry as last read (`GET /v1/nodes`): every node sharing the store, this one included.
+    public var registry: [NodeRecord] { state.withLock { $0.registry } }
 
     /// The change token of the state this node serves (the registry shows how far behind the newest it is).
     public var storeToken: Int64 { state.withLock { $0.storeToken } }
