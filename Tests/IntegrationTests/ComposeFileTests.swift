@@ -259,7 +259,10 @@ import Testing
         #expect(body.contains("name: \"example.com.\""))
         let stubAddrs = body.filter { $0.hasPrefix("stub-addr:") }.map { $0.dropFirst("stub-addr:".count).trimmingCharacters(in: .whitespaces) }
         let svcs = try Self.services()
-        let fronts = try Self.nodes.map { n in try #require(Self.addresses(of: try #require(svcs[n]))["front"], "\(n) is not on front") }
+        let fronts = try Self.nodes.map { n in
+            let node = try #require(svcs[n], "no service \(n)")
+            return try #require(Self.addresses(of: node)["front"], "\(n) is not on front")
+        }
         #expect(stubAddrs == fronts)
         for n in Self.nodes {
             let dep = (svcs["unbound"]?["depends_on"] as? [String: Any])?[n] as? [String: Any]
