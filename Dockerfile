@@ -3,7 +3,8 @@
 #   docker run --rm -p 53:53/udp -p 53:53/tcp -v "$PWD/zones:/etc/cairn/zones:ro" \
 #       -v cairn-data:/var/lib/cairn cairn:local
 # The build context is the repository (.dockerignore keeps build trees and stores out).
-# docker-compose.yml builds this image for its `cairn` service.
+# docker-compose.yml builds this image for its two Cairn nodes (services ns1 and ns2, one
+# PostgreSQL store: docs/multi-node.md).
 
 # ---- build: Swift 6 on Debian 12 (bookworm), with ldns' headers
 FROM swift:6.3-bookworm AS build

@@ -50,13 +50,58 @@ import Testing
 
     static let documentationRanges = ["192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24"]
 
+    /// The Cairn nodes: two, sharing one PostgreSQL store (issue 13).
+    static let nodes = ["ns1", "ns2"]
+
     static func file(_ rel: String) -> String? {
         try? String(contentsOf: root.appendingPathComponent(rel), encoding: .utf8)
     }
 
-    @Test func theTopologyHasCairnThreeBackendsUnboundAndAClient() throws {
+    @Test func theTopologyHasTwoCairnNodesPostgreSQLThreeBackendsUnboundAndAClient() throws {
         let names = Set(try Self.services().keys)
-        #expect(names == ["cairn", "backend-fra", "backend-iad", "backend-sin", "unbound", "client"])
+        #expect(names == ["ns1", "ns2", "postgres", "backend-fra", "backend-iad", "backend-sin", "unbound", "client"])
+    }
+
+    @Test func bothNodesShareOnePostgreSQLStoreAndWaitForItsHealthCheck() throws {
+        let compose = try Self.compose()
+        let svcs = try Self.services()
+        let pg = try #require(svcs["postgres"])
+        let image = try #require(pg["image"] as? String)
+        #expect(image.hasPrefix("postgres:15"), "postgres: \(image) is not PostgreSQL 15")
+        let pgTest = (pg["healthcheck"] as? [String: Any])?["test"] as? [String] ?? []
+        #expect(pgTest.contains { $0.contains("pg_isready") }, "postgres: the health check does not use pg_isready")
+        let pgAddress = try #require(Self.addresses(of: pg)["db"], "postgres is not on the db network")
+        let pgEnv = pg["environment"] as? [String: Any] ?? [:]
+        #expect(pgEnv["POSTGRES_PASSWORD"] == nil, "the database password is in the compose file")
+        #expect(pgEnv["POSTGRES_PASSWORD_FILE"] as? String == "/run/secrets/db-password")
+        // the secret exists and both sides get it
+        let secrets = try #require(compose["secrets"] as? [String: [String: Any]], "no top-level secrets")
+        let file = try #require(secrets["db-password"]?["file"] as? String, "no db-password secret file")
+        #expect(FileManager.default.fileExists(atPath: Self.root.appendingPathComponent(file).path), "\(file) does not exist")
+        #expect((pg["secrets"] as? [String])?.contains("db-password") == true)
+        var stores: Set<String> = [], names: Set<String> = []
+        for n in Self.nodes {
+            let svc = try #require(svcs[n], "no service \(n)")
+            let dep = (svc["depends_on"] as? [String: Any])?["postgres"] as? [String: Any]
+            #expect(dep?["condition"] as? String == "service_healthy", "\(n) does not wait for postgres to be healthy")
+            #expect((svc["secrets"] as? [String])?.contains("db-password") == true, "\(n) does not get the db-password secret")
+            let env = try #require(svc["environment"] as? [String: Any], "\(n) has no environment")
+            let store = try #require(env["CAIRN_STORE"] as? String, "\(n): no CAIRN_STORE")
+            #expect(store.hasPrefix("postgres://cairn@\(pgAddress):5432/cairn"), "\(n): \(store) is not the postgres service")
+            #expect(!store.split(separator: "@")[0].dropFirst("postgres://".count).contains(":"), "\(n): a password in the URL")
+            #expect(env["CAIRN_DB_PASSWORD_FILE"] as? String == "/run/secrets/db-password")
+            #expect(env["PGPASSWORD"] == nil, "\(n): the password is in the compose file")
+            stores.insert(store)
+            names.insert(try #require(env["CAIRN_NODE_NAME"] as? String, "\(n): no CAIRN_NODE_NAME"))
+            #expect(Self.addresses(of: svc)["db"] != nil, "\(n) is not on the db network")
+        }
+        #expect(stores.count == 1, "the nodes do not share one store: \(stores)")
+        #expect(names == Set(Self.nodes), "node names \(names)")
+        // the start script turns those into cairn's flags and PGPASSWORD
+        let start = try #require(Self.file("deploy/compose/cairn-start.sh"))
+        for needle in ["CAIRN_STORE", "CAIRN_DB_PASSWORD_FILE", "export PGPASSWORD", "--store \"$STORE\"", "--node-name \"$CAIRN_NODE_NAME\""] {
+            #expect(start.contains(needle), "deploy/compose/cairn-start.sh does not use \(needle)")
+        }
     }
 
     @Test func everyServiceHasAHealthCheck() throws {
@@ -135,17 +180,20 @@ import Testing
                 }
             }
         }
-        #expect(named.contains("cairn-data"))
-        let cairnVolumes = try #require(try Self.services()["cairn"]?["volumes"] as? [String])
-        #expect(cairnVolumes.contains("./zones:/etc/cairn/zones:ro"))
-        #expect(cairnVolumes.contains("cairn-data:/var/lib/cairn"))
+        #expect(named.contains("db-data"))
+        for n in Self.nodes {
+            let cairnVolumes = try #require(try Self.services()[n]?["volumes"] as? [String])
+            #expect(cairnVolumes.contains("./zones:/etc/cairn/zones:ro"))
+            #expect(cairnVolumes.contains("./deploy/compose/cairn-start.sh:/etc/cairn/cairn-start.sh:ro"))
+        }
+        #expect(try Self.services()["postgres"]?["volumes"] as? [String] == ["db-data:/var/lib/postgresql/data"])
     }
 
     @Test func theMountedZoneDirectoryServesExampleCom() throws {
         let zone = try #require(Self.file("zones/example.com.zone"))
         #expect(zone.contains("$ORIGIN example.com."))
         #expect(zone.contains("IN SOA"))
-        #expect(zone.contains("192.0.2.53"), "ns1.example.com. (glue) should be Cairn's compose address")
+        #expect(zone.contains("192.0.2.53"), "ns1.example.com. (glue) should be Cairn ns1's compose address")
         // the compose start script serves the mounted paths
         let start = try #require(Self.file("deploy/compose/cairn-start.sh"))
         #expect(start.contains("ZONES=/etc/cairn/zones") && start.contains("/etc/cairn/gslb.yaml")
@@ -168,9 +216,14 @@ import Testing
             let external = (svc["networks"] as? [String: Any] ?? [:]).keys.filter { nets[$0]?["internal"] as? Bool != true }
             #expect(!external.isEmpty, "\(name) publishes ports but is only on internal networks")
         }
-        let cairnPorts = try #require(svcs["cairn"]?["ports"] as? [String])
-        #expect(cairnPorts.contains { $0.hasSuffix(":53/udp") } && cairnPorts.contains { $0.hasSuffix(":53/tcp") })
-        for (name, svc) in svcs where name != "cairn" { #expect(svc["ports"] == nil, "\(name) publishes ports") }
+        var hostPorts: Set<Substring> = []
+        for n in Self.nodes {
+            let cairnPorts = try #require(svcs[n]?["ports"] as? [String])
+            #expect(cairnPorts.contains { $0.hasSuffix(":53/udp") } && cairnPorts.contains { $0.hasSuffix(":53/tcp") })
+            hostPorts.formUnion(cairnPorts.map { $0.split(separator: ":")[1] })
+        }
+        #expect(hostPorts.count == Self.nodes.count, "the nodes do not publish distinct host ports: \(hostPorts)")
+        for (name, svc) in svcs where !Self.nodes.contains(name) { #expect(svc["ports"] == nil, "\(name) publishes ports") }
     }
 
     @Test func addressesAreUniqueInTheirSubnetsAndFromTheDocumentationRanges() throws {
@@ -198,7 +251,7 @@ import Testing
         }
     }
 
-    @Test func unboundStubZonePointsAtCairn() throws {
+    @Test func unboundStubZoneListsBothCairnNodes() throws {
         let conf = try #require(Self.file("deploy/compose/unbound/unbound.conf"))
         let lines = conf.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.hasPrefix("#") }
         let stub = try #require(lines.firstIndex(of: "stub-zone:"), "no stub-zone")
@@ -206,8 +259,15 @@ import Testing
         #expect(body.contains("name: \"example.com.\""))
         let stubAddrs = body.filter { $0.hasPrefix("stub-addr:") }.map { $0.dropFirst("stub-addr:".count).trimmingCharacters(in: .whitespaces) }
         let svcs = try Self.services()
-        let cairnFront = try #require(Self.addresses(of: svcs["cairn"]!)["front"])
-        #expect(stubAddrs == [cairnFront])
+        let fronts = try Self.nodes.map { n in
+            let node = try #require(svcs[n], "no service \(n)")
+            return try #require(Self.addresses(of: node)["front"], "\(n) is not on front")
+        }
+        #expect(stubAddrs == fronts)
+        for n in Self.nodes {
+            let dep = (svcs["unbound"]?["depends_on"] as? [String: Any])?[n] as? [String: Any]
+            #expect(dep?["condition"] as? String == "service_healthy", "unbound does not wait for \(n)")
+        }
         #expect(Self.addresses(of: svcs["unbound"]!)["front"] != nil, "unbound is not on cairn's front network")
         #expect(lines.contains("module-config: \"iterator\""), "no validator: example.com. is unsigned and the root is out of reach")
         // the config mounted into the unbound service is this file
@@ -238,10 +298,12 @@ import Testing
         // the monitor probes the port the backends listen on, and Cairn can reach every backend
         let monitors = try #require(gslb["monitors"] as? [[String: Any]])
         let port = try #require(monitors.first?["port"] as? Int)
-        let cairnNets = Set(Self.addresses(of: svcs["cairn"]!).keys)
         for (name, svc) in svcs where name.hasPrefix("backend-") {
             #expect((svc["command"] as? [String])?.last == String(port), "\(name) does not listen on the monitor's port")
-            #expect(!cairnNets.isDisjoint(with: Self.addresses(of: svc).keys), "cairn cannot reach \(name)")
+            for n in Self.nodes {
+                let cairnNets = Set(Self.addresses(of: svcs[n] ?? [:]).keys)
+                #expect(!cairnNets.isDisjoint(with: Self.addresses(of: svc).keys), "\(n) cannot reach \(name)")
+            }
         }
         // and the file is valid for the zone that the compose topology mounts
         let dir = try Paths.tempDir()
@@ -262,12 +324,12 @@ import Testing
             // continuation lines (a trailing backslash) joined first
             let joined = text.replacingOccurrences(of: "\\\n", with: " ")
             for line in joined.split(separator: "\n") where line.contains("\"serve\"") || line.contains(" serve ") {
-                for w in line.split(whereSeparator: { " \",[]\\".contains($0) }) where w.hasPrefix("--") {
+                for w in line.split(whereSeparator: { " \",[]\\{}+".contains($0) }) where w.hasPrefix("--") {
                     flags.insert(String(w))
                 }
             }
         }
-        #expect(flags.contains("--user"))
+        #expect(flags.contains("--user") && flags.contains("--store") && flags.contains("--node-name"))
         for f in flags { #expect(help.contains(f), "cairn serve has no \(f)") }
     }
 }
