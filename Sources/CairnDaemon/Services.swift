@@ -96,6 +96,7 @@ struct ReaperService: Service {
     let logger: Logger
 
     func run() async throws {
+        var failing = false
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
                 let lifted = try store.expireOverrides(now: Date().timeIntervalSince1970, principal: "cairn")
@@ -103,8 +104,12 @@ struct ReaperService: Service {
                     logger.notice("override \(o.id ?? 0) expired: \(o.scope.rawValue) \(o.target) no longer forced \(o.state.rawValue)")
                 }
                 if !lifted.isEmpty { publisher.refreshIfChanged() }
+                if failing { logger.info("overrides expire again") }
+                failing = false
             } catch {
-                logger.error("cannot expire overrides: \(error)")
+                // While the store is away every try fails: one line when it starts, one when it ends.
+                if !failing { logger.error("cannot expire overrides (retrying every 250 ms): \(error)") }
+                failing = true
             }
             try? await cancelWhenGracefulShutdown { try await Task.sleep(nanoseconds: 250_000_000) }
         }
