@@ -148,7 +148,7 @@ public final class Daemon: Sendable {
         }
         let drills = DrillRunner(repository: store, publisher: publisher, injector: monitor, listener: {
             server.bound.first { $0.transport == "udp" }.map { ($0.host, $0.port) }
-        })
+        }, node: config.nodeName, shared: store.notifiesChanges)
         if let pidFile = config.pidFile {
             try "\(getpid())\n".write(toFile: pidFile, atomically: true, encoding: .utf8)
         }

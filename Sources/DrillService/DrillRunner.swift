@@ -15,6 +15,11 @@ public struct DrillError: Error, CustomStringConvertible, Sendable {
 
 /// Runs failover drills: plan on a copy of the snapshot, fail the target (override or probe
 /// faults), measure over real UDP against Cairn's own listener, restore, judge and keep the report.
+///
+/// Several nodes sharing a store (`shared`): one node runs drills, the holder of the store's `drills` lease
+/// (renewed every tick; when it dies another node takes the lease and the drills it left, and restores them).
+/// A drill started through another node is queued for the runner. The runner measures through the DNS listener
+/// of every live node of the registry, and every node applies a probe-mode drill's faults to its own probes.
 public final class DrillRunner: Sendable {
     let repo: any DrillRepository & OverrideRepository & AuditRepository
     let publisher: SnapshotPublisher
@@ -29,11 +34,22 @@ public final class DrillRunner: Sendable {
     private let beginLock = Mutex(())
     private let controls = Mutex<[String: Bool]>([:])   // running drill id -> abort requested
     private let stopped = Atomic<Bool>(false)
+    /// This node's name (`--node-name`), and whether nodes share the store (PostgreSQL).
+    let node: String
+    let shared: Bool
+    /// Whether this node holds the drill runner's lease (always, for one node).
+    private let holdsLease: Atomic<Bool>
+    /// Probe-mode drills of another node whose faults this node applies to its own probes.
+    private let followed = Mutex<Set<String>>([])
+    /// The runner's lease lasts this long unless renewed (each tick, twice a second).
+    public static let leaseSeconds = 5.0
 
     public init(repository: any DrillRepository & OverrideRepository & AuditRepository, publisher: SnapshotPublisher, injector: (any ProbeFaultInjector)?,
                 listener: @escaping @Sendable () -> (host: String, port: Int)?,
                 clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 },
-                intervalMs: Int = 100, overrideMargin: Double = 5, logger: Logger = Logger(label: "cairn.drill")) {
+                intervalMs: Int = 100, overrideMargin: Double = 5, logger: Logger = Logger(label: "cairn.drill"),
+                node: String = "", shared: Bool = false) {
+        self.node = node; self.shared = shared; holdsLease = Atomic(!shared)
         self.repo = repository; self.publisher = publisher; self.injector = injector; self.listener = listener
         self.clock = clock; self.intervalMs = intervalMs; self.overrideMargin = overrideMargin; self.logger = logger
     }
@@ -87,8 +103,53 @@ public final class DrillRunner: Sendable {
             try repo.saveDrill(report, audit: [audit(report, "drill-schedule", principal, source, requestID)])
             return report
         }
+        if shared, let runner = try otherRunner(now: now) {
+            report.scheduledAt = now
+            report.log("queued by \(principal) for the drill runner, node \(runner)", at: now)
+            try repo.saveDrill(report, audit: [audit(report, "drill-schedule", principal, source, requestID)])
+            return report
+        }
         return try begin(report, principal: principal, source: source, requestID: requestID)
     }
+
+    /// Takes or renews the runner's lease; the other node that holds it, or nil when this node does.
+    func otherRunner(now: Double) throws -> String? {
+        let holder = try repo.acquireLease("drills", holder: node, now: now, ttl: Self.leaseSeconds)
+        holdsLease.store(holder == node, ordering: .relaxed)
+        return holder == node ? nil : holder
+    }
+
+    /// Where the drill measures: this node's UDP listener, and with several nodes every other live node's (from the
+    /// registry); with the registry's other nodes listed as not measured.
+    func measuredNodes() -> (listeners: [(node: String?, host: String, port: Int)], plan: [DrillPlan.Node]?) {
+        guard let own = listener() else { return ([], nil) }
+        let registry = publisher.registry
+        guard shared, registry.contains(where: { $0.name != node }) else { return ([(nil, own.host, own.port)], nil) }
+        var listeners: [(node: String?, host: String, port: Int)] = [(node, own.host, own.port)]
+        var plan = [DrillPlan.Node(name: node, state: "live", listener: Self.hostPort(own.host, own.port))]
+        let now = clock()
+        for n in registry where n.name != node {
+            let state = n.stoppedAt != nil ? "stopped" : n.isLive(now: now, goneAfter: publisher.goneAfter) ? "live" : "gone"
+            guard state == "live", let udp = n.dns.first(where: { $0.hasPrefix("udp:") }), let (host, port) = Self.parseListener(udp) else {
+                plan.append(DrillPlan.Node(name: n.name, state: state, listener: nil))
+                continue
+            }
+            listeners.append((n.name, host, port))
+            plan.append(DrillPlan.Node(name: n.name, state: state, listener: Self.hostPort(host, port)))
+        }
+        return (listeners, plan.sorted { $0.name < $1.name })
+    }
+
+    /// `udp:127.0.0.1:53` or `udp:[::1]:53` (the registry's `dns` entries).
+    static func parseListener(_ text: String) -> (String, Int)? {
+        let rest = text.dropFirst(4)
+        guard let colon = rest.lastIndex(of: ":"), let port = Int(rest[rest.index(after: colon)...]) else { return nil }
+        var host = String(rest[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return (host, port)
+    }
+
+    static func hostPort(_ host: String, _ port: Int) -> String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 
     static func newID(_ now: Double) -> String {
         let f = DateFormatter()
@@ -146,7 +207,9 @@ public final class DrillRunner: Sendable {
             try repo.saveDrill(r, audit: [audit(r, "drill-refused", principal, source, requestID, detail: r.note)])
             throw DrillError(kind: .conflict, field: r.target.scope.rawValue, message: r.note!)
         }
-        let plan = try self.plan(r.target)
+        var plan = try self.plan(r.target)
+        plan.nodes = measuredNodes().plan
+        for n in plan.nodes ?? [] where n.listener == nil { r.log("node \(n.name) is \(n.state): its answers are not measured", at: now) }
         r.plan = plan
         if !plan.safe && !r.force {
             r.status = .refused
@@ -206,13 +269,15 @@ public final class DrillRunner: Sendable {
 
     func execute(_ initial: DrillReport, resumed: Bool) {
         var r = initial
-        guard let plan = r.plan, let (host, port) = listener(), let client = UDPQuerier(host: host, port: port) else {
+        let targets = measuredNodes().listeners
+        let clients = targets.compactMap { t in UDPQuerier(host: t.host, port: t.port).map { (node: t.node, listener: Self.hostPort(t.host, t.port), querier: $0) } }
+        defer { for c in clients { c.querier.close() } }
+        guard let plan = r.plan, !clients.isEmpty, clients.count == targets.count else {
             r.status = .interrupted
             r.note = "cannot measure: no DNS listener"
             finish(&r)
             return
         }
-        defer { client.close() }
         let config = publisher.box.load().gslb.config
         var sites: [String: String] = [:]
         for p in config.pools {
@@ -222,16 +287,22 @@ public final class DrillRunner: Sendable {
             }
         }
         let keys = self.keys(for: plan)
-        var seen = r.measurements?.seen ?? keys.map { DrillReport.Seen(pool: $0.pool, type: $0.type.description, client: $0.client) }
-        if seen.count != keys.count { seen = keys.map { DrillReport.Seen(pool: $0.pool, type: $0.type.description, client: $0.client) } }
+        // One row per node and key: rows n * keys.count ..< (n + 1) * keys.count are node n's.
+        let fresh = clients.flatMap { c in keys.map { DrillReport.Seen(pool: $0.pool, type: $0.type.description, client: $0.client, node: c.node) } }
+        var seen = r.measurements?.seen ?? fresh
+        if seen.count != fresh.count || zip(seen, fresh).contains(where: { $0.node != $1.node }) { seen = fresh }
         var queries = r.measurements?.queries ?? 0
         let interval = Double(intervalMs) / 1000
+        /// This process still drives the drill: not stopping, and (several nodes) still the runner.
+        var driving: Bool { !stopped.load(ordering: .relaxed) && holdsLease.load(ordering: .relaxed) }
 
         func round(_ phase: Int, since: Double) {
             let t = clock()
-            for (i, k) in keys.enumerated() {
+            for (n, c) in clients.enumerated() {
+            for (j, k) in keys.enumerated() {
+                let i = n * keys.count + j
                 queries += 1
-                guard let (rcode, addrs) = client.ask(k.query, type: k.type) else { seen[i].timeouts += 1; continue }
+                guard let (rcode, addrs) = c.querier.ask(k.query, type: k.type) else { seen[i].timeouts += 1; continue }
                 if rcode == 2 { seen[i].servfail += 1 } else if addrs.isEmpty && phase != 0 { seen[i].empty += 1 }
                 for a in addrs {
                     let site = sites["\(k.pool)|\(ClientAddress(text: a)?.description ?? a)"] ?? a
@@ -251,24 +322,31 @@ public final class DrillRunner: Sendable {
                     if with && seen[i].failback == nil { seen[i].failback = dt }
                 }
             }
+            }
         }
         func measurements() -> DrillReport.Measurements {
             var during: [String: Int] = [:]
             for s in seen { for (k, v) in s.during { during[k, default: 0] += v } }
-            let moved = seen.filter(\.hadTarget)
-            return DrillReport.Measurements(
-                queries: queries, intervalMs: intervalMs,
-                timeToFailover: moved.contains { $0.failover == nil } ? nil : moved.compactMap(\.failover).max(),
-                firstAnswerWithout: moved.compactMap(\.firstWithout).max(),
-                timeToFailback: moved.isEmpty || moved.contains { $0.failback == nil } ? nil : moved.compactMap(\.failback).max(),
+            let all = DrillReport.Measurements.summary(seen)
+            var m = DrillReport.Measurements(
+                queries: queries, intervalMs: intervalMs, timeToFailover: all.failover, firstAnswerWithout: all.firstWithout,
+                timeToFailback: all.failback,
                 sitesDuring: during, emptyAnswers: seen.map(\.empty).reduce(0, +), servfails: seen.map(\.servfail).reduce(0, +),
                 timeouts: seen.map(\.timeouts).reduce(0, +), seen: seen)
+            if clients.count > 1 || clients.first?.node != nil {
+                m.nodes = clients.enumerated().map { n, c in
+                    DrillReport.NodeResult(node: c.node ?? node, listener: c.listener,
+                                           seen: Array(seen[n * keys.count ..< (n + 1) * keys.count]))
+                }
+            }
+            return m
         }
 
         // Before: what the answers are with the target up (several rounds, for random policies).
         if !resumed { for _ in 0..<5 { round(0, since: clock()) } }
         // A key had the target when it was seen in its answers, or the plan says it may be.
-        for (i, k) in keys.enumerated() where !seen[i].hadTarget {
+        for i in seen.indices where !seen[i].hadTarget {
+            let k = keys[i % keys.count]
             if let p = plan.pools.first(where: { $0.pool == k.pool && $0.type == k.type.description }),
                let e = p.entries.first(where: { $0.client == k.client }) {
                 seen[i].hadTarget = Self.contains(e.now.addresses, target: r.target, pool: k.pool, sites: sites)
@@ -303,7 +381,7 @@ public final class DrillRunner: Sendable {
         // During: until the hold ends or an abort.
         var aborted = false
         var lastSave = clock()
-        while clock() < start + r.hold && !stopped.load(ordering: .relaxed) {
+        while clock() < start + r.hold && driving {
             if controls.withLock({ $0[r.id] ?? false }) { aborted = true; break }
             let t0 = clock()
             round(1, since: start)
@@ -315,8 +393,9 @@ public final class DrillRunner: Sendable {
             let left = interval - (clock() - t0)
             if left > 0 { Thread.sleep(forTimeInterval: min(left, max(0, start + r.hold - clock()))) }
         }
-        if stopped.load(ordering: .relaxed) {
-            // Cairn is stopping: the override's expiry or the next start ends the drill.
+        if !driving {
+            // Cairn is stopping, or another node took the runner's lease: the override's expiry, the next start or
+            // the new runner ends the drill.
             r.measurements = measurements()
             try? repo.saveDrill(r, audit: [])
             return
@@ -339,7 +418,7 @@ public final class DrillRunner: Sendable {
         try? repo.saveDrill(r, audit: [audit(r, "drill-restore", r.principal, "drill", nil)])
         // After: until every key that had the target has it again, or a timeout.
         let timeout = failbackTimeout(r, config: config)
-        while clock() < restore + timeout && !stopped.load(ordering: .relaxed) {
+        while clock() < restore + timeout && driving {
             let t0 = clock()
             round(2, since: restore)
             if !seen.contains(where: { $0.hadTarget && $0.failback == nil }) {
@@ -416,33 +495,78 @@ public final class DrillRunner: Sendable {
         return r
     }
 
-    /// At start-up: drills a previous process left running are ended on time and marked interrupted.
+    /// At start-up: drills a previous process left running are ended on time and marked interrupted. With several
+    /// nodes the runner's lease decides instead (`tick` adopts what a runner that died left).
     public func recover() {
-        guard let all = try? repo.unfinishedDrills() else { return }
-        for var r in all where r.status == .running || r.status == .restoring {
-            r.interrupted = true
-            r.log("Cairn restarted during the drill", at: clock())
-            if r.mode == "probe" {
-                // The injected faults died with the previous process: the failure is already over.
-                r.restoredAt = r.restoredAt ?? clock()
-                r.note = "probe faults end with the process that injected them"
-            }
-            controls.withLock { $0[r.id] = false }
-            try? repo.saveDrill(r, audit: [audit(r, "drill-resume", "cairn", "cairn", nil)])
-            logger.notice("drill \(r.id) on \(r.target) was running when Cairn stopped: it ends at \(DrillReport.time((r.startedAt ?? 0) + r.hold))")
-            let snapshot = r
-            NamedThread.start("cairn-drill") { [self] in
-                var s = snapshot
-                if s.mode == "probe" { s.hold = max(0, clock() - (s.startedAt ?? clock())) }
-                self.execute(s, resumed: true)
-            }
+        guard !shared, let all = try? repo.unfinishedDrills() else { return }
+        for r in all where r.status == .running || r.status == .restoring { adopt(r, why: "Cairn restarted during the drill") }
+    }
+
+    /// Drives a running drill this process did not start: it ends on time (restore, failback, report), marked interrupted.
+    func adopt(_ drill: DrillReport, why: String) {
+        var r = drill
+        r.interrupted = true
+        r.log(why, at: clock())
+        if r.mode == "probe" && !shared {
+            // The injected faults died with the previous process: the failure is already over.
+            r.restoredAt = r.restoredAt ?? clock()
+            r.note = "probe faults end with the process that injected them"
+        } else if r.mode == "probe" && r.status == .running {
+            // The other nodes still fail these probes (they follow the drill); this node does too, now.
+            injector?.injectFailures(Self.members(of: r.target, in: publisher.box.load().gslb.config), tag: r.id)
+        }
+        controls.withLock { $0[r.id] = false }
+        try? repo.saveDrill(r, audit: [audit(r, "drill-resume", "cairn", "cairn", nil)])
+        logger.notice("drill \(r.id) on \(r.target): \(why); it ends at \(DrillReport.time((r.startedAt ?? 0) + r.hold))")
+        let snapshot = r
+        let shortened = r.mode == "probe" && !shared
+        NamedThread.start("cairn-drill") { [self] in
+            var s = snapshot
+            if shortened { s.hold = max(0, clock() - (s.startedAt ?? clock())) }
+            self.execute(s, resumed: true)
         }
     }
 
-    /// Starts scheduled drills when due (call every second or so).
+    /// Several nodes: applies to this node's probes the faults of the probe-mode drills another node runs, and
+    /// lifts them when those drills leave `running`.
+    func followProbeFaults(_ all: [DrillReport]) {
+        let mine = controls.withLock { Set($0.keys) }
+        let running = all.filter { $0.mode == "probe" && $0.status == .running && !mine.contains($0.id) }
+        let config = publisher.box.load().gslb.config
+        let (start, stop) = followed.withLock { f -> ([DrillReport], [String]) in
+            let ids = Set(running.map(\.id))
+            let stop = f.subtracting(ids).filter { !mine.contains($0) }
+            f = ids
+            return (running, Array(stop))
+        }
+        for r in start { injector?.injectFailures(Self.members(of: r.target, in: config), tag: r.id) }
+        for id in stop { injector?.clearFailures(tag: id) }
+    }
+
+    /// Starts scheduled drills when due (call every second or so). With several nodes: renews or takes the runner's
+    /// lease first and, only when it holds it, starts them and adopts the running drills a runner that died left; every
+    /// node follows the probe-mode drills' faults.
     public func tick() {
         guard let all = try? repo.unfinishedDrills() else { return }
         let now = clock()
+        if shared {
+            followProbeFaults(all)
+            let was = holdsLease.load(ordering: .relaxed)
+            let other: String?
+            do { other = try otherRunner(now: now) } catch {
+                holdsLease.store(false, ordering: .relaxed)   // cannot renew: stop driving before another node starts
+                return
+            }
+            if let other {
+                if was { logger.warning("drill runner: node \(other) holds the lease now") }
+                return
+            }
+            if !was { logger.notice("drill runner: this node (\(node)) runs the drills now") }
+            let mine = controls.withLock { Set($0.keys) }
+            for r in all where (r.status == .running || r.status == .restoring) && !mine.contains(r.id) {
+                adopt(r, why: "node \(node) took over the drill (its runner stopped renewing the lease)")
+            }
+        }
         for r in all where r.status == .scheduled && (r.scheduledAt ?? 0) <= now {
             var s = r
             s.log("scheduled start", at: now)

@@ -52,6 +52,14 @@ public protocol DrillRepository: Sendable {
     func listDrills(limit: Int) throws -> [DrillReport]
     /// Scheduled, running or restoring drills.
     func unfinishedDrills() throws -> [DrillReport]
+    /// Takes or renews the lease `name` for `holder` until `now + ttl` when it is free, expired or already
+    /// `holder`'s; returns who holds it now.
+    func acquireLease(_ name: String, holder: String, now: Double, ttl: Double) throws -> String
+}
+
+extension DrillRepository {
+    /// One process: always the holder.
+    public func acquireLease(_ name: String, holder: String, now: Double, ttl: Double) throws -> String { holder }
 }
 
 /// Every role: what the admin API is given (`GSLBStore`'s backends implement it).

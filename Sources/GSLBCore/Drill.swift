@@ -69,6 +69,18 @@ public struct DrillPlan: Sendable, Codable {
     public var maxTTL: Int
     public var safe: Bool
     public var problems: [String]
+    /// With several nodes sharing the store: every node of the registry, and whether the drill measures it
+    /// (live nodes are measured through their DNS listener; gone and stopped ones are not). Nil for one node.
+    public var nodes: [Node]?
+
+    public struct Node: Sendable, Codable {
+        public var name: String
+        /// `live`, `gone` or `stopped` (the registry's word).
+        public var state: String
+        /// The UDP listener queried (`127.0.0.1:53`); nil when the node is not measured.
+        public var listener: String?
+        public init(name: String, state: String, listener: String?) { self.name = name; self.state = state; self.listener = listener }
+    }
 }
 
 public enum DrillPlanner {

@@ -26,6 +26,8 @@ public struct DrillReport: Sendable, Codable {
 
     /// What one query key (pool × client) saw.
     public struct Seen: Sendable, Codable {
+        /// The node whose DNS listener answered (with several nodes; nil for one).
+        public var node: String?
         public var pool: String
         public var type: String
         public var client: String
@@ -51,8 +53,8 @@ public struct DrillReport: Sendable, Codable {
             if let l = lastWith { return firstWithout == nil ? nil : l }
             return firstWithout == nil ? nil : 0
         }
-        public init(pool: String, type: String, client: String) {
-            self.pool = pool; self.type = type; self.client = client
+        public init(pool: String, type: String, client: String, node: String? = nil) {
+            self.pool = pool; self.type = type; self.client = client; self.node = node
             before = [:]; during = [:]; after = [:]; hadTarget = false; empty = 0; servfail = 0; timeouts = 0
         }
     }
@@ -69,11 +71,39 @@ public struct DrillReport: Sendable, Codable {
         public var servfails: Int
         public var timeouts: Int
         public var seen: [Seen]
+        /// With several nodes: each measured node's own figures (the top-level ones are the worst over them).
+        public var nodes: [NodeResult]?
         public init(queries: Int, intervalMs: Int, timeToFailover: Double?, firstAnswerWithout: Double?, timeToFailback: Double?,
                     sitesDuring: [String: Int], emptyAnswers: Int, servfails: Int, timeouts: Int, seen: [Seen]) {
             self.queries = queries; self.intervalMs = intervalMs; self.timeToFailover = timeToFailover
             self.firstAnswerWithout = firstAnswerWithout; self.timeToFailback = timeToFailback; self.sitesDuring = sitesDuring
             self.emptyAnswers = emptyAnswers; self.servfails = servfails; self.timeouts = timeouts; self.seen = seen
+        }
+
+        /// The figures of `seen` (all of it, or one node's part): worst time-to-failover over the keys that had
+        /// the target (nil while one has not moved), first answer without it, worst failback.
+        public static func summary(_ seen: [Seen]) -> (failover: Double?, firstWithout: Double?, failback: Double?) {
+            let moved = seen.filter(\.hadTarget)
+            return (moved.contains { $0.failover == nil } ? nil : moved.compactMap(\.failover).max(),
+                    moved.compactMap(\.firstWithout).max(),
+                    moved.isEmpty || moved.contains { $0.failback == nil } ? nil : moved.compactMap(\.failback).max())
+        }
+    }
+
+    /// One node's part of a drill measured through several nodes.
+    public struct NodeResult: Sendable, Codable {
+        public var node: String
+        public var listener: String
+        public var timeToFailover: Double?
+        public var timeToFailback: Double?
+        public var emptyAnswers: Int
+        public var servfails: Int
+        public var timeouts: Int
+        public init(node: String, listener: String, seen: [Seen]) {
+            self.node = node; self.listener = listener
+            let s = Measurements.summary(seen)
+            timeToFailover = s.failover; timeToFailback = s.failback
+            emptyAnswers = seen.map(\.empty).reduce(0, +); servfails = seen.map(\.servfail).reduce(0, +); timeouts = seen.map(\.timeouts).reduce(0, +)
         }
     }
 
@@ -140,7 +170,16 @@ public struct DrillReport: Sendable, Codable {
             let measured = keys.compactMap(\.failover).max()
             let neverMoved = keys.contains { $0.firstWithout == nil }
             let pass = measured.map { $0 <= rto } ?? true
-            if neverMoved { reasons.append("\(p.pool) \(p.type): an answer still had the target at the end of the hold") }
+            if neverMoved {
+                let on = Set(keys.filter { $0.firstWithout == nil }.compactMap(\.node)).sorted()
+                reasons.append("\(p.pool) \(p.type): an answer still had the target at the end of the hold"
+                               + (on.isEmpty ? "" : " (node \(on.joined(separator: ", ")))"))
+            }
+            // With several nodes: every node that missed the objective, by name.
+            let late = Set(keys.filter { ($0.failover ?? 0) > rto }.compactMap(\.node)).sorted()
+            if !late.isEmpty && !pass {
+                reasons.append("\(p.pool) \(p.type): rto \(fmt(rto)) s missed on node \(late.joined(separator: ", "))")
+            }
             objectives.append(Objective(pool: p.pool, type: p.type, rto: rto, measured: measured, pass: pass && !neverMoved))
         }
         if (m?.emptyAnswers ?? 0) > 0 { reasons.append("\(m!.emptyAnswers) empty answer(s)") }
@@ -170,6 +209,11 @@ public struct DrillReport: Sendable, Codable {
             out += "\(m.queries) queries every \(m.intervalMs) ms; traffic during: "
             out += m.sitesDuring.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
             out += "; empty \(m.emptyAnswers), SERVFAIL \(m.servfails), timeouts \(m.timeouts)\n"
+            for n in m.nodes ?? [] {
+                out += "  node \(n.node) (\(n.listener)): time-to-failover \(n.timeToFailover.map { Self.fmt($0) + " s" } ?? "-"), "
+                out += "time-to-failback \(n.timeToFailback.map { Self.fmt($0) + " s" } ?? "-"), empty \(n.emptyAnswers), SERVFAIL \(n.servfails), timeouts \(n.timeouts)\n"
+            }
+            for n in plan?.nodes ?? [] where n.listener == nil { out += "  node \(n.name): \(n.state), not measured\n" }
         }
         if let v = verdict {
             out += "verdict: \(v.result.uppercased())"
@@ -191,18 +235,32 @@ public struct DrillReport: Sendable, Codable {
         if let v = verdict { md += "| Verdict | **\(v.result.uppercased())** |\n" }
         md += "\n"
         if let m = measurements {
-            md += "## Measured\n\nQueries to Cairn's own DNS listener over UDP every \(m.intervalMs) ms for every affected pool "
-            md += "and topology entry (ECS), \(m.queries) in all.\n\n"
+            if let nodes = m.nodes {
+                md += "## Measured\n\nQueries to the DNS listener of every live node over UDP every \(m.intervalMs) ms for every "
+                md += "affected pool and topology entry (ECS), \(m.queries) in all. The figures below the table are the worst over the nodes.\n\n"
+                md += "| Node | Listener | Failover s | Failback s | Empty | SERVFAIL | Timeouts |\n|---|---|---|---|---|---|---|\n"
+                for n in nodes {
+                    md += "| \(n.node) | \(n.listener) | \(n.timeToFailover.map { Self.fmt($0) } ?? "-") | \(n.timeToFailback.map { Self.fmt($0) } ?? "-") | "
+                    md += "\(n.emptyAnswers) | \(n.servfails) | \(n.timeouts) |\n"
+                }
+                for n in plan?.nodes ?? [] where n.listener == nil { md += "| \(n.name) | \(n.state): not measured | - | - | - | - | - |\n" }
+                md += "\n"
+            } else {
+                md += "## Measured\n\nQueries to Cairn's own DNS listener over UDP every \(m.intervalMs) ms for every affected pool "
+                md += "and topology entry (ECS), \(m.queries) in all.\n\n"
+            }
             md += "- Time-to-failover (start → last answer with the target): **\(m.timeToFailover.map { Self.fmt($0) + " s" } ?? "-")**\n"
             md += "- First answer without the target: \(m.firstAnswerWithout.map { Self.fmt($0) + " s" } ?? "-")\n"
             md += "- Time-to-failback (restore → first answer with the target): **\(m.timeToFailback.map { Self.fmt($0) + " s" } ?? "-")**\n"
             md += "- Empty answers: \(m.emptyAnswers); SERVFAIL: \(m.servfails); timeouts: \(m.timeouts)\n"
             md += "- Traffic during the drill by site: "
             md += m.sitesDuring.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ") + "\n\n"
-            md += "| Pool | Client | Before | During | After | Failover s | Failback s |\n|---|---|---|---|---|---|---|\n"
+            let byNode = m.nodes != nil
+            md += (byNode ? "| Node " : "") + "| Pool | Client | Before | During | After | Failover s | Failback s |\n"
+            md += (byNode ? "|---" : "") + "|---|---|---|---|---|---|---|\n"
             func sites(_ d: [String: Int]) -> String { d.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ") }
             for s in m.seen {
-                md += "| \(s.pool) \(s.type) | \(s.client) | \(sites(s.before)) | \(sites(s.during)) | \(sites(s.after)) | "
+                md += (byNode ? "| \(s.node ?? "-") " : "") + "| \(s.pool) \(s.type) | \(s.client) | \(sites(s.before)) | \(sites(s.during)) | \(sites(s.after)) | "
                 md += "\(s.failover.map { Self.fmt($0) } ?? "-") | \(s.failback.map { Self.fmt($0) } ?? "-") |\n"
             }
             md += "\n"
@@ -218,6 +276,10 @@ public struct DrillReport: Sendable, Codable {
         }
         if let p = plan {
             md += "## Plan\n\nSafe: \(p.safe ? "yes" : "**no**"). Longest TTL clients may hold: \(p.maxTTL) s.\n\n"
+            if let nodes = p.nodes {
+                md += "Nodes: " + nodes.map { n in n.listener.map { "\(n.name) (measured at \($0))" } ?? "\(n.name) (**\(n.state)**: not measured)" }
+                    .joined(separator: ", ") + ".\n\n"
+            }
             for pp in p.pools {
                 md += "### \(pp.pool) \(pp.type) (\(pp.policy), ttl \(pp.ttl)): \(pp.outcome), \(pp.healthyLeft) healthy member(s) left\n\n"
                 md += "| Client | Now | With the target failed |\n|---|---|---|\n"

@@ -45,7 +45,7 @@ enum Schema {
     static let tables = [
         "sites", "monitors", "pools", "members", "topology", "overrides",
         "member_health", "health_history", "audit_log", "tokens", "drills", "collection_versions",
-        "nodes", "health_observations",
+        "nodes", "health_observations", "leases",
     ]
 
     // Objects of the declarative config carry `version`, bumped on every update (optimistic
@@ -210,7 +210,7 @@ enum Schema {
         """
 
     /// v5: the node registry and each node's own health verdicts, for health quorum (issue 13: several
-    /// nodes), and the monitors' `quorum`. (v4 is the TSIG keys' migration.)
+    /// nodes), the monitors' `quorum`, and leases (one drill runner among the nodes). (v4 is the TSIG keys' migration.)
     static let v5 = """
         ALTER TABLE monitors ADD COLUMN quorum TEXT CHECK (quorum IN ('local', 'majority', 'any', 'all'));
 
@@ -233,6 +233,12 @@ enum Schema {
             state      TEXT NOT NULL CHECK (state IN ('up', 'down', 'unknown')),
             since      REAL NOT NULL,
             PRIMARY KEY (node, pool_name, address)
+        ) WITHOUT ROWID;
+
+        CREATE TABLE leases (
+            name        TEXT PRIMARY KEY NOT NULL,
+            holder      TEXT NOT NULL,
+            expires_at  REAL NOT NULL
         ) WITHOUT ROWID;
         """
 }

@@ -60,4 +60,17 @@ extension Store {
             throw StoreError(.database, "a stored drill report cannot be read: \(error)")
         }
     }
+
+    /// `DrillRepository.acquireLease`: one statement, so two nodes racing for a free lease get one holder.
+    /// Not announced (no snapshot depends on it).
+    public func acquireLease(_ name: String, holder: String, now: Double, ttl: Double) throws -> String {
+        try write("taking the lease \(name)", announce: false) { db in
+            try db.execute("""
+                INSERT INTO leases (name, holder, expires_at) VALUES (?, ?, ?)
+                ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+                WHERE leases.holder = excluded.holder OR leases.expires_at < ?
+                """, [name, holder, now + ttl, now])
+            return try db.fetch("SELECT holder FROM leases WHERE name = ?", [name]).first?[0] ?? holder
+        }
+    }
 }

@@ -107,4 +107,97 @@ import Testing
         #expect(try Self.until(3) { try Self.nodes(ns3, auth)["ns1"] == "stopped" }, "\((try? Self.nodes(ns3, auth)) ?? [:])")
         #expect(try Self.until(3) { try HealthTests.answers(ns3.port) == [] }, "\((try? HealthTests.answers(ns3.port)) ?? [])")
     }
+
+    static let drillConfig = """
+        sites:
+          - {name: fra, region: eu}
+          - {name: iad, region: us}
+        pools:
+          - name: www.gslb.test.
+            policy: failover
+            ttl: 5
+            rto: 5s
+            members:
+              - {site: iad, address: 198.51.100.10, priority: 1}
+              - {site: fra, address: 192.0.2.10, priority: 2}
+        """
+
+    /// The drill's report once it has ended (polled through `node`), or nil after `seconds`.
+    static func finished(_ id: String, _ node: CairnProcess, _ auth: [String: String], within seconds: Double) throws -> [String: Any]? {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            let r = try http("GET", node.apiBase + "/v1/drills/\(id)", headers: auth)
+            if let status = r.object["status"] as? String, !["scheduled", "running", "restoring"].contains(status) { return r.object }
+            usleep(200_000)
+        }
+        return nil
+    }
+
+    /// A drill started through any node runs once, on the node holding the store's lease, and measures every node's
+    /// listener; when its runner dies mid-drill another node takes it over and restores; a gone node is named.
+    @Test func drillsRunOnceMeasureEveryNodeAndOutliveTheirRunner() throws {
+        let pg = try TestPostgres.shared()
+        let url = try pg.makeDatabase()
+        let database = String(url.split(separator: "/").last!.split(separator: "?").first!)
+        let env = try GSLBTests.makeEnv()
+        defer { try? FileManager.default.removeItem(at: env.dir) }
+        let f = try env.file("gslb.yaml", Self.drillConfig)
+        let run = { (args: [String]) throws -> (Int32, String) in
+            try CairnProcess.runCapturing(Paths.cairnBinary, args, env: ProcessInfo.processInfo.environment.merging(pg.environment) { $1 })
+        }
+        #expect(try run(["apply", "-f", f, "--store", url, "--zones", env.zones]).0 == 0)
+        let (_, tout) = try run(["token", "create", "--scope", "write", "--store", url])
+        let token = try #require(tout.split(separator: "\n").last(where: { $0.hasPrefix("cairn_") }), "\(tout)")
+        let auth = ["Authorization": "Bearer \(token)"]
+        var nodes: [String: CairnProcess] = [:]
+        for name in Self.names {
+            nodes[name] = try CairnProcess(["serve", "--zones", env.zones, "--store", url, "--dns", "127.0.0.1:0", "--node-name", name,
+                                            "--node-heartbeat", "200ms", "--node-gone-after", "2s"], environment: pg.environment)
+        }
+        defer { for n in nodes.values { n.stop() } }
+        #expect(try Self.until(5) { try Self.nodes(nodes["ns1"]!, auth).values.filter { $0 == "live" }.count == 3 })
+        #expect(try Self.until(3) { !(try pg.psql(database, "SELECT holder FROM leases WHERE name = 'drills'")).isEmpty })
+
+        // 1. Started through ns2: one run, measured through all three listeners, passing.
+        let started = try http("POST", nodes["ns2"]!.apiBase + "/v1/drills", headers: auth, body: #"{"site": "iad", "hold": "3s"}"#)
+        #expect(started.status == 201 || started.status == 202, "\(started)")
+        let id = try #require(started.object["id"] as? String, "\(started)")
+        let report = try #require(try Self.finished(id, nodes["ns3"]!, auth, within: 20), "drill \(id) did not end")
+        #expect(report["status"] as? String == "completed", "\(report)")
+        let m = report["measurements"] as? [String: Any] ?? [:]
+        let perNode = (m["nodes"] as? [[String: Any]] ?? []).compactMap { $0["node"] as? String }.sorted()
+        #expect(perNode == Self.names, "\(m)")
+        for n in m["nodes"] as? [[String: Any]] ?? [] {
+            #expect((n["time_to_failover"] as? Double).map { $0 < 5 } == true, "\(n)")
+            #expect(n["time_to_failback"] is Double, "\(n)")
+        }
+        #expect((report["verdict"] as? [String: Any])?["result"] as? String == "pass", "\(report["verdict"] ?? "")")
+        let runs = try pg.psql(database, "SELECT count(*) FROM audit_log WHERE action = 'drill-start' AND object = 'drill:\(id)'")
+        #expect(runs.trimmingCharacters(in: .whitespacesAndNewlines) == "1", "drill-start rows: \(runs)")
+
+        // 2. Its runner dies 1.5 s into a 6 s drill: another node takes the lease, adopts the drill, restores iad.
+        let second = try http("POST", nodes["ns1"]!.apiBase + "/v1/drills", headers: auth, body: #"{"site": "iad", "hold": "6s"}"#)
+        let id2 = try #require(second.object["id"] as? String, "\(second)")
+        usleep(1_500_000)
+        let runner = try pg.psql(database, "SELECT holder FROM leases WHERE name = 'drills'").trimmingCharacters(in: .whitespacesAndNewlines)
+        let victim = try #require(nodes[runner], "lease holder \(runner)")
+        victim.signal(SIGKILL)
+        let survivor = nodes.first { $0.key != runner }!.value
+        let adopted = try #require(try Self.finished(id2, survivor, auth, within: 30), "drill \(id2) was not finished by another node")
+        let timeline = (adopted["timeline"] as? [[String: Any]] ?? []).compactMap { $0["event"] as? String }
+        #expect(timeline.contains { $0.contains("took over the drill") }, "\(timeline)")
+        #expect(try Self.until(5) { nodes.filter { $0.key != runner }.values.allSatisfy { (try? HealthTests.answers($0.port)) == ["198.51.100.10"] } },
+                "iad is not answered again after the adopted drill's restore")
+
+        // 3. The dead runner is gone: a drill's plan says so and it is not measured.
+        #expect(try Self.until(6) { try Self.nodes(survivor, auth)[runner] == "gone" })
+        let third = try http("POST", survivor.apiBase + "/v1/drills", headers: auth, body: #"{"site": "iad", "hold": "1s"}"#)
+        let id3 = try #require(third.object["id"] as? String, "\(third)")
+        let last = try #require(try Self.finished(id3, survivor, auth, within: 20))
+        let planNodes = ((last["plan"] as? [String: Any])?["nodes"] as? [[String: Any]]) ?? []
+        #expect(planNodes.contains { $0["name"] as? String == runner && $0["state"] as? String == "gone" && $0["listener"] == nil }, "\(planNodes)")
+        #expect(((last["measurements"] as? [String: Any])?["nodes"] as? [[String: Any]])?.count == 2)
+        let md = try http("GET", survivor.apiBase + "/v1/drills/\(id3)/report", headers: auth).body
+        #expect(md.contains("\(runner) (**gone**: not measured)"), "\(md)")
+    }
 }
