@@ -7,7 +7,7 @@ import Testing
 /// The real `cairn` binary on a real PostgreSQL 15 (started by the test, `TestPostgres`):
 /// `cairn apply --store postgres://...`, `cairn serve --store postgres://...` answering GSLB
 /// queries over real UDP, a change by another process in the answers within 1 s, and
-/// `cairn store copy` from SQLite to PostgreSQL and back, and two nodes on one database where a
+/// `cairn store copy` from SQLite to PostgreSQL and back, and three nodes on one database where a
 /// write through one node's API is in the other's answers within 1 s (`LISTEN/NOTIFY`).
 @Suite(.serialized) struct PostgresStoreTests {
     static func cairn(_ args: [String], _ server: TestPostgres) throws -> (Int32, String) {
@@ -105,7 +105,7 @@ import Testing
         #expect(rc3 != 0 && out3.contains("not empty"), "\(out3)")
     }
 
-    /// Two `cairn serve` on one PostgreSQL. Node B checks the store only once an hour: it learns of
+    /// Three `cairn serve` on one PostgreSQL. Nodes B and C check the store only once an hour: they learn of
     /// the write made through node A's admin API from the notification alone.
     @Test func aWriteThroughOneNodesAPIIsInTheOtherNodesAnswersWithinASecond() throws {
         let (pg, url, env) = try Self.appliedDatabase()
@@ -119,9 +119,11 @@ import Testing
         let b = try CairnProcess(["serve", "--zones", env.zones, "--store", url, "--dns", "127.0.0.1:0",
                                   "--store-check-interval", "1h", "--node-name", "ns-b"], environment: pg.environment)
         defer { b.stop() }
-        // 127.0.0.1 → topology 127/8 → site iad, on both nodes.
-        #expect(GSLBTests.addresses(try DNSClient.udp("www.gslb.test.", .a, port: a.port)) == ["198.51.100.10"])
-        #expect(GSLBTests.addresses(try DNSClient.udp("www.gslb.test.", .a, port: b.port)) == ["198.51.100.10"])
+        let c = try CairnProcess(["serve", "--zones", env.zones, "--store", url, "--dns", "127.0.0.1:0",
+                                  "--store-check-interval", "1h", "--node-name", "ns-c"], environment: pg.environment)
+        defer { c.stop() }
+        // 127.0.0.1 → topology 127/8 → site iad, on every node.
+        for n in [a, b, c] { #expect(GSLBTests.addresses(try DNSClient.udp("www.gslb.test.", .a, port: n.port)) == ["198.51.100.10"]) }
 
         // 10 rounds: take site iad down through A's API, then lift it; each write must be in B's answer within 1 s.
         let auth = ["Authorization": "Bearer \(token)"]
@@ -131,15 +133,19 @@ import Testing
             let r = try http("POST", a.apiBase + "/v1/overrides", headers: auth,
                              body: #"{"scope": "site", "target": "iad", "state": "down", "reason": "two nodes", "permanent": true}"#)
             #expect(r.status == 201, "\(r)")
-            #expect(try Self.answer(port: b.port, becomes: ["192.0.2.10"], within: 1.0),
-                    "round \(round): node B does not answer with the override made through node A 1 s later")
+            for (name, n) in [("B", b), ("C", c)] {
+                #expect(try Self.answer(port: n.port, becomes: ["192.0.2.10"], within: 1.0),
+                        "round \(round): node \(name) does not answer with the override made through node A 1 s later")
+            }
             latencies.append(Date().timeIntervalSince(start))
             let id = try #require(r.object["id"] as? Int, "\(r)")
             start = Date()
             let d = try http("DELETE", a.apiBase + "/v1/overrides/\(id)", headers: auth)
             #expect(d.status == 204, "\(d)")
-            #expect(try Self.answer(port: b.port, becomes: ["198.51.100.10"], within: 1.0),
-                    "round \(round): node B still answers with the override lifted through node A 1 s ago")
+            for (name, n) in [("B", b), ("C", c)] {
+                #expect(try Self.answer(port: n.port, becomes: ["198.51.100.10"], within: 1.0),
+                        "round \(round): node \(name) still answers with the override lifted through node A 1 s ago")
+            }
             latencies.append(Date().timeIntervalSince(start))
         }
         // The audit log (read through node B) says which node served each write (issue 13 item 7);
@@ -157,7 +163,7 @@ import Testing
     }
 }
 
-/// The database may go away; answers may not (issue 13 item 3): two nodes on a PostgreSQL that
+/// The database may go away; answers may not (issue 13 item 3): three nodes on a PostgreSQL that
 /// crashes (`pg_ctl -m immediate`) and comes back. Both are queried every few milliseconds
 /// throughout: none is unanswered or wrong; a write while it is down gets 503 naming the store and
 /// changes nothing; once it is back, a write through one node is in the other's answers again
@@ -206,12 +212,15 @@ import Testing
         let b = try CairnProcess(["serve", "--zones", env.zones, "--store", url, "--dns", "127.0.0.1:0",
                                   "--store-check-interval", "1h"], environment: pg.environment)
         defer { b.stop() }
+        let c = try CairnProcess(["serve", "--zones", env.zones, "--store", url, "--dns", "127.0.0.1:0", "--node-name", "ns-c"],
+                                 environment: pg.environment)
+        defer { c.stop() }
         let auth = ["Authorization": "Bearer \(token)"]
         let override = #"{"scope": "site", "target": "iad", "state": "down", "reason": "outage test", "permanent": true}"#
 
         // A scrape before the outage (as Prometheus does every few seconds): the token is known to node A.
         #expect(try http("GET", a.apiBase + "/metrics", headers: auth).body.contains("\ncairn_store_up 1\n"))
-        let q = Querier(ports: [a.port, b.port], expected: ["198.51.100.10"])
+        let q = Querier(ports: [a.port, b.port, c.port], expected: ["198.51.100.10"])
         q.start()
         usleep(300_000)
         try pg.crash()
@@ -232,7 +241,7 @@ import Testing
         usleep(500_000)
         q.finish()
         let (asked, unanswered, wrong) = (q.asked.load(ordering: .relaxed), q.unanswered.load(ordering: .relaxed), q.wrong.load(ordering: .relaxed))
-        print("PostgresOutageTests: \(asked) queries to 2 nodes across the crash: \(unanswered) unanswered, \(wrong) wrong")
+        print("PostgresOutageTests: \(asked) queries to 3 nodes across the crash: \(unanswered) unanswered, \(wrong) wrong")
         #expect(asked > 200 && unanswered == 0 && wrong == 0)
 
         // Back: a write through A (retried while the pool reconnects) is in B's answers without a restart.
@@ -247,6 +256,7 @@ import Testing
         #expect(try PostgresStoreTests.answer(port: b.port, becomes: ["192.0.2.10"], within: 5),
                 "node B does not show the write made through node A after the database came back")
         #expect(try PostgresStoreTests.answer(port: a.port, becomes: ["192.0.2.10"], within: 5))
+        #expect(try PostgresStoreTests.answer(port: c.port, becomes: ["192.0.2.10"], within: 5))
         let back = try http("GET", a.apiBase + "/readyz")
         #expect(back.object["status"] as? String == "ready", "\(back)")
         #expect(try http("GET", a.apiBase + "/metrics", headers: auth).body.contains("\ncairn_store_up 1\n"))
