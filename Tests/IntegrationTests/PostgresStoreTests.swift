@@ -318,4 +318,58 @@ import Testing
         #expect(w.status == 204, "\(w)")
         #expect(try PostgresStoreTests.answer(port: b.port, becomes: ["198.51.100.10"], within: 2))
     }
+
+    /// Writes acknowledged through the API while PostgreSQL crashes under them are all there once it is back, each with
+    /// its audit row; a write that was not acknowledged is there whole (with its audit row) or not at all.
+    @Test func everyAcknowledgedWriteSurvivesADatabaseCrashWithItsAuditRow() throws {
+        let pg = try TestPostgres.dedicated()
+        defer { pg.stop() }
+        let url = try pg.makeDatabase()
+        let database = String(url.split(separator: "/").last!.split(separator: "?").first!)
+        let env = try GSLBTests.makeEnv()
+        defer { try? FileManager.default.removeItem(at: env.dir) }
+        let f = try env.file("gslb.yaml", GSLBTests.config())
+        #expect(try PostgresStoreTests.cairn(["apply", "-f", f, "--store", url, "--zones", env.zones], pg).0 == 0)
+        let (_, tout) = try PostgresStoreTests.cairn(["token", "create", "--scope", "write", "--store", url], pg)
+        let token = try #require(tout.split(separator: "\n").last(where: { $0.hasPrefix("cairn_") }).map(String.init), "\(tout)")
+        let a = try CairnProcess(["serve", "--zones", env.zones, "--store", url, "--dns", "127.0.0.1:0"], environment: pg.environment)
+        defer { a.stop() }
+        let auth = ["Authorization": "Bearer \(token)"]
+        _ = try http("GET", a.apiBase + "/v1/sites", headers: auth)   // the token is checked (and cached) before the crash
+
+        let acked = Mutex<[String]>([]), attempted = Atomic<Int>(0), stop = Atomic<Bool>(false)
+        let done = DispatchSemaphore(value: 0)
+        let base = a.apiBase
+        Thread.detachNewThread {
+            var i = 0
+            while !stop.load(ordering: .relaxed) && i < 5000 {
+                let name = "crash\(i)"
+                i += 1
+                attempted.add(1, ordering: .relaxed)
+                if let r = try? http("POST", base + "/v1/sites", headers: auth, body: #"{"name": "\#(name)", "region": "eu"}"#, timeout: 5),
+                   r.status == 201 {
+                    acked.withLock { $0.append(name) }
+                } else {
+                    usleep(20_000)
+                }
+            }
+            done.signal()
+        }
+        usleep(700_000)
+        try pg.crash()
+        usleep(1_000_000)
+        try pg.start()
+        usleep(2_000_000)
+        stop.store(true, ordering: .relaxed)
+        done.wait()
+
+        let written = acked.withLock { $0 }
+        let stored = Set(try pg.psql(database, "SELECT name FROM sites WHERE name LIKE 'crash%'").split(separator: "\n").map(String.init))
+        let audited = Set(try pg.psql(database, "SELECT substr(object, 6) FROM audit_log WHERE action = 'create' AND object LIKE 'site:crash%'")
+            .split(separator: "\n").map(String.init))
+        print("PostgresOutageTests: \(attempted.load(ordering: .relaxed)) site writes across a database crash, \(written.count) acknowledged, \(stored.count) stored")
+        #expect(written.count > 10 && written.count < attempted.load(ordering: .relaxed), "the crash did not fall inside the burst")
+        #expect(Set(written).subtracting(stored).isEmpty, "acknowledged but lost: \(Set(written).subtracting(stored).sorted())")
+        #expect(stored == audited, "half-applied: sites without their audit row \(stored.subtracting(audited).sorted()), audit rows without their site \(audited.subtracting(stored).sorted())")
+    }
 }

@@ -46,7 +46,16 @@ public final class TestPostgres: Sendable {
     }
     private static let stopAtExit = Mutex<TestPostgres?>(nil)
 
-    private init() throws {
+    /// Server options: fast (`fsync=off`, `synchronous_commit=off`) for the shared server; a dedicated one (the crash
+    /// tests) keeps `synchronous_commit=on`, so that a commit reported to the client is in the WAL that survives
+    /// `pg_ctl -m immediate` (a process crash: with `fsync=off` the WAL is written, not flushed to disk).
+    var options: String {
+        "-p \(port) -k \(directory) -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=\(durable ? "on" : "off") -c max_connections=200"
+    }
+    let durable: Bool
+
+    private init(durable: Bool = false) throws {
+        self.durable = durable
         let initdb = Self.binDirectory + "/initdb"
         guard FileManager.default.isExecutableFile(atPath: initdb) else {
             throw TestPostgresError("PostgreSQL 15 is not installed (\(initdb) is missing): these tests need a real PostgreSQL; "
@@ -70,7 +79,6 @@ public final class TestPostgres: Sendable {
         port = try Self.freePort()
         try Self.runAsPostgres(initdb, ["-D", data, "-U", Self.user, "--auth-local=trust", "--auth-host=scram-sha-256",
                                         "--pwfile=" + pwfile, "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"])
-        let options = "-p \(port) -k \(base) -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c max_connections=200"
         try Self.runAsPostgres(Self.binDirectory + "/pg_ctl", ["-D", data, "-w", "-t", "30", "-l", base + "/log", "-o", options, "start"])
         // A watchdog: stops the server and removes the directory when this process is gone.
         let stopCommand = (getuid() == 0 ? "runuser -u postgres -- " : "") + "\(Self.binDirectory)/pg_ctl -D \(data) -m immediate stop"
@@ -99,7 +107,7 @@ public final class TestPostgres: Sendable {
 
     /// A server of its own (not the process's shared one), for a test that stops and starts it;
     /// `stop()` it at the end.
-    public static func dedicated() throws -> TestPostgres { try TestPostgres() }
+    public static func dedicated() throws -> TestPostgres { try TestPostgres(durable: true) }
 
     /// Stops the server as a crash would (`pg_ctl -m immediate`); `start()` brings it back on the same port and data.
     public func crash() throws {
@@ -107,7 +115,6 @@ public final class TestPostgres: Sendable {
     }
 
     public func start() throws {
-        let options = "-p \(port) -k \(directory) -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c max_connections=200"
         try Self.runAsPostgres(Self.binDirectory + "/pg_ctl", ["-D", directory + "/data", "-w", "-t", "30", "-l", directory + "/log",
                                                                "-o", options, "start"])
     }
