@@ -38,6 +38,27 @@ def as_postgres(args, **kw):
     return subprocess.run(cmd, check=True, capture_output=True, text=True, **kw)
 
 
+def start_postgres(pgdir, pw, durable=True):
+    """A PostgreSQL 15 in PGDIR (created; owned by postgres when root) on a free 127.0.0.1 port with the
+    database `cairn`; returns the `--store` URL (the password is PW, to pass as PGPASSWORD)."""
+    os.makedirs(f"{pgdir}/data", mode=0o700)
+    open(f"{pgdir}/pw", "w").write(pw)
+    if os.getuid() == 0:
+        subprocess.run(["chown", "-R", "postgres:postgres", pgdir], check=True)
+    port = free_port()
+    as_postgres([f"{PGBIN}/initdb", "-D", f"{pgdir}/data", "-U", "postgres", "--auth-local=trust",
+                 "--auth-host=scram-sha-256", f"--pwfile={pgdir}/pw", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"])
+    as_postgres([f"{PGBIN}/pg_ctl", "-D", f"{pgdir}/data", "-w", "-l", f"{pgdir}/log", "-o",
+                 f"-p {port} -k {pgdir} -c listen_addresses=127.0.0.1", "start"])
+    as_postgres([f"{PGBIN}/createdb", "-h", pgdir, "-p", str(port), "-U", "postgres", "cairn"])
+    return port, f"postgres://postgres@127.0.0.1:{port}/cairn?sslmode=disable"
+
+
+def stop_postgres(pgdir):
+    try: as_postgres([f"{PGBIN}/pg_ctl", "-D", f"{pgdir}/data", "-m", "fast", "-w", "stop"])
+    except Exception: pass
+
+
 class Cluster:
     """A temp dir (tmp) with a PostgreSQL 15 in it, its store URL (url), the environment that
     carries its password (env), and the cairn processes started on it (procs). Use it with
@@ -51,21 +72,11 @@ class Cluster:
         os.chmod(self.tmp, 0o755)
         self.procs = []
         self.pgdir = f"{self.tmp}/pg"
-        os.makedirs(f"{self.pgdir}/data", mode=0o700)
-        open(f"{self.pgdir}/pw", "w").write(pw)
-        if os.getuid() == 0:
-            subprocess.run(["chown", "-R", "postgres:postgres", self.pgdir], check=True)
-        self.pgport = free_port()
-        as_postgres([f"{PGBIN}/initdb", "-D", f"{self.pgdir}/data", "-U", "postgres", "--auth-local=trust",
-                     "--auth-host=scram-sha-256", f"--pwfile={self.pgdir}/pw", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"])
-        as_postgres([f"{PGBIN}/pg_ctl", "-D", f"{self.pgdir}/data", "-w", "-l", f"{self.pgdir}/log", "-o",
-                     f"-p {self.pgport} -k {self.pgdir} -c listen_addresses=127.0.0.1", "start"])
         try:
-            as_postgres([f"{PGBIN}/createdb", "-h", self.pgdir, "-p", str(self.pgport), "-U", "postgres", "cairn"])
+            self.pgport, self.url = start_postgres(self.pgdir, pw)
         except BaseException:
             self.cleanup()
             raise
-        self.url = f"postgres://postgres@127.0.0.1:{self.pgport}/cairn?sslmode=disable"
         self.env = dict(os.environ, PGPASSWORD=pw)
 
     def __enter__(self):
@@ -115,6 +126,16 @@ class Cluster:
                 p.send_signal(signal.SIGTERM)
                 try: p.wait(5)
                 except subprocess.TimeoutExpired: p.kill()
-        try: as_postgres([f"{PGBIN}/pg_ctl", "-D", f"{self.pgdir}/data", "-m", "fast", "-w", "stop"])
-        except Exception: pass
+        stop_postgres(self.pgdir)
         shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    # For shell scripts: `cairn_cluster.py start DIR PASSWORD` prints the store URL of a new PostgreSQL
+    # in DIR (left running); `cairn_cluster.py stop DIR` stops it.
+    if len(sys.argv) == 4 and sys.argv[1] == "start":
+        print(start_postgres(sys.argv[2], sys.argv[3])[1])
+    elif len(sys.argv) == 3 and sys.argv[1] == "stop":
+        stop_postgres(sys.argv[2])
+    else:
+        sys.exit("usage: cairn_cluster.py start DIR PASSWORD | stop DIR")
