@@ -29,14 +29,17 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --home-dir /var/lib/cairn --shell /usr/sbin/nologin cairn \
  && install -d -m 0755 /etc/cairn /etc/cairn/zones \
- && install -d -m 0711 /var/lib/cairn
+ && install -d -m 0711 /var/lib/cairn \
+ && install -d -m 0700 -o cairn -g cairn /var/lib/cairn/cache
 COPY --from=build /out/cairn /usr/local/bin/cairn
 COPY zones /etc/cairn/zones
 VOLUME ["/var/lib/cairn"]
 EXPOSE 53/udp 53/tcp
 # Starts as root to bind port 53, then runs as the user cairn (see docs/operations.md). /var/lib/cairn stays
 # root's (0711): the user owns the store's files, never the directory, so it cannot swap them for links that
-# root would follow at the next start (docs/security.md).
+# root would follow at the next start (docs/security.md). With a PostgreSQL store the node's local cache
+# (--store-cache) is written by the user, so it lives in the user's own /var/lib/cairn/cache (read without
+# following links).
 # The admin API stays on the container's loopback: `docker exec` to use it.
 CMD ["cairn", "serve", "--zones", "/etc/cairn/zones", "--db", "/var/lib/cairn/cairn.sqlite", \
      "--dns", "0.0.0.0:53", "--api", "127.0.0.1:9053", "--user", "cairn"]

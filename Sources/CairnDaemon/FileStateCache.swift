@@ -81,8 +81,24 @@ final class FileStateCache: StateCache {
         }
     }
 
+    /// The largest cache file read (a configuration at the documented limits is far smaller).
+    static let maxBytes = 256 << 20
+
+    /// Read as root at start, from a file the service user writes: a link is not followed, only a regular file of at
+    /// most `maxBytes` is read.
     func load() -> (state: GSLBState, savedAt: Double)? {
-        guard let data = FileManager.default.contents(atPath: path) else { return nil }
+        let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else {
+            if errno != ENOENT { logger.error("store cache \(path) is not usable: \(String(cString: strerror(errno)))") }
+            return nil
+        }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG, st.st_size <= Self.maxBytes else {
+            logger.error("store cache \(path) is not usable: not a regular file of at most \(Self.maxBytes) bytes")
+            return nil
+        }
+        let data = FileHandle(fileDescriptor: fd, closeOnDealloc: false).readDataToEndOfFile()
         do {
             let file = try JSONDecoder().decode(File.self, from: data)
             guard file.format == Self.format else { throw DaemonError("format \(file.format), this binary reads \(Self.format)") }

@@ -22,4 +22,5 @@ if [ -n "${CAIRN_DB_PASSWORD_FILE:-}" ]; then
 fi
 cairn apply -f /etc/cairn/gslb.yaml --store "$STORE" --zones "$ZONES"
 exec cairn serve --zones "$ZONES" --store "$STORE" ${CAIRN_NODE_NAME:+--node-name "$CAIRN_NODE_NAME"} \
+    --store-cache /var/lib/cairn/cache/store-cache.json \
     --dns 0.0.0.0:53 --api 127.0.0.1:9053 --user cairn
