@@ -15,7 +15,7 @@ import Synchronization
 /// on an event-loop thread, so a call from an event loop is a bug that shows at once.
 ///
 /// **Transactions.** A write is `BEGIN` + `pg_advisory_xact_lock(writeLock)` + the statements +
-/// `COMMIT`, waiting at most 5 s for the lock (`lock_timeout`): writers are serialised across every node, as SQLite's immediate transactions
+/// `COMMIT` (bookkeeping writes, `announce: false`, skip the lock), waiting at most 5 s for the lock (`lock_timeout`): writers are serialised across every node, as SQLite's immediate transactions
 /// serialise them across processes, so a read-check-write (`modifyConfig`, If-Match) cannot
 /// interleave with another writer. A read is `REPEATABLE READ READ ONLY`: one committed snapshot.
 ///
@@ -120,7 +120,9 @@ final class PostgreSQLDatabase: SQLDatabase {
             do {
                 // Wait at most 5 s for another writer, as SQLite's busy timeout.
                 try tx.execute("SET LOCAL lock_timeout = '\(Self.lockTimeout)'")
-                _ = try tx.fetch("SELECT pg_advisory_xact_lock(?)", [Self.writeLock])
+                // Bookkeeping (heartbeats, leases: upserts atomic by themselves) does not queue behind the config writers,
+                // nor make a health verdict's write wait behind it.
+                if announce { _ = try tx.fetch("SELECT pg_advisory_xact_lock(?)", [Self.writeLock]) }
                 let result = try body(tx)
                 let changed = tx.changes > 0
                 if changed && announce {

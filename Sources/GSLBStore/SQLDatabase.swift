@@ -159,8 +159,9 @@ public protocol SQLDatabase: Sendable {
     var locationDescription: String { get }
     /// Runs `body` in a write transaction and commits it; rolls back when it throws. `changed`
     /// says whether the transaction inserted, updated or deleted any row. With `announce` false the
-    /// change is not announced to other nodes (PostgreSQL: no change-counter bump, no NOTIFY): for
-    /// bookkeeping no snapshot depends on, such as the registry's heartbeats.
+    /// change is not announced to other nodes (PostgreSQL: no change-counter bump, no NOTIFY, and no
+    /// wait for the writers' lock): for bookkeeping no snapshot depends on and whose statements are atomic
+    /// by themselves, such as the registry's heartbeats and the leases.
     func write<T>(announce: Bool, _ body: (any SQLTransaction) throws -> T) throws -> (result: T, changed: Bool)
     /// Runs `body` in a read-only transaction over one committed snapshot.
     func read<T>(_ body: (any SQLTransaction) throws -> T) throws -> T
