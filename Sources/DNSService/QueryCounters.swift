@@ -75,13 +75,5 @@ struct FlushPolicy {
     }
 
     @inline(__always)
-    static func nowMillis() -> Int64 {
-        var ts = timespec()
-        #if os(Linux)
-        clock_gettime(CLOCK_MONOTONIC_COARSE, &ts)
-        #else
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        #endif
-        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
-    }
+    static func nowMillis() -> Int64 { Int64(CoarseClock.nanoseconds() / 1_000_000) }
 }
