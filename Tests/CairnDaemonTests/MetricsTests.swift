@@ -228,7 +228,8 @@ import Glibc
         #expect(e.value("cairn_rrl_limited_total", ["action": "drop", "class": "nxdomain"]) == nil)
         #expect(e.value("cairn_rrl_exempt_total", ["reason": "cookie"]) == 0)
         #expect(e.value("cairn_rrl_table_size", [:]) == 1_000_000)
-        #expect(e.value("cairn_rrl_table_entries", [:]) == 2)
+        // The SOA bucket is 60 s from refilled; the NXDOMAIN one (4 of 120) refills within 2 s.
+        #expect((1...2).contains(e.value("cairn_rrl_table_entries", [:]) ?? 0))
         // Slipped responses are written, so they count as responses; dropped ones do not.
         #expect(e.sum("cairn_dns_queries_total") == 120 + 5 + 4)
     }

@@ -191,16 +191,7 @@ import Glibc
     static func udpFrom(_ source: String, port: Int) throws -> Int32 {
         let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
         DNSClient.setTimeout(fd, 2)
-        var local = sockaddr_in()
-        local.sin_family = sa_family_t(AF_INET)
-        local.sin_addr.s_addr = inet_addr(source)
-        var server = DNSClient.sockaddr4(port)
-        let ok = withUnsafePointer(to: &local) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        } == 0 && withUnsafePointer(to: &server) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        } == 0
-        guard ok else { close(fd); throw ClientError.connect }
+        guard DNSClient.connect(fd, port: port, from: source) else { close(fd); throw ClientError.connect }
         return fd
     }
 }
