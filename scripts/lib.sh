@@ -15,6 +15,14 @@ sys.exit(1)
 PY
 }
 
+# cairn_rrl_off BIN: prints `--rrl-ratelimit 0` when BIN knows the flag (nothing for an older
+# binary, an NSD stand-in). Response rate limiting is on by default (docs/security.md); benchmarks and
+# fuzzing send far more than 200 responses a second from one address and measure something else.
+cairn_rrl_off() {
+    if "$1" serve --help 2>/dev/null | grep -q -- '--rrl-ratelimit'; then echo "--rrl-ratelimit 0"; fi
+    return 0
+}
+
 # cairn_port PID STDERR_FILE [TIMEOUT_S]: wait for the server's
 #     cairn: listening udp 127.0.0.1:PORT
 #     cairn: listening tcp 127.0.0.1:PORT

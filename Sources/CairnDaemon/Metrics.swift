@@ -54,6 +54,7 @@ public final class Metrics: Sendable {
         for (i, tr) in QueryTally.transportLabels.enumerated() { w.sample("cairn_dns_dropped_total", [("transport", tr)], t.dropped[i]) }
         w.family("cairn_dns_tcp_connections", .gauge, "DNS TCP connections open now.")
         w.sample("cairn_dns_tcp_connections", [], dns.tcpConnections)
+        renderRRL(&w, t)
 
         // Answers: per member slot; the pool's fallback slot has an empty address.
         var bySite: [[String]: UInt64] = [:]
@@ -81,6 +82,28 @@ public final class Metrics: Sendable {
         for k in fallback.keys.sorted(by: Metrics.less) {
             w.sample("cairn_pool_fallback_answers_total", [("pool", k[0]), ("type", k[1])], fallback[k]!)
         }
+    }
+
+    /// Response rate limiting: only when it is on (`--rrl-ratelimit` > 0).
+    func renderRRL(_ w: inout PrometheusText, _ t: QueryCounters.Totals) {
+        guard let rrl = dns.rateLimiter else { return }
+        w.family("cairn_rrl_limited_total", .counter,
+                 "UDP responses over the rate limit, by what was done (drop, or slip: sent truncated) and response class.")
+        for c in t.rrl.indices {
+            let l = QueryTally.rrlLabels(ofCell: c)
+            guard let action = l.action, let cls = l.class, t.rrl[c] > 0 else { continue }
+            w.sample("cairn_rrl_limited_total", [("action", action), ("class", cls)], t.rrl[c])
+        }
+        w.family("cairn_rrl_exempt_total", .counter,
+                 "UDP responses over the rate limit sent anyway, by reason (cookie: a valid server cookie; network: --rrl-exempt).")
+        for c in t.rrl.indices {
+            guard let reason = QueryTally.rrlLabels(ofCell: c).exempt else { continue }
+            w.sample("cairn_rrl_exempt_total", [("reason", reason)], t.rrl[c])
+        }
+        w.family("cairn_rrl_table_entries", .gauge, "RRL buckets holding recent responses of a client network (not refilled yet).")
+        w.sample("cairn_rrl_table_entries", [], rrl.activeBuckets)
+        w.family("cairn_rrl_table_size", .gauge, "RRL buckets in the table (--rrl-table-size).")
+        w.sample("cairn_rrl_table_size", [], rrl.tableSize)
     }
 
     static func less(_ a: [String], _ b: [String]) -> Bool { a.lexicographicallyPrecedes(b) }

@@ -25,13 +25,17 @@ public struct DNSServerConfiguration: Sendable {
     public var identity: ServerIdentity
     /// DNS cookies (RFC 7873/9018): the secrets, or nil when they are off (`--no-cookies`).
     public var cookies: ServerCookies?
+    /// Response rate limiting of UDP answers. Off unless given: `cairn serve` gives NSD's defaults.
+    public var rrl: RRLConfiguration
 
     public init(addresses: [(host: String, port: Int)] = [("127.0.0.1", 5300)], udpWorkers: Int = 0,
                 maxUDPPayload: Int = 1232, tcpIdleTimeout: TimeAmount = .seconds(10),
                 tcpWriteTimeout: TimeAmount = DNSTCPLimits.defaultWriteTimeout, tcpMaxConnections: Int = 512,
                 tcpMaxConnectionsPerAddress: Int = DNSTCPLimits.defaultMaxConnectionsPerAddress,
-                udpCPUs: [Int] = [], identity: ServerIdentity = .none, cookies: ServerCookies? = nil) {
+                udpCPUs: [Int] = [], identity: ServerIdentity = .none, cookies: ServerCookies? = nil,
+                rrl: RRLConfiguration = .off) {
         self.addresses = addresses
+        self.rrl = rrl
         self.identity = identity
         self.cookies = cookies
         self.udpCPUs = udpCPUs
@@ -66,6 +70,8 @@ public final class DNSServer: @unchecked Sendable {
     public let box: SnapshotBox
     public let configuration: DNSServerConfiguration
     public let counters = QueryCounters()
+    /// The RRL table shared by the UDP workers, nil when RRL is off.
+    public let rateLimiter: ResponseRateLimiter?
     let tcpTable: TCPConnectionTable
     let logger: Logger
     private var udp: [UDPListener] = []
@@ -77,6 +83,7 @@ public final class DNSServer: @unchecked Sendable {
         self.configuration = configuration
         self.box = box
         self.logger = logger
+        self.rateLimiter = configuration.rrl.isOn ? ResponseRateLimiter(configuration.rrl) : nil
         self.tcpTable = TCPConnectionTable(maxConnections: configuration.tcpMaxConnections,
                                            maxPerAddress: configuration.tcpMaxConnectionsPerAddress)
     }
@@ -147,7 +154,8 @@ public final class DNSServer: @unchecked Sendable {
         }
         tcpChannels.append(channel)
         for (i, fd) in fds.enumerated() {
-            let l = UDPListener(fd: fd, box: box, maxUDPPayload: cfg.maxUDPPayload, identity: cfg.identity, cookies: cfg.cookies, counters: counters)
+            let l = UDPListener(fd: fd, box: box, maxUDPPayload: cfg.maxUDPPayload, identity: cfg.identity, cookies: cfg.cookies,
+                                rateLimiter: rateLimiter, counters: counters)
             let cpu = cfg.udpCPUs.isEmpty ? nil : cfg.udpCPUs[i % cfg.udpCPUs.count]
             l.start(name: "cairn-udp-\(udp.count)", cpu: cpu)   // Linux thread names are at most 15 bytes
             udp.append(l)

@@ -15,6 +15,8 @@ public final class QueryCounters: Sendable {
         public var dropped: [UInt64] = [0, 0]
         /// Addresses answered per member; a slot with an empty address counts the pool's fallback answers.
         public var answers: [TallyLayout.Slot: UInt64] = [:]
+        /// Response rate limiting. Index: see `QueryTally.rrlCellCount` and `QueryTally.rrlLabels(ofCell:)`.
+        public var rrl = [UInt64](repeating: 0, count: QueryTally.rrlCellCount)
     }
 
     private let totals = Mutex<Totals>(Totals())
@@ -26,7 +28,8 @@ public final class QueryCounters: Sendable {
         totals.withLock { t in
             tally.drain(query: { c, n in t.queries[c] &+= n },
                         dropped: { i, n in t.dropped[i] &+= n },
-                        answer: { s, n in t.answers[s, default: 0] &+= n })
+                        answer: { s, n in t.answers[s, default: 0] &+= n },
+                        rrl: { c, n in t.rrl[c] &+= n })
         }
     }
 
@@ -72,13 +75,5 @@ struct FlushPolicy {
     }
 
     @inline(__always)
-    static func nowMillis() -> Int64 {
-        var ts = timespec()
-        #if os(Linux)
-        clock_gettime(CLOCK_MONOTONIC_COARSE, &ts)
-        #else
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        #endif
-        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
-    }
+    static func nowMillis() -> Int64 { Int64(CoarseClock.nanoseconds() / 1_000_000) }
 }

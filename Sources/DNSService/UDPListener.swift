@@ -15,13 +15,15 @@ final class UDPListener: @unchecked Sendable {
     let maxUDPPayload: Int
     let identity: ServerIdentity
     let cookies: ServerCookies?
+    let rateLimiter: ResponseRateLimiter?
     let counters: QueryCounters
     private let stopping = Atomic<Bool>(false)
     private let done = DispatchSemaphore(value: 0)
 
     init(fd: Int32, box: SnapshotBox, maxUDPPayload: Int, identity: ServerIdentity = .none, cookies: ServerCookies? = nil,
-         counters: QueryCounters) {
+         rateLimiter: ResponseRateLimiter? = nil, counters: QueryCounters) {
         self.identity = identity
+        self.rateLimiter = rateLimiter
         self.cookies = cookies
         self.fd = fd
         self.box = box
@@ -40,7 +42,8 @@ final class UDPListener: @unchecked Sendable {
         let slotSize = max(4096, maxUDPPayload)
         guard let batch = cairn_batch_new(Int32(slots), Int32(slotSize)) else { return }
         defer { cairn_batch_free(batch) }
-        let engine = AnswerEngine(maxUDPPayload: maxUDPPayload, identity: identity, cookies: cookies)
+        let engine = AnswerEngine(maxUDPPayload: maxUDPPayload, identity: identity, cookies: cookies,
+                                  rateLimiter: rateLimiter)
         var reader = SnapshotReader(box)
         let tally = engine.tally
         var flush = FlushPolicy()

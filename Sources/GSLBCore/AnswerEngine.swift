@@ -42,11 +42,21 @@ public final class AnswerEngine {
     public private(set) var lastCookieValid = false
     /// Seconds since the epoch; read only to answer a TSIG-signed query or a COOKIE (injected in tests).
     public var clock: @Sendable () -> UInt64 = { UInt64(Date().timeIntervalSince1970) }
+    /// Response rate limiting of UDP responses (shared by the workers), nil when off or over TCP.
+    public let rateLimiter: ResponseRateLimiter?
+    /// Limited responses of this engine so far: every `slip`th is sent truncated.
+    private var limitedCount = 0
+    /// What the response is about, for its RRL bucket (`RRLClass`): the zone apex (NXDOMAIN,
+    /// NODATA, errors), the delegation point of a referral, the wildcard that answered.
+    private var rrlZone: [UInt8] = []
+    private var rrlReferral: [UInt8]?
+    private var rrlWildcard: [UInt8]?
 
     public init(maxUDPPayload: Int = 1232, seed: UInt64? = nil, identity: ServerIdentity = .none,
-                cookies: ServerCookies? = nil) {
+                cookies: ServerCookies? = nil, rateLimiter: ResponseRateLimiter? = nil) {
         self.identity = identity
         self.cookies = cookies
+        self.rateLimiter = rateLimiter
         self.nsidOption = identity.nsid.map { [0, 3, UInt8($0.count >> 8), UInt8($0.count & 0xff)] + $0 } ?? []
         var sys = SystemRandomNumberGenerator()
         self.rng = SplitMix64(seed: seed ?? sys.next())
@@ -69,14 +79,86 @@ public final class AnswerEngine {
             tally.countDropped(transport)
             return 0
         case let .error(rcode, id, flags, question):
-            let n = writeError(rcode, id: id, flags: flags, query: question, transport: transport, out: out)
+            var n = writeError(rcode, id: id, flags: flags, query: question, transport: transport, out: out)
+            if transport == .udp, let rrl = rateLimiter, n > 0 {
+                n = limit(n, rrl, class: rcode == .nxDomain ? .nxdomain : .error, name: [], out: out)
+                if n == 0 { return 0 }
+            }
             tally.count(transport, qtype: question?.qtype.rawValue, rcode: rcode.rawValue)
             return n
         case let .query(q):
-            let n = answer(q, transport: transport, snapshot: snapshot, out: out)
+            rrlZone = []
+            rrlReferral = nil
+            rrlWildcard = nil
+            answer.removeAll(keepingCapacity: true)
+            var n = answer(q, transport: transport, snapshot: snapshot, out: out)
+            if transport == .udp, let rrl = rateLimiter, n > 0 {
+                let (c, name) = rrlClass(q)
+                n = limit(n, rrl, class: c, name: name, out: out)
+                if n == 0 { return 0 }
+            }
             tally.count(transport, qtype: q.qtype.rawValue, rcode: lastRcode)
             return n
         }
+    }
+
+    /// The RRL class of the response just written, and the name its bucket is keyed with (NSD's
+    /// `rrl_classify`: the first that applies, in this order).
+    @inline(__always)
+    func rrlClass(_ q: Query) -> (RRLClass, [UInt8]) {
+        if lastRcode == ResponseCode.nxDomain.rawValue { return (.nxdomain, rrlZone) }
+        if lastRcode != 0 { return (.error, rrlZone) }
+        if let r = rrlReferral { return (.referral, r) }
+        if q.qtype.rawValue == 255 { return (.any, q.qname.key) }
+        if q.qtype == .rrsig { return (.rrsig, q.qname.key) }
+        if let w = rrlWildcard { return (.wildcard, w) }
+        if answer.isEmpty { return (.nodata, rrlZone) }
+        if q.qtype == .dnskey { return (.dnskey, q.qname.key) }
+        return (.positive, q.qname.key)
+    }
+
+    /// Applies RRL to the UDP response of `length` octets in `out`: the length to send, 0 to drop it.
+    /// Over the limit and not exempt (valid server cookie, `--rrl-exempt` network), every `slip`th
+    /// response goes out truncated (TC=1, question only, as NSD's `rrl_slip`) and the others are dropped.
+    @inline(__always)
+    func limit(_ length: Int, _ rrl: ResponseRateLimiter, class c: RRLClass, name: [UInt8],
+               out: UnsafeMutableRawBufferPointer) -> Int {
+        if rrl.admit(client: client, class: c, name: name) { return length }
+        if lastCookieValid {
+            tally.countRRLExempt(cookie: true)
+            return length
+        }
+        if rrl.isExempt(client) {
+            tally.countRRLExempt(cookie: false)
+            return length
+        }
+        limitedCount &+= 1
+        let slip = rrl.configuration.slip
+        guard slip > 0, slip == 1 || limitedCount % slip == 0 else {
+            tally.countRRLLimited(slip: false, class: c)
+            return 0
+        }
+        tally.countRRLLimited(slip: true, class: c)
+        return Self.truncateToQuestion(out, length: length)
+    }
+
+    /// Cuts a written response to its header and question, TC set, every other count zero.
+    static func truncateToQuestion(_ out: UnsafeMutableRawBufferPointer, length: Int) -> Int {
+        guard length >= 12 else { return length }
+        out[2] |= 0x02
+        for i in 6..<12 { out[i] = 0 }
+        guard out[4] == 0 && out[5] == 1 else {
+            out[4] = 0; out[5] = 0
+            return 12
+        }
+        // The question's name is the first in the message, so never compressed.
+        var i = 12
+        while i < length, out[i] != 0 { i += Int(out[i]) + 1 }
+        guard i + 5 <= length else {
+            out[4] = 0; out[5] = 0
+            return 12
+        }
+        return i + 5
     }
 
     @inline(__always)
@@ -153,7 +235,6 @@ public final class AnswerEngine {
             return writeError(.refused, id: q.id, flags: q.flags, query: q, transport: transport, out: out)
         }
 
-        answer.removeAll(keepingCapacity: true)
         authority.removeAll(keepingCapacity: true)
         additional.removeAll(keepingCapacity: true)
         visited.removeAll(keepingCapacity: true)
@@ -256,6 +337,7 @@ public final class AnswerEngine {
             }
             if exact && q.qtype == .ds, let p = node.parentSide { node = p }
             let zone = snapshot.zones[node.zone]
+            if rateLimiter != nil { rrlZone = zone.origin.key }
 
             var cut = node.cut
             if exact && q.qtype == .ds && cut === node { cut = nil }
@@ -264,6 +346,7 @@ public final class AnswerEngine {
             if let c = cut, dname == nil || c.labelCount <= dname!.labelCount, let ns = c.rrset(.ns) {
                 // Referral (RFC 1034 §4.3.2 step 3b): not authoritative unless a CNAME led here.
                 if first { aa = false }
+                if rateLimiter != nil { rrlReferral = c.name.key }
                 authority.append(Item(owner: c.name, records: ns.records))
                 additional.append(contentsOf: ns.additional)
                 return (.noError, aa)
@@ -288,6 +371,7 @@ public final class AnswerEngine {
                 data = node
             } else if let w = node.wildcard {
                 data = w
+                if rateLimiter != nil { rrlWildcard = w.name.key }
             } else {
                 authority.append(Item(owner: zone.origin, records: [zone.negativeSOA]))
                 return (.nxDomain, aa)

@@ -69,6 +69,20 @@ public final class QueryTally {
     /// [0] queries since the last drain, [1] bit per matrix row (transport × type) with counts,
     /// [2] dropped over UDP, [3] dropped over TCP, [4] touched pool slots.
     let scalars: UnsafeMutablePointer<UInt64>
+    /// Response rate limiting: see `rrlCellCount` and `rrlLabels(ofCell:)`.
+    let rrl: UnsafeMutablePointer<UInt64>
+
+    /// RRL cells: limited responses by action (drop, slip) × class, then responses over the limit
+    /// sent anyway because the client was exempt, by reason (cookie, network).
+    public static var rrlCellCount: Int { 2 * RRLClass.allCases.count + 2 }
+    public static let rrlActionLabels = ["drop", "slip"]
+    public static let rrlExemptLabels = ["cookie", "network"]
+    /// What an RRL cell counts: a limited response (`action`, `class`) or an exempt one (`exempt`).
+    public static func rrlLabels(ofCell c: Int) -> (action: String?, class: String?, exempt: String?) {
+        let n = RRLClass.allCases.count
+        if c < 2 * n { return (rrlActionLabels[c / n], RRLClass.allCases[c % n].name, nil) }
+        return (nil, nil, rrlExemptLabels[c - 2 * n])
+    }
 
     /// The layout the pool counters are kept in (that of the last snapshot that answered from a pool).
     public private(set) var layout = TallyLayout.empty
@@ -86,6 +100,8 @@ public final class QueryTally {
         for (i, c) in QueryTally.typeCodes.enumerated() where c < 256 { typeIndex[Int(c)] = UInt8(i) }
         scalars = .allocate(capacity: 5)
         scalars.initialize(repeating: 0, count: 5)
+        rrl = .allocate(capacity: QueryTally.rrlCellCount)
+        rrl.initialize(repeating: 0, count: QueryTally.rrlCellCount)
         slotCounts = .allocate(capacity: 1)
         slotCounts.initialize(to: 0)
         touched = .allocate(capacity: 1)
@@ -95,6 +111,7 @@ public final class QueryTally {
         cells.deallocate()
         typeIndex.deallocate()
         scalars.deallocate()
+        rrl.deallocate()
         slotCounts.deallocate()
         touched.deallocate()
     }
@@ -123,6 +140,19 @@ public final class QueryTally {
     public func countDropped(_ transport: AnswerEngine.Transport) {
         scalars[transport == .udp ? 2 : 3] &+= 1
         scalars[0] &+= 1
+    }
+
+    /// One response over the RRL limit, dropped or sent truncated (`slip`).
+    @inline(__always)
+    public func countRRLLimited(slip: Bool, class c: RRLClass) {
+        rrl[(slip ? RRLClass.allCases.count : 0) + c.rawValue] &+= 1
+        scalars[0] &+= 1
+    }
+
+    /// One response over the RRL limit sent anyway: valid server cookie, or `--rrl-exempt` network.
+    @inline(__always)
+    public func countRRLExempt(cookie: Bool) {
+        rrl[2 * RRLClass.allCases.count + (cookie ? 0 : 1)] &+= 1
     }
 
     /// One pool decision: every answered address counts on its member's slot; a fallback
@@ -166,9 +196,14 @@ public final class QueryTally {
     }
 
     /// Hands every count to the caller and zeroes it. `query(cell, n)` gets the non-zero cells of
-    /// the query matrix, `dropped(transport, n)` the dropped packets, `answer(slot, n)` the pool slots.
+    /// the query matrix, `dropped(transport, n)` the dropped packets, `answer(slot, n)` the pool slots,
+    /// `rrl(cell, n)` the rate-limiting cells (`rrlLabels(ofCell:)`).
     public func drain(query: (Int, UInt64) -> Void, dropped: (Int, UInt64) -> Void,
-                      answer: (TallyLayout.Slot, UInt64) -> Void) {
+                      answer: (TallyLayout.Slot, UInt64) -> Void, rrl rrlCell: (Int, UInt64) -> Void = { _, _ in }) {
+        for c in 0..<QueryTally.rrlCellCount where rrl[c] > 0 {
+            rrlCell(c, rrl[c])
+            rrl[c] = 0
+        }
         var rows = scalars[1]
         while rows != 0 {
             let r = rows.trailingZeroBitCount

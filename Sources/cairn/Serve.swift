@@ -105,6 +105,33 @@ struct Serve: ParsableCommand {
     @Option(help: "File with the cookie secret (32 hex digits) and optionally, on a second line, the previous one (still accepted, for a rotation); every node of a set shares it. Default: a random secret per start.")
     var cookieSecretFile: String?
 
+    @Option(help: "Response rate limiting: UDP responses per second per client network and response class, as NSD's rrl-ratelimit; 0 = off.")
+    var rrlRatelimit: Int = RRLConfiguration.defaultRatelimit
+
+    @Option(help: "Every Nth response over the rate limit is sent truncated (TC) so real clients retry over TCP, the others are dropped; 0 = drop all, 1 = truncate all.")
+    var rrlSlip: Int = RRLConfiguration.defaultSlip
+
+    @Option(help: "Seconds of responses a quiet client network may send at once (ratelimit × window), then ratelimit per second.")
+    var rrlWindow: Int = RRLConfiguration.defaultWindow
+
+    @Option(help: "IPv4 clients are rate limited per network of this prefix length.")
+    var rrlIpv4Prefix: Int = RRLConfiguration.defaultIPv4Prefix
+
+    @Option(help: "IPv6 clients are rate limited per network of this prefix length.")
+    var rrlIpv6Prefix: Int = RRLConfiguration.defaultIPv6Prefix
+
+    @Option(help: "A client network (CIDR) never rate limited; repeatable.")
+    var rrlExempt: [String] = []
+
+    @Option(help: "A response class limited at --rrl-whitelist-ratelimit instead (nxdomain, error, referral, any, rrsig, wildcard, nodata, dnskey, positive, all), as NSD's rrl-whitelist; repeatable.")
+    var rrlWhitelist: [String] = []
+
+    @Option(help: "Responses per second per client network for the --rrl-whitelist classes; 0 = those are not limited.")
+    var rrlWhitelistRatelimit: Int = RRLConfiguration.defaultWhitelistRatelimit
+
+    @Option(help: "Buckets in the rate-limiting table (8 octets each, allocated at start), as NSD's rrl-size.")
+    var rrlTableSize: Int = RRLConfiguration.defaultTableSize
+
     @OptionGroup(title: "Configuration size (what API writes may grow it to)")
     var limits: LimitOptions
 
@@ -142,6 +169,7 @@ struct Serve: ParsableCommand {
         guard tcpIdleTimeout > 0 else { throw ValidationError("--tcp-idle-timeout: must be > 0") }
         guard tcpWriteTimeout > 0 else { throw ValidationError("--tcp-write-timeout: must be > 0") }
         if let nsid, ServerIdentity.parseNSID(nsid) == nil { throw ValidationError("--nsid: 1 to 128 octets, as hex digits or ascii_TEXT") }
+        _ = try rrlConfiguration()
         guard apiMaxAuthFailures > 0 else { throw ValidationError("--api-max-auth-failures: must be > 0") }
         guard apiMaxConnections > 0 else { throw ValidationError("--api-max-connections: must be > 0") }
         guard apiMaxConnectionsPerAddress > 0 else { throw ValidationError("--api-max-connections-per-address: must be > 0") }
@@ -249,7 +277,7 @@ struct Serve: ParsableCommand {
                 tcpMaxConnections: tcpMaxConnections, tcpMaxConnectionsPerAddress: tcpMaxConnectionsPerAddress,
                 udpCPUs: try udpCpus.map { try CPUList.parse($0).get() } ?? [],   // validated in validate()
                 identity: ServerIdentity(nsid: nsid.flatMap(ServerIdentity.parseNSID), identity: identity, version: serverVersion),
-                cookies: try cookies()),
+                cookies: try cookies(), rrl: try rrlConfiguration()),
             api: apiConfig, probeConcurrency: probeConcurrency, allowCommandMonitors: allowCommandMonitors,
             pidFile: pidFile.isEmpty ? nil : pidFile, user: user, storePollInterval: try storeCheckSeconds(),
             nodeName: nodeName ?? ProcessInfo.processInfo.hostName,
@@ -269,6 +297,29 @@ struct Serve: ParsableCommand {
     /// `--store-check-interval` in seconds: 10 ms to 1 h.
     func storeCheckSeconds() throws -> Double {
         try seconds(storeCheckInterval, "--store-check-interval", from: 0.01, to: 3600)
+    }
+
+    /// Response rate limiting from the `--rrl-*` flags.
+    func rrlConfiguration() throws -> RRLConfiguration {
+        var exempt: [CIDR] = []
+        for text in rrlExempt {
+            guard let c = CIDR(text), !c.hasHostBits else {
+                throw ValidationError("--rrl-exempt: \"\(text)\" is not a network such as 192.0.2.0/24 or 2001:db8::/32 (host bits zero)")
+            }
+            exempt.append(c)
+        }
+        var whitelist: [RRLClass] = []
+        for text in rrlWhitelist {
+            guard let classes = RRLClass.parse(text) else {
+                throw ValidationError("--rrl-whitelist: \"\(text)\" is not one of \((RRLClass.allCases.map(\.name) + ["all"]).joined(separator: ", "))")
+            }
+            for c in classes where !whitelist.contains(c) { whitelist.append(c) }
+        }
+        let config = RRLConfiguration(ratelimit: rrlRatelimit, whitelistRatelimit: rrlWhitelistRatelimit, whitelist: whitelist,
+                                      slip: rrlSlip, window: rrlWindow, ipv4Prefix: rrlIpv4Prefix, ipv6Prefix: rrlIpv6Prefix,
+                                      exempt: exempt, tableSize: rrlTableSize)
+        if let problem = config.problems.first { throw ValidationError(problem) }
+        return config
     }
 
     /// DNS cookies from `--no-cookies` / `--cookie-secret-file` (read here, as root, before the drop).

@@ -82,11 +82,11 @@ import Glibc
         let publisher: SnapshotPublisher
         let server: DNSServer
         let port: Int
-        init() throws {
+        init(rrl: RRLConfiguration = .off) throws {
             repository = MemoryRepository(MetricsTests.gslb())
             publisher = SnapshotPublisher(source: MemoryZones(serial: 2024_06_01), repository: repository)
             publisher.reload()
-            server = DNSServer(configuration: DNSServerConfiguration(addresses: [("127.0.0.1", 0)], udpWorkers: 1),
+            server = DNSServer(configuration: DNSServerConfiguration(addresses: [("127.0.0.1", 0)], udpWorkers: 1, rrl: rrl),
                                box: publisher.box)
             port = try server.start().first { $0.transport == "udp" }!.port
         }
@@ -208,6 +208,32 @@ import Glibc
         #expect(r.server.counters.answered == 13)
         #expect(r.server.counters.tcpQueries == 1)
         #expect(r.server.counters.count(rcode: 3) == 3)
+    }
+
+    @Test func rateLimitedResponsesCountByActionAndClassAndOnlyWhenRRLIsOn() async throws {
+        let off = try Running()
+        #expect(!Metrics(dns: off.server, publisher: off.publisher).render().contains("cairn_rrl_"))
+        off.stop()
+        let r = try Running(rrl: RRLConfiguration(ratelimit: 2, slip: 2, window: 60))
+        defer { r.stop() }
+        let metrics = Metrics(dns: r.server, publisher: r.publisher)
+        // 2 answers a second and a window of 60 s: 120 at once, then every 2nd limited one slips.
+        for _ in 0..<130 { MetricsTests.udp(QueryBuilder.make(name: MetricsTests.origin, type: .soa), port: r.port, expectReply: false) }
+        let nope = try DomainName("nope.metrics.test.")
+        for _ in 0..<4 { MetricsTests.udp(QueryBuilder.make(name: nope, type: .a), port: r.port, expectReply: false) }
+        let e = try await MetricsTests.waitFor(metrics) { e in
+            e.value("cairn_rrl_limited_total", ["action": "drop", "class": "positive"]) == 5
+                && e.value("cairn_rrl_limited_total", ["action": "slip", "class": "positive"]) == 5
+        }
+        #expect(e.value("cairn_rrl_limited_total", ["action": "drop", "class": "positive"]) == 5)
+        #expect(e.value("cairn_rrl_limited_total", ["action": "slip", "class": "positive"]) == 5)
+        #expect(e.value("cairn_rrl_limited_total", ["action": "drop", "class": "nxdomain"]) == nil)
+        #expect(e.value("cairn_rrl_exempt_total", ["reason": "cookie"]) == 0)
+        #expect(e.value("cairn_rrl_table_size", [:]) == 1_000_000)
+        // The SOA bucket is 60 s from refilled; the NXDOMAIN one (4 of 120) refills within 2 s.
+        #expect((1...2).contains(e.value("cairn_rrl_table_entries", [:]) ?? 0))
+        // Slipped responses are written, so they count as responses; dropped ones do not.
+        #expect(e.sum("cairn_dns_queries_total") == 120 + 5 + 4)
     }
 
     @Test func poolAnswersCountPerSiteAndMemberAndFallbackAnswersPerPool() async throws {

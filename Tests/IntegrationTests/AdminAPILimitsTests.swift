@@ -206,16 +206,7 @@ enum SlowClient {
         var tv = timeval(tv_sec: timeout, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-        var src = sockaddr_in()
-        src.sin_family = sa_family_t(AF_INET)
-        src.sin_addr.s_addr = inet_addr(source)
-        var dst = DNSClient.sockaddr4(port)
-        let ok = withUnsafePointer(to: &src) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        } == 0 && withUnsafePointer(to: &dst) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        } == 0
-        guard ok else { close(fd); return nil }
+        guard DNSClient.connect(fd, port: port, from: source) else { close(fd); return nil }
         return fd
     }
 

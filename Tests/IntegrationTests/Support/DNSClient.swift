@@ -52,6 +52,13 @@ enum DNSClient {
     static func tcpConnect(port: Int, timeout: Double = 2, from source: String? = nil) throws -> Int32 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         setTimeout(fd, timeout)
+        guard connect(fd, port: port, from: source) else { close(fd); throw ClientError.connect }
+        return fd
+    }
+
+    /// Binds `fd` to `source` (when given: another loopback address is another client to the server)
+    /// and connects it to 127.0.0.1:port; false when either fails.
+    static func connect(_ fd: Int32, port: Int, from source: String?) -> Bool {
         if let source {
             var local = sockaddr_in()
             local.sin_family = sa_family_t(AF_INET)
@@ -59,14 +66,12 @@ enum DNSClient {
             let rc = withUnsafePointer(to: &local) {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
             }
-            guard rc == 0 else { close(fd); throw ClientError.connect }
+            guard rc == 0 else { return false }
         }
         var addr = sockaddr4(port)
-        let rc = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard rc == 0 else { close(fd); throw ClientError.connect }
-        return fd
+        return withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        } == 0
     }
 
     static func tcpSend(_ fd: Int32, _ bytes: [UInt8]) {
