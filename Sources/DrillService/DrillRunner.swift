@@ -236,7 +236,9 @@ public final class DrillRunner: Sendable {
         let pool: String
         let type: RecordType
         let client: String
-        let query: [UInt8]
+        let name: DomainName
+        /// The EDNS options of the query (ECS), the DNS cookie added per listener.
+        let options: [(code: UInt16, data: [UInt8])]
     }
 
     func keys(for plan: DrillPlan) -> [Key] {
@@ -247,9 +249,7 @@ public final class DrillRunner: Sendable {
             for e in p.entries {
                 var options: [(code: UInt16, data: [UInt8])] = []
                 if let c = CIDR(e.client) { options = [QueryBuilder.clientSubnet(address: c.address.bytes, prefix: UInt8(c.prefix))] }
-                let q = QueryBuilder.make(id: UInt16(out.count & 0xFFFF), name: name, type: type,
-                                          edns: (udpSize: 1232, dnssecOK: false), options: options)
-                out.append(Key(pool: p.pool, type: type, client: e.client, query: q))
+                out.append(Key(pool: p.pool, type: type, client: e.client, name: name, options: options))
             }
         }
         return out
@@ -302,7 +302,7 @@ public final class DrillRunner: Sendable {
             for (j, k) in keys.enumerated() {
                 let i = n * keys.count + j
                 queries += 1
-                guard let (rcode, addrs) = c.querier.ask(k.query, type: k.type) else { seen[i].timeouts += 1; continue }
+                guard let (rcode, addrs) = c.querier.ask(k) else { seen[i].timeouts += 1; continue }
                 if rcode == 2 { seen[i].servfail += 1 } else if addrs.isEmpty && phase != 0 { seen[i].empty += 1 }
                 for a in addrs {
                     let site = sites["\(k.pool)|\(ClientAddress(text: a)?.description ?? a)"] ?? a
@@ -584,9 +584,14 @@ public final class DrillRunner: Sendable {
     public func stop() { stopped.store(true, ordering: .relaxed) }
 }
 
-/// A blocking UDP client for the drill's own queries (not on the DNS path).
+/// A blocking UDP client for the drill's own queries (not on the DNS path). It sends a DNS cookie (RFC 7873) and
+/// echoes the server cookie it gets back, as a resolver does: with a valid server cookie its queries are exempt
+/// from response rate limiting, which a drill's rounds (every key of a pool from one address, ten times a second)
+/// would otherwise reach.
 final class UDPQuerier {
     let fd: Int32
+    private let clientCookie = (0..<8).map { _ in UInt8.random(in: 0...255) }
+    private var serverCookie: [UInt8] = []
 
     init?(host: String, port: Int) {
         let h = host == "0.0.0.0" ? "127.0.0.1" : host == "::" ? "::1" : host
@@ -616,10 +621,10 @@ final class UDPQuerier {
     }
 
     /// (rcode, addresses) or nil on timeout.
-    func ask(_ query: [UInt8], type: RecordType) -> (Int, [String])? {
-        var q = query
-        let id = UInt16.random(in: 0...UInt16.max)
-        q[0] = UInt8(id >> 8); q[1] = UInt8(id & 0xFF)
+    func ask(_ key: DrillRunner.Key) -> (Int, [String])? {
+        let type = key.type
+        let q = QueryBuilder.make(id: UInt16.random(in: 0...UInt16.max), name: key.name, type: type, edns: (udpSize: 1232, dnssecOK: false),
+                                  options: key.options + [(code: 10, data: clientCookie + serverCookie)])
         _ = q.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
         var buf = [UInt8](repeating: 0, count: 4096)
         for _ in 0..<3 {
@@ -627,6 +632,10 @@ final class UDPQuerier {
             guard n > 0 else { return nil }
             guard n >= 12, buf[0] == q[0], buf[1] == q[1] else { continue }   // a late answer to an earlier query
             guard let m = try? Message(bytes: Array(buf[0..<n])) else { return nil }
+            if let cookie = m.ednsOptions.first(where: { $0.code == 10 })?.data, cookie.count >= 16, cookie.count <= 40,
+               Array(cookie.prefix(8)) == clientCookie {
+                serverCookie = Array(cookie.dropFirst(8))
+            }
             let addrs = m.answer.filter { $0.type == type }.map { RDataText.format(type: type, rdata: $0.rdata) }
             return (Int(m.rcode.rawValue), addrs)
         }

@@ -76,7 +76,7 @@ import Testing
             return try #require(r.object["id"] as? String)
         }
 
-        static func start(rto: String = "3s") throws -> Env {
+        static func start(rto: String = "3s", serve: [String] = []) throws -> Env {
             let port = Backend.freePort()
             let a = try Backend("127.0.0.51", port, mode: "ok")
             let b = try Backend("127.0.0.52", port, mode: "ok")
@@ -85,7 +85,7 @@ import Testing
             let (rc, out) = try CairnProcess.run(["apply", "-f", f, "--db", env.db, "--zones", env.zones])
             #expect(rc == 0, "\(out)")
             let token = try AdminAPITests.token(env.db, "write")
-            let server = try CairnProcess(["serve", "--zones", env.zones, "--db", env.db, "--dns", "127.0.0.1:0"])
+            let server = try CairnProcess(["serve", "--zones", env.zones, "--db", env.db, "--dns", "127.0.0.1:0"] + serve)
             let e = Env(env: env, server: server, token: token, backends: [a, b])
             // Both backends healthy: the eu client gets fra.
             #expect(try e.waitForEU(["127.0.0.51"]))
@@ -151,6 +151,20 @@ import Testing
             t.split(separator: "\n").filter { $0.hasPrefix("## ") || $0.hasPrefix("| Pool |") }.map { String($0.prefix(12)) }
         }
         #expect(headings(committed) == headings(md), "docs/drill-report-sample.md is stale: run with CAIRN_UPDATE_DOCS=1")
+    }
+
+    /// Response rate limiting is on by default and a drill asks every key of a pool from one address ten times a second:
+    /// its queries carry a DNS cookie, as a resolver's, and are never limited (here with a limit of 2 answers a second
+    /// per name and every limited answer dropped).
+    @Test func aDrillsQueriesAreNotRateLimited() throws {
+        let e = try Env.start(serve: ["--rrl-ratelimit", "2", "--rrl-slip", "0"])
+        let id = try e.startDrill(#"{"site":"fra","hold":"2s","mode":"override"}"#)
+        let d = try e.waitForDrill(id)
+        let m = Self.measurements(d)
+        #expect(d["status"] as? String == "completed")
+        #expect((m["queries"] as? Int ?? 0) > 50, "\(m)")
+        #expect(m["timeouts"] as? Int == 0, "drill queries were rate-limited: \(m["timeouts"] ?? "-") timeouts")
+        #expect(Self.verdict(d) == "pass", "\(d["verdict"] ?? "")")
     }
 
     @Test func aProbeDrillMeasuresTheMonitorsFallTimeAndFailsAnRTOBelowIt() throws {
