@@ -1,16 +1,20 @@
 // CairnFuzz — libFuzzer target over the wire parser and the whole answer path (static zones and
-// GSLB pools, with ECS).
+// GSLB pools, with ECS), and over the config codec of `cairn apply` files and API bodies.
+//
+// An input whose first octet is even is a DNS message (`fuzzOne`); odd, the rest is a body for the
+// config decoders (`FuzzBodies.fuzz`). See docs/fuzzing.md.
 //
 // Fuzz build (see scripts/fuzz and docs/fuzzing.md):
 //   swift build --scratch-path .build-fuzz --product CairnFuzz -c debug \
 //     -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -DCAIRN_FUZZ
 // Normal build: an `@main` that replays files (or directories of files) given as
-// arguments through the same `fuzzOne`, or, with no arguments, 200,000 random and
+// arguments through the same `fuzzInput`, or, with no arguments, 200,000 random and
 // mutated inputs from a fixed seed. `--write-seeds DIR` / `--write-dict FILE` write
 // the seed corpus / a libFuzzer dictionary (in the fuzz build: environment variables
 // CAIRN_FUZZ_WRITE_SEEDS=DIR and CAIRN_FUZZ_WRITE_DICT=FILE, then exit).
 
 import DNSWire
+import GSLBConfigFile
 import GSLBCore
 #if canImport(Glibc)
 import Glibc
@@ -302,6 +306,15 @@ func checkComplete(_ section: [ResourceRecord], name: String, input: UnsafeRawBu
     }
 }
 
+/// One fuzz input: a DNS message when the first octet is even, else a body for the config decoders.
+func fuzzInput(_ input: UnsafeRawBufferPointer) {
+    if let first = input.first, first & 1 == 1 {
+        FuzzBodies.fuzz(UnsafeRawBufferPointer(rebasing: input[1...]))
+    } else {
+        fuzzOne(input)
+    }
+}
+
 /// Checks the ECS option of a response against the query's (RFC 7871 §7.2.1): echoed family, source
 /// prefix and address; a scope within the source prefix, and non-zero only when an ECS-enabled pool
 /// answered (TC clear, NOERROR).
@@ -467,7 +480,9 @@ enum Seeds {
         comp += [0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, 1]
         out.append(comp)
         out += poolSeeds()
-        return out
+        // DNS inputs start with an even octet (odd ones go to the body decoders).
+        out = out.map { var b = $0; if !b.isEmpty { b[0] &= 0xfe }; return b }
+        return out + FuzzBodies.seeds()
     }
 
     /// The names that reach a pool: each pool, a CNAME to one, a DNAME over them.
@@ -554,6 +569,7 @@ enum Seeds {
         entries.insert(esc([0, 8, 0, 11, 0, 2, 56, 0]))                   // ECS IPv6 /56 header
         entries.insert(esc([0, 8, 0, 4, 0, 1, 0, 0]))                     // ECS IPv4 /0
         for e in ecsOptions { entries.insert(esc(e.data)) }
+        for b in FuzzBodies.dictionaryEntries { entries.insert(esc(b)) }
         return entries.sorted().enumerated().map { "kw\($0.offset)=\($0.element)" }
     }
 
@@ -606,7 +622,7 @@ public func cairnFuzzInitialize(_ argc: UnsafeMutablePointer<CInt>?,
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func cairnFuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
-    fuzzOne(UnsafeRawBufferPointer(start: size > 0 ? data : nil, count: size))
+    fuzzInput(UnsafeRawBufferPointer(start: size > 0 ? data : nil, count: size))
     return 0
 }
 
@@ -720,7 +736,7 @@ struct CairnFuzzMain {
             for a in args {
                 for path in listDirectory(a) ?? [a] {
                     guard let bytes = readFile(path) else { eprint("cannot read \(path)\n"); exit(2) }
-                    bytes.withUnsafeBytes { fuzzOne($0) }
+                    bytes.withUnsafeBytes { fuzzInput($0) }
                     count += 1
                 }
             }
@@ -742,7 +758,7 @@ struct CairnFuzzMain {
                 input = mutate(pool[rng.below(pool.count)], &rng, pool: pool)
                 if pool.count < 4096, rng.below(16) == 0 { pool.append(input) }
             }
-            input.withUnsafeBytes { fuzzOne($0) }
+            input.withUnsafeBytes { fuzzInput($0) }
         }
         print("CairnFuzz: \(total) random/mutated inputs (seed 0xCA12F022), invariants hold")
     }
