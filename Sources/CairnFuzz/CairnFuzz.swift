@@ -706,7 +706,7 @@ func mutate(_ base: [UInt8], _ rng: inout SplitMix64, pool: [[UInt8]]) -> [UInt8
             // A compression pointer somewhere.
             let at = rng.below(b.count)
             b[at] = 0xc0 | UInt8(rng.below(4))
-            if at + 1 < b.count { b[at + 1] = UInt8(rng.below(b.count)) }
+            if at + 1 < b.count { b[at + 1] = UInt8(truncatingIfNeeded: rng.below(b.count)) }
         default: break
         }
     }
