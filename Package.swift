@@ -105,7 +105,8 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
-        .executableTarget(name: "CairnFuzz", dependencies: ["DNSWire", "GSLBCore"]),
+        // libFuzzer target (scripts/fuzz): the answer path and the config codec; no NIO, no Hummingbird.
+        .executableTarget(name: "CairnFuzz", dependencies: ["DNSWire", "GSLBCore", "GSLBConfigFile"]),
         .testTarget(name: "DNSWireTests", dependencies: ["DNSWire"]),
         .testTarget(name: "GSLBCoreTests", dependencies: ["DNSWire", "GSLBCore", "ZoneFiles"],
                     resources: [.copy("Fixtures")]),

@@ -1,15 +1,20 @@
-// CairnFuzz — libFuzzer target over the wire parser and the whole answer path.
+// CairnFuzz — libFuzzer target over the wire parser and the whole answer path (static zones and
+// GSLB pools, with ECS), and over the config codec of `cairn apply` files and API bodies.
+//
+// An input whose first octet is even is a DNS message (`fuzzOne`); odd, the rest is a body for the
+// config decoders (`FuzzBodies.fuzz`). See docs/fuzzing.md.
 //
 // Fuzz build (see scripts/fuzz and docs/fuzzing.md):
 //   swift build --scratch-path .build-fuzz --product CairnFuzz -c debug \
 //     -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -DCAIRN_FUZZ
 // Normal build: an `@main` that replays files (or directories of files) given as
-// arguments through the same `fuzzOne`, or, with no arguments, 200,000 random and
+// arguments through the same `fuzzInput`, or, with no arguments, 200,000 random and
 // mutated inputs from a fixed seed. `--write-seeds DIR` / `--write-dict FILE` write
 // the seed corpus / a libFuzzer dictionary (in the fuzz build: environment variables
 // CAIRN_FUZZ_WRITE_SEEDS=DIR and CAIRN_FUZZ_WRITE_DICT=FILE, then exit).
 
 import DNSWire
+import GSLBConfigFile
 import GSLBCore
 #if canImport(Glibc)
 import Glibc
@@ -37,7 +42,7 @@ enum FuzzZones {
         name(mname) + name(rname) + u32(serial) + u32(3600) + u32(900) + u32(604800) + u32(300)
     }
 
-    /// fuzz.example.: every lookup feature of the engine.
+    /// fuzz.example.: every lookup feature of the engine (the GSLB pools are in FuzzPools).
     static func main() -> ZoneContent {
         let o = "fuzz.example."
         var r: [ResourceRecord] = [
@@ -80,6 +85,10 @@ enum FuzzZones {
             rr("towild.fuzz.example.", .cname, name("x.w.fuzz.example.")),
             rr("todname.fuzz.example.", .cname, name("www.dname.fuzz.example.")),
             rr("tobig.fuzz.example.", .cname, name("big.fuzz.example.")),
+            // Into the GSLB pools: a CNAME to a pool, a DNAME over the pools' subtree.
+            rr("topool.fuzz.example.", .cname, name("p-closest.gslb.fuzz.example.")),
+            rr("tofallback.fuzz.example.", .cname, name("down-pool.gslb.fuzz.example.")),
+            rr("dpool.fuzz.example.", .dname, name("gslb.fuzz.example.")),
             // Wildcards: data, CNAME, a CNAME back into itself, an explicit name beside it.
             rr("*.w.fuzz.example.", .a, a("192.0.2.50")),
             rr("*.w.fuzz.example.", .txt, txt(["wild"])),
@@ -171,7 +180,7 @@ enum FuzzZones {
 
     static func build() -> ServingSnapshot {
         do {
-            return try SnapshotBuilder().build(zones: [main(), sub(), other()])
+            return try SnapshotBuilder().build(zones: [main(), sub(), other()], gslb: FuzzPools.state(), now: 1000)
         } catch {
             fatalError("CairnFuzz: snapshot build failed: \(error)")
         }
@@ -267,17 +276,72 @@ func checkComplete(_ section: [ResourceRecord], name: String, input: UnsafeRawBu
                    response: UnsafeRawBufferPointer, transport: AnswerEngine.Transport) {
     guard !section.isEmpty else { return }
     var groups: [DomainName: [RecordType: Set<[UInt8]>]] = [:]
+    var raw: [DomainName: [RecordType: [[UInt8]]]] = [:]   // as sent: addresses must not be case-folded
     for rr in section {
         groups[rr.name, default: [:]][rr.type, default: []].insert(DomainName.lowercased(rr.rdata))
+        raw[rr.name, default: [:]][rr.type, default: []].append(rr.rdata)
     }
     for (owner, byType) in groups {
         for (type, got) in byType {
+            // A pool's answer: addresses of its members (or of the pools it falls back to), each once.
+            if let allowed = FuzzPools.allowedAddresses(owner: owner, type: type, snapshot: fuzzSnapshot) {
+                let sent = raw[owner]?[type] ?? []
+                if !Set(sent).isSubset(of: allowed) {
+                    violated("\(name) RRset \(owner) \(type) holds an address that is no member of the pool or its fallbacks",
+                             input: input, response: response, transport: transport)
+                }
+                if Set(sent).count != sent.count {
+                    violated("\(name) RRset \(owner) \(type) of a pool repeats an address",
+                             input: input, response: response, transport: transport)
+                }
+                continue
+            }
             let expected = expectedSets(owner: owner, type: type)
             if expected.contains(got) { continue }
             if type == .cname && isSynthesizedCNAME(owner: owner, rdata: got) { continue }
             let have = expected.map { "\($0.count)" }.joined(separator: "/")
             violated("TC=0 but \(name) RRset \(owner) \(type) is incomplete or unknown: \(got.count) records, zone has [\(have)]",
                      input: input, response: response, transport: transport)
+        }
+    }
+}
+
+/// One fuzz input: a DNS message when the first octet is even, else a body for the config decoders.
+func fuzzInput(_ input: UnsafeRawBufferPointer) {
+    if let first = input.first, first & 1 == 1 {
+        FuzzBodies.fuzz(UnsafeRawBufferPointer(rebasing: input[1...]))
+    } else {
+        fuzzOne(input)
+    }
+}
+
+/// Checks the ECS option of a response against the query's (RFC 7871 §7.2.1): echoed family, source
+/// prefix and address; a scope within the source prefix, and non-zero only when an ECS-enabled pool
+/// answered (TC clear, NOERROR).
+func checkECS(_ m: Message, query: ClientSubnet?, input: UnsafeRawBufferPointer, response: UnsafeRawBufferPointer,
+              transport: AnswerEngine.Transport) {
+    let options = m.ednsOptions.filter { $0.code == 8 }
+    guard let opt = options.first else { return }
+    guard options.count == 1, let q = query else {
+        violated("response has \(options.count) ECS options; query's: \(query.map { "\($0)" } ?? "none")",
+                 input: input, response: response, transport: transport)
+    }
+    let d = opt.data
+    let n = (Int(q.sourcePrefix) + 7) / 8
+    guard d.count == 4 + n, UInt16(d[0]) << 8 | UInt16(d[1]) == q.family, d[2] == q.sourcePrefix,
+          Array(d[4...]) == Array(q.address.prefix(n)) else {
+        violated("ECS option not echoed: sent \(q), got \(d)", input: input, response: response, transport: transport)
+    }
+    let scope = d[3]
+    if scope > q.sourcePrefix {
+        violated("ECS scope \(scope) > source prefix \(q.sourcePrefix)", input: input, response: response, transport: transport)
+    }
+    if scope > 0, !m.tc, m.rcode == .noError {
+        let fromECSPool = m.answer.contains { rr in
+            (rr.type == .a || rr.type == .aaaa) && fuzzSnapshot.pool(name: rr.name, type: rr.type)?.pool.ecs == true
+        }
+        if !fromECSPool {
+            violated("ECS scope \(scope) but no ECS-enabled pool answered", input: input, response: response, transport: transport)
         }
     }
 }
@@ -298,10 +362,12 @@ func fuzzOne(_ input: UnsafeRawBufferPointer) {
     case let .query(q): question = q
     }
     let edns = question?.edns
+    // The source address (pools without ECS, or queries without it) comes from the ID's low octet.
+    let client = input.count >= 2 ? FuzzPools.clients[Int(input[1]) % FuzzPools.clients.count] : .unknown
 
     // (2) + (3) The answer path, both transports.
     for transport in [AnswerEngine.Transport.udp, .tcp] {
-        let n = fuzzEngine.respond(to: input, transport: transport, snapshot: fuzzSnapshot, into: fuzzOut)
+        let n = fuzzEngine.respond(to: input, transport: transport, snapshot: fuzzSnapshot, client: client, into: fuzzOut)
         guard n >= 0, n <= fuzzOut.count else {
             violated("response length \(n) outside the buffer", input: input, response: nil, transport: transport)
         }
@@ -341,6 +407,7 @@ func fuzzOne(_ input: UnsafeRawBufferPointer) {
             // Every answer to a query with a parsed OPT carries an OPT.
             violated("query had OPT, response (\(m.rcode)) has none", input: input, response: resp, transport: transport)
         }
+        checkECS(m, query: edns?.clientSubnet, input: input, response: resp, transport: transport)
         if !m.tc {
             checkComplete(m.answer, name: "answer", input: input, response: resp, transport: transport)
             checkComplete(m.authority, name: "authority", input: input, response: resp, transport: transport)
@@ -412,6 +479,66 @@ enum Seeds {
         comp[11] = 1
         comp += [0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, 1]
         out.append(comp)
+        out += poolSeeds()
+        // DNS inputs start with an even octet (odd ones go to the body decoders).
+        out = out.map { var b = $0; if !b.isEmpty { b[0] &= 0xfe }; return b }
+        return out + FuzzBodies.seeds()
+    }
+
+    /// The names that reach a pool: each pool, a CNAME to one, a DNAME over them.
+    static var poolNames: [String] {
+        FuzzPools.names + ["topool.fuzz.example.", "tofallback.fuzz.example.", "p-closest.dpool.fuzz.example.",
+                           "p-weighted.dpool.fuzz.example.", "P-CLOSEST.gslb.FUZZ.example.", "gslb.fuzz.example.",
+                           "nx.gslb.fuzz.example.", "b.new.fuzz.example."]
+    }
+
+    /// ECS options: valid (IPv4 and IPv6, /0 to full length, matching each kind of topology entry) and
+    /// malformed (family 0 and 3, source prefix past the address bits, scope set, wrong address length,
+    /// bits set past the prefix).
+    static let ecsOptions: [(code: UInt16, data: [UInt8])] = [
+        QueryBuilder.clientSubnet(address: [203, 0, 113, 9], prefix: 24),
+        QueryBuilder.clientSubnet(address: [198, 51, 100, 200], prefix: 32),
+        QueryBuilder.clientSubnet(address: [198, 51, 100, 129], prefix: 25),
+        QueryBuilder.clientSubnet(address: [10, 9, 8, 7], prefix: 8),
+        QueryBuilder.clientSubnet(address: [100, 64, 1, 1], prefix: 12),
+        QueryBuilder.clientSubnet(address: [0, 0, 0, 0], prefix: 0),
+        QueryBuilder.clientSubnet(address: [0x20, 0x01, 0x0d, 0xb8, 0, 1, 0x80, 0] + [UInt8](repeating: 0, count: 8), prefix: 56),
+        QueryBuilder.clientSubnet(address: [0x20, 0x01, 0x0d, 0xb8, 0, 2] + [UInt8](repeating: 0, count: 10), prefix: 48),
+        QueryBuilder.clientSubnet(address: [0xfd] + [UInt8](repeating: 1, count: 15), prefix: 128),
+        QueryBuilder.clientSubnet(address: [UInt8](repeating: 0, count: 16), prefix: 0),
+        (8, [0, 0, 24, 0, 192, 0, 2]),                  // family 0
+        (8, [0, 3, 24, 0, 192, 0, 2]),                  // family 3
+        (8, [0, 1, 33, 0, 192, 0, 2, 1, 0]),            // IPv4 /33
+        (8, [0, 2, 129, 0] + [UInt8](repeating: 0x20, count: 17)),   // IPv6 /129
+        (8, [0, 1, 24, 24, 203, 0, 113]),               // scope set in a query
+        (8, [0, 1, 24, 0, 203, 0, 113, 5]),             // address longer than the prefix
+        (8, [0, 1, 23, 0, 203, 0, 113]),                // a bit set past the prefix
+        (8, [0, 1, 0]),                                 // too short
+    ]
+
+    /// Pool names with A, AAAA and ANY, without EDNS, with EDNS, and with each ECS option.
+    static func poolSeeds() -> [[UInt8]] {
+        var out: [[UInt8]] = []
+        var id: UInt16 = 0x4000
+        for s in poolNames {
+            let name = FuzzZones.n(s)
+            for t in [RecordType.a, .aaaa, .any] {
+                id &+= 2
+                out.append(QueryBuilder.make(id: id, name: name, type: t))
+                out.append(QueryBuilder.make(id: id &+ 0x0101, name: name, type: t, edns: (1232, false)))
+            }
+            for (k, e) in ecsOptions.enumerated() {
+                id &+= 2
+                let t: RecordType = e.data.count > 1 && e.data[1] == 2 ? .aaaa : .a
+                out.append(QueryBuilder.make(id: id &+ UInt16(k), name: name, type: t, rd: true, edns: (4096, k % 3 == 0),
+                                             options: [e]))
+            }
+        }
+        // Two ECS options; ECS with a cookie and NSID.
+        let p = FuzzZones.n("p-closest.gslb.fuzz.example.")
+        out.append(QueryBuilder.make(name: p, type: .a, edns: (1232, false), options: [ecsOptions[0], ecsOptions[1]]))
+        out.append(QueryBuilder.make(name: p, type: .a, edns: (1232, false),
+                                     options: [ecsOptions[2], (10, [1, 2, 3, 4, 5, 6, 7, 8]), (3, [])]))
         return out
     }
 
@@ -425,7 +552,7 @@ enum Seeds {
                 return "\\x" + String([d[Int(x >> 4)], d[Int(x & 15)]])
             }.joined() + "\""
         }
-        for s in names {
+        for s in names + poolNames {
             let w = FuzzZones.n(s).wire
             entries.insert(esc(w))
             var i = 0
@@ -439,6 +566,10 @@ enum Seeds {
         entries.insert(esc([0xc0, 0x0c]))                                 // pointer to the QNAME
         entries.insert(esc([0, 1, 0, 0, 0, 0, 0, 0]))                     // QD=1 AN=0 NS=0 AR=0
         entries.insert(esc([0, 1, 0, 0, 0, 0, 0, 1]))                     // QD=1 AR=1
+        entries.insert(esc([0, 8, 0, 11, 0, 2, 56, 0]))                   // ECS IPv6 /56 header
+        entries.insert(esc([0, 8, 0, 4, 0, 1, 0, 0]))                     // ECS IPv4 /0
+        for e in ecsOptions { entries.insert(esc(e.data)) }
+        for b in FuzzBodies.dictionaryEntries { entries.insert(esc(b)) }
         return entries.sorted().enumerated().map { "kw\($0.offset)=\($0.element)" }
     }
 
@@ -491,7 +622,7 @@ public func cairnFuzzInitialize(_ argc: UnsafeMutablePointer<CInt>?,
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func cairnFuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
-    fuzzOne(UnsafeRawBufferPointer(start: size > 0 ? data : nil, count: size))
+    fuzzInput(UnsafeRawBufferPointer(start: size > 0 ? data : nil, count: size))
     return 0
 }
 
@@ -575,7 +706,7 @@ func mutate(_ base: [UInt8], _ rng: inout SplitMix64, pool: [[UInt8]]) -> [UInt8
             // A compression pointer somewhere.
             let at = rng.below(b.count)
             b[at] = 0xc0 | UInt8(rng.below(4))
-            if at + 1 < b.count { b[at + 1] = UInt8(rng.below(b.count)) }
+            if at + 1 < b.count { b[at + 1] = UInt8(truncatingIfNeeded: rng.below(b.count)) }
         default: break
         }
     }
@@ -605,7 +736,7 @@ struct CairnFuzzMain {
             for a in args {
                 for path in listDirectory(a) ?? [a] {
                     guard let bytes = readFile(path) else { eprint("cannot read \(path)\n"); exit(2) }
-                    bytes.withUnsafeBytes { fuzzOne($0) }
+                    bytes.withUnsafeBytes { fuzzInput($0) }
                     count += 1
                 }
             }
@@ -627,7 +758,7 @@ struct CairnFuzzMain {
                 input = mutate(pool[rng.below(pool.count)], &rng, pool: pool)
                 if pool.count < 4096, rng.below(16) == 0 { pool.append(input) }
             }
-            input.withUnsafeBytes { fuzzOne($0) }
+            input.withUnsafeBytes { fuzzInput($0) }
         }
         print("CairnFuzz: \(total) random/mutated inputs (seed 0xCA12F022), invariants hold")
     }
