@@ -15,6 +15,8 @@ enum FuzzBodies {
     /// What the selector octet chooses (selector % count).
     enum Target: Int, CaseIterable {
         case yamlConfig, jsonConfig, site, pool, member, monitor, topologyEntry, geoPoint, probeTarget, timeText
+        /// The bodies of POST /v1/overrides, /v1/drills and /v1/tokens.
+        case overrideRequest, drillRequest, tokenRequest
     }
 
     static func bodyViolated(_ what: String, _ target: Target, _ text: [UInt8]) -> Never {
@@ -56,6 +58,12 @@ enum FuzzBodies {
         }
         // Any other decoder (the CLI reads API answers with JSONDecoder): must not trap.
         _ = try? JSONDecoder().decode(type, from: Data(text))
+    }
+
+    /// A request body that is only read (no encoding): a value or at least one issue, never a trap.
+    static func request<T: Decodable>(_ type: T.Type, _ target: Target, _ text: [UInt8]) {
+        guard let json = try? JSONSerialization.jsonObject(with: Data(text), options: [.fragmentsAllowed]) else { return }
+        if case .failure(let issues) = ConfigFile.decode(type, json: json) { checkIssues(issues, target, text) }
     }
 
     /// A whole configuration decoded: the canonical text (`ConfigFile.encode`) reads back to it, and the
@@ -105,6 +113,9 @@ enum FuzzBodies {
         case .topologyEntry: object(TopologyEntry.self, target, text)
         case .geoPoint: object(GeoPoint.self, target, text)
         case .probeTarget: object(ProbeTarget.self, target, text)
+        case .overrideRequest: request(OverrideRequest.self, target, text)
+        case .drillRequest: request(DrillRequest.self, target, text)
+        case .tokenRequest: request(TokenRequest.self, target, text)
         case .timeText:
             // What the API's override, drill and token bodies parse their times and durations with.
             let s = String(decoding: text, as: UTF8.self)
@@ -138,6 +149,13 @@ enum FuzzBodies {
         out.append((.topologyEntry, #"{"network":"198.51.100.128/25","site":"sin"}"#))
         out.append((.topologyEntry, #"{"network":"2001:db8:1::/48","region":"us","location":{"lat":1,"lon":2}}"#))
         out.append((.geoPoint, #"{"lat":-90,"lon":180.0}"#))
+        out.append((.overrideRequest, #"{"scope":"site","target":"fra","state":"down","reason":"maintenance","expires_in":"2h"}"#))
+        out.append((.overrideRequest, #"{"scope":"member","target":"www.fuzz.example./192.0.2.1","state":"drain","reason":"r","permanent":true}"#))
+        out.append((.overrideRequest, #"{"scope":"pool","target":"p.","state":"up","reason":"r","expires_at":"2030-01-01T00:00:00Z","expires_in":"1m"}"#))
+        out.append((.drillRequest, #"{"site":"fra","hold":"30s","mode":"probe","force":true,"at":"2031-05-01T02:00:00Z"}"#))
+        out.append((.drillRequest, #"{"member":"www.fuzz.example./192.0.2.1","pool":"x.","hold":"0s"}"#))
+        out.append((.tokenRequest, #"{"name":"ci","scope":"write","expires_in":"30d"}"#))
+        out.append((.tokenRequest, #"{"name":"","scope":"root","expires_in":null}"#))
         out.append((.probeTarget, #"{"address":"::1","port":65535}"#))
         for t in ["30s", "500ms", "2h", "1d", "1.5m", "0s", "2026-12-01T02:00:00Z", "2026-12-01T02:00:00.123+02:00",
                   "10.0.0.0/8", "2001:db8::/129", "pool:x.", "servfail"] {

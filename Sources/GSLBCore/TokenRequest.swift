@@ -1,19 +1,18 @@
-import GSLBCore
 
 /// The body of `POST /v1/tokens`, read by the codec of config objects: a problem names its key, an
 /// unknown key gets "did you mean", `null` is absent.
-struct TokenRequest: Decodable {
-    var name = ""
-    var scope = TokenScope.read
+public struct TokenRequest: Decodable {
+    public var name = ""
+    public var scope = TokenScope.read
     /// Seconds from now; nil = no expiry.
-    var expiresIn: Double?
+    public var expiresIn: Double?
 
-    enum CodingKeys: String, ConfigCodingKeys {
+    public enum CodingKeys: String, ConfigCodingKeys {
         case name, scope, expires_in
-        static let what = "a token"
+        public static let what = "a token"
     }
 
-    init(from decoder: any Decoder) throws {
+    public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         let n = try c.decodeIfPresent(String.self, forKey: .name) ?? ""
         if n.isEmpty || n.count > 100 { try decoder.problem(at: c.path(.name), "required: 1 to 100 characters") } else { name = n }

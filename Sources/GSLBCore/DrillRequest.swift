@@ -1,23 +1,22 @@
-import GSLBCore
 
 /// The body of `POST /v1/drills`, read by the codec of config objects: a problem names its key, an
 /// unknown key gets "did you mean", `null` is absent. Whether `at` is still ahead, the mode and the
 /// target are the handler's and the runner's checks.
-struct DrillRequest: Decodable {
-    var target = DrillTarget(scope: .site, name: "")
-    var mode = "override"
+public struct DrillRequest: Decodable {
+    public var target = DrillTarget(scope: .site, name: "")
+    public var mode = "override"
     /// Seconds.
-    var hold: Double = 0
-    var force = false
+    public var hold: Double = 0
+    public var force = false
     /// Unix seconds.
-    var at: Double?
+    public var at: Double?
 
-    enum CodingKeys: String, ConfigCodingKeys {
+    public enum CodingKeys: String, ConfigCodingKeys {
         case site, member, pool, mode, hold, force, at
-        static let what = "a drill"
+        public static let what = "a drill"
     }
 
-    init(from decoder: any Decoder) throws {
+    public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         var given: [DrillTarget] = []
         for (key, scope) in [(CodingKeys.site, OverrideScope.site), (.member, .member), (.pool, .pool)] {

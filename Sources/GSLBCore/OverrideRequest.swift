@@ -1,26 +1,25 @@
 import Foundation
-import GSLBCore
 
 /// The body of `POST /v1/overrides`, read by the codec of config objects: a problem names its key,
 /// an unknown key gets "did you mean", `null` is absent. Whether the target exists and whether
 /// `expires_at` is still ahead are the handler's checks.
-struct OverrideRequest: Decodable {
-    var scope = OverrideScope.site
-    var target = ""
-    var state = ForcedState.down
-    var reason = ""
-    var permanent = false
+public struct OverrideRequest: Decodable {
+    public var scope = OverrideScope.site
+    public var target = ""
+    public var state = ForcedState.down
+    public var reason = ""
+    public var permanent = false
     /// Unix seconds (`expires_at`).
-    var expiresAt: Double?
+    public var expiresAt: Double?
     /// Seconds from now (`expires_in`).
-    var expiresIn: Double?
+    public var expiresIn: Double?
 
-    enum CodingKeys: String, ConfigCodingKeys {
+    public enum CodingKeys: String, ConfigCodingKeys {
         case scope, target, state, reason, expires_at, expires_in, permanent
-        static let what = "an override"
+        public static let what = "an override"
     }
 
-    init(from decoder: any Decoder) throws {
+    public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let s = try c.text(.scope, decoder, OverrideScope.init(rawValue:), { _ in "expected site, pool or member" }) {
             scope = s
