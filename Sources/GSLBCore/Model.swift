@@ -234,8 +234,11 @@ public struct GSLBState: Hashable, Sendable {
     public var config: GSLBConfig
     public var health: [MemberHealth]
     public var overrides: [Override]
-    public init(config: GSLBConfig = GSLBConfig(), health: [MemberHealth] = [], overrides: [Override] = []) {
-        self.config = config; self.health = health; self.overrides = overrides
+    /// TSIG keys (RFC 8945), by name: what signed queries are checked against.
+    public var tsigKeys: [TSIGKey]
+    public init(config: GSLBConfig = GSLBConfig(), health: [MemberHealth] = [], overrides: [Override] = [],
+                tsigKeys: [TSIGKey] = []) {
+        self.config = config; self.health = health; self.overrides = overrides; self.tsigKeys = tsigKeys
     }
 }
 
