@@ -9,7 +9,7 @@
 /// Applied migrations are recorded in `grdb_migrations (identifier)`, the table GRDB's
 /// `DatabaseMigrator` used before the store had two backends: files it migrated open as they are.
 enum Schema {
-    static let migrations: [(id: String, sql: String)] = [("v1", v1), ("v2", v2), ("v3", v3)]
+    static let migrations: [(id: String, sql: String)] = [("v1", v1), ("v2", v2), ("v3", v3), ("v4", v4)]
 
     /// Bookkeeping tables beside `tables`: the migrations' record, and on PostgreSQL the change counter.
     static func bookkeepingTables(_ dialect: SQLDialect) -> Set<String> {
@@ -44,7 +44,7 @@ enum Schema {
     /// Every table created by the migrations (tests check them from empty).
     static let tables = [
         "sites", "monitors", "pools", "members", "topology", "overrides",
-        "member_health", "health_history", "audit_log", "tokens", "drills", "collection_versions",
+        "member_health", "health_history", "audit_log", "tokens", "drills", "collection_versions", "tsig_keys",
     ]
 
     // Objects of the declarative config carry `version`, bumped on every update (optimistic
@@ -206,5 +206,16 @@ enum Schema {
     /// v3: which node (`--node-name`) made each audited change (issue 13: several nodes, one log).
     static let v3 = """
         ALTER TABLE audit_log ADD COLUMN node TEXT;
+        """
+
+    /// v4: TSIG keys (RFC 8945), read into every snapshot. The secret is base64 text (both backends
+    /// bind text; it is never shown after creation, logged, exported or audited).
+    static let v4 = """
+        CREATE TABLE tsig_keys (
+            name        TEXT PRIMARY KEY NOT NULL,
+            algorithm   TEXT NOT NULL CHECK (algorithm IN ('hmac-sha1', 'hmac-sha256', 'hmac-sha384', 'hmac-sha512')),
+            secret      TEXT NOT NULL,
+            created_at  REAL NOT NULL
+        ) WITHOUT ROWID;
         """
 }

@@ -14,7 +14,8 @@ extension Store {
         try read("loading the state") { db in
             GSLBState(config: try Self.readConfig(db).config,
                       health: try Self.readHealth(db),
-                      overrides: try Self.readOverrides(db, sql: "SELECT * FROM overrides ORDER BY id"))
+                      overrides: try Self.readOverrides(db, sql: "SELECT * FROM overrides ORDER BY id"),
+                      tsigKeys: try Self.readTSIGKeys(db))
         }
     }
 
