@@ -4,7 +4,7 @@ import GSLBCore
 import GSLBStore
 
 /// Commands that work on the SQLite file directly (before or without a server).
-let localCommands: [any ParsableCommand.Type] = [TokenCommand.self, Backup.self, StoreCommand.self]
+let localCommands: [any ParsableCommand.Type] = [TokenCommand.self, TSIGCommand.self, Backup.self, StoreCommand.self]
 
 struct TokenCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -63,6 +63,75 @@ struct TokenCommand: ParsableCommand {
             let store = try StoreFlag.open(db: db, store: self.store)
             try store.deleteToken(id: id, principal: "cli:\(NSUserName())", source: "cli", requestID: nil)
             print("token \(id) deleted")
+        }
+    }
+}
+
+struct TSIGCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tsig", abstract: "Manage TSIG keys (RFC 8945) in the store (works without a server).",
+        discussion: "A running server uses a key added or removed here within --store-check-interval, without a restart.",
+        subcommands: [Add.self, List.self, Remove.self])
+
+    struct Add: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Add a key and print it once, in BIND's key-file form (for dig -k, nsupdate -k, named.conf).")
+        @Argument(help: "The key's name, a domain name such as xfr.example.") var name: String
+        @Option(help: "hmac-sha256 (default), hmac-sha384, hmac-sha512 or hmac-sha1.") var algorithm: String = "hmac-sha256"
+        @Option(help: ArgumentHelp("A file holding the secret in base64 (a BIND key file's secret); default: a new random one.",
+                                   valueName: "FILE"))
+        var secretFile: String?
+        @Option(help: "The SQLite store.") var db: String = "cairn.sqlite"
+        @Option(help: StoreFlag.help) var store: String?
+
+        func run() throws {
+            guard let alg = TSIGAlgorithm(rawValue: algorithm.lowercased()) else {
+                throw ValidationError("--algorithm: expected \(TSIGAlgorithm.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            var secret: [UInt8]?
+            if let secretFile {
+                guard let data = FileManager.default.contents(atPath: secretFile) else {
+                    throw ValidationError("--secret-file: cannot read \(secretFile)")
+                }
+                switch TSIGKey.secret(base64: String(decoding: data, as: UTF8.self)) {
+                case .success(let b): secret = b
+                case .failure(let p): throw ValidationError("--secret-file: \(p.message)")
+                }
+            }
+            let store = try StoreFlag.open(db: db, store: self.store)
+            let key = try store.createTSIGKey(name: name, algorithm: alg, secret: secret, principal: "cli:\(NSUserName())",
+                                              source: "cli", requestID: nil)
+            if secret == nil {
+                print("# TSIG key \(key.name) (\(alg.rawValue)); the secret is shown only now:")
+                print(key.bindKeyFile)
+            } else {
+                print("TSIG key \(key.name) (\(alg.rawValue)) added")
+            }
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List TSIG keys: names and algorithms (never their secrets).")
+        @Option(help: "The SQLite store.") var db: String = "cairn.sqlite"
+        @Option(help: StoreFlag.help) var store: String?
+        func run() throws {
+            let store = try StoreFlag.open(db: db, store: self.store)
+            print("NAME  ALGORITHM  CREATED")
+            for k in try store.listTSIGKeys() {
+                print("\(k.name)  \(k.algorithm.rawValue)  \(RFC3339.format(k.createdAt, fractional: false))")
+            }
+        }
+    }
+
+    struct Remove: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Remove a TSIG key: queries signed with it get BADKEY.")
+        @Argument(help: "The key's name.") var name: String
+        @Option(help: "The SQLite store.") var db: String = "cairn.sqlite"
+        @Option(help: StoreFlag.help) var store: String?
+        func run() throws {
+            let store = try StoreFlag.open(db: db, store: self.store)
+            try store.deleteTSIGKey(name: name, principal: "cli:\(NSUserName())", source: "cli", requestID: nil)
+            print("TSIG key \(name) removed")
         }
     }
 }
