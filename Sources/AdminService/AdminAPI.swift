@@ -175,6 +175,7 @@ public final class AdminAPI: Sendable {
             ZonesController(publisher: publisher, logger: logger),
             DrillsController(repo: repo, drills: drills, clock: clock),
             TokensController(repo: repo, clock: clock),
+            TSIGKeysController(repo: repo),
         ]
         for controller in controllers { controller.addRoutes(to: routes) }
         return router
