@@ -462,18 +462,20 @@ public final class AnswerEngine {
                 ar += n
             }
         }
+        var qd = 1
         if truncated {
             writer.reset(buffer: out, limit: limit - optSize - reserve)
             writer.header(id: q.id, flags: responseFlags(q.flags, rcode: rcode, aa: aa, tc: true))
             an = 0; ns = 0; ar = 0
-            _ = writer.question(q.qname, type: q.qtype.rawValue, qclass: q.qclass)
+            // Only a long question beside a long TSIG key name can miss 512 octets: then no question.
+            if !writer.question(q.qname, type: q.qtype.rawValue, qclass: q.qclass) { qd = 0 }
         }
         writer.limit = min(limit - reserve, out.count)
         if let e = q.edns {
             if writer.opt(udpSize: advertisedUDPPayload, extendedRcode: UInt8(rcode.rawValue >> 4), dnssecOK: e.dnssecOK,
                           options: options) { ar += 1 }
         }
-        writer.setCounts(qd: 1, an: an, ns: ns, ar: ar)
+        writer.setCounts(qd: qd, an: an, ns: ns, ar: ar)
         return finish(limit: limit, out: out)
     }
 }

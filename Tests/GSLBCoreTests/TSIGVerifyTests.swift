@@ -203,6 +203,30 @@ import ZoneFiles
         #expect(try Self.verifiedTSIG(tcp, requestMAC: try Self.requestMAC(q), key: Self.keys[1]).error == 0)
     }
 
+    /// A 255-octet key name and a 200-octet question leave no room for the question in 512 octets beside the
+    /// TSIG: the answer is TC with no question (QDCOUNT 0), still signed and well-formed.
+    @Test func aLongKeyNameAndALongQuestionStillMakeAWellFormedSignedAnswer() throws {
+        let label = { (c: Character, n: Int) in String(repeating: c, count: n) }
+        let keyName = [label("a", 63), label("b", 63), label("c", 63), label("d", 61)].joined(separator: ".") + "."
+        let key = TSIGKey(name: keyName, algorithm: .hmacSHA256, secret: Array(0..<32))
+        let qname = try DomainName([label("x", 63), label("y", 63), label("z", 40), "wild.conf.example."].joined(separator: "."))
+        var q = QueryBuilder.make(id: 0x4444, name: qname, type: .a, qclass: RecordClass.in, rd: false, edns: nil)
+        q[11] = 1
+        var rd = TSIGAlgorithm.hmacSHA256.wireName + TSIGDigest.time48(Self.now) + [1, 44, 0, 32]
+        let macAt = q.count + (try DomainName(keyName)).wire.count + 10 + rd.count
+        rd += [UInt8](repeating: 0, count: 32) + [0x44, 0x44, 0, 0, 0, 0]
+        q += (try DomainName(keyName)).wire + [0, 250, 0, 255, 0, 0, 0, 0, UInt8(rd.count >> 8), UInt8(rd.count & 0xff)] + rd
+        let parsed = q.withUnsafeBytes { QueryParser.parse($0) }
+        guard case .query(let query) = parsed, let t = query.tsig else { Issue.record("not parsed"); return }
+        let mac = q.withUnsafeBytes { TSIGDigest.request(t, query: $0, key: key) }
+        q.replaceSubrange(macAt..<(macAt + 32), with: mac)
+        let r = try Self.respond(q, keys: [key])
+        #expect(r.count <= 512)
+        let m = try Message(bytes: r)
+        #expect(m.tc && m.rcode == .noError && m.questions.isEmpty, "\(m.rcode)")
+        #expect(try Self.verifiedTSIG(r, requestMAC: mac, key: key).error == 0)
+    }
+
     @Test func unsignedQueriesStayUnsignedWithKeysConfigured() throws {
         var q = Array(Self.bytes(Self.sha1Query)[0..<34])   // header and question
         q[11] = 0
