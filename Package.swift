@@ -25,7 +25,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         // Heap (the probe schedule); already built as a dependency of NIO's.
         .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
-        // SHA-256 and random bytes of API tokens; already built for swift-certificates (NIOSSL's graph).
+        // SHA-256 and random bytes of API tokens, TSIG's HMACs; already built for swift-certificates (NIOSSL's graph).
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
         // The PostgreSQL backend of the store (several nodes on one database).
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
@@ -37,7 +37,9 @@ let package = Package(
         .systemLibrary(name: "CLDNS", pkgConfig: "ldns", providers: [.apt(["libldns-dev"])]),
         // recvmmsg/sendmmsg for the UDP hot path (needs _GNU_SOURCE).
         .target(name: "CNetShim"),
-        .target(name: "GSLBCore", dependencies: ["DNSWire"], swiftSettings: hotPath),
+        // swift-crypto: the HMACs of TSIG (RFC 8945).
+        .target(name: "GSLBCore", dependencies: ["DNSWire", .product(name: "Crypto", package: "swift-crypto")],
+                swiftSettings: hotPath),
         .target(name: "ZoneFiles", dependencies: ["DNSWire", "GSLBCore", "CLDNS"]),
         // The store: the repository logic once, over SQLite (GRDB, the only importer) and PostgreSQL (PostgresNIO).
         .target(name: "GSLBStore", dependencies: ["GSLBCore", .product(name: "GRDB", package: "GRDB.swift"),

@@ -176,6 +176,7 @@ public final class AdminAPI: Sendable {
             DrillsController(repo: repo, drills: drills, clock: clock),
             TokensController(repo: repo, clock: clock),
             NodesController(repo: repo, publisher: publisher, clock: clock),
+            TSIGKeysController(repo: repo),
         ]
         for controller in controllers { controller.addRoutes(to: routes) }
         return router

@@ -45,6 +45,18 @@ public protocol TokenRepository: Sendable {
     func touchToken(id: Int64, at time: Double) throws
 }
 
+/// TSIG keys (RFC 8945). Secrets leave the store only inside `TSIGKey` values: to the snapshot, and once
+/// to whoever created the key.
+public protocol TSIGKeyRepository: Sendable {
+    /// Stores a key (audited without its secret); a new random secret when `secret` is nil. `.conflict`
+    /// when the name is taken, `.invalid` for a bad name or secret, or past `TSIGKey.maxCount` keys.
+    func createTSIGKey(name: String, algorithm: TSIGAlgorithm, secret: [UInt8]?, principal: String, source: String,
+                       requestID: String?) throws -> TSIGKey
+    /// Every key by name, secrets included (callers show only names and algorithms).
+    func listTSIGKeys() throws -> [TSIGKey]
+    func deleteTSIGKey(name: String, principal: String, source: String, requestID: String?) throws
+}
+
 /// Drill reports, saved as a drill goes.
 public protocol DrillRepository: Sendable {
     func saveDrill(_ report: DrillReport, audit: [AuditEntry]) throws
@@ -64,7 +76,7 @@ extension DrillRepository {
 
 /// Every role: what the admin API is given (`GSLBStore`'s backends implement it).
 public protocol AdminRepository: ConfigRepository, ConfigWriteRepository, OverrideRepository, AuditRepository,
-                                 TokenRepository, DrillRepository {}
+                                 TokenRepository, TSIGKeyRepository, DrillRepository {}
 
 /// What a config write did, read inside its transaction: its audit rows, and the config and object versions
 /// right after it (so that the ETag a writer gets is the version its own write made, not a later writer's).

@@ -52,6 +52,23 @@ public final class AnswerEngine {
     private var rrlReferral: [UInt8]?
     private var rrlWildcard: [UInt8]?
 
+    /// How the response being written is signed (RFC 8945 §5.3): set only for a signed query whose key
+    /// and MAC verified, nil for every other query.
+    struct Signing {
+        let key: TSIGKey
+        let keyName: [UInt8]
+        let requestMAC: [UInt8]
+        let timeSigned: UInt64
+        let fudge: UInt16
+        let error: UInt16
+        let otherData: [UInt8]
+        /// Octets of the TSIG record: kept free while the response is written.
+        var recordSize: Int { keyName.count + 10 + key.algorithm.wireName.count + 16 + key.algorithm.macSize + otherData.count }
+    }
+    private var signing: Signing?
+    /// Fudge of signed answers (seconds), as NSD and BIND.
+    static let tsigFudge: UInt16 = 300
+
     public init(maxUDPPayload: Int = 1232, seed: UInt64? = nil, identity: ServerIdentity = .none,
                 cookies: ServerCookies? = nil, rateLimiter: ResponseRateLimiter? = nil) {
         self.identity = identity
@@ -74,6 +91,7 @@ public final class AnswerEngine {
         self.client = client
         self.ecsScope = 0
         self.lastCookieValid = false
+        self.signing = nil
         switch QueryParser.parse(packet) {
         case .drop:
             tally.countDropped(transport)
@@ -91,7 +109,7 @@ public final class AnswerEngine {
             rrlReferral = nil
             rrlWildcard = nil
             answer.removeAll(keepingCapacity: true)
-            var n = answer(q, transport: transport, snapshot: snapshot, out: out)
+            var n = answer(q, packet: packet, transport: transport, snapshot: snapshot, out: out)
             if transport == .udp, let rrl = rateLimiter, n > 0 {
                 let (c, name) = rrlClass(q)
                 n = limit(n, rrl, class: c, name: name, out: out)
@@ -197,7 +215,7 @@ public final class AnswerEngine {
                     out: UnsafeMutableRawBufferPointer) -> Int {
         lastRcode = rcode.rawValue
         let limit = sizeLimit(query, transport)
-        writer.reset(buffer: out, limit: limit)
+        writer.reset(buffer: out, limit: limit - (signing?.recordSize ?? 0))
         writer.header(id: id, flags: responseFlags(flags, rcode: rcode))
         var qd = 0
         if let q = query, writer.question(q.qname, type: q.qtype.rawValue, qclass: q.qclass) { qd = 1 }
@@ -208,19 +226,34 @@ public final class AnswerEngine {
                           options: (e.nsidRequested ? nsidOption : []) + cookieOption(q)) { ar = 1 }
         }
         writer.setCounts(qd: qd, an: 0, ns: 0, ar: ar)
-        return writer.position
+        return finish(limit: limit, out: out)
     }
 
-    func answer(_ q: Query, transport: Transport, snapshot: ServingSnapshot, out: UnsafeMutableRawBufferPointer) -> Int {
+    func answer(_ q: Query, packet: UnsafeRawBufferPointer, transport: Transport, snapshot: ServingSnapshot,
+                out: UnsafeMutableRawBufferPointer) -> Int {
         if q.opcode != Opcode.query {
             // Not a secondary: NOTIFY is refused (as NSD does); other opcodes are not implemented.
             let rc: ResponseCode = q.opcode == Opcode.notify ? .refused : .notImp
             return writeError(rc, id: q.id, flags: q.flags, query: q, transport: transport, out: out)
         }
         if let t = q.tsig {
-            // No TSIG key is configured yet, so every key is unknown (RFC 8945 §5.2). Before
-            // BADVERS, class and zone checks, as NSD.
-            return writeTSIGError(q, t, error: TSIGError.badKey, transport: transport, out: out)
+            // RFC 8945 §5.2, before BADVERS, class and zone checks, as NSD. From here on every response
+            // to a verified query is signed (`finish`).
+            let now = clock()
+            switch snapshot.tsigKeys.check(t, query: packet, now: now) {
+            case .formErr:
+                return writeError(.formErr, id: q.id, flags: q.flags, query: q, transport: transport, out: out)
+            case .unsigned(let error):
+                return writeTSIGError(q, t, error: error, transport: transport, out: out)
+            case .badTime(let key):
+                // §5.2.3: signed, Time Signed the request's (as BIND), the server's time in Other Data.
+                signing = Signing(key: key, keyName: t.keyName.key, requestMAC: t.mac, timeSigned: t.timeSigned,
+                                  fudge: t.fudge, error: TSIGError.badTime, otherData: TSIGDigest.time48(now))
+                return writeError(.notAuth, id: q.id, flags: q.flags, query: q, transport: transport, out: out)
+            case .valid(let key):
+                signing = Signing(key: key, keyName: t.keyName.key, requestMAC: t.mac, timeSigned: now,
+                                  fudge: Self.tsigFudge, error: 0, otherData: [])
+            }
         }
         if let e = q.edns, e.version > 0 {
             return writeError(.badVers, id: q.id, flags: q.flags, query: q, transport: transport, out: out)
@@ -268,30 +301,60 @@ public final class AnswerEngine {
             ar += 1
         }
         if writer.hasRoom(tsigSize) {
-            let now = clock()
-            _ = writer.bytes(t.keyName.key)
-            writer.u16(RecordType.tsig.rawValue)
-            writer.u16(RecordClass.any)
-            writer.u32(0)
-            writer.u16(UInt16(t.algorithm.key.count + 16))
-            _ = writer.bytes(t.algorithm.key)
-            writer.u16(UInt16(truncatingIfNeeded: now >> 32))
-            writer.u32(UInt32(truncatingIfNeeded: now))
-            writer.u16(t.fudge)
-            writer.u16(0)            // MAC size: unsigned
-            writer.u16(t.originalID)
-            writer.u16(error)
-            writer.u16(0)            // other len
+            // MAC size 0: unsigned.
+            writeTSIGRecord(keyName: t.keyName.key, algorithm: t.algorithm.key, timeSigned: clock(), fudge: t.fudge, mac: [],
+                            originalID: t.originalID, error: error, otherData: [])
             ar += 1
         }
         writer.setCounts(qd: qd, an: 0, ns: 0, ar: ar)
         return writer.position
     }
 
+    /// One TSIG record (RFC 8945 §4.2): owner and algorithm names uncompressed, class ANY, TTL 0.
+    /// The caller made sure it fits.
+    func writeTSIGRecord(keyName: [UInt8], algorithm: [UInt8], timeSigned: UInt64, fudge: UInt16, mac: [UInt8],
+                         originalID: UInt16, error: UInt16, otherData: [UInt8]) {
+        _ = writer.bytes(keyName)
+        writer.u16(RecordType.tsig.rawValue)
+        writer.u16(RecordClass.any)
+        writer.u32(0)
+        writer.u16(UInt16(algorithm.count + 16 + mac.count + otherData.count))
+        _ = writer.bytes(algorithm)
+        writer.u16(UInt16(truncatingIfNeeded: timeSigned >> 32))
+        writer.u32(UInt32(truncatingIfNeeded: timeSigned))
+        writer.u16(fudge)
+        writer.u16(UInt16(mac.count))
+        _ = writer.bytes(mac)
+        writer.u16(originalID)
+        writer.u16(error)
+        writer.u16(UInt16(otherData.count))
+        _ = writer.bytes(otherData)
+    }
+
+    /// Ends a response: unsigned, as written; for a verified signed query, the TSIG record is appended
+    /// in the room kept for it (RFC 8945 §5.3: the MAC covers the request's MAC, the response as
+    /// written and the TSIG variables) and ARCOUNT counts it. `limit` is the response's size limit.
+    @inline(__always)
+    func finish(limit: Int, out: UnsafeMutableRawBufferPointer) -> Int {
+        guard let s = signing else { return writer.position }
+        let length = writer.position
+        let mac = TSIGDigest.response(UnsafeRawBufferPointer(rebasing: out[0..<length]), requestMAC: s.requestMAC, key: s.key,
+                                      keyName: s.keyName, timeSigned: s.timeSigned, fudge: s.fudge, error: s.error,
+                                      otherData: s.otherData)
+        writer.limit = min(limit, out.count)
+        guard writer.hasRoom(s.recordSize) else { return length }
+        let id = UInt16(out[0]) << 8 | UInt16(out[1])
+        writeTSIGRecord(keyName: s.keyName, algorithm: s.key.algorithm.wireName, timeSigned: s.timeSigned, fudge: s.fudge,
+                        mac: mac, originalID: id, error: s.error, otherData: s.otherData)
+        writer.patch16(at: 10, (UInt16(out[10]) << 8 | UInt16(out[11])) + 1)
+        return writer.position
+    }
+
     /// `id.server.` (etc.) CH TXT: NOERROR, not authoritative, one TXT record, TTL 0 (as NSD answers them).
     func writeChaosTXT(_ q: Query, text: String, transport: Transport, out: UnsafeMutableRawBufferPointer) -> Int {
         lastRcode = 0
-        writer.reset(buffer: out, limit: sizeLimit(q, transport))
+        let limit = sizeLimit(q, transport)
+        writer.reset(buffer: out, limit: limit - (signing?.recordSize ?? 0))
         writer.header(id: q.id, flags: responseFlags(q.flags, rcode: .noError))
         guard writer.question(q.qname, type: q.qtype.rawValue, qclass: q.qclass) else { return 0 }
         let value = Array(text.utf8.prefix(255))
@@ -310,7 +373,7 @@ public final class AnswerEngine {
         if let e = q.edns, writer.opt(udpSize: advertisedUDPPayload, extendedRcode: 0, dnssecOK: e.dnssecOK,
                                       options: (e.nsidRequested ? nsidOption : []) + cookieOption(q)) { ar = 1 }
         writer.setCounts(qd: 1, an: an, ns: 0, ar: ar)
-        return writer.position
+        return finish(limit: limit, out: out)
     }
 
     /// RFC 1034 §4.3.2 with wildcards (RFC 4592), DNAME (RFC 6672), CNAME chains
@@ -440,7 +503,10 @@ public final class AnswerEngine {
         let limit = sizeLimit(q, transport)
         let options = optOptions(q)
         let optSize = q.edns == nil ? 0 : 11 + options.count
-        writer.reset(buffer: out, limit: limit - optSize)
+        // A signed answer keeps room for its TSIG; one that does not fit is truncated and still signed
+        // (RFC 8945 §5.3.1, as NSD).
+        let reserve = signing?.recordSize ?? 0
+        writer.reset(buffer: out, limit: limit - optSize - reserve)
         writer.header(id: q.id, flags: responseFlags(q.flags, rcode: rcode, aa: aa))
         var truncated = !writer.question(q.qname, type: q.qtype.rawValue, qclass: q.qclass)
         var an = 0, ns = 0, ar = 0
@@ -480,18 +546,20 @@ public final class AnswerEngine {
                 ar += n
             }
         }
+        var qd = 1
         if truncated {
-            writer.reset(buffer: out, limit: limit - optSize)
+            writer.reset(buffer: out, limit: limit - optSize - reserve)
             writer.header(id: q.id, flags: responseFlags(q.flags, rcode: rcode, aa: aa, tc: true))
             an = 0; ns = 0; ar = 0
-            _ = writer.question(q.qname, type: q.qtype.rawValue, qclass: q.qclass)
+            // Only a long question beside a long TSIG key name can miss 512 octets: then no question.
+            if !writer.question(q.qname, type: q.qtype.rawValue, qclass: q.qclass) { qd = 0 }
         }
-        writer.limit = min(limit, out.count)
+        writer.limit = min(limit - reserve, out.count)
         if let e = q.edns {
             if writer.opt(udpSize: advertisedUDPPayload, extendedRcode: UInt8(rcode.rawValue >> 4), dnssecOK: e.dnssecOK,
                           options: options) { ar += 1 }
         }
-        writer.setCounts(qd: 1, an: an, ns: ns, ar: ar)
-        return writer.position
+        writer.setCounts(qd: qd, an: an, ns: ns, ar: ar)
+        return finish(limit: limit, out: out)
     }
 }

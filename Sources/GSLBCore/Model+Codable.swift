@@ -351,6 +351,20 @@ extension APIToken: Encodable {
     }
 }
 
+extension TSIGKey: Encodable {
+    enum CodingKeys: String, CodingKey {
+        case name, algorithm, createdAt = "created_at"
+    }
+
+    /// Never the secret. In the audit shape only name and algorithm.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(name, forKey: .name)
+        try c.encode(algorithm.rawValue, forKey: .algorithm)
+        if !encoder.auditShape { try c.encode(RFC3339.format(createdAt), forKey: .createdAt) }
+    }
+}
+
 /// `value`'s keys, then `key: extra` (an API object's `version`, an audited topology entry's `position`, a new
 /// token's secret); the API's encoder writes a key that `value` has already in its place. The encoder must allow
 /// a keyed container asked for twice (JSONEncoder and the API's do).

@@ -241,10 +241,12 @@ public struct GSLBState: Hashable, Sendable {
     public var observations: [NodeObservation]
     /// The nodes whose observations count (live in the registry, this node included); empty for one node.
     public var quorumNodes: [String]
+    /// TSIG keys (RFC 8945), by name: what signed queries are checked against.
+    public var tsigKeys: [TSIGKey]
     public init(config: GSLBConfig = GSLBConfig(), health: [MemberHealth] = [], overrides: [Override] = [],
-                observations: [NodeObservation] = [], quorumNodes: [String] = []) {
+                observations: [NodeObservation] = [], quorumNodes: [String] = [], tsigKeys: [TSIGKey] = []) {
         self.config = config; self.health = health; self.overrides = overrides
-        self.observations = observations; self.quorumNodes = quorumNodes
+        self.observations = observations; self.quorumNodes = quorumNodes; self.tsigKeys = tsigKeys
     }
 }
 

@@ -135,11 +135,13 @@ public final class ServingSnapshot: Sendable {
     public let issues: [String]
     /// Where answer counters go for this snapshot's pools (shared by snapshots with the same config).
     public let tallyLayout: TallyLayout
+    /// The TSIG keys of `gslb.tsigKeys`, by name (shared by snapshots with the same keys).
+    public let tsigKeys: TSIGKeyring
 
     init(zoneIndex: ZoneIndex, gslbNodes: [NameKey: ZoneNode] = [:], gslbNewNames: Int = 0, generation: UInt64,
          pools: [PoolRuntime] = [], poolSlots: [[PoolRuntime]] = [], placements: [Int: Int] = [:],
          topology: TopologyTable = TopologyTable([]), gslb: GSLBState = GSLBState(), issues: [String] = [],
-         tallyLayout: TallyLayout = .empty) {
+         tallyLayout: TallyLayout = .empty, tsigKeys: TSIGKeyring? = nil) {
         self.zoneIndex = zoneIndex
         self.zones = zoneIndex.zones
         self.index = zoneIndex.nodes
@@ -154,6 +156,7 @@ public final class ServingSnapshot: Sendable {
         self.gslb = gslb
         self.issues = issues
         self.tallyLayout = tallyLayout
+        self.tsigKeys = tsigKeys ?? (gslb.tsigKeys.isEmpty ? .empty : TSIGKeyring(gslb.tsigKeys))
     }
 
     public static let empty = ServingSnapshot(zoneIndex: .empty, generation: 0)

@@ -20,6 +20,8 @@ enum AuditJSON {
     static func pool(_ p: Pool) -> String { encode(p) }
     static func override(_ o: Override) -> String { encode(o) }
     static func token(_ t: APIToken) -> String { encode(t) }
+    /// Name and algorithm only: never the secret.
+    static func tsigKey(_ k: TSIGKey) -> String { encode(k) }
 
     /// An entry with its place in the table (`position`).
     static func topology(_ t: TopologyEntry, position: Int) -> String { encode(WithKey(t, "position", position)) }

@@ -9,7 +9,7 @@
 /// Applied migrations are recorded in `grdb_migrations (identifier)`, the table GRDB's
 /// `DatabaseMigrator` used before the store had two backends: files it migrated open as they are.
 enum Schema {
-    static let migrations: [(id: String, sql: String)] = [("v1", v1), ("v2", v2), ("v3", v3), ("v5", v5)]
+    static let migrations: [(id: String, sql: String)] = [("v1", v1), ("v2", v2), ("v3", v3), ("v4", v4), ("v5", v5)]
 
     /// Bookkeeping tables beside `tables`: the migrations' record, and on PostgreSQL the change counter.
     static func bookkeepingTables(_ dialect: SQLDialect) -> Set<String> {
@@ -44,7 +44,7 @@ enum Schema {
     /// Every table created by the migrations (tests check them from empty).
     static let tables = [
         "sites", "monitors", "pools", "members", "topology", "overrides",
-        "member_health", "health_history", "audit_log", "tokens", "drills", "collection_versions",
+        "member_health", "health_history", "audit_log", "tokens", "drills", "collection_versions", "tsig_keys",
         "nodes", "health_observations", "leases",
     ]
 
@@ -209,8 +209,19 @@ enum Schema {
         ALTER TABLE audit_log ADD COLUMN node TEXT;
         """
 
+    /// v4: TSIG keys (RFC 8945), read into every snapshot. The secret is base64 text (both backends
+    /// bind text; it is never shown after creation, logged, exported or audited).
+    static let v4 = """
+        CREATE TABLE tsig_keys (
+            name        TEXT PRIMARY KEY NOT NULL,
+            algorithm   TEXT NOT NULL CHECK (algorithm IN ('hmac-sha1', 'hmac-sha256', 'hmac-sha384', 'hmac-sha512')),
+            secret      TEXT NOT NULL,
+            created_at  REAL NOT NULL
+        ) WITHOUT ROWID;
+        """
+
     /// v5: the node registry and each node's own health verdicts, for health quorum (issue 13: several
-    /// nodes), the monitors' `quorum`, and leases (one drill runner among the nodes). (v4 is the TSIG keys' migration.)
+    /// nodes), the monitors' `quorum`, and leases (one drill runner among the nodes).
     static let v5 = """
         ALTER TABLE monitors ADD COLUMN quorum TEXT CHECK (quorum IN ('local', 'majority', 'any', 'all'));
 

@@ -15,7 +15,8 @@ extension Store {
             GSLBState(config: try Self.readConfig(db).config,
                       health: try Self.readHealth(db),
                       overrides: try Self.readOverrides(db, sql: "SELECT * FROM overrides ORDER BY id"),
-                      observations: try Self.readObservations(db))
+                      observations: try Self.readObservations(db),
+                      tsigKeys: try Self.readTSIGKeys(db))
         }
     }
 

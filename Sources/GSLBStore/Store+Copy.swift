@@ -7,15 +7,15 @@ extension Store {
     /// The tables in the order rows are copied (referred-to tables first).
     static let copyOrder = [
         "sites", "monitors", "pools", "members", "topology", "overrides",
-        "member_health", "health_history", "audit_log", "tokens", "drills", "collection_versions",
+        "member_health", "health_history", "audit_log", "tokens", "drills", "collection_versions", "tsig_keys",
         "nodes", "health_observations", "leases",
     ]
 
     /// Copies every row of every table of this store into `destination`, which must be empty
     /// (freshly migrated: no object, override, token, drill, health or audit row), in one write
     /// transaction of the destination over one read snapshot of this store: the copy has the
-    /// same config, versions, overrides (same ids), tokens (hashes), drills, health, history and
-    /// audit log. Returns the number of rows copied per table.
+    /// same config, versions, overrides (same ids), tokens (hashes), TSIG keys, drills, health,
+    /// history and audit log. Returns the number of rows copied per table.
     @discardableResult
     public func copy(to destination: Store) throws -> [(table: String, rows: Int)] {
         precondition(Set(Self.copyOrder) == Set(Schema.tables), "Store.copyOrder must list every table")

@@ -3,8 +3,16 @@ import Foundation
 import GSLBCore
 import GSLBStore
 
+/// `--db FILE` / `--store URL`: the store a local command opens.
+struct LocalStoreOptions: ParsableArguments {
+    @Option(help: "The SQLite store.") var db: String = "cairn.sqlite"
+    @Option(help: StoreFlag.help) var store: String?
+
+    func open() throws -> Store { try StoreFlag.open(db: db, store: store) }
+}
+
 /// Commands that work on the SQLite file directly (before or without a server).
-let localCommands: [any ParsableCommand.Type] = [TokenCommand.self, Backup.self, StoreCommand.self]
+let localCommands: [any ParsableCommand.Type] = [TokenCommand.self, TSIGCommand.self, Backup.self, StoreCommand.self]
 
 struct TokenCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -17,8 +25,7 @@ struct TokenCommand: ParsableCommand {
         @Option(help: "read, write or admin.") var scope: String = "read"
         @Option(help: "A name for the audit log (default: the scope and the time).") var name: String?
         @Option(help: "Lifetime: 30s, 15m, 12h, 30d; none = never expires.") var expires: String?
-        @Option(help: "The SQLite store.") var db: String = "cairn.sqlite"
-        @Option(help: StoreFlag.help) var store: String?
+        @OptionGroup var storeOptions: LocalStoreOptions
 
         func run() throws {
             guard let s = TokenScope(rawValue: scope) else { throw ValidationError("--scope: expected read, write or admin") }
@@ -30,7 +37,7 @@ struct TokenCommand: ParsableCommand {
                 }
                 expiresAt = now + secs
             }
-            let store = try StoreFlag.open(db: db, store: self.store)
+            let store = try storeOptions.open()
             let label = name ?? "\(s.rawValue)-\(Int(now))"
             let (token, secret) = try store.createToken(name: label, scope: s, expiresAt: expiresAt,
                                                         principal: "cli:\(NSUserName())", source: "cli")
@@ -42,10 +49,9 @@ struct TokenCommand: ParsableCommand {
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List tokens (never their secrets).")
-        @Option(help: "The SQLite store.") var db: String = "cairn.sqlite"
-        @Option(help: StoreFlag.help) var store: String?
+        @OptionGroup var storeOptions: LocalStoreOptions
         func run() throws {
-            let store = try StoreFlag.open(db: db, store: self.store)
+            let store = try storeOptions.open()
             print("ID  NAME  SCOPE  EXPIRES  LAST USED")
             for t in try store.listTokens() {
                 print("\(t.id)  \(t.name)  \(t.scope.rawValue)  \(t.expiresAt.map { RFC3339.format($0, fractional: false) } ?? "never")  "
@@ -57,12 +63,77 @@ struct TokenCommand: ParsableCommand {
     struct Delete: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Delete (revoke) a token.")
         @Argument var id: Int64
-        @Option(help: "The SQLite store.") var db: String = "cairn.sqlite"
-        @Option(help: StoreFlag.help) var store: String?
+        @OptionGroup var storeOptions: LocalStoreOptions
         func run() throws {
-            let store = try StoreFlag.open(db: db, store: self.store)
+            let store = try storeOptions.open()
             try store.deleteToken(id: id, principal: "cli:\(NSUserName())", source: "cli", requestID: nil)
             print("token \(id) deleted")
+        }
+    }
+}
+
+struct TSIGCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tsig", abstract: "Manage TSIG keys (RFC 8945) in the store (works without a server).",
+        discussion: "A running server uses a key added or removed here within --store-check-interval, without a restart.",
+        subcommands: [Add.self, List.self, Remove.self])
+
+    struct Add: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Add a key and print it once, in BIND's key-file form (for dig -k, nsupdate -k, named.conf).")
+        @Argument(help: "The key's name, a domain name such as xfr.example.") var name: String
+        @Option(help: "hmac-sha256 (default), hmac-sha384, hmac-sha512 or hmac-sha1.") var algorithm: String = "hmac-sha256"
+        @Option(help: ArgumentHelp("A file holding the secret in base64 (a BIND key file's secret); default: a new random one.",
+                                   valueName: "FILE"))
+        var secretFile: String?
+        @OptionGroup var storeOptions: LocalStoreOptions
+
+        func run() throws {
+            guard let alg = TSIGAlgorithm(rawValue: algorithm.lowercased()) else {
+                throw ValidationError("--algorithm: expected \(TSIGAlgorithm.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            var secret: [UInt8]?
+            if let secretFile {
+                guard let data = FileManager.default.contents(atPath: secretFile) else {
+                    throw ValidationError("--secret-file: cannot read \(secretFile)")
+                }
+                switch TSIGKey.secret(base64: String(decoding: data, as: UTF8.self)) {
+                case .success(let b): secret = b
+                case .failure(let p): throw ValidationError("--secret-file: \(p.message)")
+                }
+            }
+            let store = try storeOptions.open()
+            let key = try store.createTSIGKey(name: name, algorithm: alg, secret: secret, principal: "cli:\(NSUserName())",
+                                              source: "cli", requestID: nil)
+            if secret == nil {
+                print("# TSIG key \(key.name) (\(alg.rawValue)); the secret is shown only now:")
+                print(key.bindKeyFile)
+            } else {
+                print("TSIG key \(key.name) (\(alg.rawValue)) added")
+            }
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List TSIG keys: names and algorithms (never their secrets).")
+        @OptionGroup var storeOptions: LocalStoreOptions
+        func run() throws {
+            let store = try storeOptions.open()
+            print("NAME  ALGORITHM  CREATED")
+            for k in try store.listTSIGKeys() {
+                print("\(k.name)  \(k.algorithm.rawValue)  \(RFC3339.format(k.createdAt, fractional: false))")
+            }
+        }
+    }
+
+    struct Remove: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Remove a TSIG key: queries signed with it get BADKEY.")
+        @Argument(help: "The key's name.") var name: String
+        @OptionGroup var storeOptions: LocalStoreOptions
+        func run() throws {
+            let store = try storeOptions.open()
+            try store.deleteTSIGKey(name: name, principal: "cli:\(NSUserName())", source: "cli", requestID: nil)
+            print("TSIG key \(name) removed")
         }
     }
 }
@@ -71,11 +142,10 @@ struct Backup: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Copy the SQLite store to FILE with SQLite's online backup API (safe while `cairn serve` runs).")
     @Argument(help: "The backup file to write, mode 0600; an existing file (or symlink) there is replaced whole, by rename.") var file: String
-    @Option(help: "The SQLite store.") var db: String = "cairn.sqlite"
-    @Option(help: StoreFlag.help) var store: String?
+    @OptionGroup var storeOptions: LocalStoreOptions
     func run() throws {
-        let store = try StoreFlag.open(db: db, store: self.store)
+        let store = try storeOptions.open()
         try store.backup(to: file)
-        print("backed up \(store.path ?? db) to \(file)")
+        print("backed up \(store.path ?? storeOptions.db) to \(file)")
     }
 }

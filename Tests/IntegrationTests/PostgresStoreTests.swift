@@ -62,6 +62,23 @@ import Testing
         #expect(rc3 == 0 && exported.contains("network: 127.0.0.0/8"), "\(exported)")
     }
 
+    /// A TSIG key added by `cairn tsig add --store postgres://...` (another process) signs the running
+    /// server's answers within a second: the write bumps the change counter and notifies.
+    @Test func aTSIGKeyAddedToPostgresIsUsedWithoutRestart() throws {
+        let (pg, url, env) = try Self.appliedDatabase()
+        defer { try? FileManager.default.removeItem(at: env.dir) }
+        let server = try CairnProcess(["serve", "--zones", env.zones, "--store", url, "--dns", "127.0.0.1:0"],
+                                      environment: pg.environment)
+        defer { server.stop() }
+        let signed = ["-y", "hmac-sha256:pg-key.test:\(TSIGTests.secret(32))", "www.gslb.test.", "A"]
+        #expect(try TSIGTests.dig(server.port, signed).contains("status: NOTAUTH"), "unknown key: BADKEY")
+        let secretFile = try env.file("pg-key.secret", TSIGTests.secret(32))
+        let (rc, out) = try Self.cairn(["tsig", "add", "pg-key.test", "--secret-file", secretFile, "--store", url], pg)
+        #expect(rc == 0, "\(out)")
+        #expect(try TSIGTests.digUntil(server.port, signed, shows: "status: NOERROR", within: 1.0), "not used 1 s after the write")
+        #expect(!(try TSIGTests.dig(server.port, signed)).lowercased().contains("couldn't verify"))
+    }
+
     @Test func aURLWithAPasswordIsRefusedSayingWhy() throws {
         let (rc, out) = try CairnProcess.run(["export", "--store", "postgres://cairn:secret@127.0.0.1:1/cairn"])
         #expect(rc != 0)

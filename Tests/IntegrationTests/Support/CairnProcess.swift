@@ -105,7 +105,10 @@ final class CairnProcess {
 
     func signal(_ s: Int32) { kill(process.processIdentifier, s) }
 
-    func stop() {
+    func stop() { Self.stop(process) }
+
+    /// SIGTERM, at most 5 s to exit, then SIGKILL: never an unbounded wait.
+    static func stop(_ process: Process) {
         if process.isRunning {
             process.terminate()
             let deadline = Date().addingTimeInterval(5)

@@ -1,0 +1,35 @@
+import Foundation
+import GSLBCore
+import Hummingbird
+
+/// `/v1/tsig-keys` (admin scope): TSIG keys; the secret is shown once, at creation, never listed.
+struct TSIGKeysController: AdminController {
+    let repo: any TSIGKeyRepository
+
+    func addRoutes(to routes: AdminRoutes) {
+        routes.on(.get, "/v1/tsig-keys", .admin) { _ in try listKeys() }
+        routes.on(.post, "/v1/tsig-keys", .admin) { c in try await createKey(c) }
+        routes.on(.delete, "/v1/tsig-keys/:name", .admin) { c in try deleteKey(c) }
+    }
+
+    func listKeys() throws -> AdminAPI.Reply {
+        .ok(["tsig_keys": try repo.listTSIGKeys()])
+    }
+
+    func createKey(_ c: AdminAPI.Call) async throws -> AdminAPI.Reply {
+        let body = try await c.body(TSIGKeyRequest.self, "a TSIG key")
+        let key: TSIGKey
+        do {
+            key = try repo.createTSIGKey(name: body.name, algorithm: body.algorithm, secret: body.secret, principal: c.principal,
+                                         source: c.context.remote, requestID: c.requestID)
+        } catch let e as RepositoryFailure where e.failureKind == .conflict {
+            throw APIError.conflict("name", e.failureMessage)   // not a stale If-Match: the name is taken
+        }
+        return .created(WithKey(WithKey(key, "secret", key.base64Secret), "key_file", key.bindKeyFile))
+    }
+
+    func deleteKey(_ c: AdminAPI.Call) throws -> AdminAPI.Reply {
+        try repo.deleteTSIGKey(name: c.param("name"), principal: c.principal, source: c.context.remote, requestID: c.requestID)
+        return .noContent
+    }
+}
