@@ -398,6 +398,8 @@ public final class DrillRunner: Sendable {
             // the new runner ends the drill.
             r.measurements = measurements()
             try? repo.saveDrill(r, audit: [])
+            // No longer driven here: whichever node holds the lease next (this one included) adopts it.
+            _ = controls.withLock { $0.removeValue(forKey: r.id) }
             return
         }
         // Restore.
@@ -562,9 +564,13 @@ public final class DrillRunner: Sendable {
                 return
             }
             if !was { logger.notice("drill runner: this node (\(node)) runs the drills now") }
-            let mine = controls.withLock { Set($0.keys) }
-            for r in all where (r.status == .running || r.status == .restoring) && !mine.contains(r.id) {
-                adopt(r, why: "node \(node) took over the drill (its runner stopped renewing the lease)")
+            for r in all where r.status == .running || r.status == .restoring {
+                // Not driven here: then read it again. A drill this process drives is in `controls` from before it is
+                // saved running until after it is saved finished, so one that left `controls` since `all` was read
+                // shows finished now, and only a drill another runner left is still running.
+                guard !controls.withLock({ $0[r.id] != nil }),
+                      let fresh = try? repo.drill(id: r.id), fresh.status == .running || fresh.status == .restoring else { continue }
+                adopt(fresh, why: "node \(node) took over the drill (its runner stopped renewing the lease)")
             }
         }
         for r in all where r.status == .scheduled && (r.scheduledAt ?? 0) <= now {
