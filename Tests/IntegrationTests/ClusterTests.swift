@@ -58,8 +58,7 @@ import Testing
             try CairnProcess.runCapturing(Paths.cairnBinary, args, env: ProcessInfo.processInfo.environment.merging(pg.environment) { $1 })
         }
         #expect(try run(["apply", "-f", f, "--store", url, "--zones", env.zones]).0 == 0)
-        let (_, tout) = try run(["token", "create", "--scope", "read", "--store", url])
-        let token = try #require(tout.split(separator: "\n").last(where: { $0.hasPrefix("cairn_") }), "\(tout)")
+        let token = try PostgresStoreTests.token("read", url, pg)
         let auth = ["Authorization": "Bearer \(token)"]
 
         let nodes = try Self.names.map { name in
@@ -146,8 +145,7 @@ import Testing
             try CairnProcess.runCapturing(Paths.cairnBinary, args, env: ProcessInfo.processInfo.environment.merging(pg.environment) { $1 })
         }
         #expect(try run(["apply", "-f", f, "--store", url, "--zones", env.zones]).0 == 0)
-        let (_, tout) = try run(["token", "create", "--scope", "write", "--store", url])
-        let token = try #require(tout.split(separator: "\n").last(where: { $0.hasPrefix("cairn_") }), "\(tout)")
+        let token = try PostgresStoreTests.token("write", url, pg)
         let auth = ["Authorization": "Bearer \(token)"]
         var nodes: [String: CairnProcess] = [:]
         for name in Self.names {

@@ -15,6 +15,15 @@ import Testing
                                       env: ProcessInfo.processInfo.environment.merging(server.environment) { $1 })
     }
 
+    /// A new API token of `scope` created with `cairn token create --store URL`: its secret.
+    static func token(_ scope: String, _ url: String, _ server: TestPostgres) throws -> String {
+        let (rc, out) = try cairn(["token", "create", "--scope", scope, "--store", url], server)
+        guard rc == 0, let secret = out.split(separator: "\n").last(where: { $0.hasPrefix("cairn_") }) else {
+            throw TestPostgresError("cairn token create: \(rc): \(out)")
+        }
+        return String(secret)
+    }
+
     /// A new database of the tests' PostgreSQL with `GSLBTests.config()` applied, and the zones beside it.
     static func appliedDatabase() throws -> (TestPostgres, String, GSLBTests.Env) {
         let pg = try TestPostgres.shared()
@@ -127,8 +136,7 @@ import Testing
     @Test func aWriteThroughOneNodesAPIIsInTheOtherNodesAnswersWithinASecond() throws {
         let (pg, url, env) = try Self.appliedDatabase()
         defer { try? FileManager.default.removeItem(at: env.dir) }
-        let (trc, tout) = try Self.cairn(["token", "create", "--scope", "write", "--store", url], pg)
-        let token = try #require(tout.split(separator: "\n").last(where: { $0.hasPrefix("cairn_") }), "\(trc): \(tout)")
+        let token = try Self.token("write", url, pg)
 
         let a = try CairnProcess(["serve", "--zones", env.zones, "--store", url, "--dns", "127.0.0.1:0", "--node-name", "ns-a"],
                                  environment: pg.environment)
@@ -222,8 +230,7 @@ import Testing
         let f = try env.file("gslb.yaml", GSLBTests.config())
         let (rc, out) = try PostgresStoreTests.cairn(["apply", "-f", f, "--store", url, "--zones", env.zones], pg)
         #expect(rc == 0, "\(out)")
-        let (_, tout) = try PostgresStoreTests.cairn(["token", "create", "--scope", "write", "--store", url], pg)
-        let token = try #require(tout.split(separator: "\n").last(where: { $0.hasPrefix("cairn_") }).map(String.init), "\(tout)")
+        let token = try PostgresStoreTests.token("write", url, pg)
         let a = try CairnProcess(["serve", "--zones", env.zones, "--store", url, "--dns", "127.0.0.1:0"], environment: pg.environment)
         defer { a.stop() }
         let b = try CairnProcess(["serve", "--zones", env.zones, "--store", url, "--dns", "127.0.0.1:0",
@@ -289,8 +296,7 @@ import Testing
         defer { try? FileManager.default.removeItem(at: env.dir) }
         let f = try env.file("gslb.yaml", GSLBTests.config())
         #expect(try PostgresStoreTests.cairn(["apply", "-f", f, "--store", url, "--zones", env.zones], pg).0 == 0)
-        let (_, tout) = try PostgresStoreTests.cairn(["token", "create", "--scope", "write", "--store", url], pg)
-        let token = try #require(tout.split(separator: "\n").last(where: { $0.hasPrefix("cairn_") }).map(String.init), "\(tout)")
+        let token = try PostgresStoreTests.token("write", url, pg)
         let auth = ["Authorization": "Bearer \(token)"]
         let cache = env.dir.appendingPathComponent("node.store-cache.json").path
         let args = ["serve", "--zones", env.zones, "--store", url, "--dns", "127.0.0.1:0", "--store-cache", cache]
@@ -347,8 +353,7 @@ import Testing
         defer { try? FileManager.default.removeItem(at: env.dir) }
         let f = try env.file("gslb.yaml", GSLBTests.config())
         #expect(try PostgresStoreTests.cairn(["apply", "-f", f, "--store", url, "--zones", env.zones], pg).0 == 0)
-        let (_, tout) = try PostgresStoreTests.cairn(["token", "create", "--scope", "write", "--store", url], pg)
-        let token = try #require(tout.split(separator: "\n").last(where: { $0.hasPrefix("cairn_") }).map(String.init), "\(tout)")
+        let token = try PostgresStoreTests.token("write", url, pg)
         let a = try CairnProcess(["serve", "--zones", env.zones, "--store", url, "--dns", "127.0.0.1:0"], environment: pg.environment)
         defer { a.stop() }
         let auth = ["Authorization": "Bearer \(token)"]
