@@ -18,8 +18,13 @@ PY
 # cairn_rrl_off BIN: prints `--rrl-ratelimit 0` when BIN knows the flag (nothing for an older
 # binary, an NSD stand-in). Response rate limiting is on by default (docs/security.md); benchmarks and
 # fuzzing send far more than 200 responses a second from one address and measure something else.
+# The help text is read whole before it is searched: `serve --help | grep -q` under `set -o pipefail`
+# fails whenever grep exits at the match before the binary has written the rest of its help (the
+# binary dies of SIGPIPE), which happened in 1 call of 4 and left RRL on in those benchmark rows.
 cairn_rrl_off() {
-    if "$1" serve --help 2>/dev/null | grep -q -- '--rrl-ratelimit'; then echo "--rrl-ratelimit 0"; fi
+    local help
+    help=$("$1" serve --help 2>/dev/null) || true
+    if [[ $help == *--rrl-ratelimit* ]]; then echo "--rrl-ratelimit 0"; fi
     return 0
 }
 
