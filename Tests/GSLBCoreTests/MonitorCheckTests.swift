@@ -26,6 +26,10 @@ import Testing
         guard case .dns(let byName)? = MonitorCheck.parse(Monitor(name: "d", type: .dns, port: 53, options: ["query": "a.example."])).check,
               case .dns(let byDefault)? = MonitorCheck.parse(Monitor(name: "d", type: .dns, port: 53)).check else { Issue.record("dns"); return }
         #expect(byName.type == .a && byDefault.name == .root && byDefault.type == .soa)
+        // The map form without `type` asks for SOA (docs/config-file.md's `query` row says so).
+        guard case .dns(let mapNoType)? = MonitorCheck.parse(Monitor(name: "d", type: .dns, port: 53, options: [
+            "query": #"{"name":"health.example.net."}"#])).check else { Issue.record("dns map"); return }
+        #expect(try mapNoType.type == .soa && mapNoType.name == DomainName("health.example.net."))
 
         guard case .command(let c)? = MonitorCheck.parse(Monitor(name: "c", type: .command, options: ["command": "check {address} --fast"])).check,
               case .tcp(let t)? = MonitorCheck.parse(Monitor(name: "t", type: .tcp, port: 22, options: ["send": "hi\n", "expect": "SSH-"])).check
