@@ -125,4 +125,30 @@ import Testing
         let (st, out) = try CairnProcess.runCapturing(analyze, ["verify", copy.path])
         #expect(st == 0 && out.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "systemd-analyze verify: \(out)")
     }
+
+    /// `docs/PAGE.md, "Section"` references in the unit, the image, compose and the scripts name a heading
+    /// that exists (contrib/cairn.service pointed to a "Running under systemd" that did not).
+    @Test func sectionReferencesNameHeadingsThatExist() throws {
+        let root = Paths.packageRoot
+        let fm = FileManager.default
+        var files = ["contrib/cairn.service", "Dockerfile", "docker-compose.yml", "README.md"]
+        files += try fm.contentsOfDirectory(atPath: root.appendingPathComponent("scripts").path).map { "scripts/\($0)" }
+        let reference = try Regex(#"(docs/[a-z0-9-]+\.md), "([^"]+)""#)
+        var checked = 0
+        for file in files {
+            let url = root.appendingPathComponent(file)
+            var isDir: ObjCBool = false
+            guard fm.fileExists(atPath: url.path, isDirectory: &isDir), !isDir.boolValue,
+                  let text = try? String(contentsOf: url, encoding: .utf8) else { continue }
+            for m in text.matches(of: reference) {
+                let page = String(text[m.output[1].range!]), section = String(text[m.output[2].range!])
+                let doc = try String(contentsOf: root.appendingPathComponent(page), encoding: .utf8)
+                let headings = doc.split(separator: "\n").filter { $0.hasPrefix("#") }
+                    .map { $0.drop { $0 == "#" }.trimmingCharacters(in: .whitespaces) }
+                #expect(headings.contains(section), "\(file) refers to \(page), \"\(section)\", which has no such heading")
+                checked += 1
+            }
+        }
+        #expect(checked >= 2)
+    }
 }
