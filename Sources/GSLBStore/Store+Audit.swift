@@ -20,8 +20,15 @@ extension Store {
         var conditions: [String] = []
         var arguments: [any SQLBindable] = []
         if let object {
-            conditions.append("(object = ? OR substr(object, 1, length(?) + 1) = ? || '/')")
+            var matches = "object = ? OR substr(object, 1, length(?) + 1) = ? || '/'"
             arguments += [object, object, object]
+            // Overrides are audited as `override:ID`; the site, pool or member they force is found too.
+            if let (scope, target) = Self.overrideTarget(of: object) {
+                let pattern = Self.overridePattern(scope: scope, target: target)
+                matches += #" OR (object LIKE 'override:%' AND (after_json LIKE ? ESCAPE '\' OR before_json LIKE ? ESCAPE '\'))"#
+                arguments += [pattern, pattern]
+            }
+            conditions.append("(\(matches))")
         }
         if let since {
             conditions.append("time >= ?")
@@ -40,6 +47,30 @@ extension Store {
                            before: row["before_json"], after: row["after_json"], node: row["node"])
             }
         }
+    }
+
+    /// The override scope and target that force the audited object `object`: `site:fra` → (site, `fra`),
+    /// `pool:NAME` or `pool:NAME/TYPE` → (pool, `NAME`), `member:POOL/TYPE/ADDRESS` → (member, `POOL/ADDRESS`).
+    static func overrideTarget(of object: String) -> (OverrideScope, String)? {
+        guard let colon = object.firstIndex(of: ":") else { return nil }
+        let kind = object[..<colon], rest = object[object.index(after: colon)...]
+        let parts = rest.split(separator: "/", omittingEmptySubsequences: false)
+        switch kind {
+        case "site" where parts.count == 1 && !rest.isEmpty: return (.site, String(rest))
+        case "pool" where (parts.count == 1 || parts.count == 2) && !parts[0].isEmpty: return (.pool, String(parts[0]))
+        case "member" where parts.count == 3 && !parts[0].isEmpty && !parts[2].isEmpty: return (.member, "\(parts[0])/\(parts[2])")
+        default: return nil
+        }
+    }
+
+    /// A LIKE pattern for an override's audit JSON (keys sorted: …, `scope`, `state`, `target` last) with this
+    /// scope and target; `%`, `_` and `\` in the target are escaped.
+    static func overridePattern(scope: OverrideScope, target: String) -> String {
+        let encoded = AuditJSON.encode([target]).dropFirst().dropLast()  // the JSON string, quotes included
+        let literal = #""target":\#(encoded)}"#
+        let escaped = literal.replacingOccurrences(of: "\\", with: "\\\\")
+            .replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_")
+        return #"%"scope":"\#(scope.rawValue)","state":"%"# + escaped
     }
 
     @discardableResult

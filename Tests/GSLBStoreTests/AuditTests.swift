@@ -24,6 +24,33 @@ extension RepositoryContract {
         #expect(try store.listAudit(since: 2, until: 3, limit: 1, offset: 1).map(\.time) == [3])
         #expect(try store.listAudit(limit: 2, offset: 1).map(\.time) == [2, 3])
     }
+
+    /// A drain of `fra` is audited as `override:ID`; asking for `site:fra` finds its create and delete rows
+    /// (and a pool's or a member's overrides under `pool:` and `member:`), and nothing of another site.
+    @Test(arguments: Backend.allCases) func overridesAreFoundUnderTheObjectTheyForce(_ backend: Backend) throws {
+        let place = try backend.makeLocation()
+        defer { place.cleanUp() }
+        let store = try place.open()
+        let ctx = AuditEntry(time: 10, principal: "ops", source: "cli", action: "", object: "")
+        let fra = try store.addOverride(Override(scope: .site, target: "fra", state: .drain, reason: "maintenance",
+                                                 principal: "ops", expiresAt: nil, createdAt: 10), audit: ctx)
+        _ = try store.addOverride(Override(scope: .site, target: "fra2", state: .drain, reason: "\"target\":\"fra\"}",
+                                           principal: "ops", expiresAt: nil, createdAt: 10), audit: ctx)
+        _ = try store.addOverride(Override(scope: .pool, target: "www.example.com.", state: .down, reason: "x",
+                                           principal: "ops", expiresAt: nil, createdAt: 10), audit: ctx)
+        _ = try store.addOverride(Override(scope: .member, target: "www.example.com./192.0.2.10", state: .down, reason: "x",
+                                           principal: "ops", expiresAt: nil, createdAt: 10), audit: ctx)
+        try store.removeOverride(id: try #require(fra.id), audit: ctx)
+        let forFra = try store.listAudit(object: "site:fra", limit: 10)
+        #expect(forFra.map(\.action) == ["create", "delete"])
+        #expect(forFra.allSatisfy { $0.object == "override:\(fra.id!)" })
+        #expect(try store.listAudit(object: "site:fr", limit: 10).isEmpty)
+        #expect(try store.listAudit(object: "site:f_a", limit: 10).isEmpty)
+        #expect(try store.listAudit(object: "pool:www.example.com./A", limit: 10).count == 1)
+        #expect(try store.listAudit(object: "pool:www.example.com.", limit: 10).count == 1)
+        #expect(try store.listAudit(object: "member:www.example.com./A/192.0.2.10", limit: 10).count == 1)
+        #expect(try store.listAudit(object: "member:www.example.com./A/192.0.2.1", limit: 10).isEmpty)
+    }
 }
 
 /// The before/after JSON of audit rows, as Cairn has stored them since the audit log began (these strings were
