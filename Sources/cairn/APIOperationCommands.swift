@@ -200,7 +200,7 @@ struct AuditCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "audit", abstract: "Show the audit log: who changed what, when, from where.")
 
-    @Option(help: "Only entries about this object (e.g. site/fra).") var object: String?
+    @Option(help: "Only entries about this object, as the audit log names it (e.g. site:fra, pool:www.example.com./A, override:12).") var object: String?
     @Option(help: ArgumentHelp("Entries from this time on: RFC 3339, or a duration back from now (1h, 7d).", valueName: "TIME|DURATION"))
     var since: String?
     @Option(help: ArgumentHelp("Entries before this time: RFC 3339, or a duration back from now.", valueName: "TIME|DURATION"))
