@@ -43,5 +43,7 @@ EXPOSE 53/udp 53/tcp
 # The admin API stays on the container's loopback: `docker exec` to use it.
 CMD ["cairn", "serve", "--zones", "/etc/cairn/zones", "--db", "/var/lib/cairn/cairn.sqlite", \
      "--dns", "0.0.0.0:53", "--api", "127.0.0.1:9053", "--user", "cairn"]
+# Healthy = the DNS listener answers, whatever zones are mounted: `. SOA` gets an answer with a status
+# (REFUSED when the root is not served) from a live server, and no reply at all from a dead or stuck one.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
-  CMD dig +time=1 +tries=1 +short @127.0.0.1 example.com SOA | grep -q . || exit 1
+  CMD dig +time=1 +tries=1 +norecurse @127.0.0.1 . SOA | grep -q 'status: ' || exit 1

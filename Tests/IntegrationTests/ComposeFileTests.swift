@@ -162,6 +162,33 @@ import Testing
         }
     }
 
+    /// The image's HEALTHCHECK, run for real against a server whose zones are not the example ones (it used to
+    /// ask for `example.com SOA` and failed for anyone mounting their own zones): healthy while the server
+    /// answers, unhealthy once it is gone.
+    @Test func theHealthcheckPassesWithAnyZonesAndFailsWithoutAServer() throws {
+        let text = try #require(Self.file("Dockerfile"))
+        let joined = text.replacingOccurrences(of: "\\\n", with: " ")
+        let line = try #require(joined.split(separator: "\n").first { $0.hasPrefix("HEALTHCHECK ") })
+        let cmd = String(try #require(line.range(of: " CMD ").map { line[$0.upperBound...] }))
+        #expect(!cmd.contains("example"), "the HEALTHCHECK names a zone: \(cmd)")
+        let dir = try Paths.tempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let zones = dir.appendingPathComponent("zones")
+        try FileManager.default.createDirectory(at: zones, withIntermediateDirectories: true)
+        try "$ORIGIN other.test.\n$TTL 60\n@ SOA ns h 1 2 3 4 5\n@ NS ns\nns A 192.0.2.1\n"
+            .write(to: zones.appendingPathComponent("other.test.zone"), atomically: true, encoding: .utf8)
+        let server = try CairnProcess(["serve", "--zones", zones.path, "--dns", "127.0.0.1:0"])
+        let port = server.port
+        let local = cmd.replacingOccurrences(of: "@127.0.0.1", with: "@127.0.0.1 -p \(port)")
+        #expect(local != cmd, "the HEALTHCHECK does not query @127.0.0.1: \(cmd)")
+        let sh = URL(fileURLWithPath: "/bin/sh")
+        let (healthy, out) = try CairnProcess.runCapturing(sh, ["-c", local])
+        #expect(healthy == 0, "HEALTHCHECK failed against a live server: \(out)")
+        server.stop()
+        let (dead, _) = try CairnProcess.runCapturing(sh, ["-c", local])
+        #expect(dead != 0, "HEALTHCHECK passed with no server")
+    }
+
     @Test func everyBindMountExistsAndEveryNamedVolumeIsDeclared() throws {
         let compose = try Self.compose()
         let declared = Set((compose["volumes"] as? [String: Any] ?? [:]).keys)
