@@ -24,6 +24,8 @@ public struct DaemonConfiguration: Sendable {
     public var dns: DNSServerConfiguration
     /// nil: no admin API.
     public var api: AdminAPIConfiguration?
+    /// `--metrics`: where `/metrics` is served without a token; nil: nowhere but the admin API.
+    public var metrics: (host: String, port: Int)?
     public var probeConcurrency: Int
     public var allowCommandMonitors: Bool
     /// Written with the process id once the listeners are bound; removed on stop.
@@ -53,6 +55,7 @@ public struct DaemonConfiguration: Sendable {
         self.zones = zones; self.db = db; self.store = store; self.dns = dns; self.api = api; self.probeConcurrency = probeConcurrency
         self.allowCommandMonitors = allowCommandMonitors; self.pidFile = pidFile; self.user = user
         self.storePollInterval = storePollInterval
+        self.metrics = nil
     }
 
     /// Where the store is: `store`, else the SQLite file `db`.
@@ -82,6 +85,8 @@ public final class Daemon: Sendable {
     public let monitor: HealthMonitor
     public let drills: DrillRunner
     public let admin: AdminAPI?
+    /// The token-less `/metrics` listener of `--metrics`.
+    public let metricsEndpoint: MetricsEndpoint?
     /// The DNS listeners as bound (port 0 resolved).
     public let dnsBound: [BoundAddress]
     let logger: Logger
@@ -167,9 +172,17 @@ public final class Daemon: Sendable {
                 throw DaemonError("cannot drop privileges: \(error)")
             }
         }
+        let metrics = Daemon.metrics(server: server, publisher: publisher, monitor: monitor)
+        let metricsEndpoint = config.metrics.map { m in
+            // A scraper or two, not a crowd: 64 connections, 16 per address, the API's deadlines.
+            var limits = config.api?.connections ?? .init()
+            limits.maxConnections = 64
+            limits.maxConnectionsPerAddress = 16
+            return MetricsEndpoint(host: m.host, port: m.port, connections: limits, metrics: metrics)
+        }
         let admin = config.api.map { api in
             AdminAPI(configuration: api, repository: store, publisher: publisher, health: monitor, drills: drills,
-                     metrics: Daemon.metrics(server: server, publisher: publisher, monitor: monitor),
+                     metrics: metrics,
                      readiness: Readiness(waiting: {
                          var w: [String] = []
                          if server.bound.isEmpty { w.append("dns-listeners") }
@@ -179,14 +192,16 @@ public final class Daemon: Sendable {
                      }, degraded: { publisher.storeUp ? [] : ["store"] }))
         }
         return Daemon(configuration: config, store: store, publisher: publisher, server: server, monitor: monitor,
-                      drills: drills, admin: admin, dnsBound: bound, logger: logger, probeGroup: probeGroup)
+                      drills: drills, admin: admin, metricsEndpoint: metricsEndpoint, dnsBound: bound, logger: logger,
+                      probeGroup: probeGroup)
     }
 
     init(configuration: DaemonConfiguration, store: Store, publisher: SnapshotPublisher, server: DNSServer,
-         monitor: HealthMonitor, drills: DrillRunner, admin: AdminAPI?, dnsBound: [BoundAddress], logger: Logger,
-         probeGroup: MultiThreadedEventLoopGroup) {
+         monitor: HealthMonitor, drills: DrillRunner, admin: AdminAPI?, metricsEndpoint: MetricsEndpoint?,
+         dnsBound: [BoundAddress], logger: Logger, probeGroup: MultiThreadedEventLoopGroup) {
         self.configuration = configuration; self.store = store; self.publisher = publisher; self.server = server
-        self.monitor = monitor; self.drills = drills; self.admin = admin; self.dnsBound = dnsBound; self.logger = logger
+        self.monitor = monitor; self.drills = drills; self.admin = admin; self.metricsEndpoint = metricsEndpoint
+        self.dnsBound = dnsBound; self.logger = logger
         self.probeGroup = probeGroup
     }
 
@@ -195,7 +210,9 @@ public final class Daemon: Sendable {
     /// - Parameters:
     ///   - signals: handle SIGTERM/SIGINT (graceful) and SIGHUP (zone reload); off for in-process tests.
     ///   - onAPIBound: `HOST:PORT` once the admin API listens.
-    public func run(signals: Bool = true, onAPIBound: @escaping @Sendable (String) -> Void = { _ in }) async throws {
+    ///   - onMetricsBound: `HOST:PORT` once the `--metrics` listener listens.
+    public func run(signals: Bool = true, onAPIBound: @escaping @Sendable (String) -> Void = { _ in },
+                    onMetricsBound: @escaping @Sendable (String) -> Void = { _ in }) async throws {
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: StoreWatcherService(publisher: publisher, store: store, interval: configuration.storePollInterval)),
             .init(service: DNSService(server: server)),
@@ -211,6 +228,9 @@ public final class Daemon: Sendable {
                 apiBoundBox.withLock { $0 = text }
                 onAPIBound(text)
             })))
+        }
+        if let metricsEndpoint {
+            services.append(.init(service: MetricsService(endpoint: metricsEndpoint, onBound: onMetricsBound)))
         }
         var config = ServiceGroupConfiguration(services: services, logger: logger)
         if signals {

@@ -147,6 +147,18 @@ struct AdminService: Service {
     }
 }
 
+/// The token-less `/metrics` listener of `--metrics`.
+struct MetricsService: Service {
+    let endpoint: MetricsEndpoint
+    let onBound: @Sendable (String) -> Void
+
+    func run() async throws {
+        try await endpoint.run { host, port in
+            onBound(host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)")
+        }
+    }
+}
+
 /// The node registry: every `interval` seconds this node's row (its heartbeat) is written and the others' are read,
 /// so that health quorum counts the live nodes. On shutdown the row says the node stopped (it stops counting at once).
 /// On SQLite (one node; any commit there makes every reader reload) the row is written at start and stop only.

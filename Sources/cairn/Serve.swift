@@ -75,6 +75,9 @@ struct Serve: ParsableCommand {
     @Option(help: "HOST:PORT of the admin API (JSON over HTTP, /metrics, /healthz, /readyz); empty = no API.")
     var api: String = "127.0.0.1:9053"
 
+    @Option(help: "HOST:PORT where /metrics is served without a token (for Prometheus; the admin API's /metrics stays); empty = none.")
+    var metrics: String = ""
+
     @Option(help: "PEM certificate chain for the admin API (TLS).")
     var apiTlsCert: String?
 
@@ -161,6 +164,7 @@ struct Serve: ParsableCommand {
             throw ValidationError("--log-level: unknown level \"\(logLevel)\"")
         }
         for d in dns { _ = try HostPort.parse(d, option: "--dns") }
+        if !metrics.isEmpty { _ = try HostPort.parse(metrics, option: "--metrics") }
         guard (512...65535).contains(maxUdpSize) else { throw ValidationError("--max-udp-size: must be 512...65535") }
         guard udpWorkers >= 0 else { throw ValidationError("--udp-workers: must be >= 0") }
         if let udpCpus, case .failure(let e) = CPUList.parse(udpCpus) { throw ValidationError("--udp-cpus: \(e.message)") }
@@ -219,11 +223,13 @@ struct Serve: ParsableCommand {
         let done = DispatchSemaphore(value: 0)
         Task.detached {
             do {
-                try await daemon.run { address in
+                try await daemon.run(onAPIBound: { address in
                     FileHandle.standardError.write("cairn: listening api \(address) (\(scheme))\n".data(using: .utf8)!)
                     let ms = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e6
                     logger.info("ready in \(String(format: "%.1f", ms)) ms")
-                }
+                }, onMetricsBound: { address in
+                    FileHandle.standardError.write("cairn: listening metrics \(address) (http)\n".data(using: .utf8)!)
+                })
             } catch {
                 failed.error.withLock { $0 = error }
             }
@@ -269,7 +275,7 @@ struct Serve: ParsableCommand {
                                               limits: limits.limits,
                                               connections: try apiConnectionLimits(maxConnections: apiConnections))
         }
-        return DaemonConfiguration(
+        var config = DaemonConfiguration(
             zones: zones, db: db, store: try StoreFlag.location(db: db, store: store),
             dns: DNSServerConfiguration(
                 addresses: addresses.map { ($0.host, $0.port) }, udpWorkers: udpWorkers, maxUDPPayload: maxUdpSize,
@@ -284,6 +290,11 @@ struct Serve: ParsableCommand {
             nodeHeartbeat: try seconds(nodeHeartbeat, "--node-heartbeat", from: 0.1, to: 60),
             nodeGoneAfter: try seconds(nodeGoneAfter, "--node-gone-after", from: 1, to: 86_400),
             storeCache: storeCache.isEmpty ? nil : storeCache)
+        if !metrics.isEmpty {
+            let hp = try HostPort.parse(metrics, option: "--metrics")
+            config.metrics = (hp.host, hp.port)
+        }
+        return config
     }
 
     /// A duration flag in seconds, within bounds.

@@ -1,0 +1,58 @@
+import Hummingbird
+import HummingbirdCore
+import HTTPTypes
+import Logging
+import NIOCore
+
+/// `--metrics HOST:PORT`: `/metrics` without a token, for Prometheus scrapers (as CoreDNS's :9153 and PowerDNS's
+/// webserver serve theirs), and nothing else: any other path is 404, any other method 405. Connections go through
+/// the same caps and deadlines as the admin API's (`AdminChildChannel`, docs/security.md). The admin API's own
+/// token-protected `/metrics` stays.
+public final class MetricsEndpoint: Sendable {
+    public let host: String
+    public let port: Int
+    let connections: AdminConnectionLimits
+    let metrics: @Sendable () -> String
+    let logger: Logger
+
+    public init(host: String, port: Int, connections: AdminConnectionLimits = .init(),
+                metrics: @escaping @Sendable () -> String, logger: Logger = Logger(label: "cairn.metrics")) {
+        self.host = host; self.port = port; self.connections = connections; self.metrics = metrics; self.logger = logger
+    }
+
+    /// Serves until the task is cancelled (or the graceful shutdown); `onBound` receives the bound address and port.
+    public func run(onBound: @escaping @Sendable (String, Int) -> Void) async throws {
+        let metrics = self.metrics
+        let router = Router(context: BasicRequestContext.self)
+        router.get("/metrics") { _, _ -> Response in
+            var headers = HTTPFields()
+            headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: metrics())))
+        }
+        router.on("/metrics", method: .head) { _, _ in Response(status: .ok) }
+        for method in [HTTPRequest.Method.post, .put, .delete, .patch] {
+            router.on("/metrics", method: method) { _, _ -> Response in
+                var headers = HTTPFields()
+                headers[.allow] = "GET, HEAD"
+                return Response(status: .methodNotAllowed, headers: headers)
+            }
+        }
+        let limits = connections
+        let table = AdminConnectionTable(maxConnections: limits.maxConnections, maxPerAddress: limits.maxConnectionsPerAddress)
+        let logger = self.logger
+        let server = HTTPServerBuilder { responder in
+            AdminChildChannel(base: HTTP1Channel(responder: responder), limits: limits, tls: false, table: table, logger: logger)
+        }
+        var quiet = Logger(label: "cairn.metrics.http")
+        quiet.logLevel = .warning
+        let app = Application(
+            router: router, server: server,
+            configuration: .init(address: .hostname(host, port: port), serverName: nil),
+            onServerRunning: { channel in
+                let a = channel.localAddress
+                onBound(a?.ipAddress ?? "?", a?.port ?? 0)
+            },
+            logger: quiet)
+        try await app.run()
+    }
+}

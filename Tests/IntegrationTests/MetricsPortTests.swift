@@ -1,0 +1,50 @@
+import DNSWire
+import Foundation
+import Testing
+
+/// `--metrics HOST:PORT`: `/metrics` without a token on its own listener, and nothing else there.
+@Suite struct MetricsPortTests {
+    static func metricsPort(in log: String) -> Int? {
+        guard let r = log.range(of: #"cairn: listening metrics 127\.0\.0\.1:[0-9]+"#, options: .regularExpression) else { return nil }
+        return Int(log[r].split(separator: ":").last!)
+    }
+
+    @Test func metricsAreServedWithoutATokenOnTheMetricsPortAndNothingElseIs() throws {
+        let server = try CairnProcess(["serve", "--zones", Paths.fixture("zones").path, "--dns", "127.0.0.1:0",
+                                       "--metrics", "127.0.0.1:0"])
+        defer { server.stop() }
+        var port: Int?
+        let deadline = Date().addingTimeInterval(10)
+        while port == nil && Date() < deadline {
+            port = Self.metricsPort(in: server.stderr.value)
+            if port == nil { usleep(20_000) }
+        }
+        let p = try #require(port, "no `listening metrics` line:\n\(server.stderr.value)")
+        _ = try DNSClient.udp("www.example.com.", .a, port: server.port)
+        // (the DNS workers publish their counts every so often: wait for the query to show)
+        var r = try AdminHTTP.request("GET", port: p, "/metrics")
+        let until = Date().addingTimeInterval(5)
+        while !r.body.contains("cairn_dns_queries_total{") && Date() < until {
+            usleep(100_000)
+            r = try AdminHTTP.request("GET", port: p, "/metrics")
+        }
+        #expect(r.status == 200)
+        #expect(r.headers["content-type"]?.hasPrefix("text/plain; version=0.0.4") == true, "\(r.headers)")
+        // (cairn_build_info comes in the next commit)
+        #expect(r.body.contains("cairn_dns_queries_total{transport=\"udp\",type=\"A\","), "\(r.body.prefix(2000))")
+        #expect(try AdminHTTP.request("HEAD", port: p, "/metrics").status == 200)
+        // nothing of the admin API there, token or not
+        #expect(try AdminHTTP.request("GET", port: p, "/v1/sites").status == 404)
+        #expect(try AdminHTTP.request("GET", port: p, "/healthz").status == 404)
+        #expect(try AdminHTTP.request("POST", port: p, "/metrics", body: "").status == 405)
+        // the admin API's /metrics still needs a token
+        #expect(try AdminHTTP.request("GET", port: server.apiPort, "/metrics").status == 401)
+    }
+
+    @Test func aBadMetricsAddressIsRefusedNamingTheFlag() throws {
+        let (status, out) = try CairnProcess.run(["serve", "--zones", Paths.fixture("zones").path, "--dns", "127.0.0.1:0",
+                                                  "--metrics", "nonsense"])
+        #expect(status != 0)
+        #expect(out.contains("--metrics"), "\(out)")
+    }
+}
