@@ -34,15 +34,16 @@ RUN apt-get update \
 COPY --from=build /out/cairn /usr/local/bin/cairn
 COPY zones /etc/cairn/zones
 VOLUME ["/var/lib/cairn"]
-EXPOSE 53/udp 53/tcp
+EXPOSE 53/udp 53/tcp 9153/tcp
 # Starts as root to bind port 53, then runs as the user cairn (see docs/operations.md). /var/lib/cairn stays
 # root's (0711): the user owns the store's files, never the directory, so it cannot swap them for links that
 # root would follow at the next start (docs/security.md). With a PostgreSQL store the node's local cache
 # (--store-cache) is written by the user, so it lives in the user's own /var/lib/cairn/cache (read without
 # following links).
-# The admin API stays on the container's loopback: `docker exec` to use it.
+# The admin API stays on the container's loopback: `docker exec` to use it. /metrics is served without a token on
+# 9153 (--metrics) for a Prometheus scraper.
 CMD ["cairn", "serve", "--zones", "/etc/cairn/zones", "--db", "/var/lib/cairn/cairn.sqlite", \
-     "--dns", "0.0.0.0:53", "--api", "127.0.0.1:9053", "--user", "cairn"]
+     "--dns", "0.0.0.0:53", "--api", "127.0.0.1:9053", "--metrics", "0.0.0.0:9153", "--user", "cairn"]
 # Healthy = the DNS listener answers, whatever zones are mounted: `. SOA` gets an answer with a status
 # (REFUSED when the root is not served) from a live server, and no reply at all from a dead or stuck one.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \

@@ -247,9 +247,13 @@ import Testing
         for n in Self.nodes {
             let cairnPorts = try #require(svcs[n]?["ports"] as? [String])
             #expect(cairnPorts.contains { $0.hasSuffix(":53/udp") } && cairnPorts.contains { $0.hasSuffix(":53/tcp") })
-            hostPorts.formUnion(cairnPorts.map { $0.split(separator: ":")[1] })
+            hostPorts.formUnion(cairnPorts.filter { $0.contains(":53/") }.map { $0.split(separator: ":")[1] })
+            // /metrics (--metrics 0.0.0.0:9153 in deploy/compose/cairn-start.sh), published on loopback too
+            #expect(cairnPorts.contains { $0.hasSuffix(":9153/tcp") }, "\(n) does not publish its metrics port")
         }
         #expect(hostPorts.count == Self.nodes.count, "the nodes do not publish distinct host ports: \(hostPorts)")
+        let start = try #require(Self.file("deploy/compose/cairn-start.sh"))
+        #expect(start.contains("--metrics 0.0.0.0:9153"))
         for (name, svc) in svcs where !Self.nodes.contains(name) { #expect(svc["ports"] == nil, "\(name) publishes ports") }
     }
 

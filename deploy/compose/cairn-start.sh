@@ -23,4 +23,4 @@ fi
 cairn apply -f /etc/cairn/gslb.yaml --store "$STORE" --zones "$ZONES"
 exec cairn serve --zones "$ZONES" --store "$STORE" ${CAIRN_NODE_NAME:+--node-name "$CAIRN_NODE_NAME"} \
     --store-cache /var/lib/cairn/cache/store-cache.json \
-    --dns 0.0.0.0:53 --api 127.0.0.1:9053 --user cairn
+    --dns 0.0.0.0:53 --api 127.0.0.1:9053 --metrics 0.0.0.0:9153 --user cairn
