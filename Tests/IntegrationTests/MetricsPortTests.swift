@@ -30,7 +30,7 @@ import Testing
         }
         #expect(r.status == 200)
         #expect(r.headers["content-type"]?.hasPrefix("text/plain; version=0.0.4") == true, "\(r.headers)")
-        // (cairn_build_info comes in the next commit)
+        #expect(r.body.contains("cairn_build_info{version=\""))
         #expect(r.body.contains("cairn_dns_queries_total{transport=\"udp\",type=\"A\","), "\(r.body.prefix(2000))")
         #expect(try AdminHTTP.request("HEAD", port: p, "/metrics").status == 200)
         // nothing of the admin API there, token or not
