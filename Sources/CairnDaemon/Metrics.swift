@@ -160,17 +160,17 @@ public final class Metrics: Sendable {
         w.family("cairn_probe_duration_seconds", .histogram, "Probe time from start to verdict, by monitor.")
         for k in keys {
             guard let hist = s.durations[k] else { continue }
-            w.histogram("cairn_probe_duration_seconds", [("monitor", k.monitor), ("type", k.type)], hist)
+            w.histogram("cairn_probe_duration_seconds", [("monitor", k.monitor), ("monitor_type", k.type)], hist)
         }
         w.family("cairn_probes_total", .counter, "Probes done, by monitor and result (success or failure).")
         for k in keys {
             let r = s.results[k] ?? [0, 0]
-            w.sample("cairn_probes_total", [("monitor", k.monitor), ("type", k.type), ("result", "success")], r[0])
-            w.sample("cairn_probes_total", [("monitor", k.monitor), ("type", k.type), ("result", "failure")], r[1])
+            w.sample("cairn_probes_total", [("monitor", k.monitor), ("monitor_type", k.type), ("result", "success")], r[0])
+            w.sample("cairn_probes_total", [("monitor", k.monitor), ("monitor_type", k.type), ("result", "failure")], r[1])
         }
         w.family("cairn_probes_late_total", .counter,
                  "Probes that started more than half an interval after their slot (the scheduler or the concurrency cap fell behind).")
-        for k in keys { w.sample("cairn_probes_late_total", [("monitor", k.monitor), ("type", k.type)], s.late[k] ?? 0) }
+        for k in keys { w.sample("cairn_probes_late_total", [("monitor", k.monitor), ("monitor_type", k.type)], s.late[k] ?? 0) }
         w.family("cairn_probe_targets", .gauge, "Distinct probe targets (address, port, monitor).")
         w.sample("cairn_probe_targets", [], h.targetCount)
         w.family("cairn_probes_in_flight", .gauge, "Probes running now.")

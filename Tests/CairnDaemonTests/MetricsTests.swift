@@ -337,23 +337,28 @@ import Glibc
         let down = ["pool": "www.metrics.test.", "type": "A", "address": "192.0.2.2", "site": "ams", "state": "real"]
         let e = try await MetricsTests.waitFor(metrics) { e in
             e.value("cairn_member_up", up) == 1 && e.value("cairn_member_up", down) == 0
-                && (e.value("cairn_probes_total", ["monitor": "web", "type": "tcp", "result": "failure"]) ?? 0) >= 1
+                && (e.value("cairn_probes_total", ["monitor": "web", "monitor_type": "tcp", "result": "failure"]) ?? 0) >= 1
         }
         #expect(e.value("cairn_member_up", up) == 1)
         #expect(e.value("cairn_member_up", down) == 0)
         #expect(e.value("cairn_member_up", down.merging(["state": "effective"]) { $1 }) == 0)
         #expect(e.value("cairn_health_transitions_total", ["pool": "www.metrics.test.", "type": "A", "to": "up"]) == 1)
         #expect(e.value("cairn_health_transitions_total", ["pool": "www.metrics.test.", "type": "A", "to": "down"]) == 1)
-        let ok = try #require(e.value("cairn_probes_total", ["monitor": "web", "type": "tcp", "result": "success"]))
-        let failed = try #require(e.value("cairn_probes_total", ["monitor": "web", "type": "tcp", "result": "failure"]))
+        let ok = try #require(e.value("cairn_probes_total", ["monitor": "web", "monitor_type": "tcp", "result": "success"]))
+        let failed = try #require(e.value("cairn_probes_total", ["monitor": "web", "monitor_type": "tcp", "result": "failure"]))
         #expect(ok >= 1 && failed >= 1)
         // Every probe took 3 ms: the count is the number of probes; all land in the 5 ms bucket, none in 2.5 ms.
-        let count = e.value("cairn_probe_duration_seconds_count", ["monitor": "web", "type": "tcp"])
+        let count = e.value("cairn_probe_duration_seconds_count", ["monitor": "web", "monitor_type": "tcp"])
         #expect(count == ok + failed)
-        #expect(e.value("cairn_probe_duration_seconds_bucket", ["monitor": "web", "type": "tcp", "le": "0.0025"]) == 0)
-        #expect(e.value("cairn_probe_duration_seconds_bucket", ["monitor": "web", "type": "tcp", "le": "0.005"]) == count)
+        #expect(e.value("cairn_probe_duration_seconds_bucket", ["monitor": "web", "monitor_type": "tcp", "le": "0.0025"]) == 0)
+        #expect(e.value("cairn_probe_duration_seconds_bucket", ["monitor": "web", "monitor_type": "tcp", "le": "0.005"]) == count)
         #expect(e.value("cairn_probe_targets", [:]) == 2)
         #expect((e.value("cairn_snapshot_rebuilds_total", ["kind": "incremental"]) ?? 0) >= 1)
+        // A label means one thing everywhere: `type` is a DNS record type (or `other`) in every family.
+        let text = metrics.render()
+        let typeValues = Set(text.matches(of: /[{,]type="([^"]*)"/).map { String($0.output.1) })
+        #expect(!typeValues.isEmpty)
+        for v in typeValues { #expect(v == "other" || RecordType(name: v) != nil, "type=\"\(v)\" is not a record type") }
     }
 
     @Test func theTextParsesAsPrometheusFormatWithHelpTypeAndCumulativeBuckets() async throws {
