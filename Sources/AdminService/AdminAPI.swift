@@ -162,7 +162,8 @@ public final class AdminAPI: Sendable {
         on(.get, "/metrics", .read) { api, _ in
             Reply(status: .ok, text: api.metrics(), contentType: "text/plain; version=0.0.4; charset=utf-8")
         }
-        on(.get, "/openapi.json", .read) { _, _ in Reply(status: .ok, text: OpenAPIDocument.json) }
+        // The contract is public (a client generator needs it before it has a token), as /healthz and /readyz.
+        on(.get, "/openapi.json", nil) { _, _ in Reply(status: .ok, text: OpenAPIDocument.json) }
 
         // One controller per resource, each over the roles it needs.
         let routes = AdminRoutes { method, path, scope, handler in on(method, path, scope) { _, c in try await handler(c) } }

@@ -58,7 +58,7 @@ import Testing
 
     /// Every endpoint, with a body that would succeed for a token of the right scope.
     static let endpoints: [(method: String, path: String, scope: String, body: String?)] = [
-        ("GET", "/metrics", "read", nil), ("GET", "/openapi.json", "read", nil),
+        ("GET", "/metrics", "read", nil),
         ("GET", "/v1/sites", "read", nil), ("POST", "/v1/sites", "write", #"{"name":"ams"}"#),
         ("GET", "/v1/sites/fra", "read", nil), ("PUT", "/v1/sites/fra", "write", #"{"region":"eu2"}"#),
         ("DELETE", "/v1/sites/iad", "write", nil),
@@ -119,9 +119,10 @@ import Testing
         // Exactly one audit row per failed authentication, and nothing else.
         #expect(rows.count == auditBefore + unauthorized)
         #expect(rows.dropFirst(auditBefore).allSatisfy { ($0["action"] as? String) == "auth-failure" })
-        // No anonymous access but /healthz and /readyz.
+        // No anonymous access but /healthz, /readyz and the contract, /openapi.json.
         #expect(try s.call("GET", "/healthz").status == 200)
         #expect(try s.call("GET", "/readyz").status == 200)
+        #expect(try s.call("GET", "/openapi.json").status == 200)
     }
 
     @Test func repeatedFailedAuthenticationsFromOneAddressGet429ButAGoodTokenStillWorks() throws {
