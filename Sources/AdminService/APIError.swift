@@ -36,7 +36,10 @@ public struct APIError: Error, Sendable, CustomStringConvertible, Encodable {
             switch e.failureKind {
             case .invalid: return .invalid(nil, e.failureMessage)
             case .notFound: return .notFound(e.failureObject.map { "\($0): \(e.failureMessage)" } ?? e.failureMessage)
-            case .conflict: return .conflict("If-Match", e.failureObject.map { "\($0): \(e.failureMessage)" } ?? e.failureMessage)
+            // The repository's only conflict is a version check failing: a stale If-Match (RFC 9110 §13.1.1).
+            case .conflict:
+                return APIError(.preconditionFailed, "precondition-failed", field: "If-Match",
+                                e.failureObject.map { "\($0): \(e.failureMessage)" } ?? e.failureMessage)
             case .unavailable: return APIError(.serviceUnavailable, "unavailable", "the store failed: \(e.failureMessage)")
             }
         }

@@ -28,6 +28,8 @@ public struct AdminAPIConfiguration: Sendable {
     public var limits: ConfigLimits
     /// Connection caps and deadlines (docs/security.md, "Admin API connections").
     public var connections: AdminConnectionLimits
+    /// `--api-require-if-match`: writes to existing objects without `If-Match` get 428.
+    public var requireIfMatch = false
     public init(host: String = "127.0.0.1", port: Int = 9053, tlsCertificate: String? = nil, tlsKey: String? = nil,
                 failureLimit: Int = 10, failureWindow: Double = 60, allowCommandMonitors: Bool = false,
                 limits: ConfigLimits = .defaults, connections: AdminConnectionLimits = .init()) {

@@ -85,9 +85,16 @@ struct ConfigController: AdminController {
     }
 
     /// The version `If-Match` names; nil when there is none or it is `*` (RFC 9110: any current version, i.e.
-    /// the object must exist, which every write that takes a version checks anyway).
+    /// the object must exist, which every write that takes a version checks anyway). With
+    /// `--api-require-if-match` a write without one is refused with 428 (RFC 6585).
     func ifMatch(_ c: Call) throws -> Int64? {
-        guard let raw = c.request.headers[.ifMatch] else { return nil }
+        guard let raw = c.request.headers[.ifMatch] else {
+            if configuration.requireIfMatch {
+                throw APIError(.preconditionRequired, "precondition-required", field: "If-Match",
+                               "this server requires If-Match on writes to existing objects: GET the object and send its ETag (or \"*\")")
+            }
+            return nil
+        }
         var t = raw.trimmingCharacters(in: .whitespaces)
         if t == "*" { return nil }
         if t.hasPrefix("W/") { t.removeFirst(2) }

@@ -85,7 +85,7 @@ struct SiteCommand: ParsableCommand {
     struct Update: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Change a site's keys; the others keep their values.",
-            discussion: "Reads the site, changes the given keys and writes it back with If-Match, so a concurrent change is refused (409), not lost.")
+            discussion: "Reads the site, changes the given keys and writes it back with If-Match, so a concurrent change is refused (412), not lost.")
         @Argument var name: String
         @OptionGroup var fields: Fields
         @OptionGroup var options: APIOptions

@@ -90,6 +90,9 @@ struct Serve: ParsableCommand {
     @Option(help: "Start as root (to bind port 53), then run as this user: no capabilities, NoNewPrivs (docs/operations.md).")
     var user: String?
 
+    @Flag(help: "Refuse API writes to existing objects (PUT, DELETE) without If-Match with 428, so that no client overwrites a change it has not seen.")
+    var apiRequireIfMatch = false
+
     @Option(help: "Failed API authentications from one address per minute before it gets 429.")
     var apiMaxAuthFailures: Int = 10
 
@@ -274,6 +277,7 @@ struct Serve: ParsableCommand {
                                               failureLimit: apiMaxAuthFailures, allowCommandMonitors: allowCommandMonitors,
                                               limits: limits.limits,
                                               connections: try apiConnectionLimits(maxConnections: apiConnections))
+            apiConfig?.requireIfMatch = apiRequireIfMatch
         }
         var config = DaemonConfiguration(
             zones: zones, db: db, store: try StoreFlag.location(db: db, store: store),
