@@ -19,8 +19,24 @@ public struct APIError: Error, Sendable, CustomStringConvertible, Encodable {
     public var description: String { "\(status.code) \(code): \(field.map { "\($0): " } ?? "")\(message)" }
 
     enum CodingKeys: String, CodingKey {
-        case code = "error", field, message
+        case code = "error", field, message, status, title, detail
     }
+
+    /// RFC 9457 problem details: Cairn's `error`, `field` and `message` (extension members, as before), and the
+    /// standard `status`, `title` (the status's reason phrase, as for the default type `about:blank`) and
+    /// `detail` (= `message`).
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(code, forKey: .code)
+        try c.encode(field, forKey: .field)
+        try c.encode(message, forKey: .message)
+        try c.encode(status.code, forKey: .status)
+        try c.encode(status.reasonPhrase, forKey: .title)
+        try c.encode(message, forKey: .detail)
+    }
+
+    /// The media type of every error body (RFC 9457).
+    public static let contentType = "application/problem+json"
 
     static func badRequest(_ field: String?, _ message: String) -> APIError { APIError(.badRequest, "bad-request", field: field, message) }
     static func invalid(_ field: String?, _ message: String) -> APIError {

@@ -200,7 +200,7 @@ public final class AdminAPI: Sendable {
         } catch {
             let e = APIError.from(error)
             if e.status.code >= 500 { logger.error("\(path): \(e)") }
-            reply = Reply(status: e.status, json: jsonText(e))
+            reply = Reply(status: e.status, json: jsonText(e), contentType: APIError.contentType)
         }
         var headers: HTTPFields = [Self.requestIDField: requestID]
         if reply.status == .unauthorized { headers[.wwwAuthenticate] = "Bearer realm=\"cairn\"" }
@@ -241,7 +241,7 @@ struct ErrorMiddleware: RouterMiddleware {
             return try await next(request, context)
         } catch {
             let e = APIError.from(error)
-            return Response(status: e.status, headers: [.contentType: "application/json"],
+            return Response(status: e.status, headers: [.contentType: APIError.contentType],
                             body: .init(byteBuffer: ByteBuffer(string: jsonText(e) + "\n")))
         }
     }
