@@ -87,8 +87,11 @@ import Testing
     }
 
     @Test func errorsAndZonesKeepTheirKeys() {
-        #expect(jsonText(APIError.invalid("ttl", "expected a number")) == #"{"error":"invalid","field":"ttl","message":"expected a number"}"#)
-        #expect(jsonText(APIError.notFound("no such path")) == #"{"error":"not-found","field":null,"message":"no such path"}"#)
+        // RFC 9457 problem details: Cairn's keys first, then status, title and detail.
+        #expect(jsonText(APIError.invalid("ttl", "expected a number"))
+                == #"{"error":"invalid","field":"ttl","message":"expected a number","status":422,"title":"Unprocessable Content","detail":"expected a number"}"#)
+        #expect(jsonText(APIError.notFound("no such path"))
+                == #"{"error":"not-found","field":null,"message":"no such path","status":404,"title":"Not Found","detail":"no such path"}"#)
         #expect(jsonText(ZoneList(zones: [.init(origin: "example.com.", serial: 7, source: "zones/example.com.zone")], errors: []))
             == #"{"zones":[{"origin":"example.com.","serial":7,"source":"zones/example.com.zone"}],"errors":[]}"#)
         #expect(jsonText(ZoneList(zones: [], errors: ["x"], generation: 4)) == #"{"zones":[],"errors":["x"],"generation":4}"#)

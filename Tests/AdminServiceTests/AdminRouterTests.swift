@@ -80,7 +80,8 @@ import Testing
             try await client.execute(uri: "/v1/sites", method: .get, headers: Self.headers(nil)) { r in
                 #expect(r.status == .unauthorized)
                 let body = try Self.json(r)
-                #expect(Set(body.keys) == ["error", "field", "message"], "\(body)")
+                #expect(Set(body.keys) == ["error", "field", "message", "status", "title", "detail"], "\(body)")
+                #expect(r.headers[.contentType] == "application/problem+json")
             }
             try await client.execute(uri: "/v1/sites", method: .get, headers: Self.headers("cairn_not-a-token")) { r in
                 #expect(r.status == .unauthorized)
@@ -165,7 +166,7 @@ import Testing
         #expect(try f.store.listAudit(object: nil, since: nil, until: nil, limit: 10, offset: 0).allSatisfy { !$0.object.hasPrefix("site:") })
     }
 
-    @Test func aStaleIfMatchIsAConflictAndTheCurrentOneGoesThrough() async throws {
+    @Test func aStaleIfMatchIsPreconditionFailedAndTheCurrentOneGoesThrough() async throws {
         let f = try Self.fixture()
         defer { try? FileManager.default.removeItem(at: f.dir) }
         let app = Application(router: f.api.buildRouter())
@@ -174,7 +175,7 @@ import Testing
                                      body: ByteBuffer(string: #"{"name":"fra"}"#)) { r in #expect(r.status == .created) }
             try await client.execute(uri: "/v1/sites/fra", method: .put, headers: Self.headers(f.write, [.ifMatch: "\"7\""]),
                                      body: ByteBuffer(string: #"{"region":"eu"}"#)) { r in
-                #expect(r.status == .conflict, "\(r.status) \(String(buffer: r.body))")
+                #expect(r.status == .preconditionFailed, "\(r.status) \(String(buffer: r.body))")
             }
             try await client.execute(uri: "/v1/sites/fra", method: .put, headers: Self.headers(f.write, [.ifMatch: "\"1\""]),
                                      body: ByteBuffer(string: #"{"region":"eu"}"#)) { r in
