@@ -22,6 +22,12 @@ public struct Explanation: Sendable, Codable {
         /// With several live nodes: the rule `real` was agreed by, and each node's own verdict.
         public var quorum: String?
         public var nodes: [NodeVerdict]?
+
+        /// snake_case as every other API document (until 2026-12-05: `realStale`, `forcedBy`, `distanceKm`).
+        enum CodingKeys: String, CodingKey {
+            case address, site, region, admin, weight, priority, real, realStale = "real_stale", forced
+            case forcedBy = "forced_by", effective, distanceKm = "distance_km", eligible, chosen, why, quorum, nodes
+        }
     }
     /// One node's own verdict on a member (health quorum).
     public struct NodeVerdict: Sendable, Codable, Hashable {
@@ -43,6 +49,12 @@ public struct Explanation: Sendable, Codable {
     public var fallback: Bool
     public var rcode: String
     public var note: String?
+
+    /// snake_case as every other API document (until 2026-12-05: `topologyMatch`, `ecsScope`).
+    enum CodingKeys: String, CodingKey {
+        case name, type, pool, policy, client, topologyMatch = "topology_match", members, answer, ttl
+        case ecsScope = "ecs_scope", fallback, rcode, note
+    }
 
     /// Human text, one fact per line.
     public var text: String {

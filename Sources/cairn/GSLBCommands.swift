@@ -185,9 +185,14 @@ struct Explain: ParsableCommand {
         let r = try api.call(.GET, "/v1/explain", query: [("name", name), ("type", type), ("client", client), ("ecs", ecs)])
         if json { return printRaw(r.body) }
         let plain = JSONDecoder()
-        let snake = JSONDecoder()
-        snake.keyDecodingStrategy = .convertFromSnakeCase
-        guard let ex = (try? plain.decode(Explanation.self, from: r.body)) ?? (try? snake.decode(Explanation.self, from: r.body)) else {
+        // A server from before 2026-12-05 answers with camelCase keys (`realStale`): read those too.
+        let camel = JSONDecoder()
+        camel.keyDecodingStrategy = .custom { path in
+            let key = path.last!.stringValue
+            let snake = key.reduce(into: "") { s, c in s += c.isUppercase ? "_" + c.lowercased() : String(c) }
+            return AnyCodingKey(snake)
+        }
+        guard let ex = (try? plain.decode(Explanation.self, from: r.body)) ?? (try? camel.decode(Explanation.self, from: r.body)) else {
             return printRaw(r.body)
         }
         print(ex.text, terminator: "")

@@ -361,6 +361,35 @@ import Testing
         #expect((explain.object["answer"] as? [String]) == ["192.0.2.10"], "\(explain.body)")
     }
 
+    /// One casing for JSON keys in every document the API returns: snake_case (explain's five camelCase keys
+    /// were the last exception, until 2026-12-05).
+    @Test func everyJSONKeyTheAPIReturnsIsSnakeCase() throws {
+        let s = try Self.start()
+        defer { s.process.stop(); try? FileManager.default.removeItem(at: s.env.dir) }
+        _ = try s.call("POST", "/v1/overrides", token: s.write,
+                       body: #"{"scope":"site","target":"fra","state":"drain","reason":"x","expires_in":"1h"}"#)
+        var bad: [String] = []
+        func walk(_ v: Any, _ path: String) {
+            if let o = v as? [String: Any] {
+                for (k, x) in o {
+                    if k.range(of: "^[a-z][a-z0-9_]*$", options: .regularExpression) == nil { bad.append("\(path).\(k)") }
+                    // (answers by site are keyed by site names, audit rows carry stored objects: data, not keys)
+                    if !["before", "during", "after", "sites_during"].contains(k) { walk(x, "\(path).\(k)") }
+                }
+            } else if let a = v as? [Any] {
+                for x in a { walk(x, path + "[]") }
+            }
+        }
+        for path in ["/v1/sites", "/v1/pools", "/v1/monitors", "/v1/topology", "/v1/overrides", "/v1/health",
+                     "/v1/explain?name=www.gslb.test.&client=192.0.2.1", "/v1/explain?name=www.gslb.test.&ecs=192.0.2.0/24",
+                     "/v1/audit", "/v1/zones", "/v1/nodes", "/readyz"] {
+            let r = try s.call("GET", path, token: s.admin)
+            #expect(r.status == 200, "\(path): \(r.status) \(r.body)")
+            walk(r.json ?? [:], path)
+        }
+        #expect(bad.isEmpty, "keys that are not snake_case: \(bad)")
+    }
+
     @Test func metricsCountQueriesAndAnswersByPoolAndSite() throws {
         let s = try Self.start()
         for _ in 0..<5 { _ = try s.answer() }
