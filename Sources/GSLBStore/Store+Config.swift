@@ -52,6 +52,25 @@ extension Store {
         }
     }
 
+    /// What `replaceConfig(config, prune:)` would change, without changing anything: the same write runs
+    /// in a transaction (same comparison, same checks, same audit rows) that is rolled back. Returns the
+    /// audit rows it would write (no ids); `[]` when the config equals the stored one.
+    public func previewConfig(_ config: GSLBConfig, prune: Bool) throws -> [AuditEntry] {
+        struct RolledBack: Error {}
+        let template = AuditEntry(time: now(), principal: "-", source: "preview", action: "", object: "", node: node)
+        var would: [AuditEntry]?
+        do {
+            _ = try write("previewing the config", announce: false) { db -> Int in
+                would = try Self.applyConfig(db, config, prune: prune, template: template)
+                throw RolledBack()
+            }
+        } catch {
+            guard let would else { throw error }
+            return would.map { var e = $0; e.id = nil; return e }
+        }
+        return []
+    }
+
     /// Reads the stored config, lets `body` change it, and stores the result as
     /// `replaceConfig(prune: true)` would, all in one write transaction: the way to create,
     /// change or delete single objects without racing another writer. An error thrown by

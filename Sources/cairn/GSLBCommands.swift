@@ -20,6 +20,13 @@ struct StoreOptions: ParsableArguments {
 
     func openStore() throws -> Store { try StoreFlag.open(db: db, store: store) }
 
+    /// Whether the store is there: a PostgreSQL store always is (the server says otherwise); a SQLite store
+    /// when its file exists.
+    var exists: Bool {
+        guard let path = (try? StoreFlag.location(db: db, store: store))?.sqlitePath else { return true }
+        return FileManager.default.fileExists(atPath: path)
+    }
+
     /// A snapshot of the static zones only: what the validator checks pools against.
     func zoneSnapshot() throws -> ServingSnapshot {
         let (zs, errors) = ZoneDirectory.load(directory: zones)
@@ -80,8 +87,11 @@ struct Apply: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Delete objects that the file does not name.")
     var prune = true
 
-    @Flag(help: "Validate only; change nothing.")
+    @Flag(help: "Validate, and print what applying would change (create, update with each key old → new, delete; with --prune, deletions that stop answers first); change nothing.")
     var dryRun = false
+
+    @Flag(help: "With --dry-run: the change set as JSON.")
+    var json = false
 
     @OptionGroup var limits: LimitOptions
 
@@ -100,7 +110,27 @@ struct Apply: ParsableCommand {
             config = c
         }
         if dryRun {
+            // Against the store as it is (an absent SQLite file is an empty store: not created by a dry run).
+            var audit: [AuditEntry] = []
+            if store.exists {
+                audit = try store.openStore().previewConfig(config, prune: prune)
+            } else {
+                // everything would be created: preview against an empty store in a temporary file
+                let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-dry-run-\(UUID().uuidString)")
+                try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+                defer { try? FileManager.default.removeItem(at: dir) }
+                let empty = try Store(location: .sqlite(path: dir.appendingPathComponent("empty.sqlite").path))
+                defer { empty.close() }
+                audit = try empty.previewConfig(config, prune: prune)
+            }
+            let changes = ConfigChange.from(audit)
+            if json {
+                print(JSONValue(encoding: DryRun(file: file, valid: true, changes: changes)).compactText)
+                return
+            }
             print("\(file): valid (\(config.sites.count) sites, \(config.pools.count) pools, \(config.monitors.count) monitors, \(config.topology.count) topology entries)")
+            for c in changes { print(c.text) }
+            print(changes.isEmpty ? "no changes" : "\(changes.count) change(s) would be applied (dry run: nothing changed)")
             return
         }
         let db = try store.openStore()
@@ -108,6 +138,13 @@ struct Apply: ParsableCommand {
         for c in changes { print("\(c.action) \(c.object)") }
         print(changes.isEmpty ? "no changes" : "\(changes.count) change(s) applied")
     }
+}
+
+/// `cairn apply --dry-run --json`.
+struct DryRun: Encodable {
+    var file: String
+    var valid: Bool
+    var changes: [ConfigChange]
 }
 
 struct Export: ParsableCommand {

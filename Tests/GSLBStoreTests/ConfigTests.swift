@@ -63,6 +63,26 @@ extension RepositoryContract {
         #expect(try store.loadState().config == config)
     }
 
+    /// `previewConfig` returns the rows `replaceConfig` would write and changes nothing (no row, no version,
+    /// no change token), on both backends.
+    @Test(arguments: Backend.allCases) func previewConfigReturnsTheChangesAndWritesNothing(_ backend: Backend) throws {
+        let place = try backend.makeLocation()
+        defer { place.cleanUp() }
+        let store = try place.open()
+        try store.replaceConfig(fullConfig(), principal: "alice", source: "cli", prune: false)
+        let before = try Observed(store)
+        let token = try store.changeToken()
+        var config = fullConfig()
+        config.pools[1].members[1].weight = 75
+        let preview = try store.previewConfig(config, prune: false)
+        #expect(preview.map(\.action) == ["update"] && preview.first?.object == "pool:www.example.com./A")
+        #expect(preview.first?.id == nil)
+        #expect(ConfigChange.from(preview).first?.fields.map(\.key) == ["members[192.0.2.10].weight"])
+        #expect(try Observed(store) == before)
+        #expect(try store.changeToken() == token)
+        #expect(try store.previewConfig(fullConfig(), prune: false).isEmpty)
+    }
+
     @Test(arguments: Backend.allCases) func reorderingMembersIsStoredAndAudited(_ backend: Backend) throws {
         let place = try backend.makeLocation()
         defer { place.cleanUp() }

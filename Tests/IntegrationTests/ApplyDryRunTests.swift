@@ -1,0 +1,55 @@
+import Foundation
+import Testing
+
+/// `cairn apply --dry-run`: the change set the apply would make, computed by the apply itself in a
+/// transaction that is rolled back, and nothing changed.
+@Suite struct ApplyDryRunTests {
+    @Test func dryRunShowsCreatesUpdatesWithOldAndNewAndDeletionsThatStopAnswersFirstAndChangesNothing() throws {
+        let dir = try Paths.tempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let db = dir.appendingPathComponent("cairn.sqlite").path
+        let zones = Paths.fixture("zones").path
+        let example = try String(contentsOf: Paths.fixture("examples/gslb.yaml"), encoding: .utf8)
+        let file = dir.appendingPathComponent("gslb.yaml")
+        try example.write(to: file, atomically: true, encoding: .utf8)
+
+        // A dry run against a store that does not exist: everything would be created, and no file appears.
+        var (rc, out) = try CairnProcess.run(["apply", "--dry-run", "-f", file.path, "--db", db, "--zones", zones])
+        #expect(rc == 0, "\(out)")
+        #expect(out.contains("create site:fra") && out.contains("create pool:api.example.com./A"), "\(out)")
+        #expect(out.contains("12 change(s) would be applied (dry run: nothing changed)"), "\(out)")
+        #expect(!FileManager.default.fileExists(atPath: db), "a dry run created the store")
+
+        (rc, out) = try CairnProcess.run(["apply", "-f", file.path, "--db", db, "--zones", zones])
+        #expect(rc == 0, "\(out)")
+        let exported = try CairnProcess.run(["export", "--db", db]).1
+
+        // fra's capacity changes, the api pool is gone from the file.
+        var changed = example.replacingOccurrences(of: "capacity: 1000}", with: "capacity: 1200}")
+        let start = try #require(changed.range(of: "  # Spread by weight"))
+        let end = try #require(changed.range(of: "# Client networks"))
+        changed.removeSubrange(start.lowerBound..<end.lowerBound)
+        try changed.write(to: file, atomically: true, encoding: .utf8)
+        (rc, out) = try CairnProcess.run(["apply", "--dry-run", "-f", file.path, "--db", db, "--zones", zones])
+        #expect(rc == 0, "\(out)")
+        let lines = out.split(separator: "\n").map(String.init)
+        let changes = lines.filter { $0.hasPrefix("create ") || $0.hasPrefix("update ") || $0.hasPrefix("delete ") }
+        // the deletion that stops answers comes first, then the rest
+        #expect(changes.first?.hasPrefix("delete pool:api.example.com./A (stops answering)") == true, "\(out)")
+        #expect(changes.contains("update site:fra: capacity 1000 → 1200"), "\(out)")
+        #expect(try CairnProcess.run(["export", "--db", db]).1 == exported, "a dry run changed the store")
+
+        // --json: the same change set
+        (rc, out) = try CairnProcess.run(["apply", "--dry-run", "--json", "-f", file.path, "--db", db, "--zones", zones])
+        #expect(rc == 0, "\(out)")
+        let doc = try #require(try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any])
+        let list = try #require(doc["changes"] as? [[String: Any]])
+        #expect(list.first?["removes_answers"] as? Bool == true)
+        let update = try #require(list.first { $0["object"] as? String == "site:fra" })
+        #expect((update["fields"] as? [[String: Any]])?.first?["new"] as? Int == 1200)
+
+        // --no-prune: nothing is deleted
+        (rc, out) = try CairnProcess.run(["apply", "--dry-run", "--no-prune", "-f", file.path, "--db", db, "--zones", zones])
+        #expect(!out.contains("delete "), "\(out)")
+    }
+}
