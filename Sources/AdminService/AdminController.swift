@@ -28,6 +28,15 @@ struct AdminRoutes {
 extension AdminAPI.Call {
     /// The body as a JSON value (at most 1 MiB; `application/json` or `application/merge-patch+json`).
     func readJSON() async throws -> Any {
+        let data = try await readJSONData()
+        guard let value = try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]) else {
+            throw APIError.badRequest("body", "the body is not valid JSON")
+        }
+        return value
+    }
+
+    /// The body's bytes, checked as `readJSON` checks them (size, media type), not parsed.
+    func readJSONData() async throws -> Data {
         let ct = request.headers[.contentType]?.lowercased() ?? ""
         let buffer = try await request.body.collect(upTo: 1 << 20)
         guard buffer.readableBytes > 0 else { throw APIError.badRequest("body", "a JSON body is required") }
@@ -35,10 +44,7 @@ extension AdminAPI.Call {
             throw APIError(.unsupportedMediaType, "unsupported-media-type", field: "Content-Type",
                            "the body must be application/json (got \(ct.isEmpty ? "none" : ct))")
         }
-        guard let value = try? JSONSerialization.jsonObject(with: Data(buffer.readableBytesView), options: [.fragmentsAllowed]) else {
-            throw APIError.badRequest("body", "the body is not valid JSON")
-        }
-        return value
+        return Data(buffer.readableBytesView)
     }
 
     /// A request body (override, token, drill) read by the config codec. Not `AdminAPI.decode`, which

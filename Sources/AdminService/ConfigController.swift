@@ -45,6 +45,8 @@ struct ConfigController: AdminController {
         routes.on(.put, "/v1/monitors/:name", .write) { c in try await put(Self.monitors, c) }
         routes.on(.delete, "/v1/monitors/:name", .write) { c in try await delete(Self.monitors, c) }
 
+        routes.on(.post, "/v1/config/preview", .write) { c in try await previewConfig(c) }
+
         routes.on(.get, "/v1/topology", .read) { _ in try listTopology() }
         routes.on(.put, "/v1/topology", .write) { c in try await putTopology(c) }
         routes.on(.post, "/v1/topology", .write) { c in try await createTopology(c) }
@@ -101,6 +103,41 @@ struct ConfigController: AdminController {
         t = t.trimmingCharacters(in: CharacterSet(charactersIn: "\""))
         guard let v = Int64(t), v >= 0 else { throw APIError.badRequest("If-Match", "expected an object version such as \"3\"") }
         return v
+    }
+
+    // MARK: - Preview
+
+    /// `POST /v1/config/preview[?prune=false]`: a whole configuration (the `cairn apply` file as JSON), checked as
+    /// `cairn apply` checks it, and the changes applying it would make (`cairn apply --dry-run`). Nothing changes.
+    func previewConfig(_ c: Call) async throws -> Reply {
+        let prune: Bool
+        switch c.query("prune") {
+        case nil, "true": prune = true
+        case "false": prune = false
+        case let other?: throw APIError.badRequest("prune", "expected true or false, not \(other)")
+        }
+        let data = try await c.readJSONData()
+        guard (try? JSONSerialization.jsonObject(with: data)) is [String: Any] else {
+            throw APIError.badRequest("body", "expected a JSON object: the configuration as in a cairn apply file")
+        }
+        let snap = publisher.box.load()
+        // JSON is YAML: the file reader reads the body, so keys, defaults, limits and messages are the file's.
+        switch ConfigFile.decode(yaml: String(decoding: data, as: UTF8.self), zones: snap.origins,
+                                 staticData: snap.staticTypes(at:), occluded: snap.isOccluded, limits: configuration.limits) {
+        case .failure(let issues):
+            let first = issues[0]
+            throw APIError.invalid(first.path.isEmpty ? nil : first.path,
+                                   issues.count == 1 ? first.message : "\(first.message) (and \(issues.count - 1) more problem(s))")
+        case .success(let config):
+            let changes = ConfigChange.from(try repo.previewConfig(config, prune: prune))
+            return .ok(ConfigPreview(valid: true, prune: prune, changes: changes))
+        }
+    }
+
+    struct ConfigPreview: Encodable {
+        var valid: Bool
+        var prune: Bool
+        var changes: [ConfigChange]
     }
 
     // MARK: - Writing

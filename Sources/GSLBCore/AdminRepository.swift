@@ -17,6 +17,9 @@ public protocol ConfigWriteRepository: Sendable {
     @discardableResult
     func modifyConfig(principal: String, source: String, requestID: String?, expectedVersions: [String: Int64],
                       _ body: (inout GSLBConfig) throws -> Void) throws -> ConfigWrite
+    /// The audit rows replacing the whole config by `config` would write, computed by that write in a
+    /// transaction that is rolled back: nothing changes.
+    func previewConfig(_ config: GSLBConfig, prune: Bool) throws -> [AuditEntry]
 }
 
 /// Forced states (overrides, drains, drills' overrides), each written with its audit row.

@@ -86,6 +86,7 @@ import Testing
         ("GET", "/v1/health", "read", nil), ("GET", "/v1/explain?name=www.gslb.test.", "read", nil),
         ("GET", "/v1/audit", "read", nil), ("GET", "/v1/zones", "read", nil),
         ("POST", "/v1/zones/reload", "write", nil),
+        ("POST", "/v1/config/preview?prune=false", "write", #"{"sites":[{"name":"fra","region":"eu"}]}"#),
         ("GET", "/v1/tokens", "admin", nil), ("POST", "/v1/tokens", "admin", #"{"name":"n","scope":"read"}"#),
         ("DELETE", "/v1/tokens/1", "admin", nil),
     ]

@@ -52,4 +52,25 @@ import Testing
         (rc, out) = try CairnProcess.run(["apply", "--dry-run", "--no-prune", "-f", file.path, "--db", db, "--zones", zones])
         #expect(!out.contains("delete "), "\(out)")
     }
+
+    /// The API's preview: the same change set, 422 naming the first problem of a bad configuration, and
+    /// nothing changed either way.
+    @Test func theAPIPreviewsAWholeConfigurationAndChangesNothing() throws {
+        let s = try AdminAPITests.start()
+        defer { s.process.stop(); try? FileManager.default.removeItem(at: s.env.dir) }
+        let before = try s.state()
+        let body = #"{"sites":[{"name":"fra","region":"eu","capacity":7}]}"#
+        let r = try s.call("POST", "/v1/config/preview?prune=false", token: s.write, body: body)
+        #expect(r.status == 200, "\(r.body)")
+        let changes = r.object["changes"] as? [[String: Any]] ?? []
+        #expect(changes.count == 1 && changes.first?["object"] as? String == "site:fra", "\(r.body)")
+        // with prune (the default) everything the body does not name would go, pools first
+        let pruned = try s.call("POST", "/v1/config/preview", token: s.write, body: body)
+        let first = (pruned.object["changes"] as? [[String: Any]])?.first
+        #expect(first?["action"] as? String == "delete" && first?["removes_answers"] as? Bool == true, "\(pruned.body)")
+        let bad = try s.call("POST", "/v1/config/preview", token: s.write, body: #"{"sites":[{"name":"fra","regoin":"eu"}]}"#)
+        #expect(bad.status == 422 && bad.field == "sites[0].regoin", "\(bad.body)")
+        #expect(try s.call("POST", "/v1/config/preview?prune=maybe", token: s.write, body: body).status == 400)
+        #expect(try s.state() == before)
+    }
 }
