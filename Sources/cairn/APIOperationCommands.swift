@@ -117,7 +117,7 @@ struct OverrideCommand: ParsableCommand {
 struct DrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "drain", abstract: "Drain a site for maintenance: no new answers go to it until the override ends.",
-        discussion: "Example: cairn drain fra --for 2h --reason 'rack move'. Prints the override's id; `cairn override lift ID` ends it early.")
+        discussion: "Example: cairn drain fra --for 2h --reason 'rack move'. Prints the override's id on stdout (for scripts: ID=$(cairn drain ...)) and what it did on stderr: the site, until when, and the command that lifts it early.")
 
     @Argument(help: "The site.") var site: String
     @Option(help: "Why (kept in the override and the audit log).") var reason: String
@@ -128,7 +128,13 @@ struct DrainCommand: ParsableCommand {
         var o: [String: JSONValue] = ["scope": .string("site"), "target": .string(site), "state": .string("drain"), "reason": .string(reason)]
         expiry.apply(to: &o)
         try options.output(try options.call(.POST, "/v1/overrides", body: JSONValue(o).encoded())) { v in
-            print(v["id"].text)
+            let id = v["id"].text
+            print(id)
+            let until = v["expires_at"].flatMap { $0.isNull ? nil : $0.text } ?? "lifted (no expiry)"
+            FileHandle.standardError.write(Data("""
+                cairn: drained site \(site) until \(until) (override \(id), reason \(JSONValue.string(reason).compactText)); \
+                lift it early: cairn override lift \(id)\n
+                """.utf8))
         }
     }
 }

@@ -127,9 +127,12 @@ import Testing
         try s.ok("member", "add", "www.gslb.test", "--site", "iad", "--address", "198.51.100.10")
         #expect(try s.answer() == ["198.51.100.10"])
 
+        // stdout: the override's id alone (ID=$(cairn drain ...)); stderr: what was done and how to undo it
         let out = try s.ok("drain", "iad", "--for", "2h", "--reason", "rack move")
-        let id = out.trimmingCharacters(in: .whitespacesAndNewlines)
-        #expect(Int(id) != nil, "drain prints the override id alone: \(out)")
+        let lines = out.split(separator: "\n").map(String.init)
+        let id = try #require(lines.first { Int($0) != nil }, "drain prints the override id on a line of its own: \(out)")
+        let said = lines.first { $0.hasPrefix("cairn: drained site iad until ") } ?? ""
+        #expect(said.contains("(override \(id), reason \"rack move\")") && said.hasSuffix("lift it early: cairn override lift \(id)"), "\(out)")
         #expect(try s.answer() == ["192.0.2.10"])
 
         let overrides = try s.ok("override", "list")
@@ -151,7 +154,7 @@ import Testing
 
         // Weeks are a unit here as in `cairn token create --expires` (one duration syntax everywhere).
         let week = try s.ok("drain", "iad", "--for", "1w", "--reason", "long move")
-        try s.ok("override", "lift", week.trimmingCharacters(in: .whitespacesAndNewlines))
+        try s.ok("override", "lift", try #require(week.split(separator: "\n").map(String.init).first { Int($0) != nil }))
         #expect((try s.json("override", "list")["overrides"] as? [Any])?.isEmpty == true)
     }
 
