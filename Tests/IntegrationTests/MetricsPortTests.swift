@@ -47,4 +47,23 @@ import Testing
         #expect(status != 0)
         #expect(out.contains("--metrics"), "\(out)")
     }
+
+    /// `cairn --version` and `cairn_build_info` name the same version.
+    @Test func versionFlagPrintsTheVersionTheMetricsReport() throws {
+        let (rc, out) = try CairnProcess.run(["--version"])
+        #expect(rc == 0)
+        let version = out.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(version.hasPrefix("cairn ") && version.count > 6, "\(out)")
+        let server = try CairnProcess(["serve", "--zones", Paths.fixture("zones").path, "--dns", "127.0.0.1:0",
+                                       "--metrics", "127.0.0.1:0"])
+        defer { server.stop() }
+        var port: Int?
+        let deadline = Date().addingTimeInterval(10)
+        while port == nil && Date() < deadline {
+            port = Self.metricsPort(in: server.stderr.value)
+            if port == nil { usleep(20_000) }
+        }
+        let body = try AdminHTTP.request("GET", port: try #require(port), "/metrics").body
+        #expect(body.contains("cairn_build_info{version=\"\(version.dropFirst(6))\"} 1"), "\(version)")
+    }
 }
