@@ -208,6 +208,22 @@ import Testing
         #expect(try s.answer() == ["192.0.2.10"], "failed commands changed nothing")
     }
 
+    /// docs/operations.md's exit codes: 1 when the API says no, 2 when nothing answers, 64 for a wrong
+    /// command line (the only case with usage text).
+    @Test func exitCodesAreTheDocumentedOnes() throws {
+        let s = try Server()
+        var (rc, out) = try s.cairn(["site", "show", "nosuch"])
+        #expect(rc == 1 && out.hasPrefix("cairn: 404 not-found: ") && !out.contains("Usage:"), "\(out)")
+        (rc, out) = try CairnProcess.run(["site", "show", "x", "--api", "http://127.0.0.1:1"])
+        #expect(rc == 2 && out.contains("http://127.0.0.1:1") && !out.contains("Usage:"), "\(out)")
+        (rc, out) = try CairnProcess.run(["site", "nosuchverb"])
+        #expect(rc == 64 && out.contains("Usage: cairn site"), "\(out)")
+        (rc, out) = try CairnProcess.run(["--version"])
+        #expect(rc == 0)
+        let page = try String(contentsOf: Paths.fixture("docs/operations.md"), encoding: .utf8)
+        for code in ["| 0 |", "| 1 |", "| 2 |", "| 64 |"] { #expect(page.contains(code)) }
+    }
+
     @Test func jsonOutputIsTheAPIsJSON() throws {
         let s = try Server()
         try s.setUpPool()
