@@ -90,7 +90,7 @@ struct Apply: ParsableCommand {
     @Flag(help: "Validate, and print what applying would change (create, update with each key old → new, delete; with --prune, deletions that stop answers first); change nothing.")
     var dryRun = false
 
-    @Flag(help: "With --dry-run: the change set as JSON.")
+    @Flag(help: "The change set as JSON (with or without --dry-run).")
     var json = false
 
     @OptionGroup var limits: LimitOptions
@@ -103,6 +103,11 @@ struct Apply: ParsableCommand {
         switch ConfigFile.load(path: file, zones: snap.origins, staticData: snap.staticTypes(at:), occluded: snap.isOccluded,
                                limits: limits.limits) {
         case .failure(let issues):
+            if json {
+                print(JSONValue(encoding: Refused(file: file, valid: false,
+                                                  errors: issues.map { .init(path: $0.path, message: $0.message) })).compactText)
+                throw ExitCode(1)
+            }
             for i in issues { print("\(file): \(i)") }
             print("\(issues.count) error(s); nothing applied")
             throw ExitCode(1)
@@ -135,6 +140,10 @@ struct Apply: ParsableCommand {
         }
         let db = try store.openStore()
         let changes = try db.replaceConfig(config, principal: principalName(), source: "cairn apply \(file)", prune: prune)
+        if json {
+            print(JSONValue(encoding: Applied(file: file, applied: true, changes: ConfigChange.from(changes))).compactText)
+            return
+        }
         for c in changes { print("\(c.action) \(c.object)") }
         print(changes.isEmpty ? "no changes" : "\(changes.count) change(s) applied")
     }
@@ -144,6 +153,21 @@ struct Apply: ParsableCommand {
 struct DryRun: Encodable {
     var file: String
     var valid: Bool
+    var changes: [ConfigChange]
+}
+
+/// `cairn apply --json` (with or without --dry-run) of a file with errors: every one, each at its place.
+struct Refused: Encodable {
+    struct Issue: Encodable { var path: String; var message: String }
+    var file: String
+    var valid: Bool
+    var errors: [Issue]
+}
+
+/// `cairn apply --json`: what was applied, in the dry run's shape.
+struct Applied: Encodable {
+    var file: String
+    var applied: Bool
     var changes: [ConfigChange]
 }
 

@@ -50,8 +50,13 @@ struct TokenCommand: ParsableCommand {
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List tokens (never their secrets).")
         @OptionGroup var storeOptions: LocalStoreOptions
+        @Flag(help: "JSON, as GET /v1/tokens answers.") var json = false
         func run() throws {
             let store = try storeOptions.open()
+            if json {
+                print(JSONValue(encoding: ["tokens": try store.listTokens()]).compactText)
+                return
+            }
             print("ID  NAME  SCOPE  EXPIRES  LAST USED")
             for t in try store.listTokens() {
                 print("\(t.id)  \(t.name)  \(t.scope.rawValue)  \(t.expiresAt.map { RFC3339.format($0, fractional: false) } ?? "never")  "

@@ -48,6 +48,22 @@ import Testing
         let update = try #require(list.first { $0["object"] as? String == "site:fra" })
         #expect((update["fields"] as? [[String: Any]])?.first?["new"] as? Int == 1200)
 
+        // apply --json: what was applied, in the same shape; a file with errors: every error, each at its place
+        (rc, out) = try CairnProcess.run(["apply", "--json", "-f", file.path, "--db", db, "--zones", zones])
+        let applied = try #require(try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any], "\(out)")
+        #expect(rc == 0 && applied["applied"] as? Bool == true && (applied["changes"] as? [Any])?.count == list.count, "\(out)")
+        try "sites:\n  - {name: fra, regoin: eu}\n  - {name: iad, capacity: -5}\n".write(to: file, atomically: true, encoding: .utf8)
+        (rc, out) = try CairnProcess.run(["apply", "--json", "-f", file.path, "--db", db, "--zones", zones])
+        let refused = try #require(try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any], "\(out)")
+        #expect(rc == 1 && refused["valid"] as? Bool == false && (refused["errors"] as? [[String: Any]])?.count ?? 0 >= 2, "\(out)")
+        try changed.write(to: file, atomically: true, encoding: .utf8)
+
+        // token list --json: the API's shape, never a secret
+        _ = try CairnProcess.run(["token", "create", "--scope", "read", "--name", "ci", "--db", db])
+        (rc, out) = try CairnProcess.run(["token", "list", "--json", "--db", db])
+        let tokens = try #require(try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any], "\(out)")
+        #expect((tokens["tokens"] as? [[String: Any]])?.first?["name"] as? String == "ci" && !out.contains("cairn_"), "\(out)")
+
         // --no-prune: nothing is deleted
         (rc, out) = try CairnProcess.run(["apply", "--dry-run", "--no-prune", "-f", file.path, "--db", db, "--zones", zones])
         #expect(!out.contains("delete "), "\(out)")
