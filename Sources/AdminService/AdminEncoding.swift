@@ -106,8 +106,10 @@ struct HealthRow: Encodable {
         var detail: String
         var latencyMs: Double
         var at: String?
+        /// An up answer without a readable load (the monitor reads one): why; the member's load is unknown.
+        var loadProblem: String?
 
-        enum CodingKeys: String, CodingKey { case ok, detail, latencyMs = "latency_ms", at }
+        enum CodingKeys: String, CodingKey { case ok, detail, latencyMs = "latency_ms", at, loadProblem = "load_problem" }
     }
 
     var pool, type, address, site: String

@@ -30,7 +30,7 @@ struct HealthController: AdminController {
                 // A command monitor's output is the program's: admin only (docs/security.md).
                 let last = st?.last.map { r in
                     HealthRow.Probe(ok: r.ok, detail: c.isAdmin ? r.fullDetail : r.detail, latencyMs: (r.latency * 1e6).rounded() / 1e3,
-                                    at: st?.lastAt.map { RFC3339.format($0) })
+                                    at: st?.lastAt.map { RFC3339.format($0) }, loadProblem: r.ok ? r.loadProblem : nil)
                 }
                 let since = st?.machine.since ?? snap.gslb.health.first { $0.key == key }?.since
                 rows.append(HealthRow(

@@ -300,6 +300,7 @@ public final class HealthMonitor: Sendable {
         if !firstRoundDone.load(ordering: .relaxed) { awaitingFirst.withLock { _ = $0.remove(spec) } }
         var changed: [MemberHealth] = []
         var lines: [String] = []
+        var loadWarnings: [String] = []
         var transition: HealthStateMachine.Transition?
         var members: [MemberKey] = []
         state.withLock { st in
@@ -312,12 +313,19 @@ public final class HealthMonitor: Sendable {
                 let interval = Double(spec.monitor.intervalMs) / 1000
                 if lateness > interval * 0.5 { s.lateProbes += 1 }
                 s.maxLateness = max(s.maxLateness, lateness)
+                // A target that answers without a readable load has an unknown load from now on: it must not keep
+                // winning least-loaded on its last number.
+                let loadLost = result.ok && result.load == nil && result.loadProblem != nil && s.publishedLoad != nil
                 let loadMoved: Bool = {
+                    if loadLost { return true }
                     guard let l = result.load else { return false }
                     guard let p = s.publishedLoad else { return true }
                     return abs(l - p) > max(0.01 * abs(p), 1e-9)
                 }()
                 if loadMoved { s.publishedLoad = result.load }
+                if loadLost, let why = result.loadProblem {
+                    loadWarnings.append("\(spec): load unknown: \(why) (members \(s.members.map(\.description).joined(separator: ", ")))")
+                }
                 if let t = s.machine.record(ok: result.ok, at: now) {
                     transition = t
                     members = s.members
@@ -348,6 +356,7 @@ public final class HealthMonitor: Sendable {
                 }
             }
         }
+        for w in loadWarnings { logger.warning("\(w)") }
         if !changed.isEmpty {
             for l in lines { logger.notice("\(l)") }
             onChange(changed, lines)

@@ -51,6 +51,9 @@ public struct ProbeResult: Sendable, CustomStringConvertible {
     public var detail: String
     /// Load reported by the target (monitor option `load_header` or `load_json`), if any.
     public var load: Double?
+    /// The monitor reads a load and this answer gave none that is a number (`load header X-Load is not a
+    /// number: "high"`): the member's load becomes unknown rather than keeping its last value.
+    public var loadProblem: String?
     /// What a command monitor's program printed (its first line): for the log and `admin` tokens only, never
     /// for `read` (it may hold anything the program can read).
     public var output: String?

@@ -162,6 +162,7 @@ struct HealthCommand: ParsableCommand {
                 if let p = h["last_probe"], !p.isNull {
                     if p["ok"] == .bool(true) {
                         probe = "ok"
+                        if let why = p["load_problem"]?.string { probe += " (load unknown: \(why))" }
                     } else {
                         probe = "fail"
                         if let d = p["detail"]?.string, !d.isEmpty { probe += ": \(d)" }

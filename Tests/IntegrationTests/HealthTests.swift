@@ -240,4 +240,43 @@ final class Backend {
         _ = idle2
         #expect(try Self.waitFor(["127.0.0.91"], port: server.port) == ["127.0.0.91"])
     }
+
+    /// A target that stays up but reports a load that is not a number has an unknown load: it stops winning
+    /// least-loaded on its last number (it used to keep it), the log warns, and `cairn health` says why.
+    @Test func aLoadThatIsNotANumberMakesTheLoadUnknown() throws {
+        let p = Backend.freePort()
+        let busy = try Backend("127.0.0.93", p, mode: "ok=80")
+        let idle = try Backend("127.0.0.94", p, mode: "ok=20")
+        _ = busy
+        let yaml = """
+        sites:
+          - {name: a, capacity: 100}
+          - {name: b, capacity: 100}
+        monitors:
+          - {name: m, type: http, port: \(p), path: /, load_header: X-Load, interval: 200ms, timeout: 150ms, rise: 1, fall: 1}
+        pools:
+          - name: www.gslb.test.
+            policy: least-loaded
+            monitor: m
+            members:
+              - {site: a, address: 127.0.0.93}
+              - {site: b, address: 127.0.0.94}
+        """
+        let (env, server) = try Self.setup(yaml)
+        defer { try? FileManager.default.removeItem(at: env.dir) }
+        #expect(try Self.waitFor(["127.0.0.94"], port: server.port) == ["127.0.0.94"])
+        idle.kill()
+        let garbled = try Backend("127.0.0.94", p, mode: "ok=high")
+        _ = garbled
+        #expect(try Self.waitFor(["127.0.0.93"], port: server.port) == ["127.0.0.93"])
+        let deadline = Date().addingTimeInterval(5)
+        while !server.stderr.value.contains("load unknown: load header X-Load is not a number") && Date() < deadline { usleep(50_000) }
+        #expect(server.stderr.value.contains("load unknown: load header X-Load is not a number: \"high\""), "\(server.stderr.value.suffix(2000))")
+        let (_, created) = try CairnProcess.run(["token", "create", "--scope", "read", "--db", env.db])
+        let token = try #require(created.split(separator: "\n").last.map(String.init))
+        let tokenFile = try env.file("read.token", token)
+        let (_, health) = try CairnProcess.run(["health", "--api", server.apiBase, "--token-file", tokenFile])
+        let row = health.split(separator: "\n").first { $0.contains("127.0.0.94") }.map(String.init) ?? ""
+        #expect(row.contains("ok (load unknown: load header X-Load is not a number"), "\(health)")
+    }
 }

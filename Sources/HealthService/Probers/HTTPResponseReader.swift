@@ -109,25 +109,27 @@ struct HTTPResponseReader: StreamResponseReader {
         }
         var detail = "HTTP \(status)"
         var load: Double?
+        var problems: [String] = []
         if let h = expect.loadHeader {
             if let v = headers[h.lowercased()] {
                 load = loadNumber(v)
-                if load == nil { detail += ", load header \(h) is not a number: \(quoted(v, limit: 20))" }
+                if load == nil { problems.append("load header \(h) is not a number: \(quoted(v, limit: 20))") }
             } else {
-                detail += ", no load header \(h)"
+                problems.append("no load header \(h)")
             }
         }
         if load == nil, let field = expect.loadJSON {
             let object = try? JSONSerialization.jsonObject(with: Data(body), options: [])
             if let dict = object as? [String: Any] {
                 load = loadNumber(dict[field])
-                if load == nil { detail += dict[field] == nil ? ", no load field \(field)" : ", load field \(field) is not a number" }
+                if load == nil { problems.append(dict[field] == nil ? "no load field \(field)" : "load field \(field) is not a number") }
             } else {
-                detail += ", body is not a JSON object (load field \(field))"
+                problems.append("body is not a JSON object (load field \(field))")
             }
         }
+        for p in problems { detail += ", \(p)" }
         if let load { detail += ", load \(load.formatted())" }
-        return .up(detail, load: load)
+        return .up(detail, load: load, loadProblem: load == nil && !problems.isEmpty ? problems.joined(separator: ", ") : nil)
     }
 
     /// Decodes a chunked body as far as it goes; `complete` once the last chunk is seen.
@@ -160,8 +162,9 @@ private extension Double {
 /// A number from a header value or a JSON field: numbers, and text holding a number.
 func loadNumber(_ v: Any?) -> Double? {
     switch v {
-    case let n as NSNumber: return n.doubleValue
-    case let s as String: return Double(s.trimmingCharacters(in: .whitespaces))
+    // (NaN and infinities are not loads: a target that says "inf" has an unknown load)
+    case let n as NSNumber: return n.doubleValue.isFinite ? n.doubleValue : nil
+    case let s as String: return Double(s.trimmingCharacters(in: .whitespaces)).flatMap { $0.isFinite ? $0 : nil }
     default: return nil
     }
 }

@@ -9,13 +9,19 @@ struct ProbeVerdict: Sendable {
     var ok: Bool
     var detail: String
     var load: Double?
+    /// The monitor reads a load (`load_header`, `load_json`) and this answer gave none that is a number: why.
+    var loadProblem: String?
 
-    static func up(_ detail: String, load: Double? = nil) -> ProbeVerdict { ProbeVerdict(ok: true, detail: detail, load: load) }
+    static func up(_ detail: String, load: Double? = nil, loadProblem: String? = nil) -> ProbeVerdict {
+        ProbeVerdict(ok: true, detail: detail, load: load, loadProblem: loadProblem)
+    }
     static func down(_ detail: String) -> ProbeVerdict { ProbeVerdict(ok: false, detail: detail, load: nil) }
 
     /// The result, with the latency measured on the monotonic clock from `start`.
     func result(since start: NIODeadline) -> ProbeResult {
-        ProbeResult(ok: ok, latency: ProbeVerdict.seconds(since: start), detail: detail, load: load)
+        var r = ProbeResult(ok: ok, latency: ProbeVerdict.seconds(since: start), detail: detail, load: load)
+        r.loadProblem = loadProblem
+        return r
     }
 
     static func seconds(since start: NIODeadline) -> Double {
