@@ -181,7 +181,7 @@ struct Export: ParsableCommand {
     var store: String?
 
     func run() throws {
-        let store = try StoreFlag.open(db: db, store: self.store)
+        let store = try StoreFlag.openExisting(db: db, store: self.store)
         print(ConfigFile.encode(try store.exportConfig()), terminator: "")
     }
 }
@@ -228,7 +228,7 @@ struct Explain: ParsableCommand {
         // Without --db/--zones the running server explains, with its live health and overrides.
         guard db != nil || zones != nil || store != nil else { return try explainByAPI(name: qname.description, type: t.description) }
         let (zs, _) = ZoneDirectory.load(directory: zones ?? "zones")
-        let state = try StoreFlag.open(db: db, store: store).loadState()
+        let state = try StoreFlag.openExisting(db: db, store: store).loadState()
         let snap = try SnapshotBuilder().build(zones: zs, gslb: state, now: Date().timeIntervalSince1970)
         let ex = snap.explain(name: qname, type: t, client: c, ecs: subnet)
         if json {

@@ -9,6 +9,8 @@ struct LocalStoreOptions: ParsableArguments {
     @Option(help: StoreFlag.help) var store: String?
 
     func open() throws -> Store { try StoreFlag.open(db: db, store: store) }
+    /// For commands that only read or remove: a missing SQLite store is an error, not a new empty store.
+    func openExisting() throws -> Store { try StoreFlag.openExisting(db: db, store: store) }
 }
 
 /// Commands that work on the SQLite file directly (before or without a server).
@@ -52,7 +54,7 @@ struct TokenCommand: ParsableCommand {
         @OptionGroup var storeOptions: LocalStoreOptions
         @Flag(help: "JSON, as GET /v1/tokens answers.") var json = false
         func run() throws {
-            let store = try storeOptions.open()
+            let store = try storeOptions.openExisting()
             if json {
                 print(JSONValue(encoding: ["tokens": try store.listTokens()]).compactText)
                 return
@@ -70,7 +72,7 @@ struct TokenCommand: ParsableCommand {
         @Argument var id: Int64
         @OptionGroup var storeOptions: LocalStoreOptions
         func run() throws {
-            let store = try storeOptions.open()
+            let store = try storeOptions.openExisting()
             try store.deleteToken(id: id, principal: "cli:\(NSUserName())", source: "cli", requestID: nil)
             print("token \(id) deleted")
         }
@@ -123,7 +125,7 @@ struct TSIGCommand: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List TSIG keys: names and algorithms (never their secrets).")
         @OptionGroup var storeOptions: LocalStoreOptions
         func run() throws {
-            let store = try storeOptions.open()
+            let store = try storeOptions.openExisting()
             print("NAME  ALGORITHM  CREATED")
             for k in try store.listTSIGKeys() {
                 print("\(k.name)  \(k.algorithm.rawValue)  \(RFC3339.format(k.createdAt, fractional: false))")
@@ -136,7 +138,7 @@ struct TSIGCommand: ParsableCommand {
         @Argument(help: "The key's name.") var name: String
         @OptionGroup var storeOptions: LocalStoreOptions
         func run() throws {
-            let store = try storeOptions.open()
+            let store = try storeOptions.openExisting()
             try store.deleteTSIGKey(name: name, principal: "cli:\(NSUserName())", source: "cli", requestID: nil)
             print("TSIG key \(name) removed")
         }
@@ -149,7 +151,7 @@ struct Backup: ParsableCommand {
     @Argument(help: "The backup file to write, mode 0600; an existing file (or symlink) there is replaced whole, by rename.") var file: String
     @OptionGroup var storeOptions: LocalStoreOptions
     func run() throws {
-        let store = try storeOptions.open()
+        let store = try storeOptions.openExisting()
         try store.backup(to: file)
         print("backed up \(store.path ?? storeOptions.db) to \(file)")
     }

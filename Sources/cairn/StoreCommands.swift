@@ -20,9 +20,30 @@ enum StoreFlag {
         do { return try StoreLocation(store) } catch let error as StoreError { throw ValidationError(error.message) }
     }
 
+    /// Opens the store, creating (and migrating) a SQLite file that is not there yet: then it says so, with the
+    /// absolute path, on stderr (a typo in --db or another working directory is seen at once).
     static func open(db: String?, store: String?, defaultDB: String = "cairn.sqlite") throws -> Store {
+        let place = try location(db: db, store: store, defaultDB: defaultDB)
+        let absent = place.sqlitePath.map { !FileManager.default.fileExists(atPath: $0) } ?? false
         // Audit rows written by the command name the host it ran on.
-        try Store(location: try location(db: db, store: store, defaultDB: defaultDB), node: ProcessInfo.processInfo.hostName)
+        let opened = try Store(location: place, node: ProcessInfo.processInfo.hostName)
+        if absent, let path = place.sqlitePath { printError("cairn: created a new, empty store at \(absolutePath(path))") }
+        return opened
+    }
+
+    /// Opens a store that must exist: commands that only read one (backup, export, token list, offline explain)
+    /// refuse a SQLite file that is not there instead of creating an empty store and reporting on it.
+    static func openExisting(db: String?, store: String?, defaultDB: String = "cairn.sqlite") throws -> Store {
+        let place = try location(db: db, store: store, defaultDB: defaultDB)
+        if let path = place.sqlitePath, !FileManager.default.fileExists(atPath: path) {
+            printError("cairn: no store at \(absolutePath(path)): give --db FILE or --store URL (cairn apply, cairn token create and cairn serve create one)")
+            throw ExitCode(1)
+        }
+        return try Store(location: place, node: ProcessInfo.processInfo.hostName)
+    }
+
+    static func absolutePath(_ path: String) -> String {
+        path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
     }
 }
 
@@ -43,7 +64,12 @@ struct StoreCommand: ParsableCommand {
         @Argument(help: "The store to write; must be empty.") var to: String
 
         func run() throws {
-            let source = try Store(location: try StoreLocation(from))
+            let fromPlace = try StoreLocation(from)
+            if let path = fromPlace.sqlitePath, !FileManager.default.fileExists(atPath: path) {
+                printError("cairn: no store at \(StoreFlag.absolutePath(path)) to copy from")
+                throw ExitCode(1)
+            }
+            let source = try Store(location: fromPlace)
             let destination = try Store(location: try StoreLocation(to))
             defer { source.close(); destination.close() }
             let copied = try source.copy(to: destination)

@@ -89,4 +89,25 @@ import Testing
         #expect(try s.call("POST", "/v1/config/preview?prune=maybe", token: s.write, body: body).status == 400)
         #expect(try s.state() == before)
     }
+
+    /// Commands that only read a store refuse a missing one (`cd elsewhere; cairn backup b.sqlite` used to
+    /// create an empty store and report a backup of it); those that may create one say where, absolutely.
+    @Test func readingCommandsRefuseAMissingStoreAndCreatingOnesSayWhere() throws {
+        let dir = try Paths.tempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let db = dir.appendingPathComponent("nowhere.sqlite").path
+        for args in [["backup", dir.appendingPathComponent("b.sqlite").path, "--db", db], ["export", "--db", db],
+                     ["token", "list", "--db", db], ["tsig", "list", "--db", db],
+                     ["explain", "www.example.com.", "--db", db, "--zones", Paths.fixture("zones").path],
+                     ["store", "copy", "sqlite:" + db, "sqlite:" + dir.appendingPathComponent("c.sqlite").path]] {
+            let (rc, out) = try CairnProcess.run(args)
+            #expect(rc == 1 && out.contains("no store at \(db)"), "cairn \(args.joined(separator: " ")): \(rc) \(out)")
+            #expect(!out.contains("Usage:"))
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).isEmpty, "a reading command created a file")
+        let (rc, out) = try CairnProcess.run(["token", "create", "--scope", "read", "--db", db])
+        #expect(rc == 0 && out.contains("cairn: created a new, empty store at \(db)"), "\(out)")
+        let (rc2, out2) = try CairnProcess.run(["token", "create", "--scope", "read", "--db", db])
+        #expect(rc2 == 0 && !out2.contains("created a new"), "\(out2)")
+    }
 }
