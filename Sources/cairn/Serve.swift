@@ -215,6 +215,9 @@ struct Serve: ParsableCommand {
         }
         let started = DispatchTime.now()
         let config = try daemonConfiguration(user: account, logger: logger)
+        if let path = config.storeLocation.sqlitePath, !FileManager.default.fileExists(atPath: path) {
+            logger.notice("creating a new, empty store at \(StoreFlag.absolutePath(path))")
+        }
         let daemon: Daemon
         do { daemon = try Daemon.make(config, logger: logger) } catch {
             logger.critical("\(error)")

@@ -20,6 +20,8 @@ import Testing
             if port == nil { usleep(20_000) }
         }
         let p = try #require(port, "no `listening metrics` line:\n\(server.stderr.value)")
+        // (CairnProcess gives every server a new store file: serve says it creates it, with its absolute path)
+        #expect(server.stderr.value.contains("creating a new, empty store at /"), "\(server.stderr.value)")
         _ = try DNSClient.udp("www.example.com.", .a, port: server.port)
         // (the DNS workers publish their counts every so often: wait for the query to show)
         var r = try AdminHTTP.request("GET", port: p, "/metrics")
