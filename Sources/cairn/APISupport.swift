@@ -52,7 +52,7 @@ struct APIConnectionOptions: ParsableArguments {
         }
     }
 
-    /// Sends one request. An HTTP error prints `cairn: STATUS ERROR: FIELD: MESSAGE` and exits 1;
+    /// Sends one request. An HTTP error prints `cairn: STATUS ERROR: FIELD: MESSAGE (METHOD URL)` and exits 1;
     /// no response at all prints why and exits 2.
     func call(_ method: HTTPMethod, _ path: String, query: [(String, String?)] = [], body: Data? = nil,
               ifMatch: String? = nil) throws -> APIResponse {
@@ -65,7 +65,8 @@ struct APIConnectionOptions: ParsableArguments {
             throw ExitCode(2)
         }
         guard r.ok else {
-            printError("cairn: " + APIErrorText.describe(r))
+            // The server that said no, named: the default URL may reach another server than the one meant.
+            printError("cairn: " + APIErrorText.describe(r) + " (\(method.rawValue) \(client.baseURL)\(path))")
             throw ExitCode(1)
         }
         return r

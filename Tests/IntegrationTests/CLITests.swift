@@ -214,6 +214,8 @@ import Testing
         let s = try Server()
         var (rc, out) = try s.cairn(["site", "show", "nosuch"])
         #expect(rc == 1 && out.hasPrefix("cairn: 404 not-found: ") && !out.contains("Usage:"), "\(out)")
+        // the error names the server that answered it
+        #expect(out.contains("(GET \(s.api)/v1/sites/nosuch)"), "\(out)")
         (rc, out) = try CairnProcess.run(["site", "show", "x", "--api", "http://127.0.0.1:1"])
         #expect(rc == 2 && out.contains("http://127.0.0.1:1") && !out.contains("Usage:"), "\(out)")
         (rc, out) = try CairnProcess.run(["site", "nosuchverb"])
