@@ -427,10 +427,13 @@ import Testing
     /// A drill on a site an operator already drained would measure nothing: refused unless forced, and the refusal names
     /// `--force`. With `--drill-require-reason` a drill needs a reason and a ticket.
     @Test func aDrillOnAnAlreadyDrainedSiteIsRefusedWithoutForce() throws {
-        let e = try Env.start(serve: ["--drill-require-reason"])
+        // www's rto below its ttl of 1 s: the plan warns that the drill cannot pass.
+        let e = try Env.start(rto: "500ms", serve: ["--drill-require-reason"])
         let noReason = try e.call("POST", "/v1/drills", body: #"{"site":"fra","hold":"2s"}"#)
         #expect(noReason.status == 422 && noReason.object["field"] as? String == "reason", "\(noReason.body)")
         #expect(noReason.body.contains("--reason"))
+        let warnings = try e.call("GET", "/v1/drills/plan?site=fra").object["warnings"] as? [String] ?? []
+        #expect(warnings.contains { $0.hasPrefix("www.gslb.test. A: ttl 1 s exceeds rto 0.500 s") }, "\(warnings)")
         let o = try e.call("POST", "/v1/overrides", body: #"{"scope":"site","target":"fra","state":"drain","reason":"maintenance","expires_in":"10m"}"#)
         #expect(o.status == 201, "\(o.body)")
         let plan = try e.call("GET", "/v1/drills/plan?site=fra").object
