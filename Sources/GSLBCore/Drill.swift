@@ -297,12 +297,14 @@ public enum DrillPlanner {
             .map { s in let (l, src) = siteLoad(s); return DrillPlan.SiteLoad(site: s.name, capacity: s.capacity, load: l, loadSource: src) }
         let caps = survivors.map(\.capacity)
         let capTotal: Double? = caps.isEmpty || caps.contains(where: { $0 == nil }) ? nil : caps.compactMap { $0 }.reduce(0, +)
-        let loadTotal: Double = survivors.compactMap(\.load).reduce(0, +)
+        // Unknown when a surviving site has no load (neither reported nor configured): never counted as 0.
+        let loadTotal: Double? = survivors.isEmpty || survivors.contains(where: { $0.load == nil }) ? nil
+            : survivors.compactMap(\.load).reduce(0, +)
         var headroom: Double?
-        if let c = capTotal, let f = failedLoad { headroom = c - loadTotal - f }
+        if let c = capTotal, let l = loadTotal, let f = failedLoad { headroom = c - l - f }
         return DrillPlan.Capacity(failedLoad: failedLoad, failedLoadSource: failedSource, failedMembers: failed.isEmpty ? nil : failed,
                                   survivors: survivors, survivingCapacity: capTotal,
-                                  survivingLoad: survivors.isEmpty ? nil : loadTotal, headroom: headroom,
+                                  survivingLoad: loadTotal, headroom: headroom,
                                   sufficient: headroom.map { $0 >= 0 })
     }
 
