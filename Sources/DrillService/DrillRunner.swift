@@ -452,7 +452,7 @@ public final class DrillRunner: Sendable {
                     let c = max(0, d - (own[site] ?? 0))
                     if c > 0 { real[site] = c }
                 }
-                m.realClients = .init(counts: "addresses handed out for the affected pools by this node's DNS listener from the drill's "
+                m.realClients = .init(counts: "addresses handed out for the affected pools by \(shared ? "node \(node)'s" : "this node's") DNS listener from the drill's "
                                       + "first test query to a second after the restore (its query counters), minus the drill's own test queries",
                                       node: shared ? node : nil, all: total, clients: real)
             }
