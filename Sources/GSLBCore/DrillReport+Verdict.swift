@@ -76,7 +76,23 @@ extension DrillReport {
             }
             if empty > 0 { reasons.append("\(name): \(empty) empty answer(s)") }
             if servfail > 0 { reasons.append("\(name): \(servfail) SERVFAIL answer(s)") }
-            let pass = stuck.isEmpty && (perceived.map { $0 <= rto } ?? false) && empty == 0 && servfail == 0
+            // What a caching resolver named with --resolver actually kept answering counts too.
+            var resolversOK = true
+            for r in (m?.resolvers ?? []) where r.pool == p.pool && r.type == p.type && r.hadTarget {
+                let via = r.resolver ?? r.client
+                var cause: String?
+                if r.firstWithout == nil {
+                    cause = "through resolver \(via) the answers still had the target at the end of the hold"
+                } else if let last = r.lastWith, last > rto {
+                    cause = "through resolver \(via) the answers had the target until \(fmt(last)) s > rto \(fmt(rto)) s"
+                }
+                if let cause {
+                    resolversOK = false
+                    causes.append(cause)
+                    reasons.append("\(name): \(cause)")
+                }
+            }
+            let pass = stuck.isEmpty && (perceived.map { $0 <= rto } ?? false) && empty == 0 && servfail == 0 && resolversOK
             objectives.append(Objective(pool: p.pool, type: p.type, rto: rto, measured: measured, pass: pass, ttl: ttl, clientPerceived: perceived))
             verdicts.append(PoolVerdict(pool: p.pool, type: p.type, judged: true, result: pass ? "pass" : "fail", rto: rto, measured: measured,
                                         ttl: ttl, clientPerceived: perceived, timeToFailback: failback, causes: causes, clients: clients))

@@ -111,6 +111,22 @@ import Testing
         #expect(v.reasons.first?.contains("fail-open") == true)
     }
 
+    @Test func aResolverThatKeptTheTargetPastTheRTOFailsThePoolAndIsNamed() throws {
+        var via = DrillReport.Seen(pool: "www.gslb.test.", type: "A", client: "127.0.0.1:53")
+        via.resolver = "127.0.0.1:53"
+        via.hadTarget = true
+        via.lastWith = 2.5
+        via.firstWithout = 2.6
+        var m = Self.measurements([Self.seen("ns1", failover: 0.1)])
+        m.resolvers = [via]
+        let late = DrillReport.verdict(plan: Self.plan(ttl: 1, rto: 2), measurements: m, status: .completed)
+        #expect(late.result == "fail")
+        #expect(late.pools?.first?.causes == ["through resolver 127.0.0.1:53 the answers had the target until 2.500 s > rto 2.000 s"],
+                "\(late.pools?.first?.causes ?? [])")
+        m.resolvers?[0].lastWith = 1.5
+        #expect(DrillReport.verdict(plan: Self.plan(ttl: 1, rto: 2), measurements: m, status: .completed).result == "pass")
+    }
+
     @Test func noSurvivingMemberIsNamed() throws {
         let v = DrillReport.verdict(plan: Self.plan(outcome: "nothing", fallback: "none", healthyLeft: 0),
                                     measurements: Self.measurements([Self.seen("ns1", failover: 0.1)]), status: .completed)
