@@ -514,9 +514,12 @@ import Testing
         let own = try #require((m["seen"] as? [[String: Any]] ?? []).first { $0["pool"] as? String == "open.gslb.test." && $0["client"] as? String == "unknown" })
         let ttl = 2.0
         let cairnStop = try #require(Self.double(own["first_without"])), viaStop = try #require(Self.double(r["first_without"]), "\(r)")
-        // Unbound keeps a record up to a second past its TTL (whole-second expiry), and is asked every 100 ms.
+        // Unbound keeps a record up to a second past its TTL (whole-second expiry): the last answer through it with the
+        // target is at most Cairn's time + TTL + 1 s; the first without it follows within one query period (100 ms).
         let period = Double(m["interval_ms"] as? Int ?? 100) / 1000
-        #expect(viaStop >= cairnStop && viaStop <= cairnStop + ttl + 1 + period,
+        let viaLast = try #require(Self.double(r["last_with"]), "\(r)")
+        #expect(viaLast <= cairnStop + ttl + 1, "through unbound the target was still answered at \(viaLast) s; Cairn's left at \(cairnStop) s")
+        #expect(viaStop >= cairnStop && viaStop <= viaLast + period + 0.05,
                 "through unbound the target left at \(viaStop) s; Cairn's answers at \(cairnStop) s")
         let cairnBack = try #require(Self.double(own["failback"])), viaBack = try #require(Self.double(r["failback"]), "\(r)")
         #expect(viaBack >= cairnBack && viaBack <= cairnBack + ttl + 1 + period, "through unbound the target came back at \(viaBack) s; Cairn's at \(cairnBack) s")
