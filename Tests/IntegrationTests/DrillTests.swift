@@ -408,6 +408,11 @@ import Testing
         #expect(Self.double(iad["load"]) == 50 && iad["load_source"] as? String == "probe", "\(iad)")
         // iad: capacity 1500 - load 50 - fra's 100.
         #expect(Self.double(cap["headroom"]) == 1350, "\(cap)")
+        // The CLI says where the loads come from.
+        let (rc, out) = try CairnProcess.runCapturing(Paths.cairnBinary, ["drill", "plan", "--site", "fra", "--api", "http://127.0.0.1:\(e.server.apiPort)"],
+                                                      env: ["CAIRN_TOKEN": e.token, "PATH": "/usr/bin:/bin"])
+        #expect(rc == 0 && out.contains("capacity: failed load 100 (probe-reported)") && out.contains("headroom 1350"), "\(out)")
+        #expect(out.contains("  iad: capacity 1500, load 50 (probe)"), "\(out)")
         // fra now reports 2000: more than iad can take.
         e.backends[0].kill()
         e.backends[0] = try Backend("127.0.0.51", e.port, mode: "ok=2000")
