@@ -70,7 +70,8 @@ struct DrillsController: AdminController {
         if let at = body.at, at <= clock() - 1 { throw APIError.invalid("at", "is in the past") }
         do {
             let r = try drillRunner().start(target: body.target, mode: body.mode, hold: body.hold, force: body.force, at: body.at,
-                                            principal: c.principal, source: c.context.remote, requestID: c.requestID)
+                                            principal: c.principal, source: c.context.remote, requestID: c.requestID,
+                                            reason: body.reason, ticket: body.ticket, resolvers: body.resolvers)
             return drillReply(r, .created)
         } catch let e as DrillError { throw Self.drillError(e) }
     }
@@ -86,14 +87,15 @@ struct DrillsController: AdminController {
         return drillReply(r)
     }
 
-    /// `?format=markdown` (default) or `text`.
+    /// `?format=markdown` (default), `text` or `html` (one self-contained page).
     func drillReport(_ c: AdminAPI.Call) throws -> AdminAPI.Reply {
         let id = c.param("id")
         guard let r = try repo.drill(id: id) else { throw APIError.notFound("no drill \(id)") }
         switch c.query("format") ?? "markdown" {
         case "markdown": return AdminAPI.Reply(status: .ok, text: r.markdown, contentType: "text/markdown; charset=utf-8")
         case "text": return AdminAPI.Reply(status: .ok, text: r.text, contentType: "text/plain; charset=utf-8")
-        default: throw APIError.badRequest("format", "expected markdown or text")
+        case "html": return AdminAPI.Reply(status: .ok, text: r.html, contentType: "text/html; charset=utf-8")
+        default: throw APIError.badRequest("format", "expected markdown, text or html")
         }
     }
 

@@ -42,6 +42,8 @@ public struct DaemonConfiguration: Sendable {
     public var nodeHeartbeat: Double
     /// `--node-gone-after`: a node silent this long is gone (its observations stop counting for quorum).
     public var nodeGoneAfter: Double
+    /// `--drill-require-reason`: refuse drills started without a reason and a ticket.
+    public var drillRequireReason = false
 
     public init(zones: String, db: String, store: StoreLocation? = nil, dns: DNSServerConfiguration, api: AdminAPIConfiguration?,
                 probeConcurrency: Int = 2048, allowCommandMonitors: Bool = false, pidFile: String? = nil,
@@ -153,7 +155,8 @@ public final class Daemon: Sendable {
         }
         let drills = DrillRunner(repository: store, publisher: publisher, injector: monitor, listener: {
             server.bound.first { $0.transport == "udp" }.map { ($0.host, $0.port) }
-        }, node: config.nodeName, shared: store.notifiesChanges)
+        }, node: config.nodeName, shared: store.notifiesChanges, answerCounts: { server.counters.totalsNow.answers },
+           requireReason: config.drillRequireReason)
         if let pidFile = config.pidFile {
             try "\(getpid())\n".write(toFile: pidFile, atomically: true, encoding: .utf8)
         }

@@ -43,13 +43,21 @@ public final class DrillRunner: Sendable {
     private let followed = Mutex<Set<String>>([])
     /// The runner's lease lasts this long unless renewed (each tick, twice a second).
     public static let leaseSeconds = 5.0
+    /// Addresses this node's DNS listener handed out so far, by pool member (its query counters); nil when not available.
+    let answerCounts: (@Sendable () -> [TallyLayout.Slot: UInt64])?
+    /// `serve --drill-require-reason`: a drill needs `--reason` and `--ticket`.
+    public let requireReason: Bool
+    /// Written into every report it seals.
+    let version: String
 
     public init(repository: any DrillRepository & OverrideRepository & AuditRepository, publisher: SnapshotPublisher, injector: (any ProbeFaultInjector)?,
                 listener: @escaping @Sendable () -> (host: String, port: Int)?,
                 clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 },
                 intervalMs: Int = 100, overrideMargin: Double = 5, logger: Logger = Logger(label: "cairn.drill"),
-                node: String = "", shared: Bool = false) {
+                node: String = "", shared: Bool = false, answerCounts: (@Sendable () -> [TallyLayout.Slot: UInt64])? = nil,
+                requireReason: Bool = false, version: String = CairnVersion.current) {
         self.node = node; self.shared = shared; holdsLease = Atomic(!shared)
+        self.answerCounts = answerCounts; self.requireReason = requireReason; self.version = version
         self.repo = repository; self.publisher = publisher; self.injector = injector; self.listener = listener
         self.clock = clock; self.intervalMs = intervalMs; self.overrideMargin = overrideMargin; self.logger = logger
     }
@@ -69,9 +77,21 @@ public final class DrillRunner: Sendable {
     /// Starts a drill now, or schedules it when `at` is in the future. Throws `.unsafe` when the
     /// plan leaves a pool without a healthy member and `force` is false (the refusal is kept).
     public func start(target: DrillTarget, mode: String, hold: Double, force: Bool, at: Double?, principal: String,
-                      source: String, requestID: String?) throws -> DrillReport {
+                      source: String, requestID: String?, reason: String? = nil, ticket: String? = nil,
+                      resolvers: [String] = []) throws -> DrillReport {
         guard mode == "override" || mode == "probe" else {
             throw DrillError(kind: .invalid, field: "mode", message: "expected override or probe")
+        }
+        if requireReason {
+            if reason == nil {
+                throw DrillError(kind: .invalid, field: "reason", message: "this server requires a reason for every drill (--reason TEXT)")
+            }
+            if ticket == nil {
+                throw DrillError(kind: .invalid, field: "ticket", message: "this server requires a change or ticket id for every drill (--ticket ID)")
+            }
+        }
+        guard resolvers.count <= DrillRequest.maxResolvers, resolvers.allSatisfy({ DrillRequest.resolverAddress($0) != nil }) else {
+            throw DrillError(kind: .invalid, field: "resolvers", message: "expected at most \(DrillRequest.maxResolvers) resolvers, each ADDRESS[:PORT]")
         }
         guard hold.isFinite, hold >= 1, hold <= 86400 else {
             throw DrillError(kind: .invalid, field: "hold", message: "expected a duration from 1s to 24h")
@@ -81,22 +101,31 @@ public final class DrillRunner: Sendable {
         do { resolved = try DrillPlanner.resolve(target, in: snap) } catch let e as DrillPlanner.PlanError {
             throw DrillError(kind: .invalid, field: e.field, message: e.message)
         }
+        var unmonitored: [String] = []
         if mode == "probe" {
             guard injector != nil else { throw DrillError(kind: .invalid, field: "mode", message: "probe mode needs the health monitor") }
             let members = Self.members(of: resolved, in: snap.gslb.config)
-            let unmonitored = members.filter { m in
-                guard let p = snap.gslb.config.pools.first(where: { $0.name == m.pool }) else { return true }
-                let mm = p.members.first { $0.address == m.address }
-                return (mm?.monitor ?? p.monitor) == nil
-            }
-            if !unmonitored.isEmpty {
+            let without = Self.unmonitored(members, in: snap.gslb.config)
+            // A site: fail its monitored members, list the others. A member or pool: every member must be monitored.
+            if !without.isEmpty && (resolved.scope != .site || without.count == members.count) {
                 throw DrillError(kind: .invalid, field: "mode",
-                                 message: "probe mode needs monitored members; not monitored: \(unmonitored.map(\.description).sorted().joined(separator: ", "))")
+                                 message: "probe mode needs monitored members; not monitored: \(without.map(\.description).sorted().joined(separator: ", "))"
+                                    + " (use --mode override to fail them)")
             }
+            unmonitored = without.map(\.description).sorted()
         }
         let now = clock()
         var report = DrillReport(id: Self.newID(now), target: resolved, mode: mode, hold: hold, force: force,
                                  principal: principal, createdAt: now)
+        report.reason = reason
+        report.ticket = ticket
+        report.node = node.isEmpty ? nil : node
+        report.source = source.isEmpty ? nil : source
+        report.resolvers = resolvers.isEmpty ? nil : resolvers
+        if !unmonitored.isEmpty {
+            report.unmonitored = unmonitored
+            report.log("probe mode fails only the monitored members; not failed (no monitor): \(unmonitored.joined(separator: ", "))", at: now)
+        }
         if let at, at > now + 1 {
             report.scheduledAt = at
             report.log("scheduled for \(DrillReport.time(at)) by \(principal)", at: now)
@@ -163,10 +192,27 @@ public final class DrillRunner: Sendable {
     func audit(_ r: DrillReport, _ action: String, _ principal: String, _ source: String, _ requestID: String?,
                detail: String? = nil) -> AuditEntry {
         // The row's stored shape: these keys in this order, `hold` as Swift writes a Double (`120.0`).
-        let after: [(String, JSONValue)] = [("target", .string(r.target.object)), ("mode", .string(r.mode)), ("hold", .number("\(r.hold)")),
+        var after: [(String, JSONValue)] = [("target", .string(r.target.object)), ("mode", .string(r.mode)), ("hold", .number("\(r.hold)")),
                                             ("status", .string(r.status.rawValue))] + (detail.map { [("detail", .string($0))] } ?? [])
+        // Who and why: the reason and ticket given, and the node that accepted the drill.
+        for (k, v) in [("reason", r.reason), ("ticket", r.ticket), ("node", r.node)] { if let v { after.append((k, .string(v))) } }
         return AuditEntry(time: clock(), principal: principal, source: source, requestID: requestID, action: action,
                           object: "drill:\(r.id)", after: JSONValue.object(after.map { .init(key: $0.0, value: $0.1) }).compactText)
+    }
+
+    /// The members of `members` without a monitor (their own or their pool's).
+    static func unmonitored(_ members: Set<MemberKey>, in config: GSLBConfig) -> Set<MemberKey> {
+        members.filter { m in
+            guard let p = config.pools.first(where: { $0.name == m.pool }) else { return true }
+            let mm = p.members.first { $0.address == m.address }
+            return (mm?.monitor ?? p.monitor) == nil
+        }
+    }
+
+    /// The members a probe-mode drill makes fail: the target's monitored members.
+    static func probed(_ r: DrillReport, in config: GSLBConfig) -> Set<MemberKey> {
+        let all = members(of: r.target, in: config)
+        return all.subtracting(unmonitored(all, in: config))
     }
 
     static func members(of target: DrillTarget, in config: GSLBConfig) -> Set<MemberKey> {
@@ -204,6 +250,7 @@ public final class DrillRunner: Sendable {
             r.status = .refused
             r.note = "drill \(other.id) is already running on \(r.target)"
             r.log("refused: \(r.note!)", at: now)
+            r.seal(version: version)
             try repo.saveDrill(r, audit: [audit(r, "drill-refused", principal, source, requestID, detail: r.note)])
             throw DrillError(kind: .conflict, field: r.target.scope.rawValue, message: r.note!)
         }
@@ -213,8 +260,10 @@ public final class DrillRunner: Sendable {
         r.plan = plan
         if !plan.safe && !r.force {
             r.status = .refused
-            r.note = "unsafe: " + plan.problems.joined(separator: "; ") + " (use force to run it anyway)"
+            r.note = "unsafe: " + plan.problems.map { $0.replacingOccurrences(of: " (use --force to run it anyway)", with: "") }
+                .joined(separator: "; ") + " (use --force to run it anyway)"
             r.log("refused: \(r.note!)", at: now)
+            r.seal(version: version)
             try repo.saveDrill(r, audit: [audit(r, "drill-refused", principal, source, requestID, detail: r.note)])
             throw DrillError(kind: .unsafe, field: "force", message: r.note!)
         }
@@ -223,7 +272,9 @@ public final class DrillRunner: Sendable {
         controls.withLock { $0[r.id] = false }
         r.status = .running
         r.startedAt = now
-        r.log("started by \(principal)", at: now)
+        r.log("started by \(principal)" + (r.node.map { " on node \($0)" } ?? "") + (r.reason.map { ": \($0)" } ?? "")
+              + (r.ticket.map { " (ticket \($0))" } ?? ""), at: now)
+        for w in plan.warnings ?? [] { r.log("warning: \(w)", at: now) }
         try repo.saveDrill(r, audit: [audit(r, "drill-start", principal, source, requestID)])
         let snapshot = r
         NamedThread.start("cairn-drill") { [self] in self.execute(snapshot, resumed: false) }
@@ -271,7 +322,10 @@ public final class DrillRunner: Sendable {
         var r = initial
         let targets = measuredNodes().listeners
         let clients = targets.compactMap { t in UDPQuerier(host: t.host, port: t.port).map { (node: t.node, listener: Self.hostPort(t.host, t.port), querier: $0) } }
-        defer { for c in clients { c.querier.close() } }
+        // `--resolver`: the operator's caching resolvers, asked without ECS (they add their clients' subnet if they send ECS).
+        let resolverTargets = (r.resolvers ?? []).compactMap { text in DrillRequest.resolverAddress(text).map { (text, $0.host, $0.port) } }
+        let resolvers = resolverTargets.compactMap { t in UDPQuerier(host: t.1, port: t.2, recursive: true).map { (name: Self.hostPort(t.1, t.2), querier: $0) } }
+        defer { for c in clients { c.querier.close() }; for c in resolvers { c.querier.close() } }
         guard let plan = r.plan, !clients.isEmpty, clients.count == targets.count else {
             r.status = .interrupted
             r.note = "cannot measure: no DNS listener"
@@ -286,43 +340,92 @@ public final class DrillRunner: Sendable {
                 sites["\(p.name)|\(canonical)"] = m.site
             }
         }
+        // Probe mode on a site with unmonitored members: only the monitored ones fail, so only they are the target.
+        let failing: Set<String>? = (r.unmonitored ?? []).isEmpty ? nil : Set(Self.probed(r, in: config).map {
+            "\($0.pool)|\(ClientAddress(text: $0.address)?.description ?? $0.address)"
+        })
+        func hasTarget(_ addrs: [String], _ pool: String) -> Bool {
+            if let failing { return addrs.contains { failing.contains("\(pool)|\(ClientAddress(text: $0)?.description ?? $0)") } }
+            return Self.contains(addrs, target: r.target, pool: pool, sites: sites)
+        }
         let keys = self.keys(for: plan)
+        // Through a resolver: one key per pool, no ECS.
+        var resolverKeys: [Key] = []
+        for k in keys where !resolverKeys.contains(where: { $0.pool == k.pool && $0.type == k.type }) {
+            resolverKeys.append(Key(pool: k.pool, type: k.type, client: "resolver", name: k.name, options: []))
+        }
         // One row per node and key: rows n * keys.count ..< (n + 1) * keys.count are node n's.
         let fresh = clients.flatMap { c in keys.map { DrillReport.Seen(pool: $0.pool, type: $0.type.description, client: $0.client, node: c.node) } }
         var seen = r.measurements?.seen ?? fresh
         if seen.count != fresh.count || zip(seen, fresh).contains(where: { $0.node != $1.node }) { seen = fresh }
+        let freshResolved = resolvers.flatMap { c in resolverKeys.map { k -> DrillReport.Seen in
+            var s = DrillReport.Seen(pool: k.pool, type: k.type.description, client: c.name)
+            s.resolver = c.name
+            return s
+        } }
+        var viaResolvers = r.measurements?.resolvers ?? freshResolved
+        if viaResolvers.count != freshResolved.count { viaResolvers = freshResolved }
         var queries = r.measurements?.queries ?? 0
         let interval = Double(intervalMs) / 1000
         /// This process still drives the drill: not stopping, and (several nodes) still the runner.
         var driving: Bool { !stopped.load(ordering: .relaxed) && holdsLease.load(ordering: .relaxed) }
 
+        func record(_ s: inout DrillReport.Seen, _ k: Key, _ reply: UDPQuerier.Reply?, phase: Int, dt: Double) {
+            guard let reply else { s.timeouts += 1; return }
+            let addrs = reply.addresses
+            if reply.rcode == 2 { s.servfail += 1 } else if addrs.isEmpty && phase != 0 { s.empty += 1 }
+            if addrs.isEmpty, phase != 0, let n = reply.negativeTTL { s.negativeTTL = max(s.negativeTTL ?? 0, n) }
+            for a in addrs {
+                let site = sites["\(k.pool)|\(ClientAddress(text: a)?.description ?? a)"] ?? a
+                switch phase {
+                case 0: s.before[site, default: 0] += 1
+                case 1: s.during[site, default: 0] += 1
+                default: s.after[site, default: 0] += 1
+                }
+            }
+            let with = hasTarget(addrs, k.pool)
+            if with, let t = reply.ttl { s.answerTTL = max(s.answerTTL ?? 0, t) }
+            switch phase {
+            case 0: if with { s.hadTarget = true }
+            case 1:
+                if with { s.lastWith = dt } else if s.firstWithout == nil { s.firstWithout = dt }
+            default:
+                if with && s.failback == nil { s.failback = dt }
+            }
+        }
         func round(_ phase: Int, since: Double) {
             let t = clock()
             for (n, c) in clients.enumerated() {
-            for (j, k) in keys.enumerated() {
-                let i = n * keys.count + j
-                queries += 1
-                guard let (rcode, addrs) = c.querier.ask(k) else { seen[i].timeouts += 1; continue }
-                if rcode == 2 { seen[i].servfail += 1 } else if addrs.isEmpty && phase != 0 { seen[i].empty += 1 }
-                for a in addrs {
-                    let site = sites["\(k.pool)|\(ClientAddress(text: a)?.description ?? a)"] ?? a
-                    switch phase {
-                    case 0: seen[i].before[site, default: 0] += 1
-                    case 1: seen[i].during[site, default: 0] += 1
-                    default: seen[i].after[site, default: 0] += 1
-                    }
-                }
-                let with = Self.contains(addrs, target: r.target, pool: k.pool, sites: sites)
-                let dt = t - since
-                switch phase {
-                case 0: if with { seen[i].hadTarget = true }
-                case 1:
-                    if with { seen[i].lastWith = dt } else if seen[i].firstWithout == nil { seen[i].firstWithout = dt }
-                default:
-                    if with && seen[i].failback == nil { seen[i].failback = dt }
+                for (j, k) in keys.enumerated() {
+                    queries += 1
+                    record(&seen[n * keys.count + j], k, c.querier.ask(k), phase: phase, dt: t - since)
                 }
             }
+            for (n, c) in resolvers.enumerated() {
+                for (j, k) in resolverKeys.enumerated() {
+                    record(&viaResolvers[n * resolverKeys.count + j], k, c.querier.ask(k), phase: phase, dt: clock() - since)
+                }
             }
+        }
+        // Real clients: this node's answer counters for the affected pools, read before the first test query and a second
+        // after the restore (the DNS workers add to them at least once a second), minus this node's own test answers.
+        let affected = Set(plan.pools.map { "\($0.pool)|\($0.type)" })
+        func answersBySite() -> [String: Int]? {
+            guard let counts = answerCounts?() else { return nil }
+            var out: [String: Int] = [:]
+            for (slot, n) in counts where !slot.address.isEmpty && affected.contains("\(slot.pool)|\(slot.type)") {
+                out[slot.site, default: 0] += Int(n)
+            }
+            return out
+        }
+        var countsAtStart: [String: Int]?
+        var countsAtEnd: [String: Int]?
+        var ownAtEnd: [String: Int] = [:]
+        func closeCounts() {
+            guard countsAtStart != nil, countsAtEnd == nil else { return }
+            countsAtEnd = answersBySite()
+            // This node's own test queries, every phase (the first listener is this node's).
+            for s in seen.prefix(keys.count) { for d in [s.before, s.during, s.after] { for (k, v) in d { ownAtEnd[k, default: 0] += v } } }
         }
         func measurements() -> DrillReport.Measurements {
             var during: [String: Int] = [:]
@@ -339,18 +442,33 @@ public final class DrillRunner: Sendable {
                                            seen: Array(seen[n * keys.count ..< (n + 1) * keys.count]))
                 }
             }
+            if !viaResolvers.isEmpty { m.resolvers = viaResolvers }
+            if let a = countsAtStart, let b = countsAtEnd {
+                let own = ownAtEnd
+                var total: [String: Int] = [:], real: [String: Int] = [:]
+                for site in Set(a.keys).union(b.keys) {
+                    let d = max(0, (b[site] ?? 0) - (a[site] ?? 0))
+                    if d > 0 { total[site] = d }
+                    let c = max(0, d - (own[site] ?? 0))
+                    if c > 0 { real[site] = c }
+                }
+                m.realClients = .init(counts: "addresses handed out for the affected pools by \(shared ? "node \(node)'s" : "this node's") DNS listener from the drill's "
+                                      + "first test query to a second after the restore (its query counters), minus the drill's own test queries",
+                                      node: shared ? node : nil, all: total, clients: real)
+            }
             return m
         }
 
         // Before: what the answers are with the target up (several rounds, for random policies).
+        if !resumed { countsAtStart = answersBySite() }
         if !resumed { for _ in 0..<5 { round(0, since: clock()) } }
         // A key had the target when it was seen in its answers, or the plan says it may be.
         for i in seen.indices where !seen[i].hadTarget {
             let k = keys[i % keys.count]
             if let p = plan.pools.first(where: { $0.pool == k.pool && $0.type == k.type.description }),
                let e = p.entries.first(where: { $0.client == k.client }) {
-                seen[i].hadTarget = Self.contains(e.now.addresses, target: r.target, pool: k.pool, sites: sites)
-                    || (r.target.scope == .site && e.now.sites.contains(r.target.name))
+                seen[i].hadTarget = hasTarget(e.now.addresses, k.pool)
+                    || (failing == nil && r.target.scope == .site && e.now.sites.contains(r.target.name))
             }
         }
         if !resumed {
@@ -365,7 +483,7 @@ public final class DrillRunner: Sendable {
                     r.overrideID = stored.id
                     r.log("override \(stored.id ?? 0) forces \(r.target) down until \(DrillReport.time(start + r.hold + overrideMargin)) at the latest", at: start)
                 } else {
-                    injector?.injectFailures(Self.members(of: r.target, in: config), tag: r.id)
+                    injector?.injectFailures(Self.probed(r, in: config), tag: r.id)
                     r.log("probes of \(r.target) now fail inside Cairn", at: start)
                 }
                 publisher.refreshIfChanged()
@@ -419,11 +537,14 @@ public final class DrillRunner: Sendable {
         r.log(aborted ? "aborted: failure lifted" : "hold over: failure lifted", at: restore)
         try? repo.saveDrill(r, audit: [audit(r, "drill-restore", r.principal, "drill", nil)])
         // After: until every key that had the target has it again, or a timeout.
-        let timeout = failbackTimeout(r, config: config)
+        // Through a resolver the target comes back only once its cached answer expires: wait up to that TTL longer.
+        let resolverTTL = max(plan.maxTTL, viaResolvers.compactMap(\.answerTTL).max() ?? 0)
+        let timeout = failbackTimeout(r, config: config) + (viaResolvers.isEmpty ? 0 : Double(min(resolverTTL, 300)) + 1)
         while clock() < restore + timeout && driving {
             let t0 = clock()
             round(2, since: restore)
-            if !seen.contains(where: { $0.hadTarget && $0.failback == nil }) {
+            if clock() >= restore + 1.1 { closeCounts() }
+            if !(seen + viaResolvers).contains(where: { $0.hadTarget && $0.failback == nil }) {
                 // A few more rounds to show where traffic settles.
                 for _ in 0..<3 { round(2, since: restore) }
                 break
@@ -431,6 +552,12 @@ public final class DrillRunner: Sendable {
             let left = interval - (clock() - t0)
             if left > 0 { Thread.sleep(forTimeInterval: left) }
         }
+        if countsAtStart != nil && countsAtEnd == nil && driving {
+            // The workers' counters lag up to a second behind their answers.
+            let wait = restore + 1.1 - clock()
+            if wait > 0 { Thread.sleep(forTimeInterval: wait) }
+        }
+        closeCounts()
         r.measurements = measurements()
         if aborted { r.status = .aborted } else if r.interrupted { r.status = .interrupted } else { r.status = .completed }
         finish(&r)
@@ -454,6 +581,7 @@ public final class DrillRunner: Sendable {
         r.endedAt = end
         r.verdict = DrillReport.verdict(plan: r.plan, measurements: r.measurements, status: r.status)
         r.log("ended: \(r.status.rawValue), verdict \(r.verdict?.result ?? "none")", at: end)
+        r.seal(version: version)
         do {
             try repo.saveDrill(r, audit: [audit(r, "drill-end", r.principal, "drill", nil,
                                                 detail: "verdict \(r.verdict?.result ?? "none")")])
@@ -515,7 +643,7 @@ public final class DrillRunner: Sendable {
             r.note = "probe faults end with the process that injected them"
         } else if r.mode == "probe" && r.status == .running {
             // The other nodes still fail these probes (they follow the drill); this node does too, now.
-            injector?.injectFailures(Self.members(of: r.target, in: publisher.box.load().gslb.config), tag: r.id)
+            injector?.injectFailures(Self.probed(r, in: publisher.box.load().gslb.config), tag: r.id)
         }
         controls.withLock { $0[r.id] = false }
         try? repo.saveDrill(r, audit: [audit(r, "drill-resume", "cairn", "cairn", nil)])
@@ -541,7 +669,7 @@ public final class DrillRunner: Sendable {
             f = ids
             return (running, Array(stop))
         }
-        for r in start { injector?.injectFailures(Self.members(of: r.target, in: config), tag: r.id) }
+        for r in start { injector?.injectFailures(Self.probed(r, in: config), tag: r.id) }
         for id in stop { injector?.clearFailures(tag: id) }
     }
 
@@ -596,10 +724,13 @@ public final class DrillRunner: Sendable {
 /// would otherwise reach.
 final class UDPQuerier {
     let fd: Int32
+    /// Recursion desired (RD): set for caching resolvers, clear for authoritative listeners.
+    let recursive: Bool
     private let clientCookie = (0..<8).map { _ in UInt8.random(in: 0...255) }
     private var serverCookie: [UInt8] = []
 
-    init?(host: String, port: Int) {
+    init?(host: String, port: Int, recursive: Bool = false) {
+        self.recursive = recursive
         let h = host == "0.0.0.0" ? "127.0.0.1" : host == "::" ? "::1" : host
         if h.contains(":") {
             fd = socket(AF_INET6, Int32(SOCK_DGRAM.rawValue), 0)
@@ -626,10 +757,18 @@ final class UDPQuerier {
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
     }
 
-    /// (rcode, addresses) or nil on timeout.
-    func ask(_ key: DrillRunner.Key) -> (Int, [String])? {
+    struct Reply {
+        var rcode: Int
+        var addresses: [String]
+        /// The longest TTL of the answer records; the negative TTL (min(SOA TTL, MINIMUM)) of an answer without them.
+        var ttl: Int?
+        var negativeTTL: Int?
+    }
+
+    /// The reply, or nil on timeout.
+    func ask(_ key: DrillRunner.Key) -> Reply? {
         let type = key.type
-        let q = QueryBuilder.make(id: UInt16.random(in: 0...UInt16.max), name: key.name, type: type, edns: (udpSize: 1232, dnssecOK: false),
+        let q = QueryBuilder.make(id: UInt16.random(in: 0...UInt16.max), name: key.name, type: type, rd: recursive, edns: (udpSize: 1232, dnssecOK: false),
                                   options: key.options + [(code: 10, data: clientCookie + serverCookie)])
         _ = q.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
         var buf = [UInt8](repeating: 0, count: 4096)
@@ -642,8 +781,14 @@ final class UDPQuerier {
                Array(cookie.prefix(8)) == clientCookie {
                 serverCookie = Array(cookie.dropFirst(8))
             }
-            let addrs = m.answer.filter { $0.type == type }.map { RDataText.format(type: type, rdata: $0.rdata) }
-            return (Int(m.rcode.rawValue), addrs)
+            let records = m.answer.filter { $0.type == type }
+            let addrs = records.map { RDataText.format(type: type, rdata: $0.rdata) }
+            var negative: Int?
+            if records.isEmpty, let soa = m.authority.first(where: { $0.type == .soa }), soa.rdata.count >= 4 {
+                let minimum = soa.rdata.suffix(4).reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+                negative = Int(min(soa.ttl, minimum))
+            }
+            return Reply(rcode: Int(m.rcode.rawValue), addresses: addrs, ttl: records.map { Int($0.ttl) }.max(), negativeTTL: negative)
         }
         return nil
     }

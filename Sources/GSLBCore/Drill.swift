@@ -42,11 +42,21 @@ public struct DrillPlan: Sendable, Codable {
         public var healthyLeft: Int
         /// `ok`, `fallback` (no healthy member: the pool's fallback answers) or `nothing`.
         public var outcome: String
+        /// The pool's `fallback` (`all`, `none`, `servfail`, `pool:NAME`), to name a fail-open failure.
+        public var fallback: String? = nil
+        /// How long a resolver may cache an empty answer for this name: min(SOA TTL, SOA MINIMUM) of its zone.
+        public var negativeTTL: Int? = nil
     }
 
     public struct Capacity: Sendable, Codable {
-        /// Current load of what fails (site load, else the sum of its members' loads); nil = unknown.
+        /// Current load of what fails (the sum of its members' probe-reported loads, else the site's load, else the
+        /// sum of its members' configured loads); nil = unknown.
         public var failedLoad: Double?
+        /// Where `failedLoad` comes from: `probe` (members' loads reported by their monitors), `site` (the site's
+        /// configured load) or `member` (the members' configured loads).
+        public var failedLoadSource: String? = nil
+        /// The failed members' loads, for the report (probe-reported where a probe reports one).
+        public var failedMembers: [MemberLoad]? = nil
         /// Sites that take over, with their capacity and load.
         public var survivors: [SiteLoad]
         public var survivingCapacity: Double?
@@ -60,6 +70,17 @@ public struct DrillPlan: Sendable, Codable {
         public var site: String
         public var capacity: Double?
         public var load: Double?
+        /// `probe` (the sum of the site's members' probe-reported loads) or `site` (its configured load).
+        public var loadSource: String? = nil
+    }
+
+    public struct MemberLoad: Sendable, Codable {
+        public var pool: String
+        public var address: String
+        public var site: String
+        public var load: Double?
+        /// `probe` or `member` (configured).
+        public var source: String?
     }
 
     public var target: DrillTarget
@@ -69,6 +90,8 @@ public struct DrillPlan: Sendable, Codable {
     public var maxTTL: Int
     public var safe: Bool
     public var problems: [String]
+    /// What does not make the plan unsafe but means the drill cannot pass (a pool's TTL above its `rto`).
+    public var warnings: [String]? = nil
     /// With several nodes sharing the store: every node of the registry, and whether the drill measures it
     /// (live nodes are measured through their DNS listener; gone and stopped ones are not). Nil for one node.
     public var nodes: [Node]?
@@ -176,43 +199,113 @@ public enum DrillPlanner {
                 }
                 problems.append("\(p.pool.name) \(p.pool.type) would have no healthy member (fallback \(p.pool.fallback))")
             }
+            let negative = snap.zones.filter { p.name.isSubdomain(of: $0.origin) }.max { $0.origin.labelCount < $1.origin.labelCount }
             pools.append(.init(pool: p.pool.name, type: p.pool.type, policy: p.pool.policy.rawValue, ttl: p.pool.ttl,
-                               rto: p.pool.rto, entries: entries, healthyLeft: left, outcome: outcome))
+                               rto: p.pool.rto, entries: entries, healthyLeft: left, outcome: outcome,
+                               fallback: p.pool.fallback.description, negativeTTL: negative.map { Int($0.negativeSOA.ttl) }))
         }
-        // Capacity: the failed part's load against what the surviving sites can still take.
-        let config = snap.gslb.config
-        let failedSites: Set<String>
-        switch target.scope {
-        case .site: failedSites = [target.name]
-        default: failedSites = []
-        }
-        survivorSites.subtract(failedSites)
-        var failedLoad: Double?
-        if target.scope == .site, let s = config.sites.first(where: { $0.name == target.name }) {
-            failedLoad = s.load
-            if failedLoad == nil {
-                let loads = config.pools.flatMap(\.members).filter { $0.site == target.name }.compactMap(\.load)
-                if !loads.isEmpty { failedLoad = loads.reduce(0, +) }
+        var warnings: [String] = []
+        for pp in pools {
+            guard let rto = pp.rto else { continue }
+            if Double(pp.ttl) > rto {
+                warnings.append("\(pp.pool) \(pp.type): ttl \(pp.ttl) s exceeds rto \(DrillReport.fmt(rto)) s: a resolver may keep the "
+                                + "failed answer longer than the objective, so the drill cannot pass")
             }
-        } else if target.scope == .member {
-            failedLoad = config.pools.flatMap { p in p.members.filter { "\(p.name)/\($0.address)" == target.name } }.first?.load
+            if pp.outcome == "nothing", let n = pp.negativeTTL, Double(n) > rto {
+                warnings.append("\(pp.pool) \(pp.type): the answer becomes empty and the zone's negative TTL \(n) s exceeds rto \(DrillReport.fmt(rto)) s")
+            }
         }
-        let survivors = config.sites.filter { survivorSites.contains($0.name) }
-            .map { DrillPlan.SiteLoad(site: $0.name, capacity: $0.capacity, load: $0.load) }
+        if let down = alreadyDown(target, in: snap) {
+            problems.append("\(target) \(down): the drill would measure nothing (use --force to run it anyway)")
+        }
+        let capacity = self.capacity(target, snapshot: snap, survivorSites: survivorSites)
+        if let h = capacity.headroom, h < 0 {
+            problems.append("the surviving sites would exceed their capacity: they lack \(ConfigValidator.number(h.magnitude)) for the failed load")
+        }
+        let safe = !pools.contains { $0.outcome != "ok" } && capacity.sufficient != false && alreadyDown(target, in: snap) == nil
+        return DrillPlan(target: target, pools: pools, capacity: capacity, maxTTL: pools.map(\.ttl).max() ?? 0,
+                         safe: safe, problems: problems, warnings: warnings.isEmpty ? nil : warnings)
+    }
+
+    /// Why the target already serves no answer before the drill (an override that is not a drill's, or every member of
+    /// it drained, disabled or forced), or nil when it serves.
+    public static func alreadyDown(_ target: DrillTarget, in snap: ServingSnapshot) -> String? {
+        if let o = snap.gslb.overrides.first(where: {
+            $0.drillID == nil && $0.scope == target.scope && $0.target.lowercased() == target.name.lowercased() && $0.state != .up
+        }) {
+            return "is already overridden (\(o.state.rawValue), override \(o.id.map(String.init) ?? "-") by \(o.principal): \(o.reason))"
+        }
+        let members = affectedPools(target, in: snap).flatMap { p in p.members.filter { m in isTarget(m, of: p, target) } }
+        guard !members.isEmpty else { return nil }
+        let serving = members.contains { m in m.member.state == .enabled && (m.forced == nil || m.forced == .up) }
+        if serving { return nil }
+        let why = Set(members.map { m in m.forced.map { "forced \($0.rawValue)" } ?? m.member.state.rawValue }).sorted()
+        return "is already drained: every member of it is \(why.joined(separator: " or "))"
+    }
+
+    static func isTarget(_ m: MemberView, of p: PoolRuntime, _ target: DrillTarget) -> Bool {
+        switch target.scope {
+        case .site: return m.member.site == target.name
+        case .pool: return true
+        case .member: return "\(p.pool.name)/\(m.member.address)".lowercased() == target.name.lowercased()
+        }
+    }
+
+    /// Capacity with live loads: each member's load as its probe reports it (else as configured), summed per site (each
+    /// address once) when any member of the site reports one, else the site's configured load.
+    static func capacity(_ target: DrillTarget, snapshot snap: ServingSnapshot, survivorSites: Set<String>) -> DrillPlan.Capacity {
+        let config = snap.gslb.config
+        let probed = Dictionary(snap.gslb.health.compactMap { h in h.load.map { (h.key, $0) } }, uniquingKeysWith: { a, _ in a })
+        var bySite: [String: [String: (load: Double, probe: Bool)]] = [:]   // site -> address -> load
+        var failed: [DrillPlan.MemberLoad] = []
+        for p in config.pools {
+            for m in p.members {
+                let live = probed[MemberKey(pool: p.name, address: m.address)]
+                if let l = live ?? m.load {
+                    let have = bySite[m.site]?[m.address]
+                    if have == nil || (have!.probe == false && live != nil) { bySite[m.site, default: [:]][m.address] = (l, live != nil) }
+                }
+                let hit: Bool
+                switch target.scope {
+                case .site: hit = m.site == target.name
+                case .pool: hit = p.name.lowercased() == target.name.lowercased()
+                case .member: hit = "\(p.name)/\(m.address)".lowercased() == target.name.lowercased()
+                }
+                if hit {
+                    failed.append(.init(pool: p.name, address: m.address, site: m.site, load: live ?? m.load,
+                                        source: live != nil ? "probe" : m.load != nil ? "member" : nil))
+                }
+            }
+        }
+        func siteLoad(_ s: Site) -> (Double?, String?) {
+            let members = bySite[s.name] ?? [:]
+            if members.values.contains(where: \.probe) { return (members.values.map(\.load).reduce(0, +), "probe") }
+            if let l = s.load { return (l, "site") }
+            return members.isEmpty ? (nil, nil) : (members.values.map(\.load).reduce(0, +), "member")
+        }
+        var failedLoad: Double?
+        var failedSource: String?
+        var seen = Set<String>()
+        let distinct = failed.filter { seen.insert($0.site + "|" + $0.address).inserted }
+        if target.scope == .site, let s = config.sites.first(where: { $0.name == target.name }) {
+            (failedLoad, failedSource) = siteLoad(s)
+        } else if !distinct.isEmpty, distinct.allSatisfy({ $0.load != nil }) {
+            failedLoad = distinct.compactMap(\.load).reduce(0, +)
+            failedSource = distinct.contains { $0.source == "probe" } ? "probe" : "member"
+        }
+        let survivors = config.sites.filter { survivorSites.contains($0.name) && !(target.scope == .site && $0.name == target.name) }
+            .map { s in let (l, src) = siteLoad(s); return DrillPlan.SiteLoad(site: s.name, capacity: s.capacity, load: l, loadSource: src) }
         let caps = survivors.map(\.capacity)
         let capTotal: Double? = caps.isEmpty || caps.contains(where: { $0 == nil }) ? nil : caps.compactMap { $0 }.reduce(0, +)
-        let loadTotal: Double = survivors.compactMap(\.load).reduce(0, +)
+        // Unknown when a surviving site has no load (neither reported nor configured): never counted as 0.
+        let loadTotal: Double? = survivors.isEmpty || survivors.contains(where: { $0.load == nil }) ? nil
+            : survivors.compactMap(\.load).reduce(0, +)
         var headroom: Double?
-        if let c = capTotal, let f = failedLoad { headroom = c - loadTotal - f }
-        if let h = headroom, h < 0 {
-            problems.append("the surviving sites lack \(h.magnitude) of capacity for the failed load")
-        }
-        let capacity = DrillPlan.Capacity(failedLoad: failedLoad, survivors: survivors, survivingCapacity: capTotal,
-                                          survivingLoad: survivors.isEmpty ? nil : loadTotal, headroom: headroom,
-                                          sufficient: headroom.map { $0 >= 0 })
-        let safe = !pools.contains { $0.outcome != "ok" }
-        return DrillPlan(target: target, pools: pools, capacity: capacity, maxTTL: pools.map(\.ttl).max() ?? 0,
-                         safe: safe, problems: problems)
+        if let c = capTotal, let l = loadTotal, let f = failedLoad { headroom = c - l - f }
+        return DrillPlan.Capacity(failedLoad: failedLoad, failedLoadSource: failedSource, failedMembers: failed.isEmpty ? nil : failed,
+                                  survivors: survivors, survivingCapacity: capTotal,
+                                  survivingLoad: loadTotal, headroom: headroom,
+                                  sufficient: headroom.map { $0 >= 0 })
     }
 
     static func answer(_ p: PoolRuntime, _ cidr: CIDR?) -> DrillPlan.Answer {

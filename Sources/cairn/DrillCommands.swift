@@ -24,6 +24,21 @@ struct DrillCommand: ParsableCommand {
         var pairs: [(String, String)] { [("site", site), ("member", member), ("pool", pool)].compactMap { k, v in v.map { (k, $0) } } }
     }
 
+    /// Who, why and through which resolvers: `--reason`, `--ticket`, `--resolver` (run and schedule).
+    struct RecordOptions: ParsableArguments {
+        @Option(help: "Why the drill runs, kept in the report and the audit log.") var reason: String?
+        @Option(help: "The change or ticket id the drill belongs to.") var ticket: String?
+        @Option(name: .customLong("resolver"),
+                help: "Also measure through this caching resolver, ADDRESS[:PORT] (repeatable, at most 4): when its answers stopped and started containing the target.")
+        var resolvers: [String] = []
+
+        func add(to body: inout [String: JSONValue]) {
+            if let reason { body["reason"] = .string(reason) }
+            if let ticket { body["ticket"] = .string(ticket) }
+            if !resolvers.isEmpty { body["resolvers"] = .array(resolvers.map { .string($0) }) }
+        }
+    }
+
     struct Plan: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "What would happen if the target failed (changes nothing). Exits 1 when a pool would have no healthy member.")
@@ -43,9 +58,10 @@ struct DrillCommand: ParsableCommand {
     }
 
     static func printPlan(_ v: JSONValue) {
-        print("plan: fail \(v["target"]?["scope"]?.text ?? "") \(v["target"]?["name"]?.text ?? "")")
+        print("Plan: what happens if \(v["target"]?["scope"]?.text ?? "") \(v["target"]?["name"]?.text ?? "") fails")
         for p in v["pools"]?.array ?? [] {
-            print("\n\(p["pool"]?.text ?? "") \(p["type"]?.text ?? "") (\(p["policy"]?.text ?? ""), ttl \(p["ttl"]?.text ?? "")): "
+            let rto = p["rto"].flatMap { $0 == .null ? nil : $0.text }.map { ", rto \($0) s" } ?? ""
+            print("\n\(p["pool"]?.text ?? "") \(p["type"]?.text ?? "") (\(p["policy"]?.text ?? ""), ttl \(p["ttl"]?.text ?? "")\(rto)): "
                   + "\(p["outcome"]?.text ?? ""), \(p["healthy_left"]?.text ?? "") healthy member(s) left")
             var rows: [[String]] = []
             for e in p["entries"]?.array ?? [] {
@@ -59,10 +75,17 @@ struct DrillCommand: ParsableCommand {
             printTable(["CLIENT", "NOW", "WITH THE TARGET FAILED", ""], rows)
         }
         let cap = v["capacity"]
-        print("\ncapacity: failed load \(cap?["failed_load"]?.text ?? "-"), surviving capacity \(cap?["surviving_capacity"]?.text ?? "-"), "
-              + "surviving load \(cap?["surviving_load"]?.text ?? "-"), headroom \(cap?["headroom"]?.text ?? "-")")
+        func t(_ x: JSONValue?) -> String { x == nil || x == .null ? "-" : x!.text }
+        let source = cap?["failed_load_source"].flatMap { $0 == .null ? nil : $0.text }.map { " (\($0 == "probe" ? "probe-reported" : "configured \($0) load"))" } ?? ""
+        print("\ncapacity: failed load \(t(cap?["failed_load"]))\(source), surviving capacity \(t(cap?["surviving_capacity"])), "
+              + "surviving load \(t(cap?["surviving_load"])), headroom \(t(cap?["headroom"]))"
+              + (cap?["sufficient"] == .bool(false) ? ": the surviving sites would exceed their capacity" : ""))
+        for s in cap?["survivors"]?.array ?? [] {
+            print("  \(t(s["site"])): capacity \(t(s["capacity"])), load \(t(s["load"]))\(s["load_source"].flatMap { $0 == .null ? nil : " (\($0.text))" } ?? "")")
+        }
         print("longest TTL clients may hold: \(v["max_ttl"]?.text ?? "-") s")
         for p in v["problems"]?.array ?? [] { print("problem: \(p.text)") }
+        for w in v["warnings"]?.array ?? [] { print("warning: \(w.text)") }
         print(v["safe"] == .bool(true) ? "safe: yes" : "safe: NO")
     }
 
@@ -72,14 +95,18 @@ struct DrillCommand: ParsableCommand {
         @OptionGroup var target: TargetOptions
         @Option(help: "How long the failure lasts: 30s, 10m.") var hold: String
         @Option(help: "override (force the target down) or probe (make its probes fail inside Cairn).") var mode: String = "override"
-        @Flag(help: "Run even when the plan is unsafe.") var force = false
+        @Flag(help: "Run even when the plan is unsafe (a pool left without a healthy member, too little capacity, the target already drained).")
+        var force = false
+        @OptionGroup var record: RecordOptions
         @Flag(help: "Print the drill id and return at once.") var detach = false
         @Flag(help: "Print the report as Markdown.") var markdown = false
+        @Flag(help: "Print the report as one self-contained HTML page.") var html = false
         @OptionGroup var options: APIOptions
 
         func run() throws {
             var body: [String: JSONValue] = ["hold": .string(hold), "mode": .string(mode), "force": .bool(force)]
             for (k, v) in target.pairs { body[k] = .string(v) }
+            record.add(to: &body)
             let r = try options.call(.POST, "/v1/drills", body: JSONValue(body).encoded())
             let v = try JSONValue.decoding(r.body)
             guard let id = v["id"]?.string else { printRaw(r.body); throw ExitCode(1) }
@@ -88,11 +115,11 @@ struct DrillCommand: ParsableCommand {
                 return
             }
             if !options.json { FileHandle.standardError.write("drill \(id) running for \(hold)...\n".data(using: .utf8)!) }
-            try DrillCommand.waitAndPrint(id: id, options: options, markdown: markdown)
+            try DrillCommand.waitAndPrint(id: id, options: options, format: html ? "html" : markdown ? "markdown" : "text")
         }
     }
 
-    static func waitAndPrint(id: String, options: APIOptions, markdown: Bool) throws {
+    static func waitAndPrint(id: String, options: APIOptions, format: String) throws {
         let finished: Set<String> = ["completed", "aborted", "interrupted", "refused"]
         var last: APIResponse
         repeat {
@@ -101,28 +128,31 @@ struct DrillCommand: ParsableCommand {
             if finished.contains(status) { break }
             Thread.sleep(forTimeInterval: 0.5)
         } while true
-        try printReport(id: id, response: last, options: options, markdown: markdown)
+        try printReport(id: id, response: last, options: options, format: format)
     }
 
-    static func printReport(id: String, response: APIResponse, options: APIOptions, markdown: Bool) throws {
+    /// `format`: `text`, `markdown` or `html` (the report endpoint's formats); `--json` prints the report document.
+    static func printReport(id: String, response: APIResponse, options: APIOptions, format: String) throws {
         let v = try JSONValue.decoding(response.body)
         if options.json {
             printRaw(response.body)
         } else {
-            let r = try options.call(.GET, apiPath("drills", id, "report"), query: [("format", markdown ? "markdown" : "text")])
+            let r = try options.call(.GET, apiPath("drills", id, "report"), query: [("format", format)])
             FileHandle.standardOutput.write(r.body)
         }
         if v["verdict"]?["result"]?.string == "fail" || v["status"]?.string == "refused" { throw ExitCode(1) }
     }
 
     struct Show: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "A drill's report: text, --json, or --markdown for an audit.")
+        static let configuration = CommandConfiguration(
+            abstract: "A drill's report: text, --json, --markdown for an audit, or --html for one self-contained page to archive.")
         @Argument var id: String
         @Flag(help: "Print the report as Markdown.") var markdown = false
+        @Flag(help: "Print the report as one self-contained HTML page (cairn drill show ID --html > drill-ID.html).") var html = false
         @OptionGroup var options: APIOptions
         func run() throws {
             let r = try options.call(.GET, apiPath("drills", id))
-            try DrillCommand.printReport(id: id, response: r, options: options, markdown: markdown)
+            try DrillCommand.printReport(id: id, response: r, options: options, format: html ? "html" : markdown ? "markdown" : "text")
         }
     }
 
@@ -158,10 +188,12 @@ struct DrillCommand: ParsableCommand {
         @Option(help: "How long the failure lasts: 30s, 15m.") var hold: String
         @Option(help: "override or probe.") var mode: String = "override"
         @Flag(help: "Run even when the plan is unsafe at start.") var force = false
+        @OptionGroup var record: RecordOptions
         @OptionGroup var options: APIOptions
         func run() throws {
             var body: [String: JSONValue] = ["hold": .string(hold), "mode": .string(mode), "force": .bool(force), "at": .string(at)]
             for (k, v) in target.pairs { body[k] = .string(v) }
+            record.add(to: &body)
             let r = try options.call(.POST, "/v1/drills", body: JSONValue(body).encoded())
             try options.output(r) { v in print("drill \(v["id"]?.text ?? "-") scheduled for \(at)") }
         }

@@ -66,6 +66,9 @@ struct Serve: ParsableCommand {
     @Option(help: "Probes in flight at most.")
     var probeConcurrency: Int = 2048
 
+    @Flag(help: "Refuse drills started without both a reason and a change or ticket id (docs/drills.md).")
+    var drillRequireReason = false
+
     @Option(help: "Write the process id here (for `cairn reload`); empty = none.")
     var pidFile: String = ""
 
@@ -301,6 +304,7 @@ struct Serve: ParsableCommand {
             let hp = try HostPort.parse(metrics, option: "--metrics")
             config.metrics = (hp.host, hp.port)
         }
+        config.drillRequireReason = drillRequireReason
         return config
     }
 

@@ -26,4 +26,20 @@ import Testing
         #expect(problem(["site": "fra", "hold": "1m", "at": "soon"])?.path == "at")
         #expect(problem(["site": "fra", "hold": "1m", "mdoe": "probe"])?.message.contains("did you mean \"mode\"") == true)
     }
+
+    @Test func reasonTicketAndResolversDecodeWithinTheirLimits() throws {
+        let r = try ConfigFile.decode(DrillRequest.self, json: ["site": "fra", "hold": "1m", "reason": " quarterly DR test ", "ticket": "CHG-42",
+                                                                "resolvers": ["127.0.0.1", "127.0.0.1:5353", "[::1]:53"]]).get()
+        #expect(r.reason == "quarterly DR test" && r.ticket == "CHG-42")
+        #expect(r.resolvers == ["127.0.0.1", "127.0.0.1:5353", "[::1]:53"])
+        #expect(DrillRequest.resolverAddress("[::1]:5353")! == ("::1", 5353))
+        #expect(DrillRequest.resolverAddress("::1")! == ("::1", 53))
+        #expect(problem(["site": "fra", "hold": "1m", "reason": ""])?.path == "reason")
+        #expect(problem(["site": "fra", "hold": "1m", "reason": String(repeating: "x", count: DrillRequest.maxReason + 1)])?.path == "reason")
+        #expect(problem(["site": "fra", "hold": "1m", "ticket": "a\nb"])?.path == "ticket")
+        #expect(problem(["site": "fra", "hold": "1m", "resolvers": ["resolver.example"]])?.path == "resolvers[0]")
+        #expect(problem(["site": "fra", "hold": "1m", "resolvers": ["127.0.0.1:0"]])?.path == "resolvers[0]")
+        #expect(problem(["site": "fra", "hold": "1m", "resolvers": Array(repeating: "127.0.0.1", count: DrillRequest.maxResolvers + 1)])?.path
+                == "resolvers")
+    }
 }

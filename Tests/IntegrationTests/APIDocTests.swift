@@ -312,7 +312,8 @@ import Testing
     static let volatileKeys: Set<String> = ["id", "version", "time", "created_at", "expires_at", "last_used_at", "token",
                                             "generation", "source", "since",
                                             // drills: times and measured durations
-                                            "started_at", "ended_at", "time_to_failover", "time_to_failback", "measured"]
+                                            "started_at", "ended_at", "time_to_failover", "time_to_failback", "measured",
+                                            "client_perceived"]
 
     /// True when `actual` has what `expected` shows (volatile keys: present with any value).
     static func matches(_ expected: Any, _ actual: Any) -> Bool {

@@ -115,7 +115,7 @@ import Testing
           - name: www.gslb.test.
             policy: failover
             ttl: 5
-            rto: 5s
+            rto: 10s
             members:
               - {site: iad, address: 198.51.100.10, priority: 1}
               - {site: fra, address: 192.0.2.10, priority: 2}

@@ -29,6 +29,8 @@ import Testing
         #expect(out.contains("0 wrong (want sin's 203.0.113.101)"))
         #expect(out.contains("while the database is down: HTTP503"))
         #expect(out.contains("drain lifted through ns2's API (HTTP 204)"))
+        #expect(out.contains("(d) cairn drill run --site iad --resolver 198.51.100.70"), "the drill through unbound")
+        #expect(out.contains("| Started by | token:demo on node ns1"))
         #expect(out.contains("demo-netns: OK"))
         // torn down: none of its namespaces is left
         let (_, list) = try CairnProcess.runCapturing(URL(fileURLWithPath: "/usr/sbin/ip"), ["netns", "list"])
