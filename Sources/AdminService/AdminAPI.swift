@@ -143,6 +143,8 @@ public final class AdminAPI: Sendable {
         var text: String?
         var contentType = "application/json"
         var etag: Int64?
+        /// More response headers (the status page's security headers).
+        var headers: [(String, String)] = []
         static func ok(_ j: some Encodable, etag: Int64? = nil) -> Reply { Reply(status: .ok, json: jsonText(j), etag: etag) }
         static func created(_ j: some Encodable, etag: Int64? = nil) -> Reply { Reply(status: .created, json: jsonText(j), etag: etag) }
         static let noContent = Reply(status: .noContent)
@@ -166,6 +168,16 @@ public final class AdminAPI: Sendable {
         }
         // The contract is public (a client generator needs it before it has a token), as /healthz and /readyz.
         on(.get, "/openapi.json", nil) { _, _ in Reply(status: .ok, text: OpenAPIDocument.json) }
+        // The status page (docs/operations.md): static, no data in it; its script reads the API with a read token.
+        on(.get, "/", nil) { _, _ in
+            Reply(status: .ok, text: StatusPage.html, contentType: "text/html; charset=utf-8", headers: StatusPage.headers)
+        }
+        on(.get, "/status.js", nil) { _, _ in
+            Reply(status: .ok, text: StatusPage.script, contentType: "text/javascript; charset=utf-8", headers: StatusPage.headers)
+        }
+        on(.get, "/status.css", nil) { _, _ in
+            Reply(status: .ok, text: StatusPage.css, contentType: "text/css; charset=utf-8", headers: StatusPage.headers)
+        }
 
         // One controller per resource, each over the roles it needs.
         let routes = AdminRoutes { method, path, scope, handler in on(method, path, scope) { _, c in try await handler(c) } }
@@ -208,6 +220,7 @@ public final class AdminAPI: Sendable {
         guard reply.status != .noContent else { return Response(status: .noContent, headers: headers) }
         let text = reply.text ?? (reply.json ?? "null") + "\n"
         headers[.contentType] = reply.contentType
+        for (name, value) in reply.headers { if let n = HTTPField.Name(name) { headers[n] = value } }
         return Response(status: reply.status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
     }
 
