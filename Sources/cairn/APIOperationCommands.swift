@@ -143,7 +143,7 @@ struct DrainCommand: ParsableCommand {
 
 struct HealthCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "health", abstract: "Show each member's real, forced and effective state.")
+        commandName: "health", abstract: "Show each member's admin state, real, forced and effective state, and whether it is eligible.")
 
     @Option(help: "Only this pool.") var pool: String?
     @OptionGroup var options: APIOptions
@@ -174,10 +174,12 @@ struct HealthCommand: ParsableCommand {
                         latency = String(format: "%.1fms", d)
                     }
                 }
-                return [h["pool"].text, h["type"].text, h["address"].text, h["site"].text, real, forced, h["effective"].text,
+                return [h["pool"].text, h["type"].text, h["address"].text, h["site"].text, h["admin"].text, real, forced,
+                        h["effective"].text, h["eligible"] == .bool(true) ? "yes" : "no",
                         h["since"].text, probe, latency, h["flaps"].text, h["load"].text]
             }
-            printTable(["pool", "type", "address", "site", "real", "forced", "effective", "since", "last probe", "latency", "flaps", "load"], rows)
+            printTable(["pool", "type", "address", "site", "admin", "real", "forced", "effective", "eligible", "since", "last probe",
+                        "latency", "flaps", "load"], rows)
         }
     }
 }

@@ -148,6 +148,10 @@ import Testing
         let row = health.split(separator: "\n").first { $0.contains("198.51.100.10") }.map(String.init) ?? ""
         #expect(row.contains("drain by site:iad"), "\(health)")
         #expect(row.contains("unknown"), "real state shown: \(health)")
+        // the admin state and eligibility have columns of their own (drained: not eligible)
+        let head = health.split(separator: "\n").first.map(String.init) ?? ""
+        #expect(head.contains("ADMIN") && head.contains("ELIGIBLE"), "\(health)")
+        #expect(row.contains("enabled") && row.range(of: #"\bno\b"#, options: .regularExpression) != nil, "\(row)")
 
         try s.ok("override", "lift", id)
         #expect(try s.answer() == ["198.51.100.10"])
