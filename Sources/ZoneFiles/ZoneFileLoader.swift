@@ -21,10 +21,12 @@ public enum ZoneFileLoader {
         case fast, ldns
 
         /// `.ldns` when the environment has `CAIRN_ZONE_READER=ldns`, else `.fast`.
-        public static let `default`: Reader = {
-            guard let v = getenv("CAIRN_ZONE_READER") else { return .fast }
-            return String(cString: v) == "ldns" ? .ldns : .fast
-        }()
+        public static let `default` = Reader(environment: ProcessInfo.processInfo.environment)
+
+        /// `.ldns` when `environment` has `CAIRN_ZONE_READER=ldns`, else `.fast`.
+        public init(environment: [String: String]) {
+            self = environment["CAIRN_ZONE_READER"] == "ldns" ? .ldns : .fast
+        }
     }
 
     /// Deepest `$INCLUDE` nesting accepted (the zone file itself is depth 0).

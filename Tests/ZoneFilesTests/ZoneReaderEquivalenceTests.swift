@@ -323,3 +323,17 @@ struct GeneratedZone {
         return out
     }
 }
+
+@Suite struct ZoneReaderSwitchTests {
+    @Test func cairnZoneReaderLdnsSendsEveryEntryThroughLdns() throws {
+        #expect(ZoneFileLoader.Reader(environment: ["CAIRN_ZONE_READER": "ldns"]) == .ldns)
+        #expect(ZoneFileLoader.Reader(environment: ["CAIRN_ZONE_READER": "fast"]) == .fast)
+        #expect(ZoneFileLoader.Reader(environment: [:]) == .fast)
+        let path = ZoneReaderEquivalenceTests.repoRoot + "/zones/example.com.zone"
+        let origin = try DomainName("example.com.")
+        let ldns = try ZoneFileLoader.read(path: path, origin: origin, reader: .ldns)
+        let fast = try ZoneFileLoader.read(path: path, origin: origin, reader: .fast)
+        #expect(ldns.ldnsRecords == ldns.zone.records.count)
+        #expect(fast.ldnsRecords == 0, "example.com.zone has only plain records of the common types")
+    }
+}
