@@ -176,10 +176,10 @@ import Testing
         let noise: [UInt8] = Array(" \t\n\r();\"\\.@$0123456789aZ*-_/".utf8) + [0xC3, 0x00, 0x0C]
         for _ in 0..<40 {
             var bytes = clean
-            for _ in 0..<(1 + Int(g.rng.next() % 3)) {
-                let at = Int(g.rng.next() % UInt64(bytes.count))
-                let c = noise[Int(g.rng.next() % UInt64(noise.count))]
-                switch g.rng.next() % 3 {
+            for _ in 0..<(1 + g.below(3)) {
+                let at = g.below(bytes.count)
+                let c = g.pick(noise)
+                switch g.below(3) {
                 case 0: bytes[at] = c
                 case 1: bytes.insert(c, at: at)
                 default: bytes.remove(at: at)
@@ -198,22 +198,11 @@ import Testing
 /// and absolute names, `@`, blank owners, TTL and class in either order, TTL units,
 /// tabs, CRLF, other types and RFC 3597 generic RDATA (for ldns).
 struct GeneratedZone {
-    /// SplitMix64.
-    struct RNG {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-        mutating func pick<T>(_ a: [T]) -> T { a[below(a.count)] }
-    }
+    var rng: SplitMix64
+    init(seed: UInt64) { rng = SplitMix64(seed: seed) }
 
-    var rng: RNG
-    init(seed: UInt64) { rng = RNG(state: seed) }
+    mutating func below(_ n: Int) -> Int { Int(rng.below(UInt64(n))) }
+    mutating func pick<T>(_ a: [T]) -> T { a[below(a.count)] }
 
     static func directory(_ name: String) throws -> String {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("zreq-\(name)-\(getpid())").path
@@ -241,13 +230,11 @@ struct GeneratedZone {
             if k % 37 == 5 { main += pick(["$ORIGIN sub.gen.example.\n", "$ORIGIN deeper\n", "$ORIGIN gen.example.\n"]) }
             if k % 29 == 3 { main += pick(["$TTL 600\n", "$TTL 1h30m\n", "$TTL 0\n", "$TTL 2W\n"]) }
         }
-        if rng.below(2) == 0 { main = main.replacingOccurrences(of: "\n", with: "\r\n") }
+        if below(2) == 0 { main = main.replacingOccurrences(of: "\n", with: "\r\n") }
         let path = dir + "/gen.example.zone"
         try main.write(toFile: path, atomically: true, encoding: .utf8)
         return path
     }
-
-    mutating func pick<T>(_ a: [T]) -> T { rng.pick(a) }
 
     mutating func owner(_ k: Int) -> String {
         pick(["h\(k)", "h\(k)", "H\(k).Mixed", "h\(k).gen.example.", "@", "", "*.w\(k)", "_sip._tcp.h\(k)", "a\\.b\(k)",
@@ -263,11 +250,11 @@ struct GeneratedZone {
         pick(["t", "t.gen.example.", "@", ".", "T.Mixed", "a\\.b", "ns1", "x.\\097", "*.w", "_srv.t", "t.", "other.test."])
     }
 
-    mutating func ipv4() -> String { "\(rng.below(256)).\(rng.below(256)).\(rng.below(256)).\(rng.below(256))" }
+    mutating func ipv4() -> String { "\(below(256)).\(below(256)).\(below(256)).\(below(256))" }
 
     mutating func ipv6() -> String {
-        pick(["2001:db8::\(String(rng.below(65536), radix: 16))", "::1", "::", "2001:DB8:0:0:0:0:0:1", "::ffff:192.0.2.1",
-              "fe80::1:2:3:4", "2001:db8:\(String(rng.below(65536), radix: 16)):1::\(rng.below(9999))"])
+        pick(["2001:db8::\(String(below(65536), radix: 16))", "::1", "::", "2001:DB8:0:0:0:0:0:1", "::ffff:192.0.2.1",
+              "fe80::1:2:3:4", "2001:db8:\(String(below(65536), radix: 16)):1::\(below(9999))"])
     }
 
     mutating func txt() -> String {
@@ -283,7 +270,7 @@ struct GeneratedZone {
         case "NS", "CNAME", "PTR": return name()
         case "MX": return "\(pick(["10", "0", "65535", "007"])) \(name())"
         case "TXT": return txt()
-        case "SRV": return "\(rng.below(100)) \(rng.below(100)) \(pick(["443", "5060", "0"])) \(name())"
+        case "SRV": return "\(below(100)) \(below(100)) \(pick(["443", "5060", "0"])) \(name())"
         case "CAA": return pick(["0 issue \"letsencrypt.org\"", "128 iodef \"mailto:a@b.example\"", "0 issuewild \";\"",
                                  "0 tbs \"\"", "0 Issue \"x y z\""])
         case "DS": return pick(["60485 5 1 2BB183AF5F22588179A53B0A98631FAD1A292118",
@@ -309,7 +296,7 @@ struct GeneratedZone {
         let o = owner(k), h = head()
         let sep = pick([" ", "\t", "  "])
         var line: String
-        switch rng.below(8) {
+        switch below(8) {
         case 0: line = "\(o)\(sep)\(h)\(type) ( \(data) )"
         case 1: line = "\(o)\(sep)\(h)\(type) (\n\t\(data) ; inside\n)"
         case 2: line = "(\(o)\(sep)\(h)\(type) \(data) )"
@@ -317,9 +304,9 @@ struct GeneratedZone {
         case 4: line = "\(o)\(sep)\(h)\(type) \(data)   "
         default: line = "\(o)\(sep)\(h)\(type) \(data)"
         }
-        if o.isEmpty && rng.below(2) == 0 { line = "\t" + line }
+        if o.isEmpty && below(2) == 0 { line = "\t" + line }
         var out = line + "\n"
-        if rng.below(6) == 0 { out = pick(["; a comment line\n", "\n", "   \n", "\t; indented comment\n"]) + out }
+        if below(6) == 0 { out = pick(["; a comment line\n", "\n", "   \n", "\t; indented comment\n"]) + out }
         return out
     }
 }
