@@ -18,12 +18,16 @@ struct MasterFileReader {
     }
 
     let defaultTTL: UInt32
+    /// `.ldns` reads every entry through ldns (the reference the fast reader is compared to).
+    let reader: ZoneFileLoader.Reader
     /// Real path of the directory every `$INCLUDE` must resolve inside.
     let includeRoot: String
     let limits: ZoneFileLoader.Limits
     private(set) var records: [ResourceRecord] = []
     private(set) var lines: [Int] = []
     private(set) var files: [String] = []
+    /// Records read through ldns's record parser (the rest were read by `FastRecordParser`).
+    private(set) var ldnsRecords = 0
     /// Canonical paths of the files being read, outermost first (include-loop guard).
     private var chain: [String] = []
     /// The same files as they are shown in messages.
@@ -31,8 +35,9 @@ struct MasterFileReader {
     /// Octets read so far for this zone, every file together (`limits.maxZoneBytes`).
     private var zoneBytes = 0
 
-    init(defaultTTL: UInt32, includeRoot: String, limits: ZoneFileLoader.Limits) {
+    init(defaultTTL: UInt32, includeRoot: String, limits: ZoneFileLoader.Limits, reader: ZoneFileLoader.Reader = .fast) {
         self.defaultTTL = defaultTTL
+        self.reader = reader
         self.includeRoot = includeRoot
         self.limits = limits
     }
@@ -54,7 +59,6 @@ struct MasterFileReader {
         let content = try load(path, includedAt: site)
         defer { content.deallocate() }
         let bytes = UnsafeBufferPointer(content)
-        let lineIndex = LineIndex(bytes)
 
         chain.append(Self.canonical(path))
         shownChain.append(path)
@@ -78,12 +82,48 @@ struct MasterFileReader {
             throw ZoneFileError(file: path, line: 0, message: "out of memory")
         }
         defer { ldns_buffer_free(wire) }
+        // Built on the first entry ldns tokenizes (EntryScan's line numbers).
+        var lineIndex: LineIndex?
 
-        while true {
-            let start = ftell(fp)
+        var tokenizer = EntryTokenizer()
+        var parser = FastRecordParser()
+        var pos = 0
+        var line = 1  // the line of `pos`
+        while pos < bytes.count {
+            if reader == .fast, let cut = tokenizer.cut(bytes, from: pos) {
+                let at = (file: path, line: line + cut.newlinesBefore)
+                pos = cut.end
+                line += cut.newlines
+                let length = cut.hasToken ? tokenizer.trimmedEnd : 0
+                guard length > 0 else { continue }
+                if tokenizer.token[0] == UInt8(ascii: "$") {
+                    try directive(Array(tokenizer.token[..<length]), at: at, scope: &scope)
+                    parser.originChanged()
+                    continue
+                }
+                let parsed = tokenizer.token.withUnsafeBufferPointer {
+                    parser.parse(UnsafeBufferPointer(rebasing: $0[..<length]), origin: scope.origin,
+                                 previous: scope.previousOwner, defaultTTL: scope.ttl.current(defaultTTL))
+                }
+                if let parsed {
+                    if parsed.explicitTTL { scope.ttl.lastExplicit = parsed.record.ttl }
+                    if !MasterFileReader.isSpace(tokenizer.token[0]) { scope.setPreviousOwner(parsed.record.name) }
+                    records.append(parsed.record)
+                    lines.append(at.line)
+                    files.append(at.file)
+                } else {
+                    try record(Array(tokenizer.token[..<length]), at: at, scope: &scope, wire: wire)
+                }
+                continue
+            }
+
+            // ldns's tokenizer, for this one entry.
+            fseek(fp, pos, SEEK_SET)
+            let start = pos
             let status = ldns_fget_token_l_st(fp, &token, &tokenLimit, false, "\u{0C}\n\r\u{0B}", &ldnsLine)
-            let end = ftell(fp)
-            let scan = EntryScan(bytes, from: Int(start), to: Int(end), lines: lineIndex)
+            let end = Int(ftell(fp))
+            if lineIndex == nil { lineIndex = LineIndex(bytes) }
+            let scan = EntryScan(bytes, from: start, to: end, lines: lineIndex!)
             if let problem = scan.problem {
                 throw ZoneFileError(file: path, line: problem.line, message: problem.message)
             }
@@ -95,11 +135,14 @@ struct MasterFileReader {
                 let at = (file: path, line: scan.firstLine)
                 if entry[0] == UInt8(ascii: "$") {
                     try directive(entry, at: at, scope: &scope)
+                    parser.originChanged()
                 } else {
                     try record(entry, at: at, scope: &scope, wire: wire)
                 }
             }
             if feof(fp) != 0 || end <= start { break }
+            pos = end
+            line = lineIndex!.line(at: end)
         }
     }
 
@@ -242,6 +285,7 @@ struct MasterFileReader {
     private mutating func record(_ original: [UInt8], at: (file: String, line: Int), scope: inout Scope,
                                  wire: UnsafeMutablePointer<ldns_buffer>) throws(ZoneFileError) {
         func fail(_ m: String) -> ZoneFileError { ZoneFileError(file: at.file, line: at.line, message: m) }
+        ldnsRecords += 1
         var entry = original
         var head = RecordHead(entry)
         // RFC 1035 allows CLASS before TTL; ldns reads only TTL CLASS: swap them.
@@ -269,13 +313,13 @@ struct MasterFileReader {
         let ttlDefault = scope.ttl.current(defaultTTL)
         var rr: UnsafeMutablePointer<ldns_rr>? = nil
         let originRDF = scope.originRDF
-        var prev = scope.prev
+        var prev = scope.ldnsPrevious()
         let status = (entry + [0]).withUnsafeBufferPointer { p in
             p.withMemoryRebound(to: CChar.self) {
                 ldns_rr_new_frm_str(&rr, $0.baseAddress!, ttlDefault, originRDF, &prev)
             }
         }
-        scope.prev = prev
+        scope.setLdnsPrevious(prev)
         defer { if let rr { ldns_rr_free(rr) } }
         guard status == LDNS_STATUS_OK, let rr else {
             let type = String(decoding: entry[typeToken], as: UTF8.self).uppercased()
@@ -364,11 +408,16 @@ struct MasterFileReader {
     // MARK: - Per-file state
 
     /// `$ORIGIN` (as a Swift value and as the ldns name handed to the parser) and the
-    /// previous owner ldns keeps for entries that start with blank.
+    /// previous owner for entries that start with blank: ldns's (which ldns reads and
+    /// replaces) and the same as a Swift value (which `FastRecordParser` reads, and which
+    /// the records it reads replace; ldns's is brought up to date before ldns reads it).
     struct Scope {
         private(set) var origin: DomainName?
         private(set) var originRDF: UnsafeMutablePointer<ldns_rdf>?
-        var prev: UnsafeMutablePointer<ldns_rdf>? = nil
+        private var prev: UnsafeMutablePointer<ldns_rdf>? = nil
+        private(set) var previousOwner: DomainName?
+        /// `previousOwner` was set since ldns last saw `prev`.
+        private var prevStale = false
         var ttl: TTLState
 
         init(origin: DomainName?, ttl: TTLState) {
@@ -386,6 +435,34 @@ struct MasterFileReader {
             }
         }
 
+        /// The owner of a record read without ldns.
+        mutating func setPreviousOwner(_ name: DomainName) {
+            previousOwner = name
+            prevStale = true
+        }
+
+        /// ldns's previous owner, up to date, to hand to `ldns_rr_new_frm_str`.
+        mutating func ldnsPrevious() -> UnsafeMutablePointer<ldns_rdf>? {
+            if prevStale, let previousOwner {
+                if let prev { ldns_rdf_deep_free(prev) }
+                prev = previousOwner.wire.withUnsafeBufferPointer {
+                    ldns_rdf_new_frm_data(LDNS_RDF_TYPE_DNAME, $0.count, $0.baseAddress)
+                }
+                prevStale = false
+            }
+            return prev
+        }
+
+        /// What `ldns_rr_new_frm_str` left as the previous owner (it freed the one it got).
+        mutating func setLdnsPrevious(_ p: UnsafeMutablePointer<ldns_rdf>?) {
+            prev = p
+            prevStale = false
+            previousOwner = p.flatMap { rdf in
+                guard let data = ldns_rdf_data(rdf) else { return nil }
+                return try? DomainName(wire: Array(UnsafeBufferPointer(start: data, count: ldns_rdf_size(rdf))))
+            }
+        }
+
         mutating func free() {
             if let originRDF { ldns_rdf_deep_free(originRDF) }
             if let prev { ldns_rdf_deep_free(prev) }
@@ -397,6 +474,8 @@ struct MasterFileReader {
     // MARK: - Helpers
 
     static func canonical(_ path: String) -> String { realPath(path) ?? path }
+
+    @inline(__always) static func isSpace(_ c: UInt8) -> Bool { c == 0x20 || c == 0x09 }
 
     /// `name` relative to the directory of `file` (RFC 1035 leaves it open; BIND, NSD and
     /// Knot resolve against the including file or the working directory: we use the file).

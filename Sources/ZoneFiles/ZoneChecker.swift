@@ -42,11 +42,35 @@ public enum ZoneChecker {
         init(_ r: ResourceRecord) {
             name = r.name; type = r.type; rclass = r.rclass; rdata = ZoneChecker.canonicalRData(r)
         }
+
+        /// The bytes `==` compares, each array hashed whole (the synthesized hash feeds
+        /// them to the hasher one octet at a time: most of the check of a large zone).
+        func hash(into h: inout Hasher) {
+            ZoneChecker.hashName(name, into: &h)
+            h.combine(type)
+            h.combine(rclass)
+            rdata.withUnsafeBytes { h.combine(bytes: $0) }
+        }
+    }
+
+    /// A name's lower-cased wire form (what `DomainName.==` compares), hashed whole.
+    @inline(__always)
+    static func hashName(_ name: DomainName, into h: inout Hasher) {
+        name.key.withUnsafeBytes { h.combine(bytes: $0) }
     }
 }
 
 private struct CheckRun {
-    struct RRsetKey: Hashable { var name: DomainName; var type: RecordType; var rclass: UInt16 }
+    struct RRsetKey: Hashable {
+        var name: DomainName
+        var type: RecordType
+        var rclass: UInt16
+        func hash(into h: inout Hasher) {
+            ZoneChecker.hashName(name, into: &h)
+            h.combine(type)
+            h.combine(rclass)
+        }
+    }
     struct NameState { var cname = false, dname = false, other = false, reportedOther = false }
 
     let zone: ZoneContent
@@ -103,8 +127,9 @@ private struct CheckRun {
     }
 
     mutating func checkRecords() {
-        var seen = Set<ZoneChecker.RecordKey>()
+        var seen = Set<ZoneChecker.RecordKey>(minimumCapacity: records.count)
         var rrsetTTL: [RRsetKey: UInt32] = [:]
+        rrsetTTL.reserveCapacity(records.count)
         var ttlReported = Set<RRsetKey>()
         var names: [DomainName: NameState] = [:]
         var asteriskReported = Set<DomainName>()

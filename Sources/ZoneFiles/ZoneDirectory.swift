@@ -79,7 +79,7 @@ public enum ZoneDirectory {
 
     /// NSD keeps one copy of a record given twice; so do we (the checker warned).
     static func removeDuplicates(_ zone: inout ZoneContent) {
-        var seen = Set<ZoneChecker.RecordKey>()
+        var seen = Set<ZoneChecker.RecordKey>(minimumCapacity: zone.records.count)
         var keep: [Int] = []
         for (i, r) in zone.records.enumerated() where seen.insert(ZoneChecker.RecordKey(r)).inserted { keep.append(i) }
         guard keep.count != zone.records.count else { return }

@@ -7,7 +7,7 @@ import ZoneFiles
 struct CheckZone: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check-zone",
-        abstract: "Parse zone files with ldns and run the semantic checks; non-zero exit on errors.")
+        abstract: "Parse zone files (as ldns does) and run the semantic checks; non-zero exit on errors.")
 
     @Option(help: "Zone origin; default: from the file name (`example.com.zone`), else the SOA owner.")
     var origin: String?
