@@ -226,6 +226,12 @@ public final class Metrics: Sendable {
         for z in zones { w.sample("cairn_zone_stale", [("zone", z.origin.description)], stale.contains(z.origin.description) ? 1 : 0) }
         w.family("cairn_zone_load_errors", .gauge, "Zone files that failed to load in the last reload.")
         w.sample("cairn_zone_load_errors", [], s.zoneLoadErrors)
+        w.family("cairn_zones_indexed_total", .counter,
+                 "Zones indexed from their files (at start, then each zone whose files changed; the others are kept from the index being served).")
+        w.sample("cairn_zones_indexed_total", [], s.zonesIndexed)
+        w.family("cairn_zone_reloads_unchanged_total", .counter,
+                 "Reloads (SIGHUP, POST /v1/zones/reload) that found every zone file unchanged: nothing read again, the zone index kept.")
+        w.sample("cairn_zone_reloads_unchanged_total", [], s.unchangedReloads)
     }
 
     func renderProcess(_ w: inout PrometheusText) {

@@ -1,18 +1,60 @@
 import DNSWire
+import Foundation
 import GSLBCore
+import Synchronization
 import ZoneFiles
 
 /// The composition root's adapter: `zones/` read through ldns (ZoneFiles).
+///
+/// It remembers each zone file it loaded (and each file that zone `$INCLUDE`s) by size and a hash of its
+/// bytes: `loadChangedZones()` reports a zone whose files all have the same size and hash as unchanged
+/// instead of handing its records over again, and reads nothing when every zone is unchanged.
 public struct ZoneDirectorySource: ZoneSource {
     public let directory: String
+    private let seen = FileFingerprints()
 
     public init(directory: String) { self.directory = directory }
 
     public func loadZones() -> ZoneLoadResult {
+        load(unchanged: [])
+    }
+
+    public func loadChangedZones() -> ZoneLoadResult {
+        guard let files = zoneFiles() else { return loadZones() }
+        let unchanged = Set(files.filter { seen.unchanged(zoneFile: $0) })
+        if unchanged.count == files.count {
+            return ZoneLoadResult(zones: [], failures: [], unchanged: files.compactMap(Self.origin(forFile:)))
+        }
+        // ZoneDirectory reads the whole directory: the unchanged zones' records are dropped at once.
+        return load(unchanged: unchanged)
+    }
+
+    /// Reads every zone; those whose file is in `unchanged` are reported unchanged, not handed over.
+    private func load(unchanged: Set<String>) -> ZoneLoadResult {
+        let before = zoneFiles().map { Dictionary(uniqueKeysWithValues: $0.map { ($0, FileFingerprint(path: $0)) }) } ?? [:]
         let r = ZoneDirectory.report(directory: directory)
-        return ZoneLoadResult(zones: r.zones, failures: r.errors.map { e in
+        var zones: [ZoneContent] = []
+        var same: [DomainName] = []
+        var loaded: [String: [FileFingerprint?]] = [:]
+        for z in r.zones {
+            let includes = Set(z.files).subtracting([z.source]).sorted()
+            loaded[z.source] = [before[z.source] ?? nil] + includes.map { FileFingerprint(path: $0) }
+            if unchanged.contains(z.source) { same.append(z.origin) } else { zones.append(z) }
+        }
+        seen.replace(with: loaded)
+        return ZoneLoadResult(zones: zones, failures: r.errors.map { e in
             ZoneLoadResult.Failure(origin: ZoneDirectorySource.origin(forFile: e.zoneFile ?? e.file), message: e.description)
-        }, complete: r.listed)
+        }, complete: r.listed, unchanged: same)
+    }
+
+    /// The zone files of the directory as `ZoneDirectory` reads them (`*.zone`, not directories), by path;
+    /// nil when it cannot be listed.
+    private func zoneFiles() -> [String]? {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return nil }
+        let base = directory.hasSuffix("/") ? directory : directory + "/"
+        return names.sorted().filter { $0.hasSuffix(ZoneDirectory.fileExtension) && $0.count > ZoneDirectory.fileExtension.count }
+            .map { base + $0 }
+            .filter { var isDir: ObjCBool = false; return FileManager.default.fileExists(atPath: $0, isDirectory: &isDir) && !isDir.boolValue }
     }
 
     /// `dir/example.com.zone` → `example.com.`
@@ -20,5 +62,63 @@ public struct ZoneDirectorySource: ZoneSource {
         let base = path.split(separator: "/").last.map(String.init) ?? path
         guard base.hasSuffix(".zone") else { return nil }
         return try? DomainName(String(base.dropLast(5)) + ".")
+    }
+}
+
+/// A file as last read: its size and a 64-bit hash of its bytes (its modification time is no test: a file
+/// written again with the same bytes is unchanged, and one changed within the clock's resolution is not).
+struct FileFingerprint: Hashable, Sendable {
+    let path: String
+    let size: Int
+    let hash: UInt64
+
+    /// The file as it is now; nil when it cannot be read.
+    init?(path: String) {
+        var st = stat()
+        guard stat(path, &st) == 0, let data = FileManager.default.contents(atPath: path) else { return nil }
+        self.path = path
+        size = Int(st.st_size)
+        hash = FileFingerprint.hash(data)
+    }
+
+    /// The same size and bytes.
+    func matches(_ now: FileFingerprint?) -> Bool {
+        guard let now else { return false }
+        return size == now.size && hash == now.hash
+    }
+
+    /// FNV-1a over 8-octet words with a final mix: a change of any octet changes it.
+    static func hash(_ data: Data) -> UInt64 {
+        data.withUnsafeBytes { raw -> UInt64 in
+            var h: UInt64 = 0xcbf2_9ce4_8422_2325 ^ UInt64(raw.count)
+            var i = 0
+            while i + 8 <= raw.count {
+                h = (h ^ raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)) &* 0x0000_0100_0000_01b3
+                h ^= h >> 29
+                i += 8
+            }
+            while i < raw.count {
+                h = (h ^ UInt64(raw[i])) &* 0x0000_0100_0000_01b3
+                i += 1
+            }
+            h ^= h >> 33
+            h = h &* 0xff51_afd7_ed55_8ccd
+            return h ^ (h >> 33)
+        }
+    }
+}
+
+/// The fingerprints of the zone files last loaded (each with its `$INCLUDE`d files), by zone file path.
+final class FileFingerprints: Sendable {
+    private let byZoneFile = Mutex<[String: [FileFingerprint?]]>([:])
+
+    /// True when `path` was loaded and it and every file it included are as they were then.
+    func unchanged(zoneFile path: String) -> Bool {
+        guard let last = byZoneFile.withLock({ $0[path] }), !last.isEmpty, !last.contains(nil) else { return false }
+        return last.allSatisfy { fp in fp.map { $0.matches(FileFingerprint(path: $0.path)) } ?? false }
+    }
+
+    func replace(with loaded: [String: [FileFingerprint?]]) {
+        byZoneFile.withLock { $0 = loaded }
     }
 }

@@ -1,21 +1,20 @@
-/// A record prepared at load time for fast writing: fixed fields pre-encoded,
-/// RDATA names pre-split so that only compression happens per query.
+/// A record prepared at load time for fast writing: RDATA names pre-split so that only compression
+/// happens per query. Kept small (24 octets inline, the RDATA its one allocation): a zone of a million
+/// records holds a million of them. TYPE, CLASS and TTL are written from their fields.
 public struct EncodedRecord: Sendable {
     public let type: RecordType
     public let rclass: UInt16
     public let ttl: UInt32
     /// The RDATA as stored (uncompressed).
     public let rdata: [UInt8]
-    /// TYPE, CLASS, TTL (8 octets).
-    let fixed: [UInt8]
-    /// For types whose RDATA names may be compressed: the bytes before the
-    /// names, the names, and the bytes after them. Empty names = write `rdata` as is.
-    let prefix: [UInt8]
-    let names: [DomainName]
-    let suffix: [UInt8]
+    /// For types whose RDATA names may be compressed (and for CNAME and DNAME, their target): nil for
+    /// the others (A, AAAA, TXT, ...), which are written as `rdata`.
+    let parts: RDataNames?
+
     /// For CNAME and DNAME: the target, parsed once at load time so that chasing
     /// a chain allocates nothing per query.
-    public let target: DomainName?
+    @inline(__always)
+    public var target: DomainName? { parts?.target }
 
     public init(_ rr: ResourceRecord) {
         self.init(type: rr.type, rclass: rr.rclass, ttl: rr.ttl, rdata: rr.rdata)
@@ -26,8 +25,25 @@ public struct EncodedRecord: Sendable {
         self.rclass = rclass
         self.ttl = ttl
         self.rdata = rdata
-        fixed = [UInt8(type.rawValue >> 8), UInt8(type.rawValue & 0xff), UInt8(rclass >> 8), UInt8(rclass & 0xff),
-                 UInt8(ttl >> 24), UInt8((ttl >> 16) & 0xff), UInt8((ttl >> 8) & 0xff), UInt8(ttl & 0xff)]
+        self.parts = RDataNames(type: type, rdata: rdata)
+    }
+
+    /// The same record with another TTL (negative-answer SOA, synthesized data).
+    public func withTTL(_ t: UInt32) -> EncodedRecord {
+        EncodedRecord(type: type, rclass: rclass, ttl: t, rdata: rdata)
+    }
+}
+
+/// The RDATA of a record with names in it, split for compression: the bytes before the names, the
+/// names, the bytes after them (names empty: write `rdata` as is), and the CNAME or DNAME target.
+final class RDataNames: Sendable {
+    let prefix: [UInt8]
+    let names: [DomainName]
+    let suffix: [UInt8]
+    let target: DomainName?
+
+    /// Nil when the type has no such names and is no CNAME or DNAME (or the RDATA does not parse).
+    init?(type: RecordType, rdata: [UInt8]) {
         if type == .cname || type == .dname, let (t, end) = ResourceRecord.readUncompressedName(rdata, at: 0), end == rdata.count {
             target = t
         } else {
@@ -49,15 +65,11 @@ public struct EncodedRecord: Sendable {
             self.names = names
             self.suffix = Array(rdata[off...])
         } else {
+            guard target != nil else { return nil }
             self.prefix = []
             self.names = []
             self.suffix = []
         }
-    }
-
-    /// The same record with another TTL (negative-answer SOA, synthesized data).
-    public func withTTL(_ t: UInt32) -> EncodedRecord {
-        EncodedRecord(type: type, rclass: rclass, ttl: t, rdata: rdata)
     }
 }
 
@@ -65,15 +77,18 @@ extension MessageWriter {
     /// Writes `owner` + a prepared record. Returns false (writing nothing) when it does not fit.
     public func record(owner: DomainName, _ r: EncodedRecord) -> Bool {
         let m = mark
-        guard name(owner), bytes(r.fixed), hasRoom(2) else { rollback(to: m); return false }
+        guard name(owner), hasRoom(10) else { rollback(to: m); return false }
+        u16(r.type.rawValue)
+        u16(r.rclass)
+        u32(r.ttl)
         let rdlenAt = position
         u16(0)
-        if r.names.isEmpty {
-            guard bytes(r.rdata) else { rollback(to: m); return false }
+        if let p = r.parts, !p.names.isEmpty {
+            guard bytes(p.prefix) else { rollback(to: m); return false }
+            for n in p.names { guard name(n) else { rollback(to: m); return false } }
+            guard bytes(p.suffix) else { rollback(to: m); return false }
         } else {
-            guard bytes(r.prefix) else { rollback(to: m); return false }
-            for n in r.names { guard name(n) else { rollback(to: m); return false } }
-            guard bytes(r.suffix) else { rollback(to: m); return false }
+            guard bytes(r.rdata) else { rollback(to: m); return false }
         }
         patch16(at: rdlenAt, UInt16(position - rdlenAt - 2))
         return true

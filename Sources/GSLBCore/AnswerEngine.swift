@@ -20,7 +20,7 @@ public final class AnswerEngine {
 
     struct Item {
         let owner: DomainName
-        let records: [EncodedRecord]
+        let records: ArraySlice<EncodedRecord>
     }
     private var answer: [Item] = []
     private var authority: [Item] = []
@@ -399,7 +399,7 @@ public final class AnswerEngine {
                 return (first ? .refused : .noError, aa)
             }
             if exact && q.qtype == .ds, let p = node.parentSide { node = p }
-            let zone = snapshot.zones[node.zone]
+            let zone = node.zone
             if rateLimiter != nil { rrlZone = zone.origin.key }
 
             var cut = node.cut
@@ -452,7 +452,7 @@ public final class AnswerEngine {
                 if d.records.isEmpty {
                     authority.append(Item(owner: zone.origin, records: [zone.negativeSOA]))
                 } else {
-                    answer.append(Item(owner: name, records: d.records))
+                    answer.append(Item(owner: name, records: d.records[...]))
                 }
                 return (.noError, aa)
             }

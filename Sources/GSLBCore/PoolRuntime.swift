@@ -102,9 +102,13 @@ public final class PoolRuntime: Sendable {
         let records = members.map { m in EncodedRecord(type: pool.recordType, ttl: ttl, rdata: m.address.bytes) }
         let eligible = members.indices.filter { members[$0].eligible }
         let enabled = members.indices.filter { members[$0].member.state == .enabled }
-        let (eo, d) = PoolRuntime.closestOrders(members: members, set: eligible, sites: sites, topology: topology)
-        entryOrder = eo
-        defaultOrder = d
+        // Orders per topology entry serve closest only: a pool of another policy does not pay one sort per
+        // topology entry (10,000 pools × 5,000 entries made every configuration write take minutes).
+        if pool.policy == .closest {
+            (entryOrder, defaultOrder) = PoolRuntime.closestOrders(members: members, set: eligible, sites: sites, topology: topology)
+        } else {
+            (entryOrder, defaultOrder) = ([], PoolRuntime.baseOrder(members, eligible))
+        }
         primary = PoolRuntime.makeSelector(pool: pool, members: members, set: eligible, records: records, slots: slots,
                                            sites: sites, topology: topology, useWeights: true)
         fallbackAll = PoolRuntime.makeSelector(pool: pool, members: members, set: enabled, records: records, slots: slots,
@@ -301,7 +305,7 @@ public final class PoolRuntime: Sendable {
         default:
             constant = Array(base.prefix(n))
         }
-        let (entryOrders, _) = closestOrders(members: members, set: set, sites: sites, topology: topology)
+        let entryOrders = pool.policy == .closest ? closestOrders(members: members, set: set, sites: sites, topology: topology).0 : []
         var cumulative: [UInt64] = []
         var sum: UInt64 = 0
         for i in set {

@@ -1,14 +1,19 @@
 import DNSWire
 
-/// One RRset at a node, prepared for writing.
+/// One RRset at a node, prepared for writing. Its records are a slice of one array per zone (a zone
+/// of a million records has one array of them, not a million).
 public struct RRSet: Sendable {
     public let type: RecordType
-    public let records: [EncodedRecord]
+    public let records: ArraySlice<EncodedRecord>
     /// Addresses (A then AAAA) to add to the additional section with this RRset:
     /// glue for a delegation's NS set, in-zone addresses for the apex NS set.
     public let additional: [AdditionalData]
 
     public init(type: RecordType, records: [EncodedRecord], additional: [AdditionalData] = []) {
+        self.init(type: type, records: records[...], additional: additional)
+    }
+
+    public init(type: RecordType, records: ArraySlice<EncodedRecord>, additional: [AdditionalData] = []) {
         self.type = type
         self.records = records
         self.additional = additional
@@ -26,10 +31,11 @@ public struct AdditionalData: Sendable {
 /// A name in a served zone. Immutable once the snapshot is published.
 public final class ZoneNode: @unchecked Sendable {
     public let name: DomainName
-    /// Index into `ServingSnapshot.zones`.
-    public let zone: Int
-    /// RRsets in file order of their first record.
-    public internal(set) var rrsets: [RRSet] = []
+    /// The zone this node belongs to (its origin and negative-answer SOA): a reference, not a position in
+    /// `ServingSnapshot.zones`, so that a zone's nodes stay valid in an index rebuilt around them.
+    public let zone: ZoneHead
+    /// RRsets in file order of their first record (a slice of one array per zone).
+    public internal(set) var rrsets: ArraySlice<RRSet> = []
     /// The highest delegation point (NS, not the apex) at or above this node in its zone.
     public internal(set) var cut: ZoneNode?
     /// The highest DNAME owner strictly above this node in its zone.
@@ -44,7 +50,7 @@ public final class ZoneNode: @unchecked Sendable {
     /// themselves live in the snapshot, not here.
     public internal(set) var poolSlot: Int = -1
 
-    init(name: DomainName, zone: Int) {
+    init(name: DomainName, zone: ZoneHead) {
         self.name = name
         self.zone = zone
         self.labelCount = name.labelCount
@@ -73,15 +79,27 @@ public final class ZoneNode: @unchecked Sendable {
     public var isEmptyNonTerminal: Bool { rrsets.isEmpty }
 }
 
-/// A served zone's facts needed at answer time.
-public struct ServedZone: Sendable {
+/// What every node of a zone refers to: the facts an answer from that zone needs.
+public final class ZoneHead: Sendable {
     public let origin: DomainName
-    public let source: String
-    public let serial: UInt32
-    public let apex: ZoneNode
     /// The SOA as it goes in the authority section of negative answers:
     /// TTL = min(SOA TTL, MINIMUM) (RFC 2308 §3).
     public let negativeSOA: EncodedRecord
+
+    init(origin: DomainName, negativeSOA: EncodedRecord) {
+        self.origin = origin
+        self.negativeSOA = negativeSOA
+    }
+}
+
+/// A served zone's facts needed at answer time.
+public struct ServedZone: Sendable {
+    public let head: ZoneHead
+    public let source: String
+    public let serial: UInt32
+    public let apex: ZoneNode
+    public var origin: DomainName { head.origin }
+    public var negativeSOA: EncodedRecord { head.negativeSOA }
 }
 
 /// The static half of a snapshot: every name of every served zone, built from the zone files
@@ -92,13 +110,17 @@ public final class ZoneIndex: Sendable {
     /// Every name of every zone (lower-cased wire form) → its node. A name that
     /// is the apex of a child zone maps to the child's node.
     let nodes: [NameKey: ZoneNode]
+    /// Each zone's own nodes (same order as `zones`; a parent zone's names below a served child zone
+    /// included): what an index rebuilt for another zone's change takes over without re-reading this one.
+    let zoneNodes: [[ZoneNode]]
 
-    init(zones: [ServedZone], nodes: [NameKey: ZoneNode]) {
+    init(zones: [ServedZone], nodes: [NameKey: ZoneNode], zoneNodes: [[ZoneNode]]) {
         self.zones = zones
         self.nodes = nodes
+        self.zoneNodes = zoneNodes
     }
 
-    public static let empty = ZoneIndex(zones: [], nodes: [:])
+    public static let empty = ZoneIndex(zones: [], nodes: [:], zoneNodes: [])
 
     /// Names indexed (every zone, empty non-terminals included).
     public var nameCount: Int { nodes.count }

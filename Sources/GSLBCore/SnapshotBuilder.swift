@@ -27,115 +27,221 @@ public struct SnapshotBuilder {
 
     /// Indexes `zones` alone (no pools): what snapshots share until the zone files change.
     public func buildIndex(zones input: [ZoneContent]) throws -> ZoneIndex {
+        try buildIndex(zones: input, reusing: .empty, keep: [])
+    }
+
+    /// Indexes `zones` and takes the zones of `keep` from `old` as they are (their nodes are shared, not
+    /// rebuilt): a reload that changed one zone among several indexes that one alone. A kept zone must not
+    /// be above or below an indexed one (a child zone's apex links to its parent's delegation, set when
+    /// the two are merged): `reindexNeeded` says when the caller must pass both as contents.
+    public func buildIndex(zones input: [ZoneContent], reusing old: ZoneIndex, keep: Set<DomainName>) throws -> ZoneIndex {
+        enum Source { case content(ZoneContent), kept(ServedZone, [ZoneNode]) }
+        var sources = input.map { (origin: $0.origin, source: Source.content($0)) }
+        for (zi, z) in old.zones.enumerated() where keep.contains(z.origin) {
+            sources.append((z.origin, .kept(z, old.zoneNodes[zi])))
+        }
         // Parents before children, so a child's apex replaces the parent's delegation node in the index.
-        let ordered = input.sorted { $0.origin.labelCount < $1.origin.labelCount }
+        sources.sort { $0.origin.labelCount < $1.origin.labelCount }
         var seen = Set<DomainName>()
-        var index: [NameKey: ZoneNode] = [:]
         var served: [ServedZone] = []
-
-        for (zi, zc) in ordered.enumerated() {
-            guard seen.insert(zc.origin).inserted else { throw BuildError.duplicateZone(zc.origin) }
-            var nodes: [ArraySlice<UInt8>: ZoneNode] = [:]
-            var order: [ArraySlice<UInt8>] = []
-            func nodeFor(_ name: DomainName) -> ZoneNode {
-                if let n = nodes[name.key[...]] { return n }
-                let n = ZoneNode(name: name, zone: zi)
-                nodes[name.key[...]] = n
-                order.append(name.key[...])
-                return n
+        var zoneNodes: [[ZoneNode]] = []
+        var built: [Bool] = []
+        for (origin, source) in sources {
+            guard seen.insert(origin).inserted else { throw BuildError.duplicateZone(origin) }
+            switch source {
+            case .content(let zc):
+                let (nodes, zone) = try indexZone(zc)
+                served.append(zone)
+                zoneNodes.append(nodes)
+                built.append(true)
+            case .kept(let zone, let nodes):
+                served.append(zone)
+                zoneNodes.append(nodes)
+                built.append(false)
             }
-            let apex = nodeFor(zc.origin)
-            // Group records into RRsets per node, keeping file order; drop exact duplicates.
-            var sets: [ArraySlice<UInt8>: [(RecordType, [ResourceRecord])]] = [:]
-            for rr in zc.records where rr.name.isSubdomain(of: zc.origin) && rr.rclass == RecordClass.in {
-                var n = rr.name
-                _ = nodeFor(n)
-                // Empty non-terminals up to the apex.
-                while n != zc.origin {
-                    n = n.parent
-                    _ = nodeFor(n)
-                }
-                var list = sets[rr.name.key[...]] ?? []
-                if let i = list.firstIndex(where: { $0.0 == rr.type }) {
-                    if !list[i].1.contains(where: { $0.rdata == rr.rdata }) { list[i].1.append(rr) }
-                } else {
-                    list.append((rr.type, [rr]))
-                }
-                sets[rr.name.key[...]] = list
-            }
-            guard let soaRR = sets[zc.origin.key[...]]?.first(where: { $0.0 == .soa })?.1.first, let soa = soaRR.soa else {
-                throw BuildError.noSOA(zc.origin)
-            }
-
-            func addresses(of target: DomainName, required: Bool) -> AdditionalData? {
-                guard let list = sets[target.key[...]] else { return nil }
-                var recs: [EncodedRecord] = []
-                for t in [RecordType.a, .aaaa] {
-                    if let s = list.first(where: { $0.0 == t }) { recs += s.1.map { EncodedRecord($0) } }
-                }
-                guard !recs.isEmpty, let node = nodes[target.key[...]] else { return nil }
-                return AdditionalData(owner: node.name, records: recs, required: required)
-            }
-
-            // Pass 1: RRsets.
-            for key in order {
-                let node = nodes[key]!
-                guard let list = sets[key] else { continue }
-                node.rrsets = list.map { (type, rrs) in
-                    var extra: [AdditionalData] = []
-                    if type == .ns {
-                        for rr in rrs {
-                            guard let t = rr.target, t.isSubdomain(of: zc.origin) else { continue }
-                            let inDomain = node !== apex && t.isSubdomain(of: node.name)
-                            if let a = addresses(of: t, required: inDomain) { extra.append(a) }
-                        }
-                    }
-                    return RRSet(type: type, records: rrs.map { EncodedRecord($0) }, additional: extra)
-                }
-            }
-            // Pass 2: links from the apex down (parents are created before children in `order`? not
-            // guaranteed), so walk ancestors explicitly.
-            for key in order {
-                let node = nodes[key]!
-                var chain: [ZoneNode] = []
-                var n = node.name
-                while true {
-                    chain.append(nodes[n.key[...]]!)
-                    if n == zc.origin { break }
-                    n = n.parent
-                }
-                // chain: node ... apex. Walk from the apex down.
-                var cut: ZoneNode?
-                var dname: ZoneNode?
-                for (i, a) in chain.reversed().enumerated() {
-                    let isSelf = i == chain.count - 1
-                    if cut == nil && a !== apex && a.rrset(.ns) != nil { cut = a }
-                    if !isSelf && dname == nil && a.rrset(.dname) != nil { dname = a }
-                }
-                node.cut = cut
-                node.dnameAbove = dname
-                if let w = try? node.name.prepending(label: [UInt8(ascii: "*")]) {
-                    node.wildcard = nodes[w.key[...]]
-                }
-            }
+        }
+        var index: [NameKey: ZoneNode] = [:]
+        index.reserveCapacity(zoneNodes.reduce(0) { $0 + $1.count })
+        for (zi, zone) in served.enumerated() {
             // A served child zone owns everything at and below its apex.
-            if zi > 0 {
-                for k in index.keys where DomainName(uncheckedWire: Array(k.bytes)).isSubdomain(of: zc.origin) && k.bytes != zc.origin.key[...] {
-                    index[k] = nil
-                }
+            if served[..<zi].contains(where: { zone.origin.isSubdomain(of: $0.origin) }) {
+                let apexKey = zone.origin.key
+                for k in index.keys where Self.isStrictlyBelow(k.bytes, apexKey) { index[k] = nil }
             }
-            for (k, v) in nodes {
-                let key = NameKey(k)
-                if let existing = index[key] {
-                    // A child zone's apex where the parent has its delegation.
+            for v in zoneNodes[zi] {
+                let key = NameKey(v.name.key[...])
+                if built[zi], let existing = index[key] {
+                    // A child zone's apex where the parent has its delegation. Only nodes built now are
+                    // linked: a kept zone's nodes are served by the current snapshot and never change.
                     v.parentSide = existing
                 }
                 index[key] = v
             }
-            served.append(ServedZone(origin: apex.name, source: zc.source, serial: soa.serial, apex: apex,
-                                     negativeSOA: EncodedRecord(soaRR).withTTL(min(soaRR.ttl, soa.minimum))))
         }
-        return ZoneIndex(zones: served, nodes: index)
+        return ZoneIndex(zones: served, nodes: index, zoneNodes: zoneNodes)
+    }
+
+    /// Whether changing the zones `changed` needs the zones `kept` re-indexed too (one is above or below the
+    /// other: a child's apex is linked to its parent's delegation node).
+    public static func reindexNeeded(changed: some Collection<DomainName>, kept: some Collection<DomainName>) -> Bool {
+        changed.contains { c in kept.contains { k in c.isSubdomain(of: k) || k.isSubdomain(of: c) } }
+    }
+
+    /// True when the lower-cased wire name `key` lies strictly below `apex` (also lower-cased wire form).
+    static func isStrictlyBelow(_ key: ArraySlice<UInt8>, _ apex: [UInt8]) -> Bool {
+        guard key.count > apex.count else { return false }
+        var i = key.startIndex
+        while key.endIndex - i > apex.count { i += Int(key[i]) + 1 }
+        return key.endIndex - i == apex.count && key[i...].elementsEqual(apex)
+    }
+
+    /// Indexes one zone: its nodes (empty non-terminals included, the apex first), RRsets in
+    /// file order of their first record (exact duplicates dropped), every record encoded into one array
+    /// that the RRsets slice, glue, and the cut, DNAME and wildcard links. Names are compared and hashed
+    /// as the records' own key bytes: nothing is allocated per record beyond its encoded form.
+    func indexZone(_ zc: ZoneContent) throws -> ([ZoneNode], ServedZone) {
+        let records = zc.records
+        let originCount = zc.origin.key.count
+        // Node numbers by name; each node's name, parent and records (a list threaded through `next`).
+        var number: [NameKey: Int32] = [:]
+        var names: [DomainName] = []
+        var parent: [Int32] = []
+        var head: [Int32] = [], tail: [Int32] = []
+        var next = [Int32](repeating: -1, count: records.count)
+        func add(_ name: DomainName, key: ArraySlice<UInt8>) -> Int32 {
+            let n = Int32(names.count)
+            number[NameKey(key)] = n
+            names.append(name)
+            parent.append(-1)
+            head.append(-1)
+            tail.append(-1)
+            return n
+        }
+        _ = add(zc.origin, key: zc.origin.key[...])
+        var lastKey: [UInt8] = []
+        var lastNode: Int32 = -1
+        for i in records.indices {
+            let rr = records[i]
+            guard rr.rclass == RecordClass.in else { continue }
+            let key = rr.name.key
+            let n: Int32
+            if lastNode >= 0 && key == lastKey {
+                n = lastNode
+            } else {
+                guard rr.name.isSubdomain(of: zc.origin) else { continue }
+                if let found = number[NameKey(key[...])] {
+                    n = found
+                } else {
+                    n = add(rr.name, key: key[...])
+                    // The names up to the apex (empty non-terminals where they have no records).
+                    var child = n
+                    var k = key[...]
+                    while k.count > originCount {
+                        k = k[(k.startIndex + Int(k[k.startIndex]) + 1)...]
+                        if let p = number[NameKey(k)] { parent[Int(child)] = p; break }
+                        let above = DomainName(uncheckedWire: Array(rr.name.wire[k.startIndex...]))
+                        let p = add(above, key: above.key[...])
+                        parent[Int(child)] = p
+                        child = p
+                    }
+                }
+                lastKey = key
+                lastNode = n
+            }
+            if tail[Int(n)] < 0 { head[Int(n)] = Int32(i) } else { next[Int(tail[Int(n)])] = Int32(i) }
+            tail[Int(n)] = Int32(i)
+        }
+
+        // RRsets: per node, one per type in order of its first record, exact duplicates dropped.
+        var encoded: [EncodedRecord] = []
+        encoded.reserveCapacity(records.count)
+        var setTypes: [RecordType] = []
+        var setRanges: [Range<Int>] = []
+        var nodeSets = [Range<Int>](repeating: 0..<0, count: names.count)
+        var soaRecord: ResourceRecord?
+        var own: [Int32] = []
+        var types: [RecordType] = []
+        var seenData = Set<[UInt8]>()
+        for n in 0..<names.count {
+            own.removeAll(keepingCapacity: true)
+            types.removeAll(keepingCapacity: true)
+            var r = head[n]
+            while r >= 0 {
+                own.append(r)
+                if !types.contains(records[Int(r)].type) { types.append(records[Int(r)].type) }
+                r = next[Int(r)]
+            }
+            let first = setTypes.count
+            for t in types {
+                let start = encoded.count
+                seenData.removeAll(keepingCapacity: true)
+                for r in own where records[Int(r)].type == t {
+                    let rr = records[Int(r)]
+                    let duplicate: Bool
+                    if encoded.count - start < 16 {
+                        duplicate = encoded[start...].contains { $0.rdata == rr.rdata }
+                    } else {
+                        if seenData.isEmpty { for e in encoded[start...] { seenData.insert(e.rdata) } }
+                        duplicate = !seenData.insert(rr.rdata).inserted
+                    }
+                    if duplicate { continue }
+                    if n == 0 && t == .soa && soaRecord == nil { soaRecord = rr }
+                    encoded.append(EncodedRecord(rr))
+                }
+                setTypes.append(t)
+                setRanges.append(start..<encoded.count)
+            }
+            nodeSets[n] = first..<setTypes.count
+        }
+        guard let soaRR = soaRecord, let soa = soaRR.soa else { throw BuildError.noSOA(zc.origin) }
+
+        // Nodes, then their RRsets (slices of `encoded`; NS sets with the addresses of their targets).
+        let zoneHead = ZoneHead(origin: zc.origin, negativeSOA: EncodedRecord(soaRR).withTTL(min(soaRR.ttl, soa.minimum)))
+        let nodes = names.map { ZoneNode(name: $0, zone: zoneHead) }
+        let apex = nodes[0]
+        func addresses(of target: DomainName, required: Bool) -> AdditionalData? {
+            guard let t = number[NameKey(target.key[...])] else { return nil }
+            var recs: [EncodedRecord] = []
+            for want in [RecordType.a, .aaaa] {
+                for s in nodeSets[Int(t)] where setTypes[s] == want { recs += encoded[setRanges[s]] }
+            }
+            guard !recs.isEmpty else { return nil }
+            return AdditionalData(owner: nodes[Int(t)].name, records: recs, required: required)
+        }
+        var sets: [RRSet] = []
+        sets.reserveCapacity(setTypes.count)
+        for n in 0..<names.count {
+            let node = nodes[n]
+            for s in nodeSets[n] {
+                var extra: [AdditionalData] = []
+                if setTypes[s] == .ns {
+                    for e in encoded[setRanges[s]] {
+                        let ns = ResourceRecord(name: node.name, type: .ns, ttl: e.ttl, rdata: e.rdata)
+                        guard let t = ns.target, t.isSubdomain(of: zc.origin) else { continue }
+                        let inDomain = node !== apex && t.isSubdomain(of: node.name)
+                        if let a = addresses(of: t, required: inDomain) { extra.append(a) }
+                    }
+                }
+                sets.append(RRSet(type: setTypes[s], records: encoded[setRanges[s]], additional: extra))
+            }
+        }
+        for n in 0..<names.count { nodes[n].rrsets = sets[nodeSets[n]] }
+
+        // Links, parents before children: the highest cut at or above each node (not the apex), the highest
+        // DNAME strictly above it, and each `*` node as its parent's wildcard.
+        var byDepth = Array(0..<names.count)
+        let depth = names.map { $0.labelCount }
+        byDepth.sort { depth[$0] < depth[$1] }
+        for n in byDepth {
+            let node = nodes[n]
+            let p = parent[n]
+            guard p >= 0 else { continue }   // the apex: no cut, no DNAME above
+            let up = nodes[Int(p)]
+            node.cut = up.cut ?? (node.rrset(RecordType.ns) != nil ? node : nil)
+            node.dnameAbove = up.dnameAbove ?? (up.rrset(RecordType.dname) != nil ? up : nil)
+            if node.name.isWildcard { up.wildcard = node }
+        }
+        return (nodes, ServedZone(head: zoneHead, source: zc.source, serial: soa.serial, apex: apex))
     }
 
     /// Builds the snapshot of the zones of `index` with the GSLB pools of `gslb`: only the GSLB
@@ -163,11 +269,11 @@ public struct SnapshotBuilder {
         // it (whose cut and DNAME links hold for the name too: it adds no records).
         struct Place { var name: DomainName; var zone: Int; var node: ZoneNode?; var above: ZoneNode? }
         func place(_ n: DomainName, zone zi: Int) -> Place {
-            if let s = index[NameKey(n.key[...])], s.zone == zi { return Place(name: n, zone: zi, node: s, above: nil) }
+            if let s = index[NameKey(n.key[...])], s.zone === zones[zi].head { return Place(name: n, zone: zi, node: s, above: nil) }
             var x = n
             while x != zones[zi].origin {
                 x = x.parent
-                if let a = index[NameKey(x.key[...])], a.zone == zi { return Place(name: n, zone: zi, node: nil, above: a) }
+                if let a = index[NameKey(x.key[...])], a.zone === zones[zi].head { return Place(name: n, zone: zi, node: nil, above: a) }
             }
             return Place(name: n, zone: zi, node: nil, above: nil)
         }
@@ -222,7 +328,7 @@ public struct SnapshotBuilder {
                 layer[key] = ZoneNode(shadowing: s, poolSlot: slot)
                 continue
             }
-            let node = ZoneNode(name: pl.name, zone: pl.zone)
+            let node = ZoneNode(name: pl.name, zone: zones[pl.zone].head)
             node.poolSlot = slot
             if let old = layer[key] { node.wildcard = old.wildcard }   // an empty non-terminal of another pool
             else { newNames += 1 }
@@ -231,8 +337,8 @@ public struct SnapshotBuilder {
             while x != zones[pl.zone].origin {
                 x = x.parent
                 let k = NameKey(x.key[...])
-                if layer[k] != nil || index[k].map({ $0.zone == pl.zone }) == true { break }
-                layer[k] = ZoneNode(name: x, zone: pl.zone)
+                if layer[k] != nil || index[k].map({ $0.zone === zones[pl.zone].head }) == true { break }
+                layer[k] = ZoneNode(name: x, zone: zones[pl.zone].head)
                 newNames += 1
             }
         }

@@ -55,6 +55,11 @@ public final class SnapshotPublisher: Sendable {
         public var fullDuration = Histogram(bounds: Histogram.rebuildBounds)
         public var gslbDuration = Histogram(bounds: Histogram.rebuildBounds)
         public var incrementalDuration = Histogram(bounds: Histogram.rebuildBounds)
+        /// Reloads that found every zone file unchanged (the zone index kept, nothing re-read).
+        public var unchangedReloads: UInt64 = 0
+        /// Zones indexed from their files (at start, then each one that changed); the others of a
+        /// full build are taken from the previous index.
+        public var zonesIndexed: UInt64 = 0
         /// Times the store's change token was seen to move (by the watcher, or on reload).
         public var storeChanges: UInt64 = 0
         /// Store reads that failed (the previous GSLB state kept).
@@ -101,10 +106,20 @@ public final class SnapshotPublisher: Sendable {
         public var buildMicros: Int
     }
 
-    /// Reads every zone and the store again and publishes a new snapshot.
+    /// Reads the zones that changed and the store again and publishes a new snapshot: the zones whose files
+    /// did not change are taken from the index being served (not read, not indexed again); when none
+    /// changed, nothing is rebuilt unless the store did.
     @discardableResult
     public func reload() -> Report {
-        let result = source.loadZones()
+        var result = source.loadChangedZones()
+        let kept = result.unchanged + result.failures.compactMap(\.origin)
+        let before = state.withLock { Set($0.zones.zones.keys) }
+        let removed = result.complete ? before.subtracting(kept + result.zones.map(\.origin)) : []
+        if SnapshotBuilder.reindexNeeded(changed: result.zones.map(\.origin) + removed, kept: kept) {
+            // A zone changed or removed above or below a kept one: the kept one is indexed again too (a
+            // child's apex links to its parent's delegation), so read every zone.
+            result = source.loadZones()
+        }
         return state.withLock { st in
             st.zones.apply(result)
             st.lastErrors = result.failures.map(\.message)
@@ -116,6 +131,15 @@ public final class SnapshotPublisher: Sendable {
                 st.gslb = cached.state
                 statsBox.withLock { $0.servingCacheSavedAt = cached.savedAt }
                 logger.warning("store unreachable at start: serving the local cache saved at \(RFC3339.format(cached.savedAt)) until it answers")
+            }
+            let served = Set(st.last?.zones.map(\.origin) ?? [])
+            if let last = st.last, st.zones.changed.isEmpty, served == Set(st.zones.zones.keys) {
+                // Every zone as served: the index stays; the GSLB layer is rebuilt only if the store changed.
+                statsBox.withLock { $0.unchangedReloads += 1 }
+                logger.info("zones unchanged, zone index of snapshot \(last.generation) kept")
+                if effectiveGSLB(st) != last.gslb { return rebuild(&st, zonesChanged: false) }
+                return Report(zones: last.zones.map { ($0.origin.description, $0.serial, $0.source) }, errors: st.lastErrors,
+                              stale: stale, issues: last.issues, generation: last.generation, buildMicros: 0)
             }
             return rebuild(&st, zonesChanged: true)
         }
@@ -340,10 +364,17 @@ public final class SnapshotPublisher: Sendable {
             return report
         }
         do {
-            let snap = try SnapshotBuilder().build(zones: st.zones.sorted, gslb: effectiveGSLB(st), now: now, generation: gen)
+            // The zones that changed are indexed; the others are taken from the index being served.
+            let changed = st.zones.changed.compactMap { st.zones.zones[$0] }.sorted { $0.origin < $1.origin }
+            let keep = Set(st.zones.zones.keys).subtracting(st.zones.changed)
+            let index = try SnapshotBuilder().buildIndex(zones: changed, reusing: st.last?.zoneIndex ?? .empty, keep: keep)
+            st.zones.indexed()
+            statsBox.withLock { $0.zonesIndexed += UInt64(changed.count) }
+            let snap = SnapshotBuilder().build(index: index, gslb: effectiveGSLB(st), now: now, generation: gen)
             logIssues(snap, &st)
             let report = publish(snap, &st, kind: .full, started: started, now: now)
-            logger.info("published snapshot \(gen): \(snap.zones.count) zones, \(snap.nameCount) names, \(snap.pools.count) pools, \(st.lastErrors.count) zone errors, \(report.buildMicros) µs")
+            let indexed = changed.map(\.origin.description).joined(separator: " ")
+            logger.info("published snapshot \(gen): \(snap.zones.count) zones (indexed: \(indexed.isEmpty ? "none" : indexed); \(keep.count) kept), \(snap.nameCount) names, \(snap.pools.count) pools, \(st.lastErrors.count) zone errors, \(report.buildMicros) µs")
             return report
         } catch {
             // The previous snapshot keeps serving.

@@ -33,4 +33,30 @@ import Testing
         #expect(set.zones.isEmpty)
         #expect(set.stale.isEmpty)
     }
+
+    @Test func anUnchangedZoneKeepsItsVersionAndOnlyChangedZonesAreLeftToIndex() throws {
+        var set = ZoneSet()
+        set.apply(ZoneLoadResult(zones: [try Self.zone("a.test."), try Self.zone("b.test.")], failures: []))
+        #expect(set.changed == [try DomainName("a.test."), try DomainName("b.test.")])
+        set.indexed()
+        #expect(set.changed.isEmpty)
+        set.apply(ZoneLoadResult(zones: [try Self.zone("b.test.")], failures: [], unchanged: [try DomainName("a.test.")]))
+        #expect(Set(set.zones.keys) == [try DomainName("a.test."), try DomainName("b.test.")])
+        #expect(set.changed == [try DomainName("b.test.")])
+        #expect(set.stale.isEmpty)
+        // Not indexed yet (the build failed): still to index after a load that found it unchanged.
+        set.apply(ZoneLoadResult(zones: [], failures: [], unchanged: [try DomainName("a.test."), try DomainName("b.test.")]))
+        #expect(set.changed == [try DomainName("b.test.")])
+    }
+
+    @Test func indexedDropsTheRecordsTheIndexNowHolds() throws {
+        var set = ZoneSet()
+        let o = try DomainName("a.test.")
+        set.apply(ZoneLoadResult(zones: [ZoneContent(origin: o, records: [ResourceRecord(name: o, type: .a, ttl: 1, rdata: [1, 2, 3, 4])],
+                                                     source: "a.test.zone", lines: [3], files: ["a.test.zone"])], failures: []))
+        set.indexed()
+        #expect(set.zones[o]?.records.isEmpty == true)
+        #expect(set.zones[o]?.lines.isEmpty == true)
+        #expect(set.zones[o]?.source == "a.test.zone")
+    }
 }

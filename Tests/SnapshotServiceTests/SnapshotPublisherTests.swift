@@ -101,4 +101,59 @@ import Testing
         #expect(publisher.refreshIfChanged())
         #expect(publisher.box.load().zoneIndex === reloaded.zoneIndex)
     }
+
+    /// Zones a.pub.test., b.pub.test. and c.pub.test.; `changed` says which ones the next load hands over
+    /// (the others are reported unchanged, as `ZoneDirectorySource` does for files that did not change).
+    final class ChangingZones: ZoneSource {
+        let changed = Mutex<Set<String>>(["a", "b", "c"])
+        let serial = Atomic<UInt32>(1)
+        func zone(_ label: String) -> ZoneContent {
+            let o = try! DomainName("\(label).pub.test.")
+            let s = serial.load(ordering: .relaxed)
+            let soa = ResourceRecord(name: o, type: .soa, ttl: 3600,
+                                     rdata: (try! DomainName("ns.pub.test.")).wire + (try! DomainName("hostmaster.pub.test.")).wire
+                                         + [UInt8(s >> 24), UInt8((s >> 16) & 255), UInt8((s >> 8) & 255), UInt8(s & 255),
+                                            0, 0, 14, 16, 0, 0, 2, 88, 0, 9, 58, 128, 0, 0, 0, 60])
+            return ZoneContent(origin: o, records: [
+                soa, ResourceRecord(name: o, type: .ns, ttl: 3600, rdata: (try! DomainName("ns.pub.test.")).wire),
+            ], source: "memory")
+        }
+        func loadZones() -> ZoneLoadResult { ZoneLoadResult(zones: ["a", "b", "c"].map(zone), failures: []) }
+        func loadChangedZones() -> ZoneLoadResult {
+            let now = changed.withLock { c in defer { c = [] }; return c }
+            return ZoneLoadResult(zones: now.sorted().map(zone), failures: [],
+                                  unchanged: ["a", "b", "c"].filter { !now.contains($0) }.map { try! DomainName("\($0).pub.test.") })
+        }
+    }
+
+    @Test func aReloadWithEveryZoneUnchangedKeepsTheSnapshotAndOneChangedZoneIsIndexedAlone() throws {
+        let zones = ChangingZones()
+        let publisher = SnapshotPublisher(source: zones)
+        publisher.reload()
+        let first = publisher.box.load()
+        #expect(first.zones.count == 3)
+        #expect(publisher.stats.zonesIndexed == 3)
+
+        // Nothing changed: the same snapshot keeps serving, nothing is built.
+        let report = publisher.reload()
+        #expect(publisher.box.load() === first)
+        #expect(report.generation == first.generation)
+        #expect(publisher.stats.unchangedReloads == 1)
+        #expect(publisher.stats.fullRebuilds == 1)
+        #expect(publisher.stats.zonesIndexed == 3)
+
+        // b changed: b alone is indexed; a's and c's nodes are the very same objects.
+        zones.serial.store(2, ordering: .relaxed)
+        zones.changed.withLock { $0 = ["b"] }
+        publisher.reload()
+        let second = publisher.box.load()
+        #expect(second.generation == first.generation + 1)
+        #expect(publisher.stats.zonesIndexed == 4)
+        let a = try DomainName("a.pub.test."), b = try DomainName("b.pub.test."), c = try DomainName("c.pub.test.")
+        #expect(second.node(for: a) === first.node(for: a))
+        #expect(second.node(for: c) === first.node(for: c))
+        #expect(second.node(for: b) !== first.node(for: b))
+        #expect(second.zones.first { $0.origin == b }?.serial == 2)
+        #expect(second.zones.first { $0.origin == a }?.serial == 1)
+    }
 }

@@ -1,0 +1,66 @@
+import DNSWire
+import GSLBCore
+import Testing
+
+/// An index rebuilt for one zone's change takes the other zones' nodes from the index being served
+/// (issue 15: a reload does not hold two copies of every zone), and answers as an index built from
+/// every zone's content.
+@Suite struct ZoneIndexReuseTests {
+    typealias F = GSLBFixture
+
+    static func other(serial: UInt8, address: UInt8) -> ZoneContent {
+        let o = try! DomainName("other.test.")
+        func rr(_ n: String, _ t: RecordType, _ rdata: [UInt8]) -> ResourceRecord {
+            ResourceRecord(name: try! DomainName(n), type: t, ttl: 300, rdata: rdata)
+        }
+        return ZoneContent(origin: o, records: [
+            rr("other.test.", .soa, (try! DomainName("ns.other.test.")).wire + (try! DomainName("h.other.test.")).wire
+                + [0, 0, 0, serial, 0, 0, 14, 16, 0, 0, 2, 88, 0, 9, 58, 128, 0, 0, 0, 60]),
+            rr("other.test.", .ns, (try! DomainName("ns.other.test.")).wire),
+            rr("ns.other.test.", .a, [192, 0, 2, 53]),
+            rr("www.other.test.", .a, [192, 0, 2, address]),
+        ], source: "memory")
+    }
+
+    static let questions: [(String, RecordType)] = [
+        ("www.gslb.test.", .a), ("static.gslb.test.", .a), ("alias.gslb.test.", .a), ("gslb.test.", .soa),
+        ("nope.gslb.test.", .a), ("www.other.test.", .a), ("ns.other.test.", .a), ("other.test.", .ns),
+        ("nope.other.test.", .a),
+    ]
+
+    static func answers(_ snap: ServingSnapshot) throws -> [String] {
+        try questions.map { q, t in
+            let (rcode, addresses, _) = try F.ask(snap, q, type: t)
+            return "\(q) \(t): \(rcode) \(addresses)"
+        }
+    }
+
+    @Test func aKeptZoneSharesItsNodesAndTheIndexAnswersAsOneBuiltFromEveryZone() throws {
+        let builder = SnapshotBuilder()
+        let first = try builder.buildIndex(zones: [F.zone(), Self.other(serial: 1, address: 1)])
+        let changed = Self.other(serial: 2, address: 2)
+        let reused = try builder.buildIndex(zones: [changed], reusing: first, keep: [F.origin])
+        let fresh = try builder.buildIndex(zones: [F.zone(), changed])
+
+        let a = builder.build(index: first), b = builder.build(index: reused), c = builder.build(index: fresh)
+        #expect(b.node(for: F.origin) === a.node(for: F.origin))
+        #expect(b.node(for: try DomainName("static.gslb.test.")) === a.node(for: try DomainName("static.gslb.test.")))
+        #expect(b.node(for: try DomainName("www.other.test.")) !== a.node(for: try DomainName("www.other.test.")))
+        #expect(try Self.answers(b) == Self.answers(c))
+        #expect(try F.ask(b, "www.other.test.").1 == ["192.0.2.2"])
+        #expect(b.zones.map(\.serial).sorted() == [1, 2])
+        #expect(reused.nameCount == fresh.nameCount)
+        // A zone neither indexed nor kept is gone.
+        let dropped = try builder.buildIndex(zones: [], reusing: first, keep: [F.origin])
+        #expect(dropped.zones.map(\.origin) == [F.origin])
+        #expect(try F.ask(builder.build(index: dropped), "www.other.test.").0 == .refused)
+    }
+
+    @Test func aZoneAboveOrBelowAChangedOneIsIndexedAgainNotKept() throws {
+        let parent = try DomainName("example."), child = try DomainName("sub.example."), sibling = try DomainName("other.")
+        #expect(SnapshotBuilder.reindexNeeded(changed: [parent], kept: [child, sibling]))
+        #expect(SnapshotBuilder.reindexNeeded(changed: [child], kept: [parent]))
+        #expect(!SnapshotBuilder.reindexNeeded(changed: [child], kept: [sibling]))
+        #expect(!SnapshotBuilder.reindexNeeded(changed: [], kept: [parent, child]))
+    }
+}
