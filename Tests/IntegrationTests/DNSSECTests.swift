@@ -143,6 +143,23 @@ import Testing
         return String(out[r.upperBound...].prefix { $0 != "," })
     }
 
+    /// What a validator must find secure: (name, type, expected status, expected text in the answer).
+    static let secure: [(String, String, String, String?)] = [
+        ("sec.test.", "DNSKEY", "NOERROR", "DNSKEY\t257 3 13"),
+        ("static.sec.test.", "A", "NOERROR", "192.0.2.1"),
+        ("static.sec.test.", "TXT", "NOERROR", "\"hello\""),
+        ("www.sec.test.", "A", "NOERROR", "198.51.100.10"),
+        ("alias.sec.test.", "A", "NOERROR", "192.0.2.1"),
+        ("anything.wild.sec.test.", "A", "NOERROR", "192.0.2.7"),
+        ("a.b.wild.sec.test.", "TXT", "NOERROR", "\"wildcard\""),
+        ("anything.wild.sec.test.", "AAAA", "NOERROR", nil),   // wildcard NODATA
+        ("nonexistent.sec.test.", "A", "NOERROR", nil),         // compact denial: NOERROR, not NXDOMAIN
+        ("static.sec.test.", "AAAA", "NOERROR", nil),           // NODATA
+        ("www.sec.test.", "AAAA", "NOERROR", nil),              // NODATA at a pool name
+        ("unsigned.sec.test.", "DS", "NOERROR", nil),           // no DS: the delegation is insecure, provably
+        ("signedchild.sec.test.", "DS", "NOERROR", "DS\t12345 13 2"),
+    ]
+
     @Test func aValidatingUnboundGetsSecureAnswersForEveryKindOfName() throws {
         let env = try Self.makeEnv()
         defer { try? FileManager.default.removeItem(at: env.dir) }
@@ -153,23 +170,7 @@ import Testing
         let (unbound, port) = try Self.startUnbound(env.dir, cairnPort: server.port,
                                                     anchor: ds.trimmingCharacters(in: .whitespacesAndNewlines))
         defer { CairnProcess.stop(unbound) }
-        // (name, type, expected status, expected text in the answer)
-        let secure: [(String, String, String, String?)] = [
-            ("sec.test.", "DNSKEY", "NOERROR", "DNSKEY\t257 3 13"),
-            ("static.sec.test.", "A", "NOERROR", "192.0.2.1"),
-            ("static.sec.test.", "TXT", "NOERROR", "\"hello\""),
-            ("www.sec.test.", "A", "NOERROR", "198.51.100.10"),
-            ("alias.sec.test.", "A", "NOERROR", "192.0.2.1"),
-            ("anything.wild.sec.test.", "A", "NOERROR", "192.0.2.7"),
-            ("a.b.wild.sec.test.", "TXT", "NOERROR", "\"wildcard\""),
-            ("anything.wild.sec.test.", "AAAA", "NOERROR", nil),   // wildcard NODATA
-            ("nonexistent.sec.test.", "A", "NOERROR", nil),         // compact denial: NOERROR, not NXDOMAIN
-            ("static.sec.test.", "AAAA", "NOERROR", nil),           // NODATA
-            ("www.sec.test.", "AAAA", "NOERROR", nil),              // NODATA at a pool name
-            ("unsigned.sec.test.", "DS", "NOERROR", nil),           // no DS: the delegation is insecure, provably
-            ("signedchild.sec.test.", "DS", "NOERROR", "DS\t12345 13 2"),
-        ]
-        for (name, type, status, text) in secure {
+        for (name, type, status, text) in Self.secure {
             let out = try Self.dig(port, [name, type])
             #expect(Self.status(out) == status, "\(name) \(type): \(out)")
             #expect(Self.flags(out).contains("ad"), "\(name) \(type) is not secure: \(out)")
@@ -182,6 +183,30 @@ import Testing
         #expect(!Self.flags(insecure).contains("ad"), "\(insecure)")
         let log = (try? String(contentsOf: env.dir.appendingPathComponent("unbound.log"), encoding: .utf8)) ?? ""
         #expect(!log.contains("validation failure"), "\(log)")
+    }
+
+    /// BIND's delv (another validator) with the DS as its trust anchor, asking the server itself
+    /// (+root=sec.test.): every name of `secure` fully validated, negative answers as proven negative.
+    @Test func delvValidatesTheSameNames() throws {
+        let env = try Self.makeEnv()
+        defer { try? FileManager.default.removeItem(at: env.dir) }
+        let (_, ds) = try CairnProcess.run(["dnssec", "ds", "sec.test", "--db", env.db])
+        let f = ds.split(whereSeparator: \.isWhitespace)   // sec.test. 3600 IN DS TAG ALG 2 HEX
+        try #require(f.count == 8, "\(ds)")
+        let anchors = env.dir.appendingPathComponent("anchors.conf")
+        try "trust-anchors { \(f[0]) static-ds \(f[4]) \(f[5]) \(f[6]) \"\(f[7])\"; };\n".write(to: anchors, atomically: true, encoding: .utf8)
+        let server = try CairnProcess(["serve", "--zones", env.zones, "--db", env.db, "--dns", "127.0.0.1:0", "--rrl-ratelimit", "0"])
+        for (name, type, _, text) in Self.secure {
+            let out = try CairnProcess.runCapturing(URL(fileURLWithPath: "/usr/bin/env"),
+                                                    ["delv", "@127.0.0.1", "-p", "\(server.port)", "-a", anchors.path, "+root=sec.test.",
+                                                     name, type]).1
+            if let text {
+                #expect(out.contains("; fully validated") && !out.contains("resolution failed"), "\(name) \(type): \(out)")
+                #expect(out.contains(text.replacingOccurrences(of: "\t", with: " ")) || out.contains(text), "\(name) \(type): \(out)")
+            } else {
+                #expect(out.contains("; negative response, fully validated"), "\(name) \(type): \(out)")
+            }
+        }
     }
 
     @Test func brokenSignaturesMakeUnboundAnswerServfail() throws {
