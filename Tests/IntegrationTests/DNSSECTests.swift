@@ -107,15 +107,7 @@ import Testing
             """
         let file = dir.appendingPathComponent("unbound-\(port).conf")
         try conf.write(to: file, atomically: true, encoding: .utf8)
-        let unbound = Process()
-        // Through python3, which unblocks SIGTERM before exec (as TSIGTests starts NSD).
-        unbound.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        unbound.arguments = ["-c", "import os, signal, sys; signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGTERM]); "
-                             + "signal.signal(signal.SIGTERM, signal.SIG_DFL); os.execv('/usr/sbin/unbound', ['unbound', '-d', '-c', sys.argv[1]])",
-                             file.path]
-        unbound.standardOutput = FileHandle.nullDevice
-        unbound.standardError = FileHandle.nullDevice
-        try unbound.run()
+        let unbound = try CairnProcess.startUnblocked("/usr/sbin/unbound", ["-d", "-c", file.path])
         let deadline = Date().addingTimeInterval(10)
         repeat {
             if try dig(port, ["ns.sec.test.", "A"]).contains("status: ") { return (unbound, port) }
