@@ -189,4 +189,37 @@ import ZoneFiles
         #expect(m.authority[0].name.wire == [2, UInt8(ascii: "x"), 0xff] + Self.n("wild.conf.example.").wire)
         #expect(m.authority[0].rdata.starts(with: [2, UInt8(ascii: "y"), 0] + Self.n("wild.conf.example.").wire))
     }
+
+    /// The odd questions in a signed zone: answered (no trap), with every RRset that carries an
+    /// RRSIG covered by one of the zone's key.
+    @Test(arguments: [("conf.example.", RecordType.ds), ("conf.example.", .rrsig), ("www.conf.example.", .nsec),
+                      ("www.dn.conf.example.", .a), ("x.y.wild.conf.example.", .rrsig), ("sub.conf.example.", .ds)])
+    func oddQuestionsInASignedZoneAreAnswered(name: String, type: RecordType) throws {
+        let m = try Self.ask(Self.engine(), try Self.snapshot(), name, type)
+        #expect(m.rcode == .noError || m.rcode == .nxDomain, "\(m)")
+        for r in m.answer + m.authority + m.additional where r.type == .rrsig {
+            #expect(RRSIG(r.rdata).keyTag == Self.key.keyTag && RRSIG(r.rdata).signature.count == 64)
+        }
+    }
+
+    /// Every octet of DO=1 queries (a wildcard expansion, a nonexistent name, a referral) changed, and every
+    /// cut of them, through a signing engine: never a trap, never more than the buffer, always a parsable reply.
+    @Test func mangledDOQueriesNeverTrapASigningEngine() throws {
+        let snap = try Self.snapshot()
+        let e = Self.engine()
+        let out = UnsafeMutableRawBufferPointer.allocate(byteCount: 65536, alignment: 8)
+        defer { out.deallocate() }
+        for name in ["x.y.wild.conf.example.", "nx.conf.example.", "www.sub.conf.example."] {
+            let q = QueryBuilder.make(id: 7, name: Self.n(name), type: .a, edns: (1232, true),
+                                      options: [QueryBuilder.clientSubnet(address: [192, 0, 2, 0], prefix: 24)])
+            var cases: [[UInt8]] = (0..<q.count).map { Array(q[0..<$0]) }
+            for i in 0..<q.count { for v: UInt8 in [0, 1, 0x3f, 0x80, 0xc0, 0xff] { var m = q; m[i] = v; cases.append(m) } }
+            for c in cases {
+                let n = c.withUnsafeBytes { e.respond(to: $0, transport: .udp, snapshot: snap, into: out) }
+                #expect(n >= 0 && n <= 1232)
+                if n > 0 { #expect((try? Message(bytes: Array(out[0..<n]))) != nil, "\(c)") }
+            }
+        }
+        #expect(e.signatures.count <= SignatureCache.defaultMaxEntries)
+    }
 }
