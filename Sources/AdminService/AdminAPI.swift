@@ -192,6 +192,7 @@ public final class AdminAPI: Sendable {
             TokensController(repo: repo, clock: clock),
             NodesController(repo: repo, publisher: publisher, clock: clock),
             TSIGKeysController(repo: repo),
+            DNSSECController(repo: repo, publisher: publisher),
         ]
         for controller in controllers { controller.addRoutes(to: routes) }
         return router

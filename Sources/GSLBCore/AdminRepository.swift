@@ -60,6 +60,19 @@ public protocol TSIGKeyRepository: Sendable {
     func deleteTSIGKey(name: String, principal: String, source: String, requestID: String?) throws
 }
 
+/// DNSSEC signing keys (docs/dnssec.md). Private keys leave the store only inside `DNSSECKey` values, to
+/// the snapshot; every encoding of a key leaves its private key out.
+public protocol DNSSECKeyRepository: Sendable {
+    /// Creates the keys of `zone` (a CSK, or a KSK and a ZSK) and stores them (audited without the private
+    /// keys). `.conflict` when the zone has keys, `.invalid` for a bad zone name or past `DNSSECKey.maxZones`.
+    func enableDNSSEC(zone: String, algorithm: DNSSECAlgorithm, split: Bool, principal: String, source: String,
+                      requestID: String?) throws -> [DNSSECKey]
+    /// Every zone's keys (or `zone`'s), by zone, KSKs/CSKs first.
+    func listDNSSECKeys(zone: String?) throws -> [DNSSECKey]
+    /// Removes the zone's keys (audited): its answers are no longer signed. `.notFound` when it has none.
+    func disableDNSSEC(zone: String, principal: String, source: String, requestID: String?) throws
+}
+
 /// Drill reports, saved as a drill goes.
 public protocol DrillRepository: Sendable {
     func saveDrill(_ report: DrillReport, audit: [AuditEntry]) throws
@@ -79,7 +92,7 @@ extension DrillRepository {
 
 /// Every role: what the admin API is given (`GSLBStore`'s backends implement it).
 public protocol AdminRepository: ConfigRepository, ConfigWriteRepository, OverrideRepository, AuditRepository,
-                                 TokenRepository, TSIGKeyRepository, DrillRepository {}
+                                 TokenRepository, TSIGKeyRepository, DNSSECKeyRepository, DrillRepository {}
 
 /// What a config write did, read inside its transaction: its audit rows, and the config and object versions
 /// right after it (so that the ETag a writer gets is the version its own write made, not a later writer's).

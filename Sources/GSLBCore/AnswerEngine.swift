@@ -21,10 +21,21 @@ public final class AnswerEngine {
     struct Item {
         let owner: DomainName
         let records: ArraySlice<EncodedRecord>
+        /// The zone whose keys sign this RRset in a DO=1 answer; nil when it is not signed (a referral's
+        /// NS set, a DNAME's synthesized CNAME).
+        var zone: ZoneHead? = nil
+        /// The name the RRset is signed over when not `owner`: the wildcard that answered.
+        var signedOwner: DomainName? = nil
     }
     private var answer: [Item] = []
-    private var authority: [Item] = []
+    var authority: [Item] = []
     private var additional: [AdditionalData] = []
+    /// The zone whose keys sign the additional section's addresses (an apex NS set's), nil for none (glue).
+    private var additionalZone: ZoneHead? = nil
+    /// This query asked for DNSSEC records (DO=1) and the snapshot signs some zone.
+    var dnssec = false
+    /// The RRSIGs this engine made, by RRset content (one cache per engine: no lock on the query path).
+    public let signatures = SignatureCache()
     private var visited: [ArraySlice<UInt8>] = []
     /// ECS scope of the current answer (0 unless a client-dependent pool answered).
     private var ecsScope = 0
@@ -271,13 +282,15 @@ public final class AnswerEngine {
         authority.removeAll(keepingCapacity: true)
         additional.removeAll(keepingCapacity: true)
         visited.removeAll(keepingCapacity: true)
+        additionalZone = nil
+        dnssec = snapshot.signs && q.edns?.dnssecOK == true
         let (rcode, aaResult) = lookup(q, snapshot: snapshot)
         if rcode == .refused && answer.isEmpty {
             return writeError(.refused, id: q.id, flags: q.flags, query: q, transport: transport, out: out)
         }
         // QCLASS ANY: data is IN, but not authoritative for "any class" (as NSD does).
         let aa = aaResult && q.qclass == RecordClass.in
-        return encode(q, rcode: rcode, aa: aa, transport: transport, out: out)
+        return encode(q, rcode: rcode, aa: aa, transport: transport, snapshot: snapshot, out: out)
     }
 
     /// NOTAUTH with an unsigned TSIG record carrying `error` (RFC 8945 §5.2, §5.3.2): the query's key
@@ -411,11 +424,20 @@ public final class AnswerEngine {
                 if first { aa = false }
                 if rateLimiter != nil { rrlReferral = c.name.key }
                 authority.append(Item(owner: c.name, records: ns.records))
+                if dnssec, snapshot.signer(c.zone) != nil {
+                    // RFC 4035 §3.1.4: the DS set, signed, or the NSEC proving there is none.
+                    if let ds = c.rrset(.ds) {
+                        authority.append(Item(owner: c.name, records: ds.records, zone: c.zone))
+                    } else {
+                        authority.append(nsec(at: c.name, zone: c.zone, ttl: zone.negativeSOA.ttl,
+                                              types: typesAt(c, snapshot: snapshot)))
+                    }
+                }
                 additional.append(contentsOf: ns.additional)
                 return (.noError, aa)
             }
             if let d = dname, let dset = d.rrset(.dname), let drr = dset.records.first {
-                answer.append(Item(owner: d.name, records: dset.records))
+                answer.append(Item(owner: d.name, records: dset.records, zone: d.zone))
                 guard let target = drr.target,
                       let newName = name.replacingSuffix(d.name, with: target) else {
                     return (.yxDomain, aa)
@@ -436,9 +458,16 @@ public final class AnswerEngine {
                 data = w
                 if rateLimiter != nil { rrlWildcard = w.name.key }
             } else {
-                authority.append(Item(owner: zone.origin, records: [zone.negativeSOA]))
+                authority.append(Item(owner: zone.origin, records: [zone.negativeSOA], zone: node.zone))
+                if dnssec, snapshot.signer(node.zone) != nil {
+                    // Compact denial (RFC 9824): NOERROR, an NSEC at the name with only RRSIG, NSEC, NXNAME.
+                    authority.append(nsec(at: name, zone: node.zone, ttl: zone.negativeSOA.ttl, types: [Self.nxname]))
+                    return (.noError, aa)
+                }
                 return (.nxDomain, aa)
             }
+            // The wildcard that answers (RFC 4592), whose expansion a DO=1 answer proves.
+            let expanded = exact ? nil : data.name
             if visited.contains(where: { $0 == name.key[...] }) { return (.noError, aa) }
             visited.append(name.key[...])
 
@@ -450,30 +479,41 @@ public final class AnswerEngine {
                 ecsScope = net?.fromECS == true ? d.scope : 0
                 if d.servfail { return (.servFail, aa) }
                 if d.records.isEmpty {
-                    authority.append(Item(owner: zone.origin, records: [zone.negativeSOA]))
+                    nodata(name, data, qtype: q.qtype, zone: zone, snapshot: snapshot)
                 } else {
-                    answer.append(Item(owner: name, records: d.records[...]))
+                    answer.append(Item(owner: name, records: d.records[...], zone: data.zone, signedOwner: expanded))
+                    proveExpansion(expanded, name: name, encloser: node, zone: zone, snapshot: snapshot)
                 }
                 return (.noError, aa)
             }
             if q.qtype == .any {
                 // RFC 8482: one RRset (SOA at the apex, else the first), or the CNAME.
-                if let c = data.rrset(.cname) {
-                    answer.append(Item(owner: name, records: c.records))
-                } else if let s = data.rrset(.soa) ?? data.rrsets.first {
-                    answer.append(Item(owner: name, records: s.records))
+                if let s = data.rrset(.cname) ?? data.rrset(.soa) ?? data.rrsets.first {
+                    answer.append(Item(owner: name, records: s.records, zone: data.zone, signedOwner: expanded))
+                    proveExpansion(expanded, name: name, encloser: node, zone: zone, snapshot: snapshot)
                 } else {
-                    authority.append(Item(owner: zone.origin, records: [zone.negativeSOA]))
+                    nodata(name, data, qtype: q.qtype, zone: zone, snapshot: snapshot)
                 }
                 return (.noError, aa)
             }
+            if q.qtype == .dnskey || q.qtype == .cds || q.qtype == .cdnskey, let signer = snapshot.signer(data.zone),
+               data.labelCount == zone.origin.labelCount, let records = signer.apexRecords(q.qtype) {
+                // The keys of a signed zone are the store's, whatever its file says (DO or not).
+                answer.append(Item(owner: name, records: records[...], zone: data.zone))
+                return (.noError, aa)
+            }
             if let s = data.rrset(q.qtype) {
-                answer.append(Item(owner: name, records: s.records))
-                if q.qtype == .ns { additional.append(contentsOf: s.additional) }
+                answer.append(Item(owner: name, records: s.records, zone: data.zone, signedOwner: expanded))
+                proveExpansion(expanded, name: name, encloser: node, zone: zone, snapshot: snapshot)
+                if q.qtype == .ns {
+                    additional.append(contentsOf: s.additional)
+                    additionalZone = data.zone
+                }
                 return (.noError, aa)
             }
             if let c = data.rrset(.cname), let crr = c.records.first {
-                answer.append(Item(owner: name, records: c.records))
+                answer.append(Item(owner: name, records: c.records, zone: data.zone, signedOwner: expanded))
+                proveExpansion(expanded, name: name, encloser: node, zone: zone, snapshot: snapshot)
                 guard let target = crr.target else {
                     return (.noError, aa)
                 }
@@ -482,7 +522,7 @@ public final class AnswerEngine {
                 continue
             }
             // NODATA (RFC 2308 §2.2).
-            authority.append(Item(owner: zone.origin, records: [zone.negativeSOA]))
+            nodata(name, data, qtype: q.qtype, zone: zone, snapshot: snapshot)
             return (.noError, aa)
         }
         return (.noError, aa)
@@ -498,7 +538,8 @@ public final class AnswerEngine {
         return ClientNetwork(address: client, prefix: client.maxPrefix, fromECS: false)
     }
 
-    func encode(_ q: Query, rcode: ResponseCode, aa: Bool, transport: Transport, out: UnsafeMutableRawBufferPointer) -> Int {
+    func encode(_ q: Query, rcode: ResponseCode, aa: Bool, transport: Transport, snapshot: ServingSnapshot,
+                out: UnsafeMutableRawBufferPointer) -> Int {
         lastRcode = rcode.rawValue
         let limit = sizeLimit(q, transport)
         let options = optOptions(q)
@@ -510,11 +551,18 @@ public final class AnswerEngine {
         writer.header(id: q.id, flags: responseFlags(q.flags, rcode: rcode, aa: aa))
         var truncated = !writer.question(q.qname, type: q.qtype.rawValue, qclass: q.qclass)
         var an = 0, ns = 0, ar = 0
+        let now = dnssec ? clock() : 0
         if !truncated {
             outer: for item in answer {
                 for r in item.records {
                     guard writer.record(owner: item.owner, r) else { truncated = true; break outer }
                     an += 1
+                }
+                if dnssec, let signer = snapshot.signer(item.zone) {
+                    guard let n = writeRRSIGs(item.owner, item.records, signer, signedOwner: item.signedOwner, now: now) else {
+                        truncated = true; break outer
+                    }
+                    an += n
                 }
             }
         }
@@ -524,8 +572,15 @@ public final class AnswerEngine {
                     guard writer.record(owner: item.owner, r) else { truncated = true; break outer }
                     ns += 1
                 }
+                if dnssec, let signer = snapshot.signer(item.zone) {
+                    guard let n = writeRRSIGs(item.owner, item.records, signer, signedOwner: item.signedOwner, now: now) else {
+                        truncated = true; break outer
+                    }
+                    ns += n
+                }
             }
         }
+        let additionalSigner = dnssec ? snapshot.signer(additionalZone) : nil
         if !truncated {
             // Glue for in-domain servers must fit (RFC 9471); other addresses are dropped when they don't.
             var optionalFull = false
@@ -542,6 +597,14 @@ public final class AnswerEngine {
                         continue outer
                     }
                     n += 1
+                }
+                if let signer = additionalSigner, !a.required {
+                    guard let k = writeRRSIGs(a.owner, a.records[...], signer, signedOwner: nil, now: now) else {
+                        writer.rollback(to: m)
+                        optionalFull = true
+                        continue outer
+                    }
+                    n += k
                 }
                 ar += n
             }

@@ -243,10 +243,14 @@ public struct GSLBState: Hashable, Sendable {
     public var quorumNodes: [String]
     /// TSIG keys (RFC 8945), by name: what signed queries are checked against.
     public var tsigKeys: [TSIGKey]
+    /// DNSSEC keys (every signed zone's), what the snapshot's `ZoneSigner`s sign with.
+    public var dnssecKeys: [DNSSECKey]
     public init(config: GSLBConfig = GSLBConfig(), health: [MemberHealth] = [], overrides: [Override] = [],
-                observations: [NodeObservation] = [], quorumNodes: [String] = [], tsigKeys: [TSIGKey] = []) {
+                observations: [NodeObservation] = [], quorumNodes: [String] = [], tsigKeys: [TSIGKey] = [],
+                dnssecKeys: [DNSSECKey] = []) {
         self.config = config; self.health = health; self.overrides = overrides
         self.observations = observations; self.quorumNodes = quorumNodes; self.tsigKeys = tsigKeys
+        self.dnssecKeys = dnssecKeys
     }
 }
 

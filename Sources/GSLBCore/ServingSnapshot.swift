@@ -1,3 +1,4 @@
+import Foundation
 import DNSWire
 
 /// One RRset at a node, prepared for writing. Its records are a slice of one array per zone (a zone
@@ -159,11 +160,17 @@ public final class ServingSnapshot: Sendable {
     public let tallyLayout: TallyLayout
     /// The TSIG keys of `gslb.tsigKeys`, by name (shared by snapshots with the same keys).
     public let tsigKeys: TSIGKeyring
+    /// Per zone of `zones` (same index), its signer when DNSSEC is enabled for it (`gslb.dnssecKeys`).
+    public let signers: [ZoneSigner?]
+    /// True when some zone is signed: an unsigned server's DO=1 answers skip every DNSSEC step.
+    public let signs: Bool
+    /// The signers by the zone their nodes point to (`ZoneNode.zone`), for the answer path.
+    let signersByHead: [ObjectIdentifier: ZoneSigner]
 
     init(zoneIndex: ZoneIndex, gslbNodes: [NameKey: ZoneNode] = [:], gslbNewNames: Int = 0, generation: UInt64,
          pools: [PoolRuntime] = [], poolSlots: [[PoolRuntime]] = [], placements: [Int: Int] = [:],
          topology: TopologyTable = TopologyTable([]), gslb: GSLBState = GSLBState(), issues: [String] = [],
-         tallyLayout: TallyLayout = .empty, tsigKeys: TSIGKeyring? = nil) {
+         tallyLayout: TallyLayout = .empty, tsigKeys: TSIGKeyring? = nil, signers: [ZoneSigner?]? = nil) {
         self.zoneIndex = zoneIndex
         self.zones = zoneIndex.zones
         self.index = zoneIndex.nodes
@@ -179,6 +186,39 @@ public final class ServingSnapshot: Sendable {
         self.issues = issues
         self.tallyLayout = tallyLayout
         self.tsigKeys = tsigKeys ?? (gslb.tsigKeys.isEmpty ? .empty : TSIGKeyring(gslb.tsigKeys))
+        let signers = signers ?? Self.makeSigners(zones: zoneIndex.zones, keys: gslb.dnssecKeys)
+        self.signers = signers
+        self.signs = signers.contains { $0 != nil }
+        var byHead: [ObjectIdentifier: ZoneSigner] = [:]
+        for (z, signer) in zip(zoneIndex.zones, signers) { if let signer { byHead[ObjectIdentifier(z.head)] = signer } }
+        self.signersByHead = byHead
+    }
+
+    /// A signer per zone with keys in the store (zones without keys, or whose keys cannot sign: nil).
+    static func makeSigners(zones: [ServedZone], keys: [DNSSECKey]) -> [ZoneSigner?] {
+        guard !keys.isEmpty else { return Array(repeating: nil, count: zones.count) }
+        var byZone: [String: [DNSSECKey]] = [:]
+        for k in keys { byZone[k.zone, default: []].append(k) }
+        return zones.map { z in
+            byZone[z.origin.description.lowercased()].flatMap { ZoneSigner(origin: z.origin, keys: $0, corrupt: corruptSignatures) }
+        }
+    }
+
+    /// Test-only (`CAIRN_TEST_CORRUPT_RRSIG=1` in the server's environment): every signature made is
+    /// wrong, so that the tests can show a validating resolver refusing them. Never set in production.
+    static let corruptSignatures = ProcessInfo.processInfo.environment["CAIRN_TEST_CORRUPT_RRSIG"] == "1"
+
+    /// The signer of zone `index`, if it is signed.
+    @inline(__always)
+    public func signer(_ index: Int) -> ZoneSigner? {
+        index >= 0 && index < signers.count ? signers[index] : nil
+    }
+
+    /// The signer of the zone `head` (a node's `zone`), if it is signed.
+    @inline(__always)
+    public func signer(_ head: ZoneHead?) -> ZoneSigner? {
+        guard signs, let head else { return nil }
+        return signersByHead[ObjectIdentifier(head)]
     }
 
     public static let empty = ServingSnapshot(zoneIndex: .empty, generation: 0)

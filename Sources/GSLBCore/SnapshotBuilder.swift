@@ -407,7 +407,8 @@ public struct SnapshotBuilder {
         return ServingSnapshot(zoneIndex: old.zoneIndex, gslbNodes: old.gslbNodes, gslbNewNames: old.gslbNewNames,
                                generation: generation, pools: runtimes, poolSlots: slots, placements: old.placements,
                                topology: old.topology, gslb: gslb, issues: old.issues, tallyLayout: old.tallyLayout,
-                               tsigKeys: gslb.tsigKeys == old.gslb.tsigKeys ? old.tsigKeys : nil)
+                               tsigKeys: gslb.tsigKeys == old.gslb.tsigKeys ? old.tsigKeys : nil,
+                               signers: gslb.dnssecKeys == old.gslb.dnssecKeys ? old.signers : nil)
     }
 
     /// Builds the placed pools (fallback targets first), reusing the runtimes in `reuse`.

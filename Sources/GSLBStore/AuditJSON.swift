@@ -22,6 +22,8 @@ enum AuditJSON {
     static func token(_ t: APIToken) -> String { encode(t) }
     /// Name and algorithm only: never the secret.
     static func tsigKey(_ k: TSIGKey) -> String { encode(k) }
+    /// Tags, roles, algorithms and public keys only: never a private key.
+    static func dnssecKeys(_ k: [DNSSECKey]) -> String { encode(["keys": k]) }
 
     /// An entry with its place in the table (`position`).
     static func topology(_ t: TopologyEntry, position: Int) -> String { encode(WithKey(t, "position", position)) }

@@ -9,7 +9,7 @@
 /// Applied migrations are recorded in `grdb_migrations (identifier)`, the table GRDB's
 /// `DatabaseMigrator` used before the store had two backends: files it migrated open as they are.
 enum Schema {
-    static let migrations: [(id: String, sql: String)] = [("v1", v1), ("v2", v2), ("v3", v3), ("v4", v4), ("v5", v5)]
+    static let migrations: [(id: String, sql: String)] = [("v1", v1), ("v2", v2), ("v3", v3), ("v4", v4), ("v5", v5), ("v6", v6)]
 
     /// Bookkeeping tables beside `tables`: the migrations' record, and on PostgreSQL the change counter.
     static func bookkeepingTables(_ dialect: SQLDialect) -> Set<String> {
@@ -45,7 +45,7 @@ enum Schema {
     static let tables = [
         "sites", "monitors", "pools", "members", "topology", "overrides",
         "member_health", "health_history", "audit_log", "tokens", "drills", "collection_versions", "tsig_keys",
-        "nodes", "health_observations", "leases",
+        "nodes", "health_observations", "leases", "dnssec_keys",
     ]
 
     // Objects of the declarative config carry `version`, bumped on every update (optimistic
@@ -250,6 +250,21 @@ enum Schema {
             name        TEXT PRIMARY KEY NOT NULL,
             holder      TEXT NOT NULL,
             expires_at  REAL NOT NULL
+        ) WITHOUT ROWID;
+        """
+
+    /// v6: DNSSEC signing keys (issue 16), read into every snapshot so that every node signs with the same
+    /// keys. Keys are base64 text; the private key is never shown, logged, exported or audited.
+    static let v6 = """
+        CREATE TABLE dnssec_keys (
+            zone         TEXT NOT NULL,
+            key_tag      INTEGER NOT NULL,
+            role         TEXT NOT NULL CHECK (role IN ('csk', 'ksk', 'zsk')),
+            algorithm    TEXT NOT NULL CHECK (algorithm IN ('ecdsap256sha256', 'ed25519')),
+            public_key   TEXT NOT NULL,
+            private_key  TEXT NOT NULL,
+            created_at   REAL NOT NULL,
+            PRIMARY KEY (zone, public_key)
         ) WITHOUT ROWID;
         """
 }

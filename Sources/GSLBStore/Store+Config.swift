@@ -16,7 +16,8 @@ extension Store {
                       health: try Self.readHealth(db),
                       overrides: try Self.readOverrides(db, sql: "SELECT * FROM overrides ORDER BY id"),
                       observations: try Self.readObservations(db),
-                      tsigKeys: try Self.readTSIGKeys(db))
+                      tsigKeys: try Self.readTSIGKeys(db),
+                      dnssecKeys: try Self.readDNSSECKeys(db))
         }
     }
 

@@ -14,7 +14,8 @@ struct LocalStoreOptions: ParsableArguments {
 }
 
 /// Commands that work on the SQLite file directly (before or without a server).
-let localCommands: [any ParsableCommand.Type] = [TokenCommand.self, TSIGCommand.self, Backup.self, StoreCommand.self]
+let localCommands: [any ParsableCommand.Type] = [TokenCommand.self, TSIGCommand.self, DNSSECCommand.self, Backup.self,
+                                                  StoreCommand.self]
 
 struct TokenCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

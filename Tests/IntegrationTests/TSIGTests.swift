@@ -55,16 +55,7 @@ import Testing
         }
         let file = dir.appendingPathComponent("nsd.conf")
         try conf.write(to: file, atomically: true, encoding: .utf8)
-        let nsd = Process()
-        // Through python3, which unblocks SIGTERM (the test process may spawn children with it blocked, and
-        // NSD would then never stop) and execs NSD: `CairnProcess.stop` signals the pid NSD runs as.
-        nsd.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        nsd.arguments = ["-c", "import os, signal, sys; signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGTERM]); "
-                         + "signal.signal(signal.SIGTERM, signal.SIG_DFL); os.execv('/usr/sbin/nsd', ['nsd', '-d', '-c', sys.argv[1]])",
-                         file.path]
-        nsd.standardOutput = FileHandle.nullDevice
-        nsd.standardError = FileHandle.nullDevice
-        try nsd.run()
+        let nsd = try CairnProcess.startUnblocked("/usr/sbin/nsd", ["-d", "-c", file.path])
         if try digUntil(port, ["conf.example.", "SOA", "+short"], shows: "conf.example.", within: 10) { return (nsd, port) }
         CairnProcess.stop(nsd)
         throw CairnProcessError.didNotListen("NSD did not answer on \(port)")

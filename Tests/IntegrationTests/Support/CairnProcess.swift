@@ -120,6 +120,20 @@ final class CairnProcess {
 
     deinit { stop() }
 
+    /// Starts `program ARGS` (a reference server: NSD, Unbound) through python3, which unblocks SIGTERM (the test
+    /// process may spawn children with it blocked, and the server would then never stop) and execs it, so
+    /// `CairnProcess.stop` signals the pid the server runs as. Output goes nowhere.
+    static func startUnblocked(_ program: String, _ args: [String]) throws -> Process {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        p.arguments = ["-c", "import os, signal, sys; signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGTERM]); "
+                       + "signal.signal(signal.SIGTERM, signal.SIG_DFL); os.execv(sys.argv[1], sys.argv[1:])", program] + args
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        return p
+    }
+
     /// Runs `cairn ARGS` to completion: (exit status, stdout + stderr).
     static func run(_ args: [String]) throws -> (Int32, String) {
         try runCapturing(Paths.cairnBinary, args)

@@ -1,0 +1,140 @@
+import Crypto
+import DNSWire
+
+/// One signed zone as the query path sees it: its keys ready to sign, and the RRsets DNSSEC adds at
+/// the apex (DNSKEY, and CDS/CDNSKEY for the parent, RFC 7344/8078). Built with the snapshot from the
+/// store's `dnssec_keys`; immutable.
+public final class ZoneSigner: Sendable {
+    public let origin: DomainName
+    /// Keys that sign the DNSKEY, CDS and CDNSKEY RRsets (KSKs or the CSK).
+    let keySigners: [SigningKey]
+    /// Keys that sign every other RRset (ZSKs or the CSK).
+    let dataSigners: [SigningKey]
+    public let dnskeys: [EncodedRecord]
+    public let cds: [EncodedRecord]
+    public let cdnskeys: [EncodedRecord]
+    /// Names the key set: signatures cached under one key set are not used with another.
+    let fingerprint: UInt64
+    /// Test-only: every signature has one bit flipped (the validating-resolver tests' broken zone).
+    let corrupt: Bool
+
+    /// TTL of the DNSKEY, CDS and CDNSKEY RRsets.
+    public static let keyTTL: UInt32 = 3600
+
+    /// The zone's signer, nil when `keys` has no key that can sign data or none that can sign keys.
+    public init?(origin: DomainName, keys: [DNSSECKey], corrupt: Bool = false) {
+        let signing = keys.compactMap { SigningKey($0) }
+        self.origin = origin
+        self.keySigners = signing.filter { $0.role.signsKeys }
+        self.dataSigners = signing.filter { $0.role.signsData }
+        guard !keySigners.isEmpty, !dataSigners.isEmpty else { return nil }
+        self.dnskeys = keys.map { EncodedRecord(type: .dnskey, ttl: Self.keyTTL, rdata: $0.dnskeyRdata) }
+        let sep = keys.filter { $0.role.signsKeys }
+        self.cds = sep.map { EncodedRecord(type: .cds, ttl: Self.keyTTL, rdata: $0.dsRdata(owner: origin)) }
+        self.cdnskeys = sep.map { EncodedRecord(type: .cdnskey, ttl: Self.keyTTL, rdata: $0.dnskeyRdata) }
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for k in signing { for b in k.rdata { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 } }
+        self.fingerprint = h
+        self.corrupt = corrupt
+    }
+
+    /// The apex RRset DNSSEC adds for `type` (DNSKEY, CDS, CDNSKEY), nil for any other.
+    @inline(__always)
+    public func apexRecords(_ type: RecordType) -> [EncodedRecord]? {
+        switch type {
+        case .dnskey: dnskeys
+        case .cds: cds
+        case .cdnskey: cdnskeys
+        default: nil
+        }
+    }
+
+    /// The RRSIG records over one RRset (RFC 4034 §3, RFC 4035 §2.2), one per signing key: `owner`
+    /// is the name signed over (the wildcard's `*` name for an expanded answer, whose RRSIG labels
+    /// field then counts the labels without the `*`), `records` the RRset in any order.
+    public func sign(owner: DomainName, type: RecordType, rclass: UInt16, ttl: UInt32, records: [EncodedRecord],
+                     inception: UInt32, expiration: UInt32) -> [EncodedRecord] {
+        let keys = type == .dnskey || type == .cds || type == .cdnskey ? keySigners : dataSigners
+        let labels = UInt8(owner.labelCount - (owner.isWildcard ? 1 : 0))
+        // The canonical RRset (RFC 4034 §6.2, §6.3): each RR as owner, type, class, original TTL,
+        // RDLENGTH, canonical RDATA; sorted by RDATA; duplicates once.
+        var rdatas = records.map { Self.canonicalRdata(type, $0.rdata) }
+        rdatas.sort { $0.lexicographicallyPrecedes($1) }
+        var rrset: [UInt8] = []
+        var previous: [UInt8]? = nil
+        for r in rdatas where r != previous {
+            previous = r
+            rrset += owner.key
+            rrset += [UInt8(type.rawValue >> 8), UInt8(type.rawValue & 0xff), UInt8(rclass >> 8), UInt8(rclass & 0xff),
+                      UInt8(ttl >> 24), UInt8((ttl >> 16) & 0xff), UInt8((ttl >> 8) & 0xff), UInt8(ttl & 0xff),
+                      UInt8(r.count >> 8), UInt8(r.count & 0xff)]
+            rrset += r
+        }
+        return keys.map { k in
+            var rdata: [UInt8] = [UInt8(type.rawValue >> 8), UInt8(type.rawValue & 0xff), k.algorithm.number, labels,
+                                  UInt8(ttl >> 24), UInt8((ttl >> 16) & 0xff), UInt8((ttl >> 8) & 0xff), UInt8(ttl & 0xff)]
+            for t in [expiration, inception] {
+                rdata += [UInt8(t >> 24), UInt8((t >> 16) & 0xff), UInt8((t >> 8) & 0xff), UInt8(t & 0xff)]
+            }
+            rdata += [UInt8(k.tag >> 8), UInt8(k.tag & 0xff)]
+            rdata += origin.key
+            var signature = k.sign(rdata + rrset)
+            if corrupt { signature[0] ^= 0x01 }
+            return EncodedRecord(type: .rrsig, rclass: rclass, ttl: ttl, rdata: rdata + signature)
+        }
+    }
+
+    /// RDATA in canonical form: the names of the types RFC 4034 §6.2 (as RFC 6840 §5.1 left it) lists
+    /// lower-cased.
+    static func canonicalRdata(_ type: RecordType, _ rdata: [UInt8]) -> [UInt8] {
+        let layout = type.rdataNames
+        guard layout.count > 0, type != .svcb, type != .https else { return rdata }
+        var out = rdata
+        var off = layout.fixedPrefix
+        for _ in 0..<layout.count {
+            while off < out.count, out[off] != 0 {
+                let l = Int(out[off])
+                guard off + 1 + l <= out.count else { return rdata }
+                for i in (off + 1)..<(off + 1 + l) where out[i] >= 65 && out[i] <= 90 { out[i] |= 0x20 }
+                off += 1 + l
+            }
+            off += 1
+        }
+        return out
+    }
+}
+
+/// A key ready to sign: the swift-crypto key object made once per snapshot, not per signature.
+struct SigningKey: Sendable {
+    enum Key: Sendable {
+        case p256(P256.Signing.PrivateKey)
+        case ed25519(Curve25519.Signing.PrivateKey)
+    }
+    let key: Key
+    let role: DNSSECKeyRole
+    let algorithm: DNSSECAlgorithm
+    let tag: UInt16
+    let rdata: [UInt8]
+
+    init?(_ k: DNSSECKey) {
+        switch k.algorithm {
+        case .ecdsap256sha256:
+            guard let p = try? P256.Signing.PrivateKey(rawRepresentation: k.privateKey) else { return nil }
+            key = .p256(p)
+        case .ed25519:
+            guard let p = try? Curve25519.Signing.PrivateKey(rawRepresentation: k.privateKey) else { return nil }
+            key = .ed25519(p)
+        }
+        role = k.role
+        algorithm = k.algorithm
+        rdata = k.dnskeyRdata
+        tag = k.keyTag
+    }
+
+    func sign(_ data: [UInt8]) -> [UInt8] {
+        switch key {
+        case .p256(let p): return (try? Array(p.signature(for: data).rawRepresentation)) ?? []
+        case .ed25519(let p): return (try? Array(p.signature(for: data))) ?? []
+        }
+    }
+}
