@@ -212,12 +212,9 @@ final class Backend {
         #expect(try Self.answers(again.port) == ["127.0.0.71"])
     }
 
-    @Test func loadReportedByProbesDrivesLeastLoaded() throws {
-        let p = Backend.freePort()
-        let busy = try Backend("127.0.0.91", p, mode: "ok=80")
-        let idle = try Backend("127.0.0.92", p, mode: "ok=20")
-        _ = (busy, idle)
-        let yaml = """
+    /// A least-loaded pool of two members at sites of equal capacity, their load read from `X-Load`.
+    static func leastLoaded(port p: Int, _ a: String, _ b: String) -> String {
+        """
         sites:
           - {name: a, capacity: 100}
           - {name: b, capacity: 100}
@@ -228,10 +225,17 @@ final class Backend {
             policy: least-loaded
             monitor: m
             members:
-              - {site: a, address: 127.0.0.91}
-              - {site: b, address: 127.0.0.92}
+              - {site: a, address: \(a)}
+              - {site: b, address: \(b)}
         """
-        let (env, server) = try Self.setup(yaml)
+    }
+
+    @Test func loadReportedByProbesDrivesLeastLoaded() throws {
+        let p = Backend.freePort()
+        let busy = try Backend("127.0.0.91", p, mode: "ok=80")
+        let idle = try Backend("127.0.0.92", p, mode: "ok=20")
+        _ = (busy, idle)
+        let (env, server) = try Self.setup(Self.leastLoaded(port: p, "127.0.0.91", "127.0.0.92"))
         defer { try? FileManager.default.removeItem(at: env.dir) }
         #expect(try Self.waitFor(["127.0.0.92"], port: server.port) == ["127.0.0.92"])
         // The idle one gets busy: the answer moves.
@@ -248,21 +252,7 @@ final class Backend {
         let busy = try Backend("127.0.0.93", p, mode: "ok=80")
         let idle = try Backend("127.0.0.94", p, mode: "ok=20")
         _ = busy
-        let yaml = """
-        sites:
-          - {name: a, capacity: 100}
-          - {name: b, capacity: 100}
-        monitors:
-          - {name: m, type: http, port: \(p), path: /, load_header: X-Load, interval: 200ms, timeout: 150ms, rise: 1, fall: 1}
-        pools:
-          - name: www.gslb.test.
-            policy: least-loaded
-            monitor: m
-            members:
-              - {site: a, address: 127.0.0.93}
-              - {site: b, address: 127.0.0.94}
-        """
-        let (env, server) = try Self.setup(yaml)
+        let (env, server) = try Self.setup(Self.leastLoaded(port: p, "127.0.0.93", "127.0.0.94"))
         defer { try? FileManager.default.removeItem(at: env.dir) }
         #expect(try Self.waitFor(["127.0.0.94"], port: server.port) == ["127.0.0.94"])
         idle.kill()

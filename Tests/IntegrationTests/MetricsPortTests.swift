@@ -9,17 +9,23 @@ import Testing
         return Int(log[r].split(separator: ":").last!)
     }
 
-    @Test func metricsAreServedWithoutATokenOnTheMetricsPortAndNothingElseIs() throws {
+    /// A server with `--metrics 127.0.0.1:0`, and the port it printed.
+    static func startWithMetrics() throws -> (CairnProcess, Int) {
         let server = try CairnProcess(["serve", "--zones", Paths.fixture("zones").path, "--dns", "127.0.0.1:0",
                                        "--metrics", "127.0.0.1:0"])
-        defer { server.stop() }
         var port: Int?
         let deadline = Date().addingTimeInterval(10)
         while port == nil && Date() < deadline {
             port = Self.metricsPort(in: server.stderr.value)
             if port == nil { usleep(20_000) }
         }
-        let p = try #require(port, "no `listening metrics` line:\n\(server.stderr.value)")
+        guard let port else { server.stop(); throw CairnProcessError.didNotListen(server.stderr.value) }
+        return (server, port)
+    }
+
+    @Test func metricsAreServedWithoutATokenOnTheMetricsPortAndNothingElseIs() throws {
+        let (server, p) = try Self.startWithMetrics()
+        defer { server.stop() }
         // (CairnProcess gives every server a new store file: serve says it creates it, with its absolute path)
         #expect(server.stderr.value.contains("creating a new, empty store at /"), "\(server.stderr.value)")
         _ = try DNSClient.udp("www.example.com.", .a, port: server.port)
@@ -56,16 +62,9 @@ import Testing
         #expect(rc == 0)
         let version = out.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(version.hasPrefix("cairn ") && version.count > 6, "\(out)")
-        let server = try CairnProcess(["serve", "--zones", Paths.fixture("zones").path, "--dns", "127.0.0.1:0",
-                                       "--metrics", "127.0.0.1:0"])
+        let (server, port) = try Self.startWithMetrics()
         defer { server.stop() }
-        var port: Int?
-        let deadline = Date().addingTimeInterval(10)
-        while port == nil && Date() < deadline {
-            port = Self.metricsPort(in: server.stderr.value)
-            if port == nil { usleep(20_000) }
-        }
-        let body = try AdminHTTP.request("GET", port: try #require(port), "/metrics").body
+        let body = try AdminHTTP.request("GET", port: port, "/metrics").body
         #expect(body.contains("cairn_build_info{version=\"\(version.dropFirst(6))\"} 1"), "\(version)")
     }
 }
