@@ -90,7 +90,7 @@ extension AnswerEngine {
         while start < records.endIndex {
             var end = start + 1
             while end < records.endIndex && records[end].type == records[start].type { end += 1 }
-            let run = Array(records[start..<end])
+            let run = records[start..<end]
             for sig in signatures.rrsigs(signer, signingOwner: signedOwner ?? owner, type: records[start].type, records: run,
                                          now: now) {
                 guard writer.record(owner: owner, sig) else { return nil }

@@ -45,7 +45,8 @@ public final class SignatureCache {
 
     /// The RRSIGs over `records` at `owner` (signed over `signingOwner`: the wildcard name of an expanded
     /// answer, else `owner`), from the cache or signed now with `signer`.
-    public func rrsigs(_ signer: ZoneSigner, signingOwner: DomainName, type: RecordType, records: [EncodedRecord],
+    /// `records` is a slice of the answer's records: a cache hit allocates nothing.
+    public func rrsigs(_ signer: ZoneSigner, signingOwner: DomainName, type: RecordType, records: ArraySlice<EncodedRecord>,
                        now: UInt64) -> [EncodedRecord] {
         guard let first = records.first else { return [] }
         key.removeAll(keepingCapacity: true)
@@ -69,7 +70,7 @@ public final class SignatureCache {
         }
         let inception = UInt32(truncatingIfNeeded: now &- Self.backdate)
         let expiration = UInt32(truncatingIfNeeded: now &+ Self.validity)
-        let sigs = signer.sign(owner: signingOwner, type: type, rclass: first.rclass, ttl: first.ttl, records: records,
+        let sigs = signer.sign(owner: signingOwner, type: type, rclass: first.rclass, ttl: first.ttl, records: Array(records),
                                inception: inception, expiration: expiration)
         signed += 1
         let size = key.count + sigs.reduce(0) { $0 + $1.rdata.count + 32 } + 64
