@@ -255,7 +255,7 @@ public final class Daemon: Sendable {
     /// This node as the registry shows it, now.
     func nodeRecord() -> NodeRecord {
         let api = apiBound.map { (configuration.api?.tlsCertificate != nil ? "https://" : "http://") + $0 }
-        return NodeRecord(name: configuration.nodeName, dns: server.bound.map { "\($0.transport):\($0.host.contains(":") ? "[\($0.host)]" : $0.host):\($0.port)" },
+        return NodeRecord(name: configuration.nodeName, dns: server.bound.map { "\($0.transport):\(hostPort($0.host, $0.port))" },
                           api: api, version: CairnVersion.current, generation: publisher.box.generation, storeToken: publisher.storeToken,
                           startedAt: Self.startedAt, heartbeat: Date().timeIntervalSince1970)
     }

@@ -142,7 +142,7 @@ struct AdminService: Service {
 
     func run() async throws {
         try await admin.run { host, port in
-            onBound(host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)")
+            onBound(hostPort(host, port))
         }
     }
 }
@@ -154,7 +154,7 @@ struct MetricsService: Service {
 
     func run() async throws {
         try await endpoint.run { host, port in
-            onBound(host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)")
+            onBound(hostPort(host, port))
         }
     }
 }
@@ -192,4 +192,9 @@ struct NodeRegistryService: Service {
         last.stoppedAt = last.heartbeat
         try? store.heartbeat(last)
     }
+}
+
+/// `HOST:PORT` as listening lines print it (`[::1]:53` for IPv6).
+func hostPort(_ host: String, _ port: Int) -> String {
+    host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
 }
