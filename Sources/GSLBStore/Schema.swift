@@ -9,7 +9,7 @@
 /// Applied migrations are recorded in `grdb_migrations (identifier)`, the table GRDB's
 /// `DatabaseMigrator` used before the store had two backends: files it migrated open as they are.
 enum Schema {
-    static let migrations: [(id: String, sql: String)] = [("v1", v1), ("v2", v2), ("v3", v3), ("v4", v4), ("v5", v5), ("v6", v6)]
+    static let migrations: [(id: String, sql: String)] = [("v1", v1), ("v2", v2), ("v3", v3), ("v4", v4), ("v5", v5), ("v6", v6), ("v7", v7)]
 
     /// Bookkeeping tables beside `tables`: the migrations' record, and on PostgreSQL the change counter.
     static func bookkeepingTables(_ dialect: SQLDialect) -> Set<String> {
@@ -266,5 +266,13 @@ enum Schema {
             created_at   REAL NOT NULL,
             PRIMARY KEY (zone, public_key)
         ) WITHOUT ROWID;
+        """
+
+    /// v7: the config generation (row `config` of `collection_versions`), bumped in the transaction of every
+    /// write that changes a site, monitor, pool, member or topology entry. A server keeps the config it last
+    /// read or wrote in memory and uses it while the generation it sees is the same (docs/store.md); a binary
+    /// that does not bump it must not write this store, hence a migration older binaries refuse.
+    static let v7 = """
+        INSERT INTO collection_versions (name, version) VALUES ('config', 1);
         """
 }

@@ -12,7 +12,7 @@ extension Store {
     /// state is confirmed by this run's probes is the server's knowledge, not the file's.
     public func loadState() throws -> GSLBState {
         try read("loading the state") { db in
-            GSLBState(config: try Self.readConfig(db).config,
+            GSLBState(config: try cachedConfig(db).stored.config,
                       health: try Self.readHealth(db),
                       overrides: try Self.readOverrides(db, sql: "SELECT * FROM overrides ORDER BY id"),
                       observations: try Self.readObservations(db),
@@ -23,7 +23,7 @@ extension Store {
 
     /// The stored config (what `cairn export` prints).
     public func exportConfig() throws -> GSLBConfig {
-        try read("exporting the config") { db in try Self.readConfig(db).config }
+        try read("exporting the config") { db in try cachedConfig(db).stored.config }
     }
 
     /// `ConfigRepository`: see the overload with `requestID` and `expectedVersions`.
@@ -47,10 +47,15 @@ extension Store {
                               prune: Bool, expectedVersions: [String: Int64] = [:]) throws -> [AuditEntry] {
         let template = AuditEntry(time: now(), principal: principal, source: source, requestID: requestID,
                                   action: "", object: "", node: node)
-        return try write("applying the config") { db in
-            try Self.checkVersions(db, expectedVersions)
-            return try Self.applyConfig(db, config, prune: prune, template: template)
+        var next: ConfigCache?
+        let audit = try write("applying the config") { db in
+            try checkVersions(db, expectedVersions)
+            let done = try Self.applyConfig(db, config, prune: prune, template: template, over: try cachedConfig(db))
+            next = done.next
+            return done.audit
         }
+        if let next { remember(next) }
+        return audit
     }
 
     /// What `replaceConfig(config, prune:)` would change, without changing anything: the same write runs
@@ -62,7 +67,7 @@ extension Store {
         var would: [AuditEntry]?
         do {
             _ = try write("previewing the config", announce: false) { db -> Int in
-                would = try Self.applyConfig(db, config, prune: prune, template: template)
+                would = try Self.applyConfig(db, config, prune: prune, template: template, over: try cachedConfig(db)).audit
                 throw RolledBack()
             }
         } catch {
@@ -82,17 +87,24 @@ extension Store {
                              _ body: (inout GSLBConfig) throws -> Void) throws -> ConfigWrite {
         let template = AuditEntry(time: now(), principal: principal, source: source, requestID: requestID,
                                   action: "", object: "", node: node)
-        return try write("modifying the config") { db in
-            try Self.checkVersions(db, expectedVersions)
-            var config = try Self.readConfig(db).config
+        var next: ConfigCache?
+        let done = try write("modifying the config") { db -> ConfigWrite in
+            try checkVersions(db, expectedVersions)
+            let cache = try cachedConfig(db)
+            var config = cache.stored.config
             try body(&config)
-            let audit = try Self.applyConfig(db, config, prune: true, template: template)
-            // Read back inside the transaction: the versions this write made, not a later writer's.
-            return ConfigWrite(audit: audit, config: try Self.readConfig(db).config, versions: try Self.readVersions(db))
+            let done = try Self.applyConfig(db, config, prune: true, template: template, over: cache)
+            next = done.next
+            // The config and versions this write made (not a later writer's), known without reading them back.
+            let after = try done.next ?? ConfigCache(generation: -1, stored: try Self.readConfig(db), versions: try Self.readConfigVersions(db))
+            return ConfigWrite(audit: done.audit, config: after.stored.config,
+                               versions: after.versions.merging(try Self.readOtherVersions(db)) { a, _ in a })
         }
+        if let next { remember(next) }
+        return done
     }
 
-    static func checkVersions(_ db: any SQLTransaction, _ expected: [String: Int64]) throws {
+    func checkVersions(_ db: any SQLTransaction, _ expected: [String: Int64]) throws {
         guard !expected.isEmpty else { return }
         let stored = try readVersions(db)
         for (object, version) in expected.sorted(by: { $0.key < $1.key }) {
@@ -230,9 +242,14 @@ extension Store {
         return config
     }
 
-    static func applyConfig(_ db: any SQLTransaction, _ input: GSLBConfig, prune: Bool, template: AuditEntry) throws -> [AuditEntry] {
+    /// Writes `input` over the stored config `cache` (read in this transaction), bumping the config generation when
+    /// anything changed. Returns the audit rows and, with `prune` (the stored config then equals `input`), the cache
+    /// entry after the write; nil without `prune` (objects absent from `input` stay where they were stored).
+    static func applyConfig(_ db: any SQLTransaction, _ input: GSLBConfig, prune: Bool, template: AuditEntry,
+                            over cache: ConfigCache) throws -> (audit: [AuditEntry], next: ConfigCache?) {
         let new = try normalized(input)
-        let old = try readConfig(db)
+        let old = cache.stored
+        var ledger = VersionLedger(versions: cache.versions)
         let known = References(sites: Set(old.config.sites.map(\.name)).union(new.sites.map(\.name)),
                                monitors: Set(old.config.monitors.map(\.name)).union(new.monitors.map(\.name)))
         var log: [AuditEntry] = []
@@ -255,11 +272,13 @@ extension Store {
                         WHERE name = ?
                         """, args)
                 }
+                ledger.updated(object)
                 record("update", object, before: AuditJSON.site(before), after: AuditJSON.site(site))
             } else {
                 try guarded(object) {
                     try db.execute("INSERT INTO sites (region, lat, lon, capacity, load, name) VALUES (?, ?, ?, ?, ?, ?)", args)
                 }
+                ledger.created(object)
                 record("create", object, before: nil, after: AuditJSON.site(site))
             }
         }
@@ -279,6 +298,7 @@ extension Store {
                         WHERE name = ?
                         """, args)
                 }
+                ledger.updated(object)
                 record("update", object, before: AuditJSON.monitor(before), after: AuditJSON.monitor(monitor))
             } else {
                 try guarded(object) {
@@ -287,6 +307,7 @@ extension Store {
                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                         """, args)
                 }
+                ledger.created(object)
                 record("create", object, before: nil, after: AuditJSON.monitor(monitor))
             }
         }
@@ -308,9 +329,11 @@ extension Store {
                         WHERE name = ? AND type = ?
                         """, args)
                 }
+                ledger.updated(object)
                 let newAddresses = Set(pool.members.map(\.address))
                 for member in before.members where !newAddresses.contains(member.address) {
                     try db.execute("DELETE FROM members WHERE pool_name = ? AND pool_type = ? AND address = ?", [pool.name, pool.type, member.address])
+                    ledger.deleted(ObjectName.member(pool.name, pool.type, member.address))
                 }
                 let oldMembers = Dictionary(before.members.map { ($0.address, $0) }, uniquingKeysWith: { a, _ in a })
                 let positions = old.memberPositions[id] ?? [:]
@@ -324,8 +347,10 @@ extension Store {
                                 WHERE pool_name = ? AND pool_type = ? AND address = ?
                                 """, memberArguments(member, position: position) + [pool.name, pool.type, member.address])
                         }
+                        ledger.updated(ObjectName.member(pool.name, pool.type, member.address))
                     } else {
                         try insertMember(db, member, position: position, pool: pool, object: object, known)
+                        ledger.created(ObjectName.member(pool.name, pool.type, member.address))
                     }
                 }
                 record("update", object, before: AuditJSON.pool(before), after: AuditJSON.pool(pool))
@@ -337,8 +362,10 @@ extension Store {
                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                         """, args)
                 }
+                ledger.created(object)
                 for (position, member) in pool.members.enumerated() {
                     try insertMember(db, member, position: position, pool: pool, object: object, known)
+                    ledger.created(ObjectName.member(pool.name, pool.type, member.address))
                 }
                 record("create", object, before: nil, after: AuditJSON.pool(pool))
             }
@@ -357,12 +384,14 @@ extension Store {
                         WHERE network = ?
                         """, args)
                 }
+                ledger.updated(object)
                 record("update", object, before: AuditJSON.topology(before, position: oldPosition),
                        after: AuditJSON.topology(entry, position: position))
             } else {
                 try guarded(object, known, sites: [entry.site].compactMap { $0 }) {
                     try db.execute("INSERT INTO topology (region, site, lat, lon, position, network) VALUES (?, ?, ?, ?, ?, ?)", args)
                 }
+                ledger.created(object)
                 record("create", object, before: nil, after: AuditJSON.topology(entry, position: position))
             }
         }
@@ -373,6 +402,7 @@ extension Store {
             for entry in old.config.topology where !networks.contains(entry.network) {
                 let object = ObjectName.topology(entry.network)
                 try guarded(object) { try db.execute("DELETE FROM topology WHERE network = ?", [entry.network]) }
+                ledger.deleted(object)
                 record("delete", object, before: AuditJSON.topology(entry, position: old.topologyPositions[entry.network] ?? -1), after: nil)
             }
             let pools = Set(new.pools.map { PoolID(name: $0.name, type: $0.type) })
@@ -382,18 +412,22 @@ extension Store {
                 try guarded(object) {
                     try db.execute("DELETE FROM pools WHERE name = ? AND type = ?", [pool.name, pool.type])
                 }
+                ledger.deleted(object)
+                for member in pool.members { ledger.deleted(ObjectName.member(pool.name, pool.type, member.address)) }
                 record("delete", object, before: AuditJSON.pool(pool), after: nil)
             }
             let monitors = Set(new.monitors.map(\.name))
             for monitor in old.config.monitors where !monitors.contains(monitor.name) {
                 let object = ObjectName.monitor(monitor.name)
                 try guarded(object) { try db.execute("DELETE FROM monitors WHERE name = ?", [monitor.name]) }
+                ledger.deleted(object)
                 record("delete", object, before: AuditJSON.monitor(monitor), after: nil)
             }
             let sites = Set(new.sites.map(\.name))
             for site in old.config.sites where !sites.contains(site.name) {
                 let object = ObjectName.site(site.name)
                 try guarded(object) { try db.execute("DELETE FROM sites WHERE name = ?", [site.name]) }
+                ledger.deleted(object)
                 record("delete", object, before: AuditJSON.site(site), after: nil)
             }
         }
@@ -409,7 +443,12 @@ extension Store {
             // The table as a whole has a version too: `PUT /v1/topology` replaces it under If-Match.
             try db.execute("UPDATE collection_versions SET version = version + 1 WHERE name = 'topology'")
         }
-        return try insertAudit(db, log, node: template.node)
+        guard !log.isEmpty else { return ([], prune ? cache : nil) }
+        try db.execute("UPDATE collection_versions SET version = version + 1 WHERE name = ?", [ConfigCache.generationRow])
+        let next = prune && cache.generation >= 0
+            ? ConfigCache(generation: cache.generation + 1, stored: .afterPrunedWrite(of: new, over: old), versions: ledger.versions)
+            : nil
+        return (try insertAudit(db, log, node: template.node), next)
     }
 
     static func memberArguments(_ m: Member, position: Int) -> [any SQLBindable] {

@@ -22,6 +22,8 @@ public final class Store: ConfigRepository, Sendable {
     public static var knownMigrations: [String] { Schema.migrations.map(\.id) }
 
     let database: any SQLDatabase
+    /// The config as last read or written, at the store's config generation (`Store+ConfigCache.swift`).
+    let configCache = Mutex<ConfigCache?>(nil)
     /// Seconds since the Unix epoch, for audit rows and history (injectable for tests).
     let now: @Sendable () -> Double
 
@@ -169,10 +171,16 @@ public final class Store: ConfigRepository, Sendable {
     /// `monitor:NAME`, `pool:NAME/TYPE`, `member:NAME/TYPE/ADDRESS`, `topology:NETWORK`,
     /// `override:ID`. A version starts at 1 and grows by one on each update.
     public func objectVersions() throws -> [String: Int64] {
-        try read("reading versions") { db in try Self.readVersions(db) }
+        try read("reading versions") { db in try readVersions(db) }
     }
 
-    static func readVersions(_ db: any SQLTransaction) throws -> [String: Int64] {
+    /// Every object's version: the config objects' from the config cache, overrides and collections read.
+    func readVersions(_ db: any SQLTransaction) throws -> [String: Int64] {
+        try cachedConfig(db).versions.merging(try Self.readOtherVersions(db)) { a, _ in a }
+    }
+
+    /// The versions of the config's objects (sites, monitors, pools, members, topology entries).
+    static func readConfigVersions(_ db: any SQLTransaction) throws -> [String: Int64] {
         var versions: [String: Int64] = [:]
         for row in try db.fetch("SELECT name, version FROM sites") {
             versions[ObjectName.site(row["name"])] = row["version"]
@@ -189,10 +197,16 @@ public final class Store: ConfigRepository, Sendable {
         for row in try db.fetch("SELECT network, version FROM topology") {
             versions[ObjectName.topology(row["network"])] = row["version"]
         }
+        return versions
+    }
+
+    /// The versions of overrides and of whole collections (not the config generation: it is no object).
+    static func readOtherVersions(_ db: any SQLTransaction) throws -> [String: Int64] {
+        var versions: [String: Int64] = [:]
         for row in try db.fetch("SELECT id, version FROM overrides") {
             versions[ObjectName.override(row["id"])] = row["version"]
         }
-        for row in try db.fetch("SELECT name, version FROM collection_versions") {
+        for row in try db.fetch("SELECT name, version FROM collection_versions WHERE name <> ?", [ConfigCache.generationRow]) {
             versions[ObjectName.collection(row["name"])] = row["version"]
         }
         return versions
