@@ -34,12 +34,30 @@ struct MasterFileReader {
     private var shownChain: [String] = []
     /// Octets read so far for this zone, every file together (`limits.maxZoneBytes`).
     private var zoneBytes = 0
+    /// With `collectErrors`, the errors of the entries skipped so far (at most `maxErrors`); nil: the first error throws.
+    private(set) var errors: [ZoneFileError]?
 
     init(defaultTTL: UInt32, includeRoot: String, limits: ZoneFileLoader.Limits, reader: ZoneFileLoader.Reader = .fast) {
         self.defaultTTL = defaultTTL
         self.reader = reader
         self.includeRoot = includeRoot
         self.limits = limits
+    }
+
+    /// Most errors `collectErrors` keeps: reading stops after the last one (`cairn check-zone`).
+    static let maxErrors = 100
+
+    /// Keeps reading after an entry that does not parse, skipping it, as nsd-checkzone does (`cairn check-zone`).
+    mutating func collectErrors() { errors = [] }
+
+    /// Throws `error` when not collecting; else keeps it, and stops the reading once `maxErrors` were kept.
+    private mutating func report(_ error: ZoneFileError) throws(ZoneFileError) {
+        guard var kept = errors, kept.count < Self.maxErrors else { throw error }
+        kept.append(error)
+        errors = kept
+        if kept.count == Self.maxErrors {
+            throw ZoneFileError(file: error.file, line: error.line, message: "stopped after \(Self.maxErrors) errors")
+        }
     }
 
     /// Whether the zone file itself resolves inside `includeRoot` (a symlink in the zone
@@ -97,7 +115,7 @@ struct MasterFileReader {
                 let length = cut.hasToken ? tokenizer.trimmedEnd : 0
                 guard length > 0 else { continue }
                 if tokenizer.token[0] == UInt8(ascii: "$") {
-                    try directive(Array(tokenizer.token[..<length]), at: at, scope: &scope)
+                    do { try directive(Array(tokenizer.token[..<length]), at: at, scope: &scope) } catch { try report(error) }
                     parser.originChanged()
                     continue
                 }
@@ -112,7 +130,7 @@ struct MasterFileReader {
                     lines.append(at.line)
                     files.append(at.file)
                 } else {
-                    try record(Array(tokenizer.token[..<length]), at: at, scope: &scope, wire: wire)
+                    do { try record(Array(tokenizer.token[..<length]), at: at, scope: &scope, wire: wire) } catch { try report(error) }
                 }
                 continue
             }
@@ -124,20 +142,22 @@ struct MasterFileReader {
             let end = Int(ftell(fp))
             if lineIndex == nil { lineIndex = LineIndex(bytes) }
             let scan = EntryScan(bytes, from: start, to: end, lines: lineIndex!)
-            if let problem = scan.problem {
-                throw ZoneFileError(file: path, line: problem.line, message: problem.message)
-            }
-            if status != LDNS_STATUS_OK && status != LDNS_STATUS_SYNTAX_EMPTY {
-                throw ZoneFileError(file: path, line: scan.firstLine, message: Self.ldnsMessage(status))
-            }
             let entry = token.map { Self.trimmed(UnsafeBufferPointer(start: UnsafeRawPointer($0).assumingMemoryBound(to: UInt8.self), count: strlen($0))) } ?? []
-            if !entry.isEmpty && status == LDNS_STATUS_OK {
+            if let problem = scan.problem {
+                try report(ZoneFileError(file: path, line: problem.line, message: problem.message))
+            } else if status != LDNS_STATUS_OK && status != LDNS_STATUS_SYNTAX_EMPTY {
+                try report(ZoneFileError(file: path, line: scan.firstLine, message: Self.ldnsMessage(status)))
+            } else if !entry.isEmpty && status == LDNS_STATUS_OK {
                 let at = (file: path, line: scan.firstLine)
-                if entry[0] == UInt8(ascii: "$") {
-                    try directive(entry, at: at, scope: &scope)
-                    parser.originChanged()
-                } else {
-                    try record(entry, at: at, scope: &scope, wire: wire)
+                do {
+                    if entry[0] == UInt8(ascii: "$") {
+                        try directive(entry, at: at, scope: &scope)
+                        parser.originChanged()
+                    } else {
+                        try record(entry, at: at, scope: &scope, wire: wire)
+                    }
+                } catch {
+                    try report(error)
                 }
             }
             if feof(fp) != 0 || end <= start { break }

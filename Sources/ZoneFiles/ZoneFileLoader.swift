@@ -87,6 +87,32 @@ public enum ZoneFileLoader {
         return (zone, file.ldnsRecords)
     }
 
+    /// What `cairn check-zone` reports of the file at `path`: every entry that does not parse (skipped, and the
+    /// reading goes on, as nsd-checkzone does; at most `MasterFileReader.maxErrors`, then it stops), a file that
+    /// cannot be read, and "no SOA record"; and the zone made of the entries that did parse (nil without a SOA),
+    /// for the semantic checks. Same arguments as `load`.
+    public static func check(path: String, origin: DomainName?, defaultTTL: UInt32 = 3600, includeRoot: String? = nil,
+                             limits: Limits = .standard, reader: Reader = .default) -> (zone: ZoneContent?, errors: [ZoneFileError]) {
+        let root = includeRoot ?? directory(of: path)
+        guard let realRoot = MasterFileReader.realPath(root) else {
+            return (nil, [ZoneFileError(file: path, line: 0, message: "cannot resolve the zone directory \(root): \(String(cString: strerror(errno)))")])
+        }
+        var file = MasterFileReader(defaultTTL: defaultTTL, includeRoot: realRoot, limits: limits, reader: reader)
+        file.collectErrors()
+        var stopped: [ZoneFileError] = []
+        do {
+            try file.read(path: path, origin: origin, ttl: MasterFileReader.TTLState(), includedAt: nil)
+        } catch {
+            stopped.append(error)
+        }
+        let errors = (file.errors ?? []) + stopped
+        guard let soa = file.records.firstIndex(where: { $0.type == .soa }) else {
+            return (nil, errors + [ZoneFileError(file: path, line: 1, message: "no SOA record")])
+        }
+        return (ZoneContent(origin: origin ?? file.records[soa].name, records: file.records, source: path,
+                            lines: file.lines, files: file.files), errors)
+    }
+
     /// The directory part of `path` (`.` for a bare file name).
     static func directory(of path: String) -> String {
         guard let slash = path.lastIndex(of: "/") else { return "." }

@@ -27,18 +27,17 @@ struct CheckZone: ParsableCommand {
             } else {
                 o = ZoneDirectorySource.origin(forFile: f)
             }
-            do {
-                let zone = try ZoneFileLoader.load(path: f, origin: o)
-                let diags = ZoneChecker.check(zone)
-                for d in diags { print(d) }
-                let errors = diags.filter { $0.severity == .error }.count
-                let warnings = diags.count - errors
-                if errors > 0 || (strict && warnings > 0) { failed = true }
-                print("\(f): zone \(zone.origin) serial \(zone.serial.map(String.init) ?? "-"), \(zone.records.count) records, \(errors) errors, \(warnings) warnings")
-            } catch {
-                print(error)
-                failed = true
-            }
+            // Every problem of the file in one run: each entry that does not parse (skipped), then the semantic
+            // checks over the entries that did.
+            let (zone, syntax) = ZoneFileLoader.check(path: f, origin: o)
+            for e in syntax { print("\(e.file):\(e.line): error: \(e.message)") }
+            let diags = zone.map(ZoneChecker.check) ?? []
+            for d in diags { print(d) }
+            let errors = syntax.count + diags.filter { $0.severity == .error }.count
+            let warnings = diags.count - diags.filter { $0.severity == .error }.count
+            if errors > 0 || (strict && warnings > 0) { failed = true }
+            let origin = zone?.origin.description ?? o?.description ?? "-"
+            print("\(f): zone \(origin) serial \(zone?.serial.map(String.init) ?? "-"), \(zone?.records.count ?? 0) records, \(errors) errors, \(warnings) warnings")
         }
         if failed { throw ExitCode(1) }
     }

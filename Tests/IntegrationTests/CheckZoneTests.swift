@@ -33,6 +33,41 @@ import Testing
         #expect(out2.contains("syntax.test.zone:4:"), "\(out2)")
     }
 
+    /// Every problem of a file in one run, as nsd-checkzone and kzonecheck report them: two records that do not
+    /// parse and a semantic error after them (before, the run stopped at the first bad record). A file of bad
+    /// records stops after `MasterFileReader.maxErrors` (100) of them.
+    @Test func everyProblemOfAFileIsReportedInOneRun() throws {
+        let dir = try Paths.tempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let f = dir.appendingPathComponent("typos.test.zone").path
+        try """
+        $ORIGIN typos.test.
+        $TTL 300
+        @     IN SOA ns hostmaster 1 3600 600 86400 60
+        www   IN A   192.0.2.300
+        @     IN NS  ns
+        mail  IN MX  ten mail
+        ns    IN A   192.0.2.1
+        alias IN CNAME ns
+        alias IN TXT "other data"
+        """.write(toFile: f, atomically: true, encoding: .utf8)
+        let (rc, out) = try CairnProcess.run(["check-zone", f])
+        #expect(rc == 1, "\(out)")
+        #expect(out.contains("typos.test.zone:4: error:"), "\(out)")
+        #expect(out.contains("typos.test.zone:6: error:"), "\(out)")
+        #expect(out.lowercased().contains("cname"), "\(out)")
+        #expect(out.contains("3 errors"), "\(out)")
+
+        let many = dir.appendingPathComponent("many.test.zone").path
+        try ("$ORIGIN many.test.\n@ 300 IN SOA ns hostmaster 1 2 3 4 5\n@ IN NS ns\nns IN A 192.0.2.1\n"
+             + (1...150).map { "h\($0) IN A 192.0.2.\(300 + $0)\n" }.joined())
+            .write(toFile: many, atomically: true, encoding: .utf8)
+        let (rc2, out2) = try CairnProcess.run(["check-zone", many])
+        #expect(rc2 == 1)
+        #expect(out2.components(separatedBy: ": error: ").count - 1 == 101, "\(out2.suffix(400))")
+        #expect(out2.contains("stopped after 100 errors"), "\(out2.suffix(400))")
+    }
+
     /// `cairn check-zone FILE` confines `$INCLUDE` to the directory of FILE and reads
     /// regular files only: before, `$INCLUDE /dev/zero` grew it to 1.1 GB.
     @Test func devZeroIsRefusedQuicklyAsZoneFileAndAsInclude() throws {
