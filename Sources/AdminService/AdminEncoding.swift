@@ -117,6 +117,9 @@ struct HealthRow: Encodable {
     var admin, real: String
     var realStale: Bool
     var forced, forcedBy: String?
+    /// The id of the override in force, and the drill that set it.
+    var forcedOverride: Int64?
+    var forcedDrill: String?
     var effective: String
     var eligible: Bool
     var since: String?
@@ -129,6 +132,7 @@ struct HealthRow: Encodable {
 
     enum CodingKeys: String, CodingKey {
         case pool, type, address, site, monitor, admin, real, realStale = "real_stale", forced, forcedBy = "forced_by"
+        case forcedOverride = "forced_override", forcedDrill = "forced_drill"
         case effective, eligible, since, lastProbe = "last_probe", probes, flaps, load, quorum, nodes
     }
 }

@@ -37,6 +37,7 @@ struct HealthController: AdminController {
                     pool: p.pool.name, type: p.pool.type, address: m.member.address, site: m.member.site,
                     monitor: m.member.monitor ?? p.pool.monitor, admin: m.member.state.rawValue,
                     real: m.real.rawValue, realStale: m.realStale, forced: m.forced?.rawValue, forcedBy: m.forcedBy,
+                    forcedOverride: m.forcedOverride, forcedDrill: m.forcedDrill,
                     effective: m.effective, eligible: m.eligible, since: since.flatMap { $0 > 0 ? RFC3339.format($0) : nil },
                     lastProbe: last, probes: st?.probes, flaps: st?.machine.flaps, load: m.load,
                     quorum: verdicts[key]?.rule.rawValue, nodes: verdicts[key]?.nodes))

@@ -102,6 +102,11 @@ enum StatusPage {
         }
 
         function stateClass(s) { return ["up", "down", "unknown", "drain"].includes(s) ? s : ""; }
+        function forcedHow(m) {
+          const how = [m.forced_drill != null ? "drill " + m.forced_drill : null,
+                       m.forced_override != null ? "override " + m.forced_override : null].filter(x => x);
+          return how.length ? " (" + how.join(", ") + ")" : "";
+        }
 
         async function refresh() {
           try {
@@ -110,7 +115,7 @@ enum StatusPage {
             const members = health.members || [];
             table("members", ["pool", "type", "address", "site", "admin", "real", "forced", "effective", "eligible", "since", "load"],
               members.map(m => [m.pool, m.type, m.address, m.site, m.admin, [m.real + (m.real_stale ? " (stale)" : ""), stateClass(m.real)],
-                [m.forced ? m.forced + (m.forced_by ? " by " + m.forced_by : "") : "-", stateClass(m.forced)],
+                [m.forced ? m.forced + (m.forced_by ? " by " + m.forced_by + forcedHow(m) : "") : "-", stateClass(m.forced)],
                 [m.effective, stateClass(m.effective)], m.eligible ? "yes" : "no", m.since, m.load]));
             const changed = members.filter(m => m.since).sort((a, b) => (a.since < b.since ? 1 : -1)).slice(0, 10);
             table("transitions", ["since", "pool", "address", "real state now", "flaps"],

@@ -13,6 +13,9 @@ public struct Explanation: Sendable, Codable {
         public var realStale: Bool
         public var forced: String?
         public var forcedBy: String?
+        /// The id of the override in force, and the drill that set it (null when none or not a drill).
+        public var forcedOverride: Int64?
+        public var forcedDrill: String?
         public var effective: String
         public var distanceKm: Double?
         public var eligible: Bool
@@ -26,7 +29,7 @@ public struct Explanation: Sendable, Codable {
         /// snake_case as every other API document (until 2026-12-05: `realStale`, `forcedBy`, `distanceKm`).
         enum CodingKeys: String, CodingKey {
             case address, site, region, admin, weight, priority, real, realStale = "real_stale", forced
-            case forcedBy = "forced_by", effective, distanceKm = "distance_km", eligible, chosen, why, quorum, nodes
+            case forcedBy = "forced_by", forcedOverride = "forced_override", forcedDrill = "forced_drill", effective, distanceKm = "distance_km", eligible, chosen, why, quorum, nodes
         }
     }
     /// One node's own verdict on a member (health quorum).
@@ -68,7 +71,11 @@ public struct Explanation: Sendable, Codable {
             var line = "  \(m.chosen ? "*" : " ") \(m.address) site=\(m.site)"
             if let r = m.region { line += " region=\(r)" }
             line += " admin=\(m.admin) weight=\(m.weight) priority=\(m.priority) real=\(m.real)\(m.realStale ? "(stale)" : "")"
-            line += " forced=\(m.forced ?? "-") effective=\(m.effective)"
+            line += " forced=\(m.forced ?? "-")"
+            if m.forced != nil, let by = MemberView.forcedByText(m.forcedBy, override: m.forcedOverride, drill: m.forcedDrill) {
+                line += " by \(by)"
+            }
+            line += " effective=\(m.effective)"
             if let d = m.distanceKm { line += " distance=\(Int(d.rounded()))km" }
             if let q = m.quorum, let n = m.nodes {
                 line += " quorum=\(q)(\(n.map { "\($0.node):\($0.state)" }.joined(separator: ",")))"
@@ -156,6 +163,7 @@ extension PoolRuntime {
             return Explanation.MemberLine(address: v.member.address, site: v.member.site, region: v.site?.region,
                                           admin: v.member.state.rawValue, weight: v.member.weight, priority: v.member.priority,
                                           real: v.real.rawValue, realStale: v.realStale, forced: v.forced?.rawValue, forcedBy: v.forcedBy,
+                                          forcedOverride: v.forcedOverride, forcedDrill: v.forcedDrill,
                                           effective: v.effective, distanceKm: dist, eligible: v.eligible, chosen: picked, why: why)
         }
         let answer = d.records.map { RDataText.format(type: type, rdata: $0.rdata) }

@@ -12,6 +12,9 @@ public struct MemberView: Sendable {
     public let forced: ForcedState?
     /// Which override forced it (`site:fra`, `pool:...`, `member:...`).
     public let forcedBy: String?
+    /// That override's id, and the drill that set it when a drill did.
+    public var forcedOverride: Int64? = nil
+    public var forcedDrill: String? = nil
     /// Eligible for normal answers: enabled, weight > 0, not forced down/drain, not really down.
     public let eligible: Bool
     /// Why not eligible, for explain.
@@ -20,6 +23,13 @@ public struct MemberView: Sendable {
     public var effective: String {
         if let f = forced { return f.rawValue }
         return real.rawValue
+    }
+
+    /// `site:fra (override 3)`, `site:fra (drill 7, override 3)`: what `cairn health` and explain print.
+    public static func forcedByText(_ by: String?, override: Int64?, drill: String?) -> String? {
+        guard let by else { return nil }
+        let what = [drill.map { "drill \($0)" }, override.map { "override \($0)" }].compactMap { $0 }
+        return what.isEmpty ? by : "\(by) (\(what.joined(separator: ", ")))"
     }
 }
 

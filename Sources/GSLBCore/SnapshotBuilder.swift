@@ -422,11 +422,11 @@ public struct SnapshotBuilder {
         let active = gslb.overrides.filter { $0.isActive(at: now) }
         var built: [Int: PoolRuntime] = reuse
 
-        func forced(_ p: Pool, _ m: Member) -> (ForcedState, String)? {
+        func forced(_ p: Pool, _ m: Member) -> (ForcedState, String, Override)? {
             let memberTarget = "\(p.name)/\(m.address)"
-            if let o = active.last(where: { $0.scope == .member && $0.target == memberTarget }) { return (o.state, "member:\(memberTarget)") }
-            if let o = active.last(where: { $0.scope == .pool && $0.target == p.name }) { return (o.state, "pool:\(p.name)") }
-            if let o = active.last(where: { $0.scope == .site && $0.target == m.site }) { return (o.state, "site:\(m.site)") }
+            if let o = active.last(where: { $0.scope == .member && $0.target == memberTarget }) { return (o.state, "member:\(memberTarget)", o) }
+            if let o = active.last(where: { $0.scope == .pool && $0.target == p.name }) { return (o.state, "pool:\(p.name)", o) }
+            if let o = active.last(where: { $0.scope == .site && $0.target == m.site }) { return (o.state, "site:\(m.site)", o) }
             return nil
         }
 
@@ -454,11 +454,14 @@ public struct SnapshotBuilder {
                 var reason: String?
                 if m.state != .enabled { reason = "admin state \(m.state.rawValue)" }
                 else if m.weight <= 0 { reason = "weight 0 (fallback only)" }
-                else if let f, f.0 != .up { reason = "forced \(f.0.rawValue) by \(f.1)" }
+                else if let f, f.0 != .up {
+                    reason = "forced \(f.0.rawValue) by \(MemberView.forcedByText(f.1, override: f.2.id, drill: f.2.drillID) ?? f.1)"
+                }
                 else if f == nil && real == .down { reason = "down" }
                 return MemberView(member: m, address: addr, site: sites[m.site], real: real, realStale: h?.stale ?? false,
                                   load: h?.load ?? m.load,
-                                  forced: f?.0, forcedBy: f?.1, eligible: reason == nil, reason: reason)
+                                  forced: f?.0, forcedBy: f?.1, forcedOverride: f?.2.id, forcedDrill: f?.2.drillID,
+                                  eligible: reason == nil, reason: reason)
             }
             let r = PoolRuntime(pool: p, name: (try? DomainName(p.name.hasSuffix(".") ? p.name : p.name + ".")) ?? .root, members: views, sites: sites, topology: topology, fallbackPool: fb,
                                 memberSlots: memberSlots, fallbackSlot: layout.fallbackSlot(pool: pi, memberCount: p.members.count))

@@ -157,7 +157,10 @@ struct HealthCommand: ParsableCommand {
                     real += " (\(q): \(nodes.map { "\($0["node"].text) \($0["state"].text)" }.joined(separator: ", ")))"
                 }
                 var forced = h["forced"].text
-                if let by = h["forced_by"], !by.isNull, forced != "-" { forced += " by \(by.text)" }
+                if let by = h["forced_by"]?.string, forced != "-" {
+                    forced += " by " + (MemberView.forcedByText(by, override: h["forced_override"]?.intValue.map(Int64.init),
+                                                                drill: h["forced_drill"]?.string) ?? by)
+                }
                 var probe = "-", latency = "-"
                 if let p = h["last_probe"], !p.isNull {
                     if p["ok"] == .bool(true) {

@@ -237,6 +237,19 @@ struct GSLBFixture {
         #expect(view.real == .down && view.forced == .up && view.effective == "up")
     }
 
+    /// A forced state names what set it: the override's id, and the drill when a drill did (issue 17 item 6).
+    @Test func aForcedStateNamesItsOverrideAndDrill() throws {
+        let pool = Pool(name: "www.gslb.test.", policy: .failover, members: F.members())
+        let drill = Override(id: 7, scope: .site, target: "fra", state: .down, reason: "drill", principal: "drill",
+                             expiresAt: nil, createdAt: 0, drillID: "d-3")
+        let view = try #require(try F.snapshot([pool], overrides: [drill]).pool(name: try DomainName("www.gslb.test."), type: .a)?
+            .members.first { $0.member.site == "fra" })
+        #expect(view.forcedBy == "site:fra" && view.forcedOverride == 7 && view.forcedDrill == "d-3")
+        #expect(view.reason == "forced down by site:fra (drill d-3, override 7)")
+        #expect(MemberView.forcedByText("pool:x.", override: 2, drill: nil) == "pool:x. (override 2)")
+        #expect(MemberView.forcedByText(nil, override: 2, drill: nil) == nil)
+    }
+
     @Test func poolsAnswerThroughCNAMEsAndGiveNoDataForTheOtherType() throws {
         let snap = try F.snapshot([Pool(name: "www.gslb.test.", policy: .failover, members: F.members())])
         #expect(try F.ask(snap, "alias.gslb.test.").1 == ["192.0.2.1"])

@@ -146,8 +146,14 @@ import Testing
         // Health shows the real state beside the forced one.
         let health = try s.ok("health", "--pool", "www.gslb.test.")
         let row = health.split(separator: "\n").first { $0.contains("198.51.100.10") }.map(String.init) ?? ""
-        #expect(row.contains("drain by site:iad"), "\(health)")
+        #expect(row.contains("drain by site:iad (override \(id))"), "the forced state names its override: \(health)")
         #expect(row.contains("unknown"), "real state shown: \(health)")
+        let rows = try s.json("health", "--pool", "www.gslb.test.")["members"] as? [[String: Any]] ?? []
+        let drained = rows.first { $0["address"] as? String == "198.51.100.10" } ?? [:]
+        #expect((drained["forced_override"] as? NSNumber)?.stringValue == id, "\(drained)")
+        #expect(drained["forced_drill"] is NSNull, "\(drained)")
+        let explained = try s.ok("explain", "www.gslb.test", "--client", "198.51.100.1")
+        #expect(explained.contains("by site:iad (override \(id))"), "\(explained)")
         // the admin state and eligibility have columns of their own (drained: not eligible)
         let head = health.split(separator: "\n").first.map(String.init) ?? ""
         #expect(head.contains("ADMIN") && head.contains("ELIGIBLE"), "\(health)")
