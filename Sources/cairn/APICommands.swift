@@ -262,7 +262,7 @@ struct MemberCommand: ParsableCommand {
     }
 
     struct Add: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Add a member to a pool.")
+        static let configuration = CommandConfiguration(commandName: "create", abstract: "Add a member to a pool.", aliases: ["add"])
         @Argument var pool: String
         @Option(help: "A or AAAA (needed when both exist).") var type: String?
         @Option(help: "The member's site.") var site: String?
@@ -305,7 +305,7 @@ struct MemberCommand: ParsableCommand {
     }
 
     struct Remove: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Remove a member from a pool (not the last one).")
+        static let configuration = CommandConfiguration(commandName: "delete", abstract: "Remove a member from a pool (not the last one).", aliases: ["remove"])
         @Argument var pool: String
         @Argument var address: String
         @Option(help: "A or AAAA (needed when both exist).") var type: String?
@@ -420,7 +420,8 @@ struct TopologyCommand: ParsableCommand {
     }
 
     struct Add: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Map a network to a region, a site or a location (one of them).")
+        static let configuration = CommandConfiguration(commandName: "create", abstract: "Map a network to a region, a site or a location (one of them).",
+                                                        aliases: ["add"])
         @Argument(help: "ADDRESS/PREFIX, host bits zero.") var network: String
         @Option(help: "A region some site has.") var region: String?
         @Option(help: "A site.") var site: String?
@@ -446,7 +447,7 @@ struct TopologyCommand: ParsableCommand {
     }
 
     struct Remove: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Remove a network from the topology table.")
+        static let configuration = CommandConfiguration(commandName: "delete", abstract: "Remove a network from the topology table.", aliases: ["remove"])
         @Argument var network: String
         @OptionGroup var options: APIOptions
         func run() throws {

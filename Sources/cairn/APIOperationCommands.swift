@@ -72,8 +72,10 @@ struct OverrideCommand: ParsableCommand {
 
     struct Set: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "create",
             abstract: "Force a site, a pool or a member to a state.",
-            discussion: "Example: cairn override set --member www.example.com./192.0.2.10 --state down --reason 'disk full' --for 2h")
+            discussion: "Example: cairn override create --member www.example.com./192.0.2.10 --state down --reason 'disk full' --for 2h",
+            aliases: ["set"])
         @Option(help: "Every member at this site.") var site: String?
         @Option(help: "Every member of this pool.") var pool: String?
         @Option(help: ArgumentHelp("One member: POOL/ADDRESS.", valueName: "POOL/ADDRESS")) var member: String?
@@ -103,7 +105,7 @@ struct OverrideCommand: ParsableCommand {
     }
 
     struct Lift: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "End an override now.")
+        static let configuration = CommandConfiguration(commandName: "delete", abstract: "End an override now.", aliases: ["lift"])
         @Argument var id: String
         @OptionGroup var options: APIOptions
         func run() throws {

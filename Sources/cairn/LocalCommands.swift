@@ -88,7 +88,9 @@ struct TSIGCommand: ParsableCommand {
 
     struct Add: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Add a key and print it once, in BIND's key-file form (for dig -k, nsupdate -k, named.conf).")
+            commandName: "create",
+            abstract: "Add a key and print it once, in BIND's key-file form (for dig -k, nsupdate -k, named.conf).",
+            aliases: ["add"])
         @Argument(help: "The key's name, a domain name such as xfr.example.") var name: String
         @Option(help: "hmac-sha256 (default), hmac-sha384, hmac-sha512 or hmac-sha1.") var algorithm: String = "hmac-sha256"
         @Option(help: ArgumentHelp("A file holding the secret in base64 (a BIND key file's secret); default: a new random one.",
@@ -135,7 +137,7 @@ struct TSIGCommand: ParsableCommand {
     }
 
     struct Remove: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Remove a TSIG key: queries signed with it get BADKEY.")
+        static let configuration = CommandConfiguration(commandName: "delete", abstract: "Remove a TSIG key: queries signed with it get BADKEY.", aliases: ["remove"])
         @Argument(help: "The key's name.") var name: String
         @OptionGroup var storeOptions: LocalStoreOptions
         func run() throws {

@@ -168,6 +168,28 @@ import Testing
         #expect((try s.json("override", "list")["overrides"] as? [Any])?.isEmpty == true)
     }
 
+    /// One verb per action on every resource: `create` and `delete` on sites, pools, members, topology entries,
+    /// overrides, tokens and TSIG keys (the older `add`, `remove`, `set` and `lift` stay as aliases).
+    @Test func everyResourceTakesTheSameVerbs() throws {
+        let s = try Server()
+        try s.setUpPool()
+        try s.ok("member", "create", "www.gslb.test", "--site", "iad", "--address", "198.51.100.10")
+        #expect(try s.answer() == ["198.51.100.10"])
+        let id = try #require((try s.json("override", "create", "--site", "iad", "--state", "down", "--reason", "verbs",
+                                          "--for", "1h")["id"] as? NSNumber)?.stringValue)
+        #expect(try s.answer() == ["192.0.2.10"])
+        try s.ok("override", "delete", id)
+        #expect(try s.answer() == ["198.51.100.10"])
+        try s.ok("topology", "delete", "127.0.0.0/8")
+        try s.ok("topology", "create", "127.0.0.0/8", "--site", "fra")
+        try s.ok("member", "delete", "www.gslb.test", "198.51.100.10")
+        #expect(try s.answer() == ["192.0.2.10"])
+        for resource in ["site", "pool", "member", "monitor", "topology", "override", "token", "tsig"] {
+            let (_, help) = try CairnProcess.run([resource, "--help"])
+            #expect(help.contains("  create") && help.contains("  delete"), "cairn \(resource) --help: \(help)")
+        }
+    }
+
     @Test func overridesTargetMembersAndPoolsWithEveryKindOfExpiry() throws {
         let s = try Server()
         try s.setUpPool()
