@@ -19,8 +19,10 @@ RUN swift package resolve
 COPY Sources ./Sources
 # Tests are not built, but the manifest names their directories.
 COPY Tests ./Tests
+COPY scripts/gen-cli-docs ./scripts/
 RUN swift build -c release --product cairn --static-swift-stdlib \
- && install -D -m 0755 "$(swift build -c release --show-bin-path)/cairn" /out/cairn
+ && install -D -m 0755 "$(swift build -c release --show-bin-path)/cairn" /out/cairn \
+ && CAIRN_BIN=/out/cairn scripts/gen-cli-docs /out/docs
 
 # ---- runtime: only the shared libraries the binary still links (ldns, SQLite, OpenSSL via ldns)
 FROM debian:12-slim
@@ -32,6 +34,11 @@ RUN apt-get update \
  && install -d -m 0711 /var/lib/cairn \
  && install -d -m 0700 -o cairn -g cairn /var/lib/cairn/cache
 COPY --from=build /out/cairn /usr/local/bin/cairn
+# Man pages and completions generated from the commands themselves (scripts/gen-cli-docs).
+COPY --from=build /out/docs/man1/ /usr/share/man/man1/
+COPY --from=build /out/docs/completions/cairn.bash /usr/share/bash-completion/completions/cairn
+COPY --from=build /out/docs/completions/_cairn /usr/share/zsh/vendor-completions/_cairn
+COPY --from=build /out/docs/completions/cairn.fish /usr/share/fish/vendor_completions.d/cairn.fish
 COPY zones /etc/cairn/zones
 VOLUME ["/var/lib/cairn"]
 EXPOSE 53/udp 53/tcp 9153/tcp
