@@ -54,6 +54,13 @@ public final class Metrics: Sendable {
         w.family("cairn_dns_dropped_total", .counter,
                  "DNS packets received and not answered (not a query, or larger than the receive buffer), by transport.")
         for (i, tr) in QueryTally.transportLabels.enumerated() { w.sample("cairn_dns_dropped_total", [("transport", tr)], t.dropped[i]) }
+        w.family("cairn_dns_response_size_bytes", .histogram, "Size of the DNS responses written, in octets, by transport.")
+        let buckets = QueryTally.sizeBounds.count + 1
+        for (i, tr) in QueryTally.transportLabels.enumerated() {
+            let h = Histogram(bounds: QueryTally.sizeBounds.map(Double.init), counts: Array(t.sizes[(i * buckets)..<((i + 1) * buckets)]),
+                              sum: Double(t.sizes[2 * buckets + i]))
+            w.histogram("cairn_dns_response_size_bytes", [("transport", tr)], h)
+        }
         w.family("cairn_dns_tcp_connections", .gauge, "DNS TCP connections open now.")
         w.sample("cairn_dns_tcp_connections", [], dns.tcpConnections)
         renderRRL(&w, t)

@@ -17,6 +17,8 @@ public final class QueryCounters: Sendable {
         public var answers: [TallyLayout.Slot: UInt64] = [:]
         /// Response rate limiting. Index: see `QueryTally.rrlCellCount` and `QueryTally.rrlLabels(ofCell:)`.
         public var rrl = [UInt64](repeating: 0, count: QueryTally.rrlCellCount)
+        /// Response sizes. Index: see `QueryTally.sizeCellCount`.
+        public var sizes = [UInt64](repeating: 0, count: QueryTally.sizeCellCount)
     }
 
     private let totals = Mutex<Totals>(Totals())
@@ -29,7 +31,8 @@ public final class QueryCounters: Sendable {
             tally.drain(query: { c, n in t.queries[c] &+= n },
                         dropped: { i, n in t.dropped[i] &+= n },
                         answer: { s, n in t.answers[s, default: 0] &+= n },
-                        rrl: { c, n in t.rrl[c] &+= n })
+                        rrl: { c, n in t.rrl[c] &+= n },
+                        size: { c, n in t.sizes[c] &+= n })
         }
     }
 

@@ -113,7 +113,7 @@ public final class AnswerEngine {
                 n = limit(n, rrl, class: rcode == .nxDomain ? .nxdomain : .error, name: [], out: out)
                 if n == 0 { return 0 }
             }
-            tally.count(transport, qtype: question?.qtype.rawValue, rcode: rcode.rawValue)
+            tally.count(transport, qtype: question?.qtype.rawValue, rcode: rcode.rawValue, size: n)
             return n
         case let .query(q):
             rrlZone = []
@@ -126,7 +126,7 @@ public final class AnswerEngine {
                 n = limit(n, rrl, class: c, name: name, out: out)
                 if n == 0 { return 0 }
             }
-            tally.count(transport, qtype: q.qtype.rawValue, rcode: lastRcode)
+            tally.count(transport, qtype: q.qtype.rawValue, rcode: lastRcode, size: n)
             return n
         }
     }

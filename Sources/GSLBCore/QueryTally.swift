@@ -84,6 +84,14 @@ public final class QueryTally {
         return (nil, nil, rrlExemptLabels[c - 2 * n])
     }
 
+    /// Response sizes in octets: the histogram's upper bounds (`+Inf` implicit): a minimal answer, an
+    /// answer with a few records, the old 512-octet UDP limit, the DNS Flag Day 2020 EDNS size, then TCP sizes.
+    public static let sizeBounds = [64, 128, 256, 512, 1232, 4096, 16384]
+    /// Size cells: per transport, one count per bucket (`sizeBounds.count + 1`), then the octets per transport.
+    public static var sizeCellCount: Int { 2 * (sizeBounds.count + 1) + 2 }
+    /// See `sizeCellCount`.
+    let sizes: UnsafeMutablePointer<UInt64>
+
     /// The layout the pool counters are kept in (that of the last snapshot that answered from a pool).
     public private(set) var layout = TallyLayout.empty
     private var slotCounts: UnsafeMutablePointer<UInt64>
@@ -102,6 +110,8 @@ public final class QueryTally {
         scalars.initialize(repeating: 0, count: 5)
         rrl = .allocate(capacity: QueryTally.rrlCellCount)
         rrl.initialize(repeating: 0, count: QueryTally.rrlCellCount)
+        sizes = .allocate(capacity: QueryTally.sizeCellCount)
+        sizes.initialize(repeating: 0, count: QueryTally.sizeCellCount)
         slotCounts = .allocate(capacity: 1)
         slotCounts.initialize(to: 0)
         touched = .allocate(capacity: 1)
@@ -112,6 +122,7 @@ public final class QueryTally {
         typeIndex.deallocate()
         scalars.deallocate()
         rrl.deallocate()
+        sizes.deallocate()
         slotCounts.deallocate()
         touched.deallocate()
     }
@@ -126,13 +137,19 @@ public final class QueryTally {
         return t == 257 ? 18 : QueryTally.typeCount - 1
     }
 
-    /// One response written: `qtype` nil when the query had no readable question.
+    /// One response of `size` octets written: `qtype` nil when the query had no readable question.
     @inline(__always)
-    public func count(_ transport: AnswerEngine.Transport, qtype: UInt16?, rcode: UInt16) {
+    public func count(_ transport: AnswerEngine.Transport, qtype: UInt16?, rcode: UInt16, size: Int) {
         let row = (transport == .udp ? 0 : QueryTally.typeCount) + (qtype.map(typeSlot) ?? QueryTally.typeCount - 1)
         cells[row * QueryTally.rcodeCount + min(Int(rcode), QueryTally.rcodeCount - 1)] &+= 1
         scalars[1] |= 1 << UInt64(row)
         scalars[0] &+= 1
+        // The bucket by comparisons (the bounds of `sizeBounds`), not a loop over a global array.
+        let bucket = size <= 64 ? 0 : size <= 128 ? 1 : size <= 256 ? 2 : size <= 512 ? 3
+            : size <= 1232 ? 4 : size <= 4096 ? 5 : size <= 16384 ? 6 : 7
+        let t = transport == .udp ? 0 : 1
+        sizes[t * 8 + bucket] &+= 1
+        sizes[16 + t] &+= UInt64(max(0, size))
     }
 
     /// One packet not answered (not a query, or cut because it was larger than the receive buffer).
@@ -199,7 +216,12 @@ public final class QueryTally {
     /// the query matrix, `dropped(transport, n)` the dropped packets, `answer(slot, n)` the pool slots,
     /// `rrl(cell, n)` the rate-limiting cells (`rrlLabels(ofCell:)`).
     public func drain(query: (Int, UInt64) -> Void, dropped: (Int, UInt64) -> Void,
-                      answer: (TallyLayout.Slot, UInt64) -> Void, rrl rrlCell: (Int, UInt64) -> Void = { _, _ in }) {
+                      answer: (TallyLayout.Slot, UInt64) -> Void, rrl rrlCell: (Int, UInt64) -> Void = { _, _ in },
+                      size: (Int, UInt64) -> Void = { _, _ in }) {
+        for c in 0..<QueryTally.sizeCellCount where sizes[c] > 0 {
+            size(c, sizes[c])
+            sizes[c] = 0
+        }
         for c in 0..<QueryTally.rrlCellCount where rrl[c] > 0 {
             rrlCell(c, rrl[c])
             rrl[c] = 0

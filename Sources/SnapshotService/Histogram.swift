@@ -13,6 +13,15 @@ public struct Histogram: Sendable, Hashable {
         self.counts = [UInt64](repeating: 0, count: bounds.count + 1)
     }
 
+    /// A histogram from counts kept elsewhere (`counts`: one per bound, then `+Inf`).
+    public init(bounds: [Double], counts: [UInt64], sum: Double) {
+        precondition(counts.count == bounds.count + 1)
+        self.bounds = bounds
+        self.counts = counts
+        self.sum = sum
+        self.count = counts.reduce(0, +)
+    }
+
     public mutating func observe(_ v: Double) {
         var i = 0
         while i < bounds.count && v > bounds[i] { i += 1 }

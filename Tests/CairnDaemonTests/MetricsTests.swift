@@ -208,6 +208,14 @@ import Glibc
         #expect(r.server.counters.answered == 13)
         #expect(r.server.counters.tcpQueries == 1)
         #expect(r.server.counters.count(rcode: 3) == 3)
+        // Every response's size, per transport: 12 over UDP, 1 over TCP, all of them small answers.
+        let size = "cairn_dns_response_size_bytes"
+        #expect(after.delta(from: before, size + "_count", ["transport": "udp"]) == 12)
+        #expect(after.delta(from: before, size + "_count", ["transport": "tcp"]) == 1)
+        #expect(after.delta(from: before, size + "_bucket", ["transport": "udp", "le": "+Inf"]) == 12)
+        #expect(after.delta(from: before, size + "_bucket", ["transport": "udp", "le": "512"]) == 12)
+        let octets = after.delta(from: before, size + "_sum", ["transport": "udp"])
+        #expect(octets >= 12 * 29 && octets <= 12 * 200, "\(octets) octets in 12 responses")
     }
 
     @Test func rateLimitedResponsesCountByActionAndClassAndOnlyWhenRRLIsOn() async throws {
