@@ -75,6 +75,9 @@ struct Serve: ParsableCommand {
     @Option(help: "trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
+    @Option(help: "text (TIME LEVEL LABEL: METADATA [SOURCE] MESSAGE), json (one object per line) or journald (text with a <N> syslog priority prefix, for systemd); every line has an event.")
+    var logFormat: String = "text"
+
     @Option(help: "HOST:PORT of the admin API (JSON over HTTP, /metrics, /healthz, /readyz); empty = no API.")
     var api: String = "127.0.0.1:9053"
 
@@ -169,6 +172,9 @@ struct Serve: ParsableCommand {
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level: unknown level \"\(logLevel)\"")
         }
+        guard LogFormat(rawValue: logFormat) != nil else {
+            throw ValidationError("--log-format: expected text, json or journald, not \"\(logFormat)\"")
+        }
         for d in dns { _ = try HostPort.parse(d, option: "--dns") }
         if !metrics.isEmpty { _ = try HostPort.parse(metrics, option: "--metrics") }
         guard (512...65535).contains(maxUdpSize) else { throw ValidationError("--max-udp-size: must be 512...65535") }
@@ -197,12 +203,8 @@ struct Serve: ParsableCommand {
     }
 
     func run() throws {
-        let level = Logger.Level(rawValue: logLevel) ?? .info
-        LoggingSystem.bootstrap { label in
-            var h = StreamLogHandler.standardError(label: label)
-            h.logLevel = level
-            return h
-        }
+        let format = LogFormat(rawValue: logFormat) ?? .text
+        CairnLogHandler.bootstrap(format: format, level: Logger.Level(rawValue: logLevel) ?? .info)
         let logger = Logger(label: "cairn")
         // --user: look the account up and forbid new privileges before any thread exists
         // (NoNewPrivs is inherited by the threads created after it).
@@ -226,18 +228,20 @@ struct Serve: ParsableCommand {
             logger.critical("\(error)")
             throw ExitCode(1)
         }
-        for b in daemon.dnsBound { FileHandle.standardError.write("cairn: listening \(b)\n".data(using: .utf8)!) }
+        for b in daemon.dnsBound {
+            announce("listening \(b)", event: "dns.listening", format: format, logger: logger)
+        }
         let scheme = apiTlsCert == nil ? "http" : "https"
         let failed = Outcome()
         let done = DispatchSemaphore(value: 0)
         Task.detached {
             do {
                 try await daemon.run(onAPIBound: { address in
-                    FileHandle.standardError.write("cairn: listening api \(address) (\(scheme))\n".data(using: .utf8)!)
+                    announce("listening api \(address) (\(scheme))", event: "api.listening", format: format, logger: logger)
                     let ms = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e6
                     logger.info("ready in \(String(format: "%.1f", ms)) ms")
                 }, onMetricsBound: { address in
-                    FileHandle.standardError.write("cairn: listening metrics \(address) (http)\n".data(using: .utf8)!)
+                    announce("listening metrics \(address) (http)", event: "metrics.listening", format: format, logger: logger)
                 })
             } catch {
                 failed.error.withLock { $0 = error }
@@ -249,6 +253,16 @@ struct Serve: ParsableCommand {
         if let error = failed.error.withLock({ $0 }) {
             logger.critical("\(daemon.apiBound == nil && !api.isEmpty ? "the admin API could not listen on \(api): " : "")\(error)")
             throw ExitCode(1)
+        }
+    }
+
+    /// A `listening` line: in the text format as it has always been (`cairn: listening udp 127.0.0.1:5300`, what
+    /// scripts wait for), in the others a `notice` log line with `event` (so that every stderr line is one).
+    func announce(_ text: String, event: String, format: LogFormat, logger: Logger) {
+        if format == .text {
+            FileHandle.standardError.write("cairn: \(text)\n".data(using: .utf8)!)
+        } else {
+            logger.notice("\(text)", metadata: ["event": .string(event)])
         }
     }
 

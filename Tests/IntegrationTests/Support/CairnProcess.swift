@@ -87,17 +87,17 @@ final class CairnProcess {
         throw CairnProcessError.didNotListen(stderr.value)
     }
 
-    static func listenPort(in log: String) -> Int? {
-        for line in log.split(separator: "\n") where line.hasPrefix("cairn: listening udp ") {
-            if let p = line.split(separator: ":").last, let v = Int(p) { return v }
-        }
-        return nil
-    }
+    /// From `cairn: listening udp 127.0.0.1:PORT`, or the same text in a `--log-format json|journald` line.
+    static func listenPort(in log: String) -> Int? { port(after: "listening udp ", in: log) }
 
-    /// From `cairn: listening api 127.0.0.1:PORT (http)`.
-    static func apiPort(in log: String) -> Int? {
-        for line in log.split(separator: "\n") where line.hasPrefix("cairn: listening api ") {
-            let addr = line.dropFirst("cairn: listening api ".count).split(separator: " ").first ?? ""
+    /// From `cairn: listening api 127.0.0.1:PORT (http)` (or its json/journald line).
+    static func apiPort(in log: String) -> Int? { port(after: "listening api ", in: log) }
+
+    /// The port of the first `HOST:PORT` that follows `marker` in a line.
+    static func port(after marker: String, in log: String) -> Int? {
+        for line in log.split(separator: "\n") {
+            guard let r = line.range(of: marker) else { continue }
+            let addr = line[r.upperBound...].prefix { $0 != " " && $0 != "\"" }
             if let p = addr.split(separator: ":").last, let v = Int(p) { return v }
         }
         return nil
