@@ -101,14 +101,14 @@ struct ReaperService: Service {
             do {
                 let lifted = try store.expireOverrides(now: Date().timeIntervalSince1970, principal: "cairn")
                 for o in lifted {
-                    logger.notice("override \(o.id ?? 0) expired: \(o.scope.rawValue) \(o.target) no longer forced \(o.state.rawValue)")
+                    logger.notice("override \(o.id ?? 0) expired: \(o.scope.rawValue) \(o.target) no longer forced \(o.state.rawValue)", metadata: ["event": "override.expired"])
                 }
                 if !lifted.isEmpty { publisher.refreshIfChanged() }
-                if failing { logger.info("overrides expire again") }
+                if failing { logger.info("overrides expire again", metadata: ["event": "override.expiry_recovered"]) }
                 failing = false
             } catch {
                 // While the store is away every try fails: one line when it starts, one when it ends.
-                if !failing { logger.error("cannot expire overrides (retrying every 250 ms): \(error)") }
+                if !failing { logger.error("cannot expire overrides (retrying every 250 ms): \(error)", metadata: ["event": "override.expiry_failed"]) }
                 failing = true
             }
             try? await cancelWhenGracefulShutdown { try await Task.sleep(nanoseconds: 250_000_000) }
@@ -125,7 +125,7 @@ struct ReloadOnHangupService: Service {
         signal(SIGHUP, SIG_IGN)
         let source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: DispatchQueue(label: "cairn.signals"))
         source.setEventHandler { [publisher, logger] in
-            logger.info("SIGHUP: reloading zones")
+            logger.info("SIGHUP: reloading zones", metadata: ["event": "zone.reload_requested"])
             publisher.reload()
         }
         source.resume()
@@ -179,11 +179,11 @@ struct NodeRegistryService: Service {
                 if shared || first { try store.heartbeat(own) }
                 publisher.updateRegistry(shared ? try store.listNodes() : [], own: own)
                 first = false
-                if failing { logger.info("node registry: heartbeat recorded again") }
+                if failing { logger.info("node registry: heartbeat recorded again", metadata: ["event": "node.heartbeat_recovered"]) }
                 failing = false
             } catch {
                 // The store is away (logged by the watcher) or the registry is full: say it once.
-                if !failing { logger.warning("node registry: cannot record the heartbeat: \(error)") }
+                if !failing { logger.warning("node registry: cannot record the heartbeat: \(error)", metadata: ["event": "node.heartbeat_failed"]) }
                 failing = true
             }
             try? await cancelWhenGracefulShutdown { try await Task.sleep(nanoseconds: UInt64(interval * 1e9)) }

@@ -107,7 +107,7 @@ public final class DNSServer: @unchecked Sendable {
                     break
                 } catch let e as DNSServerError where requestedPort == 0 && attempt < 64 {
                     // The ephemeral UDP port was taken for TCP (busy loopback: probes, tests): try another.
-                    logger.debug("retrying ephemeral bind: \(e)")
+                    logger.debug("retrying ephemeral bind: \(e)", metadata: ["event": "dns.bind_retry"])
                 }
             }
         }

@@ -214,18 +214,18 @@ struct Serve: ParsableCommand {
                 account = try Privileges.lookup(user: user)
                 try Privileges.forbidNewPrivileges()
             } catch {
-                logger.critical("\(error)")
+                logger.critical("\(error)", metadata: ["event": "start.failed"])
                 throw ExitCode(1)
             }
         }
         let started = DispatchTime.now()
         let config = try daemonConfiguration(user: account, logger: logger)
         if let path = config.storeLocation.sqlitePath, !FileManager.default.fileExists(atPath: path) {
-            logger.notice("creating a new, empty store at \(StoreFlag.absolutePath(path))")
+            logger.notice("creating a new, empty store at \(StoreFlag.absolutePath(path))", metadata: ["event": "store.created"])
         }
         let daemon: Daemon
         do { daemon = try Daemon.make(config, logger: logger) } catch {
-            logger.critical("\(error)")
+            logger.critical("\(error)", metadata: ["event": "start.failed"])
             throw ExitCode(1)
         }
         for b in daemon.dnsBound {
@@ -239,7 +239,7 @@ struct Serve: ParsableCommand {
                 try await daemon.run(onAPIBound: { address in
                     announce("listening api \(address) (\(scheme))", event: "api.listening", format: format, logger: logger)
                     let ms = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e6
-                    logger.info("ready in \(String(format: "%.1f", ms)) ms")
+                    logger.info("ready in \(String(format: "%.1f", ms)) ms", metadata: ["event": "ready"])
                 }, onMetricsBound: { address in
                     announce("listening metrics \(address) (http)", event: "metrics.listening", format: format, logger: logger)
                 })
@@ -248,10 +248,10 @@ struct Serve: ParsableCommand {
             }
             done.signal()
         }
-        if api.isEmpty { logger.info("ready in \(String(format: "%.1f", Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e6)) ms") }
+        if api.isEmpty { logger.info("ready in \(String(format: "%.1f", Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e6)) ms", metadata: ["event": "ready"]) }
         done.wait()
         if let error = failed.error.withLock({ $0 }) {
-            logger.critical("\(daemon.apiBound == nil && !api.isEmpty ? "the admin API could not listen on \(api): " : "")\(error)")
+            logger.critical("\(daemon.apiBound == nil && !api.isEmpty ? "the admin API could not listen on \(api): " : "")\(error)", metadata: ["event": "serve.failed"])
             throw ExitCode(1)
         }
     }
@@ -287,7 +287,7 @@ struct Serve: ParsableCommand {
                     (RLIMIT_NOFILE), \(tcpMaxConnections + 1) are kept for DNS over TCP, \(probeConcurrency) for probes and \
                     \(DescriptorBudget.fixedReserve) for the rest; raise the hard limit (LimitNOFILE=, ulimit -Hn) or lower \
                     --probe-concurrency or --tcp-max-connections
-                    """)
+                    """, metadata: ["event": "api.connections_lowered"])
             }
         }
         var apiConfig: AdminAPIConfiguration?
