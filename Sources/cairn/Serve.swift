@@ -15,6 +15,9 @@ import NIOPosix
 struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Serve the zones in a directory over UDP and TCP.")
 
+    @Option(help: ArgumentHelp("Read settings from this YAML file: the long names of these flags as keys; flags win over it (docs/operations.md, \"Settings\").", valueName: "file"))
+    var config: String?
+
     @Option(help: "Directory of RFC 1035 zone files, one `ORIGIN.zone` per zone.")
     var zones: String = "zones"
 

@@ -47,8 +47,11 @@ final class CairnProcess {
             process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         }
         var args = args
-        // Every server gets its own store unless the test names one: no two tests share a file.
-        if args.first == "serve" && !args.contains("--db") && !args.contains("--store") {
+        // Every server gets its own store unless the test names one (a flag, CAIRN_STORE or CAIRN_DB, or a
+        // --config file): no two tests share a file.
+        let named = args.contains("--db") || args.contains("--store") || args.contains("--config")
+            || environment["CAIRN_STORE"] != nil || environment["CAIRN_DB"] != nil
+        if args.first == "serve" && !named {
             args += ["--db", FileManager.default.temporaryDirectory.appendingPathComponent("cairn-\(UUID().uuidString).sqlite").path]
         }
         // ... and, on a shared (PostgreSQL) store, its own local cache (the default is in the working directory).
@@ -56,7 +59,7 @@ final class CairnProcess {
             args += ["--store-cache", FileManager.default.temporaryDirectory.appendingPathComponent("cairn-\(UUID().uuidString).store-cache.json").path]
         }
         // ... and its own ephemeral admin API port (the default 9053 would collide).
-        if args.first == "serve" && !args.contains("--api") {
+        if args.first == "serve" && !args.contains("--api") && !args.contains("--config") {
             args += ["--api", "127.0.0.1:0"]
         }
         process.arguments = args
