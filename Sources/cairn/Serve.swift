@@ -15,7 +15,7 @@ import NIOPosix
 struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Serve the zones in a directory over UDP and TCP.")
 
-    @Option(help: ArgumentHelp("Read settings from this YAML file: the long names of these flags as keys; flags win over it (docs/operations.md, \"Settings\").", valueName: "file"))
+    @Option(help: ArgumentHelp("Read settings from this YAML file: the long names of these flags as keys; flags and CAIRN_STORE/CAIRN_DB/CAIRN_ZONES win over it (docs/operations.md, \"Settings\").", valueName: "file"))
     var config: String?
 
     @Option(help: "Directory of RFC 1035 zone files, one `ORIGIN.zone` per zone.")
@@ -45,8 +45,8 @@ struct Serve: ParsableCommand {
     @Option(help: "Open TCP connections from one client address at most; past it that address's longest-idle one is closed (0: no per-address cap).")
     var tcpMaxConnectionsPerAddress: Int = DNSTCPLimits.defaultMaxConnectionsPerAddress
 
-    @Option(help: "The SQLite store of sites, pools, members, topology, health and overrides (created and migrated on start).")
-    var db: String = "cairn.sqlite"
+    @Option(help: "The SQLite store of sites, pools, members, topology, health and overrides (created and migrated on start) \(StoreFlag.dbHelp).")
+    var db: String?
 
     @Option(help: StoreFlag.help)
     var store: String?
@@ -303,7 +303,7 @@ struct Serve: ParsableCommand {
             apiConfig?.requireIfMatch = apiRequireIfMatch
         }
         var config = DaemonConfiguration(
-            zones: zones, db: db, store: try StoreFlag.location(db: db, store: store),
+            zones: zones, db: db ?? "cairn.sqlite", store: try StoreFlag.location(db: db, store: store),
             dns: DNSServerConfiguration(
                 addresses: addresses.map { ($0.host, $0.port) }, udpWorkers: udpWorkers, maxUDPPayload: maxUdpSize,
                 tcpIdleTimeout: .seconds(Int64(tcpIdleTimeout)), tcpWriteTimeout: .seconds(Int64(tcpWriteTimeout)),

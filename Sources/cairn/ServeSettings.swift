@@ -2,8 +2,8 @@ import ArgumentParser
 import Foundation
 import GSLBConfigFile
 
-/// Where `cairn serve` takes its settings from, highest first: its flags, the `--config` file, the defaults. It
-/// works on the command line before
+/// Where `cairn serve` takes its settings from, highest first: its flags, the environment (`CAIRN_STORE` or
+/// `CAIRN_DB`, `CAIRN_ZONES`: `Environment`), the `--config` file, the defaults. It works on the command line before
 /// ArgumentParser parses it: each setting the flags do not give is added as the flag the environment or the file
 /// gives, so every value is read and checked by the code that reads the flag, and `--db`/`--store` (one setting)
 /// hide each other on a lower level.
@@ -64,7 +64,7 @@ enum ServeSettings {
         return nil
     }
 
-    /// The arguments of `cairn serve` (without `serve`) with the `--config` file's settings
+    /// The arguments of `cairn serve` (without `serve`) with the environment's and the `--config` file's settings
     /// added for every setting the flags do not give.
     static func arguments(_ args: [String], environment: [String: String],
                           read: (String) throws -> String = { try String(contentsOfFile: $0, encoding: .utf8) }) throws -> [String] {
@@ -75,6 +75,10 @@ enum ServeSettings {
         func add(_ flag: String, _ value: String) {
             // `--name=-x`: a value that starts with a dash is not read as a flag
             added += value.hasPrefix("-") ? ["--\(flag)=\(value)"] : ["--\(flag)", value]
+        }
+        for (flag, value) in Environment.serveSettings(environment) where !taken.contains(flag) {
+            add(flag, value)
+            taken.formUnion(setting(of: flag))
         }
         guard let path = configPath(args) else { return added + args }
         let text: String

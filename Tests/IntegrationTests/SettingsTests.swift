@@ -21,6 +21,42 @@ import Glibc
                                       ["--kill-after=5", "60", Paths.cairnBinary.path] + args, cwd: dir, env: environment(env))
     }
 
+    @Test func serveTakesItsFlagsFromTheConfigFileTheEnvironmentOverridesItAndFlagsOverrideBoth() throws {
+        let env = try GSLBTests.makeEnv()
+        defer { try? FileManager.default.removeItem(at: env.dir) }
+        let fileStore = env.dir.appendingPathComponent("from-file.sqlite").path
+        let envStore = env.dir.appendingPathComponent("from-env.sqlite").path
+        let config = try env.file("cairn.yaml", """
+            # cairn serve --config: the flags' long names as keys
+            zones: \(env.zones)
+            db: \(fileStore)
+            dns: [127.0.0.1:0]
+            api: 127.0.0.1:0
+            log-format: json
+            rrl-exempt:
+              - 192.0.2.0/24
+              - 2001:db8::/32
+            allow-command-monitors: false
+            drill-require-reason: true
+            """)
+        // the file alone
+        let a = try CairnProcess(["serve", "--config", config])
+        #expect(a.stderr.value.contains("\"event\":\"store.created\"") && a.stderr.value.contains(fileStore), "\(a.stderr.value)")
+        #expect(a.stderr.value.split(separator: "\n").allSatisfy { $0.hasPrefix("{") }, "log-format json from the file: \(a.stderr.value)")
+        a.stop()
+        // the environment over the file (CAIRN_STORE over db:), a flag over the file (--log-format)
+        let b = try CairnProcess(["serve", "--config", config, "--log-format", "journald"], environment: ["CAIRN_STORE": envStore])
+        #expect(b.stderr.value.contains("creating a new, empty store at \(envStore)"), "\(b.stderr.value)")
+        #expect(b.stderr.value.split(separator: "\n").allSatisfy { $0.hasPrefix("<") }, "--log-format beats the file: \(b.stderr.value)")
+        b.stop()
+        // a flag over the environment: --db beats CAIRN_DB (and the file)
+        let flagStore = env.dir.appendingPathComponent("from-flag.sqlite").path
+        let c = try CairnProcess(["serve", "--config", config, "--db", flagStore], environment: ["CAIRN_DB": envStore])
+        #expect(c.stderr.value.contains(flagStore) && !c.stderr.value.contains(envStore), "\(c.stderr.value)")
+        c.stop()
+        #expect(FileManager.default.fileExists(atPath: fileStore) && FileManager.default.fileExists(atPath: flagStore))
+    }
+
     @Test func aConfigFileWithUnknownKeysIsRefusedNamingEachWithTheNearestFlag() throws {
         let dir = try Paths.tempDir()
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -60,5 +96,34 @@ import Glibc
         let (st2, out) = try Self.run(["serve", "--config", "all.yaml"], in: dir)
         #expect(st2 != 0)
         #expect(!out.contains("unknown key"), "\(out)")
+    }
+
+    @Test func commandsFindTheStoreTheSameWayFlagThenEnvironmentThenDefault() throws {
+        let env = try GSLBTests.makeEnv()
+        defer { try? FileManager.default.removeItem(at: env.dir) }
+        let gslb = try env.file("gslb.yaml", GSLBTests.config())
+        let store = env.dir.appendingPathComponent("env.sqlite").path
+        let elsewhere = try Paths.tempDir()
+        defer { try? FileManager.default.removeItem(at: elsewhere) }
+        // apply creates the environment's store (and reads the environment's zones), saying where
+        let (st, out) = try Self.run(["apply", "-f", gslb], in: elsewhere, env: ["CAIRN_STORE": store, "CAIRN_ZONES": env.zones])
+        #expect(st == 0 && out.contains("created a new, empty store at \(store)"), "\(out)")
+        // export, token, backup and offline explain read it through CAIRN_DB, the alias
+        let (st2, exported) = try Self.run(["export"], in: elsewhere, env: ["CAIRN_DB": store])
+        #expect(st2 == 0 && exported.contains("name: www.gslb.test."), "\(exported)")
+        let (st3, token) = try Self.run(["token", "create", "--scope", "read"], in: elsewhere, env: ["CAIRN_DB": store])
+        #expect(st3 == 0 && !token.contains("created a new"), "\(token)")
+        let (st4, list) = try Self.run(["token", "list"], in: elsewhere, env: ["CAIRN_STORE": store])
+        #expect(st4 == 0 && list.contains("read"), "\(list)")
+        let (st5, backup) = try Self.run(["backup", "b.sqlite"], in: elsewhere, env: ["CAIRN_STORE": store])
+        #expect(st5 == 0 && backup.contains("backed up \(store) to b.sqlite"), "\(backup)")
+        let (st6, explained) = try Self.run(["explain", "www.gslb.test", "--zones", env.zones], in: elsewhere, env: ["CAIRN_STORE": store])
+        #expect(st6 == 0 && explained.contains("pool:"), "\(explained)")
+        // a flag beats the environment: --db names a store that is not there, so export refuses it
+        let (st7, refused) = try Self.run(["export", "--db", "other.sqlite"], in: elsewhere, env: ["CAIRN_STORE": store])
+        #expect(st7 == 1 && refused.contains("no store at \(elsewhere.path)/other.sqlite"), "\(refused)")
+        // no flag, no environment: cairn.sqlite in the working directory (not there: refused, not created)
+        let (st8, none) = try Self.run(["export"], in: elsewhere)
+        #expect(st8 == 1 && none.contains("no store at \(elsewhere.path)/cairn.sqlite"), "\(none)")
     }
 }
