@@ -57,7 +57,7 @@ public struct Readiness: Sendable {
 /// then the snapshot is refreshed before the response is sent, so a 2xx write is already in
 /// the DNS answers.
 public final class AdminAPI: Sendable {
-    let configuration: AdminAPIConfiguration
+    public let configuration: AdminAPIConfiguration
     let repo: any AdminRepository
     let publisher: SnapshotPublisher
     let health: HealthMonitor?

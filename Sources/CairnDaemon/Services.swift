@@ -11,6 +11,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import ServiceLifecycle
+import Synchronization
 
 // The daemon's parts as `Service`s. A part that owns threads (the UDP workers, the probe loop, the store watcher)
 // is still a service: its `run()` waits for the graceful shutdown, then stops and joins them.
@@ -141,8 +142,15 @@ struct AdminService: Service {
     let onBound: @Sendable (String) -> Void
 
     func run() async throws {
-        try await admin.run { host, port in
-            onBound(hostPort(host, port))
+        let bound = BoundFlag()
+        do {
+            try await admin.run { host, port in
+                bound.set()
+                onBound(hostPort(host, port))
+            }
+        } catch where !bound.isSet {
+            throw ListenError(address: hostPort(admin.configuration.host, admin.configuration.port), listener: "API",
+                              flag: "--api", reason: DNSServerError.reason(error))
         }
     }
 }
@@ -153,10 +161,34 @@ struct MetricsService: Service {
     let onBound: @Sendable (String) -> Void
 
     func run() async throws {
-        try await endpoint.run { host, port in
-            onBound(hostPort(host, port))
+        let bound = BoundFlag()
+        do {
+            try await endpoint.run { host, port in
+                bound.set()
+                onBound(hostPort(host, port))
+            }
+        } catch where !bound.isSet {
+            throw ListenError(address: hostPort(endpoint.host, endpoint.port), listener: "metrics", flag: "--metrics",
+                              reason: DNSServerError.reason(error))
         }
     }
+}
+
+/// Set once a listener reports its address: an error after that is not a bind failure.
+final class BoundFlag: Sendable {
+    private let value = Atomic<Bool>(false)
+    func set() { value.store(true, ordering: .releasing) }
+    var isSet: Bool { value.load(ordering: .acquiring) }
+}
+
+/// The admin API's or the `--metrics` listener's address could not be bound: `cannot bind 127.0.0.1:9053 (API, --api):
+/// address already in use` names the flag to change.
+public struct ListenError: Error, CustomStringConvertible {
+    public let address: String
+    public let listener: String
+    public let flag: String
+    public let reason: String
+    public var description: String { "cannot bind \(address) (\(listener), \(flag)): \(reason)" }
 }
 
 /// The node registry: every `interval` seconds this node's row (its heartbeat) is written and the others' are read,

@@ -231,8 +231,19 @@ struct Serve: ParsableCommand {
             logger.critical("\(error)", metadata: ["event": "start.failed"])
             throw ExitCode(1)
         }
-        for b in daemon.dnsBound {
-            announce("listening \(b)", event: "dns.listening", format: format, logger: logger)
+        // The listening lines once every listener is bound: DNS now, the admin API and --metrics when their
+        // services listen. A script that sees them can use every one of them.
+        let listening = Listening(dns: daemon.dnsBound.map { "listening \($0)" },
+                                  waitingFor: (api.isEmpty ? 0 : 1) + (metrics.isEmpty ? 0 : 1)) { lines in
+            for (text, kind) in lines {
+                switch kind {
+                case .dns: announce(text, event: "dns.listening", format: format, logger: logger)
+                case .api: announce(text, event: "api.listening", format: format, logger: logger)
+                case .metrics: announce(text, event: "metrics.listening", format: format, logger: logger)
+                }
+            }
+            let ms = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e6
+            logger.info("ready in \(String(format: "%.1f", ms)) ms", metadata: ["event": "ready"])
         }
         let scheme = apiTlsCert == nil ? "http" : "https"
         let failed = Outcome()
@@ -240,21 +251,24 @@ struct Serve: ParsableCommand {
         Task.detached {
             do {
                 try await daemon.run(onAPIBound: { address in
-                    announce("listening api \(address) (\(scheme))", event: "api.listening", format: format, logger: logger)
-                    let ms = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e6
-                    logger.info("ready in \(String(format: "%.1f", ms)) ms", metadata: ["event": "ready"])
+                    listening.bound("listening api \(address) (\(scheme))", .api)
                 }, onMetricsBound: { address in
-                    announce("listening metrics \(address) (http)", event: "metrics.listening", format: format, logger: logger)
+                    listening.bound("listening metrics \(address) (http)", .metrics)
                 })
             } catch {
                 failed.error.withLock { $0 = error }
             }
             done.signal()
         }
-        if api.isEmpty { logger.info("ready in \(String(format: "%.1f", Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e6)) ms", metadata: ["event": "ready"]) }
+        listening.bound(nil, .dns)
         done.wait()
         if let error = failed.error.withLock({ $0 }) {
-            logger.critical("\(daemon.apiBound == nil && !api.isEmpty ? "the admin API could not listen on \(api): " : "")\(error)", metadata: ["event": "serve.failed"])
+            // A listener that could not bind names its flag (ListenError); a service that failed later says why.
+            if listening.complete {
+                logger.critical("\(error)", metadata: ["event": "serve.failed"])
+            } else {
+                logger.critical("\(error)", metadata: ["event": "start.failed"])
+            }
             throw ExitCode(1)
         }
     }
@@ -440,6 +454,40 @@ let RLIMIT_NOFILE_VALUE = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
 #else
 let RLIMIT_NOFILE_VALUE = RLIMIT_NOFILE
 #endif
+
+/// The listening lines of `cairn serve`, held until every listener is bound, then given to `print` at once, in
+/// order: DNS, the API, `--metrics`.
+final class Listening: Sendable {
+    enum Kind: Int, Sendable { case dns, api, metrics }
+    private struct State {
+        var lines: [(String, Kind)]
+        var waiting: Int
+        var dnsDone = false
+        var printed = false
+    }
+    private let state: Mutex<State>
+    private let print: @Sendable ([(String, Kind)]) -> Void
+
+    init(dns: [String], waitingFor: Int, print: @escaping @Sendable ([(String, Kind)]) -> Void) {
+        state = Mutex(State(lines: dns.map { ($0, .dns) }, waiting: waitingFor))
+        self.print = print
+    }
+
+    /// Every listener reported: the lines are out.
+    var complete: Bool { state.withLock { $0.printed } }
+
+    /// A listener is bound (`nil` for DNS, whose lines came with `init`); the last one prints them all.
+    func bound(_ line: String?, _ kind: Kind) {
+        let out: [(String, Kind)]? = state.withLock { s in
+            if kind == .dns { s.dnsDone = true } else { s.waiting -= 1 }
+            if let line { s.lines.append((line, kind)) }
+            guard s.dnsDone, s.waiting == 0, !s.printed else { return nil }
+            s.printed = true
+            return s.lines.sorted { $0.1.rawValue < $1.1.rawValue }
+        }
+        if let out { print(out) }
+    }
+}
 
 /// What the daemon's task reports to the waiting main thread.
 final class Outcome: Sendable {
