@@ -1,3 +1,4 @@
+import DNSWire
 import Foundation
 import Testing
 #if canImport(Glibc)
@@ -125,5 +126,31 @@ import Glibc
         // no flag, no environment: cairn.sqlite in the working directory (not there: refused, not created)
         let (st8, none) = try Self.run(["export"], in: elsewhere)
         #expect(st8 == 1 && none.contains("no store at \(elsewhere.path)/cairn.sqlite"), "\(none)")
+    }
+
+    /// contrib/cairn.service runs `serve --config /etc/cairn/cairn.yaml`, and contrib/cairn.yaml (zones in /etc/cairn,
+    /// the store in /var/lib/cairn, journald logs) is a file serve takes: run with it, only the privileged and
+    /// absolute places overridden by flags.
+    @Test func theShippedUnitAndConfigFileUseEtcCairnAndVarLibCairn() throws {
+        let root = Paths.packageRoot
+        let unit = try String(contentsOf: root.appendingPathComponent("contrib/cairn.service"), encoding: .utf8)
+        #expect(unit.contains("ExecStart=/usr/local/bin/cairn serve --config /etc/cairn/cairn.yaml --user cairn"))
+        #expect(unit.contains("install -m 0644 contrib/cairn.yaml /etc/cairn/cairn.yaml"))
+        let config = root.appendingPathComponent("contrib/cairn.yaml")
+        let yaml = try String(contentsOf: config, encoding: .utf8)
+        for line in ["zones: /etc/cairn/zones", "db: /var/lib/cairn/cairn.sqlite", "log-format: journald"] {
+            #expect(yaml.contains("\n\(line)\n"), "contrib/cairn.yaml has no \(line)")
+        }
+        let docker = try String(contentsOf: root.appendingPathComponent("Dockerfile"), encoding: .utf8)
+        #expect(docker.contains("ENV CAIRN_ZONES=/etc/cairn/zones CAIRN_STORE=/var/lib/cairn/cairn.sqlite"))
+        #expect(docker.contains("VOLUME [\"/var/lib/cairn\"]") && docker.contains("COPY zones /etc/cairn/zones"))
+        let env = try GSLBTests.makeEnv()
+        defer { try? FileManager.default.removeItem(at: env.dir) }
+        let server = try CairnProcess(["serve", "--config", config.path, "--zones", env.zones, "--db", env.db,
+                                       "--dns", "127.0.0.1:0", "--api", "127.0.0.1:0",
+                                       "--pid-file", env.dir.appendingPathComponent("cairn.pid").path])
+        let lines = server.stderr.value.split(separator: "\n")
+        #expect(!lines.isEmpty && lines.allSatisfy { $0.hasPrefix("<") }, "journald from the file: \(server.stderr.value)")
+        #expect(try DNSClient.udp("gslb.test.", .soa, port: server.port).answer.count == 1)
     }
 }
