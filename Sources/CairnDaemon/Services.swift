@@ -142,16 +142,8 @@ struct AdminService: Service {
     let onBound: @Sendable (String) -> Void
 
     func run() async throws {
-        let bound = BoundFlag()
-        do {
-            try await admin.run { host, port in
-                bound.set()
-                onBound(hostPort(host, port))
-            }
-        } catch where !bound.isSet {
-            throw ListenError(address: hostPort(admin.configuration.host, admin.configuration.port), listener: "API",
-                              flag: "--api", reason: DNSServerError.reason(error))
-        }
+        try await runListener(address: hostPort(admin.configuration.host, admin.configuration.port), listener: "API",
+                              flag: "--api", onBound: onBound, admin.run)
     }
 }
 
@@ -161,16 +153,23 @@ struct MetricsService: Service {
     let onBound: @Sendable (String) -> Void
 
     func run() async throws {
-        let bound = BoundFlag()
-        do {
-            try await endpoint.run { host, port in
-                bound.set()
-                onBound(hostPort(host, port))
-            }
-        } catch where !bound.isSet {
-            throw ListenError(address: hostPort(endpoint.host, endpoint.port), listener: "metrics", flag: "--metrics",
-                              reason: DNSServerError.reason(error))
+        try await runListener(address: hostPort(endpoint.host, endpoint.port), listener: "metrics", flag: "--metrics",
+                              onBound: onBound, endpoint.run)
+    }
+}
+
+/// Runs an HTTP listener (`run` serves until shutdown and reports its bound address once); an error before that
+/// report is a bind failure, thrown as a `ListenError` naming `flag`.
+func runListener(address: String, listener: String, flag: String, onBound: @escaping @Sendable (String) -> Void,
+                 _ run: (@escaping @Sendable (String, Int) -> Void) async throws -> Void) async throws {
+    let bound = BoundFlag()
+    do {
+        try await run { host, port in
+            bound.set()
+            onBound(hostPort(host, port))
         }
+    } catch where !bound.isSet {
+        throw ListenError(address: address, listener: listener, flag: flag, reason: DNSServerError.reason(error))
     }
 }
 
