@@ -250,7 +250,9 @@ public final class SnapshotPublisher: Sendable {
         }
         guard !changes.isEmpty || endCold else { return }
         state.withLock { st in
-            for h in changes { st.live[h.key] = h }
+            // A member's newer state is never replaced by an older one: the end of the cold start reports every
+            // state as the prober saw it then, and a transition made since may be queued before it.
+            for h in changes where (st.live[h.key]?.since ?? -.infinity) <= h.since { st.live[h.key] = h }
             if endCold { st.coldStart = false }
             _ = rebuild(&st, zonesChanged: false)
         }
