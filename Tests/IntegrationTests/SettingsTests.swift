@@ -153,4 +153,19 @@ import Glibc
         #expect(!lines.isEmpty && lines.allSatisfy { $0.hasPrefix("<") }, "journald from the file: \(server.stderr.value)")
         #expect(try DNSClient.udp("gslb.test.", .soa, port: server.port).answer.count == 1)
     }
+
+    /// The example file of docs/operations.md, "Settings", is one `cairn serve` takes (its privileged and absolute
+    /// places overridden by flags).
+    @Test func theDocumentedExampleFileServes() throws {
+        let page = try String(contentsOf: OperationsDocTests.page, encoding: .utf8)
+        let section = try #require(page.range(of: "\n## Settings\n").map { page[$0.upperBound...] })
+        let block = try #require(section.firstMatch(of: #/```yaml\n((?:.|\n)*?)```/#)).output.1
+        #expect(block.contains("zones:") && block.contains("log-format:"))
+        let env = try GSLBTests.makeEnv()
+        defer { try? FileManager.default.removeItem(at: env.dir) }
+        let file = try env.file("example.yaml", String(block))
+        let server = try CairnProcess(["serve", "--config", file, "--zones", env.zones, "--db", env.db, "--dns", "127.0.0.1:0",
+                                       "--api", "127.0.0.1:0", "--pid-file", env.dir.appendingPathComponent("cairn.pid").path])
+        #expect(try DNSClient.udp("gslb.test.", .soa, port: server.port).answer.count == 1)
+    }
 }
