@@ -16,30 +16,21 @@ import Glibc
         return (st, out)
     }
 
-    @Test func aBusyDNSPortNamesTheAddressTheTransportAndTheFlag() throws {
-        let held = try HeldPort(udp: true)
-        let (st, out) = try Self.serve(["--dns", "127.0.0.1:\(held.port)", "--api", "127.0.0.1:0"])
+    /// A busy port for each listener: (the flag it is, the listener's name in the message, UDP or TCP busy).
+    static let busy: [(flag: String, listener: String, udp: Bool)] = [("--dns", "UDP", true), ("--api", "API", false),
+                                                                     ("--metrics", "metrics", false)]
+
+    @Test(arguments: 0..<3) func aBusyPortNamesTheAddressTheListenerAndTheFlagAndNoListeningLineIsPrinted(_ i: Int) throws {
+        let (flag, listener, udp) = Self.busy[i]
+        let held = try HeldPort(udp: udp)
+        var flags = ["--dns": "127.0.0.1:0", "--api": "127.0.0.1:0", "--metrics": "127.0.0.1:0"]
+        flags[flag] = "127.0.0.1:\(held.port)"
+        let (st, out) = try Self.serve(flags.sorted { $0.key < $1.key }.flatMap { [$0.key, $0.value] })
         #expect(st == 1, "\(out)")
-        #expect(out.contains("cannot bind 127.0.0.1:\(held.port) (UDP, --dns): address already in use"), "\(out)")
+        #expect(out.contains("cannot bind 127.0.0.1:\(held.port) (\(listener), \(flag)): address already in use"), "\(out)")
+        // the others were (or would have been) bound, but the lines wait for every listener: none is printed
         #expect(!out.contains("listening"), "\(out)")
         #expect(!out.contains("USAGE"), "\(out)")
-    }
-
-    @Test func aBusyAPIPortNamesTheFlagAndNoListeningLineIsPrinted() throws {
-        let held = try HeldPort(udp: false)
-        let (st, out) = try Self.serve(["--dns", "127.0.0.1:0", "--api", "127.0.0.1:\(held.port)"])
-        #expect(st == 1, "\(out)")
-        #expect(out.contains("cannot bind 127.0.0.1:\(held.port) (API, --api): address already in use"), "\(out)")
-        // DNS was bound, but its lines wait for every listener: none is printed
-        #expect(!out.contains("listening"), "\(out)")
-    }
-
-    @Test func aBusyMetricsPortNamesTheFlag() throws {
-        let held = try HeldPort(udp: false)
-        let (st, out) = try Self.serve(["--dns", "127.0.0.1:0", "--api", "127.0.0.1:0", "--metrics", "127.0.0.1:\(held.port)"])
-        #expect(st == 1, "\(out)")
-        #expect(out.contains("cannot bind 127.0.0.1:\(held.port) (metrics, --metrics): address already in use"), "\(out)")
-        #expect(!out.contains("listening"), "\(out)")
     }
 
     @Test func theListeningLinesComeTogetherOnceEveryListenerAnswers() throws {
