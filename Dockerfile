@@ -49,8 +49,11 @@ EXPOSE 53/udp 53/tcp 9153/tcp
 # following links).
 # The admin API stays on the container's loopback: `docker exec` to use it. /metrics is served without a token on
 # 9153 (--metrics) for a Prometheus scraper.
-CMD ["cairn", "serve", "--zones", "/etc/cairn/zones", "--db", "/var/lib/cairn/cairn.sqlite", \
-     "--dns", "0.0.0.0:53", "--api", "127.0.0.1:9053", "--metrics", "0.0.0.0:9153", "--user", "cairn"]
+# The zones and the store of `cairn serve` and of every command run in the container (`docker exec ... cairn
+# token create` finds the server's store), as docs/operations.md, "Settings" describes; a compose file or
+# `docker run -e` may set others.
+ENV CAIRN_ZONES=/etc/cairn/zones CAIRN_STORE=/var/lib/cairn/cairn.sqlite
+CMD ["cairn", "serve", "--dns", "0.0.0.0:53", "--api", "127.0.0.1:9053", "--metrics", "0.0.0.0:9153", "--user", "cairn"]
 # Healthy = the DNS listener answers, whatever zones are mounted: `. SOA` gets an answer with a status
 # (REFUSED when the root is not served) from a live server, and no reply at all from a dead or stuck one.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \

@@ -57,7 +57,7 @@ public struct Readiness: Sendable {
 /// then the snapshot is refreshed before the response is sent, so a 2xx write is already in
 /// the DNS answers.
 public final class AdminAPI: Sendable {
-    let configuration: AdminAPIConfiguration
+    public let configuration: AdminAPIConfiguration
     let repo: any AdminRepository
     let publisher: SnapshotPublisher
     let health: HealthMonitor?
@@ -212,7 +212,7 @@ public final class AdminAPI: Sendable {
             reply = try await handler(self, Call(request: request, context: context, token: token, requestID: requestID))
         } catch {
             let e = APIError.from(error)
-            if e.status.code >= 500 { logger.error("\(path): \(e)") }
+            if e.status.code >= 500 { logger.error("\(path): \(e)", metadata: ["event": "api.request_failed"]) }
             reply = Reply(status: e.status, json: jsonText(e), contentType: APIError.contentType)
         }
         var headers: HTTPFields = [Self.requestIDField: requestID]

@@ -45,13 +45,13 @@ final class AdminAuth: Sendable {
                 f[source, default: []].append(now)
                 if f.count > 4096 { f = f.filter { $0.value.contains { $0 > now - failureWindow } } }
             }
-            logger.warning("authentication failed", metadata: ["source": "\(source)", "reason": "\(why)", "request": "\(what)"])
+            logger.warning("authentication failed", metadata: ["event": "api.auth_failed", "source": "\(source)", "reason": "\(why)", "request": "\(what)"])
             do {
                 try repo.audit([AuditEntry(time: now, principal: "-", source: source, requestID: requestID,
                                            action: "auth-failure", object: "api:\(what)",
                                            after: jsonText(["reason": why]))])
             } catch {
-                logger.error("cannot audit a failed authentication: \(error)")
+                logger.error("cannot audit a failed authentication: \(error)", metadata: ["event": "api.audit_failed"])
             }
             return APIError(.unauthorized, "unauthorized", field: "Authorization", why)
         }

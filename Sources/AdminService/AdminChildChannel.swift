@@ -26,14 +26,14 @@ struct AdminChildChannel<Base: ServerChildChannel>: ServerChildChannel {
         let accepted = NIODeadline.now()
         switch table.admit(channel, key: AdminConnectionTable.key(for: channel.remoteAddress), now: accepted) {
         case .refusedAddress, .refusedTotal:
-            if let r = table.report(now: accepted) { logger.warning("\(r)") }
+            if let r = table.report(now: accepted) { logger.warning("\(r)", metadata: ["event": "api.connection_limits"]) }
             // Nothing closes a channel whose initializer failed: close it here.
             channel.close(promise: nil)
             return channel.eventLoop.makeFailedFuture(Refused())
         case .admitted(let evicted):
             if let evicted {
                 evicted.close(promise: nil)
-                if let r = table.report(now: accepted) { logger.warning("\(r)") }
+                if let r = table.report(now: accepted) { logger.warning("\(r)", metadata: ["event": "api.connection_limits"]) }
             }
         }
         let table = self.table

@@ -96,9 +96,9 @@ final class AdminConnectionGuard: ChannelInboundHandler, RemovableChannelHandler
         guard let context else { return }
         if let reason = deadlines.expired(at: .now()) {
             let peer = context.channel.remoteAddress?.description ?? "?"
-            logger.debug("closing admin API connection from \(peer): \(reason.rawValue)")
+            logger.debug("closing admin API connection from \(peer): \(reason.rawValue)", metadata: ["event": "api.connection_closed"])
             table.noteTimeout()
-            if let r = table.report() { logger.warning("\(r)") }
+            if let r = table.report() { logger.warning("\(r)", metadata: ["event": "api.connection_limits"]) }
             context.close(promise: nil)
             return
         }

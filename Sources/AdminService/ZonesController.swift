@@ -25,7 +25,7 @@ struct ZonesController: AdminController {
     func listZones() -> AdminAPI.Reply { .ok(zonesJSON(errors: publisher.lastErrors)) }
 
     func reloadZones(_ c: AdminAPI.Call) -> AdminAPI.Reply {
-        logger.info("zone reload requested through the API", metadata: ["principal": "\(c.principal)", "request": "\(c.requestID)"])
+        logger.info("zone reload requested through the API", metadata: ["event": "zone.reload_requested", "principal": "\(c.principal)", "request": "\(c.requestID)"])
         let report = publisher.reload()
         return .ok(zonesJSON(errors: report.errors, generation: report.generation))
     }

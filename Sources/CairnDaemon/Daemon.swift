@@ -121,10 +121,10 @@ public final class Daemon: Sendable {
         let publisher = SnapshotPublisher(source: ZoneDirectorySource(directory: config.zones), repository: store,
                                           nodeName: config.nodeName, goneAfter: config.nodeGoneAfter, cache: cache)
         let report = publisher.reload()
-        for z in report.zones { logger.info("serving zone \(z.origin) serial \(z.serial) from \(z.source)") }
+        for z in report.zones { logger.info("serving zone \(z.origin) serial \(z.serial) from \(z.source)", metadata: ["event": "zone.loaded"]) }
         if !config.allowCommandMonitors {
             for m in publisher.box.load().gslb.config.commandMonitors.sorted(by: { $0.name < $1.name }) {
-                logger.warning("command monitor \(m.name) does not run (its members are reported down): start cairn serve with --allow-command-monitors to run it")
+                logger.warning("command monitor \(m.name) does not run (its members are reported down): start cairn serve with --allow-command-monitors to run it", metadata: ["event": "monitor.command_off"])
             }
         }
 
@@ -137,13 +137,13 @@ public final class Daemon: Sendable {
             onColdStartEnd: { all in
                 publisher.applyHealth(all, endColdStart: true)
                 persist.async {
-                    do { try store.recordHealth(contentsOf: all, node: config.nodeName) } catch { logger.error("cannot store health: \(error)") }
+                    do { try store.recordHealth(contentsOf: all, node: config.nodeName) } catch { logger.error("cannot store health: \(error)", metadata: ["event": "health.store_failed"]) }
                 }
             },
             onChange: { changes, _ in
                 publisher.applyHealth(changes)
                 persist.async {
-                    do { try store.recordHealth(contentsOf: changes, node: config.nodeName) } catch { logger.error("cannot store health: \(error)") }
+                    do { try store.recordHealth(contentsOf: changes, node: config.nodeName) } catch { logger.error("cannot store health: \(error)", metadata: ["event": "health.store_failed"]) }
                 }
             })
 
@@ -167,9 +167,9 @@ public final class Daemon: Sendable {
                 let warnings = try Privileges.prepareFiles((config.sqliteFile.map(Privileges.storeFiles(db:)) ?? [])
                                                            + (config.pidFile.map { [$0] } ?? []),
                                                            for: account)
-                for w in warnings { logger.warning("\(w)") }
+                for w in warnings { logger.warning("\(w)", metadata: ["event": "privileges.file_warning"]) }
                 try Privileges.drop(to: account)
-                logger.notice("running as \(account): no capabilities, NoNewPrivs set")
+                logger.notice("running as \(account): no capabilities, NoNewPrivs set", metadata: ["event": "privileges.dropped"])
             } catch {
                 server.stop()
                 throw DaemonError("cannot drop privileges: \(error)")
@@ -247,7 +247,7 @@ public final class Daemon: Sendable {
         }
         try await group.run()
         store.close()   // last: every service that used it has stopped (PostgreSQL: its connections end cleanly)
-        logger.info("stopped")
+        logger.info("stopped", metadata: ["event": "shutdown"])
     }
 
     private static let startedAt = Date().timeIntervalSince1970

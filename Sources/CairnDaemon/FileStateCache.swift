@@ -75,9 +75,9 @@ final class FileStateCache: StateCache {
                 unlink(temp)
                 throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
             }
-            if failing.exchange(false, ordering: .relaxed) { logger.info("store cache \(path) written again") }
+            if failing.exchange(false, ordering: .relaxed) { logger.info("store cache \(path) written again", metadata: ["event": "store_cache.written"]) }
         } catch {
-            if !failing.exchange(true, ordering: .relaxed) { logger.warning("cannot write the store cache \(path): \(error)") }
+            if !failing.exchange(true, ordering: .relaxed) { logger.warning("cannot write the store cache \(path): \(error)", metadata: ["event": "store_cache.write_failed"]) }
         }
     }
 
@@ -89,13 +89,13 @@ final class FileStateCache: StateCache {
     func load() -> (state: GSLBState, savedAt: Double)? {
         let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
         guard fd >= 0 else {
-            if errno != ENOENT { logger.error("store cache \(path) is not usable: \(String(cString: strerror(errno)))") }
+            if errno != ENOENT { logger.error("store cache \(path) is not usable: \(String(cString: strerror(errno)))", metadata: ["event": "store_cache.unusable"]) }
             return nil
         }
         defer { close(fd) }
         var st = stat()
         guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG, st.st_size <= Self.maxBytes else {
-            logger.error("store cache \(path) is not usable: not a regular file of at most \(Self.maxBytes) bytes")
+            logger.error("store cache \(path) is not usable: not a regular file of at most \(Self.maxBytes) bytes", metadata: ["event": "store_cache.unusable"])
             return nil
         }
         let data = FileHandle(fileDescriptor: fd, closeOnDealloc: false).readDataToEndOfFile()
@@ -120,7 +120,7 @@ final class FileStateCache: StateCache {
             }
             return (GSLBState(config: config, health: health, overrides: overrides), file.savedAt)
         } catch {
-            logger.error("store cache \(path) is not usable: \(error)")
+            logger.error("store cache \(path) is not usable: \(error)", metadata: ["event": "store_cache.unusable"])
             return nil
         }
     }

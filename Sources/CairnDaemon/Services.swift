@@ -11,6 +11,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import ServiceLifecycle
+import Synchronization
 
 // The daemon's parts as `Service`s. A part that owns threads (the UDP workers, the probe loop, the store watcher)
 // is still a service: its `run()` waits for the graceful shutdown, then stops and joins them.
@@ -101,14 +102,14 @@ struct ReaperService: Service {
             do {
                 let lifted = try store.expireOverrides(now: Date().timeIntervalSince1970, principal: "cairn")
                 for o in lifted {
-                    logger.notice("override \(o.id ?? 0) expired: \(o.scope.rawValue) \(o.target) no longer forced \(o.state.rawValue)")
+                    logger.notice("override \(o.id ?? 0) expired: \(o.scope.rawValue) \(o.target) no longer forced \(o.state.rawValue)", metadata: ["event": "override.expired"])
                 }
                 if !lifted.isEmpty { publisher.refreshIfChanged() }
-                if failing { logger.info("overrides expire again") }
+                if failing { logger.info("overrides expire again", metadata: ["event": "override.expiry_recovered"]) }
                 failing = false
             } catch {
                 // While the store is away every try fails: one line when it starts, one when it ends.
-                if !failing { logger.error("cannot expire overrides (retrying every 250 ms): \(error)") }
+                if !failing { logger.error("cannot expire overrides (retrying every 250 ms): \(error)", metadata: ["event": "override.expiry_failed"]) }
                 failing = true
             }
             try? await cancelWhenGracefulShutdown { try await Task.sleep(nanoseconds: 250_000_000) }
@@ -125,7 +126,7 @@ struct ReloadOnHangupService: Service {
         signal(SIGHUP, SIG_IGN)
         let source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: DispatchQueue(label: "cairn.signals"))
         source.setEventHandler { [publisher, logger] in
-            logger.info("SIGHUP: reloading zones")
+            logger.info("SIGHUP: reloading zones", metadata: ["event": "zone.reload_requested"])
             publisher.reload()
         }
         source.resume()
@@ -141,9 +142,8 @@ struct AdminService: Service {
     let onBound: @Sendable (String) -> Void
 
     func run() async throws {
-        try await admin.run { host, port in
-            onBound(hostPort(host, port))
-        }
+        try await runListener(address: hostPort(admin.configuration.host, admin.configuration.port), listener: "API",
+                              flag: "--api", onBound: onBound, admin.run)
     }
 }
 
@@ -153,10 +153,41 @@ struct MetricsService: Service {
     let onBound: @Sendable (String) -> Void
 
     func run() async throws {
-        try await endpoint.run { host, port in
+        try await runListener(address: hostPort(endpoint.host, endpoint.port), listener: "metrics", flag: "--metrics",
+                              onBound: onBound, endpoint.run)
+    }
+}
+
+/// Runs an HTTP listener (`run` serves until shutdown and reports its bound address once); an error before that
+/// report is a bind failure, thrown as a `ListenError` naming `flag`.
+func runListener(address: String, listener: String, flag: String, onBound: @escaping @Sendable (String) -> Void,
+                 _ run: (@escaping @Sendable (String, Int) -> Void) async throws -> Void) async throws {
+    let bound = BoundFlag()
+    do {
+        try await run { host, port in
+            bound.set()
             onBound(hostPort(host, port))
         }
+    } catch where !bound.isSet {
+        throw ListenError(address: address, listener: listener, flag: flag, reason: DNSServerError.reason(error))
     }
+}
+
+/// Set once a listener reports its address: an error after that is not a bind failure.
+final class BoundFlag: Sendable {
+    private let value = Atomic<Bool>(false)
+    func set() { value.store(true, ordering: .releasing) }
+    var isSet: Bool { value.load(ordering: .acquiring) }
+}
+
+/// The admin API's or the `--metrics` listener's address could not be bound: `cannot bind 127.0.0.1:9053 (API, --api):
+/// address already in use` names the flag to change.
+public struct ListenError: Error, CustomStringConvertible {
+    public let address: String
+    public let listener: String
+    public let flag: String
+    public let reason: String
+    public var description: String { "cannot bind \(address) (\(listener), \(flag)): \(reason)" }
 }
 
 /// The node registry: every `interval` seconds this node's row (its heartbeat) is written and the others' are read,
@@ -179,11 +210,11 @@ struct NodeRegistryService: Service {
                 if shared || first { try store.heartbeat(own) }
                 publisher.updateRegistry(shared ? try store.listNodes() : [], own: own)
                 first = false
-                if failing { logger.info("node registry: heartbeat recorded again") }
+                if failing { logger.info("node registry: heartbeat recorded again", metadata: ["event": "node.heartbeat_recovered"]) }
                 failing = false
             } catch {
                 // The store is away (logged by the watcher) or the registry is full: say it once.
-                if !failing { logger.warning("node registry: cannot record the heartbeat: \(error)") }
+                if !failing { logger.warning("node registry: cannot record the heartbeat: \(error)", metadata: ["event": "node.heartbeat_failed"]) }
                 failing = true
             }
             try? await cancelWhenGracefulShutdown { try await Task.sleep(nanoseconds: UInt64(interval * 1e9)) }

@@ -56,11 +56,26 @@ public struct BoundAddress: Sendable, CustomStringConvertible {
 }
 
 public enum DNSServerError: Error, CustomStringConvertible {
-    case bind(String, Int, String)
+    /// A `--dns` address that could not be bound: transport (`UDP`, `TCP`), host, port, why.
+    case bind(String, String, Int, String)
     public var description: String {
         switch self {
-        case let .bind(h, p, why): return "cannot bind \(h):\(p): \(why)"
+        case let .bind(transport, h, p, why):
+            return "cannot bind \(h.contains(":") ? "[\(h)]:\(p)" : "\(h):\(p)") (\(transport), --dns): \(why)"
         }
+    }
+
+    /// Why a bind failed, as an operator reads it: `address already in use`, not NIO's
+    /// `bind(descriptor:ptr:bytes:): Address already in use (errno: 98)`.
+    public static func reason(errno code: Int32) -> String {
+        let text = String(cString: strerror(code))
+        return text.prefix(1).lowercased() + text.dropFirst()
+    }
+
+    /// `reason(errno:)` of an `IOError`, else the error's text.
+    public static func reason(_ error: any Error) -> String {
+        if let e = error as? IOError { return reason(errno: e.errnoCode) }
+        return "\(error)"
     }
 }
 
@@ -107,7 +122,7 @@ public final class DNSServer: @unchecked Sendable {
                     break
                 } catch let e as DNSServerError where requestedPort == 0 && attempt < 64 {
                     // The ephemeral UDP port was taken for TCP (busy loopback: probes, tests): try another.
-                    logger.debug("retrying ephemeral bind: \(e)")
+                    logger.debug("retrying ephemeral bind: \(e)", metadata: ["event": "dns.bind_retry"])
                 }
             }
         }
@@ -122,7 +137,7 @@ public final class DNSServer: @unchecked Sendable {
             let fd = cairn_udp_socket(host, Int32(actualPort), 1, 4 << 20)
             guard fd >= 0 else {
                 fds.forEach { close($0) }
-                throw DNSServerError.bind(host, actualPort, String(cString: strerror(-fd)))
+                throw DNSServerError.bind("UDP", host, actualPort, DNSServerError.reason(errno: -fd))
             }
             if w == 0 { actualPort = Int(cairn_socket_port(fd)) }
             _ = cairn_set_recv_timeout_ms(fd, 500)
@@ -150,7 +165,7 @@ public final class DNSServer: @unchecked Sendable {
                 .bind(host: host, port: actualPort).wait()
         } catch {
             fds.forEach { close($0) }
-            throw DNSServerError.bind(host, actualPort, "\(error)")
+            throw DNSServerError.bind("TCP", host, actualPort, DNSServerError.reason(error))
         }
         tcpChannels.append(channel)
         for (i, fd) in fds.enumerated() {

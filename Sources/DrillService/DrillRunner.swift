@@ -586,10 +586,10 @@ public final class DrillRunner: Sendable {
             try repo.saveDrill(r, audit: [audit(r, "drill-end", r.principal, "drill", nil,
                                                 detail: "verdict \(r.verdict?.result ?? "none")")])
         } catch {
-            logger.error("cannot save drill \(r.id): \(error)")
+            logger.error("cannot save drill \(r.id): \(error)", metadata: ["event": "drill.save_failed"])
         }
         _ = controls.withLock { $0.removeValue(forKey: r.id) }
-        logger.notice("drill \(r.id) on \(r.target) ended: \(r.status.rawValue), time-to-failover \(r.measurements?.timeToFailover.map { String(format: "%.3f s", $0) } ?? "-"), verdict \(r.verdict?.result ?? "none")")
+        logger.notice("drill \(r.id) on \(r.target) ended: \(r.status.rawValue), time-to-failover \(r.measurements?.timeToFailover.map { String(format: "%.3f s", $0) } ?? "-"), verdict \(r.verdict?.result ?? "none")", metadata: ["event": "drill.ended"])
     }
 
     // MARK: - Abort, recover, schedule
@@ -647,7 +647,7 @@ public final class DrillRunner: Sendable {
         }
         controls.withLock { $0[r.id] = false }
         try? repo.saveDrill(r, audit: [audit(r, "drill-resume", "cairn", "cairn", nil)])
-        logger.notice("drill \(r.id) on \(r.target): \(why); it ends at \(DrillReport.time((r.startedAt ?? 0) + r.hold))")
+        logger.notice("drill \(r.id) on \(r.target): \(why); it ends at \(DrillReport.time((r.startedAt ?? 0) + r.hold))", metadata: ["event": "drill.started"])
         let snapshot = r
         let shortened = r.mode == "probe" && !shared
         NamedThread.start("cairn-drill") { [self] in
@@ -688,10 +688,10 @@ public final class DrillRunner: Sendable {
                 return
             }
             if let other {
-                if was { logger.warning("drill runner: node \(other) holds the lease now") }
+                if was { logger.warning("drill runner: node \(other) holds the lease now", metadata: ["event": "drill.lease_lost"]) }
                 return
             }
-            if !was { logger.notice("drill runner: this node (\(node)) runs the drills now") }
+            if !was { logger.notice("drill runner: this node (\(node)) runs the drills now", metadata: ["event": "drill.lease_taken"]) }
             for r in all where r.status == .running || r.status == .restoring {
                 // Not driven here: then read it again. A drill this process drives is in `controls` from before it is
                 // saved running until after it is saved finished, so one that left `controls` since `all` was read
@@ -707,7 +707,7 @@ public final class DrillRunner: Sendable {
             do {
                 _ = try begin(s, principal: r.principal, source: "schedule", requestID: nil)
             } catch {
-                logger.warning("scheduled drill \(r.id) refused: \(error)")
+                logger.warning("scheduled drill \(r.id) refused: \(error)", metadata: ["event": "drill.refused"])
                 s.status = .refused
                 if s.note == nil { s.note = "\(error)" }
                 if let stored = try? repo.drill(id: r.id), stored.status == .scheduled { try? repo.saveDrill(s, audit: []) }

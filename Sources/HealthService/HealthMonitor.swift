@@ -237,7 +237,7 @@ public final class HealthMonitor: Sendable {
                         }
                         return out
                     }
-                    logger.info("first probe round done: \(targets.count) targets")
+                    logger.info("first probe round done: \(targets.count) targets", metadata: ["event": "health.first_round"])
                     onColdStartEnd(all)
                 }
             } else if targets.isEmpty && !firstRoundDone.load(ordering: .relaxed) {
@@ -282,7 +282,7 @@ public final class HealthMonitor: Sendable {
         }
         guard targets > 0 else { return }
         let secs = max(0.001, now - since)
-        logger.info("health: \(targets) targets (\(up) up, \(down) down, \(unknown) unknown), \(probes) probes in \(String(format: "%.1f", secs)) s (\(Int(Double(probes) / secs))/s), \(late) started > 0.5 interval late, max lateness \(String(format: "%.2f", maxLate)) interval, in flight \(activeBox.load(ordering: .relaxed))")
+        logger.info("health: \(targets) targets (\(up) up, \(down) down, \(unknown) unknown), \(probes) probes in \(String(format: "%.1f", secs)) s (\(Int(Double(probes) / secs))/s), \(late) started > 0.5 interval late, max lateness \(String(format: "%.2f", maxLate)) interval, in flight \(activeBox.load(ordering: .relaxed))", metadata: ["event": "health.summary"])
     }
 
     private func finished(_ spec: ProbeSpec) {
@@ -356,9 +356,9 @@ public final class HealthMonitor: Sendable {
                 }
             }
         }
-        for w in loadWarnings { logger.warning("\(w)") }
+        for w in loadWarnings { logger.warning("\(w)", metadata: ["event": "health.load_unknown"]) }
         if !changed.isEmpty {
-            for l in lines { logger.notice("\(l)") }
+            for l in lines { logger.notice("\(l)", metadata: ["event": "health.transition"]) }
             onChange(changed, lines)
         }
     }

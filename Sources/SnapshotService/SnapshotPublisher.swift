@@ -125,18 +125,18 @@ public final class SnapshotPublisher: Sendable {
             st.lastErrors = result.failures.map(\.message)
             let stale = st.zones.stale.map(\.description).sorted()
             statsBox.withLock { $0.zoneLoadErrors = result.failures.count; $0.staleZones = stale }
-            for e in st.lastErrors { logger.error("zone load failed, previous version kept if any: \(e)") }
+            for e in st.lastErrors { logger.error("zone load failed, previous version kept if any: \(e)", metadata: ["event": "zone.load_failed"]) }
             if !readStore(&st, force: true), st.storeToken == -1, let cached = cache?.load() {
                 // The store has never been read and is away: serve the last state this node saved.
                 st.gslb = cached.state
                 statsBox.withLock { $0.servingCacheSavedAt = cached.savedAt }
-                logger.warning("store unreachable at start: serving the local cache saved at \(RFC3339.format(cached.savedAt)) until it answers")
+                logger.warning("store unreachable at start: serving the local cache saved at \(RFC3339.format(cached.savedAt)) until it answers", metadata: ["event": "store.cache_served"])
             }
             let served = Set(st.last?.zones.map(\.origin) ?? [])
             if let last = st.last, st.zones.changed.isEmpty, served == Set(st.zones.zones.keys) {
                 // Every zone as served: the index stays; the GSLB layer is rebuilt only if the store changed.
                 statsBox.withLock { $0.unchangedReloads += 1 }
-                logger.info("zones unchanged, zone index of snapshot \(last.generation) kept")
+                logger.info("zones unchanged, zone index of snapshot \(last.generation) kept", metadata: ["event": "zone.unchanged"])
                 if effectiveGSLB(st) != last.gslb { return rebuild(&st, zonesChanged: false) }
                 return Report(zones: last.zones.map { ($0.origin.description, $0.serial, $0.source) }, errors: st.lastErrors,
                               stale: stale, issues: last.issues, generation: last.generation, buildMicros: 0)
@@ -190,7 +190,7 @@ public final class SnapshotPublisher: Sendable {
         state.withLock { st in
             st.registry = nodes
             guard live != st.liveNodes else { return }
-            logger.info("live nodes: \(live.isEmpty ? "none" : live.joined(separator: ", "))")
+            logger.info("live nodes: \(live.isEmpty ? "none" : live.joined(separator: ", "))", metadata: ["event": "node.live"])
             st.liveNodes = live
             if st.last != nil { _ = rebuild(&st, zonesChanged: false) }
         }
@@ -211,9 +211,9 @@ public final class SnapshotPublisher: Sendable {
             return s.storeUp
         }
         if was && !up {
-            logger.error("store unreachable, serving the last snapshot: \(error ?? "?")")
+            logger.error("store unreachable, serving the last snapshot: \(error ?? "?")", metadata: ["event": "store.unreachable"])
         } else if !was && up {
-            logger.info("store reachable again")
+            logger.info("store reachable again", metadata: ["event": "store.reachable"])
         }
         return was != up
     }
@@ -250,7 +250,9 @@ public final class SnapshotPublisher: Sendable {
         }
         guard !changes.isEmpty || endCold else { return }
         state.withLock { st in
-            for h in changes { st.live[h.key] = h }
+            // A member's newer state is never replaced by an older one: the end of the cold start reports every
+            // state as the prober saw it then, and a transition made since may be queued before it.
+            for h in changes where (st.live[h.key]?.since ?? -.infinity) <= h.since { st.live[h.key] = h }
             if endCold { st.coldStart = false }
             _ = rebuild(&st, zonesChanged: false)
         }
@@ -354,13 +356,13 @@ public final class SnapshotPublisher: Sendable {
             let gslb = effectiveGSLB(st)
             if let snap = SnapshotBuilder().rebuildingPools(of: old, gslb: gslb, now: now, generation: gen) {
                 let report = publish(snap, &st, kind: .incremental, started: started, now: now)
-                logger.debug("published snapshot \(gen) (pools only): \(report.buildMicros) µs")
+                logger.debug("published snapshot \(gen) (pools only): \(report.buildMicros) µs", metadata: ["event": "snapshot.published"])
                 return report
             }
             let snap = SnapshotBuilder().build(index: old.zoneIndex, gslb: gslb, now: now, generation: gen)
             logIssues(snap, &st)
             let report = publish(snap, &st, kind: .gslb, started: started, now: now)
-            logger.info("published snapshot \(gen) (GSLB layer, zone index shared): \(snap.pools.count) pools, \(report.buildMicros) µs")
+            logger.info("published snapshot \(gen) (GSLB layer, zone index shared): \(snap.pools.count) pools, \(report.buildMicros) µs", metadata: ["event": "snapshot.published"])
             return report
         }
         do {
@@ -374,12 +376,12 @@ public final class SnapshotPublisher: Sendable {
             logIssues(snap, &st)
             let report = publish(snap, &st, kind: .full, started: started, now: now)
             let indexed = changed.map(\.origin.description).joined(separator: " ")
-            logger.info("published snapshot \(gen): \(snap.zones.count) zones (indexed: \(indexed.isEmpty ? "none" : indexed); \(keep.count) kept), \(snap.nameCount) names, \(snap.pools.count) pools, \(st.lastErrors.count) zone errors, \(report.buildMicros) µs")
+            logger.info("published snapshot \(gen): \(snap.zones.count) zones (indexed: \(indexed.isEmpty ? "none" : indexed); \(keep.count) kept), \(snap.nameCount) names, \(snap.pools.count) pools, \(st.lastErrors.count) zone errors, \(report.buildMicros) µs", metadata: ["event": "snapshot.published"])
             return report
         } catch {
             // The previous snapshot keeps serving.
             statsBox.withLock { $0.failedRebuilds += 1 }
-            logger.error("snapshot build failed, previous snapshot kept: \(error)")
+            logger.error("snapshot build failed, previous snapshot kept: \(error)", metadata: ["event": "snapshot.build_failed"])
             return Report(zones: [], errors: st.lastErrors + ["\(error)"], stale: [], issues: [], generation: st.generation,
                           buildMicros: 0)
         }
@@ -387,7 +389,7 @@ public final class SnapshotPublisher: Sendable {
 
     /// Logs the build's issues (pools left out, with why) when they differ from the last build's.
     private func logIssues(_ snap: ServingSnapshot, _ st: inout State) {
-        if snap.issues != st.lastIssues { for i in snap.issues { logger.warning("\(i)") } }
+        if snap.issues != st.lastIssues { for i in snap.issues { logger.warning("\(i)", metadata: ["event": "snapshot.issue"]) } }
         st.lastIssues = snap.issues
     }
 

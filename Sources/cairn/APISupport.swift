@@ -26,8 +26,7 @@ struct APIConnectionOptions: ParsableArguments {
 
     var url: String {
         if let api, !api.isEmpty { return api }
-        if let env = ProcessInfo.processInfo.environment["CAIRN_API"], !env.isEmpty { return env }
-        return "http://127.0.0.1:9053"
+        return Environment.api() ?? "http://127.0.0.1:9053"
     }
 
     func token() throws -> String? {
@@ -37,7 +36,7 @@ struct APIConnectionOptions: ParsableArguments {
             }
             return String(decoding: d, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         }
-        return ProcessInfo.processInfo.environment["CAIRN_TOKEN"]?.trimmingCharacters(in: .whitespacesAndNewlines)
+        return Environment.token()
     }
 
     func makeClient() throws -> APIClient {

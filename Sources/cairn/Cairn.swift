@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import GSLBCore
 
 @main
@@ -10,4 +11,19 @@ struct Cairn: ParsableCommand {
         subcommands: [Serve.self, CheckZone.self, Reload.self, Apply.self, Export.self, Explain.self]
             + localCommands + apiCommands + [DrillCommand.self]
     )
+
+    /// `cairn serve` gets the settings of the environment and of its `--config` file as flags first (`ServeSettings`).
+    static func main() {
+        var args = Array(CommandLine.arguments.dropFirst())
+        if args.first == "serve" {
+            do {
+                args = ["serve"] + (try ServeSettings.arguments(Array(args.dropFirst()),
+                                                                 environment: ProcessInfo.processInfo.environment))
+            } catch {
+                printError("cairn: \(error)".replacingOccurrences(of: "\n", with: "\ncairn: "))
+                Foundation.exit(ExitCode.validationFailure.rawValue)
+            }
+        }
+        main(args)
+    }
 }

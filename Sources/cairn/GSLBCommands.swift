@@ -9,14 +9,17 @@ import ZoneFiles
 
 /// Options shared by the commands that open the store and read the zones directly.
 struct StoreOptions: ParsableArguments {
-    @Option(help: "The SQLite file (created and migrated when missing).")
-    var db: String = "cairn.sqlite"
+    @Option(help: "The SQLite file (created and migrated when missing) \(StoreFlag.dbHelp).")
+    var db: String?
 
     @Option(help: StoreFlag.help)
     var store: String?
 
-    @Option(help: "Directory of zone files (pools must fall inside these zones).")
-    var zones: String = "zones"
+    @Option(help: "Directory of zone files (pools must fall inside these zones) (default: $CAIRN_ZONES, else zones).")
+    var zones: String?
+
+    /// `--zones`, else `CAIRN_ZONES`, else `zones`.
+    var zoneDirectory: String { Environment.zonesDirectory(flag: zones) }
 
     func openStore() throws -> Store { try StoreFlag.open(db: db, store: store) }
 
@@ -29,7 +32,7 @@ struct StoreOptions: ParsableArguments {
 
     /// A snapshot of the static zones only: what the validator checks pools against.
     func zoneSnapshot() throws -> ServingSnapshot {
-        let (zs, errors) = ZoneDirectory.load(directory: zones)
+        let (zs, errors) = ZoneDirectory.load(directory: zoneDirectory)
         for e in errors { FileHandle.standardError.write("cairn: \(e)\n".data(using: .utf8)!) }
         return try SnapshotBuilder().build(zones: zs)
     }
@@ -174,8 +177,8 @@ struct Applied: Encodable {
 struct Export: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Print the store's GSLB configuration in the `cairn apply` format.")
 
-    @Option(help: "The SQLite file.")
-    var db: String = "cairn.sqlite"
+    @Option(help: "The SQLite file \(StoreFlag.dbHelp).")
+    var db: String?
 
     @Option(help: StoreFlag.help)
     var store: String?
@@ -227,7 +230,7 @@ struct Explain: ParsableCommand {
         let qname = try DomainName(name.hasSuffix(".") ? name : name + ".")
         // Without --db/--zones the running server explains, with its live health and overrides.
         guard db != nil || zones != nil || store != nil else { return try explainByAPI(name: qname.description, type: t.description) }
-        let (zs, _) = ZoneDirectory.load(directory: zones ?? "zones")
+        let (zs, _) = ZoneDirectory.load(directory: Environment.zonesDirectory(flag: zones))
         let state = try StoreFlag.openExisting(db: db, store: store).loadState()
         let snap = try SnapshotBuilder().build(zones: zs, gslb: state, now: Date().timeIntervalSince1970)
         let ex = snap.explain(name: qname, type: t, client: c, ecs: subnet)

@@ -5,7 +5,7 @@ import GSLBStore
 
 /// `--db FILE` / `--store URL`: the store a local command opens.
 struct LocalStoreOptions: ParsableArguments {
-    @Option(help: "The SQLite store.") var db: String = "cairn.sqlite"
+    @Option(help: "The SQLite store \(StoreFlag.dbHelp).") var db: String?
     @Option(help: StoreFlag.help) var store: String?
 
     func open() throws -> Store { try StoreFlag.open(db: db, store: store) }
@@ -156,6 +156,6 @@ struct Backup: ParsableCommand {
     func run() throws {
         let store = try storeOptions.openExisting()
         try store.backup(to: file)
-        print("backed up \(store.path ?? storeOptions.db) to \(file)")
+        print("backed up \(store.path ?? store.location.description) to \(file)")
     }
 }

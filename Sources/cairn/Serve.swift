@@ -15,6 +15,9 @@ import NIOPosix
 struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Serve the zones in a directory over UDP and TCP.")
 
+    @Option(help: ArgumentHelp("Read settings from this YAML file: the long names of these flags as keys; flags and CAIRN_STORE/CAIRN_DB/CAIRN_ZONES win over it (docs/operations.md, \"Settings\").", valueName: "file"))
+    var config: String?
+
     @Option(help: "Directory of RFC 1035 zone files, one `ORIGIN.zone` per zone.")
     var zones: String = "zones"
 
@@ -42,8 +45,8 @@ struct Serve: ParsableCommand {
     @Option(help: "Open TCP connections from one client address at most; past it that address's longest-idle one is closed (0: no per-address cap).")
     var tcpMaxConnectionsPerAddress: Int = DNSTCPLimits.defaultMaxConnectionsPerAddress
 
-    @Option(help: "The SQLite store of sites, pools, members, topology, health and overrides (created and migrated on start).")
-    var db: String = "cairn.sqlite"
+    @Option(help: "The SQLite store of sites, pools, members, topology, health and overrides (created and migrated on start) \(StoreFlag.dbHelp).")
+    var db: String?
 
     @Option(help: StoreFlag.help)
     var store: String?
@@ -74,6 +77,9 @@ struct Serve: ParsableCommand {
 
     @Option(help: "trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
+
+    @Option(help: "text (TIME LEVEL LABEL: METADATA [SOURCE] MESSAGE), json (one object per line) or journald (text with a <N> syslog priority prefix, for systemd); every line has an event.")
+    var logFormat: String = "text"
 
     @Option(help: "HOST:PORT of the admin API (JSON over HTTP, /metrics, /healthz, /readyz); empty = no API.")
     var api: String = "127.0.0.1:9053"
@@ -169,6 +175,9 @@ struct Serve: ParsableCommand {
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level: unknown level \"\(logLevel)\"")
         }
+        guard LogFormat(rawValue: logFormat) != nil else {
+            throw ValidationError("--log-format: expected text, json or journald, not \"\(logFormat)\"")
+        }
         for d in dns { _ = try HostPort.parse(d, option: "--dns") }
         if !metrics.isEmpty { _ = try HostPort.parse(metrics, option: "--metrics") }
         guard (512...65535).contains(maxUdpSize) else { throw ValidationError("--max-udp-size: must be 512...65535") }
@@ -197,12 +206,8 @@ struct Serve: ParsableCommand {
     }
 
     func run() throws {
-        let level = Logger.Level(rawValue: logLevel) ?? .info
-        LoggingSystem.bootstrap { label in
-            var h = StreamLogHandler.standardError(label: label)
-            h.logLevel = level
-            return h
-        }
+        let format = LogFormat(rawValue: logFormat) ?? .text
+        CairnLogHandler.bootstrap(format: format, level: Logger.Level(rawValue: logLevel) ?? .info)
         let logger = Logger(label: "cairn")
         // --user: look the account up and forbid new privileges before any thread exists
         // (NoNewPrivs is inherited by the threads created after it).
@@ -212,43 +217,69 @@ struct Serve: ParsableCommand {
                 account = try Privileges.lookup(user: user)
                 try Privileges.forbidNewPrivileges()
             } catch {
-                logger.critical("\(error)")
+                logger.critical("\(error)", metadata: ["event": "start.failed"])
                 throw ExitCode(1)
             }
         }
         let started = DispatchTime.now()
         let config = try daemonConfiguration(user: account, logger: logger)
         if let path = config.storeLocation.sqlitePath, !FileManager.default.fileExists(atPath: path) {
-            logger.notice("creating a new, empty store at \(StoreFlag.absolutePath(path))")
+            logger.notice("creating a new, empty store at \(StoreFlag.absolutePath(path))", metadata: ["event": "store.created"])
         }
         let daemon: Daemon
         do { daemon = try Daemon.make(config, logger: logger) } catch {
-            logger.critical("\(error)")
+            logger.critical("\(error)", metadata: ["event": "start.failed"])
             throw ExitCode(1)
         }
-        for b in daemon.dnsBound { FileHandle.standardError.write("cairn: listening \(b)\n".data(using: .utf8)!) }
+        // The listening lines once every listener is bound: DNS now, the admin API and --metrics when their
+        // services listen. A script that sees them can use every one of them.
+        let listening = Listening(dns: daemon.dnsBound.map { "listening \($0)" },
+                                  waitingFor: (api.isEmpty ? 0 : 1) + (metrics.isEmpty ? 0 : 1)) { lines in
+            for (text, kind) in lines {
+                switch kind {
+                case .dns: announce(text, event: "dns.listening", format: format, logger: logger)
+                case .api: announce(text, event: "api.listening", format: format, logger: logger)
+                case .metrics: announce(text, event: "metrics.listening", format: format, logger: logger)
+                }
+            }
+            let ms = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e6
+            logger.info("ready in \(String(format: "%.1f", ms)) ms", metadata: ["event": "ready"])
+        }
         let scheme = apiTlsCert == nil ? "http" : "https"
         let failed = Outcome()
         let done = DispatchSemaphore(value: 0)
         Task.detached {
             do {
                 try await daemon.run(onAPIBound: { address in
-                    FileHandle.standardError.write("cairn: listening api \(address) (\(scheme))\n".data(using: .utf8)!)
-                    let ms = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e6
-                    logger.info("ready in \(String(format: "%.1f", ms)) ms")
+                    listening.bound("listening api \(address) (\(scheme))", .api)
                 }, onMetricsBound: { address in
-                    FileHandle.standardError.write("cairn: listening metrics \(address) (http)\n".data(using: .utf8)!)
+                    listening.bound("listening metrics \(address) (http)", .metrics)
                 })
             } catch {
                 failed.error.withLock { $0 = error }
             }
             done.signal()
         }
-        if api.isEmpty { logger.info("ready in \(String(format: "%.1f", Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e6)) ms") }
+        listening.bound(nil, .dns)
         done.wait()
         if let error = failed.error.withLock({ $0 }) {
-            logger.critical("\(daemon.apiBound == nil && !api.isEmpty ? "the admin API could not listen on \(api): " : "")\(error)")
+            // A listener that could not bind names its flag (ListenError); a service that failed later says why.
+            if listening.complete {
+                logger.critical("\(error)", metadata: ["event": "serve.failed"])
+            } else {
+                logger.critical("\(error)", metadata: ["event": "start.failed"])
+            }
             throw ExitCode(1)
+        }
+    }
+
+    /// A `listening` line: in the text format as it has always been (`cairn: listening udp 127.0.0.1:5300`, what
+    /// scripts wait for), in the others a `notice` log line with `event` (so that every stderr line is one).
+    func announce(_ text: String, event: String, format: LogFormat, logger: Logger) {
+        if format == .text {
+            FileHandle.standardError.write("cairn: \(text)\n".data(using: .utf8)!)
+        } else {
+            logger.notice("\(text)", metadata: ["event": .string(event)])
         }
     }
 
@@ -273,7 +304,7 @@ struct Serve: ParsableCommand {
                     (RLIMIT_NOFILE), \(tcpMaxConnections + 1) are kept for DNS over TCP, \(probeConcurrency) for probes and \
                     \(DescriptorBudget.fixedReserve) for the rest; raise the hard limit (LimitNOFILE=, ulimit -Hn) or lower \
                     --probe-concurrency or --tcp-max-connections
-                    """)
+                    """, metadata: ["event": "api.connections_lowered"])
             }
         }
         var apiConfig: AdminAPIConfiguration?
@@ -286,7 +317,7 @@ struct Serve: ParsableCommand {
             apiConfig?.requireIfMatch = apiRequireIfMatch
         }
         var config = DaemonConfiguration(
-            zones: zones, db: db, store: try StoreFlag.location(db: db, store: store),
+            zones: zones, db: db ?? "cairn.sqlite", store: try StoreFlag.location(db: db, store: store),
             dns: DNSServerConfiguration(
                 addresses: addresses.map { ($0.host, $0.port) }, udpWorkers: udpWorkers, maxUDPPayload: maxUdpSize,
                 tcpIdleTimeout: .seconds(Int64(tcpIdleTimeout)), tcpWriteTimeout: .seconds(Int64(tcpWriteTimeout)),
@@ -423,6 +454,40 @@ let RLIMIT_NOFILE_VALUE = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
 #else
 let RLIMIT_NOFILE_VALUE = RLIMIT_NOFILE
 #endif
+
+/// The listening lines of `cairn serve`, held until every listener is bound, then given to `print` at once, in
+/// order: DNS, the API, `--metrics`.
+final class Listening: Sendable {
+    enum Kind: Int, Sendable { case dns, api, metrics }
+    private struct State {
+        var lines: [(String, Kind)]
+        var waiting: Int
+        var dnsDone = false
+        var printed = false
+    }
+    private let state: Mutex<State>
+    private let print: @Sendable ([(String, Kind)]) -> Void
+
+    init(dns: [String], waitingFor: Int, print: @escaping @Sendable ([(String, Kind)]) -> Void) {
+        state = Mutex(State(lines: dns.map { ($0, .dns) }, waiting: waitingFor))
+        self.print = print
+    }
+
+    /// Every listener reported: the lines are out.
+    var complete: Bool { state.withLock { $0.printed } }
+
+    /// A listener is bound (`nil` for DNS, whose lines came with `init`); the last one prints them all.
+    func bound(_ line: String?, _ kind: Kind) {
+        let out: [(String, Kind)]? = state.withLock { s in
+            if kind == .dns { s.dnsDone = true } else { s.waiting -= 1 }
+            if let line { s.lines.append((line, kind)) }
+            guard s.dnsDone, s.waiting == 0, !s.printed else { return nil }
+            s.printed = true
+            return s.lines.sorted { $0.1.rawValue < $1.1.rawValue }
+        }
+        if let out { print(out) }
+    }
+}
 
 /// What the daemon's task reports to the waiting main thread.
 final class Outcome: Sendable {

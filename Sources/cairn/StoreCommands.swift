@@ -10,20 +10,31 @@ enum StoreFlag {
             + "the password comes from PGPASSWORD or a passfile (~/.pgpass), never from the URL.",
         valueName: "url")
 
-    /// The store of `--store` when given, else the SQLite file of `--db`. Both at once is refused
-    /// when `--db` is not its default.
-    static func location(db: String?, store: String?, defaultDB: String = "cairn.sqlite") throws -> StoreLocation {
-        guard let store else { return .sqlite(path: db ?? defaultDB) }
-        if let db, db != defaultDB {
+    /// `--db`'s help: the default is the environment's store, else `cairn.sqlite`.
+    static let dbHelp = "(default: $CAIRN_STORE or $CAIRN_DB, else cairn.sqlite)"
+
+    /// Where every command's store is, the one rule (docs/operations.md, "Settings"): `--store URL` or `--db FILE`
+    /// (both at once is refused), else `CAIRN_STORE` (or its alias `CAIRN_DB`, as `--store` takes it), else
+    /// `cairn.sqlite` in the working directory.
+    static func location(db: String?, store: String?,
+                         environment: [String: String] = ProcessInfo.processInfo.environment) throws -> StoreLocation {
+        let text: String
+        switch (db, store) {
+        case (.some, .some):
             throw ValidationError("--db and --store both name a store: give one (--db FILE means --store sqlite:FILE)")
+        case (.some(let db), nil): return .sqlite(path: db)
+        case (nil, .some(let store)): text = store
+        case (nil, nil):
+            guard let env = Environment.store(environment) else { return .sqlite(path: "cairn.sqlite") }
+            text = env.value
         }
-        do { return try StoreLocation(store) } catch let error as StoreError { throw ValidationError(error.message) }
+        do { return try StoreLocation(text) } catch let error as StoreError { throw ValidationError(error.message) }
     }
 
     /// Opens the store, creating (and migrating) a SQLite file that is not there yet: then it says so, with the
     /// absolute path, on stderr (a typo in --db or another working directory is seen at once).
-    static func open(db: String?, store: String?, defaultDB: String = "cairn.sqlite") throws -> Store {
-        let place = try location(db: db, store: store, defaultDB: defaultDB)
+    static func open(db: String?, store: String?) throws -> Store {
+        let place = try location(db: db, store: store)
         let absent = place.sqlitePath.map { !FileManager.default.fileExists(atPath: $0) } ?? false
         // Audit rows written by the command name the host it ran on.
         let opened = try Store(location: place, node: ProcessInfo.processInfo.hostName)
@@ -33,10 +44,10 @@ enum StoreFlag {
 
     /// Opens a store that must exist: commands that only read one (backup, export, token list, offline explain)
     /// refuse a SQLite file that is not there instead of creating an empty store and reporting on it.
-    static func openExisting(db: String?, store: String?, defaultDB: String = "cairn.sqlite") throws -> Store {
-        let place = try location(db: db, store: store, defaultDB: defaultDB)
+    static func openExisting(db: String?, store: String?) throws -> Store {
+        let place = try location(db: db, store: store)
         if let path = place.sqlitePath, !FileManager.default.fileExists(atPath: path) {
-            printError("cairn: no store at \(absolutePath(path)): give --db FILE or --store URL (cairn apply, cairn token create and cairn serve create one)")
+            printError("cairn: no store at \(absolutePath(path)): give --db FILE, --store URL or CAIRN_STORE (cairn apply, cairn token create and cairn serve create one)")
             throw ExitCode(1)
         }
         return try Store(location: place, node: ProcessInfo.processInfo.hostName)

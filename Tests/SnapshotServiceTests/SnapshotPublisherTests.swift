@@ -126,6 +126,24 @@ import Testing
         }
     }
 
+    /// The end of the cold start reports every member's state as it was when the first round ended; a transition
+    /// made after that may be queued first. The older report must not undo it (seen: a member that went down during
+    /// the first round's end kept being answered as up).
+    @Test func anOlderHealthReportQueuedAfterATransitionDoesNotUndoIt() throws {
+        let publisher = SnapshotPublisher(source: CountingZones(), repository: Store(Self.config(weight: 100)))
+        publisher.reload()
+        let key = MemberKey(pool: "www.pub.test.", address: "192.0.2.1")
+        publisher.applyHealth([MemberHealth(key: key, state: .down, since: 20)])
+        publisher.applyHealth([MemberHealth(key: key, state: .up, since: 10)], endColdStart: true)
+        publisher.flushHealth()
+        let member = try #require(publisher.box.load().pools[0].members.first { $0.member.address == "192.0.2.1" })
+        #expect(member.real == .down)
+        // a later transition still applies
+        publisher.applyHealth([MemberHealth(key: key, state: .up, since: 30)])
+        publisher.flushHealth()
+        #expect(publisher.box.load().pools[0].members.first { $0.member.address == "192.0.2.1" }?.real == .up)
+    }
+
     @Test func aReloadWithEveryZoneUnchangedKeepsTheSnapshotAndOneChangedZoneIsIndexedAlone() throws {
         let zones = ChangingZones()
         let publisher = SnapshotPublisher(source: zones)

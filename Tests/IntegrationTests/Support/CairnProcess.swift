@@ -47,8 +47,11 @@ final class CairnProcess {
             process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         }
         var args = args
-        // Every server gets its own store unless the test names one: no two tests share a file.
-        if args.first == "serve" && !args.contains("--db") && !args.contains("--store") {
+        // Every server gets its own store unless the test names one (a flag, CAIRN_STORE or CAIRN_DB, or a
+        // --config file): no two tests share a file.
+        let named = args.contains("--db") || args.contains("--store") || args.contains("--config")
+            || environment["CAIRN_STORE"] != nil || environment["CAIRN_DB"] != nil
+        if args.first == "serve" && !named {
             args += ["--db", FileManager.default.temporaryDirectory.appendingPathComponent("cairn-\(UUID().uuidString).sqlite").path]
         }
         // ... and, on a shared (PostgreSQL) store, its own local cache (the default is in the working directory).
@@ -56,7 +59,7 @@ final class CairnProcess {
             args += ["--store-cache", FileManager.default.temporaryDirectory.appendingPathComponent("cairn-\(UUID().uuidString).store-cache.json").path]
         }
         // ... and its own ephemeral admin API port (the default 9053 would collide).
-        if args.first == "serve" && !args.contains("--api") {
+        if args.first == "serve" && !args.contains("--api") && !args.contains("--config") {
             args += ["--api", "127.0.0.1:0"]
         }
         process.arguments = args
@@ -87,17 +90,17 @@ final class CairnProcess {
         throw CairnProcessError.didNotListen(stderr.value)
     }
 
-    static func listenPort(in log: String) -> Int? {
-        for line in log.split(separator: "\n") where line.hasPrefix("cairn: listening udp ") {
-            if let p = line.split(separator: ":").last, let v = Int(p) { return v }
-        }
-        return nil
-    }
+    /// From `cairn: listening udp 127.0.0.1:PORT`, or the same text in a `--log-format json|journald` line.
+    static func listenPort(in log: String) -> Int? { port(after: "listening udp ", in: log) }
 
-    /// From `cairn: listening api 127.0.0.1:PORT (http)`.
-    static func apiPort(in log: String) -> Int? {
-        for line in log.split(separator: "\n") where line.hasPrefix("cairn: listening api ") {
-            let addr = line.dropFirst("cairn: listening api ".count).split(separator: " ").first ?? ""
+    /// From `cairn: listening api 127.0.0.1:PORT (http)` (or its json/journald line).
+    static func apiPort(in log: String) -> Int? { port(after: "listening api ", in: log) }
+
+    /// The port of the first `HOST:PORT` that follows `marker` in a line.
+    static func port(after marker: String, in log: String) -> Int? {
+        for line in log.split(separator: "\n") {
+            guard let r = line.range(of: marker) else { continue }
+            let addr = line[r.upperBound...].prefix { $0 != " " && $0 != "\"" }
             if let p = addr.split(separator: ":").last, let v = Int(p) { return v }
         }
         return nil
