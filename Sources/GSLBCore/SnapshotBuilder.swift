@@ -286,7 +286,7 @@ public struct SnapshotBuilder {
             for (pi, n) in poolNames[zi] ?? [] {
                 let p = gslb.config.pools[pi]
                 let pl = place(n, zone: zi)
-                if let s = pl.node, s.rrset(p.recordType) != nil || s.rrset(.cname) != nil {
+                if let s = pl.node, s.rrset(p.recordType) != nil || s.rrset(.cname) != nil || (p.isCNAME && !s.rrsets.isEmpty) {
                     issues.append("pool \(p.name) \(p.type): conflicts with static data at that name; left out")
                     continue
                 }
@@ -312,6 +312,10 @@ public struct SnapshotBuilder {
                 }()
                 if slotTypes[slot].contains(p.recordType) {
                     issues.append("pool \(p.name) \(p.type): defined twice; second left out")
+                    continue
+                }
+                if !slotTypes[slot].isEmpty && (p.isCNAME || slotTypes[slot].contains(.cname)) {
+                    issues.append("pool \(p.name) \(p.type): a CNAME pool's name has no other pool; left out")
                     continue
                 }
                 slotTypes[slot].append(p.recordType)
@@ -443,7 +447,16 @@ public struct SnapshotBuilder {
             }
             var memberSlots: [Int32] = []
             let views: [MemberView] = p.members.enumerated().compactMap { j, m in
-                guard let addr = ClientAddress(text: m.address), (addr.family == 4) == (p.recordType == .a) else {
+                let addr: ClientAddress
+                if p.isCNAME {
+                    guard m.isTarget, (try? DomainName(m.address)) != nil else {
+                        issues.append("pool \(p.name): member \(m.address) is not a target name")
+                        return nil
+                    }
+                    addr = .unknown
+                } else if let a = ClientAddress(text: m.address), (a.family == 4) == (p.recordType == .a) {
+                    addr = a
+                } else {
                     issues.append("pool \(p.name): member \(m.address) is not an address of type \(p.type)")
                     return nil
                 }
