@@ -495,8 +495,10 @@ extension ConfigValidator {
         /// at most 63 of letters, digits, `-` and `_`), once per pool; an address only as `probe.address`.
         mutating func checkTarget(_ mp: String, _ m: Member, _ j: Int, _ seen: inout [DomainName: Int]) {
             if m.address.isEmpty { add(mp + ".target", "required (a CNAME pool's members are target names)"); return }
-            if parseAddress(m.address) != nil {
-                add(mp + ".address", "a CNAME pool's members are target names, not addresses (an address to probe goes in probe.address)")
+            // Written `address:` (no dot added), or `target:` with an address in it (a dot added).
+            if parseAddress(m.isTarget ? String(m.address.dropLast()) : m.address) != nil {
+                add(mp + (m.isTarget ? ".target" : ".address"),
+                    "a CNAME pool's members are target names, not addresses (an address to probe goes in probe.address)")
                 return
             }
             switch parseServiceName(m.address) {

@@ -45,6 +45,7 @@ import Testing
               - {site: fra, target: ok.example.net.}
               - {site: fra, target: OK.example.net}
               - {site: fra, target: "\(String(repeating: "a", count: 64)).example.net."}
+              - {site: fra, target: 192.0.2.9}
           - name: www.example.com.
             members:
               - {site: fra, target: fra1.example.com.}
@@ -68,6 +69,7 @@ import Testing
             "pools[0].members[1].address: a CNAME pool's members are target names, not addresses (an address to probe goes in probe.address)",
             "pools[0].members[4].target: duplicate target OK.example.net. in this pool (also members[3])",
             "pools[0].members[5].target: \"\(String(repeating: "a", count: 64)).example.net.\" is not a valid DNS name: label longer than 63 octets",
+            "pools[0].members[6].target: a CNAME pool's members are target names, not addresses (an address to probe goes in probe.address)",
             "pools[1].members[0].target: only CNAME pools have target names; a A pool's members have an address",
             "pools[2].name: conflicts with static data: mail.example.com. has a CNAME in the zone",
             "pools[3].name: conflicts with static data: a CNAME pool's name can have no other data, and git.example.com. has A, AAAA records in the zone",
