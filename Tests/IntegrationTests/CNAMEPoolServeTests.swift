@@ -6,12 +6,9 @@ import Testing
 /// over real UDP and TCP, targets are probed at their addresses in the zone by real TCP probes, and a killed
 /// listener moves the answer to the next target.
 @Suite(.serialized) struct CNAMEPoolServeTests {
-    static let zone = """
-    $ORIGIN gslb.test.
-    $TTL 300
-    @   IN SOA ns hostmaster 1 3600 600 86400 60
-    @   IN NS  ns
-    ns  IN A   192.0.2.53
+    /// GSLBTests' zone with the two targets' addresses.
+    static let zone = GSLBTests.zone + """
+
     fra IN A   127.0.0.141
     ams IN A   127.0.0.142
     """
