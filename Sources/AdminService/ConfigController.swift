@@ -438,10 +438,7 @@ struct ConfigController: AdminController {
     // MARK: - Members
 
     static func sameAddress(_ a: String, _ b: String) -> Bool {
-        if let x = ClientAddress(text: a), let y = ClientAddress(text: b) { return x == y }
-        // Target names (CNAME pools), with or without their trailing dot, in any case.
-        func name(_ s: String) -> String { (s.hasSuffix(".") ? String(s.dropLast()) : s).lowercased() }
-        return name(a) == name(b)
+        Member.sameIdentity(a, b)
     }
 
     func listMembers(_ c: Call) throws -> Reply {

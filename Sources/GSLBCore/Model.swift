@@ -136,6 +136,15 @@ public struct Pool: Hashable, Sendable {
 extension Member {
     /// True for a member written as a name (`target`): an address never ends with a dot, a target always does.
     public var isTarget: Bool { address.hasSuffix(".") }
+
+    /// Whether two member identities (`address`, or a CNAME pool's target) name the same member: addresses
+    /// compared as addresses (`2001:db8::1` is `2001:db8:0::1`), names without case and with or without the
+    /// trailing dot.
+    public static func sameIdentity(_ a: String, _ b: String) -> Bool {
+        if let x = ClientAddress(text: a), let y = ClientAddress(text: b) { return x == y }
+        func name(_ s: String) -> String { (s.hasSuffix(".") ? String(s.dropLast()) : s).lowercased() }
+        return name(a) == name(b)
+    }
 }
 
 /// A client network mapped to a region, a site, or a location (longest prefix wins).

@@ -184,3 +184,16 @@ import Testing
         #expect(snap.probeAddress(ofTarget: "cdn.example.net.") == nil)
     }
 }
+
+extension CNAMEPoolTests {
+    /// A drill of a CNAME pool's member names it by its target; the plan shows the answer moving to the next.
+    @Test func aDrillOfATargetPlansTheMoveToTheNextTarget() throws {
+        let snap = try Self.snapshot([Self.pool(["fra.gslb.test.", "ams.gslb.test."])])
+        let target = try DrillPlanner.resolve(DrillTarget(scope: .member, name: "www.gslb.test/FRA.gslb.test"), in: snap)
+        #expect(target.name == "www.gslb.test./fra.gslb.test.")
+        let plan = try DrillPlanner.plan(target, snapshot: snap, now: 1000)
+        let pool = try #require(plan.pools.first)
+        #expect(pool.type == "CNAME")
+        #expect(pool.entries.allSatisfy { $0.now.addresses == ["fra.gslb.test."] && $0.failed.addresses == ["ams.gslb.test."] })
+    }
+}
