@@ -197,3 +197,26 @@ extension CNAMEPoolTests {
         #expect(pool.entries.allSatisfy { $0.now.addresses == ["fra.gslb.test."] && $0.failed.addresses == ["ams.gslb.test."] })
     }
 }
+
+extension CNAMEPoolTests {
+    /// A target that is one of Cairn's own pools is not probed: its member is down when that pool has no eligible
+    /// member, and a health change of the target pool alone (the incremental rebuild) moves the CNAME pool too.
+    @Test func aTargetPoolWithoutEligibleMembersTakesItsTargetDown() throws {
+        let cname = Self.pool(["origin.gslb.test.", "fra.gslb.test."])
+        let origin = Pool(name: "origin.gslb.test.", policy: .failover, fallback: .none, members: [Member(site: "fra", address: "192.0.2.77")])
+        let state = GSLBState(config: GSLBConfig(sites: F.sites, pools: [cname, origin], topology: F.topology))
+        let healthy = try SnapshotBuilder().build(zones: Self.zones(), gslb: state, now: 1000)
+        #expect(Self.lines(try Self.ask(healthy).0.answer) == ["www.gslb.test. CNAME origin.gslb.test.", "origin.gslb.test. A 192.0.2.77"])
+        var down = state
+        down.health = [F.down("origin.gslb.test.", "192.0.2.77")]
+        let rebuilt = try #require(SnapshotBuilder().rebuildingPools(of: healthy, gslb: down, now: 1000, generation: 2))
+        #expect(Self.lines(try Self.ask(rebuilt).0.answer) == ["www.gslb.test. CNAME fra.gslb.test.", "fra.gslb.test. A 192.0.2.10"])
+        let e = rebuilt.explain(name: try DomainName("www.gslb.test."), type: .a, client: ClientAddress(text: "192.0.2.200")!, ecs: nil)
+        #expect(e.members.first?.why == "skipped: target pool origin.gslb.test. has no eligible member")
+        // Two CNAME pools pointing at each other: built once each, no recursion without end.
+        let a = Self.pool(["b.gslb.test."], name: "a.gslb.test."), b = Self.pool(["a.gslb.test."], name: "b.gslb.test.")
+        let loop = try Self.snapshot([a, b])
+        #expect(loop.pools.count == 2)
+        #expect(try Self.ask(loop, "a.gslb.test.").0.answer.count == 2)
+    }
+}
