@@ -330,7 +330,7 @@ struct ConfigController: AdminController {
         var matches = config.pools.indices.filter { config.pools[$0].name.lowercased() == name }
         if let t = c.query("type") {
             let type = t.uppercased()
-            guard type == "A" || type == "AAAA" else { throw APIError.badRequest("type", "expected A or AAAA") }
+            guard type == "A" || type == "AAAA" || type == "CNAME" else { throw APIError.badRequest("type", "expected A, AAAA or CNAME") }
             matches = matches.filter { config.pools[$0].type == type }
         }
         guard !matches.isEmpty else { throw APIError.notFound("no pool \(name)\(c.query("type").map { " of type \($0.uppercased())" } ?? "")") }
@@ -438,8 +438,7 @@ struct ConfigController: AdminController {
     // MARK: - Members
 
     static func sameAddress(_ a: String, _ b: String) -> Bool {
-        if let x = ClientAddress(text: a), let y = ClientAddress(text: b) { return x == y }
-        return a.lowercased() == b.lowercased()
+        Member.sameIdentity(a, b)
     }
 
     func listMembers(_ c: Call) throws -> Reply {
@@ -494,12 +493,14 @@ struct ConfigController: AdminController {
         guard let existing = pool.members.first(where: { Self.sameAddress($0.address, address) }) else {
             throw APIError.notFound("no member \(address) in \(pool.name)")
         }
-        if let given = d["address"] {
+        // A CNAME pool's member is named by its `target`, an A or AAAA pool's by its `address`.
+        let field = existing.isTarget ? "target" : "address"
+        if let given = d[field] {
             guard let g = given as? String, Self.sameAddress(g, existing.address) else {
-                throw APIError.invalid("address", "does not match the address in the path (\(existing.address))")
+                throw APIError.invalid(field, "does not match the \(field) in the path (\(existing.address))")
             }
         }
-        d["address"] = existing.address
+        d[field] = existing.address
         if d["site"] == nil { d["site"] = existing.site }
         let member = try decodeMember(d, pool: pool)
         let expected = try ifMatch(c).map { [Keys.member(pool, existing.address): $0] } ?? [:]

@@ -17,7 +17,7 @@ struct ExplainController: AdminController {
     func explain(_ c: AdminAPI.Call) throws -> AdminAPI.Reply {
         guard let rawName = c.query("name"), !rawName.isEmpty else { throw APIError.badRequest("name", "required: the name asked") }
         let typeText = (c.query("type") ?? "A").uppercased()
-        guard let t = RecordType(name: typeText), t == .a || t == .aaaa else { throw APIError.badRequest("type", "expected A or AAAA") }
+        guard let t = RecordType(name: typeText), t == .a || t == .aaaa || t == .cname else { throw APIError.badRequest("type", "expected A, AAAA or CNAME") }
         let clientText = c.query("client") ?? c.context.remote
         guard let client = ClientAddress(text: clientText) else { throw APIError.badRequest("client", "not an IP address: \(clientText)") }
         var subnet: CIDR?

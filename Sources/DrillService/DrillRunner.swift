@@ -295,7 +295,8 @@ public final class DrillRunner: Sendable {
     func keys(for plan: DrillPlan) -> [Key] {
         var out: [Key] = []
         for p in plan.pools {
-            let type: RecordType = p.type == "AAAA" ? .aaaa : .a
+            // A CNAME pool is measured by its CNAME (the chosen target), not by the target's addresses.
+            let type: RecordType = p.type == "AAAA" ? .aaaa : p.type == "CNAME" ? .cname : .a
             guard let name = try? DomainName(p.pool) else { continue }
             for e in p.entries {
                 var options: [(code: UInt16, data: [UInt8])] = []
@@ -312,8 +313,7 @@ public final class DrillRunner: Sendable {
         case .site: return addresses.contains { sites["\(pool)|\($0)"] == target.name }
         case .member:
             let addr = target.name.split(separator: "/", maxSplits: 1).last.map(String.init) ?? ""
-            let want = ClientAddress(text: addr)
-            return addresses.contains { ClientAddress(text: $0) == want }
+            return addresses.contains { Member.sameIdentity($0, addr) }
         case .pool: return !addresses.isEmpty
         }
     }

@@ -471,18 +471,27 @@ public final class AnswerEngine {
             if visited.contains(where: { $0 == name.key[...] }) { return (.noError, aa) }
             visited.append(name.key[...])
 
-            if data.poolSlot >= 0, let pool = q.qtype == .any ? snapshot.pools(at: data).first : snapshot.pool(at: data, q.qtype) {
+            // A CNAME pool answers every type (no other data is at its name), as a static CNAME does.
+            if data.poolSlot >= 0, let pool = q.qtype == .any ? snapshot.pools(at: data).first
+                : snapshot.pool(at: data, q.qtype) ?? snapshot.pool(at: data, .cname) {
                 let net = clientNetwork(q, useECS: pool.pool.ecs)
                 let d = pool.select(client: net, rng: &rng, counter: &roundRobinCounter)
                 tally.countPool(d.slots, fallbackSlot: d.fallback ? pool.fallbackSlot : nil, layout: snapshot.tallyLayout)
-                // The scope speaks of the ECS subnet only when that subnet decided.
-                ecsScope = net?.fromECS == true ? d.scope : 0
+                // The scope speaks of the ECS subnet only when that subnet decided; along a chain of pools
+                // (a CNAME pool to a pool), the narrowest subnet any of them depended on.
+                if net?.fromECS == true { ecsScope = max(ecsScope, d.scope) }
                 if d.servfail { return (.servFail, aa) }
                 if d.records.isEmpty {
                     nodata(name, data, qtype: q.qtype, zone: zone, snapshot: snapshot)
                 } else {
                     answer.append(Item(owner: name, records: d.records[...], zone: data.zone, signedOwner: expanded))
                     proveExpansion(expanded, name: name, encloser: node, zone: zone, snapshot: snapshot)
+                    // The chosen target is chased as a static CNAME's is (below), unless the CNAME is the answer.
+                    if pool.type == .cname, q.qtype != .cname, q.qtype != .any, let target = d.records[0].target {
+                        name = target
+                        first = false
+                        continue
+                    }
                 }
                 return (.noError, aa)
             }

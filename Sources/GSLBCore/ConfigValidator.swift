@@ -400,8 +400,8 @@ extension ConfigValidator {
             for i in poolIndices {
                 let pool = config.pools[i]
                 let p = "pools[\(i)]"
-                let validType = pool.type == "A" || pool.type == "AAAA"
-                if !validType { add(p + ".type", "\(quoted(pool.type)) must be A or AAAA") }
+                let validType = pool.type == "A" || pool.type == "AAAA" || pool.isCNAME
+                if !validType { add(p + ".type", "\(quoted(pool.type)) must be A, AAAA or CNAME") }
                 var parsed: DomainName?
                 switch parseServiceName(pool.name) {
                 case .failure(let e): add(p + ".name", e.message)
@@ -415,11 +415,17 @@ extension ConfigValidator {
                     } else {
                         byKey[key] = i
                     }
+                    let others = typesByName[n, default: []]
+                    if !others.isEmpty && (pool.isCNAME || others.contains("CNAME")) && !others.contains(pool.type) {
+                        // RFC 1034 §3.6.2: no other data at a CNAME's name.
+                        add(p + ".name", "a CNAME pool's name can have no other pool: \(n) also has a pool of type \(others.sorted().joined(separator: "/"))")
+                    }
                     typesByName[n, default: []].insert(pool.type)
                 }
                 names[i] = parsed
                 range(p + ".ttl", pool.ttl, ttlRange)
                 range(p + ".answers", pool.answers, answersRange)
+                if pool.isCNAME && pool.answers != 1 { add(p + ".answers", "a CNAME pool answers one target: must be 1") }
                 if let m = pool.monitor, !monitorNames.contains(m) { add(p + ".monitor", "unknown monitor \(quoted(m))") }
                 if let rto = pool.rto, !(rto.isFinite && rto > 0) { add(p + ".rto", "must be a positive duration") }
                 checkMembers(p, pool)
@@ -442,6 +448,8 @@ extension ConfigValidator {
             guard let types = staticData(n) else { return }
             if types.contains(.cname) {
                 add(path, "conflicts with static data: \(n) has a CNAME in the zone")
+            } else if type == .cname && !types.isEmpty {
+                add(path, "conflicts with static data: a CNAME pool's name can have no other data, and \(n) has \(types.map(\.description).sorted().joined(separator: ", ")) records in the zone")
             } else if checkType && types.contains(type) {
                 add(path, "conflicts with static data: \(n) has \(type) records in the zone")
             }
@@ -451,13 +459,17 @@ extension ConfigValidator {
             if pool.members.isEmpty { add(p + ".members", "pool has no members") }
             let family = pool.type == "AAAA" ? "IPv6" : "IPv4"
             var seen: [[UInt8]: Int] = [:]
+            var seenTargets: [DomainName: Int] = [:]
             for (j, m) in pool.members.enumerated() {
                 let mp = "\(p).members[\(j)]"
                 if m.site.isEmpty { add(mp + ".site", "must not be empty") } else if !siteNames.contains(m.site) {
                     add(mp + ".site", "unknown site \(quoted(m.site))")
                 }
-                let bytes = pool.type == "AAAA" ? IPAddressText.parseIPv6(m.address) : IPAddressText.parseIPv4(m.address)
-                if let bytes {
+                if pool.isCNAME {
+                    checkTarget(mp, m, j, &seenTargets)
+                } else if m.isTarget {
+                    add(mp + ".target", "only CNAME pools have target names; a \(pool.type) pool's members have an address")
+                } else if let bytes = pool.type == "AAAA" ? IPAddressText.parseIPv6(m.address) : IPAddressText.parseIPv4(m.address) {
                     if let first = seen[bytes] {
                         add(mp + ".address", "duplicate address \(m.address) in this pool (also members[\(first)])")
                     } else {
@@ -476,6 +488,23 @@ extension ConfigValidator {
                     if let port = probe.port { range(mp + ".probe.port", port, portRange) }
                 }
                 nonNegative(mp + ".load", m.load)
+            }
+        }
+
+        /// A CNAME pool's member: an absolute name (`parseServiceName`'s rules: at most 255 octets, labels of
+        /// at most 63 of letters, digits, `-` and `_`), once per pool; an address only as `probe.address`.
+        mutating func checkTarget(_ mp: String, _ m: Member, _ j: Int, _ seen: inout [DomainName: Int]) {
+            if m.address.isEmpty { add(mp + ".target", "required (a CNAME pool's members are target names)"); return }
+            // Written `address:` (no dot added), or `target:` with an address in it (a dot added).
+            if parseAddress(m.isTarget ? String(m.address.dropLast()) : m.address) != nil {
+                add(mp + (m.isTarget ? ".target" : ".address"),
+                    "a CNAME pool's members are target names, not addresses (an address to probe goes in probe.address)")
+                return
+            }
+            switch parseServiceName(m.address) {
+            case .failure(let e): add(mp + ".target", e.message)
+            case .success(let n):
+                if let first = seen[n] { add(mp + ".target", "duplicate target \(n) in this pool (also members[\(first)])") } else { seen[n] = j }
             }
         }
 

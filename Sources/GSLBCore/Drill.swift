@@ -153,9 +153,9 @@ public enum DrillPlanner {
             var pn = String(target.name[..<slash])
             if !pn.hasSuffix(".") { pn += "." }
             let addr = String(target.name[target.name.index(after: slash)...])
-            let want = ClientAddress(text: addr)
             for p in config.pools where p.name.lowercased() == pn.lowercased() {
-                if let m = p.members.first(where: { ClientAddress(text: $0.address) == want && want != nil }) {
+                // An address, or a CNAME pool's target name.
+                if let m = p.members.first(where: { Member.sameIdentity($0.address, addr) }) {
                     return DrillTarget(scope: .member, name: "\(p.name)/\(m.address)")
                 }
             }

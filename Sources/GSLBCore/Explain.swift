@@ -92,7 +92,8 @@ public struct Explanation: Sendable, Codable {
 extension ServingSnapshot {
     /// Explains the decision for `name`/`type` asked by `client` (optionally with an ECS subnet).
     public func explain(name: DomainName, type: RecordType, client: ClientAddress, ecs: CIDR?) -> Explanation {
-        guard let pool = pool(name: name, type: type) else {
+        // A CNAME pool answers every type at its name, as a static CNAME does.
+        guard let pool = pool(name: name, type: type) ?? pool(name: name, type: .cname) else {
             return Explanation(name: name.description, type: type.description, pool: nil, policy: nil, client: client.description,
                                topologyMatch: nil, members: [], answer: [], ttl: nil, ecsScope: nil, fallback: false,
                                rcode: "-", note: pools.contains { $0.name == name } ? "no \(type) pool at this name" : "no pool at this name")
@@ -149,7 +150,7 @@ extension PoolRuntime {
             if let r = e.region { origin = PoolRuntime.regionCentroids(sites)[r] }
         }
         let lines = members.map { v -> Explanation.MemberLine in
-            let picked = chosen.contains(v.address.bytes)
+            let picked = chosen.contains(pool.isCNAME ? (try? DomainName(v.member.address))?.wire ?? [] : v.address.bytes)
             var why: String
             if picked {
                 why = d.fallback ? "chosen by fallback \(pool.fallback)" : "chosen by \(pool.policy.rawValue)"
@@ -168,7 +169,11 @@ extension PoolRuntime {
         }
         let answer = d.records.map { RDataText.format(type: type, rdata: $0.rdata) }
         let scope = net?.fromECS == true ? d.scope : (ecs != nil ? 0 : nil)
-        let note: String? = (pool.policy == .weighted || pool.policy == .roundRobin) ? "\(pool.policy.rawValue): the pick varies per query; one sample shown" : nil
+        var note: String? = (pool.policy == .weighted || pool.policy == .roundRobin) ? "\(pool.policy.rawValue): the pick varies per query; one sample shown" : nil
+        if pool.isCNAME {
+            let chase = "a CNAME pool: the answer is a CNAME to the chosen target, followed inside Cairn's zones as a static CNAME is"
+            note = note.map { "\($0); \(chase)" } ?? chase
+        }
         return Explanation(name: name.description, type: type.description, pool: pool.name, policy: pool.policy.rawValue,
                            client: net?.description ?? "unknown", topologyMatch: match, members: lines, answer: answer,
                            ttl: pool.ttl, ecsScope: scope, fallback: d.fallback, rcode: d.servfail ? "SERVFAIL" : "NOERROR", note: note)

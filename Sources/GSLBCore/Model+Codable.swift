@@ -81,13 +81,24 @@ extension ProbeTarget: Codable {
 
 extension Member: Codable {
     enum CodingKeys: String, ConfigCodingKeys {
-        case site, address, weight, priority, state, monitor, probe, load
+        case site, address, target, weight, priority, state, monitor, probe, load
         static let what = "a member"
     }
 
+    /// A member has an `address` (A and AAAA pools) or a `target` name (CNAME pools; a missing trailing
+    /// dot is added, as for pool names), never both: an address to probe a target at is `probe.address`.
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        self.init(site: try c.required(String.self, .site, decoder) ?? "", address: try c.required(String.self, .address, decoder) ?? "")
+        let site = try c.required(String.self, .site, decoder) ?? ""
+        // Values, not keys: the config decoder's placeholder of an unreadable member has every key.
+        if let target = try c.decodeIfPresent(String.self, forKey: .target) {
+            if try c.decodeIfPresent(String.self, forKey: .address) != nil {
+                try decoder.problem(at: c.path(.address), "a member has an address or a target, not both (a target's probe address goes in probe.address)")
+            }
+            self.init(site: site, address: Pool.absolute(target))
+        } else {
+            self.init(site: site, address: try c.required(String.self, .address, decoder) ?? "")
+        }
         if let v = try c.decodeIfPresent(Int.self, forKey: .weight) { weight = v }
         if let v = try c.decodeIfPresent(Int.self, forKey: .priority) { priority = v }
         if let s = try c.text(.state, decoder, AdminState.init(rawValue:), { "unknown state \"\($0)\" (expected enabled, drain or disabled)" }) {
@@ -101,7 +112,7 @@ extension Member: Codable {
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(site, forKey: .site)
-        try c.encode(address, forKey: .address)
+        try c.encode(address, forKey: isTarget ? .target : .address)
         try c.encode(weight, forKey: .weight)
         try c.encode(priority, forKey: .priority)
         try c.encode(state.rawValue, forKey: .state)
@@ -123,7 +134,7 @@ extension Pool: Codable {
         self.init(name: Self.absolute(try c.required(String.self, .name, decoder) ?? ""))
         if let t = try c.decodeIfPresent(String.self, forKey: .type) {
             let u = t.uppercased()
-            type = u == "A" || u == "AAAA" ? u : t
+            type = u == "A" || u == "AAAA" || u == "CNAME" ? u : t
         }
         if let k = try c.text(.policy, decoder, PolicyKind.init(rawValue:), {
             "unknown policy \"\($0)\" (expected \(PolicyKind.allCases.map(\.rawValue).joined(separator: ", ")))"

@@ -78,7 +78,8 @@ public struct ProbeTarget: Hashable, Sendable {
 /// A VIP at a site, in a pool.
 public struct Member: Hashable, Sendable {
     public var site: String
-    /// IPv4 or IPv6 text, matching the pool's type.
+    /// IPv4 or IPv6 text, matching the pool's type; in a CNAME pool, the target name (absolute, with its
+    /// trailing dot: written `target` in files and API bodies). Either way the member's identity in its pool.
     public var address: String
     public var weight: Int
     public var priority: Int
@@ -100,7 +101,7 @@ public struct Member: Hashable, Sendable {
 public struct Pool: Hashable, Sendable {
     /// Absolute name with trailing dot, inside a served zone.
     public var name: String
-    /// `A` or `AAAA`.
+    /// `A`, `AAAA`, or `CNAME` (members are target names; the policy picks one).
     public var type: String
     public var policy: PolicyKind
     public var ttl: Int
@@ -120,7 +121,30 @@ public struct Pool: Hashable, Sendable {
         self.ecs = ecs; self.fallback = fallback; self.monitor = monitor; self.rto = rto; self.members = members
     }
 
-    public var recordType: RecordType { type == "AAAA" ? .aaaa : .a }
+    public var recordType: RecordType {
+        switch type {
+        case "AAAA": return .aaaa
+        case "CNAME": return .cname
+        default: return .a
+        }
+    }
+
+    /// A pool answering one CNAME to a member's target name (gdnsd's DYNC, Route 53 aliases).
+    public var isCNAME: Bool { type == "CNAME" }
+}
+
+extension Member {
+    /// True for a member written as a name (`target`): an address never ends with a dot, a target always does.
+    public var isTarget: Bool { address.hasSuffix(".") }
+
+    /// Whether two member identities (`address`, or a CNAME pool's target) name the same member: addresses
+    /// compared as addresses (`2001:db8::1` is `2001:db8:0::1`), names without case and with or without the
+    /// trailing dot.
+    public static func sameIdentity(_ a: String, _ b: String) -> Bool {
+        if let x = ClientAddress(text: a), let y = ClientAddress(text: b) { return x == y }
+        func name(_ s: String) -> String { (s.hasSuffix(".") ? String(s.dropLast()) : s).lowercased() }
+        return name(a) == name(b)
+    }
 }
 
 /// A client network mapped to a region, a site, or a location (longest prefix wins).

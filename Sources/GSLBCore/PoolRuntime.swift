@@ -109,7 +109,12 @@ public final class PoolRuntime: Sendable {
         self.sites = sites
         self.fallbackPool = fallbackPool
         let ttl = UInt32(max(0, pool.ttl))
-        let records = members.map { m in EncodedRecord(type: pool.recordType, ttl: ttl, rdata: m.address.bytes) }
+        // A CNAME pool's records are CNAMEs to the members' targets (validated names: a member whose name
+        // does not parse never gets a view).
+        let records = members.map { m in
+            EncodedRecord(type: pool.recordType, ttl: ttl,
+                          rdata: pool.isCNAME ? ((try? DomainName(m.member.address))?.wire ?? [0]) : m.address.bytes)
+        }
         let eligible = members.indices.filter { members[$0].eligible }
         let enabled = members.indices.filter { members[$0].member.state == .enabled }
         // Orders per topology entry serve closest only: a pool of another policy does not pay one sort per
@@ -300,7 +305,8 @@ public final class PoolRuntime: Sendable {
 
     static func makeSelector(pool: Pool, members: [MemberView], set: [Int], records: [EncodedRecord], slots: [Int32],
                              sites: [String: Site], topology: TopologyTable, useWeights: Bool) -> Selector {
-        let n = max(1, pool.answers)
+        // One CNAME per name (RFC 2181 §10.1): a CNAME pool answers one target whatever `answers` says.
+        let n = pool.isCNAME ? 1 : max(1, pool.answers)
         let base = baseOrder(members, set)
         var constant: [Int]
         switch pool.policy {
@@ -337,7 +343,7 @@ public final class PoolRuntime: Sendable {
             rotations: rotations,
             cumulative: cumulative,
             byEntry: entryOrders.map { Array($0.prefix(n)).map { records[$0] } },
-            seeds: set.map { fnv1a(members[$0].address.bytes) },
+            seeds: set.map { pool.isCNAME ? fnv1a(records[$0].rdata) : fnv1a(members[$0].address.bytes) },
             singleSlots: set.map { [slots[$0]] },
             slots: set.map { slots[$0] },
             constantSlots: constant.map { slots[$0] },

@@ -246,6 +246,21 @@ public final class ServingSnapshot: Sendable {
         return Set(n.rrsets.map(\.type))
     }
 
+    /// The address a CNAME pool's target is probed at when its member has no `probe.address`: the first A
+    /// (else AAAA) record at the target in the served zones' static data, following static CNAMEs (at most 8).
+    /// Nil when the target is outside the served zones or has no address there.
+    public func probeAddress(ofTarget target: String) -> String? {
+        guard let name = try? DomainName(target) else { return nil }
+        var key = name.key
+        for _ in 0..<8 {
+            guard let n = index[NameKey(key[...])] else { return nil }
+            if let r = n.rrset(.a)?.records.first ?? n.rrset(.aaaa)?.records.first { return RDataText.format(type: r.type, rdata: r.rdata) }
+            guard let t = n.rrset(.cname)?.records.first?.target else { return nil }
+            key = t.key
+        }
+        return nil
+    }
+
     /// True when the name is at or below a zone cut, or below a DNAME, in its zone.
     public func isOccluded(_ name: DomainName) -> Bool {
         var key = name.key[...]

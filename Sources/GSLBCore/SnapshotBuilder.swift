@@ -286,7 +286,7 @@ public struct SnapshotBuilder {
             for (pi, n) in poolNames[zi] ?? [] {
                 let p = gslb.config.pools[pi]
                 let pl = place(n, zone: zi)
-                if let s = pl.node, s.rrset(p.recordType) != nil || s.rrset(.cname) != nil {
+                if let s = pl.node, s.rrset(p.recordType) != nil || s.rrset(.cname) != nil || (p.isCNAME && !s.rrsets.isEmpty) {
                     issues.append("pool \(p.name) \(p.type): conflicts with static data at that name; left out")
                     continue
                 }
@@ -312,6 +312,10 @@ public struct SnapshotBuilder {
                 }()
                 if slotTypes[slot].contains(p.recordType) {
                     issues.append("pool \(p.name) \(p.type): defined twice; second left out")
+                    continue
+                }
+                if !slotTypes[slot].isEmpty && (p.isCNAME || slotTypes[slot].contains(.cname)) {
+                    issues.append("pool \(p.name) \(p.type): a CNAME pool's name has no other pool; left out")
                     continue
                 }
                 slotTypes[slot].append(p.recordType)
@@ -384,6 +388,7 @@ public struct SnapshotBuilder {
             for k in before.keys where !seen.contains(k) { affected.insert(k.pool) }
         }
         // Pools falling back to an affected pool hold a reference to it: rebuild them too.
+        let hasCNAMEPools = gslb.config.pools.contains(where: \.isCNAME)
         var grew = true
         while grew {
             grew = false
@@ -391,6 +396,16 @@ public struct SnapshotBuilder {
                 if case .pool(let other) = p.fallback, affected.contains(other.hasSuffix(".") ? other : other + ".") {
                     affected.insert(p.name)
                     grew = true
+                }
+            }
+            // CNAME pools whose members' state comes from a target pool's (buildPools) follow it.
+            if hasCNAMEPools {
+                let lower = Set(affected.map { $0.lowercased() })
+                for p in gslb.config.pools where p.isCNAME && !affected.contains(p.name) {
+                    if p.members.contains(where: { lower.contains($0.address.lowercased()) }) {
+                        affected.insert(p.name)
+                        grew = true
+                    }
                 }
             }
         }
@@ -430,9 +445,19 @@ public struct SnapshotBuilder {
             return nil
         }
 
+        // CNAME pools' targets that are pools of this snapshot (by lower-cased name), and the pools being built
+        // (a cycle of CNAME pools stops there).
+        var placedByName: [String: [Int]] = [:]
+        if pools.contains(where: \.isCNAME) {
+            for pi in placements.keys { placedByName[pools[pi].name.lowercased(), default: []].append(pi) }
+        }
+        var building = Set<Int>()
+
         func make(_ pi: Int, depth: Int) -> PoolRuntime? {
             if let r = built[pi] { return r }
-            guard depth < 8, placements[pi] != nil else { return nil }
+            guard depth < 8, placements[pi] != nil, !building.contains(pi) else { return nil }
+            building.insert(pi)
+            defer { building.remove(pi) }
             let p = pools[pi]
             var fb: PoolRuntime?
             if case .pool(let other) = p.fallback {
@@ -443,13 +468,32 @@ public struct SnapshotBuilder {
             }
             var memberSlots: [Int32] = []
             let views: [MemberView] = p.members.enumerated().compactMap { j, m in
-                guard let addr = ClientAddress(text: m.address), (addr.family == 4) == (p.recordType == .a) else {
+                let addr: ClientAddress
+                if p.isCNAME {
+                    guard m.isTarget, (try? DomainName(m.address)) != nil else {
+                        issues.append("pool \(p.name): member \(m.address) is not a target name")
+                        return nil
+                    }
+                    addr = .unknown
+                } else if let a = ClientAddress(text: m.address), (a.family == 4) == (p.recordType == .a) {
+                    addr = a
+                } else {
                     issues.append("pool \(p.name): member \(m.address) is not an address of type \(p.type)")
                     return nil
                 }
                 memberSlots.append(layout.memberSlot(pool: pi, member: j))
                 let h = health[MemberKey(pool: p.name, address: m.address)]
-                let real = h?.state ?? .unknown
+                // A target that is a pool of Cairn's own, not probed itself: up when that pool has an eligible member
+                // probed up, down when it has no eligible member, else unknown.
+                var derived: HealthState?
+                if p.isCNAME, h == nil, let tis = placedByName[m.address.lowercased()] {
+                    let targets = tis.compactMap { make($0, depth: depth + 1) }
+                    if !targets.isEmpty {
+                        let eligible = targets.flatMap(\.members).filter(\.eligible)
+                        derived = eligible.contains { $0.real == .up } ? .up : eligible.isEmpty ? .down : .unknown
+                    }
+                }
+                let real = h?.state ?? derived ?? .unknown
                 let f = forced(p, m)
                 var reason: String?
                 if m.state != .enabled { reason = "admin state \(m.state.rawValue)" }
@@ -457,7 +501,7 @@ public struct SnapshotBuilder {
                 else if let f, f.0 != .up {
                     reason = "forced \(f.0.rawValue) by \(MemberView.forcedByText(f.1, override: f.2.id, drill: f.2.drillID) ?? f.1)"
                 }
-                else if f == nil && real == .down { reason = "down" }
+                else if f == nil && real == .down { reason = derived == nil ? "down" : "target pool \(m.address) has no eligible member" }
                 return MemberView(member: m, address: addr, site: sites[m.site], real: real, realStale: h?.stale ?? false,
                                   load: h?.load ?? m.load,
                                   forced: f?.0, forcedBy: f?.1, forcedOverride: f?.2.id, forcedDrill: f?.2.drillID,

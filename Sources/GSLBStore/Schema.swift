@@ -9,7 +9,12 @@
 /// Applied migrations are recorded in `grdb_migrations (identifier)`, the table GRDB's
 /// `DatabaseMigrator` used before the store had two backends: files it migrated open as they are.
 enum Schema {
-    static let migrations: [(id: String, sql: String)] = [("v1", v1), ("v2", v2), ("v3", v3), ("v4", v4), ("v5", v5), ("v6", v6), ("v7", v7)]
+    static let migrations: [(id: String, sql: String)] = [("v1", v1), ("v2", v2), ("v3", v3), ("v4", v4), ("v5", v5), ("v6", v6),
+                                                          ("v7", v7), ("v8", v8)]
+
+    /// Migrations whose PostgreSQL form is not `SQLDialect.ddl` of the SQLite one (a constraint PostgreSQL
+    /// can alter in place and SQLite cannot), by id.
+    static let postgresMigrations: [String: String] = ["v8": v8Postgres]
 
     /// Bookkeeping tables beside `tables`: the migrations' record, and on PostgreSQL the change counter.
     static func bookkeepingTables(_ dialect: SQLDialect) -> Set<String> {
@@ -30,7 +35,8 @@ enum Schema {
                     let unknown = applied.subtracting(known).sorted()
                     if !unknown.isEmpty { throw StoreError.schemaTooNew(found: unknown, known: known) }
                     guard !applied.contains(migration.id) else { return }
-                    try db.executeScript(db.dialect.ddl(migration.sql))
+                    let sql = db.dialect == .postgres ? postgresMigrations[migration.id] ?? db.dialect.ddl(migration.sql) : migration.sql
+                    try db.executeScript(sql)
                     try db.execute("INSERT INTO grdb_migrations (identifier) VALUES (?)", [migration.id])
                 }
             }
@@ -274,5 +280,62 @@ enum Schema {
     /// that does not bump it must not write this store, hence a migration older binaries refuse.
     static let v7 = """
         INSERT INTO collection_versions (name, version) VALUES ('config', 1);
+        """
+
+    /// v8: CNAME pools (issue 17 item 7): `pools.type` takes `CNAME`, whose members' `address` is the target
+    /// name. SQLite cannot alter a CHECK constraint, so `pools` and `members` are rebuilt (members first out,
+    /// so that dropping the old `pools` cascades to nothing; renaming `pools_v8` moves the members' foreign key
+    /// with it), rows and ids kept.
+    static let v8 = """
+        CREATE TABLE pools_v8 (
+            name      TEXT NOT NULL,
+            type      TEXT NOT NULL CHECK (type IN ('A', 'AAAA', 'CNAME')),
+            policy    TEXT NOT NULL,
+            ttl       INTEGER NOT NULL,
+            answers   INTEGER NOT NULL,
+            ecs       INTEGER NOT NULL CHECK (ecs IN (0, 1)),
+            fallback  TEXT NOT NULL DEFAULT 'all',
+            monitor   TEXT REFERENCES monitors(name) ON DELETE RESTRICT,
+            rto       REAL,
+            version   INTEGER NOT NULL DEFAULT 1,
+            PRIMARY KEY (name, type)
+        );
+        INSERT INTO pools_v8 (name, type, policy, ttl, answers, ecs, fallback, monitor, rto, version)
+            SELECT name, type, policy, ttl, answers, ecs, fallback, monitor, rto, version FROM pools;
+        CREATE TABLE members_v8 (
+            id             INTEGER PRIMARY KEY,
+            pool_name      TEXT NOT NULL,
+            pool_type      TEXT NOT NULL,
+            site           TEXT NOT NULL REFERENCES sites(name) ON DELETE RESTRICT,
+            address        TEXT NOT NULL,
+            weight         INTEGER NOT NULL,
+            priority       INTEGER NOT NULL,
+            state          TEXT NOT NULL CHECK (state IN ('enabled', 'drain', 'disabled')),
+            monitor        TEXT REFERENCES monitors(name) ON DELETE RESTRICT,
+            probe_address  TEXT,
+            probe_port     INTEGER,
+            load           REAL,
+            position       INTEGER NOT NULL,
+            version        INTEGER NOT NULL DEFAULT 1,
+            UNIQUE (pool_name, pool_type, address),
+            FOREIGN KEY (pool_name, pool_type) REFERENCES pools_v8(name, type) ON DELETE CASCADE
+        );
+        INSERT INTO members_v8 (id, pool_name, pool_type, site, address, weight, priority, state, monitor, probe_address,
+                                probe_port, load, position, version)
+            SELECT id, pool_name, pool_type, site, address, weight, priority, state, monitor, probe_address,
+                   probe_port, load, position, version FROM members;
+        DROP TABLE members;
+        DROP TABLE pools;
+        ALTER TABLE pools_v8 RENAME TO pools;
+        ALTER TABLE members_v8 RENAME TO members;
+        CREATE INDEX pools_monitor ON pools(monitor);
+        CREATE INDEX members_site ON members(site);
+        CREATE INDEX members_monitor ON members(monitor);
+        """
+
+    /// v8 on PostgreSQL: the same widened CHECK, in place (v1's unnamed constraint is `pools_type_check`).
+    static let v8Postgres = """
+        ALTER TABLE pools DROP CONSTRAINT pools_type_check;
+        ALTER TABLE pools ADD CONSTRAINT pools_type_check CHECK (type IN ('A', 'AAAA', 'CNAME'));
         """
 }

@@ -112,7 +112,9 @@ public final class HealthMonitor: Sendable {
     public var statuses: [Status] { state.withLock { Array($0.values) } }
 
     /// The distinct targets of a configuration: members with a monitor (member's, else pool's).
-    static func targets(_ gslb: GSLBState, node: String? = nil) -> [Target] {
+    /// A CNAME pool's member is probed at its `probe.address`, else at its target's address in the served zones
+    /// (`ServingSnapshot.probeAddress(ofTarget:)`); one with neither is not probed (its state stays unknown).
+    static func targets(_ gslb: GSLBState, node: String? = nil, snapshot: ServingSnapshot? = nil) -> [Target] {
         var monitors: [String: Monitor] = [:]
         for m in gslb.config.monitors { monitors[m.name] = m }
         var byspec: [ProbeSpec: [MemberKey]] = [:]
@@ -120,7 +122,15 @@ public final class HealthMonitor: Sendable {
         for p in gslb.config.pools {
             for m in p.members where m.state != .disabled {
                 guard let name = m.monitor ?? p.monitor, let mon = monitors[name] else { continue }
-                let addr = m.probe?.address ?? m.address
+                let addr: String
+                if let a = m.probe?.address {
+                    addr = a
+                } else if p.isCNAME {
+                    guard let a = snapshot?.probeAddress(ofTarget: m.address) else { continue }
+                    addr = a
+                } else {
+                    addr = m.address
+                }
                 guard let port = m.probe?.port ?? mon.port ?? (mon.type == .command ? 0 : nil) else { continue }
                 let specKey = ProbeSpec(address: addr, port: port, monitor: mon, poolName: "", node: node)
                 if byspec[specKey] == nil { order.append(specKey) }
@@ -148,6 +158,7 @@ public final class HealthMonitor: Sendable {
     private func schedule() {
         var lastGeneration: UInt64 = .max
         var lastConfig: GSLBConfig?
+        var lastZones: ObjectIdentifier?
         var targets: [Target] = []
         var specs: [ProbeSpec] = []
         var heap = Heap<Due>()
@@ -158,9 +169,11 @@ public final class HealthMonitor: Sendable {
             // Targets change only with the configuration, not with health.
             if snap.generation != lastGeneration {
                 lastGeneration = snap.generation
-                if lastConfig != snap.gslb.config {
+                // ... and with the zones, where CNAME pools' targets get their addresses.
+                if lastConfig != snap.gslb.config || lastZones != ObjectIdentifier(snap.zoneIndex) {
                     lastConfig = snap.gslb.config
-                    targets = HealthMonitor.targets(snap.gslb, node: options.node)
+                    lastZones = ObjectIdentifier(snap.zoneIndex)
+                    targets = HealthMonitor.targets(snap.gslb, node: options.node, snapshot: snap)
                     let now = clock()
                     var oldDue: [ProbeSpec: Double] = [:]
                     for e in heap.unordered { oldDue[specs[e.index]] = e.due }
@@ -351,7 +364,7 @@ public final class HealthMonitor: Sendable {
             if late { st.late[key, default: 0] += 1 }
             if let t = transition {
                 for m in members {
-                    let type = m.address.contains(":") ? "AAAA" : "A"
+                    let type = m.address.hasSuffix(".") ? "CNAME" : m.address.contains(":") ? "AAAA" : "A"
                     st.transitions[Stats.TransitionKey(pool: m.pool, type: type, to: t.to.rawValue), default: 0] += 1
                 }
             }

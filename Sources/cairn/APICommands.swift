@@ -131,7 +131,7 @@ struct PoolCommand: ParsableCommand {
     struct Show: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show one pool and its members.")
         @Argument var name: String
-        @Option(help: "A or AAAA (needed when both exist).") var type: String?
+        @Option(help: "A, AAAA or CNAME (needed when both A and AAAA exist).") var type: String?
         @OptionGroup var options: APIOptions
         func run() throws {
             try options.output(try options.call(.GET, apiPath("pools", name), query: [("type", type)])) { v in
@@ -163,7 +163,7 @@ struct PoolCommand: ParsableCommand {
             abstract: "Change a pool's keys; the others (and the members) keep their values.",
             discussion: "Reads the pool, changes the given keys and writes it back with If-Match. An empty --monitor or --rto removes it.")
         @Argument var name: String
-        @Option(help: "A or AAAA (needed when both exist).") var type: String?
+        @Option(help: "A, AAAA or CNAME (needed when both A and AAAA exist).") var type: String?
         @Option(help: "failover, weighted, round-robin, least-loaded, closest, all-healthy, consistent-hash.") var policy: String?
         @Option(help: "TTL in seconds, 1...86400.") var ttl: Int?
         @Option(help: "The most addresses in one answer, 1...16.") var answers: Int?
@@ -195,7 +195,7 @@ struct PoolCommand: ParsableCommand {
     struct Delete: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Delete a pool and its members.")
         @Argument var name: String
-        @Option(help: "A or AAAA (needed when both exist).") var type: String?
+        @Option(help: "A, AAAA or CNAME (needed when both A and AAAA exist).") var type: String?
         @OptionGroup var options: APIOptions
         func run() throws {
             try options.output(try options.call(.DELETE, apiPath("pools", name), query: [("type", type)])) { _ in
@@ -220,7 +220,9 @@ struct MemberCommand: ParsableCommand {
             if let p = m["probe"], !p.isNull {
                 probe = (p["address"]?.string ?? "") + (p["port"].map { ":\($0.text)" } ?? "")
             }
-            return [m["site"].text, m["address"].text, m["weight"].text, m["priority"].text, m["state"]?.text ?? "enabled",
+            // A CNAME pool's member has a `target` name where the others have an `address`.
+            let address = m["address"].flatMap { $0.isNull ? nil : $0 } ?? m["target"]
+            return [m["site"].text, address.text, m["weight"].text, m["priority"].text, m["state"]?.text ?? "enabled",
                     m["monitor"].text, probe, m["load"].text]
         })
     }
@@ -252,7 +254,7 @@ struct MemberCommand: ParsableCommand {
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List a pool's members.")
         @Argument var pool: String
-        @Option(help: "A or AAAA (needed when both exist).") var type: String?
+        @Option(help: "A, AAAA or CNAME (needed when both A and AAAA exist).") var type: String?
         @OptionGroup var options: APIOptions
         func run() throws {
             try options.output(try options.call(.GET, apiPath("pools", pool, "members"), query: [("type", type)])) { v in
@@ -264,9 +266,10 @@ struct MemberCommand: ParsableCommand {
     struct Add: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "create", abstract: "Add a member to a pool.", aliases: ["add"])
         @Argument var pool: String
-        @Option(help: "A or AAAA (needed when both exist).") var type: String?
+        @Option(help: "A, AAAA or CNAME (needed when both A and AAAA exist).") var type: String?
         @Option(help: "The member's site.") var site: String?
         @Option(help: "The answered address (IPv4 in an A pool, IPv6 in an AAAA pool).") var address: String?
+        @Option(help: "The answered target name (a CNAME pool).") var target: String?
         @Option(help: "Load, in the unit of the site's capacity.") var load: Double?
         @OptionGroup var fields: Fields
         @OptionGroup var body: BodyOptions
@@ -275,7 +278,10 @@ struct MemberCommand: ParsableCommand {
             var o = try body.object() ?? [:]
             if let site { o["site"] = .string(site) }
             if let address { o["address"] = .string(address) }
-            guard o["site"] != nil, o["address"] != nil else { throw ValidationError("give --site and --address") }
+            if let target { o["target"] = .string(target) }
+            guard o["site"] != nil, o["address"] != nil || o["target"] != nil else {
+                throw ValidationError("give --site and --address (--target in a CNAME pool)")
+            }
             fields.apply(to: &o)
             if let load { o["load"] = .double(load) }
             let r = try options.call(.POST, apiPath("pools", pool, "members"), query: [("type", type)], body: JSONValue(o).encoded())
@@ -289,7 +295,7 @@ struct MemberCommand: ParsableCommand {
             discussion: "Reads the member, changes the given keys and writes it back with If-Match.")
         @Argument var pool: String
         @Argument var address: String
-        @Option(help: "A or AAAA (needed when both exist).") var type: String?
+        @Option(help: "A, AAAA or CNAME (needed when both A and AAAA exist).") var type: String?
         @Option(help: "Move the member to this site.") var site: String?
         @Option(help: "Load, in the unit of the site's capacity (negative: none).") var load: Double?
         @OptionGroup var fields: Fields
@@ -308,7 +314,7 @@ struct MemberCommand: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "delete", abstract: "Remove a member from a pool (not the last one).", aliases: ["remove"])
         @Argument var pool: String
         @Argument var address: String
-        @Option(help: "A or AAAA (needed when both exist).") var type: String?
+        @Option(help: "A, AAAA or CNAME (needed when both A and AAAA exist).") var type: String?
         @OptionGroup var options: APIOptions
         func run() throws {
             try options.output(try options.call(.DELETE, apiPath("pools", pool, "members", address), query: [("type", type)])) { _ in

@@ -195,7 +195,7 @@ struct Explain: ParsableCommand {
     @Argument(help: "The name asked, e.g. www.example.com.")
     var name: String
 
-    @Option(help: "A or AAAA.")
+    @Option(help: "A, AAAA or CNAME (a CNAME pool is explained for any of them).")
     var type: String = "A"
 
     @Option(help: "The address the query comes from (the resolver, or the client itself).")
@@ -226,7 +226,7 @@ struct Explain: ParsableCommand {
             guard let s = CIDR(e) else { throw ValidationError("--ecs: \"\(e)\" is not ADDRESS/PREFIX") }
             subnet = CIDR(address: s.address, prefix: s.prefix)
         }
-        guard let t = RecordType(name: type), t == .a || t == .aaaa else { throw ValidationError("--type: A or AAAA") }
+        guard let t = RecordType(name: type), t == .a || t == .aaaa || t == .cname else { throw ValidationError("--type: A, AAAA or CNAME") }
         let qname = try DomainName(name.hasSuffix(".") ? name : name + ".")
         // Without --db/--zones the running server explains, with its live health and overrides.
         guard db != nil || zones != nil || store != nil else { return try explainByAPI(name: qname.description, type: t.description) }

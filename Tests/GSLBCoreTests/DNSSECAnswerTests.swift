@@ -223,3 +223,35 @@ import ZoneFiles
         #expect(e.signatures.count <= SignatureCache.defaultMaxEntries)
     }
 }
+
+extension DNSSECAnswerTests {
+    /// A CNAME pool's answer in a signed zone is signed online as a static CNAME's is: the same records and RRSIGs
+    /// (signatures differ: ECDSA is randomised), the target's end of the chain proved the same way.
+    @Test func aCNAMEPoolAnswerIsSignedAsTheStaticCNAMEToItsTargetIs() throws {
+        let (zones, _) = ZoneDirectory.load(directory: GoldenAnswerTests.fixtures.appendingPathComponent("zones").path)
+        for target in ["www.conf.example.", "nothere.conf.example.", "target.other.test."] {
+            let pool = Pool(name: "pool.conf.example.", type: "CNAME", ttl: 3600, members: [Member(site: "a", address: target)])
+            let pooled = try SnapshotBuilder().build(zones: zones, gslb: GSLBState(
+                config: GSLBConfig(sites: [Site(name: "a")], pools: [pool]), dnssecKeys: [Self.key]))
+            let withStatic = zones.map { z in
+                z.origin == Self.n("conf.example.")
+                    ? ZoneContent(origin: z.origin, records: z.records + [ResourceRecord(name: Self.n("pool.conf.example."), type: .cname,
+                                                                                         ttl: 3600, rdata: Self.n(target).wire)], source: "memory")
+                    : z
+            }
+            let plain = try SnapshotBuilder().build(zones: withStatic, gslb: GSLBState(dnssecKeys: [Self.key]))
+            func shape(_ m: Message) -> [String] {
+                (m.answer + m.authority).map { r in
+                    let detail = r.type == .rrsig ? "covers \(RRSIG(r.rdata).covered)" : RDataText.format(type: r.type, rdata: r.rdata)
+                    return "\(r.name) \(r.ttl) \(r.type) \(detail)"
+                } + ["\(m.rcode) aa=\(m.aa)"]
+            }
+            for t in [RecordType.a, .aaaa, .cname, .txt] {
+                let p = try Self.ask(Self.engine(), pooled, "pool.conf.example.", t)
+                let s = try Self.ask(Self.engine(), plain, "pool.conf.example.", t)
+                #expect(shape(p) == shape(s), "\(target) \(t)")
+                #expect(p.answer.contains { $0.type == .rrsig && RRSIG($0.rdata).covered == RecordType.cname.rawValue }, "\(target) \(t)")
+            }
+        }
+    }
+}
