@@ -9,7 +9,7 @@
 /// Applied migrations are recorded in `grdb_migrations (identifier)`, the table GRDB's
 /// `DatabaseMigrator` used before the store had two backends: files it migrated open as they are.
 enum Schema {
-    static let migrations: [(id: String, sql: String)] = [("v1", v1), ("v2", v2), ("v3", v3), ("v4", v4), ("v5", v5), ("v6", v6)]
+    static let migrations: [(id: String, sql: String)] = [("v1", v1), ("v2", v2), ("v3", v3), ("v4", v4), ("v5", v5), ("v6", v6), ("v7", v7)]
 
     /// Bookkeeping tables beside `tables`: the migrations' record, and on PostgreSQL the change counter.
     static func bookkeepingTables(_ dialect: SQLDialect) -> Set<String> {
@@ -266,5 +266,17 @@ enum Schema {
             created_at   REAL NOT NULL,
             PRIMARY KEY (zone, public_key)
         ) WITHOUT ROWID;
+        """
+
+    /// v7: DNSSEC key rollover (issue 16): each key's state and since when, the next step's time (written by
+    /// the daemon from the zone's TTLs) and the operator's delays of its rollover. Keys stored before are active.
+    static let v7 = """
+        ALTER TABLE dnssec_keys ADD COLUMN state TEXT NOT NULL DEFAULT 'active'
+            CHECK (state IN ('published', 'ds-pending', 'active', 'retired'));
+        ALTER TABLE dnssec_keys ADD COLUMN state_since REAL;
+        ALTER TABLE dnssec_keys ADD COLUMN next_at REAL;
+        ALTER TABLE dnssec_keys ADD COLUMN propagation REAL;
+        ALTER TABLE dnssec_keys ADD COLUMN ds_ttl REAL;
+        ALTER TABLE dnssec_keys ADD COLUMN parent_propagation REAL;
         """
 }
