@@ -76,8 +76,8 @@ import Testing
         return env
     }
 
-    /// A validating Unbound on a free port, `sec.test.` stubbed to Cairn, `anchor` its only trust anchor.
-    static func startUnbound(_ dir: URL, cairnPort: Int, anchor: String) throws -> (Process, Int) {
+    /// A validating Unbound on a free port, `zone` stubbed to Cairn, `anchor` its only trust anchor.
+    static func startUnbound(_ dir: URL, cairnPort: Int, anchor: String, zone: String = "sec.test.") throws -> (Process, Int) {
         let port = try OperationsDocTests.freePorts(1)[0]
         let conf = """
             server:
@@ -101,7 +101,7 @@ import Testing
             remote-control:
                 control-enable: no
             stub-zone:
-                name: "sec.test."
+                name: "\(zone)"
                 stub-addr: 127.0.0.1@\(cairnPort)
 
             """
@@ -110,7 +110,7 @@ import Testing
         let unbound = try CairnProcess.startUnblocked("/usr/sbin/unbound", ["-d", "-c", file.path])
         let deadline = Date().addingTimeInterval(10)
         repeat {
-            if try dig(port, ["ns.sec.test.", "A"]).contains("status: ") { return (unbound, port) }
+            if try dig(port, ["ns.\(zone)", "A"]).contains("status: ") { return (unbound, port) }
             usleep(100_000)
         } while Date() < deadline
         CairnProcess.stop(unbound)
