@@ -236,6 +236,51 @@ import Testing
         #expect(out.contains("www.unsigned.sec.test./A: rcode NOERROR, 0 RRsets validated"), "\(out)")
     }
 
+    /// The RRSIG fields Cairn writes (type covered, algorithm, labels, original TTL, key tag, signer, and the
+    /// RRSIG's TTL) are what ldns computes for the same RRsets: `ldns-signzone` signs the zone file with the
+    /// zone's own key (read from the store), and each RRSIG Cairn sends is compared with ldns's for the same owner
+    /// (the wildcard's `*` owner for an expanded answer) and type. Only the times and the signature differ.
+    @Test func theRRSIGFieldsAreWhatLdnsComputesForTheSameRRsets() throws {
+        let env = try Self.makeEnv()
+        defer { try? FileManager.default.removeItem(at: env.dir) }
+        let (_, row) = try CairnProcess.runCapturing(URL(fileURLWithPath: "/usr/bin/env"),
+                                                     ["sqlite3", env.db, "SELECT public_key, private_key FROM dnssec_keys"])
+        let parts = row.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "|")
+        try #require(parts.count == 2, "\(row)")
+        let base = env.dir.appendingPathComponent("Ksec.test.+013+00000").path
+        try "sec.test. IN DNSKEY 257 3 13 \(parts[0])\n".write(toFile: base + ".key", atomically: true, encoding: .utf8)
+        try "Private-key-format: v1.2\nAlgorithm: 13 (ECDSAP256SHA256)\nPrivateKey: \(parts[1])\n"
+            .write(toFile: base + ".private", atomically: true, encoding: .utf8)
+        let zoneFile = URL(fileURLWithPath: env.zones).appendingPathComponent("sec.test.zone").path
+        let signedFile = env.dir.appendingPathComponent("sec.test.signed").path
+        let (st, out) = try CairnProcess.runCapturing(URL(fileURLWithPath: "/usr/bin/env"),
+                                                      ["ldns-signzone", "-o", "sec.test.", "-f", signedFile, zoneFile, base])
+        try #require(st == 0, "\(out)")
+        /// RRSIG presentation → owner, covered type and the compared fields.
+        func fields(_ line: Substring) -> (owner: String, covered: String, compared: [String])? {
+            let f = line.split(whereSeparator: \.isWhitespace).map(String.init)
+            guard f.count >= 12, f[3] == "RRSIG" else { return nil }
+            return (f[0].lowercased(), f[4], [f[1], f[4], f[5], f[6], f[7], f[10], f[11].lowercased()])
+        }
+        let ldns = try String(contentsOfFile: signedFile, encoding: .utf8).split(separator: "\n").compactMap(fields)
+        let server = try CairnProcess(["serve", "--zones", env.zones, "--db", env.db, "--dns", "127.0.0.1:0", "--rrl-ratelimit", "0"])
+        let cases: [(String, String, String)] = [
+            ("sec.test.", "SOA", "sec.test."), ("sec.test.", "NS", "sec.test."), ("sec.test.", "DNSKEY", "sec.test."),
+            ("static.sec.test.", "A", "static.sec.test."), ("static.sec.test.", "TXT", "static.sec.test."),
+            ("alias.sec.test.", "CNAME", "alias.sec.test."), ("ns.sec.test.", "A", "ns.sec.test."),
+            ("x.y.wild.sec.test.", "A", "*.wild.sec.test."), ("any.wild.sec.test.", "TXT", "*.wild.sec.test."),
+            ("signedchild.sec.test.", "DS", "signedchild.sec.test."),
+        ]
+        for (name, type, ldnsOwner) in cases {
+            let answer = try CairnProcess.runCapturing(URL(fileURLWithPath: "/usr/bin/env"),
+                ["dig", "+dnssec", "+norec", "+noall", "+answer", "-p", "\(server.port)", "@127.0.0.1", name, type]).1
+            let cairn = answer.split(separator: "\n").compactMap(fields).filter { $0.covered == type }
+            let expected = ldns.filter { $0.owner == ldnsOwner && $0.covered == type }
+            #expect(cairn.count == 1 && expected.count == 1, "\(name) \(type): \(answer)")
+            #expect(cairn.map(\.compared) == expected.map(\.compared), "\(name) \(type): Cairn \(cairn), ldns \(expected)")
+        }
+    }
+
     /// The admin API (admin scope only) enables a zone: its answers are signed before the response, the
     /// response and listings show public keys and DS but no private key, nor do the audit log, the server's
     /// log or `cairn export`; disabled, answers are unsigned again.
