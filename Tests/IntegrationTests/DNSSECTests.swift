@@ -150,6 +150,8 @@ import Testing
         ("www.sec.test.", "AAAA", "NOERROR", nil),              // NODATA at a pool name
         ("unsigned.sec.test.", "DS", "NOERROR", nil),           // no DS: the delegation is insecure, provably
         ("signedchild.sec.test.", "DS", "NOERROR", "DS\t12345 13 2"),
+        ("static.sec.test.", "NSEC", "NOERROR", "NSEC\t\\000.static.sec.test. A TXT RRSIG NSEC"),   // the name's own NSEC
+        ("nonexistent.sec.test.", "NSEC", "NOERROR", "NSEC\t\\000.nonexistent.sec.test. RRSIG NSEC TYPE128"),   // NXNAME
     ]
 
     @Test func aValidatingUnboundGetsSecureAnswersForEveryKindOfName() throws {
@@ -226,7 +228,7 @@ import Testing
                        "x.wild.sec.test./A", "x.y.wild.sec.test./TXT", "x.wild.sec.test./MX", "nonexistent.sec.test./A",
                        "static.sec.test./AAAA", "unsigned.sec.test./DS", "host.unsigned.sec.test./A",
                        "signedchild.sec.test./DS", "host.signedchild.sec.test./A", "www.unsigned.sec.test./A", "sec.test./CDS", "sec.test./CDNSKEY",
-                       "wild.sec.test./A"]
+                       "wild.sec.test./A", "static.sec.test./NSEC", "nonexistent.sec.test./NSEC"]
         let (st, out) = try CairnProcess.runCapturing(URL(fileURLWithPath: "/usr/bin/python3"),
                                                       [checker, "\(server.port)", "sec.test.", "unsigned.sec.test."] + queries)
         #expect(st == 0, "\(out)")
@@ -234,6 +236,7 @@ import Testing
         #expect(out.contains("x.wild.sec.test./A: rcode NOERROR, 2 RRsets validated"), "\(out)")
         #expect(out.contains("host.signedchild.sec.test./A: rcode NOERROR, 1 RRsets validated"), "\(out)")
         #expect(out.contains("www.unsigned.sec.test./A: rcode NOERROR, 0 RRsets validated"), "\(out)")
+        #expect(out.contains("nonexistent.sec.test./NSEC: rcode NOERROR, 1 RRsets validated"), "\(out)")
     }
 
     /// The RRSIG fields Cairn writes (type covered, algorithm, labels, original TTL, key tag, signer, and the
