@@ -9,6 +9,11 @@ extension RepositoryContract {
 @Suite struct DNSSECRolloverTests {
     static let ttls = ZoneTTLs(dnskey: 60, maxSigned: 300)
 
+    /// The code of the `StoreError` `body` throws, nil when it throws none.
+    static func code(_ body: () throws -> Void) -> StoreError.Code? {
+        do { try body(); return nil } catch let e as StoreError { return e.code } catch { return nil }
+    }
+
     /// The state of each of `keys` in `stored` (nil: removed). The test store's clock stands still, so keys
     /// created together are listed by key tag: look them up by public key.
     static func states(_ stored: [DNSSECKey], _ keys: [DNSSECKey]) -> [DNSSECKeyState?] {
@@ -60,11 +65,8 @@ extension RepositoryContract {
         #expect(new.role == .csk && new.algorithm == .ed25519)
         // The parent keeps the old DS until the new key is pending.
         #expect(DNSSECRollover.parentKeys(try store.listDNSSECKeys(zone: "k.example")).map(\.publicKey) == [enabled[0].publicKey])
-        func code(_ body: () throws -> Void) -> StoreError.Code? {
-            do { try body(); return nil } catch let e as StoreError { return e.code } catch { return nil }
-        }
-        #expect(code { _ = try store.confirmDS(zone: "k.example", principal: "op", source: "cli", requestID: nil) } == .conflict)
-        #expect(code { _ = try store.startRollover(zone: "k.example", ksk: true, delays: .standard, principal: "op", source: "cli",
+        #expect(Self.code { _ = try store.confirmDS(zone: "k.example", principal: "op", source: "cli", requestID: nil) } == .conflict)
+        #expect(Self.code { _ = try store.startRollover(zone: "k.example", ksk: true, delays: .standard, principal: "op", source: "cli",
                                                     requestID: nil) } == .conflict, "one rollover at a time")
         let t0 = new.stateSince
         var keys = try store.listDNSSECKeys(zone: "k.example")
@@ -90,15 +92,12 @@ extension RepositoryContract {
         let place = try backend.makeLocation()
         defer { place.cleanUp() }
         let store = try place.open()
-        func code(_ body: () throws -> Void) -> StoreError.Code? {
-            do { try body(); return nil } catch let e as StoreError { return e.code } catch { return nil }
-        }
-        #expect(code { _ = try store.startRollover(zone: "none.example", ksk: false, delays: .standard, principal: "op", source: "cli",
+        #expect(Self.code { _ = try store.startRollover(zone: "none.example", ksk: false, delays: .standard, principal: "op", source: "cli",
                                                     requestID: nil) } == .notFound)
         _ = try store.enableDNSSEC(zone: "c.example", algorithm: .ecdsap256sha256, split: false, principal: "op", source: "cli", requestID: nil)
-        #expect(code { _ = try store.startRollover(zone: "c.example", ksk: false, delays: .standard, principal: "op", source: "cli",
+        #expect(Self.code { _ = try store.startRollover(zone: "c.example", ksk: false, delays: .standard, principal: "op", source: "cli",
                                                     requestID: nil) } == .conflict, "a CSK zone has no ZSK")
-        #expect(code { _ = try store.confirmDS(zone: "none.example", principal: "op", source: "cli", requestID: nil) } == .notFound)
+        #expect(Self.code { _ = try store.confirmDS(zone: "none.example", principal: "op", source: "cli", requestID: nil) } == .notFound)
     }
 }
 }

@@ -71,14 +71,21 @@ import Testing
         }
     }
 
-    /// Runs `body` until `done` says the rollover is over (each pass asks the resolver), at most `limit` passes.
-    static func drive(_ env: Env, zone: String, limit: Int = 300, _ body: ([(role: String, tag: String, state: String)]) throws -> Bool)
-        throws {
+    /// Every 200 ms (at most `limit` passes) until `body` says the rollover is over: reads the zone's keys of `role`,
+    /// notes each one's state (`old STATE` for the key tagged `old`, `new STATE` for others) and asks the resolver
+    /// at `port` for `names` (each answer secure). Returns the states seen.
+    static func drive(_ env: Env, zone: String, role: String, old: String, port: Int, names: [(String, String)], limit: Int = 300,
+                      _ body: ([(role: String, tag: String, state: String)]) throws -> Bool) throws -> Set<String> {
+        var seen: Set<String> = []
         for _ in 0..<limit {
-            if try body(env.keys(zone)) { return }
+            let keys = try env.keys(zone).filter { $0.role == role }
+            for k in keys { seen.insert("\(k.tag == old ? "old" : "new") \(k.state)") }
+            try expectSecure(port, names, "\(role)s \(keys)")
+            if try body(keys) { return seen }
             usleep(200_000)
         }
         Issue.record("the rollover of \(zone) did not finish: \(try env.keys(zone))")
+        return seen
     }
 
     static func delv(_ port: Int, anchorDS ds: String, root: String, _ name: String, _ type: String) throws -> String {
@@ -111,12 +118,8 @@ import Testing
 
         let out = try env.cairn(["dnssec", "rollover", "roll.test", "--zsk", "--propagation", "1s"])
         #expect(out.contains("published") && out.contains("warning: --propagation is below the production minimum"), "\(out)")
-        var seen: Set<String> = []
         var checkedBothKeys = false
-        try Self.drive(env, zone: "roll.test") { keys in
-            let zsks = keys.filter { $0.role == "zsk" }
-            for k in zsks { seen.insert("\(k.tag == oldZSK ? "old" : "new") \(k.state)") }
-            try Self.expectSecure(port, names, "ZSKs \(zsks)")
+        let seen = try Self.drive(env, zone: "roll.test", role: "zsk", old: oldZSK, port: port, names: names) { zsks in
             if zsks.count == 2 && !checkedBothKeys {
                 // Both ZSKs published: dnspython checks every RRSIG against the DNSKEY RRset served now.
                 let checker = Paths.fixture("Tests/IntegrationTests/Support/dnssec_check.py").path
@@ -178,12 +181,8 @@ import Testing
 
         _ = try env.cairn(["dnssec", "rollover", "child.ptest", "--ksk", "--propagation", "1s", "--ds-ttl", "1s",
                            "--parent-propagation", "1s"])
-        var seen: Set<String> = []
         var confirmed = false
-        try Self.drive(env, zone: "child.ptest") { keys in
-            let ksks = keys.filter { $0.role == "ksk" }
-            for k in ksks { seen.insert("\(k.tag == oldKSK ? "old" : "new") \(k.state)") }
-            try Self.expectSecure(port, names, "KSKs \(ksks)")
+        let seen = try Self.drive(env, zone: "child.ptest", role: "ksk", old: oldKSK, port: port, names: names) { ksks in
             if ksks.contains(where: { $0.state == "ds-pending" }) && !confirmed {
                 // The parent's operator: CDS → DS at the parent, then ds-seen.
                 let cds = try CairnProcess.runCapturing(URL(fileURLWithPath: "/usr/bin/env"),
