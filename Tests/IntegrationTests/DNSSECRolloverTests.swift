@@ -1,4 +1,6 @@
+import DNSWire
 import Foundation
+import TestPostgres
 import Testing
 
 /// Key rollovers on the real server (docs/dnssec.md "Key rollover"), judged by a real validating Unbound that
@@ -255,4 +257,62 @@ import Testing
         let audit = try server.call("GET", "/v1/audit?object=dnssec:conf.example.", token: admin)
         #expect(audit.body.contains("\"rollover\""), "\(audit)")
     }
+
+    /// Two `cairn serve` nodes on one PostgreSQL store take a ZSK rollover's steps: both serve every key set
+    /// (each node's RRSIGs by a ZSK its DNSKEY RRset has, at every pass), the rollover ends, and each step was
+    /// taken once (three audited `rollover` rows: start, activate, remove) though both nodes' tasks ran it.
+    @Test func twoNodesOnPostgreSQLTakeEachStepOnce() throws {
+        let pg = try TestPostgres.shared()
+        let url = try pg.makeDatabase()
+        let env = Env(dir: try Paths.tempDir())
+        defer { try? FileManager.default.removeItem(at: env.dir) }
+        try FileManager.default.createDirectory(at: env.zones, withIntermediateDirectories: true)
+        try Self.zone("roll.test.").write(to: env.zones.appendingPathComponent("roll.test.zone"), atomically: true, encoding: .utf8)
+        func cairn(_ args: [String]) throws -> String {
+            let (rc, out) = try PostgresStoreTests.cairn(args + ["--store", url], pg)
+            try #require(rc == 0, "cairn \(args): \(out)")
+            return out
+        }
+        _ = try cairn(["dnssec", "enable", "roll.test", "--ksk-zsk"])
+        let nodes = try ["a", "b"].map { name in
+            try CairnProcess(["serve", "--zones", env.zones.path, "--store", url, "--dns", "127.0.0.1:0", "--node-name", name,
+                              "--rrl-ratelimit", "0"], environment: pg.environment)
+        }
+        defer { for n in nodes { n.stop() } }
+        let oldZSK = try #require(try cairn(["dnssec", "status", "roll.test"]).split(separator: "\n")
+            .first { $0.contains("  zsk  ") }?.components(separatedBy: "  ")[2])
+        _ = try cairn(["dnssec", "rollover", "roll.test", "--zsk", "--propagation", "1s"])
+        var done = false
+        for _ in 0..<150 where !done {
+            for node in nodes {
+                let keys = try DNSClient.udp("roll.test.", .dnskey, port: node.port, edns: (1232, true)).answer
+                    .filter { $0.type == .dnskey }.map { DNSSECKeyTags.tag($0.rdata) }
+                let a = try DNSClient.udp("static.roll.test.", .a, port: node.port, edns: (1232, true))
+                let signers = a.answer.filter { $0.type == .rrsig }.map { DNSSECKeyTags.signer($0.rdata) }
+                #expect(signers.count == 1 && signers.allSatisfy { keys.contains($0) }, "node \(node.port): \(signers) ∉ \(keys)")
+            }
+            let zsks = try cairn(["dnssec", "status", "roll.test"]).split(separator: "\n").filter { $0.contains("  zsk  ") }
+            done = zsks.count == 1 && !zsks[0].contains("  \(oldZSK)  ") && zsks[0].contains("  active  ")
+            usleep(200_000)
+        }
+        #expect(done, "the rollover did not finish")
+        let database = String(url.split(separator: "/").last!.split(separator: "?")[0])
+        let steps = try pg.psql(database, "SELECT count(*), count(DISTINCT node) FROM audit_log WHERE object = 'dnssec:roll.test.' "
+                                          + "AND action = 'rollover'")
+        #expect(steps.trimmingCharacters(in: .whitespacesAndNewlines).hasPrefix("3|"), "\(steps)")
+    }
+}
+
+/// Key tags and RRSIG signers from RDATA, for the tests that compare them.
+enum DNSSECKeyTags {
+    /// RFC 4034 Appendix B.
+    static func tag(_ rdata: [UInt8]) -> Int {
+        var ac = 0
+        for (i, b) in rdata.enumerated() { ac += i & 1 == 1 ? Int(b) : Int(b) << 8 }
+        ac += (ac >> 16) & 0xffff
+        return ac & 0xffff
+    }
+
+    /// The key tag field of an RRSIG.
+    static func signer(_ rdata: [UInt8]) -> Int { Int(rdata[16]) << 8 | Int(rdata[17]) }
 }
