@@ -258,6 +258,40 @@ import Testing
         #expect(audit.body.contains("\"rollover\""), "\(audit)")
     }
 
+    /// The rollover lives in the store: a server stopped while the new ZSK is published, and another started
+    /// later, takes the remaining steps from where the first left them.
+    @Test func aRolloverOutlivesARestartOfTheServer() throws {
+        let env = try Self.makeEnv(zones: [("roll.test.zone", Self.zone("roll.test."))], pool: "www.roll.test.")
+        defer { try? FileManager.default.removeItem(at: env.dir) }
+        _ = try env.cairn(["dnssec", "enable", "roll.test", "--ksk-zsk"])
+        let oldZSK = try #require(try env.keys("roll.test").first { $0.role == "zsk" }).tag
+        // Started without a server: the new key waits, published.
+        _ = try env.cairn(["dnssec", "rollover", "roll.test", "--zsk", "--propagation", "5s"])
+        #expect(try env.keys("roll.test").map(\.state).sorted() == ["active", "active", "published"])
+        let serve = ["serve", "--zones", env.zones.path, "--db", env.db, "--dns", "127.0.0.1:0", "--rrl-ratelimit", "0"]
+        var first: CairnProcess? = try CairnProcess(serve)
+        // The first server works out when the published key is due, then stops before that.
+        var next = "-"
+        for _ in 0..<50 where next == "-" {
+            usleep(100_000)
+            next = try env.cairn(["dnssec", "status", "roll.test"]).split(separator: "\n")
+                .first { $0.contains("published") }?.components(separatedBy: "  ").last ?? "-"
+        }
+        #expect(next != "-", "no next step time shown")
+        first?.stop()   // seconds before the step is due (5 s + the one-second DNSKEY TTL after the rollover began)
+        first = nil
+        let second = try CairnProcess(serve)
+        defer { second.stop() }
+        var done = false
+        for _ in 0..<100 where !done {
+            usleep(200_000)
+            let zsks = try env.keys("roll.test").filter { $0.role == "zsk" }
+            done = zsks.count == 1 && zsks[0].tag != oldZSK && zsks[0].state == "active"
+        }
+        let keys = try env.keys("roll.test")
+        #expect(done, "\(keys)")
+    }
+
     /// Two `cairn serve` nodes on one PostgreSQL store take a ZSK rollover's steps: both serve every key set
     /// (each node's RRSIGs by a ZSK its DNSKEY RRset has, at every pass), the rollover ends, and each step was
     /// taken once (three audited `rollover` rows: start, activate, remove) though both nodes' tasks ran it.
