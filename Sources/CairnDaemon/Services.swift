@@ -213,6 +213,7 @@ struct DNSSECRolloverService: Service {
     func run() async throws {
         var failing = false
         var ttlCache: (index: ObjectIdentifier, ttls: [String: ZoneTTLs?])? = nil
+        var unserved: Set<String> = []
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             let snapshot = publisher.box.load()
             let keys = snapshot.gslb.dnssecKeys
@@ -223,6 +224,12 @@ struct DNSSECRolloverService: Service {
                     if let known = ttlCache?.ttls[zone] { return known }
                     let t = snapshot.rolloverTTLs(zone: zone)
                     ttlCache?.ttls[zone] = .some(t)
+                    // A rollover waits on the zone's TTLs: a zone this node does not serve stays where it is here.
+                    if t == nil, unserved.insert(zone).inserted {
+                        logger.warning("DNSSEC rollover of \(zone) waits: this node does not serve the zone (no zone file)")
+                    } else if t != nil {
+                        unserved.remove(zone)
+                    }
                     return t
                 }
                 do {
