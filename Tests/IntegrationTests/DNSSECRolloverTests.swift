@@ -8,12 +8,12 @@ import Testing
 /// keys are published. The zones have one-second TTLs and the rollovers one-second delays (below the production
 /// minimums, as the command warns), so a whole rollover takes seconds; the server's rollover task takes each step.
 @Suite(.serialized) struct DNSSECRolloverTests {
-    /// A zone whose every TTL (SOA, so DNSKEY; records; negative) is one second.
-    static func zone(_ origin: String, extra: String = "") -> String {
+    /// A zone whose every TTL (records; negative) is one second, but the SOA's, which is also the DNSKEY RRset's.
+    static func zone(_ origin: String, soaTTL: Int = 1, extra: String = "") -> String {
         """
         $ORIGIN \(origin)
         $TTL 1
-        @        1 IN SOA ns hostmaster 1 3600 600 86400 1
+        @        \(soaTTL) IN SOA ns hostmaster 1 3600 600 86400 1
         @          IN NS  ns
         ns         IN A   127.0.0.1
         static     IN A   192.0.2.1
@@ -104,7 +104,9 @@ import Testing
     /// (the old one retired, still published), then the old one is removed. Unbound keeps the zone's KSK DS as
     /// its trust anchor throughout (a ZSK rollover never touches the parent).
     @Test func aZSKRolloverKeepsEveryAnswerSecureForAValidatingUnbound() throws {
-        let env = try Self.makeEnv(zones: [("roll.test.zone", Self.zone("roll.test."))], pool: "www.roll.test.")
+        // The DNSKEY RRset lives 4 s in Unbound's cache, longer than the server takes to notice a step: a new ZSK
+        // put to use before the cached RRset without it has expired is seen (SERVFAIL).
+        let env = try Self.makeEnv(zones: [("roll.test.zone", Self.zone("roll.test.", soaTTL: 4))], pool: "www.roll.test.")
         defer { try? FileManager.default.removeItem(at: env.dir) }
         _ = try env.cairn(["dnssec", "enable", "roll.test", "--ksk-zsk"])
         let ds = try env.cairn(["dnssec", "ds", "roll.test"]).trimmingCharacters(in: .whitespacesAndNewlines)
@@ -156,7 +158,9 @@ import Testing
     /// retires, then goes.
     @Test func aKSKRolloverWithTheParentsDSReplacedKeepsEveryAnswerSecure() throws {
         let child = "child.ptest."
-        let env = try Self.makeEnv(zones: [("child.ptest.zone", Self.zone(child))], pool: "www.child.ptest.")
+        // The child's DNSKEY RRset lives 4 s in Unbound's cache: a new KSK whose DS reaches the parent before the
+        // cached RRset without it has expired is seen (SERVFAIL).
+        let env = try Self.makeEnv(zones: [("child.ptest.zone", Self.zone(child, soaTTL: 4))], pool: "www.child.ptest.")
         defer { try? FileManager.default.removeItem(at: env.dir) }
         _ = try env.cairn(["dnssec", "enable", "child.ptest", "--ksk-zsk"])
         _ = try env.cairn(["dnssec", "enable", "ptest"])
@@ -185,6 +189,11 @@ import Testing
                            "--parent-propagation", "1s"])
         var confirmed = false
         let seen = try Self.drive(env, zone: "child.ptest", role: "ksk", old: oldKSK, port: port, names: names) { ksks in
+            // Double signature on the wire: every KSK the server publishes signs its DNSKEY RRset.
+            let keys = try DNSClient.udp("child.ptest.", .dnskey, port: server.port, edns: (4096, true)).answer
+            let published = Set(keys.filter { $0.type == .dnskey && $0.rdata[1] == 1 }.map { DNSSECKeyTags.tag($0.rdata) })
+            let signers = Set(keys.filter { $0.type == .rrsig }.map { DNSSECKeyTags.signer($0.rdata) })
+            #expect(published == signers && !published.isEmpty, "KSKs \(published), DNSKEY signed by \(signers)")
             if ksks.contains(where: { $0.state == "ds-pending" }) && !confirmed {
                 // The parent's operator: CDS → DS at the parent, then ds-seen.
                 let cds = try CairnProcess.runCapturing(URL(fileURLWithPath: "/usr/bin/env"),
@@ -207,7 +216,7 @@ import Testing
             return confirmed && ksks.count == 1 && ksks[0].tag != oldKSK && ksks[0].state == "active"
         }
         #expect(seen.isSuperset(of: ["new published", "new ds-pending", "old retired", "new active"]), "\(seen)")
-        usleep(1_500_000)
+        usleep(4_500_000)   // the DNSKEY RRset Unbound holds (4 s) expires: what follows is fetched afresh
         try Self.expectSecure(port, names, "after")
         let dnskey = try DNSSECTests.dig(port, ["child.ptest.", "DNSKEY"])
         #expect(!dnskey.contains(" \(oldKSK) child.ptest."), "the old KSK still signs: \(dnskey)")
