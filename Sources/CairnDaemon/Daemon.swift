@@ -72,7 +72,7 @@ public struct DaemonError: Error, CustomStringConvertible {
 }
 
 /// The whole daemon as one `ServiceGroup`: the store watcher (snapshot publisher), the DNS listeners, health
-/// monitoring, drills, the override reaper and the admin API, started in that order and shut down in reverse on
+/// monitoring, drills, the override reaper, the DNSSEC rollover task and the admin API, started in that order and shut down in reverse on
 /// SIGTERM or SIGINT (graceful: the API stops accepting and finishes what it started, DNS over TCP writes every
 /// answer in flight, the store is closed last). SIGHUP rereads the zone files.
 ///
@@ -222,6 +222,7 @@ public final class Daemon: Sendable {
             .init(service: HealthService(monitor: monitor, probeGroup: probeGroup)),
             .init(service: DrillService(drills: drills)),
             .init(service: ReaperService(store: store, publisher: publisher, logger: logger)),
+            .init(service: DNSSECRolloverService(store: store, publisher: publisher, logger: logger)),
             .init(service: NodeRegistryService(store: store, publisher: publisher, interval: configuration.nodeHeartbeat,
                                                logger: logger, record: { [self] in nodeRecord() })),
         ]

@@ -229,3 +229,52 @@ struct NodeRegistryService: Service {
 func hostPort(_ host: String, _ port: Int) -> String {
     host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
 }
+
+/// DNSSEC key rollovers (docs/dnssec.md "Key rollover"): once a second, off the query path, the snapshot's keys
+/// are checked for a step due by the clock (a published key to put to use, a retired one to remove) or a next
+/// step time not yet shown; only then is the store written (every step a conditional update: any node may take
+/// it, one does) and the new snapshot published. The zone TTLs the timings derive from are read from the
+/// snapshot once per zone load.
+struct DNSSECRolloverService: Service {
+    let store: Store
+    let publisher: SnapshotPublisher
+    let logger: Logger
+    var interval: Double = 1
+
+    func run() async throws {
+        var failing = false
+        var ttlCache: (index: ObjectIdentifier, ttls: [String: ZoneTTLs?])? = nil
+        var unserved: Set<String> = []
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            let snapshot = publisher.box.load()
+            let keys = snapshot.gslb.dnssecKeys
+            if keys.contains(where: { $0.state != .active }) {
+                let index = ObjectIdentifier(snapshot.zoneIndex)
+                if ttlCache?.index != index { ttlCache = (index, [:]) }
+                func ttls(_ zone: String) -> ZoneTTLs? {
+                    if let known = ttlCache?.ttls[zone] { return known }
+                    let t = snapshot.rolloverTTLs(zone: zone)
+                    ttlCache?.ttls[zone] = .some(t)
+                    // A rollover waits on the zone's TTLs: a zone this node does not serve stays where it is here.
+                    if t == nil, unserved.insert(zone).inserted {
+                        logger.warning("DNSSEC rollover of \(zone) waits: this node does not serve the zone (no zone file)")
+                    } else if t != nil {
+                        unserved.remove(zone)
+                    }
+                    return t
+                }
+                do {
+                    let steps = try store.advanceRollovers(keys: keys, ttls: ttls, now: Date().timeIntervalSince1970)
+                    for line in steps { logger.notice("DNSSEC rollover: \(line)") }
+                    if !steps.isEmpty { publisher.refreshIfChanged() }
+                    if failing { logger.info("DNSSEC rollovers advance again") }
+                    failing = false
+                } catch {
+                    if !failing { logger.error("cannot advance DNSSEC rollovers (retrying every second): \(error)") }
+                    failing = true
+                }
+            }
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(nanoseconds: UInt64(interval * 1e9)) }
+        }
+    }
+}

@@ -73,6 +73,21 @@ public protocol DNSSECKeyRepository: Sendable {
     func disableDNSSEC(zone: String, principal: String, source: String, requestID: String?) throws
 }
 
+/// DNSSEC key rollovers (docs/dnssec.md "Key rollover"): started by an operator, advanced by any node's
+/// rollover task, the parent's step confirmed by an operator.
+public protocol DNSSECRolloverRepository: Sendable {
+    /// Starts a rollover of the zone's ZSK (`ksk` false) or of its KSK or CSK: a new key, `published`.
+    /// `.notFound` when the zone is not signed, `.conflict` while a rollover runs or for a ZSK rollover of a CSK zone.
+    func startRollover(zone: String, ksk: Bool, delays: RolloverDelays, principal: String, source: String,
+                       requestID: String?) throws -> DNSSECKey
+    /// The parent has the new DS: the `ds-pending` key becomes active, the old one retired. Returns the zone's keys.
+    /// `.conflict` when no key waits for its DS.
+    func confirmDS(zone: String, principal: String, source: String, requestID: String?) throws -> [DNSSECKey]
+    /// Takes the steps due at `now` among `keys` (the snapshot's; read again from the store before writing),
+    /// `ttls` giving each served zone's TTLs; records each waiting key's next step time. A line per step taken.
+    func advanceRollovers(keys: [DNSSECKey], ttls: (String) -> ZoneTTLs?, now: Double) throws -> [String]
+}
+
 /// Drill reports, saved as a drill goes.
 public protocol DrillRepository: Sendable {
     func saveDrill(_ report: DrillReport, audit: [AuditEntry]) throws
@@ -92,7 +107,8 @@ extension DrillRepository {
 
 /// Every role: what the admin API is given (`GSLBStore`'s backends implement it).
 public protocol AdminRepository: ConfigRepository, ConfigWriteRepository, OverrideRepository, AuditRepository,
-                                 TokenRepository, TSIGKeyRepository, DNSSECKeyRepository, DrillRepository {}
+                                 TokenRepository, TSIGKeyRepository, DNSSECKeyRepository, DNSSECRolloverRepository,
+                                 DrillRepository {}
 
 /// What a config write did, read inside its transaction: its audit rows, and the config and object versions
 /// right after it (so that the ETag a writer gets is the version its own write made, not a later writer's).

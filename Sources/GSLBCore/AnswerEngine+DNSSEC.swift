@@ -20,6 +20,20 @@ extension AnswerEngine {
         }
     }
 
+    /// A DO=1 query for type NSEC or RRSIG in a signed zone (`proof` the NSEC the name has in its denials,
+    /// nonexistent names included: compact denial says they exist): answers the NSEC, or its RRSIG after the
+    /// other RRSIGs already in the answer. A negative answer would not do: the NSEC proving it lists both types.
+    /// True when it answered (the caller's denial is then not sent).
+    func answerDNSSECType(_ qtype: RecordType, proof: Item) -> Bool {
+        switch qtype {
+        case .nsec: answer.append(proof)
+        case .rrsig:
+            answer.append(Item(owner: proof.owner, records: proof.records, zone: proof.zone, signaturesOnly: true))
+        default: return false
+        }
+        return true
+    }
+
     /// The types an NSEC at `node` lists (besides RRSIG and NSEC): its RRsets and pools; at a
     /// delegation only NS and DS (RFC 4035 §2.3); at a signed apex also DNSKEY, CDS and CDNSKEY.
     func typesAt(_ node: ZoneNode, snapshot: ServingSnapshot) -> [UInt16] {

@@ -26,8 +26,10 @@ public final class AnswerEngine {
         var zone: ZoneHead? = nil
         /// The name the RRset is signed over when not `owner`: the wildcard that answered.
         var signedOwner: DomainName? = nil
+        /// Only the RRset's RRSIGs are written, not the RRset (the answer to a DO=1 query for type RRSIG).
+        var signaturesOnly = false
     }
-    private var answer: [Item] = []
+    var answer: [Item] = []
     var authority: [Item] = []
     private var additional: [AdditionalData] = []
     /// The zone whose keys sign the additional section's addresses (an apex NS set's), nil for none (glue).
@@ -413,6 +415,8 @@ public final class AnswerEngine {
             }
             if exact && q.qtype == .ds, let p = node.parentSide { node = p }
             let zone = node.zone
+            // RFC 9824 §3.5: NXNAME is a meta-type; an explicit query for it is a format error.
+            if q.qtype.rawValue == Self.nxname, snapshot.signer(zone) != nil { return (.formErr, aa) }
             if rateLimiter != nil { rrlZone = zone.origin.key }
 
             var cut = node.cut
@@ -461,7 +465,12 @@ public final class AnswerEngine {
                 authority.append(Item(owner: zone.origin, records: [zone.negativeSOA], zone: node.zone))
                 if dnssec, snapshot.signer(node.zone) != nil {
                     // Compact denial (RFC 9824): NOERROR, an NSEC at the name with only RRSIG, NSEC, NXNAME.
-                    authority.append(nsec(at: name, zone: node.zone, ttl: zone.negativeSOA.ttl, types: [Self.nxname]))
+                    let proof = nsec(at: name, zone: node.zone, ttl: zone.negativeSOA.ttl, types: [Self.nxname])
+                    if answerDNSSECType(q.qtype, proof: proof) {
+                        authority.removeLast()   // a positive answer (type NSEC or RRSIG): no negative SOA
+                    } else {
+                        authority.append(proof)
+                    }
                     return (.noError, aa)
                 }
                 return (.nxDomain, aa)
@@ -509,6 +518,24 @@ public final class AnswerEngine {
                data.labelCount == zone.origin.labelCount, let records = signer.apexRecords(q.qtype) {
                 // The keys of a signed zone are the store's, whatever its file says (DO or not).
                 answer.append(Item(owner: name, records: records[...], zone: data.zone))
+                return (.noError, aa)
+            }
+            if dnssec, q.qtype == .nsec || q.qtype == .rrsig, let signer = snapshot.signer(data.zone) {
+                // The NSEC this name has in its denials, and the RRSIGs of its RRsets (docs/dnssec.md).
+                let proof = nsec(at: name, zone: data.zone, ttl: zone.negativeSOA.ttl, types: typesAt(data, snapshot: snapshot))
+                if q.qtype == .rrsig {
+                    for s in data.rrsets {
+                        answer.append(Item(owner: name, records: s.records, zone: data.zone, signedOwner: expanded, signaturesOnly: true))
+                    }
+                    if data.labelCount == zone.origin.labelCount {
+                        for t in [RecordType.dnskey, .cds, .cdnskey] {
+                            if let r = signer.apexRecords(t), !r.isEmpty {
+                                answer.append(Item(owner: name, records: r[...], zone: data.zone, signaturesOnly: true))
+                            }
+                        }
+                    }
+                }
+                _ = answerDNSSECType(q.qtype, proof: proof)
                 return (.noError, aa)
             }
             if let s = data.rrset(q.qtype) {
@@ -563,7 +590,7 @@ public final class AnswerEngine {
         let now = dnssec ? clock() : 0
         if !truncated {
             outer: for item in answer {
-                for r in item.records {
+                for r in item.records where !item.signaturesOnly {
                     guard writer.record(owner: item.owner, r) else { truncated = true; break outer }
                     an += 1
                 }

@@ -14,6 +14,21 @@ public enum DNSSECAlgorithm: String, CaseIterable, Hashable, Sendable, Codable {
     public var signatureSize: Int { 64 }
 }
 
+/// A key's place in a rollover (docs/dnssec.md "Key rollover"). Every state is in the DNSKEY RRset; what a
+/// key signs in each:
+/// - `published`: a new key, announced before use (a ZSK signs nothing yet; a KSK or CSK already signs the
+///   DNSKEY RRset: double-signature). The daemon moves it on once the old DNSKEY RRset has left caches.
+/// - `dsPending` (KSK and CSK): CDS/CDNSKEY name it; it waits for `cairn dnssec ds-seen` (the parent has its DS).
+/// - `active`: the zone's key of its role (outside rollovers, every key is active).
+/// - `retired`: replaced; a ZSK signs nothing, a KSK or CSK still signs the DNSKEY RRset (the parent's old DS
+///   may be cached). Removed once nothing cached can need it.
+public enum DNSSECKeyState: String, CaseIterable, Hashable, Sendable, Codable {
+    case published
+    case dsPending = "ds-pending"
+    case active
+    case retired
+}
+
 /// What a key signs: a CSK (combined signing key, flags 257) signs everything; with a split, the KSK
 /// (flags 257, SEP) signs the DNSKEY RRset only and the ZSK (flags 256) every other RRset.
 public enum DNSSECKeyRole: String, CaseIterable, Hashable, Sendable, Codable {
@@ -38,6 +53,15 @@ public struct DNSSECKey: Hashable, Sendable, CustomStringConvertible, CustomDebu
     public var privateKey: [UInt8]
     /// Seconds since the Unix epoch.
     public var createdAt: Double
+    /// Where the key is in its life (docs/dnssec.md "Key rollover"); `.active` outside a rollover.
+    public var state: DNSSECKeyState = .active
+    /// When the key entered `state` (seconds since the Unix epoch).
+    public var stateSince: Double
+    /// When a node's rollover task takes the key's next step (written by the daemon from the zone's TTLs);
+    /// nil outside a rollover, while it waits for `ds-seen`, or until a node has worked it out.
+    public var nextAt: Double?
+    /// The operator's delays of the last rollover the key took part in (nil: none).
+    public var rollover: RolloverDelays?
 
     /// At most this many signed zones in a store.
     public static let maxZones = 10_000
@@ -46,6 +70,7 @@ public struct DNSSECKey: Hashable, Sendable, CustomStringConvertible, CustomDebu
                 createdAt: Double) {
         self.zone = zone; self.role = role; self.algorithm = algorithm
         self.publicKey = publicKey; self.privateKey = privateKey; self.createdAt = createdAt
+        self.stateSince = createdAt
     }
 
     /// A new key pair drawn by swift-crypto.
@@ -115,6 +140,7 @@ public struct DNSSECKey: Hashable, Sendable, CustomStringConvertible, CustomDebu
 extension DNSSECKey: Encodable {
     enum CodingKeys: String, CodingKey {
         case zone, keyTag = "key_tag", role, algorithm, flags, publicKey = "public_key", ds, createdAt = "created_at"
+        case state, stateSince = "state_since", nextAt = "next_at", rollover
     }
 
     /// Everything but the private key.
@@ -130,5 +156,14 @@ extension DNSSECKey: Encodable {
         if encoder.auditShape { try c.encode(createdAt, forKey: .createdAt) } else {
             try c.encode(RFC3339.format(createdAt), forKey: .createdAt)
         }
+        try c.encode(state, forKey: .state)
+        if encoder.auditShape {
+            try c.encode(stateSince, forKey: .stateSince)
+            try c.encodeIfPresent(nextAt, forKey: .nextAt)
+        } else {
+            try c.encode(RFC3339.format(stateSince), forKey: .stateSince)
+            try c.encodeIfPresent(nextAt.map { RFC3339.format($0) }, forKey: .nextAt)
+        }
+        try c.encodeIfPresent(rollover, forKey: .rollover)
     }
 }

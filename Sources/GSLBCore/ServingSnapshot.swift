@@ -200,7 +200,9 @@ public final class ServingSnapshot: Sendable {
         var byZone: [String: [DNSSECKey]] = [:]
         for k in keys { byZone[k.zone, default: []].append(k) }
         return zones.map { z in
-            byZone[z.origin.description.lowercased()].flatMap { ZoneSigner(origin: z.origin, keys: $0, corrupt: corruptSignatures) }
+            byZone[z.origin.description.lowercased()].flatMap {
+                ZoneSigner(origin: z.origin, keys: $0, keyTTL: ZoneSigner.keyTTL(z), corrupt: corruptSignatures)
+            }
         }
     }
 

@@ -18,22 +18,33 @@ public final class ZoneSigner: Sendable {
     /// Test-only: every signature has one bit flipped (the validating-resolver tests' broken zone).
     let corrupt: Bool
 
-    /// TTL of the DNSKEY, CDS and CDNSKEY RRsets.
-    public static let keyTTL: UInt32 = 3600
+    /// The longest TTL of the DNSKEY, CDS and CDNSKEY RRsets.
+    public static let maxKeyTTL: UInt32 = 3600
 
-    /// The zone's signer, nil when `keys` has no key that can sign data or none that can sign keys.
-    public init?(origin: DomainName, keys: [DNSSECKey], corrupt: Bool = false) {
-        let signing = keys.compactMap { SigningKey($0) }
+    /// TTL of the DNSKEY, CDS and CDNSKEY RRsets of `zone`: its SOA's TTL (Knot's default), at most an hour. A
+    /// short TTL makes rollovers short (docs/dnssec.md "Key rollover").
+    public static func keyTTL(_ zone: ServedZone) -> UInt32 {
+        min(maxKeyTTL, zone.apex.rrset(.soa)?.records.first?.ttl ?? maxKeyTTL)
+    }
+
+    /// The zone's signer, nil when `keys` has no key that can sign data or none that can sign keys. Every key
+    /// is in the DNSKEY RRset; KSKs and CSKs in any state sign the key RRsets (double-signature), ZSKs and CSKs
+    /// sign the data only while active (pre-publication); CDS and CDNSKEY name `DNSSECRollover.parentKeys`.
+    public init?(origin: DomainName, keys: [DNSSECKey], keyTTL: UInt32 = ZoneSigner.maxKeyTTL, corrupt: Bool = false) {
+        let signing = keys.compactMap { k in SigningKey(k).map { (k.state, $0) } }
         self.origin = origin
-        self.keySigners = signing.filter { $0.role.signsKeys }
-        self.dataSigners = signing.filter { $0.role.signsData }
+        self.keySigners = signing.filter { $0.1.role.signsKeys }.map(\.1)
+        self.dataSigners = signing.filter { $0.1.role.signsData && $0.0 == .active }.map(\.1)
         guard !keySigners.isEmpty, !dataSigners.isEmpty else { return nil }
-        self.dnskeys = keys.map { EncodedRecord(type: .dnskey, ttl: Self.keyTTL, rdata: $0.dnskeyRdata) }
-        let sep = keys.filter { $0.role.signsKeys }
-        self.cds = sep.map { EncodedRecord(type: .cds, ttl: Self.keyTTL, rdata: $0.dsRdata(owner: origin)) }
-        self.cdnskeys = sep.map { EncodedRecord(type: .cdnskey, ttl: Self.keyTTL, rdata: $0.dnskeyRdata) }
+        self.dnskeys = keys.map { EncodedRecord(type: .dnskey, ttl: keyTTL, rdata: $0.dnskeyRdata) }
+        let sep = DNSSECRollover.parentKeys(keys)
+        self.cds = sep.map { EncodedRecord(type: .cds, ttl: keyTTL, rdata: $0.dsRdata(owner: origin)) }
+        self.cdnskeys = sep.map { EncodedRecord(type: .cdnskey, ttl: keyTTL, rdata: $0.dnskeyRdata) }
+        // What signs what: a rollover step changes it without changing the key set.
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for k in signing { for b in k.rdata { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 } }
+        for (mark, set) in [(UInt8(1), keySigners), (2, dataSigners)] {
+            for k in set { for b in [mark] + k.rdata { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 } }
+        }
         self.fingerprint = h
         self.corrupt = corrupt
     }

@@ -10,7 +10,7 @@
 /// `DatabaseMigrator` used before the store had two backends: files it migrated open as they are.
 enum Schema {
     static let migrations: [(id: String, sql: String)] = [("v1", v1), ("v2", v2), ("v3", v3), ("v4", v4), ("v5", v5), ("v6", v6),
-                                                          ("v7", v7), ("v8", v8)]
+                                                          ("v7", v7), ("v8", v8), ("v9", v9)]
 
     /// Migrations whose PostgreSQL form is not `SQLDialect.ddl` of the SQLite one (a constraint PostgreSQL
     /// can alter in place and SQLite cannot), by id.
@@ -337,5 +337,17 @@ enum Schema {
     static let v8Postgres = """
         ALTER TABLE pools DROP CONSTRAINT pools_type_check;
         ALTER TABLE pools ADD CONSTRAINT pools_type_check CHECK (type IN ('A', 'AAAA', 'CNAME'));
+        """
+
+    /// v9: DNSSEC key rollover (issue 16): each key's state and since when, the next step's time (written by
+    /// the daemon from the zone's TTLs) and the operator's delays of its rollover. Keys stored before are active.
+    static let v9 = """
+        ALTER TABLE dnssec_keys ADD COLUMN state TEXT NOT NULL DEFAULT 'active'
+            CHECK (state IN ('published', 'ds-pending', 'active', 'retired'));
+        ALTER TABLE dnssec_keys ADD COLUMN state_since REAL;
+        ALTER TABLE dnssec_keys ADD COLUMN next_at REAL;
+        ALTER TABLE dnssec_keys ADD COLUMN propagation REAL;
+        ALTER TABLE dnssec_keys ADD COLUMN ds_ttl REAL;
+        ALTER TABLE dnssec_keys ADD COLUMN parent_propagation REAL;
         """
 }

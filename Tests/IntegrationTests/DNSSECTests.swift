@@ -76,8 +76,8 @@ import Testing
         return env
     }
 
-    /// A validating Unbound on a free port, `sec.test.` stubbed to Cairn, `anchor` its only trust anchor.
-    static func startUnbound(_ dir: URL, cairnPort: Int, anchor: String) throws -> (Process, Int) {
+    /// A validating Unbound on a free port, `zone` stubbed to Cairn, `anchor` its only trust anchor.
+    static func startUnbound(_ dir: URL, cairnPort: Int, anchor: String, zone: String = "sec.test.") throws -> (Process, Int) {
         let port = try OperationsDocTests.freePorts(1)[0]
         let conf = """
             server:
@@ -101,7 +101,7 @@ import Testing
             remote-control:
                 control-enable: no
             stub-zone:
-                name: "sec.test."
+                name: "\(zone)"
                 stub-addr: 127.0.0.1@\(cairnPort)
 
             """
@@ -110,7 +110,7 @@ import Testing
         let unbound = try CairnProcess.startUnblocked("/usr/sbin/unbound", ["-d", "-c", file.path])
         let deadline = Date().addingTimeInterval(10)
         repeat {
-            if try dig(port, ["ns.sec.test.", "A"]).contains("status: ") { return (unbound, port) }
+            if try dig(port, ["ns.\(zone)", "A"]).contains("status: ") { return (unbound, port) }
             usleep(100_000)
         } while Date() < deadline
         CairnProcess.stop(unbound)
@@ -150,6 +150,8 @@ import Testing
         ("www.sec.test.", "AAAA", "NOERROR", nil),              // NODATA at a pool name
         ("unsigned.sec.test.", "DS", "NOERROR", nil),           // no DS: the delegation is insecure, provably
         ("signedchild.sec.test.", "DS", "NOERROR", "DS\t12345 13 2"),
+        ("static.sec.test.", "NSEC", "NOERROR", "NSEC\t\\000.static.sec.test. A TXT RRSIG NSEC"),   // the name's own NSEC
+        ("nonexistent.sec.test.", "NSEC", "NOERROR", "NSEC\t\\000.nonexistent.sec.test. RRSIG NSEC TYPE128"),   // NXNAME
     ]
 
     @Test func aValidatingUnboundGetsSecureAnswersForEveryKindOfName() throws {
@@ -226,7 +228,7 @@ import Testing
                        "x.wild.sec.test./A", "x.y.wild.sec.test./TXT", "x.wild.sec.test./MX", "nonexistent.sec.test./A",
                        "static.sec.test./AAAA", "unsigned.sec.test./DS", "host.unsigned.sec.test./A",
                        "signedchild.sec.test./DS", "host.signedchild.sec.test./A", "www.unsigned.sec.test./A", "sec.test./CDS", "sec.test./CDNSKEY",
-                       "wild.sec.test./A"]
+                       "wild.sec.test./A", "static.sec.test./NSEC", "nonexistent.sec.test./NSEC"]
         let (st, out) = try CairnProcess.runCapturing(URL(fileURLWithPath: "/usr/bin/python3"),
                                                       [checker, "\(server.port)", "sec.test.", "unsigned.sec.test."] + queries)
         #expect(st == 0, "\(out)")
@@ -234,6 +236,52 @@ import Testing
         #expect(out.contains("x.wild.sec.test./A: rcode NOERROR, 2 RRsets validated"), "\(out)")
         #expect(out.contains("host.signedchild.sec.test./A: rcode NOERROR, 1 RRsets validated"), "\(out)")
         #expect(out.contains("www.unsigned.sec.test./A: rcode NOERROR, 0 RRsets validated"), "\(out)")
+        #expect(out.contains("nonexistent.sec.test./NSEC: rcode NOERROR, 1 RRsets validated"), "\(out)")
+    }
+
+    /// The RRSIG fields Cairn writes (type covered, algorithm, labels, original TTL, key tag, signer, and the
+    /// RRSIG's TTL) are what ldns computes for the same RRsets: `ldns-signzone` signs the zone file with the
+    /// zone's own key (read from the store), and each RRSIG Cairn sends is compared with ldns's for the same owner
+    /// (the wildcard's `*` owner for an expanded answer) and type. Only the times and the signature differ.
+    @Test func theRRSIGFieldsAreWhatLdnsComputesForTheSameRRsets() throws {
+        let env = try Self.makeEnv()
+        defer { try? FileManager.default.removeItem(at: env.dir) }
+        let (_, row) = try CairnProcess.runCapturing(URL(fileURLWithPath: "/usr/bin/env"),
+                                                     ["sqlite3", env.db, "SELECT public_key, private_key FROM dnssec_keys"])
+        let parts = row.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "|")
+        try #require(parts.count == 2, "\(row)")
+        let base = env.dir.appendingPathComponent("Ksec.test.+013+00000").path
+        try "sec.test. IN DNSKEY 257 3 13 \(parts[0])\n".write(toFile: base + ".key", atomically: true, encoding: .utf8)
+        try "Private-key-format: v1.2\nAlgorithm: 13 (ECDSAP256SHA256)\nPrivateKey: \(parts[1])\n"
+            .write(toFile: base + ".private", atomically: true, encoding: .utf8)
+        let zoneFile = URL(fileURLWithPath: env.zones).appendingPathComponent("sec.test.zone").path
+        let signedFile = env.dir.appendingPathComponent("sec.test.signed").path
+        let (st, out) = try CairnProcess.runCapturing(URL(fileURLWithPath: "/usr/bin/env"),
+                                                      ["ldns-signzone", "-o", "sec.test.", "-f", signedFile, zoneFile, base])
+        try #require(st == 0, "\(out)")
+        /// RRSIG presentation → owner, covered type and the compared fields.
+        func fields(_ line: Substring) -> (owner: String, covered: String, compared: [String])? {
+            let f = line.split(whereSeparator: \.isWhitespace).map(String.init)
+            guard f.count >= 12, f[3] == "RRSIG" else { return nil }
+            return (f[0].lowercased(), f[4], [f[1], f[4], f[5], f[6], f[7], f[10], f[11].lowercased()])
+        }
+        let ldns = try String(contentsOfFile: signedFile, encoding: .utf8).split(separator: "\n").compactMap(fields)
+        let server = try CairnProcess(["serve", "--zones", env.zones, "--db", env.db, "--dns", "127.0.0.1:0", "--rrl-ratelimit", "0"])
+        let cases: [(String, String, String)] = [
+            ("sec.test.", "SOA", "sec.test."), ("sec.test.", "NS", "sec.test."), ("sec.test.", "DNSKEY", "sec.test."),
+            ("static.sec.test.", "A", "static.sec.test."), ("static.sec.test.", "TXT", "static.sec.test."),
+            ("alias.sec.test.", "CNAME", "alias.sec.test."), ("ns.sec.test.", "A", "ns.sec.test."),
+            ("x.y.wild.sec.test.", "A", "*.wild.sec.test."), ("any.wild.sec.test.", "TXT", "*.wild.sec.test."),
+            ("signedchild.sec.test.", "DS", "signedchild.sec.test."),
+        ]
+        for (name, type, ldnsOwner) in cases {
+            let answer = try CairnProcess.runCapturing(URL(fileURLWithPath: "/usr/bin/env"),
+                ["dig", "+dnssec", "+norec", "+noall", "+answer", "-p", "\(server.port)", "@127.0.0.1", name, type]).1
+            let cairn = answer.split(separator: "\n").compactMap(fields).filter { $0.covered == type }
+            let expected = ldns.filter { $0.owner == ldnsOwner && $0.covered == type }
+            #expect(cairn.count == 1 && expected.count == 1, "\(name) \(type): \(answer)")
+            #expect(cairn.map(\.compared) == expected.map(\.compared), "\(name) \(type): Cairn \(cairn), ldns \(expected)")
+        }
     }
 
     /// The admin API (admin scope only) enables a zone: its answers are signed before the response, the

@@ -5,8 +5,8 @@ usage: dnssec_check.py PORT ZONE INSECURE NAME/TYPE[/ECS] ...
 
 Fetches ZONE's DNSKEY RRset (DO=1) and checks it is self-signed, then for each NAME/TYPE asks Cairn
 with DO=1 (and an ECS option when given, e.g. 203.0.113.0/24) and checks that every RRset of the
-answer, authority and additional sections from ZONE carries an RRSIG that dns.dnssec.validate
-accepts against the published DNSKEY (a referral's NS set and glue are not signed, RFC 4035 §2.2;
+answer, authority and additional sections from ZONE carries RRSIGs, each of which
+dns.dnssec.validate_rrsig accepts against the published DNSKEY RRset (a referral's NS set and glue are not signed, RFC 4035 §2.2;
 INSECURE is a comma-separated list of unsigned child zones the same server serves, whose data is not).
 Prints one line per query and `OK` at the end, or `FAIL ...` lines and exits 1.
 """
@@ -42,11 +42,13 @@ def ask(name, rdtype, ecs=None):
 keys = ask(zone, "DNSKEY")
 dnskey = keys.find_rrset(keys.answer, zone, dns.rdataclass.IN, dns.rdatatype.DNSKEY)
 keyring = {zone: dnskey}
-try:
-    dns.dnssec.validate(dnskey, keys.find_rrset(keys.answer, zone, dns.rdataclass.IN, dns.rdatatype.RRSIG,
-                                                dns.rdatatype.DNSKEY), keyring)
-except Exception as e:  # noqa: BLE001
-    failures.append(f"DNSKEY: {e}")
+# Every RRSIG on its own (during a KSK rollover the DNSKEY RRset has one per key-signing key).
+for sig in keys.find_rrset(keys.answer, zone, dns.rdataclass.IN, dns.rdatatype.RRSIG, dns.rdatatype.DNSKEY):
+    try:
+        dns.dnssec.validate_rrsig(dnskey, sig, keyring)
+    except Exception as e:  # noqa: BLE001
+        failures.append(f"DNSKEY: RRSIG by key {sig.key_tag}: {e}")
+print(f"DNSKEY: {len(dnskey)} keys")
 
 for spec in sys.argv[4:]:
     parts = spec.split("/", 2)
@@ -73,7 +75,8 @@ for spec in sys.argv[4:]:
                 failures.append(f"{spec}: {section_name} {rrset.name} {dns.rdatatype.to_text(rrset.rdtype)} has no RRSIG")
                 continue
             try:
-                dns.dnssec.validate(rrset, sigs[0], keyring)
+                for sig in sigs[0]:
+                    dns.dnssec.validate_rrsig(rrset, sig, keyring)
                 checked += 1
             except Exception as e:  # noqa: BLE001
                 failures.append(f"{spec}: {section_name} {rrset.name} {dns.rdatatype.to_text(rrset.rdtype)}: {e}")
