@@ -257,7 +257,8 @@ struct DNSSECRolloverService: Service {
                     ttlCache?.ttls[zone] = .some(t)
                     // A rollover waits on the zone's TTLs: a zone this node does not serve stays where it is here.
                     if t == nil, unserved.insert(zone).inserted {
-                        logger.warning("DNSSEC rollover of \(zone) waits: this node does not serve the zone (no zone file)")
+                        logger.warning("DNSSEC rollover of \(zone) waits: this node does not serve the zone (no zone file)",
+                                       metadata: ["event": "dnssec.rollover_unserved"])
                     } else if t != nil {
                         unserved.remove(zone)
                     }
@@ -265,12 +266,15 @@ struct DNSSECRolloverService: Service {
                 }
                 do {
                     let steps = try store.advanceRollovers(keys: keys, ttls: ttls, now: Date().timeIntervalSince1970)
-                    for line in steps { logger.notice("DNSSEC rollover: \(line)") }
+                    for line in steps { logger.notice("DNSSEC rollover: \(line)", metadata: ["event": "dnssec.rollover_step"]) }
                     if !steps.isEmpty { publisher.refreshIfChanged() }
-                    if failing { logger.info("DNSSEC rollovers advance again") }
+                    if failing { logger.info("DNSSEC rollovers advance again", metadata: ["event": "dnssec.rollover_recovered"]) }
                     failing = false
                 } catch {
-                    if !failing { logger.error("cannot advance DNSSEC rollovers (retrying every second): \(error)") }
+                    if !failing {
+                        logger.error("cannot advance DNSSEC rollovers (retrying every second): \(error)",
+                                     metadata: ["event": "dnssec.rollover_failed"])
+                    }
                     failing = true
                 }
             }
