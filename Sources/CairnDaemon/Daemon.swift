@@ -159,13 +159,15 @@ public final class Daemon: Sendable {
            requireReason: config.drillRequireReason)
         if let pidFile = config.pidFile {
             try "\(getpid())\n".write(toFile: pidFile, atomically: true, encoding: .utf8)
+            // Where SIGHUP reloads report for `cairn reload`: made now, so that --user's account can write it.
+            try ReloadResult(sequence: 0).write(to: ReloadResult.path(pidFile: pidFile))
         }
         // Everything that needs root is done (DNS sockets bound, store open): drop for good, before the admin API
         // accepts a request and before any probe, drill or reaper runs.
         if let account = config.user {
             do {
                 let warnings = try Privileges.prepareFiles((config.sqliteFile.map(Privileges.storeFiles(db:)) ?? [])
-                                                           + (config.pidFile.map { [$0] } ?? []),
+                                                           + (config.pidFile.map { [$0, ReloadResult.path(pidFile: $0)] } ?? []),
                                                            for: account)
                 for w in warnings { logger.warning("\(w)", metadata: ["event": "privileges.file_warning"]) }
                 try Privileges.drop(to: account)
@@ -226,7 +228,10 @@ public final class Daemon: Sendable {
             .init(service: NodeRegistryService(store: store, publisher: publisher, interval: configuration.nodeHeartbeat,
                                                logger: logger, record: { [self] in nodeRecord() })),
         ]
-        if signals { services.append(.init(service: ReloadOnHangupService(publisher: publisher, logger: logger))) }
+        if signals {
+            services.append(.init(service: ReloadOnHangupService(publisher: publisher, logger: logger,
+                                                                 resultFile: configuration.pidFile.map(ReloadResult.path(pidFile:)))))
+        }
         if let admin {
             services.append(.init(service: AdminService(admin: admin, onBound: { [self] text in
                 apiBoundBox.withLock { $0 = text }
@@ -244,7 +249,10 @@ public final class Daemon: Sendable {
         let group = ServiceGroup(configuration: config)
         groupBox.withLock { $0 = group }
         defer {
-            if let pid = configuration.pidFile { try? FileManager.default.removeItem(atPath: pid) }
+            if let pid = configuration.pidFile {
+                try? FileManager.default.removeItem(atPath: pid)
+                try? FileManager.default.removeItem(atPath: ReloadResult.path(pidFile: pid))
+            }
         }
         try await group.run()
         store.close()   // last: every service that used it has stopped (PostgreSQL: its connections end cleanly)

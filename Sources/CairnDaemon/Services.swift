@@ -117,17 +117,28 @@ struct ReaperService: Service {
     }
 }
 
-/// SIGHUP rereads the zone files.
+/// SIGHUP rereads the zone files; with `--pid-file`, each reload's outcome goes to `PIDFILE.reload` for `cairn reload`.
 struct ReloadOnHangupService: Service {
     let publisher: SnapshotPublisher
     let logger: Logger
+    var resultFile: String?
 
     func run() async throws {
         signal(SIGHUP, SIG_IGN)
         let source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: DispatchQueue(label: "cairn.signals"))
-        source.setEventHandler { [publisher, logger] in
+        let reloads = Mutex(0)
+        source.setEventHandler { [publisher, logger, resultFile] in
             logger.info("SIGHUP: reloading zones", metadata: ["event": "zone.reload_requested"])
-            publisher.reload()
+            let report = publisher.reload()
+            let sequence = reloads.withLock { n -> Int in n += 1; return n }
+            guard let resultFile else { return }
+            let result = ReloadResult(sequence: sequence, time: RFC3339.format(Date().timeIntervalSince1970),
+                                      generation: report.generation, zones: report.zones.count, errors: report.errors)
+            do {
+                try result.write(to: resultFile)
+            } catch {
+                logger.warning("cannot write the reload result to \(resultFile): \(error)", metadata: ["event": "zone.reload_result_failed"])
+            }
         }
         source.resume()
         try? await gracefulShutdown()
@@ -280,5 +291,39 @@ struct DNSSECRolloverService: Service {
             }
             try? await cancelWhenGracefulShutdown { try await Task.sleep(nanoseconds: UInt64(interval * 1e9)) }
         }
+    }
+}
+
+/// What one SIGHUP reload did, in `PIDFILE.reload` (JSON), read by `cairn reload` to wait for the outcome
+/// (docs/operations.md). `sequence` counts the reloads of this process (0: none yet).
+public struct ReloadResult: Codable, Sendable, Equatable {
+    public var sequence: Int
+    public var time: String?
+    public var generation: UInt64?
+    public var zones: Int?
+    public var errors: [String]
+
+    public init(sequence: Int, time: String? = nil, generation: UInt64? = nil, zones: Int? = nil, errors: [String] = []) {
+        self.sequence = sequence; self.time = time; self.generation = generation; self.zones = zones; self.errors = errors
+    }
+
+    /// The result file of a pid file.
+    public static func path(pidFile: String) -> String { pidFile + ".reload" }
+
+    /// Rewrites the file in place (it was created, and given to `--user`'s account, before the privilege drop; the
+    /// directory may not be the account's): a reader that catches it half written retries.
+    func write(to path: String) throws {
+        let data = try JSONEncoder().encode(self) + Data("\n".utf8)
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw DaemonError("cannot open \(path): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        let written = data.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+        guard written == data.count else { throw DaemonError("cannot write \(path): \(String(cString: strerror(errno)))") }
+    }
+
+    /// The file's result, or nil while it is missing, half written or unreadable.
+    public static func read(_ path: String) -> ReloadResult? {
+        guard let data = FileManager.default.contents(atPath: path) else { return nil }
+        return try? JSONDecoder().decode(ReloadResult.self, from: data)
     }
 }

@@ -408,20 +408,43 @@ struct Serve: ParsableCommand {
 }
 
 struct Reload: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Ask a running `cairn serve` to reread its zones (SIGHUP).")
+    static let configuration = CommandConfiguration(
+        abstract: "Make a running `cairn serve` reread its zones (SIGHUP) and wait for the outcome; exit 1 when a zone failed.",
+        discussion: "The server reports each SIGHUP reload in PIDFILE.reload; a zone that fails keeps serving its last good version.")
 
     @Option(help: "The pid file written by `cairn serve --pid-file`.")
     var pidFile: String = "cairn.pid"
+
+    @Option(help: "Seconds to wait for the reload's outcome.")
+    var timeout: Double = 60
 
     func run() throws {
         guard let text = try? String(contentsOfFile: pidFile, encoding: .utf8),
               let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)) else {
             throw ValidationError("--pid-file: cannot read a pid from \(pidFile)")
         }
+        let resultFile = ReloadResult.path(pidFile: pidFile)
+        let before = ReloadResult.read(resultFile)
         guard kill(pid, SIGHUP) == 0 else {
             throw ValidationError("cannot signal pid \(pid): \(String(cString: strerror(errno)))")
         }
-        print("reload requested (pid \(pid))")
+        guard let before else {
+            // A server that does not report (started before this version): the signal is all there is.
+            print("reload requested (pid \(pid)); \(resultFile) is missing, so its outcome is not known: see the server's log")
+            return
+        }
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if let r = ReloadResult.read(resultFile), r.sequence > before.sequence {
+                for e in r.errors { FileHandle.standardError.write(Data("cairn: reload: \(e)\n".utf8)) }
+                print("reloaded (pid \(pid)): \(r.zones ?? 0) zones, generation \(r.generation.map(String.init) ?? "-"), \(r.errors.count) errors")
+                if !r.errors.isEmpty { throw ExitCode(1) }
+                return
+            }
+            usleep(50_000)
+        }
+        FileHandle.standardError.write(Data("cairn: reload: no outcome in \(resultFile) within \(timeout) s (pid \(pid))\n".utf8))
+        throw ExitCode(1)
     }
 }
 
