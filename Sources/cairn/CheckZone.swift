@@ -2,6 +2,7 @@ import CairnDaemon
 import ArgumentParser
 import DNSWire
 import Foundation
+import GSLBCore
 import ZoneFiles
 
 struct CheckZone: ParsableCommand {
@@ -15,11 +16,36 @@ struct CheckZone: ParsableCommand {
     @Flag(help: "Treat warnings as errors.")
     var strict = false
 
+    @Flag(help: "One JSON document: per file its zone, serial, records, and every problem with file, line, level, rule and message.")
+    var json = false
+
     @Argument(help: "Zone files.")
     var files: [String]
 
+    /// One problem of a file, as `--json` prints it.
+    struct Problem: Encodable {
+        var file: String
+        var line: Int
+        var level: String
+        /// The semantic check's rule (`ZoneDiagnostic.Rule`); `syntax` for an entry that does not parse.
+        var rule: String
+        var message: String
+    }
+
+    /// One file, as `--json` prints it.
+    struct FileReport: Encodable {
+        var file: String
+        var zone: String?
+        var serial: UInt32?
+        var records: Int
+        var errors: Int
+        var warnings: Int
+        var problems: [Problem]
+    }
+
     func run() throws {
         var failed = false
+        var reports: [FileReport] = []
         for f in files {
             var o: DomainName?
             if let origin {
@@ -30,15 +56,22 @@ struct CheckZone: ParsableCommand {
             // Every problem of the file in one run: each entry that does not parse (skipped), then the semantic
             // checks over the entries that did.
             let (zone, syntax) = ZoneFileLoader.check(path: f, origin: o)
-            for e in syntax { print("\(e.file):\(e.line): error: \(e.message)") }
             let diags = zone.map(ZoneChecker.check) ?? []
-            for d in diags { print(d) }
-            let errors = syntax.count + diags.filter { $0.severity == .error }.count
-            let warnings = diags.count - diags.filter { $0.severity == .error }.count
+            let problems = syntax.map { Problem(file: $0.file, line: $0.line, level: "error", rule: "syntax", message: $0.message) }
+                + diags.map { Problem(file: $0.file, line: $0.line, level: $0.severity.rawValue, rule: $0.rule.rawValue, message: $0.message) }
+            let errors = problems.filter { $0.level == "error" }.count
+            let warnings = problems.count - errors
             if errors > 0 || (strict && warnings > 0) { failed = true }
-            let origin = zone?.origin.description ?? o?.description ?? "-"
-            print("\(f): zone \(origin) serial \(zone?.serial.map(String.init) ?? "-"), \(zone?.records.count ?? 0) records, \(errors) errors, \(warnings) warnings")
+            let origin = zone?.origin.description ?? o?.description
+            if json {
+                reports.append(FileReport(file: f, zone: origin, serial: zone?.serial, records: zone?.records.count ?? 0,
+                                          errors: errors, warnings: warnings, problems: problems))
+                continue
+            }
+            for p in problems { print("\(p.file):\(p.line): \(p.level): \(p.message)") }
+            print("\(f): zone \(origin ?? "-") serial \(zone?.serial.map(String.init) ?? "-"), \(zone?.records.count ?? 0) records, \(errors) errors, \(warnings) warnings")
         }
+        if json { print(JSONValue(encoding: ["files": reports]).compactText) }
         if failed { throw ExitCode(1) }
     }
 }

@@ -57,6 +57,16 @@ import Testing
         #expect(out.contains("typos.test.zone:6: error:"), "\(out)")
         #expect(out.lowercased().contains("cname"), "\(out)")
         #expect(out.contains("3 errors"), "\(out)")
+        // The same as one JSON document.
+        let (rcJSON, json) = try CairnProcess.run(["check-zone", "--json", f])
+        #expect(rcJSON == 1)
+        let doc = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any], "\(json)")
+        let file = try #require((doc["files"] as? [[String: Any]])?.first)
+        #expect(file["zone"] as? String == "typos.test." && file["errors"] as? Int == 3 && file["serial"] as? Int == 1, "\(file)")
+        let problems = file["problems"] as? [[String: Any]] ?? []
+        #expect(problems.map { $0["line"] as? Int ?? 0 }.sorted().prefix(2) == [4, 6], "\(problems)")
+        #expect(problems.filter { $0["rule"] as? String == "syntax" }.count == 2, "\(problems)")
+        #expect(problems.contains { $0["rule"] as? String == "cnameAndOtherData" && $0["level"] as? String == "error" }, "\(problems)")
 
         let many = dir.appendingPathComponent("many.test.zone").path
         try ("$ORIGIN many.test.\n@ 300 IN SOA ns hostmaster 1 2 3 4 5\n@ IN NS ns\nns IN A 192.0.2.1\n"
