@@ -9,7 +9,7 @@
 /// Applied migrations are recorded in `grdb_migrations (identifier)`, the table GRDB's
 /// `DatabaseMigrator` used before the store had two backends: files it migrated open as they are.
 enum Schema {
-    static let migrations: [(id: String, sql: String)] = [("v1", v1), ("v2", v2), ("v3", v3), ("v4", v4), ("v5", v5), ("v6", v6)]
+    static let migrations: [(id: String, sql: String)] = [("v1", v1), ("v2", v2), ("v3", v3), ("v4", v4), ("v5", v5), ("v6", v6), ("v7", v7)]
 
     /// Bookkeeping tables beside `tables`: the migrations' record, and on PostgreSQL the change counter.
     static func bookkeepingTables(_ dialect: SQLDialect) -> Set<String> {
@@ -45,7 +45,7 @@ enum Schema {
     static let tables = [
         "sites", "monitors", "pools", "members", "topology", "overrides",
         "member_health", "health_history", "audit_log", "tokens", "drills", "collection_versions", "tsig_keys",
-        "nodes", "health_observations", "leases", "dnssec_keys",
+        "nodes", "health_observations", "leases", "dnssec_keys", "geoip",
     ]
 
     // Objects of the declarative config carry `version`, bumped on every update (optimistic
@@ -265,6 +265,17 @@ enum Schema {
             private_key  TEXT NOT NULL,
             created_at   REAL NOT NULL,
             PRIMARY KEY (zone, public_key)
+        ) WITHOUT ROWID;
+        """
+
+    /// v7: the GeoIP settings of the configuration (`geoip:` of the file): one row at most, the map as the
+    /// config codec's JSON (a list of `{continent|country|subdivision, region|site|location}`).
+    static let v7 = """
+        CREATE TABLE geoip (
+            name      TEXT PRIMARY KEY NOT NULL CHECK (name = 'geoip'),
+            database  TEXT NOT NULL,
+            map       TEXT NOT NULL,
+            version   INTEGER NOT NULL DEFAULT 1
         ) WITHOUT ROWID;
         """
 }
