@@ -615,19 +615,24 @@ extension ConfigValidator {
                         if let first = firsts![net], first < t { add(p + ".network", "duplicate network \(net) (also topology[\(first)])") }
                     } else if let first = seen[net] { add(p + ".network", "duplicate network \(net) (also topology[\(first)])") } else { seen[net] = t }
                 }
-                let given = [e.region.map { _ in "region" }, e.site.map { _ in "site" }, e.location.map { _ in "location" }].compactMap { $0 }
-                if given.count != 1 {
-                    add(p, given.isEmpty ? "needs one of region, site or location"
-                                         : "needs exactly one of region, site or location, got \(given.joined(separator: " and "))")
-                }
-                if let r = e.region {
-                    if r.isEmpty { add(p + ".region", "must not be empty") } else if !regions.contains(r) { add(p + ".region", "no site has region \(quoted(r))") }
-                }
-                if let s = e.site {
-                    if s.isEmpty { add(p + ".site", "must not be empty") } else if !siteNames.contains(s) { add(p + ".site", "unknown site \(quoted(s))") }
-                }
-                location(p + ".location", e.location)
+                checkPlace(p, region: e.region, site: e.site, location: e.location)
             }
+        }
+
+        /// What a topology entry or a GeoIP map entry maps to: exactly one of a region some site has, a site, a location.
+        mutating func checkPlace(_ p: String, region: String?, site: String?, location l: GeoPoint?) {
+            let given = [region.map { _ in "region" }, site.map { _ in "site" }, l.map { _ in "location" }].compactMap { $0 }
+            if given.count != 1 {
+                add(p, given.isEmpty ? "needs one of region, site or location"
+                                     : "needs exactly one of region, site or location, got \(given.joined(separator: " and "))")
+            }
+            if let r = region {
+                if r.isEmpty { add(p + ".region", "must not be empty") } else if !regions.contains(r) { add(p + ".region", "no site has region \(quoted(r))") }
+            }
+            if let s = site {
+                if s.isEmpty { add(p + ".site", "must not be empty") } else if !siteNames.contains(s) { add(p + ".site", "unknown site \(quoted(s))") }
+            }
+            location(p + ".location", l)
         }
 
         // MARK: geoip
@@ -662,18 +667,7 @@ extension ConfigValidator {
                 } else if let c = e.subdivision {
                     add(q + ".subdivision", "\(quoted(c)) is not an ISO 3166-2 code (such as US-CA)")
                 }
-                let given = [e.region.map { _ in "region" }, e.site.map { _ in "site" }, e.location.map { _ in "location" }].compactMap { $0 }
-                if given.count != 1 {
-                    add(q, given.isEmpty ? "needs one of region, site or location"
-                                         : "needs exactly one of region, site or location, got \(given.joined(separator: " and "))")
-                }
-                if let r = e.region {
-                    if r.isEmpty { add(q + ".region", "must not be empty") } else if !regions.contains(r) { add(q + ".region", "no site has region \(quoted(r))") }
-                }
-                if let s = e.site {
-                    if s.isEmpty { add(q + ".site", "must not be empty") } else if !siteNames.contains(s) { add(q + ".site", "unknown site \(quoted(s))") }
-                }
-                location(q + ".location", e.location)
+                checkPlace(q, region: e.region, site: e.site, location: e.location)
             }
         }
     }
