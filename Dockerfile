@@ -9,7 +9,7 @@
 # ---- build: Swift 6 on Debian 12 (bookworm), with ldns' headers
 FROM swift:6.3-bookworm AS build
 RUN apt-get update \
- && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libldns-dev libsqlite3-dev \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libldns-dev libmaxminddb-dev libsqlite3-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # Manifest first, so that the dependency layer is cached across source edits.
@@ -24,14 +24,15 @@ RUN swift build -c release --product cairn --static-swift-stdlib \
  && install -D -m 0755 "$(swift build -c release --show-bin-path)/cairn" /out/cairn \
  && CAIRN_BIN=/out/cairn scripts/gen-cli-docs /out/docs
 
-# ---- runtime: only the shared libraries the binary still links (ldns, SQLite, OpenSSL via ldns)
+# ---- runtime: only the shared libraries the binary still links (ldns, libmaxminddb, SQLite, OpenSSL via ldns)
 FROM debian:12-slim
 RUN apt-get update \
- && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libldns3 libsqlite3-0 bind9-dnsutils \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libldns3 libmaxminddb0 libsqlite3-0 bind9-dnsutils \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --home-dir /var/lib/cairn --shell /usr/sbin/nologin cairn \
  && install -d -m 0755 /etc/cairn /etc/cairn/zones \
  && install -d -m 0711 /var/lib/cairn \
+ && install -d -m 0755 /var/lib/GeoIP \
  && install -d -m 0700 -o cairn -g cairn /var/lib/cairn/cache
 COPY --from=build /out/cairn /usr/local/bin/cairn
 # Man pages and completions generated from the commands themselves (scripts/gen-cli-docs).

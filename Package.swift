@@ -35,6 +35,8 @@ let package = Package(
         .target(name: "DNSWire", swiftSettings: hotPath),
         // Debian's libldns-dev, seen only by ZoneFiles.
         .systemLibrary(name: "CLDNS", pkgConfig: "ldns", providers: [.apt(["libldns-dev"])]),
+        // Debian's libmaxminddb-dev (GeoIP topology), seen only by GeoIP.
+        .systemLibrary(name: "CMaxMindDB", pkgConfig: "libmaxminddb", providers: [.apt(["libmaxminddb-dev"])]),
         // recvmmsg/sendmmsg for the UDP hot path (needs _GNU_SOURCE).
         .target(name: "CNetShim"),
         // swift-crypto: the HMACs of TSIG (RFC 8945).
@@ -51,6 +53,11 @@ let package = Package(
         // thread, and the small runtime pieces every service shares (named threads, histograms).
         .target(name: "SnapshotService", dependencies: [
             "DNSWire", "GSLBCore", "CNetShim",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // GeoIP topology: MaxMind DB files opened (and reopened when replaced) through libmaxminddb.
+        .target(name: "GeoIP", dependencies: [
+            "GSLBCore", "SnapshotService", "CMaxMindDB",
             .product(name: "Logging", package: "swift-log"),
         ]),
         // The DNS listeners: UDP worker threads and the NIO TCP listener, reading the current snapshot.
@@ -90,7 +97,7 @@ let package = Package(
         ]),
         // The daemon: builds every part from a typed configuration and runs them as one ServiceGroup.
         .target(name: "CairnDaemon", dependencies: [
-            "DNSWire", "GSLBCore", "ZoneFiles", "GSLBStore",
+            "DNSWire", "GSLBCore", "ZoneFiles", "GSLBStore", "GeoIP",
             "SnapshotService", "DNSService", "HealthService", "DrillService", "AdminService",
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
@@ -99,7 +106,7 @@ let package = Package(
         ]),
         .executableTarget(name: "cairn", dependencies: [
             "DNSWire", "GSLBCore", "ZoneFiles", "GSLBStore", "GSLBConfigFile", "CairnDaemon",
-            "DNSService", "HealthService", "AdminService",
+            "DNSService", "HealthService", "AdminService", "GeoIP",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
@@ -123,6 +130,7 @@ let package = Package(
             "DNSWire", "GSLBCore", "ZoneFiles", "SnapshotService", "DNSService", "HealthService", "AdminService",
             "cairn", "CairnDaemon", "TestPostgres",
         ]),
+        .testTarget(name: "GeoIPTests", dependencies: ["GSLBCore", "GeoIP", "SnapshotService"]),
         .testTarget(name: "SnapshotServiceTests", dependencies: ["DNSWire", "GSLBCore", "SnapshotService"]),
         .testTarget(name: "DNSServiceTests", dependencies: ["DNSWire", "GSLBCore", "SnapshotService", "DNSService",
                                                            .product(name: "NIOCore", package: "swift-nio"),

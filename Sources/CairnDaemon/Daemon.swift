@@ -8,6 +8,7 @@ import HealthService
 import DrillService
 import AdminService
 import GSLBStore
+import GeoIP
 import Logging
 import NIOCore
 import NIOPosix
@@ -44,6 +45,8 @@ public struct DaemonConfiguration: Sendable {
     public var nodeGoneAfter: Double
     /// `--drill-require-reason`: refuse drills started without a reason and a ticket.
     public var drillRequireReason = false
+    /// `--geoip-dir`: the directory the configuration's GeoIP database (`geoip.database`) must be in.
+    public var geoipDirectory = "/var/lib/GeoIP"
 
     public init(zones: String, db: String, store: StoreLocation? = nil, dns: DNSServerConfiguration, api: AdminAPIConfiguration?,
                 probeConcurrency: Int = 2048, allowCommandMonitors: Bool = false, pidFile: String? = nil,
@@ -119,7 +122,9 @@ public final class Daemon: Sendable {
             throw DaemonError("cannot open the store \(config.storeLocation): \(error)")
         }
         let publisher = SnapshotPublisher(source: ZoneDirectorySource(directory: config.zones), repository: store,
-                                          nodeName: config.nodeName, goneAfter: config.nodeGoneAfter, cache: cache)
+                                          nodeName: config.nodeName, goneAfter: config.nodeGoneAfter, cache: cache,
+                                          geo: GeoDatabaseSource(directory: config.geoipDirectory,
+                                                                 logger: Logger(label: "cairn.geoip")))
         let report = publisher.reload()
         for z in report.zones { logger.info("serving zone \(z.origin) serial \(z.serial) from \(z.source)", metadata: ["event": "zone.loaded"]) }
         if !config.allowCommandMonitors {

@@ -12,6 +12,11 @@ enum ConfigFileWriter {
         section(&out, "pools", c.pools) { out, p in block(&out, p) }
         section(&out, "monitors", c.monitors) { out, m in block(&out, m, options: ConfigValidator.monitorOptionKeys) }
         section(&out, "topology", c.topology) { out, t in out += "  - " + flow(JSONValue(encoding: t)) + "\n" }
+        if let g = c.geoip {
+            // After the four sections, only when set: files without GeoIP keep their text.
+            out += "geoip:\n  database: \(scalar(g.database))\n"
+            out += g.map.isEmpty ? "  map: []\n" : "  map:\n" + g.map.map { "    - " + flow(JSONValue(encoding: $0)) + "\n" }.joined()
+        }
         return out
     }
 

@@ -57,6 +57,7 @@ public enum ConfigValidator {
         run.checkPools(zones: zones, staticData: staticData, occluded: occluded)
         run.checkMonitors()
         run.checkTopology()
+        run.checkGeoIP()
         return run.issues
     }
 
@@ -82,6 +83,8 @@ public enum ConfigValidator {
         public var monitors: Set<String>
         /// Topology entries by their `network` text.
         public var topology: Set<String>
+        /// The `geoip` section (it changed, or a site it may name did).
+        public var geoip = false
 
         public init(sites: Set<String> = [], pools: Set<String> = [], monitors: Set<String> = [], topology: Set<String> = []) {
             self.sites = sites
@@ -90,7 +93,7 @@ public enum ConfigValidator {
             self.topology = topology
         }
 
-        public var isEmpty: Bool { sites.isEmpty && pools.isEmpty && monitors.isEmpty && topology.isEmpty }
+        public var isEmpty: Bool { sites.isEmpty && pools.isEmpty && monitors.isEmpty && topology.isEmpty && !geoip }
 
         static func poolKey(_ name: String) -> String {
             let n = name.lowercased()
@@ -145,6 +148,8 @@ public enum ConfigValidator {
                     scope.topology.insert(e.network)
                 }
             }
+            // GeoIP: its map names sites and regions.
+            scope.geoip = before.geoip != after.geoip || (after.geoip != nil && !scope.sites.isEmpty)
             // Monitors: the pools and members that name a removed one.
             let goneMonitors = scope.monitors.filter { m in !after.monitors.contains { $0.name == m } }
             if !goneMonitors.isEmpty {
@@ -639,18 +644,59 @@ extension ConfigValidator {
                         if let first = firsts![net], first < t { add(p + ".network", "duplicate network \(net) (also topology[\(first)])") }
                     } else if let first = seen[net] { add(p + ".network", "duplicate network \(net) (also topology[\(first)])") } else { seen[net] = t }
                 }
-                let given = [e.region.map { _ in "region" }, e.site.map { _ in "site" }, e.location.map { _ in "location" }].compactMap { $0 }
-                if given.count != 1 {
-                    add(p, given.isEmpty ? "needs one of region, site or location"
-                                         : "needs exactly one of region, site or location, got \(given.joined(separator: " and "))")
+                checkPlace(p, region: e.region, site: e.site, location: e.location)
+            }
+        }
+
+        /// What a topology entry or a GeoIP map entry maps to: exactly one of a region some site has, a site, a location.
+        mutating func checkPlace(_ p: String, region: String?, site: String?, location l: GeoPoint?) {
+            let given = [region.map { _ in "region" }, site.map { _ in "site" }, l.map { _ in "location" }].compactMap { $0 }
+            if given.count != 1 {
+                add(p, given.isEmpty ? "needs one of region, site or location"
+                                     : "needs exactly one of region, site or location, got \(given.joined(separator: " and "))")
+            }
+            if let r = region {
+                if r.isEmpty { add(p + ".region", "must not be empty") } else if !regions.contains(r) { add(p + ".region", "no site has region \(quoted(r))") }
+            }
+            if let s = site {
+                if s.isEmpty { add(p + ".site", "must not be empty") } else if !siteNames.contains(s) { add(p + ".site", "unknown site \(quoted(s))") }
+            }
+            location(p + ".location", l)
+        }
+
+        // MARK: geoip
+
+        mutating func checkGeoIP() {
+            guard scope == nil || scope!.geoip, let g = config.geoip else { return }
+            let p = "geoip"
+            if g.database.isEmpty {
+                add(p + ".database", "must not be empty")
+            } else if g.database.utf8.count > 4096 || g.database.contains("\0") {
+                add(p + ".database", "not a usable file name")
+            } else if g.database.split(separator: "/").contains("..") {
+                add(p + ".database", "must not contain \"..\" (a name inside cairn serve --geoip-dir)")
+            }
+            if g.map.count > GeoIPConfig.maxMapEntries {
+                add(p + ".map", "\(g.map.count) entries; at most \(GeoIPConfig.maxMapEntries)")
+                return
+            }
+            var seen: [UInt64: Int] = [:]
+            for (i, e) in g.map.enumerated() {
+                let q = "\(p).map[\(i)]"
+                let places = [e.continent.map { _ in "continent" }, e.country.map { _ in "country" }, e.subdivision.map { _ in "subdivision" }].compactMap { $0 }
+                if places.count != 1 {
+                    add(q, places.isEmpty ? "needs one of continent, country or subdivision"
+                                          : "needs exactly one of continent, country or subdivision, got \(places.joined(separator: " and "))")
+                } else if let key = e.key {
+                    if let first = seen[key] { add(q, "duplicate \(e.place) (also \(p).map[\(first)])") } else { seen[key] = i }
+                } else if let c = e.continent {
+                    add(q + ".continent", "unknown continent \(quoted(c)) (expected one of \(GeoIPConfig.continents.sorted().joined(separator: ", ")))")
+                } else if let c = e.country {
+                    add(q + ".country", "\(quoted(c)) is not an ISO 3166-1 alpha-2 code (two capital letters, such as DE)")
+                } else if let c = e.subdivision {
+                    add(q + ".subdivision", "\(quoted(c)) is not an ISO 3166-2 code (such as US-CA)")
                 }
-                if let r = e.region {
-                    if r.isEmpty { add(p + ".region", "must not be empty") } else if !regions.contains(r) { add(p + ".region", "no site has region \(quoted(r))") }
-                }
-                if let s = e.site {
-                    if s.isEmpty { add(p + ".site", "must not be empty") } else if !siteNames.contains(s) { add(p + ".site", "unknown site \(quoted(s))") }
-                }
-                location(p + ".location", e.location)
+                checkPlace(q, region: e.region, site: e.site, location: e.location)
             }
         }
     }

@@ -45,6 +45,8 @@ public struct Explanation: Sendable, Codable {
     /// The client network the decision used: `192.0.2.7` or `203.0.113.0/24 (ECS)`.
     public var client: String
     public var topologyMatch: String?
+    /// The GeoIP record of the client network, when the configuration has a database and the client is known.
+    public var geoip: GeoIPLine?
     public var members: [MemberLine]
     public var answer: [String]
     public var ttl: Int?
@@ -55,8 +57,34 @@ public struct Explanation: Sendable, Codable {
 
     /// snake_case as every other API document (until 2026-12-05: `topologyMatch`, `ecsScope`).
     enum CodingKeys: String, CodingKey {
-        case name, type, pool, policy, client, topologyMatch = "topology_match", members, answer, ttl
+        case name, type, pool, policy, client, topologyMatch = "topology_match", geoip, members, answer, ttl
         case ecsScope = "ecs_scope", fallback, rcode, note
+    }
+
+    /// What the GeoIP database says about the client network (`geoip` of the explain document).
+    public struct GeoIPLine: Sendable, Codable, Hashable {
+        /// The database file and its type and build time.
+        public var database: String
+        /// The database network holding the client (`81.2.69.0/24`).
+        public var network: String
+        public var found: Bool
+        public var continent: String?
+        public var country: String?
+        /// ISO 3166-2 (`GB-ENG`).
+        public var subdivision: String?
+        public var location: GeoPoint?
+        /// Whether it decided: a topology entry matched first (false), or it did (true).
+        public var used: Bool
+
+        public var text: String {
+            var s = "\(network)"
+            if !found { s += " not in the database" }
+            if let c = continent { s += " continent=\(c)" }
+            if let c = country { s += " country=\(c)" }
+            if let c = subdivision { s += " subdivision=\(c)" }
+            if let l = location { s += " location=\(l.lat),\(l.lon)" }
+            return s + (used ? "" : " (not used: a topology entry matched)") + "  [\(database)]"
+        }
     }
 
     /// Human text, one fact per line.
@@ -65,6 +93,7 @@ public struct Explanation: Sendable, Codable {
         guard let pool, let policy else { return s + "no pool: \(note ?? "static data answers")\n" }
         s += "pool: \(pool)  policy: \(policy)  ttl: \(ttl.map(String.init) ?? "-")\n"
         s += "client: \(client)\n"
+        if let g = geoip { s += "geoip: \(g.text)\n" }
         s += "topology: \(topologyMatch ?? "no match (default order)")\n"
         s += "members:\n"
         for m in members {
@@ -95,7 +124,7 @@ extension ServingSnapshot {
         // A CNAME pool answers every type at its name, as a static CNAME does.
         guard let pool = pool(name: name, type: type) ?? pool(name: name, type: .cname) else {
             return Explanation(name: name.description, type: type.description, pool: nil, policy: nil, client: client.description,
-                               topologyMatch: nil, members: [], answer: [], ttl: nil, ecsScope: nil, fallback: false,
+                               topologyMatch: nil, geoip: nil, members: [], answer: [], ttl: nil, ecsScope: nil, fallback: false,
                                rcode: "-", note: pools.contains { $0.name == name } ? "no \(type) pool at this name" : "no pool at this name")
         }
         var e = pool.explain(client: client, ecs: ecs)
@@ -149,6 +178,28 @@ extension PoolRuntime {
             if let s = e.site { origin = sites[s]?.location }
             if let r = e.region { origin = PoolRuntime.regionCentroids(sites)[r] }
         }
+        var geoLine: Explanation.GeoIPLine?
+        if let n = net, let g = topology.geo {
+            let r = g.database.lookup(n.address.masked(n.prefix))
+            let used = match == nil
+            geoLine = Explanation.GeoIPLine(database: g.database.summary, network: CIDR(address: n.address, prefix: min(r.prefix, n.address.maxPrefix)).description,
+                                            found: r.found, continent: r.continentCode, country: r.countryCode,
+                                            subdivision: r.subdivisionCode, location: r.location, used: used)
+            if used {
+                let scope = " (prefix /\(r.prefix))"
+                if let i = g.match(r) {
+                    let e = g.map[i]
+                    let target = e.site.map { "site \($0)" } ?? e.region.map { "region \($0)" } ?? e.location.map { "location \($0.lat),\($0.lon)" } ?? "-"
+                    match = "geoip \(e.place) → \(target)\(scope)"
+                    origin = e.location
+                    if let s = e.site { origin = sites[s]?.location }
+                    if let r = e.region { origin = PoolRuntime.regionCentroids(sites)[r] }
+                } else if r.found, let l = r.location {
+                    match = "geoip location \(l.lat),\(l.lon) (no map entry; nearest first)\(scope)"
+                    origin = l
+                }
+            }
+        }
         let lines = members.map { v -> Explanation.MemberLine in
             let picked = chosen.contains(pool.isCNAME ? (try? DomainName(v.member.address))?.wire ?? [] : v.address.bytes)
             var why: String
@@ -175,7 +226,7 @@ extension PoolRuntime {
             note = note.map { "\($0); \(chase)" } ?? chase
         }
         return Explanation(name: name.description, type: type.description, pool: pool.name, policy: pool.policy.rawValue,
-                           client: net?.description ?? "unknown", topologyMatch: match, members: lines, answer: answer,
+                           client: net?.description ?? "unknown", topologyMatch: match, geoip: geoLine, members: lines, answer: answer,
                            ttl: pool.ttl, ecsScope: scope, fallback: d.fallback, rcode: d.servfail ? "SERVFAIL" : "NOERROR", note: note)
     }
 }

@@ -395,7 +395,7 @@ public struct WithKey<Value: Encodable, Extra: Encodable>: Encodable {
 
 extension GSLBConfig: Decodable {
     enum CodingKeys: String, ConfigCodingKeys {
-        case sites, pools, monitors, topology
+        case sites, pools, monitors, topology, geoip
         static let what = "the configuration"
     }
 
@@ -404,7 +404,54 @@ extension GSLBConfig: Decodable {
         self.init(sites: try c.decodeIfPresent([Site].self, forKey: .sites) ?? [],
                   pools: try c.decodeIfPresent([Pool].self, forKey: .pools) ?? [],
                   monitors: try c.decodeIfPresent([Monitor].self, forKey: .monitors) ?? [],
-                  topology: try c.decodeIfPresent([TopologyEntry].self, forKey: .topology) ?? [])
+                  topology: try c.decodeIfPresent([TopologyEntry].self, forKey: .topology) ?? [],
+                  geoip: try c.decodeIfPresent(GeoIPConfig.self, forKey: .geoip))
+    }
+}
+
+extension GeoIPConfig: Codable {
+    enum CodingKeys: String, ConfigCodingKeys {
+        case database, map
+        static let what = "the GeoIP settings"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(database: try c.required(String.self, .database, decoder) ?? "",
+                  map: try c.decodeIfPresent([GeoIPMapEntry].self, forKey: .map) ?? [])
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(database, forKey: .database)
+        try c.encode(map, forKey: .map)
+    }
+}
+
+extension GeoIPMapEntry: Codable {
+    enum CodingKeys: String, ConfigCodingKeys {
+        case continent, country, subdivision, region, site, location
+        static let what = "a GeoIP map entry"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(continent: try c.decodeIfPresent(String.self, forKey: .continent),
+                  country: try c.decodeIfPresent(String.self, forKey: .country),
+                  subdivision: try c.decodeIfPresent(String.self, forKey: .subdivision),
+                  region: try c.decodeIfPresent(String.self, forKey: .region),
+                  site: try c.decodeIfPresent(String.self, forKey: .site),
+                  location: try c.decodeIfPresent(GeoPoint.self, forKey: .location))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encodeIfPresent(continent, forKey: .continent)
+        try c.encodeIfPresent(country, forKey: .country)
+        try c.encodeIfPresent(subdivision, forKey: .subdivision)
+        try c.encodeIfPresent(region, forKey: .region)
+        try c.encodeIfPresent(site, forKey: .site)
+        try c.encodeIfPresent(location, forKey: .location)
     }
 }
 

@@ -193,8 +193,11 @@ public struct GSLBConfig: Hashable, Sendable {
     public var pools: [Pool]
     public var monitors: [Monitor]
     public var topology: [TopologyEntry]
-    public init(sites: [Site] = [], pools: [Pool] = [], monitors: [Monitor] = [], topology: [TopologyEntry] = []) {
-        self.sites = sites; self.pools = pools; self.monitors = monitors; self.topology = topology
+    /// The GeoIP database and its map; nil: none.
+    public var geoip: GeoIPConfig?
+    public init(sites: [Site] = [], pools: [Pool] = [], monitors: [Monitor] = [], topology: [TopologyEntry] = [],
+                geoip: GeoIPConfig? = nil) {
+        self.sites = sites; self.pools = pools; self.monitors = monitors; self.topology = topology; self.geoip = geoip
     }
 }
 
@@ -269,9 +272,12 @@ public struct GSLBState: Hashable, Sendable {
     public var tsigKeys: [TSIGKey]
     /// DNSSEC keys (every signed zone's), what the snapshot's `ZoneSigner`s sign with.
     public var dnssecKeys: [DNSSECKey]
+    /// The open database of `config.geoip` (opened by the daemon, not the store); nil: GeoIP not used.
+    public var geo: GeoDatabaseRef?
     public init(config: GSLBConfig = GSLBConfig(), health: [MemberHealth] = [], overrides: [Override] = [],
                 observations: [NodeObservation] = [], quorumNodes: [String] = [], tsigKeys: [TSIGKey] = [],
-                dnssecKeys: [DNSSECKey] = []) {
+                dnssecKeys: [DNSSECKey] = [], geo: GeoDatabaseRef? = nil) {
+        self.geo = geo
         self.config = config; self.health = health; self.overrides = overrides
         self.observations = observations; self.quorumNodes = quorumNodes; self.tsigKeys = tsigKeys
         self.dnssecKeys = dnssecKeys

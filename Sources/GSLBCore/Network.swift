@@ -107,8 +107,13 @@ public struct TopologyTable: Sendable {
     public let entries: [TopologyEntry]
     let longestV4: Int
     let longestV6: Int
+    /// The GeoIP database and its map (`geoip:`), consulted when no entry matches.
+    public let geo: GeoTopology?
+    /// `entries`, then the GeoIP map's entries as topology entries (their place as the network text): the
+    /// places `closest` orders members for, once per snapshot (index `entries.count + i` is map entry `i`).
+    public let places: [TopologyEntry]
 
-    public init(_ entries: [TopologyEntry]) {
+    public init(_ entries: [TopologyEntry], geo: GeoTopology? = nil) {
         var byLen4: [Int: [ClientAddress: Int]] = [:]
         var byLen6: [Int: [ClientAddress: Int]] = [:]
         for (i, e) in entries.enumerated() {
@@ -120,6 +125,8 @@ public struct TopologyTable: Sendable {
         longestV4 = v4.first?.prefix ?? 0
         longestV6 = v6.first?.prefix ?? 0
         self.entries = entries
+        self.geo = geo
+        self.places = entries + (geo?.map.map(\.asTopologyEntry) ?? [])
     }
 
     /// The entry index and its prefix length for a client network, considering only
@@ -137,6 +144,39 @@ public struct TopologyTable: Sendable {
     /// the answer holds for every address sharing the longest prefix the table could have used.
     public func unmatchedScope(_ n: ClientNetwork) -> Int {
         min(n.prefix, n.address.family == 4 ? longestV4 : longestV6)
+    }
+
+    /// The ECS scope of an answer the GeoIP database decided (or could have): the database network's prefix,
+    /// or the longest entry prefix of the family when longer (an entry inside that network would answer
+    /// otherwise), never longer than what is known of the client.
+    @inline(__always)
+    public func geoScope(_ n: ClientNetwork, _ r: GeoRecord) -> Int {
+        min(n.prefix, max(r.prefix, n.address.family == 4 ? longestV4 : longestV6))
+    }
+}
+
+/// The GeoIP database of a snapshot and its map, precomputed: a record's place to its map entry.
+public struct GeoTopology: Sendable {
+    public let database: any GeoDatabase
+    public let map: [GeoIPMapEntry]
+    let keys: [UInt64: Int]
+
+    public init(database: any GeoDatabase, map: [GeoIPMapEntry]) {
+        self.database = database
+        self.map = map
+        var keys: [UInt64: Int] = [:]
+        for (i, e) in map.enumerated() { if let k = e.key, keys[k] == nil { keys[k] = i } }
+        self.keys = keys
+    }
+
+    /// The map entry of a record: its subdivision's, else its country's, else its continent's.
+    @inline(__always)
+    public func match(_ r: GeoRecord) -> Int? {
+        guard r.found, !keys.isEmpty else { return nil }
+        if r.subdivision != 0, r.country != 0, let i = keys[GeoRecord.subdivisionKey(r.country, r.subdivision)] { return i }
+        if r.country != 0, let i = keys[GeoRecord.countryKey(r.country)] { return i }
+        if r.continent != 0, let i = keys[GeoRecord.continentKey(r.continent)] { return i }
+        return nil
     }
 }
 

@@ -69,6 +69,14 @@ struct Selector: Sendable {
     let constantSlots: [Int32]
     let rotationSlots: [[Int32]]
     let byEntrySlots: [[Int32]]
+    /// closest with a GeoIP database: the members in base order with their site's location (nil when it has
+    /// none), their records and slots, and each alone as an answer: ordered per query by distance from the
+    /// coordinates of the client's GeoIP record.
+    let located: [GeoPoint?]
+    let locatedRecords: [EncodedRecord]
+    let locatedSlots: [Int32]
+    let locatedSingles: [[EncodedRecord]]
+    let locatedSingleSlots: [[Int32]]
 
     var isEmpty: Bool { members.isEmpty }
 }
@@ -188,6 +196,21 @@ public final class PoolRuntime: Sendable {
                 }
                 return PoolDecision(records: recs, slots: s.byEntrySlots[m.index], scope: m.prefix, servfail: false, fallback: fallback)
             }
+            if let g = topology.geo {
+                // No entry matched: the database's record of the client network, its map entry, else its coordinates.
+                let r = g.database.lookup(c.address.masked(c.prefix))
+                let scope = topology.geoScope(c, r)
+                if let i = g.match(r) {
+                    let k = topology.entries.count + i
+                    let recs = s.byEntry[k]
+                    if !recs.isEmpty {
+                        return PoolDecision(records: recs, slots: s.byEntrySlots[k], scope: scope, servfail: false, fallback: fallback)
+                    }
+                } else if r.found, let origin = r.location, !s.located.isEmpty {
+                    return PoolRuntime.nearest(s, to: origin, scope: scope, fallback: fallback)
+                }
+                return PoolDecision(records: s.constant, slots: s.constantSlots, scope: scope, servfail: false, fallback: fallback)
+            }
             return PoolDecision(records: s.constant, slots: s.constantSlots, scope: topology.unmatchedScope(c), servfail: false,
                                 fallback: fallback)
         case .consistentHash:
@@ -211,6 +234,29 @@ public final class PoolRuntime: Sendable {
             return PoolDecision(records: ranked.map { s.records[$0] }, slots: ranked.map { s.slots[$0] }, scope: keyPrefix,
                                 servfail: false, fallback: fallback)
         }
+    }
+
+    /// closest from a GeoIP record's coordinates: the `answers` members nearest to `origin` (members whose
+    /// site has no location after the others), ties in base order. One address: no allocation.
+    static func nearest(_ s: Selector, to origin: GeoPoint, scope: Int, fallback: Bool) -> PoolDecision {
+        if s.answers == 1 || s.located.count == 1 {
+            var best = 0
+            var bestKm = Double.infinity
+            for i in s.located.indices {
+                guard let l = s.located[i] else { continue }
+                let km = greatCircleKm(origin, l)
+                if km < bestKm { best = i; bestKm = km }
+            }
+            return PoolDecision(records: s.locatedSingles[best], slots: s.locatedSingleSlots[best], scope: scope, servfail: false,
+                                fallback: fallback)
+        }
+        let order = s.located.indices.sorted { a, b in
+            let da = s.located[a].map { greatCircleKm(origin, $0) } ?? .infinity
+            let db = s.located[b].map { greatCircleKm(origin, $0) } ?? .infinity
+            return da != db ? da < db : a < b
+        }.prefix(s.answers)
+        return PoolDecision(records: order.map { s.locatedRecords[$0] }, slots: order.map { s.locatedSlots[$0] }, scope: scope,
+                            servfail: false, fallback: fallback)
     }
 
     @inline(__always)
@@ -279,7 +325,7 @@ public final class PoolRuntime: Sendable {
         let base = baseOrder(members, set)
         let centroids = regionCentroids(sites)
         var out: [[Int]] = []
-        for e in topology.entries {
+        for e in topology.places {
             var origin: GeoPoint? = e.location
             if let s = e.site { origin = sites[s]?.location }
             if let r = e.region { origin = centroids[r] }
@@ -335,6 +381,7 @@ public final class PoolRuntime: Sendable {
         let rotationSlots: [[Int32]] = set.isEmpty ? [[]] : (0..<base.count).map { r in
             (0..<k).map { slots[base[(r + $0) % base.count]] }
         }
+        let located = pool.policy == .closest && topology.geo != nil ? base : []
         return Selector(
             policy: pool.policy, answers: n, members: set,
             singles: set.map { [records[$0]] },
@@ -348,6 +395,11 @@ public final class PoolRuntime: Sendable {
             slots: set.map { slots[$0] },
             constantSlots: constant.map { slots[$0] },
             rotationSlots: rotationSlots,
-            byEntrySlots: entryOrders.map { Array($0.prefix(n)).map { slots[$0] } })
+            byEntrySlots: entryOrders.map { Array($0.prefix(n)).map { slots[$0] } },
+            located: located.map { members[$0].site?.location },
+            locatedRecords: located.map { records[$0] },
+            locatedSlots: located.map { slots[$0] },
+            locatedSingles: located.map { [records[$0]] },
+            locatedSingleSlots: located.map { [slots[$0]] })
     }
 }

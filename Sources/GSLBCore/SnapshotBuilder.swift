@@ -360,7 +360,9 @@ public struct SnapshotBuilder {
                 layer[parentKey] = copy
             }
         }
-        let topology = TopologyTable(gslb.config.topology)
+        let topology = TopologyTable(gslb.config.topology, geo: gslb.config.geoip.flatMap { g in
+            gslb.geo.map { GeoTopology(database: $0.database, map: g.map) }
+        })
         let layout = TallyLayout(config: gslb.config)
         let (runtimes, slots) = buildPools(gslb: gslb, now: now, topology: topology, placements: placements,
                                            slotCount: slotTypes.count, reuse: [:], layout: layout, issues: &issues)
@@ -373,7 +375,7 @@ public struct SnapshotBuilder {
     /// and only the pools whose members' state changed are rebuilt (plus pools that fall
     /// back to them). Falls back to nothing: the config must be the same as `old`'s.
     public func rebuildingPools(of old: ServingSnapshot, gslb: GSLBState, now: Double, generation: UInt64) -> ServingSnapshot? {
-        guard gslb.config == old.gslb.config else { return nil }
+        guard gslb.config == old.gslb.config, gslb.geo == old.gslb.geo else { return nil }
         var affected = Set<String>()
         if gslb.overrides != old.gslb.overrides {
             affected = Set(gslb.config.pools.map(\.name))

@@ -18,6 +18,7 @@ enum AuditJSON {
     static func site(_ s: Site) -> String { encode(s) }
     static func monitor(_ m: Monitor) -> String { encode(m) }
     static func pool(_ p: Pool) -> String { encode(p) }
+    static func geoip(_ g: GeoIPConfig) -> String { encode(g) }
     static func override(_ o: Override) -> String { encode(o) }
     static func token(_ t: APIToken) -> String { encode(t) }
     /// Name and algorithm only: never the secret.

@@ -10,7 +10,7 @@
 /// `DatabaseMigrator` used before the store had two backends: files it migrated open as they are.
 enum Schema {
     static let migrations: [(id: String, sql: String)] = [("v1", v1), ("v2", v2), ("v3", v3), ("v4", v4), ("v5", v5), ("v6", v6),
-                                                          ("v7", v7), ("v8", v8), ("v9", v9)]
+                                                          ("v7", v7), ("v8", v8), ("v9", v9), ("v10", v10)]
 
     /// Migrations whose PostgreSQL form is not `SQLDialect.ddl` of the SQLite one (a constraint PostgreSQL
     /// can alter in place and SQLite cannot), by id.
@@ -51,7 +51,7 @@ enum Schema {
     static let tables = [
         "sites", "monitors", "pools", "members", "topology", "overrides",
         "member_health", "health_history", "audit_log", "tokens", "drills", "collection_versions", "tsig_keys",
-        "nodes", "health_observations", "leases", "dnssec_keys",
+        "nodes", "health_observations", "leases", "dnssec_keys", "geoip",
     ]
 
     // Objects of the declarative config carry `version`, bumped on every update (optimistic
@@ -349,5 +349,16 @@ enum Schema {
         ALTER TABLE dnssec_keys ADD COLUMN propagation REAL;
         ALTER TABLE dnssec_keys ADD COLUMN ds_ttl REAL;
         ALTER TABLE dnssec_keys ADD COLUMN parent_propagation REAL;
+        """
+
+    /// v10: the GeoIP settings of the configuration (`geoip:` of the file): one row at most, the map as the
+    /// config codec's JSON (a list of `{continent|country|subdivision, region|site|location}`).
+    static let v10 = """
+        CREATE TABLE geoip (
+            name      TEXT PRIMARY KEY NOT NULL CHECK (name = 'geoip'),
+            database  TEXT NOT NULL,
+            map       TEXT NOT NULL,
+            version   INTEGER NOT NULL DEFAULT 1
+        ) WITHOUT ROWID;
         """
 }

@@ -189,6 +189,13 @@ extension Store {
             stored.topologyPositions[entry.network] = row["position"]
             return entry
         }
+        if let row = try db.fetch("SELECT * FROM geoip").first {
+            let json: String = row["map"]
+            guard let map = try? JSONDecoder().decode([GeoIPMapEntry].self, from: Data(json.utf8)) else {
+                throw StoreError(.database, "geoip.map is not a JSON list of map entries", object: ObjectName.geoip)
+            }
+            stored.config.geoip = GeoIPConfig(database: row["database"], map: map)
+        }
         return stored
     }
 }
@@ -238,6 +245,10 @@ extension Store {
         for entry in config.topology {
             try finite(entry.location?.lat, "location.lat", ObjectName.topology(entry.network))
             try finite(entry.location?.lon, "location.lon", ObjectName.topology(entry.network))
+        }
+        for entry in config.geoip?.map ?? [] {
+            try finite(entry.location?.lat, "\(entry.place) location.lat", ObjectName.geoip)
+            try finite(entry.location?.lon, "\(entry.place) location.lon", ObjectName.geoip)
         }
         return config
     }
@@ -394,6 +405,24 @@ extension Store {
                 ledger.created(object)
                 record("create", object, before: nil, after: AuditJSON.topology(entry, position: position))
             }
+        }
+
+        // The geoip section: one object, written whole. Without prune, a file without it leaves it alone.
+        if let g = new.geoip, g != old.config.geoip {
+            let map = String(decoding: try JSONEncoder().encode(g.map), as: UTF8.self)
+            if let before = old.config.geoip {
+                try db.execute("UPDATE geoip SET database = ?, map = ?, version = version + 1 WHERE name = 'geoip'", [g.database, map])
+                ledger.updated(ObjectName.geoip)
+                record("update", ObjectName.geoip, before: AuditJSON.geoip(before), after: AuditJSON.geoip(g))
+            } else {
+                try db.execute("INSERT INTO geoip (name, database, map) VALUES ('geoip', ?, ?)", [g.database, map])
+                ledger.created(ObjectName.geoip)
+                record("create", ObjectName.geoip, before: nil, after: AuditJSON.geoip(g))
+            }
+        } else if new.geoip == nil, prune, let before = old.config.geoip {
+            try db.execute("DELETE FROM geoip")
+            ledger.deleted(ObjectName.geoip)
+            record("delete", ObjectName.geoip, before: AuditJSON.geoip(before), after: nil)
         }
 
         if prune {

@@ -8,7 +8,7 @@ extension Store {
     static let copyOrder = [
         "sites", "monitors", "pools", "members", "topology", "overrides",
         "member_health", "health_history", "audit_log", "tokens", "drills", "collection_versions", "tsig_keys",
-        "nodes", "health_observations", "leases", "dnssec_keys",
+        "nodes", "health_observations", "leases", "dnssec_keys", "geoip",
     ]
 
     /// Copies every row of every table of this store into `destination`, which must be empty

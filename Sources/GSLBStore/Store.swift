@@ -197,6 +197,9 @@ public final class Store: ConfigRepository, Sendable {
         for row in try db.fetch("SELECT network, version FROM topology") {
             versions[ObjectName.topology(row["network"])] = row["version"]
         }
+        for row in try db.fetch("SELECT version FROM geoip") {
+            versions[ObjectName.geoip] = row["version"]
+        }
         return versions
     }
 
@@ -220,6 +223,8 @@ public enum ObjectName {
     public static func pool(_ name: String, _ type: String) -> String { "pool:\(name)/\(type)" }
     public static func member(_ pool: String, _ type: String, _ address: String) -> String { "member:\(pool)/\(type)/\(address)" }
     public static func topology(_ network: String) -> String { "topology:\(network)" }
+    /// The `geoip` section (one object).
+    public static let geoip = "geoip"
     public static func override(_ id: Int64) -> String { "override:\(id)" }
     /// A whole collection's version (`topology`: bumped by any change to any entry).
     public static func collection(_ name: String) -> String { name }

@@ -20,6 +20,8 @@ public final class SnapshotPublisher: Sendable {
     public let goneAfter: Double
     /// The local copy of the last state served, written on each change and read when the store cannot be at start.
     let cache: (any StateCache)?
+    /// Opens the configuration's GeoIP database (and the new file when it is replaced); nil: GeoIP not used.
+    let geo: (any GeoDatabaseProvider)?
 
     struct State {
         var zones = ZoneSet()
@@ -40,6 +42,8 @@ public final class SnapshotPublisher: Sendable {
         var liveNodes: [String] = []
         /// The registry as last read, this node's own record fresh.
         var registry: [NodeRecord] = []
+        /// The GeoIP database of `gslb.config.geoip`, as the provider last gave it.
+        var geo: GeoDatabaseRef?
     }
     private let state = Mutex<State>(State())
 
@@ -86,8 +90,9 @@ public final class SnapshotPublisher: Sendable {
     public init(source: any ZoneSource, repository: (any ConfigRepository)? = nil, box: SnapshotBox = SnapshotBox(),
                 clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 },
                 logger: Logger = Logger(label: "cairn.zones"), nodeName: String = "", goneAfter: Double = 10,
-                cache: (any StateCache)? = nil) {
+                cache: (any StateCache)? = nil, geo: (any GeoDatabaseProvider)? = nil) {
         self.cache = cache
+        self.geo = geo
         self.nodeName = nodeName
         self.goneAfter = goneAfter
         self.source = source
@@ -132,6 +137,7 @@ public final class SnapshotPublisher: Sendable {
                 statsBox.withLock { $0.servingCacheSavedAt = cached.savedAt }
                 logger.warning("store unreachable at start: serving the local cache saved at \(RFC3339.format(cached.savedAt)) until it answers", metadata: ["event": "store.cache_served"])
             }
+            refreshGeo(&st)
             let served = Set(st.last?.zones.map(\.origin) ?? [])
             if let last = st.last, st.zones.changed.isEmpty, served == Set(st.zones.zones.keys) {
                 // Every zone as served: the index stays; the GSLB layer is rebuilt only if the store changed.
@@ -151,10 +157,23 @@ public final class SnapshotPublisher: Sendable {
     public func refreshIfChanged() -> Bool {
         state.withLock { st in
             let expired = st.nextExpiry.map { $0 <= clock() } ?? false
-            guard readStore(&st, force: expired) else { return false }
+            let storeChanged = readStore(&st, force: expired)
+            let geoChanged = refreshGeo(&st)
+            guard storeChanged || geoChanged else { return false }
             _ = rebuild(&st, zonesChanged: false)
             return true
         }
+    }
+
+    /// Asks the GeoIP provider for the configuration's database (a stat of its file; a new file is opened here,
+    /// on the publisher's side); true when it is another database than the one served.
+    @discardableResult
+    private func refreshGeo(_ st: inout State) -> Bool {
+        guard let geo else { return false }
+        let db = geo.database(for: st.gslb.config.geoip)
+        guard db != st.geo else { return false }
+        st.geo = db
+        return true
     }
 
     /// Reads the GSLB state when the store's change token moved; returns true if it did.
@@ -263,6 +282,7 @@ public final class SnapshotPublisher: Sendable {
     /// on it (its monitor's `quorum`).
     private func effectiveGSLB(_ st: State) -> GSLBState {
         var g = st.gslb
+        g.geo = st.geo
         let quorum = st.liveNodes.count > 1 && statsBox.withLock { $0.storeUp }
         g.observations = []
         guard !st.live.isEmpty || st.coldStart || quorum else { return g }

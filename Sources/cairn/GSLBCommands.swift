@@ -4,6 +4,8 @@ import Foundation
 import GSLBConfigFile
 import GSLBCore
 import GSLBStore
+import GeoIP
+import Logging
 import NIOHTTP1
 import ZoneFiles
 
@@ -210,6 +212,9 @@ struct Explain: ParsableCommand {
     @Option(help: "The SQLite file: explain from it and the zone files locally instead of asking the API.")
     var db: String?
 
+    @Option(help: "Offline (--db, --zones, --store): the directory of the configuration's GeoIP database, as cairn serve --geoip-dir.")
+    var geoipDir: String = "/var/lib/GeoIP"
+
     @Option(help: "Directory of zone files: explain locally (with --db, default cairn.sqlite).")
     var zones: String?
 
@@ -231,7 +236,12 @@ struct Explain: ParsableCommand {
         // Without --db/--zones the running server explains, with its live health and overrides.
         guard db != nil || zones != nil || store != nil else { return try explainByAPI(name: qname.description, type: t.description) }
         let (zs, _) = ZoneDirectory.load(directory: Environment.zonesDirectory(flag: zones))
-        let state = try StoreFlag.openExisting(db: db, store: store).loadState()
+        var state = try StoreFlag.openExisting(db: db, store: store).loadState()
+        if let g = state.config.geoip {
+            let source = GeoDatabaseSource(directory: geoipDir, logger: Logger(label: "cairn.geoip", factory: { _ in SwiftLogNoOpLogHandler() }))
+            state.geo = source.database(for: g)
+            if let e = source.lastError { FileHandle.standardError.write(Data("cairn: geoip database not used: \(e)\n".utf8)) }
+        }
         let snap = try SnapshotBuilder().build(zones: zs, gslb: state, now: Date().timeIntervalSince1970)
         let ex = snap.explain(name: qname, type: t, client: c, ecs: subnet)
         if json {

@@ -60,6 +60,9 @@ struct Serve: ParsableCommand {
     @Option(help: "PostgreSQL stores: the local copy of the last configuration and health served, rewritten on each change; a node started while the database is unreachable serves from it (empty = none).")
     var storeCache: String = "cairn.store-cache.json"
 
+    @Option(help: "Directory of the GeoIP database the configuration names (geoip.database: a file in it); the file is opened again when replaced.")
+    var geoipDir: String = "/var/lib/GeoIP"
+
     @Option(help: "How often this node refreshes its row in the node registry and reads the others', e.g. 2s.")
     var nodeHeartbeat: String = "2s"
 
@@ -336,6 +339,7 @@ struct Serve: ParsableCommand {
             config.metrics = (hp.host, hp.port)
         }
         config.drillRequireReason = drillRequireReason
+        config.geoipDirectory = geoipDir
         return config
     }
 

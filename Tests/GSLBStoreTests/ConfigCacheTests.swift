@@ -64,6 +64,9 @@ extension RepositoryContract {
             ("topology reordered and one removed", { $0.topology.reverse(); $0.topology.removeLast() }),
             ("a site changed and one added", { $0.sites[0].load = 1; $0.sites.append(Site(name: "ams", region: "eu")) }),
             ("a monitor changed", { $0.monitors[0].rise = 5 }),
+            ("a geoip section added", { $0.geoip = GeoIPConfig(database: "city.mmdb") }),
+            ("the geoip section changed", { $0.geoip?.database = "country.mmdb" }),
+            ("the geoip section removed", { $0.geoip = nil }),
             ("nothing", { _ in }),
         ]
         for (step, change) in steps {
