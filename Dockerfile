@@ -17,6 +17,7 @@ WORKDIR /src
 COPY Package.swift Package.resol[v]ed ./
 RUN swift package resolve
 COPY Sources ./Sources
+COPY Plugins ./Plugins
 # Tests are not built, but the manifest names their directories.
 COPY Tests ./Tests
 COPY scripts/gen-cli-docs ./scripts/

@@ -103,7 +103,9 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
-        ]),
+        ], plugins: ["BuildCommit"]),
+        // The git commit of the build, baked into CairnDaemon (`cairn --version`, `cairn_build_info`).
+        .plugin(name: "BuildCommit", capability: .buildTool()),
         .executableTarget(name: "cairn", dependencies: [
             "DNSWire", "GSLBCore", "ZoneFiles", "GSLBStore", "GSLBConfigFile", "CairnDaemon",
             "DNSService", "HealthService", "AdminService", "GeoIP",

@@ -28,7 +28,7 @@ public final class Metrics: Sendable {
     public func render() -> String {
         var w = PrometheusText()
         w.family("cairn_build_info", .gauge, "Always 1; the labels say which Cairn this is.")
-        w.sample("cairn_build_info", [("version", CairnVersion.current)], 1)
+        w.sample("cairn_build_info", [("version", CairnVersion.current), ("commit", BuildCommit.hash)], 1)
         renderDNS(&w)
         let snap = publisher.box.load()
         renderMembers(&w, snap)

@@ -1,13 +1,14 @@
 import ArgumentParser
 import Foundation
 import GSLBCore
+import CairnDaemon
 
 @main
 struct Cairn: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cairn",
         abstract: "Cairn: an authoritative DNS server and global server load balancer.",
-        version: "cairn \(CairnVersion.current)",
+        version: "cairn \(CairnVersion.current)" + (BuildCommit.hash.isEmpty ? "" : " (commit \(BuildCommit.hash))"),
         subcommands: [Serve.self, CheckZone.self, Reload.self, Apply.self, Export.self, Explain.self]
             + localCommands + apiCommands + [DrillCommand.self]
     )

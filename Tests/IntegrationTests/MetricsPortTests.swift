@@ -56,15 +56,22 @@ import Testing
         #expect(out.contains("--metrics"), "\(out)")
     }
 
-    /// `cairn --version` and `cairn_build_info` name the same version.
-    @Test func versionFlagPrintsTheVersionTheMetricsReport() throws {
+    /// `cairn --version` and `cairn_build_info` name the same version and the git commit the binary was built
+    /// from (baked in by Plugins/BuildCommit; the tests run in a checkout).
+    @Test func versionFlagPrintsTheVersionAndCommitTheMetricsReport() throws {
         let (rc, out) = try CairnProcess.run(["--version"])
         #expect(rc == 0)
-        let version = out.trimmingCharacters(in: .whitespacesAndNewlines)
-        #expect(version.hasPrefix("cairn ") && version.count > 6, "\(out)")
+        let line = out.trimmingCharacters(in: .whitespacesAndNewlines)
+        let (gitStatus, head) = try CairnProcess.runCapturing(URL(fileURLWithPath: "/usr/bin/git"),
+                                                              ["-C", Paths.packageRoot.path, "rev-parse", "--short=12", "HEAD"])
+        try #require(gitStatus == 0, "not a git checkout: \(head)")
+        let commit = head.trimmingCharacters(in: .whitespacesAndNewlines)
+        let match = try #require(line.wholeMatch(of: /cairn (\S+) \(commit ([0-9a-f]{12}(?:-dirty)?)\)/), "\(line)")
+        let (version, built) = (String(match.1), String(match.2))
+        #expect(built.hasPrefix(commit), "built from \(built), the checkout is at \(commit)")
         let (server, port) = try Self.startWithMetrics()
         defer { server.stop() }
         let body = try AdminHTTP.request("GET", port: port, "/metrics").body
-        #expect(body.contains("cairn_build_info{version=\"\(version.dropFirst(6))\"} 1"), "\(version)")
+        #expect(body.contains("cairn_build_info{version=\"\(version)\",commit=\"\(built)\"} 1"), "\(line)")
     }
 }
