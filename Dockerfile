@@ -15,9 +15,10 @@ WORKDIR /src
 # Manifest first, so that the dependency layer is cached across source edits.
 # Package.resolved is not tracked in git: copied when present (the glob may match nothing).
 COPY Package.swift Package.resol[v]ed ./
+# The manifest names the build-tool plugin (the commit in `cairn --version`): its directory comes with it.
+COPY Plugins ./Plugins
 RUN swift package resolve
 COPY Sources ./Sources
-COPY Plugins ./Plugins
 # Tests are not built, but the manifest names their directories.
 COPY Tests ./Tests
 COPY scripts/gen-cli-docs ./scripts/
