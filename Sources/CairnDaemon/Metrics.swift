@@ -61,6 +61,12 @@ public final class Metrics: Sendable {
                               sum: Double(t.sizes[2 * buckets + i]))
             w.histogram("cairn_dns_response_size_bytes", [("transport", tr)], h)
         }
+        w.family("cairn_zone_queries_total", .counter, "DNS responses for names in a served zone, by zone and transport.")
+        for origin in t.zones.keys.sorted() {
+            for (i, tr) in QueryTally.transportLabels.enumerated() where t.zones[origin]![i] > 0 {
+                w.sample("cairn_zone_queries_total", [("zone", origin), ("transport", tr)], t.zones[origin]![i])
+            }
+        }
         w.family("cairn_dns_tcp_connections", .gauge, "DNS TCP connections open now.")
         w.sample("cairn_dns_tcp_connections", [], dns.tcpConnections)
         renderRRL(&w, t)

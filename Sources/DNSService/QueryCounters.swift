@@ -19,6 +19,8 @@ public final class QueryCounters: Sendable {
         public var rrl = [UInt64](repeating: 0, count: QueryTally.rrlCellCount)
         /// Response sizes. Index: see `QueryTally.sizeCellCount`.
         public var sizes = [UInt64](repeating: 0, count: QueryTally.sizeCellCount)
+        /// Responses per zone origin (`example.com.`), [UDP, TCP]. A zone no longer served keeps its totals.
+        public var zones: [String: [UInt64]] = [:]
     }
 
     private let totals = Mutex<Totals>(Totals())
@@ -32,7 +34,8 @@ public final class QueryCounters: Sendable {
                         dropped: { i, n in t.dropped[i] &+= n },
                         answer: { s, n in t.answers[s, default: 0] &+= n },
                         rrl: { c, n in t.rrl[c] &+= n },
-                        size: { c, n in t.sizes[c] &+= n })
+                        size: { c, n in t.sizes[c] &+= n },
+                        zone: { origin, transport, n in t.zones[origin.description, default: [0, 0]][transport] &+= n })
         }
     }
 

@@ -62,6 +62,8 @@ public final class AnswerEngine {
     /// What the response is about, for its RRL bucket (`RRLClass`): the zone apex (NXDOMAIN,
     /// NODATA, errors), the delegation point of a referral, the wildcard that answered.
     private var rrlZone: [UInt8] = []
+    /// The zone the query's name is in (nil: outside every zone, or no question), for the per-zone counters.
+    private var queryZone: ZoneHead?
     private var rrlReferral: [UInt8]?
     private var rrlWildcard: [UInt8]?
 
@@ -119,6 +121,7 @@ public final class AnswerEngine {
             return n
         case let .query(q):
             rrlZone = []
+            queryZone = nil
             rrlReferral = nil
             rrlWildcard = nil
             answer.removeAll(keepingCapacity: true)
@@ -129,6 +132,7 @@ public final class AnswerEngine {
                 if n == 0 { return 0 }
             }
             tally.count(transport, qtype: q.qtype.rawValue, rcode: lastRcode, size: n)
+            if let z = queryZone { tally.countZone(z, transport) }
             return n
         }
     }
@@ -415,6 +419,7 @@ public final class AnswerEngine {
             }
             if exact && q.qtype == .ds, let p = node.parentSide { node = p }
             let zone = node.zone
+            if first { queryZone = zone }
             // RFC 9824 §3.5: NXNAME is a meta-type; an explicit query for it is a format error.
             if q.qtype.rawValue == Self.nxname, snapshot.signer(zone) != nil { return (.formErr, aa) }
             if rateLimiter != nil { rrlZone = zone.origin.key }

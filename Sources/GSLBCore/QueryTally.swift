@@ -92,6 +92,12 @@ public final class QueryTally {
     /// See `sizeCellCount`.
     let sizes: UnsafeMutablePointer<UInt64>
 
+    /// Responses per zone (the zone of the query's name) and transport since the last drain: one dictionary
+    /// lookup by the zone's identity per response, an insert the first time a zone is seen after a drain (which
+    /// empties the dictionary and keeps its storage, so a worker allocates only when it sees more zones than before).
+    private var zoneCounts: [ObjectIdentifier: ZoneCount] = [:]
+    struct ZoneCount { let head: ZoneHead; var counts: (UInt64, UInt64) }
+
     /// The layout the pool counters are kept in (that of the last snapshot that answered from a pool).
     public private(set) var layout = TallyLayout.empty
     private var slotCounts: UnsafeMutablePointer<UInt64>
@@ -150,6 +156,16 @@ public final class QueryTally {
         let t = transport == .udp ? 0 : 1
         sizes[t * 8 + bucket] &+= 1
         sizes[16 + t] &+= UInt64(max(0, size))
+    }
+
+    /// One response for a name in `zone`.
+    @inline(__always)
+    public func countZone(_ zone: ZoneHead, _ transport: AnswerEngine.Transport) {
+        if transport == .udp {
+            zoneCounts[ObjectIdentifier(zone), default: ZoneCount(head: zone, counts: (0, 0))].counts.0 &+= 1
+        } else {
+            zoneCounts[ObjectIdentifier(zone), default: ZoneCount(head: zone, counts: (0, 0))].counts.1 &+= 1
+        }
     }
 
     /// One packet not answered (not a query, or cut because it was larger than the receive buffer).
@@ -217,7 +233,13 @@ public final class QueryTally {
     /// `rrl(cell, n)` the rate-limiting cells (`rrlLabels(ofCell:)`).
     public func drain(query: (Int, UInt64) -> Void, dropped: (Int, UInt64) -> Void,
                       answer: (TallyLayout.Slot, UInt64) -> Void, rrl rrlCell: (Int, UInt64) -> Void = { _, _ in },
-                      size: (Int, UInt64) -> Void = { _, _ in }) {
+                      size: (Int, UInt64) -> Void = { _, _ in },
+                      zone: (DomainName, Int, UInt64) -> Void = { _, _, _ in }) {
+        for (_, z) in zoneCounts {
+            if z.counts.0 > 0 { zone(z.head.origin, 0, z.counts.0) }
+            if z.counts.1 > 0 { zone(z.head.origin, 1, z.counts.1) }
+        }
+        zoneCounts.removeAll(keepingCapacity: true)
         for c in 0..<QueryTally.sizeCellCount where sizes[c] > 0 {
             size(c, sizes[c])
             sizes[c] = 0

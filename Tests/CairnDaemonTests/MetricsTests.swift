@@ -216,6 +216,11 @@ import Glibc
         #expect(after.delta(from: before, size + "_bucket", ["transport": "udp", "le": "512"]) == 12)
         let octets = after.delta(from: before, size + "_sum", ["transport": "udp"])
         #expect(octets >= 12 * 29 && octets <= 12 * 200, "\(octets) octets in 12 responses")
+        // Per zone: the 11 UDP responses for names in metrics.test. (not the REFUSED one outside it) and the TCP one.
+        let zone = "cairn_zone_queries_total"
+        #expect(after.delta(from: before, zone, ["zone": "metrics.test.", "transport": "udp"]) == 11)
+        #expect(after.delta(from: before, zone, ["zone": "metrics.test.", "transport": "tcp"]) == 1)
+        #expect(after.sum(zone) - before.sum(zone) == 12)
     }
 
     @Test func rateLimitedResponsesCountByActionAndClassAndOnlyWhenRRLIsOn() async throws {
