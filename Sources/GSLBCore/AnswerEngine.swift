@@ -63,7 +63,8 @@ public final class AnswerEngine {
     /// NODATA, errors), the delegation point of a referral, the wildcard that answered.
     private var rrlZone: [UInt8] = []
     /// The zone the query's name is in (nil: outside every zone, or no question), for the per-zone counters.
-    private var queryZone: ZoneHead?
+    /// Not retained (no reference counting per query): the snapshot being answered from keeps it alive.
+    private unowned(unsafe) var queryZone: ZoneHead?
     private var rrlReferral: [UInt8]?
     private var rrlWildcard: [UInt8]?
 

@@ -92,10 +92,13 @@ public final class QueryTally {
     /// See `sizeCellCount`.
     let sizes: UnsafeMutablePointer<UInt64>
 
-    /// Responses per zone (the zone of the query's name) and transport since the last drain: one dictionary
-    /// lookup by the zone's identity per response, an insert the first time a zone is seen after a drain (which
-    /// empties the dictionary and keeps its storage, so a worker allocates only when it sees more zones than before).
+    /// Responses per zone (the zone of the query's name) and transport since the last drain. The zone of the
+    /// previous response is counted in place (a pointer compare and an increment); when another zone comes, the
+    /// current one's counts move into a dictionary by the zone's identity (an insert the first time a zone is
+    /// seen after a drain, which empties it and keeps its storage).
     private var zoneCounts: [ObjectIdentifier: ZoneCount] = [:]
+    private var currentZone: ZoneHead?
+    private var currentCounts: (UInt64, UInt64) = (0, 0)
     struct ZoneCount { let head: ZoneHead; var counts: (UInt64, UInt64) }
 
     /// The layout the pool counters are kept in (that of the last snapshot that answered from a pool).
@@ -161,11 +164,19 @@ public final class QueryTally {
     /// One response for a name in `zone`.
     @inline(__always)
     public func countZone(_ zone: ZoneHead, _ transport: AnswerEngine.Transport) {
-        if transport == .udp {
-            zoneCounts[ObjectIdentifier(zone), default: ZoneCount(head: zone, counts: (0, 0))].counts.0 &+= 1
-        } else {
-            zoneCounts[ObjectIdentifier(zone), default: ZoneCount(head: zone, counts: (0, 0))].counts.1 &+= 1
+        if zone !== currentZone { switchZone(to: zone) }
+        if transport == .udp { currentCounts.0 &+= 1 } else { currentCounts.1 &+= 1 }
+    }
+
+    /// Moves the current zone's counts into `zoneCounts` and makes `zone` (or none) the current one.
+    private func switchZone(to zone: ZoneHead?) {
+        if let z = currentZone, currentCounts.0 | currentCounts.1 != 0 {
+            let id = ObjectIdentifier(z)
+            zoneCounts[id, default: ZoneCount(head: z, counts: (0, 0))].counts.0 &+= currentCounts.0
+            zoneCounts[id, default: ZoneCount(head: z, counts: (0, 0))].counts.1 &+= currentCounts.1
         }
+        currentZone = zone
+        currentCounts = (0, 0)
     }
 
     /// One packet not answered (not a query, or cut because it was larger than the receive buffer).
@@ -235,6 +246,7 @@ public final class QueryTally {
                       answer: (TallyLayout.Slot, UInt64) -> Void, rrl rrlCell: (Int, UInt64) -> Void = { _, _ in },
                       size: (Int, UInt64) -> Void = { _, _ in },
                       zone: (DomainName, Int, UInt64) -> Void = { _, _, _ in }) {
+        switchZone(to: nil)
         for (_, z) in zoneCounts {
             if z.counts.0 > 0 { zone(z.head.origin, 0, z.counts.0) }
             if z.counts.1 > 0 { zone(z.head.origin, 1, z.counts.1) }
