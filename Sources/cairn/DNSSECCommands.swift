@@ -24,7 +24,7 @@ struct DNSSECCommand: ParsableCommand {
                 throw ValidationError("--algorithm: expected \(DNSSECAlgorithm.allCases.map(\.rawValue).joined(separator: " or "))")
             }
             let keys = try storeOptions.open().enableDNSSEC(zone: zone, algorithm: alg, split: split == .kskZsk,
-                                                            principal: "cli:\(NSUserName())", source: "cli", requestID: nil)
+                                                            principal: principalName(), source: "cli", requestID: nil)
             for k in keys { print("\(k.zone) \(k.role.rawValue) \(k.keyTag) \(k.algorithm.rawValue) created") }
             print("# give the parent zone this DS record:")
             for k in keys where k.role.signsKeys { print(k.dsText) }
@@ -94,7 +94,7 @@ struct DNSSECCommand: ParsableCommand {
                                             dsTTL: Self.seconds(dsTTL, "--ds-ttl"),
                                             parentPropagation: Self.seconds(parentPropagation, "--parent-propagation"))
             let k = try storeOptions.open().startRollover(zone: zone, ksk: key == .ksk, delays: delays,
-                                                          principal: "cli:\(NSUserName())", source: "cli", requestID: nil)
+                                                          principal: principalName(), source: "cli", requestID: nil)
             print("\(k.zone) \(k.role.rawValue) \(k.keyTag) \(k.algorithm.rawValue) published: a running server takes the next steps "
                   + "(cairn dnssec status \(k.zone) shows when)")
             for name in delays.belowProductionMinimum {
@@ -122,7 +122,7 @@ struct DNSSECCommand: ParsableCommand {
         @OptionGroup var storeOptions: LocalStoreOptions
 
         func run() throws {
-            let keys = try storeOptions.open().confirmDS(zone: zone, principal: "cli:\(NSUserName())", source: "cli", requestID: nil)
+            let keys = try storeOptions.open().confirmDS(zone: zone, principal: principalName(), source: "cli", requestID: nil)
             for k in keys where k.role.signsKeys { print("\(k.zone) \(k.role.rawValue) \(k.keyTag) \(k.state.rawValue)") }
         }
     }
@@ -134,7 +134,7 @@ struct DNSSECCommand: ParsableCommand {
         @OptionGroup var storeOptions: LocalStoreOptions
 
         func run() throws {
-            try storeOptions.open().disableDNSSEC(zone: zone, principal: "cli:\(NSUserName())", source: "cli", requestID: nil)
+            try storeOptions.open().disableDNSSEC(zone: zone, principal: principalName(), source: "cli", requestID: nil)
             print("DNSSEC disabled for \(zone): answers are no longer signed")
         }
     }

@@ -43,7 +43,7 @@ struct TokenCommand: ParsableCommand {
             let store = try storeOptions.open()
             let label = name ?? "\(s.rawValue)-\(Int(now))"
             let (token, secret) = try store.createToken(name: label, scope: s, expiresAt: expiresAt,
-                                                        principal: "cli:\(NSUserName())", source: "cli")
+                                                        principal: principalName(), source: "cli")
             let exp = expiresAt.map { "expires \(RFC3339.format($0, fractional: false))" } ?? "never expires"
             print("token \(token.id) \"\(token.name)\" scope \(s.rawValue), \(exp); it is shown only now:")
             print(secret)
@@ -74,7 +74,7 @@ struct TokenCommand: ParsableCommand {
         @OptionGroup var storeOptions: LocalStoreOptions
         func run() throws {
             let store = try storeOptions.openExisting()
-            try store.deleteToken(id: id, principal: "cli:\(NSUserName())", source: "cli", requestID: nil)
+            try store.deleteToken(id: id, principal: principalName(), source: "cli", requestID: nil)
             print("token \(id) deleted")
         }
     }
@@ -113,7 +113,7 @@ struct TSIGCommand: ParsableCommand {
                 }
             }
             let store = try storeOptions.open()
-            let key = try store.createTSIGKey(name: name, algorithm: alg, secret: secret, principal: "cli:\(NSUserName())",
+            let key = try store.createTSIGKey(name: name, algorithm: alg, secret: secret, principal: principalName(),
                                               source: "cli", requestID: nil)
             if secret == nil {
                 print("# TSIG key \(key.name) (\(alg.rawValue)); the secret is shown only now:")
@@ -142,7 +142,7 @@ struct TSIGCommand: ParsableCommand {
         @OptionGroup var storeOptions: LocalStoreOptions
         func run() throws {
             let store = try storeOptions.openExisting()
-            try store.deleteTSIGKey(name: name, principal: "cli:\(NSUserName())", source: "cli", requestID: nil)
+            try store.deleteTSIGKey(name: name, principal: principalName(), source: "cli", requestID: nil)
             print("TSIG key \(name) removed")
         }
     }
