@@ -31,4 +31,19 @@ import Testing
         t.countZone(c, .udp)
         #expect(Self.drained(t) == ["c.test.": [1, 0]])
     }
+
+    /// `count(size:)` picks the bucket by comparisons written out for the query path; they must be
+    /// `sizeBounds` (what the metric's `le` labels say): each bound lands in its bucket, one octet more in the next.
+    @Test func theSizeBucketsAreTheDocumentedBounds() {
+        for (i, bound) in QueryTally.sizeBounds.enumerated() {
+            for (size, bucket) in [(bound, i), (bound + 1, i + 1)] {
+                let t = QueryTally()
+                t.count(.udp, qtype: 1, rcode: 0, size: size)
+                var cells: [Int: UInt64] = [:]
+                t.drain(query: { _, _ in }, dropped: { _, _ in }, answer: { _, _ in }, size: { c, n in cells[c] = n })
+                #expect(cells[bucket] == 1, "\(size) octets: \(cells)")
+                #expect(cells[2 * (QueryTally.sizeBounds.count + 1)] == UInt64(size), "the UDP octets")
+            }
+        }
+    }
 }
