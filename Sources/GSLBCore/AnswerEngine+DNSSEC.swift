@@ -13,7 +13,7 @@ extension AnswerEngine {
     /// A negative answer at `name` (an existing node `data` without the type): the SOA, and with DNSSEC
     /// the NSEC at `name` listing the types it has (never `qtype`: a pool without an answer has it).
     func nodata(_ name: DomainName, _ data: ZoneNode, qtype: RecordType, zone: ZoneHead, snapshot: ServingSnapshot) {
-        authority.append(Item(owner: zone.origin, records: [zone.negativeSOA][...], zone: data.zone))
+        authority.append(Item(owner: zone.origin, records: zone.negativeSOASet[...], zone: data.zone))
         if dnssec, snapshot.signer(data.zone) != nil {
             let types = typesAt(data, snapshot: snapshot).filter { $0 != qtype.rawValue }
             authority.append(nsec(at: name, zone: data.zone, ttl: zone.negativeSOA.ttl, types: types))

@@ -468,7 +468,7 @@ public final class AnswerEngine {
                 data = w
                 if rateLimiter != nil { rrlWildcard = w.name.key }
             } else {
-                authority.append(Item(owner: zone.origin, records: [zone.negativeSOA], zone: node.zone))
+                authority.append(Item(owner: zone.origin, records: zone.negativeSOASet[...], zone: node.zone))
                 if dnssec, snapshot.signer(node.zone) != nil {
                     // Compact denial (RFC 9824): NOERROR, an NSEC at the name with only RRSIG, NSEC, NXNAME.
                     let proof = nsec(at: name, zone: node.zone, ttl: zone.negativeSOA.ttl, types: [Self.nxname])

@@ -86,10 +86,14 @@ public final class ZoneHead: Sendable {
     /// The SOA as it goes in the authority section of negative answers:
     /// TTL = min(SOA TTL, MINIMUM) (RFC 2308 §3).
     public let negativeSOA: EncodedRecord
+    /// The same record as the one-record RRset a negative answer's authority section holds: made once here, so
+    /// that an NXDOMAIN or NODATA answer does not allocate an array for it.
+    let negativeSOASet: [EncodedRecord]
 
     init(origin: DomainName, negativeSOA: EncodedRecord) {
         self.origin = origin
         self.negativeSOA = negativeSOA
+        self.negativeSOASet = [negativeSOA]
     }
 }
 
@@ -101,6 +105,7 @@ public struct ServedZone: Sendable {
     public let apex: ZoneNode
     public var origin: DomainName { head.origin }
     public var negativeSOA: EncodedRecord { head.negativeSOA }
+    var negativeSOASet: [EncodedRecord] { head.negativeSOASet }
 }
 
 /// The static half of a snapshot: every name of every served zone, built from the zone files
