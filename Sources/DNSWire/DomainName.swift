@@ -107,7 +107,10 @@ public struct DomainName: Hashable, Sendable, Comparable, CustomStringConvertibl
     }
 
     public static func == (a: DomainName, b: DomainName) -> Bool { a.key == b.key }
-    public func hash(into h: inout Hasher) { h.combine(key) }
+    /// The key's bytes as one block: `Array`'s own `hash(into:)` feeds the hasher one octet at a time,
+    /// which was most of the cost of the sets and dictionaries of names a zone load builds. Wire names
+    /// are prefix-free (each ends with the root label), so the bytes alone tell two names apart.
+    public func hash(into h: inout Hasher) { key.withUnsafeBytes { h.combine(bytes: $0) } }
 
     /// Canonical DNS order (RFC 4034 §6.1).
     public static func < (a: DomainName, b: DomainName) -> Bool {
