@@ -7,10 +7,16 @@ import GSLBCore
 /// serve anyway (duplicates dropped, occluded data never answered).
 public enum ZoneChecker {
     public static func check(_ zone: ZoneContent) -> [ZoneDiagnostic] {
+        run(zone).diagnostics
+    }
+
+    /// `check`, and the positions in `zone.records` of the records that repeat an earlier one
+    /// (the duplicates it warned of, ascending), which `ZoneDirectory` drops.
+    static func run(_ zone: ZoneContent) -> (diagnostics: [ZoneDiagnostic], duplicates: [Int]) {
         var run = CheckRun(zone)
         run.checkRecords()
         run.checkApex()
-        return run.sorted()
+        return (run.sorted(), run.duplicates)
     }
 
     /// RDATA with the embedded domain names lower-cased (RFC 4034 §6.2 for the types
@@ -43,20 +49,25 @@ public enum ZoneChecker {
             name = r.name; type = r.type; rclass = r.rclass; rdata = ZoneChecker.canonicalRData(r)
         }
 
-        /// The bytes `==` compares, each array hashed whole (the synthesized hash feeds
-        /// them to the hasher one octet at a time: most of the check of a large zone).
+        /// The bytes `==` compares, the RDATA hashed whole (the synthesized hash feeds
+        /// it to the hasher one octet at a time: most of the check of a large zone).
         func hash(into h: inout Hasher) {
-            ZoneChecker.hashName(name, into: &h)
+            h.combine(name)
             h.combine(type)
             h.combine(rclass)
             rdata.withUnsafeBytes { h.combine(bytes: $0) }
         }
     }
 
-    /// A name's lower-cased wire form (what `DomainName.==` compares), hashed whole.
-    @inline(__always)
-    static func hashName(_ name: DomainName, into h: inout Hasher) {
-        name.key.withUnsafeBytes { h.combine(bytes: $0) }
+    /// True when a label after the first is `*` (matched literally, not as a wildcard).
+    static func hasInnerAsterisk(_ name: DomainName) -> Bool {
+        let k = name.key
+        var i = Int(k[0]) + 1
+        while i < k.count, k[i] != 0 {
+            if k[i] == 1, k[i + 1] == UInt8(ascii: "*") { return true }
+            i += Int(k[i]) + 1
+        }
+        return false
     }
 }
 
@@ -65,37 +76,43 @@ private struct CheckRun {
         var name: DomainName
         var type: RecordType
         var rclass: UInt16
-        func hash(into h: inout Hasher) {
-            ZoneChecker.hashName(name, into: &h)
-            h.combine(type)
-            h.combine(rclass)
-        }
     }
     struct NameState { var cname = false, dname = false, other = false, reportedOther = false }
+    /// One RRset (name, type, class) as the check met it: its first record, that record's TTL, whether
+    /// more records followed (they are then in the duplicate set) and whether a TTL mismatch was reported.
+    struct RRsetSeen { var first: Int; var ttl: UInt32; var several = false; var ttlReported = false }
 
     let zone: ZoneContent
     let apex: DomainName
     let records: [ResourceRecord]
     /// Names (in the zone) that own a record of each kind.
     var cnames = Set<DomainName>(), dnames = Set<DomainName>(), delegations = Set<DomainName>()
-    var addresses = Set<DomainName>(), nsTargets = Set<DomainName>(), apexNS = false
+    var nsTargets = Set<DomainName>(), apexNS = false
+    /// The NS targets (above) that own an A or AAAA record in the zone: the only names whose
+    /// addresses a rule asks about (a set of every address owner cost a large zone's load most).
+    var addressedTargets = Set<DomainName>()
     var found: [(index: Int, seq: Int, diag: ZoneDiagnostic)] = []
+    /// Positions of the records that repeat an earlier one, ascending.
+    var duplicates: [Int] = []
     var apexSOA: Int?
 
     init(_ zone: ZoneContent) {
         self.zone = zone
         apex = zone.origin
         records = zone.records
-        for r in records where r.name.isSubdomain(of: apex) {
+        for r in records where r.type == .cname || r.type == .dname || r.type == .ns {
+            guard r.name.isSubdomain(of: apex) else { continue }
             switch r.type {
             case .cname: cnames.insert(r.name)
             case .dname: dnames.insert(r.name)
-            case .a, .aaaa: addresses.insert(r.name)
-            case .ns:
+            default:
                 if r.name == apex { apexNS = true } else { delegations.insert(r.name) }
                 if let t = r.target { nsTargets.insert(t) }
-            default: break
             }
+        }
+        guard !nsTargets.isEmpty else { return }
+        for r in records where (r.type == .a || r.type == .aaaa) && nsTargets.contains(r.name) && r.name.isSubdomain(of: apex) {
+            addressedTargets.insert(r.name)
         }
     }
 
@@ -127,11 +144,12 @@ private struct CheckRun {
     }
 
     mutating func checkRecords() {
-        var seen = Set<ZoneChecker.RecordKey>(minimumCapacity: records.count)
-        var rrsetTTL: [RRsetKey: UInt32] = [:]
-        rrsetTTL.reserveCapacity(records.count)
-        var ttlReported = Set<RRsetKey>()
+        var rrsets: [RRsetKey: RRsetSeen] = [:]
+        rrsets.reserveCapacity(records.count)
+        var seen = Set<ZoneChecker.RecordKey>()
+        /// Only names that own a CNAME or DNAME have a state: no other name can break their rules.
         var names: [DomainName: NameState] = [:]
+        let aliases = !cnames.isEmpty || !dnames.isEmpty
         var asteriskReported = Set<DomainName>()
 
         for (i, r) in records.enumerated() {
@@ -146,29 +164,25 @@ private struct CheckRun {
                 add(i, .error, .outOfZone, "out-of-zone data: \(name) \(r.type) is not inside the zone \(apex)")
                 continue
             }
-            if name.labelKeys.dropFirst().contains(where: { $0.elementsEqual([UInt8(ascii: "*")]) }),
-               asteriskReported.insert(name).inserted {
+            if ZoneChecker.hasInnerAsterisk(name), asteriskReported.insert(name).inserted {
                 add(i, .warning, .asteriskNotLeftmost,
                     "'*' is not the leftmost label of \(name): it is matched literally, not as a wildcard (RFC 4592 §2.1.1)")
             }
             if name.isWildcard && r.type == .ns {
                 add(i, .error, .wildcardNS, "NS record at the wildcard name \(name) (RFC 4592 §4.2)")
             }
-            guard seen.insert(ZoneChecker.RecordKey(r)).inserted else {
+            let (duplicate, ttlMismatch) = Self.note(i, records, seen: &seen,
+                                                     in: &rrsets[RRsetKey(name: name, type: r.type, rclass: r.rclass),
+                                                                 default: RRsetSeen(first: i, ttl: r.ttl)])
+            guard !duplicate else {
+                duplicates.append(i)
                 add(i, .warning, .duplicateRecord,
                     "duplicate record \(name) \(r.type) \(RDataText.format(type: r.type, rdata: r.rdata)) (ignored, as NSD does)")
                 continue
             }
-            if r.type != .rrsig {
-                let key = RRsetKey(name: name, type: r.type, rclass: r.rclass)
-                if let first = rrsetTTL[key] {
-                    if first != r.ttl && ttlReported.insert(key).inserted {
-                        add(i, .warning, .rrsetTTLMismatch,
-                            "TTL \(r.ttl) differs from TTL \(first) of the other \(name) \(r.type) records (RFC 2181 §5.2)")
-                    }
-                } else {
-                    rrsetTTL[key] = r.ttl
-                }
+            if let first = ttlMismatch {
+                add(i, .warning, .rrsetTTLMismatch,
+                    "TTL \(r.ttl) differs from TTL \(first) of the other \(name) \(r.type) records (RFC 2181 §5.2)")
             }
             if r.type == .soa {
                 if name != apex {
@@ -179,10 +193,31 @@ private struct CheckRun {
                     apexSOA = i
                 }
             }
-            checkAliases(i, r, &names[name, default: NameState()])
+            if aliases && (cnames.contains(name) || dnames.contains(name)) {
+                checkAliases(i, r, &names[name, default: NameState()])
+            }
             checkOcclusion(i, r)
             checkTargets(i, r)
         }
+    }
+
+    /// Adds record `i` to its RRset's entry `s` (made by this record when it is the set's first): whether it
+    /// repeats an earlier record of the set, and the TTL of the set's first record when its own differs
+    /// (once per set; never for RRSIGs, whose TTLs may differ). Only the records of sets with more than one
+    /// go into `seen`: nearly every RRset of a large zone has one record, and a set of them all was most
+    /// of its load.
+    static func note(_ i: Int, _ records: [ResourceRecord], seen: inout Set<ZoneChecker.RecordKey>,
+                     in s: inout RRsetSeen) -> (duplicate: Bool, ttlMismatch: UInt32?) {
+        guard s.first != i else { return (false, nil) }
+        if !s.several {
+            s.several = true
+            seen.insert(ZoneChecker.RecordKey(records[s.first]))
+        }
+        let r = records[i]
+        guard seen.insert(ZoneChecker.RecordKey(r)).inserted else { return (true, nil) }
+        guard r.type != .rrsig, r.ttl != s.ttl, !s.ttlReported else { return (false, nil) }
+        s.ttlReported = true
+        return (false, s.ttl)
     }
 
     /// CNAME and DNAME exclusivity (RFC 1034 §3.6.2, RFC 2181 §10.1, RFC 6672 §2.4).
@@ -217,8 +252,16 @@ private struct CheckRun {
     /// Data that no query can reach: below a DNAME, or at or below a zone cut
     /// other than the delegation itself and its glue.
     mutating func checkOcclusion(_ i: Int, _ r: ResourceRecord) {
+        guard !dnames.isEmpty || !delegations.isEmpty else { return }
         let name = r.name
-        let isGlue = (r.type == .a || r.type == .aaaa) && nsTargets.contains(name)
+        var glue: Bool?
+        /// Asked only at or below a zone cut (one set lookup per address record otherwise).
+        func isGlue() -> Bool {
+            if let glue { return glue }
+            let g = (r.type == .a || r.type == .aaaa) && nsTargets.contains(name)
+            glue = g
+            return g
+        }
         var dname: DomainName?, cut: DomainName?
         var a = name
         while a != apex {
@@ -229,12 +272,12 @@ private struct CheckRun {
         if name != apex && delegations.contains(name) && cut == nil {
             switch r.type {
             case .ns, .ds, .rrsig, .nsec: break
-            default: if !isGlue { cut = name }
+            default: if !isGlue() { cut = name }
             }
         }
         if let dname, cut == nil || dname.labelCount <= cut!.labelCount {
             add(i, .warning, .occludedByDNAME, "\(name) \(r.type) is below the DNAME at \(dname): occluded, never served (RFC 6672 §2.3)")
-        } else if let cut, !isGlue {
+        } else if let cut, !isGlue() {
             add(i, .warning, .occludedByDelegation,
                 "\(name) \(r.type) is occluded by delegation at \(cut): only NS, DS and glue are served there")
         }
@@ -247,9 +290,9 @@ private struct CheckRun {
         case .ns:
             if cnames.contains(t) {
                 add(i, .error, .nsTargetIsCNAME, "NS target \(t) of \(r.name) is a CNAME (RFC 2181 §10.3)")
-            } else if r.name != apex && t.isSubdomain(of: r.name) && !addresses.contains(t) {
+            } else if r.name != apex && t.isSubdomain(of: r.name) && !addressedTargets.contains(t) {
                 add(i, .error, .missingGlue, "missing glue: NS target \(t) of the delegation \(r.name) has no A or AAAA record")
-            } else if t.isSubdomain(of: apex) && !addresses.contains(t) {
+            } else if t.isSubdomain(of: apex) && !addressedTargets.contains(t) {
                 add(i, .warning, .nsTargetWithoutAddress, "NS target \(t) of \(r.name) is inside the zone but has no A or AAAA record")
             }
         case .mx, .srv:

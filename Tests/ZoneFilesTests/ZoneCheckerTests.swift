@@ -97,4 +97,36 @@ import Testing
         ])
         #expect(ZoneChecker.check(zone).isEmpty)
     }
+
+    /// Duplicates and TTLs within RRsets of several records: a repeat of a set's first record after
+    /// another record of the set is found (the first joins the duplicate set only when a second record
+    /// comes), a repeat is not also a TTL mismatch, a mismatch is reported once per set, RRSIGs' TTLs are
+    /// never compared, and the same RDATA under another type is no repeat.
+    @Test func duplicatesAndTTLsWithinSetsOfSeveralRecords() throws {
+        let o = try DomainName("x.example.")
+        let www = try DomainName("www.x.example.")
+        let soa = ResourceRecord(name: o, type: .soa, ttl: 60, rdata: o.wire + o.wire + Array(repeating: 0, count: 20))
+        func a(_ last: UInt8, ttl: UInt32 = 300) -> ResourceRecord { ResourceRecord(name: www, type: .a, ttl: ttl, rdata: [192, 0, 2, last]) }
+        let sig = [0, 5, 8, 3] + Array(repeating: 0, count: 14) + o.wire
+        let records = [
+            soa,                                                                        // 0
+            ResourceRecord(name: o, type: .ns, ttl: 60, rdata: try DomainName("ns.other.").wire),
+            a(1), a(2),                                                                 // 2, 3
+            a(1),                                                                       // 4: repeats 2
+            a(2, ttl: 999),                                                             // 5: repeats 3 (TTL aside)
+            a(3, ttl: 600),                                                             // 6: TTL mismatch
+            a(4, ttl: 900),                                                             // 7: not reported again
+            ResourceRecord(name: www, type: .rrsig, ttl: 300, rdata: sig),              // 8
+            ResourceRecord(name: www, type: .rrsig, ttl: 100, rdata: sig + [1]),        // 9: RRSIG TTLs differ freely
+            ResourceRecord(name: www, type: .rrsig, ttl: 300, rdata: sig),              // 10: repeats 8
+            ResourceRecord(name: www, type: .txt, ttl: 300, rdata: [192, 0, 2, 1]),     // 11: another type
+        ]
+        let zone = ZoneContent(origin: o, records: records, source: "x.zone", lines: Array(1...records.count))
+        let (diagnostics, duplicates) = ZoneChecker.run(zone)
+        #expect(duplicates == [4, 5, 10])
+        #expect(diagnostics.map { "\($0.line) \($0.rule)" } == [
+            "5 duplicateRecord", "6 duplicateRecord", "7 rrsetTTLMismatch", "11 duplicateRecord",
+        ])
+        #expect(diagnostics[2].message == "TTL 600 differs from TTL 300 of the other www.x.example. A records (RFC 2181 §5.2)")
+    }
 }
