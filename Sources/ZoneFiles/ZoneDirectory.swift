@@ -69,20 +69,20 @@ public enum ZoneDirectory {
             errors.append(ZoneFileError(file: i < zone.files.count ? zone.files[i] : path, line: i < zone.lines.count ? zone.lines[i] : 0,
                                         message: "SOA owner \(zone.records[i].name) differs from the zone name \(origin) given by the file name"))
         }
-        let diagnostics = ZoneChecker.check(zone)
+        let (diagnostics, duplicates) = ZoneChecker.run(zone)
         errors += diagnostics.filter { $0.severity == .error }.map { ZoneFileError(file: $0.file, line: $0.line, message: $0.message) }
         let warnings = diagnostics.filter { $0.severity == .warning }
         guard errors.isEmpty else { return .failure(Failure(errors: errors, warnings: warnings)) }
-        removeDuplicates(&zone)
+        removeRecords(at: duplicates, from: &zone)
         return .success((zone, warnings))
     }
 
-    /// NSD keeps one copy of a record given twice; so do we (the checker warned).
-    static func removeDuplicates(_ zone: inout ZoneContent) {
-        var seen = Set<ZoneChecker.RecordKey>(minimumCapacity: zone.records.count)
-        var keep: [Int] = []
-        for (i, r) in zone.records.enumerated() where seen.insert(ZoneChecker.RecordKey(r)).inserted { keep.append(i) }
-        guard keep.count != zone.records.count else { return }
+    /// NSD keeps one copy of a record given twice; so do we: drops the records at `positions`
+    /// (ascending), the repeats the checker found and warned of.
+    static func removeRecords(at positions: [Int], from zone: inout ZoneContent) {
+        guard !positions.isEmpty else { return }
+        let drop = Set(positions)
+        let keep = zone.records.indices.filter { !drop.contains($0) }
         zone.records = keep.map { zone.records[$0] }
         if !zone.lines.isEmpty { zone.lines = keep.compactMap { $0 < zone.lines.count ? zone.lines[$0] : nil } }
         if !zone.files.isEmpty { zone.files = keep.compactMap { $0 < zone.files.count ? zone.files[$0] : nil } }

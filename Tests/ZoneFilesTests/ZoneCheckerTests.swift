@@ -128,5 +128,9 @@ import Testing
             "5 duplicateRecord", "6 duplicateRecord", "7 rrsetTTLMismatch", "11 duplicateRecord",
         ])
         #expect(diagnostics[2].message == "TTL 600 differs from TTL 300 of the other www.x.example. A records (RFC 2181 §5.2)")
+        var served = zone
+        ZoneDirectory.removeRecords(at: duplicates, from: &served)
+        #expect(served.records.count == records.count - 3)
+        #expect(served.lines == [1, 2, 3, 4, 7, 8, 9, 10, 12])
     }
 }
