@@ -10,6 +10,9 @@
 #include <sys/time.h>
 #include <pthread.h>
 #include <sched.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 struct cairn_batch {
     int slots;
@@ -190,4 +193,12 @@ int cairn_thread_pin(const int *cpus, int n) {
 int cairn_cpu_count(void) {
     long n = sysconf(_SC_NPROCESSORS_CONF);
     return n > 0 ? (int)n : 1;
+}
+
+int cairn_release_free_memory(void) {
+#ifdef __GLIBC__
+    return malloc_trim(0);
+#else
+    return 0;
+#endif
 }

@@ -46,4 +46,8 @@ int cairn_cpu_count(void);
 int cairn_spawn(const char *path, char *const argv[], int outfd, pid_t *pid);
 /* pidfd_open(2): a close-on-exec descriptor that polls readable once `pid` has exited; -errno on failure. */
 int cairn_pidfd_open(pid_t pid);
+/* Hands the heap's free pages back to the system (glibc's malloc_trim(0)): a zone load frees the
+   parsed records after indexing them, and glibc keeps those pages resident otherwise. Returns 1
+   when memory was released, 0 when not (or on a C library without it). */
+int cairn_release_free_memory(void);
 #endif
