@@ -60,16 +60,15 @@ public struct SnapshotBuilder {
                 built.append(false)
             }
         }
-        var index: [NameKey: ZoneNode] = [:]
-        index.reserveCapacity(zoneNodes.reduce(0) { $0 + $1.count })
+        var index = NameTable(minimumCapacity: zoneNodes.reduce(0) { $0 + $1.count })
         for (zi, zone) in served.enumerated() {
             // A served child zone owns everything at and below its apex.
             if served[..<zi].contains(where: { zone.origin.isSubdomain(of: $0.origin) }) {
                 let apexKey = zone.origin.key
-                for k in index.keys where Self.isStrictlyBelow(k.bytes, apexKey) { index[k] = nil }
+                index.removeAll { Self.isStrictlyBelow($0, apexKey) }
             }
             for v in zoneNodes[zi] {
-                if let existing = index.updateValue(v, forKey: NameKey(v.name.key[...])), built[zi] {
+                if let existing = index.updateValue(v), built[zi] {
                     // A child zone's apex where the parent has its delegation. Only nodes built now are
                     // linked: a kept zone's nodes are served by the current snapshot and never change.
                     v.parentSide = existing

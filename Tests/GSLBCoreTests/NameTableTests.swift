@@ -1,0 +1,57 @@
+import DNSWire
+import Testing
+@testable import GSLBCore
+
+/// The zone index's name table (open addressing over 8-octet slots) against a Dictionary of the same
+/// names: every name found by its key and by a suffix slice of a longer key, absent names not found,
+/// replacement returning the node replaced, growth from empty, and removal of a subtree.
+@Suite struct NameTableTests {
+    let head: ZoneHead
+
+    init() throws {
+        head = ZoneHead(origin: try DomainName("t.example."), negativeSOA: EncodedRecord(type: .soa, ttl: 60, rdata: []))
+    }
+
+    func node(_ name: String) throws -> ZoneNode { ZoneNode(name: try DomainName(name), zone: head) }
+
+    @Test func findsWhatADictionaryFindsAcrossGrowth() throws {
+        var table = NameTable()
+        var reference: [NameKey: ZoneNode] = [:]
+        for i in 0..<5_000 {
+            let n = try node("h\(i).Sub\(i % 7).t.example.")
+            #expect(table.updateValue(n) == nil)
+            reference[NameKey(n.name.key[...])] = n
+        }
+        #expect(table.count == 5_000)
+        for (k, n) in reference { #expect(table[k] === n) }
+        for i in 5_000..<5_500 { #expect(table[NameKey(try DomainName("h\(i).sub\(i % 7).t.example.").key[...])] == nil) }
+        // A suffix of a longer key (a slice whose indices do not start at 0), as the query path looks names up.
+        let long = try DomainName("x.y.h42.sub0.t.example.").key
+        #expect(table[NameKey(long[4...])] === reference[NameKey(try DomainName("h42.sub0.t.example.").key[...])])
+        // Case does not matter: keys are lower-cased wire names.
+        #expect(table[NameKey(try DomainName("H42.SUB0.T.EXAMPLE.").key[...])]?.name.description == "h42.Sub0.t.example.")
+    }
+
+    @Test func replacingReturnsTheOldNodeAndKeepsOneEntry() throws {
+        var table = NameTable(minimumCapacity: 4)
+        let a = try node("www.t.example.")
+        let b = try node("WWW.t.example.")
+        #expect(table.updateValue(a) == nil)
+        #expect(table.updateValue(b) === a)
+        #expect(table.count == 1)
+        #expect(table[NameKey(a.name.key[...])] === b)
+    }
+
+    @Test func removeAllDropsExactlyTheNamesAccepted() throws {
+        var table = NameTable()
+        let names = ["t.example.", "child.t.example.", "a.child.t.example.", "b.a.child.t.example.", "other.t.example."]
+        for n in names { table.updateValue(try node(n)) }
+        let apex = try DomainName("child.t.example.").key
+        table.removeAll { SnapshotBuilder.isStrictlyBelow($0, apex) }
+        #expect(table.count == 3)
+        for n in names {
+            let below = n.hasSuffix(".child.t.example.")
+            #expect((table[NameKey(try DomainName(n).key[...])] == nil) == below, "\(n)")
+        }
+    }
+}
