@@ -355,23 +355,18 @@ public struct NameKey: Hashable, Sendable {
     }
 }
 
-/// The zone index's names: every node of the served zones by its lower-cased wire name. One array of
-/// 8-octet slots, probed linearly and at most half full: the high half of a slot is a tag from the key's
-/// hash, the low half the node's position in `nodes` plus one (0: empty). A lookup hashes the key once
-/// (as one block, like `NameKey`) and compares the key of the node a matching tag points to. The
-/// `[NameKey: ZoneNode]` this replaces held a 32-octet slice and a reference per bucket at up to 3/4
-/// load: 40 MiB of buckets for 500,000 names, against 8 MiB of slots here (docs/benchmarks.md).
+/// The zone index's names: every node of the served zones by its lower-cased wire name, in a
+/// `PositionTable` over `nodes`. A lookup hashes the key once (as one block, like `NameKey`) and compares
+/// the key of the node a matching slot points to. The `[NameKey: ZoneNode]` this replaces held a
+/// 32-octet slice and a reference per bucket: 40 MiB of buckets for 500,000 names, against 8 MiB of
+/// slots here (docs/benchmarks.md).
 struct NameTable: Sendable {
     /// The nodes in the order they were put in.
     private(set) var nodes: [ZoneNode] = []
-    private var slots: [UInt64]
-    private var mask: Int
+    private var table: PositionTable
 
     init(minimumCapacity n: Int = 0) {
-        var size = 16
-        while size < 2 * n { size <<= 1 }
-        slots = [UInt64](repeating: 0, count: size)
-        mask = size - 1
+        table = PositionTable(minimumCapacity: n)
         nodes.reserveCapacity(n)
     }
 
@@ -385,52 +380,30 @@ struct NameTable: Sendable {
     }
 
     @inline(__always)
-    static func tag(_ hash: Int) -> UInt64 { UInt64(truncatingIfNeeded: hash) >> 32 }
-
-    /// The slot holding `key`, or the empty slot where it goes.
-    @inline(__always)
-    private func find(_ key: ArraySlice<UInt8>, hash: Int) -> (slot: Int, found: Bool) {
-        let tag = Self.tag(hash)
-        var i = hash & mask
-        while true {
-            let s = slots[i]
-            if s == 0 { return (i, false) }
-            if s >> 32 == tag, nodes[Int(truncatingIfNeeded: s & 0xffff_ffff) - 1].name.key[...] == key { return (i, true) }
-            i = (i &+ 1) & mask
-        }
-    }
-
-    @inline(__always)
     subscript(key: NameKey) -> ZoneNode? {
-        let (i, found) = find(key.bytes, hash: Self.hash(key.bytes))
-        return found ? nodes[Int(truncatingIfNeeded: slots[i] & 0xffff_ffff) - 1] : nil
+        let k = key.bytes
+        return table.find(hash: Self.hash(k)) { nodes[$0].name.key[...] == k }.map { nodes[$0] }
     }
 
     /// Puts `node` under its name's key; returns the node it replaces there, if any.
     @discardableResult
     mutating func updateValue(_ node: ZoneNode) -> ZoneNode? {
-        if 2 * (nodes.count + 1) > slots.count { self = NameTable(nodes, minimumCapacity: 2 * (nodes.count + 1)) }
-        let key = node.name.key[...]
-        let h = Self.hash(key)
-        let (i, found) = find(key, hash: h)
-        if found {
-            let p = Int(truncatingIfNeeded: slots[i] & 0xffff_ffff) - 1
-            defer { nodes[p] = node }
-            return nodes[p]
+        let k = node.name.key[...]
+        let (p, inserted) = table.findOrInsert(hash: Self.hash(k), position: nodes.count) { nodes[$0].name.key[...] == k }
+        if inserted {
+            nodes.append(node)
+            return nil
         }
-        nodes.append(node)
-        slots[i] = Self.tag(h) << 32 | UInt64(nodes.count)
-        return nil
+        defer { nodes[p] = node }
+        return nodes[p]
     }
 
     /// Drops the nodes whose lower-cased wire name `drop` accepts.
     mutating func removeAll(where drop: (ArraySlice<UInt8>) -> Bool) {
         let kept = nodes.filter { !drop($0.name.key[...]) }
-        if kept.count != nodes.count { self = NameTable(kept, minimumCapacity: slots.count / 2) }
-    }
-
-    private init(_ nodes: [ZoneNode], minimumCapacity: Int) {
-        self.init(minimumCapacity: minimumCapacity)
-        for n in nodes { updateValue(n) }
+        guard kept.count != nodes.count else { return }
+        var t = NameTable(minimumCapacity: kept.count)
+        for n in kept { t.updateValue(n) }
+        self = t
     }
 }

@@ -54,4 +54,24 @@ import Testing
             #expect((table[NameKey(try DomainName(n).key[...])] == nil) == below, "\(n)")
         }
     }
+
+    /// The table under the name table: positions put in are found again through growth, also when
+    /// every hash is the same (the probe runs) or differs only above the low 32 bits (the slot's tag).
+    @Test(arguments: [{ (_: Int) in 7 }, { (i: Int) in i << 32 }, { (i: Int) in i &* 0x9E37_79B9 }] as [@Sendable (Int) -> Int])
+    func positionTableFindsEveryPositionThroughGrowth(_ hash: @Sendable (Int) -> Int) {
+        var t = PositionTable()
+        var keys: [Int] = []
+        for k in 0..<300 {
+            let (p, inserted) = t.findOrInsert(hash: hash(k), position: keys.count) { keys[$0] == k }
+            #expect(inserted && p == keys.count)
+            keys.append(k)
+        }
+        #expect(t.count == 300)
+        for k in 0..<300 {
+            #expect(t.find(hash: hash(k)) { keys[$0] == k } == k)
+            let (p, inserted) = t.findOrInsert(hash: hash(k), position: 999) { keys[$0] == k }
+            #expect(!inserted && p == k)
+        }
+        #expect(t.find(hash: hash(300)) { keys[$0] == 300 } == nil)
+    }
 }
