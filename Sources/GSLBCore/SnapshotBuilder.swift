@@ -100,23 +100,24 @@ public struct SnapshotBuilder {
         let records = zc.records
         let originCount = zc.origin.key.count
         // Node numbers by name; each node's name, parent and records (a list threaded through `next`).
-        var number: [NameKey: Int32] = [:]
-        // Most zones have about two records per name: growing the table from empty rehashed it ~20 times.
-        number.reserveCapacity(records.count / 2)
+        // Most zones have about two records per name: sized for that, the table is not rehashed as it fills.
+        var number = PositionTable(minimumCapacity: records.count / 2)
         var names: [DomainName] = []
         var parent: [Int32] = []
         var head: [Int32] = [], tail: [Int32] = []
         var next = [Int32](repeating: -1, count: records.count)
-        func add(_ name: DomainName, key: ArraySlice<UInt8>) -> Int32 {
-            let n = Int32(names.count)
-            number[NameKey(key)] = n
-            names.append(name)
-            parent.append(-1)
-            head.append(-1)
-            tail.append(-1)
-            return n
+        /// The node of `key`, made (for `name()`, its name) when the zone has none yet: (its number, made?).
+        func node(_ key: ArraySlice<UInt8>, _ name: () -> DomainName) -> (Int32, Bool) {
+            let (n, made) = number.findOrInsert(hash: NameTable.hash(key), position: names.count) { names[$0].key[...] == key }
+            if made {
+                names.append(name())
+                parent.append(-1)
+                head.append(-1)
+                tail.append(-1)
+            }
+            return (Int32(n), made)
         }
-        _ = add(zc.origin, key: zc.origin.key[...])
+        _ = node(zc.origin.key[...]) { zc.origin }
         var lastKey: [UInt8] = []
         var lastNode: Int32 = -1
         for i in records.indices {
@@ -128,19 +129,17 @@ public struct SnapshotBuilder {
                 n = lastNode
             } else {
                 guard rr.name.isSubdomain(of: zc.origin) else { continue }
-                if let found = number[NameKey(key[...])] {
-                    n = found
-                } else {
-                    n = add(rr.name, key: key[...])
+                let made: Bool
+                (n, made) = node(key[...]) { rr.name }
+                if made {
                     // The names up to the apex (empty non-terminals where they have no records).
                     var child = n
                     var k = key[...]
                     while k.count > originCount {
                         k = k[(k.startIndex + Int(k[k.startIndex]) + 1)...]
-                        if let p = number[NameKey(k)] { parent[Int(child)] = p; break }
-                        let above = DomainName(uncheckedWire: Array(rr.name.wire[k.startIndex...]))
-                        let p = add(above, key: above.key[...])
+                        let (p, new) = node(k) { DomainName(uncheckedWire: Array(rr.name.wire[k.startIndex...])) }
                         parent[Int(child)] = p
+                        if !new { break }
                         child = p
                     }
                 }
@@ -199,7 +198,8 @@ public struct SnapshotBuilder {
         let nodes = names.map { ZoneNode(name: $0, zone: zoneHead) }
         let apex = nodes[0]
         func addresses(of target: DomainName, required: Bool) -> AdditionalData? {
-            guard let t = number[NameKey(target.key[...])] else { return nil }
+            let k = target.key[...]
+            guard let t = number.find(hash: NameTable.hash(k), matches: { names[$0].key[...] == k }) else { return nil }
             var recs: [EncodedRecord] = []
             for want in [RecordType.a, .aaaa] {
                 for s in nodeSets[Int(t)] where setTypes[s] == want { recs += encoded[setRanges[s]] }
