@@ -72,11 +72,6 @@ public enum ZoneChecker {
 }
 
 private struct CheckRun {
-    struct RRsetKey: Hashable {
-        var name: DomainName
-        var type: RecordType
-        var rclass: UInt16
-    }
     struct NameState { var cname = false, dname = false, other = false, reportedOther = false }
     /// One RRset (name, type, class) as the check met it: its first record, that record's TTL, whether
     /// more records followed (they are then in the duplicate set) and whether a TTL mismatch was reported.
@@ -144,8 +139,9 @@ private struct CheckRun {
     }
 
     mutating func checkRecords() {
-        var rrsets: [RRsetKey: RRsetSeen] = [:]
-        rrsets.reserveCapacity(records.count)
+        // The RRsets met so far (name, type, class), each found through `rrsets` by its first record.
+        var rrsets = PositionTable(minimumCapacity: records.count)
+        var sets: [RRsetSeen] = []
         var seen = Set<ZoneChecker.RecordKey>()
         /// Only names that own a CNAME or DNAME have a state: no other name can break their rules.
         var names: [DomainName: NameState] = [:]
@@ -171,9 +167,16 @@ private struct CheckRun {
             if name.isWildcard && r.type == .ns {
                 add(i, .error, .wildcardNS, "NS record at the wildcard name \(name) (RFC 4592 §4.2)")
             }
-            let (duplicate, ttlMismatch) = Self.note(i, records, seen: &seen,
-                                                     in: &rrsets[RRsetKey(name: name, type: r.type, rclass: r.rclass),
-                                                                 default: RRsetSeen(first: i, ttl: r.ttl)])
+            var h = Hasher()
+            h.combine(name)
+            h.combine(r.type)
+            h.combine(r.rclass)
+            let (set, new) = rrsets.findOrInsert(hash: h.finalize(), position: sets.count) { p in
+                let first = records[sets[p].first]
+                return first.type == r.type && first.rclass == r.rclass && first.name == name
+            }
+            if new { sets.append(RRsetSeen(first: i, ttl: r.ttl)) }
+            let (duplicate, ttlMismatch) = Self.note(i, records, seen: &seen, in: &sets[set])
             guard !duplicate else {
                 duplicates.append(i)
                 add(i, .warning, .duplicateRecord,
