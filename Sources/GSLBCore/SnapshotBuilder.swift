@@ -370,12 +370,18 @@ public struct SnapshotBuilder {
                                issues: issues, tallyLayout: layout)
     }
 
-    /// A snapshot like `old` with new health and overrides: the zone index is shared,
-    /// and only the pools whose members' state changed are rebuilt (plus pools that fall
-    /// back to them). Falls back to nothing: the config must be the same as `old`'s.
+    /// A snapshot like `old` with new health and overrides, or with pools whose settings changed in place
+    /// (`poolsChangedInPlace`: a member's weight, state or load, a pool's policy or TTL...): the zone index
+    /// and the GSLB layer's names are shared, and only those pools and the pools whose members' state
+    /// changed are rebuilt (plus pools that fall back to them). Nil when more of the config changed, or
+    /// when a changed pool has or gets a build issue: the caller builds the GSLB layer whole.
     public func rebuildingPools(of old: ServingSnapshot, gslb: GSLBState, now: Double, generation: UInt64) -> ServingSnapshot? {
-        guard gslb.config == old.gslb.config, gslb.geo == old.gslb.geo else { return nil }
-        var affected = Set<String>()
+        guard gslb.geo == old.gslb.geo, let changed = Self.poolsChangedInPlace(old.gslb.config, gslb.config) else { return nil }
+        // The issues of the last whole build stand for the pools rebuilt here: none may be about a changed pool.
+        if !changed.isEmpty, old.issues.contains(where: { i in changed.contains { i.hasPrefix("pool \($0) ") || i.hasPrefix("pool \($0):") } }) {
+            return nil
+        }
+        var affected = changed
         if gslb.overrides != old.gslb.overrides {
             affected = Set(gslb.config.pools.map(\.name))
         } else {
@@ -414,17 +420,35 @@ public struct SnapshotBuilder {
         for (pi, slot) in old.placements where !affected.contains(gslb.config.pools[pi].name) {
             if let r = old.poolSlots[slot].first(where: { $0.type == gslb.config.pools[pi].recordType }) { reuse[pi] = r }
         }
-        // Issues depend on the config only, which is unchanged: the full build's list stands.
-        var unchanged: [String] = []
-        // Same config, same layout: workers' pool counters carry over.
+        // Same pools, members and sites: same placements and counter layout (workers' pool counters carry over).
+        var issues: [String] = []
         let (runtimes, slots) = buildPools(gslb: gslb, now: now, topology: old.topology, placements: old.placements,
                                            slotCount: old.poolSlots.count, reuse: reuse, layout: old.tallyLayout,
-                                           issues: &unchanged)
+                                           issues: &issues)
+        // Issues depend on the config only: unchanged, the whole build's list stands; a changed pool with one is built whole.
+        if !changed.isEmpty, !Set(issues).isSubset(of: old.issues) { return nil }
         return ServingSnapshot(zoneIndex: old.zoneIndex, gslbNodes: old.gslbNodes, gslbNewNames: old.gslbNewNames,
                                generation: generation, pools: runtimes, poolSlots: slots, placements: old.placements,
                                topology: old.topology, gslb: gslb, issues: old.issues, tallyLayout: old.tallyLayout,
                                tsigKeys: gslb.tsigKeys == old.gslb.tsigKeys ? old.tsigKeys : nil,
                                signers: gslb.dnssecKeys == old.gslb.dnssecKeys ? old.signers : nil)
+    }
+
+    /// The names of the pools whose settings differ between `old` and `new` when nothing else does: the same
+    /// sites, monitors, topology and GeoIP, and the same pools in the same order (name, type) with the same
+    /// members (address and site, in order: what placements and the answer counters' layout are made of).
+    /// Empty when the two are equal; nil when more than that changed.
+    static func poolsChangedInPlace(_ old: GSLBConfig, _ new: GSLBConfig) -> Set<String>? {
+        if old == new { return [] }
+        guard old.sites == new.sites, old.monitors == new.monitors, old.topology == new.topology, old.geoip == new.geoip,
+              old.pools.count == new.pools.count else { return nil }
+        var changed = Set<String>()
+        for (a, b) in zip(old.pools, new.pools) where a != b {
+            guard a.name == b.name, a.type == b.type, a.members.count == b.members.count,
+                  zip(a.members, b.members).allSatisfy({ $0.address == $1.address && $0.site == $1.site }) else { return nil }
+            changed.insert(b.name)
+        }
+        return changed
     }
 
     /// Builds the placed pools (fallback targets first), reusing the runtimes in `reuse`.

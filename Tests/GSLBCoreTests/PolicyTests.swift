@@ -283,9 +283,43 @@ struct GSLBFixture {
         #expect(new.pool(name: try name("alt.gslb.test."), type: .a) !== old.pool(name: try name("alt.gslb.test."), type: .a))
         #expect(try F.ask(new).1 == ["192.0.2.2"])
         #expect(try F.ask(new, "api.gslb.test.").1 == ["192.0.2.1"])
-        // A config change is not a health change.
+    }
+
+    /// A config write that changes pools' settings in place (a weight, a member's state, a TTL, a policy) rebuilds
+    /// those pools and the pools falling back to them, and answers as a whole build of the same state; a change of
+    /// more than that (a member added, an address, a site, a pool added) is left to the whole build (nil).
+    @Test func poolSettingsChangedInPlaceRebuildOnlyThosePools() throws {
+        let pools = [Pool(name: "www.gslb.test.", policy: .failover, members: F.members()),
+                     Pool(name: "api.gslb.test.", policy: .failover, members: F.members()),
+                     Pool(name: "alt.gslb.test.", policy: .failover, fallback: .pool("www.gslb.test."), members: [F.members()[3]])]
+        let old = try F.snapshot(pools)
+        let name = { (n: String) in try DomainName(n) }
         var changed = old.gslb
         changed.config.pools[0].ttl = 99
-        #expect(SnapshotBuilder().rebuildingPools(of: old, gslb: changed, now: 1000, generation: 2) == nil)
+        changed.config.pools[0].members[0].weight = 0
+        changed.config.pools[0].members[1].state = .drain
+        let new = try #require(SnapshotBuilder().rebuildingPools(of: old, gslb: changed, now: 1000, generation: 2))
+        #expect(new.pool(name: try name("api.gslb.test."), type: .a) === old.pool(name: try name("api.gslb.test."), type: .a))
+        #expect(new.pool(name: try name("www.gslb.test."), type: .a)?.pool.ttl == 99)
+        #expect(new.pool(name: try name("alt.gslb.test."), type: .a) !== old.pool(name: try name("alt.gslb.test."), type: .a))
+        #expect(new.zoneIndex === old.zoneIndex)
+        let whole = SnapshotBuilder().build(index: old.zoneIndex, gslb: changed, now: 1000, generation: 2)
+        for n in ["www.gslb.test.", "api.gslb.test.", "alt.gslb.test."] {
+            #expect(try F.ask(new, n).1 == F.ask(whole, n).1, "\(n)")
+        }
+        #expect(try F.ask(new).1 == ["192.0.2.3"])
+        #expect(new.issues == whole.issues)
+
+        var added = old.gslb
+        added.config.pools[0].members.append(Member(site: "fra", address: "192.0.2.9"))
+        var moved = old.gslb
+        moved.config.pools[1].members[0].address = "192.0.2.9"
+        var resited = old.gslb
+        resited.config.pools[1].members[0].site = resited.config.pools[1].members[1].site
+        var another = old.gslb
+        another.config.pools.append(Pool(name: "new.gslb.test.", policy: .failover, members: F.members()))
+        for more in [added, moved, another] + (resited == old.gslb ? [] : [resited]) {
+            #expect(SnapshotBuilder().rebuildingPools(of: old, gslb: more, now: 1000, generation: 2) == nil)
+        }
     }
 }
