@@ -1,6 +1,4 @@
-import DNSWire
 import Foundation
-import GSLBConfigFile
 import GSLBCore
 import HTTPTypes
 import Hummingbird
@@ -9,7 +7,6 @@ import HummingbirdTLS
 import Logging
 import NIOCore
 import NIOSSL
-import Synchronization
 import DrillService
 import HealthService
 import SnapshotService

@@ -1,10 +1,6 @@
-import DNSWire
 import Foundation
 import GSLBConfigFile
 import GSLBCore
-import HTTPTypes
-import Hummingbird
-import NIOCore
 import SnapshotService
 
 // The `/v1` resources. Bodies are JSON objects with the keys of docs/config-file.md; they are

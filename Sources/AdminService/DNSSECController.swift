@@ -1,6 +1,5 @@
 import Foundation
 import GSLBCore
-import Hummingbird
 import SnapshotService
 
 /// `/v1/dnssec` (admin scope): signed zones' keys (docs/dnssec.md). Private keys are never returned.

@@ -1,9 +1,6 @@
-import DNSWire
 import Foundation
-import GSLBConfigFile
 import GSLBCore
 import HTTPTypes
-import Hummingbird
 import DrillService
 
 /// `/v1/drills`: plan, start, list, read, report and abort failover drills.

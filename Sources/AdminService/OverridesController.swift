@@ -1,9 +1,5 @@
-import DNSWire
 import Foundation
-import GSLBConfigFile
 import GSLBCore
-import HTTPTypes
-import Hummingbird
 import SnapshotService
 
 /// `/v1/overrides`: forced states, each written with its audit row, in the answers before the reply.

@@ -1,6 +1,5 @@
 import Foundation
 import GSLBCore
-import Hummingbird
 
 /// `/v1/tsig-keys` (admin scope): TSIG keys; the secret is shown once, at creation, never listed.
 struct TSIGKeysController: AdminController {

@@ -1,5 +1,3 @@
-import DNSWire
-import Dispatch
 import Foundation
 import GSLBCore
 import SnapshotService
@@ -10,7 +8,6 @@ import AdminService
 import GSLBStore
 import GeoIP
 import Logging
-import NIOCore
 import NIOPosix
 import ServiceLifecycle
 import Synchronization

@@ -14,7 +14,6 @@
 // CAIRN_FUZZ_WRITE_SEEDS=DIR and CAIRN_FUZZ_WRITE_DICT=FILE, then exit).
 
 import DNSWire
-import GSLBConfigFile
 import GSLBCore
 #if canImport(Glibc)
 import Glibc

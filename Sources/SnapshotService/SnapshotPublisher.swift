@@ -1,4 +1,3 @@
-import DNSWire
 import Foundation
 import GSLBCore
 import Logging

@@ -1,16 +1,12 @@
 import ArgumentParser
 import CairnDaemon
-import Dispatch
 import Foundation
 import GSLBCore
 import AdminService
 import DNSService
-import HealthService
-import GSLBStore
 import Logging
 import Synchronization
 import NIOCore
-import NIOPosix
 
 struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Serve the zones in a directory over UDP and TCP.")

@@ -1,5 +1,4 @@
 import DNSWire
-import GSLBCore
 import NIOCore
 import NIOSSL
 

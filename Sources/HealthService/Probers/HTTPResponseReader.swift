@@ -1,6 +1,5 @@
 import GSLBCore
 import Foundation
-import NIOCore
 
 /// What an HTTP(S) monitor accepts: status set, body text, and where the load is reported.
 struct HTTPExpectation: Sendable {
