@@ -56,8 +56,8 @@ struct OverridesController: AdminController {
             guard let slash = target.firstIndex(of: "/") else { throw APIError.invalid("target", "expected POOL/ADDRESS") }
             let poolName = ConfigController.poolName(String(target[..<slash])).lowercased()
             let address = String(target[target.index(after: slash)...])
-            guard let p = config.pools.first(where: { $0.name.lowercased() == poolName && $0.members.contains { ConfigController.sameAddress($0.address, address) } }),
-                  let m = p.members.first(where: { ConfigController.sameAddress($0.address, address) }) else {
+            guard let p = config.pools.first(where: { $0.name.lowercased() == poolName && $0.members.contains { Member.sameIdentity($0.address, address) } }),
+                  let m = p.members.first(where: { Member.sameIdentity($0.address, address) }) else {
                 throw APIError.invalid("target", "no member \(address) in a pool \(poolName)")
             }
             target = "\(p.name)/\(m.address)"
