@@ -645,15 +645,8 @@ public func cairnFuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutab
 
 // MARK: - Replay / random driver for normal builds
 
-struct SplitMix64 {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+extension SplitMix64 {
+    /// 0..<n by modulo (0 for n <= 1): the driver's inputs stay those of its fixed seed.
     mutating func below(_ n: Int) -> Int { n <= 1 ? 0 : Int(next() % UInt64(n)) }
 }
 
@@ -742,7 +735,7 @@ struct CairnFuzzMain {
             print("CairnFuzz: replayed \(count) inputs, invariants hold")
             return
         }
-        var rng = SplitMix64(state: 0xCA12_F022)
+        var rng = SplitMix64(seed: 0xCA12_F022)
         let seeds = Seeds.all()
         var pool = seeds
         let total = 200_000
