@@ -133,21 +133,18 @@ public final class Daemon: Sendable {
         // Health: probes run on their own event loops, never on the DNS threads.
         let probeGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let persist = DispatchQueue(label: "cairn.health.persist")
+        // Health changes are served at once, then stored on a queue of their own.
+        let apply: @Sendable ([MemberHealth], Bool) -> Void = { changes, endColdStart in
+            publisher.applyHealth(changes, endColdStart: endColdStart)
+            persist.async {
+                do { try store.recordHealth(contentsOf: changes, node: config.nodeName) } catch { logger.error("cannot store health: \(error)", metadata: ["event": "health.store_failed"]) }
+            }
+        }
         let monitor = HealthMonitor(
             box: publisher.box, prober: MonitorProber(group: probeGroup, allowCommands: config.allowCommandMonitors),
             options: .init(maxConcurrency: config.probeConcurrency, node: config.nodeName),
-            onColdStartEnd: { all in
-                publisher.applyHealth(all, endColdStart: true)
-                persist.async {
-                    do { try store.recordHealth(contentsOf: all, node: config.nodeName) } catch { logger.error("cannot store health: \(error)", metadata: ["event": "health.store_failed"]) }
-                }
-            },
-            onChange: { changes, _ in
-                publisher.applyHealth(changes)
-                persist.async {
-                    do { try store.recordHealth(contentsOf: changes, node: config.nodeName) } catch { logger.error("cannot store health: \(error)", metadata: ["event": "health.store_failed"]) }
-                }
-            })
+            onColdStartEnd: { all in apply(all, true) },
+            onChange: { changes, _ in apply(changes, false) })
 
         let server = DNSServer(configuration: config.dns, box: publisher.box)
         let bound: [BoundAddress]
