@@ -48,10 +48,10 @@ struct OverridesController: AdminController {
             guard config.sites.contains(where: { $0.name == target }) else { throw APIError.invalid("target", "no site \(target)") }
         case .pool:
             target = ConfigController.poolName(target)
-            guard config.pools.contains(where: { $0.name.lowercased() == target.lowercased() }) else {
+            guard let p = config.pools.first(where: { $0.name.lowercased() == target.lowercased() }) else {
                 throw APIError.invalid("target", "no pool \(target)")
             }
-            target = config.pools.first { $0.name.lowercased() == target.lowercased() }!.name
+            target = p.name
         case .member:
             guard let slash = target.firstIndex(of: "/") else { throw APIError.invalid("target", "expected POOL/ADDRESS") }
             let poolName = ConfigController.poolName(String(target[..<slash])).lowercased()
