@@ -176,7 +176,8 @@ public final class Daemon: Sendable {
                 throw DaemonError("cannot drop privileges: \(error)")
             }
         }
-        let metrics = Daemon.metrics(server: server, publisher: publisher, monitor: monitor)
+        let renderer = Metrics(dns: server, publisher: publisher, health: monitor)
+        let metrics: @Sendable () -> String = { renderer.render() }   // the /metrics text
         let metricsEndpoint = config.metrics.map { m in
             // A scraper or two, not a crowd: 64 connections, 16 per address, the API's deadlines.
             var limits = config.api?.connections ?? .init()
@@ -283,11 +284,5 @@ public final class Daemon: Sendable {
         // (terminating the process) is off.
         signal(SIGTERM, SIG_IGN)
         signal(SIGINT, SIG_IGN)
-    }
-
-    /// The /metrics text.
-    static func metrics(server: DNSServer, publisher: SnapshotPublisher, monitor: HealthMonitor) -> @Sendable () -> String {
-        let metrics = Metrics(dns: server, publisher: publisher, health: monitor)
-        return { metrics.render() }
     }
 }
