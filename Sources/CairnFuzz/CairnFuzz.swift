@@ -14,6 +14,7 @@
 // CAIRN_FUZZ_WRITE_SEEDS=DIR and CAIRN_FUZZ_WRITE_DICT=FILE, then exit).
 
 import DNSWire
+import Foundation
 import GSLBCore
 #if canImport(Glibc)
 import Glibc
@@ -650,31 +651,10 @@ extension SplitMix64 {
     mutating func below(_ n: Int) -> Int { n <= 1 ? 0 : Int(next() % UInt64(n)) }
 }
 
-func readFile(_ path: String) -> [UInt8]? {
-    guard let f = fopen(path, "rb") else { return nil }
-    defer { fclose(f) }
-    var out: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 65536)
-    while true {
-        let n = chunk.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, f) }
-        if n <= 0 { break }
-        out += chunk[0..<n]
-    }
-    return out
-}
-
+/// The files of a directory, by path, sorted; nil when `path` is not a directory.
 func listDirectory(_ path: String) -> [String]? {
-    guard let d = opendir(path) else { return nil }
-    defer { closedir(d) }
-    var out: [String] = []
-    while let e = readdir(d) {
-        let name = withUnsafeBytes(of: e.pointee.d_name) { raw in
-            String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
-        }
-        if name == "." || name == ".." { continue }
-        out.append(path + "/" + name)
-    }
-    return out.sorted()
+    guard let names = try? FileManager.default.contentsOfDirectory(atPath: path) else { return nil }
+    return names.sorted().map { path + "/" + $0 }
 }
 
 func mutate(_ base: [UInt8], _ rng: inout SplitMix64, pool: [[UInt8]]) -> [UInt8] {
@@ -727,7 +707,7 @@ struct CairnFuzzMain {
             var count = 0
             for a in args {
                 for path in listDirectory(a) ?? [a] {
-                    guard let bytes = readFile(path) else { eprint("cannot read \(path)\n"); exit(2) }
+                    guard let bytes = FileManager.default.contents(atPath: path).map(Array.init) else { eprint("cannot read \(path)\n"); exit(2) }
                     bytes.withUnsafeBytes { fuzzInput($0) }
                     count += 1
                 }
