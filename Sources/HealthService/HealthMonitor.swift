@@ -379,7 +379,6 @@ struct Due: Comparable {
     var due: Double
     var index: Int
     static func < (a: Due, b: Due) -> Bool { a.due < b.due }
-    static func == (a: Due, b: Due) -> Bool { a.due == b.due && a.index == b.index }
 }
 
 extension HealthMonitor: ProbeFaultInjector {
