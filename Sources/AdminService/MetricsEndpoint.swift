@@ -1,5 +1,4 @@
 import Hummingbird
-import HummingbirdCore
 import HTTPTypes
 import Logging
 import NIOCore
