@@ -1,4 +1,3 @@
-import Foundation
 import GSLBCore
 
 /// `/v1/audit`: the audit log, oldest first, filtered by object and time.

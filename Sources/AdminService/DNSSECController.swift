@@ -1,4 +1,3 @@
-import Foundation
 import GSLBCore
 import SnapshotService
 

@@ -1,4 +1,3 @@
-import Foundation
 import GSLBCore
 
 /// `/v1/tokens` (admin scope): API tokens; the secret is shown once, at creation.

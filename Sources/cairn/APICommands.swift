@@ -1,5 +1,4 @@
 import ArgumentParser
-import Foundation
 import GSLBCore
 
 /// The commands that call the admin API (`cairn site|pool|member|...`).
