@@ -45,6 +45,14 @@ public struct APIError: Error, Sendable, CustomStringConvertible, Encodable {
     static func notFound(_ message: String, field: String? = nil) -> APIError { APIError(.notFound, "not-found", field: field, message) }
     static func conflict(_ field: String?, _ message: String) -> APIError { APIError(.conflict, "conflict", field: field, message) }
 
+    /// `body`'s result; a repository conflict it throws becomes 409 on `field` (a name taken, a state that does not
+    /// allow the step), not the stale If-Match (412) that `from` makes of it.
+    static func conflictAs<T>(_ field: String, _ body: () throws -> T) throws -> T {
+        do { return try body() } catch let e as RepositoryFailure where e.failureKind == .conflict {
+            throw APIError.conflict(field, e.failureMessage)
+        }
+    }
+
     /// Maps any error to an API error, in one place.
     static func from(_ error: any Error) -> APIError {
         if let e = error as? APIError { return e }

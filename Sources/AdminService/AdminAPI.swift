@@ -1,6 +1,4 @@
-import DNSWire
 import Foundation
-import GSLBConfigFile
 import GSLBCore
 import HTTPTypes
 import Hummingbird
@@ -9,7 +7,6 @@ import HummingbirdTLS
 import Logging
 import NIOCore
 import NIOSSL
-import Synchronization
 import DrillService
 import HealthService
 import SnapshotService
@@ -87,36 +84,14 @@ public final class AdminAPI: Sendable {
 
     /// Serves until the task is cancelled; `onBound` receives the bound address and port.
     public func run(onBound: @escaping @Sendable (String, Int) -> Void) async throws {
-        let router = buildRouter()
         var tls: TLSConfiguration?
         if let cert = configuration.tlsCertificate, let key = configuration.tlsKey {
             let chain = try NIOSSLCertificate.fromPEMFile(cert).map { NIOSSLCertificateSource.certificate($0) }
             tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain,
                                                            privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
         }
-        // Every connection goes through the caps and deadlines (AdminChildChannel); with TLS, inside
-        // the TLS channel so that its deadlines see the handshake end.
-        let limits = configuration.connections
-        let table = AdminConnectionTable(maxConnections: limits.maxConnections, maxPerAddress: limits.maxConnectionsPerAddress)
-        let logger = self.logger
-        let isTLS = tls != nil
-        let guarded = HTTPServerBuilder { responder in
-            AdminChildChannel(base: HTTP1Channel(responder: responder), limits: limits, tls: isTLS, table: table,
-                              logger: logger)
-        }
-        var server = guarded
-        if let tls { server = try .tls(guarded, tlsConfiguration: tls) }
-        var quiet = Logger(label: "cairn.admin.http")
-        quiet.logLevel = .warning
-        let app = Application(
-            router: router, server: server,
-            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
-            onServerRunning: { channel in
-                let a = channel.localAddress
-                onBound(a?.ipAddress ?? "?", a?.port ?? 0)
-            },
-            logger: quiet)
-        try await app.run()
+        try await serveGuarded(buildRouter(), host: configuration.host, port: configuration.port, limits: configuration.connections,
+                               tls: tls, label: "cairn.admin.http", logger: logger, onBound: onBound)
     }
 
     // MARK: - Routing
@@ -243,6 +218,30 @@ public final class AdminAPI: Sendable {
         var degraded: [String]
         var generation: UInt64
     }
+}
+
+/// Serves `router` on `host`:`port` until the task is cancelled (or the graceful shutdown), every connection through
+/// the caps and deadlines (`AdminChildChannel`); with TLS, inside the TLS channel so that its deadlines see the
+/// handshake end. Hummingbird's own log lines (`label`) only from warning up.
+func serveGuarded<Context: InitializableFromSource<ApplicationRequestContextSource>>(
+    _ router: Router<Context>, host: String, port: Int, limits: AdminConnectionLimits, tls: TLSConfiguration?, label: String,
+    logger: Logger, onBound: @escaping @Sendable (String, Int) -> Void
+) async throws {
+    let table = AdminConnectionTable(maxConnections: limits.maxConnections, maxPerAddress: limits.maxConnectionsPerAddress)
+    let guarded = HTTPServerBuilder { responder in
+        AdminChildChannel(base: HTTP1Channel(responder: responder), limits: limits, tls: tls != nil, table: table, logger: logger)
+    }
+    var quiet = Logger(label: label)
+    quiet.logLevel = .warning
+    let app = Application(
+        router: router, server: try tls.map { try HTTPServerBuilder.tls(guarded, tlsConfiguration: $0) } ?? guarded,
+        configuration: .init(address: .hostname(host, port: port), serverName: nil),
+        onServerRunning: { channel in
+            let a = channel.localAddress
+            onBound(a?.ipAddress ?? "?", a?.port ?? 0)
+        },
+        logger: quiet)
+    try await app.run()
 }
 
 /// Turns errors thrown outside the route handlers (unknown path, body too large) into the

@@ -1,5 +1,4 @@
 import Hummingbird
-import NIOCore
 
 /// Per-request context: Hummingbird's core storage plus the client address.
 public struct AdminContext: RequestContext {

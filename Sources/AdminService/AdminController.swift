@@ -1,4 +1,3 @@
-import DNSWire
 import Foundation
 import GSLBConfigFile
 import GSLBCore
@@ -13,14 +12,9 @@ protocol AdminController: Sendable {
     func addRoutes(to routes: AdminRoutes)
 }
 
-/// Where controllers add their routes: method, path, the scope a token needs (nil: none).
+/// Where controllers add their routes: `on(method, path, scope) { call in reply }`, with the scope a token needs (nil: none).
 struct AdminRoutes {
-    let add: (HTTPRequest.Method, RouterPath, TokenScope?, @escaping @Sendable (AdminAPI.Call) async throws -> AdminAPI.Reply) -> Void
-
-    func on(_ method: HTTPRequest.Method, _ path: RouterPath, _ scope: TokenScope?,
-            _ handler: @escaping @Sendable (AdminAPI.Call) async throws -> AdminAPI.Reply) {
-        add(method, path, scope, handler)
-    }
+    let on: (HTTPRequest.Method, RouterPath, TokenScope?, @escaping @Sendable (AdminAPI.Call) async throws -> AdminAPI.Reply) -> Void
 }
 
 // MARK: - Bodies

@@ -1,9 +1,4 @@
-import DNSWire
-import Foundation
-import GSLBConfigFile
 import GSLBCore
-import HTTPTypes
-import Hummingbird
 
 /// `/v1/audit`: the audit log, oldest first, filtered by object and time.
 struct AuditController: AdminController {

@@ -1,10 +1,6 @@
-import DNSWire
 import Foundation
 import GSLBConfigFile
 import GSLBCore
-import HTTPTypes
-import Hummingbird
-import NIOCore
 import SnapshotService
 
 // The `/v1` resources. Bodies are JSON objects with the keys of docs/config-file.md; they are
@@ -47,7 +43,7 @@ struct ConfigController: AdminController {
 
         routes.on(.post, "/v1/config/preview", .write) { c in try await previewConfig(c) }
 
-        routes.on(.get, "/v1/topology", .read) { _ in try listTopology() }
+        routes.on(.get, "/v1/topology", .read) { _ in try topologyReply() }
         routes.on(.put, "/v1/topology", .write) { c in try await putTopology(c) }
         routes.on(.post, "/v1/topology", .write) { c in try await createTopology(c) }
         routes.on(.delete, "/v1/topology", .write) { c in try await deleteTopology(c) }
@@ -320,8 +316,7 @@ struct ConfigController: AdminController {
     // MARK: - Pools
 
     static func poolName(_ raw: String) -> String {
-        let n = raw.hasSuffix(".") ? raw : raw + "."
-        return n
+        raw.hasSuffix(".") ? raw : raw + "."
     }
 
     /// The index of the pool named in the path (`type` from the query when both A and AAAA exist).
@@ -366,12 +361,10 @@ struct ConfigController: AdminController {
         return .ok(Encode.pool(p, versions: v), etag: v[Keys.pool(p)])
     }
 
-    func decodePool(_ d: [String: Any]) throws -> Pool { try decode(Pool.self, d) }
-
     func createPool(_ c: Call) async throws -> Reply {
         let body = try Self.object(try await c.readJSON(), "a pool")
         try checkMemberCount(body)
-        let pool = try decodePool(body)
+        let pool = try decode(Pool.self, body)
         let state = try await write(c, expected: [:]) { config in
             let before = config
             if config.pools.contains(where: { $0.name.lowercased() == pool.name.lowercased() && $0.type == pool.type }) {
@@ -405,7 +398,7 @@ struct ConfigController: AdminController {
         let keepMembers = d["members"] == nil
         if keepMembers { d["members"] = [Any]() }
         try checkMemberCount(d)
-        let decoded = try decodePool(d)
+        let decoded = try decode(Pool.self, d)
         let expected = try ifMatch(c).map { [Keys.pool(existing): $0] } ?? [:]
         let state = try await write(c, expected: expected) { config in
             let before = config
@@ -437,10 +430,6 @@ struct ConfigController: AdminController {
 
     // MARK: - Members
 
-    static func sameAddress(_ a: String, _ b: String) -> Bool {
-        Member.sameIdentity(a, b)
-    }
-
     func listMembers(_ c: Call) throws -> Reply {
         let (config, v) = try current()
         let p = config.pools[try poolIndex(config, c)]
@@ -451,7 +440,7 @@ struct ConfigController: AdminController {
                      state: State? = nil) throws -> Reply {
         let (config, v) = try state ?? current()
         guard let p = config.pools.first(where: { $0.name == name && $0.type == type }),
-              let m = p.members.first(where: { Self.sameAddress($0.address, address) }) else {
+              let m = p.members.first(where: { Member.sameIdentity($0.address, address) }) else {
             throw APIError.notFound("no member \(address) in \(name)")
         }
         let version = v[Keys.member(p, m.address)]
@@ -464,19 +453,17 @@ struct ConfigController: AdminController {
         return try memberReply(pool: p.name, type: p.type, address: c.param("address"))
     }
 
-    func decodeMember(_ d: [String: Any], pool: Pool) throws -> Member { try decode(Member.self, d) }
-
     func createMember(_ c: Call) async throws -> Reply {
         let d = try Self.object(try await c.readJSON(), "a member")
         let (snapshotConfig, _) = try current()
         let pool = snapshotConfig.pools[try poolIndex(snapshotConfig, c, address: d["address"] as? String)]
-        let member = try decodeMember(d, pool: pool)
+        let member = try decode(Member.self, d)
         let state = try await write(c, expected: [:]) { config in
             let before = config
             guard let i = config.pools.firstIndex(where: { $0.name == pool.name && $0.type == pool.type }) else {
                 throw APIError.notFound("no pool \(pool.name)")
             }
-            if config.pools[i].members.contains(where: { Self.sameAddress($0.address, member.address) }) {
+            if config.pools[i].members.contains(where: { Member.sameIdentity($0.address, member.address) }) {
                 throw APIError.conflict("address", "\(member.address) is already a member of \(pool.name)")
             }
             config.pools[i].members.append(member)
@@ -490,19 +477,19 @@ struct ConfigController: AdminController {
         let (snapshotConfig, _) = try current()
         let pool = snapshotConfig.pools[try poolIndex(snapshotConfig, c)]
         let address = c.param("address")
-        guard let existing = pool.members.first(where: { Self.sameAddress($0.address, address) }) else {
+        guard let existing = pool.members.first(where: { Member.sameIdentity($0.address, address) }) else {
             throw APIError.notFound("no member \(address) in \(pool.name)")
         }
         // A CNAME pool's member is named by its `target`, an A or AAAA pool's by its `address`.
         let field = existing.isTarget ? "target" : "address"
         if let given = d[field] {
-            guard let g = given as? String, Self.sameAddress(g, existing.address) else {
+            guard let g = given as? String, Member.sameIdentity(g, existing.address) else {
                 throw APIError.invalid(field, "does not match the \(field) in the path (\(existing.address))")
             }
         }
         d[field] = existing.address
         if d["site"] == nil { d["site"] = existing.site }
-        let member = try decodeMember(d, pool: pool)
+        let member = try decode(Member.self, d)
         let expected = try ifMatch(c).map { [Keys.member(pool, existing.address): $0] } ?? [:]
         let state = try await write(c, expected: expected) { config in
             let before = config
@@ -520,7 +507,7 @@ struct ConfigController: AdminController {
         let (snapshotConfig, _) = try current()
         let pool = snapshotConfig.pools[try poolIndex(snapshotConfig, c)]
         let address = c.param("address")
-        guard let existing = pool.members.first(where: { Self.sameAddress($0.address, address) }) else {
+        guard let existing = pool.members.first(where: { Member.sameIdentity($0.address, address) }) else {
             throw APIError.notFound("no member \(address) in \(pool.name)")
         }
         let expected = try ifMatch(c).map { [Keys.member(pool, existing.address): $0] } ?? [:]
@@ -547,8 +534,6 @@ struct ConfigController: AdminController {
         return .ok(["topology": config.topology.map { versioned($0, v[Keys.topology($0.network)]) }],
                    etag: v[Keys.topologyTable])
     }
-
-    func listTopology() throws -> Reply { try topologyReply() }
 
     func putTopology(_ c: Call) async throws -> Reply {
         let d = try Self.object(try await c.readJSON(), "{\"topology\": [...]}")

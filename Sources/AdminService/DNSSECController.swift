@@ -1,6 +1,4 @@
-import Foundation
 import GSLBCore
-import Hummingbird
 import SnapshotService
 
 /// `/v1/dnssec` (admin scope): signed zones' keys (docs/dnssec.md). Private keys are never returned.
@@ -52,12 +50,10 @@ struct DNSSECController: AdminController {
 
     func enable(_ c: AdminAPI.Call) async throws -> AdminAPI.Reply {
         let body = try await c.body(DNSSECEnableRequest.self, "a DNSSEC key set")
-        let keys: [DNSSECKey]
-        do {
-            keys = try repo.enableDNSSEC(zone: c.param("zone"), algorithm: body.algorithm, split: body.kskZsk,
-                                         principal: c.principal, source: c.context.remote, requestID: c.requestID)
-        } catch let e as RepositoryFailure where e.failureKind == .conflict {
-            throw APIError.conflict("zone", e.failureMessage)   // not a stale If-Match: the zone is signed already
+        // A conflict is not a stale If-Match: the zone is signed already.
+        let keys = try APIError.conflictAs("zone") {
+            try repo.enableDNSSEC(zone: c.param("zone"), algorithm: body.algorithm, split: body.kskZsk,
+                                  principal: c.principal, source: c.context.remote, requestID: c.requestID)
         }
         publisher.refreshIfChanged()
         return .created(ZoneKeys(keys.first?.zone ?? c.param("zone"), keys))
@@ -67,11 +63,9 @@ struct DNSSECController: AdminController {
     func rollover(_ c: AdminAPI.Call) async throws -> AdminAPI.Reply {
         let body = try await c.body(DNSSECRolloverRequest.self, "a DNSSEC rollover")
         let zone = DNSSECKey.normalizedZone(c.param("zone")) ?? c.param("zone")
-        do {
-            _ = try repo.startRollover(zone: zone, ksk: body.ksk, delays: body.delays, principal: c.principal,
-                                       source: c.context.remote, requestID: c.requestID)
-        } catch let e as RepositoryFailure where e.failureKind == .conflict {
-            throw APIError.conflict("zone", e.failureMessage)
+        _ = try APIError.conflictAs("zone") {
+            try repo.startRollover(zone: zone, ksk: body.ksk, delays: body.delays, principal: c.principal,
+                                   source: c.context.remote, requestID: c.requestID)
         }
         publisher.refreshIfChanged()
         return .created(ZoneKeys(zone, try repo.listDNSSECKeys(zone: zone)))
@@ -80,11 +74,8 @@ struct DNSSECController: AdminController {
     /// The parent has the new DS: 200 with the zone's keys; 409 when no key waits for it.
     func dsSeen(_ c: AdminAPI.Call) throws -> AdminAPI.Reply {
         let zone = DNSSECKey.normalizedZone(c.param("zone")) ?? c.param("zone")
-        let keys: [DNSSECKey]
-        do {
-            keys = try repo.confirmDS(zone: zone, principal: c.principal, source: c.context.remote, requestID: c.requestID)
-        } catch let e as RepositoryFailure where e.failureKind == .conflict {
-            throw APIError.conflict("zone", e.failureMessage)
+        let keys = try APIError.conflictAs("zone") {
+            try repo.confirmDS(zone: zone, principal: c.principal, source: c.context.remote, requestID: c.requestID)
         }
         publisher.refreshIfChanged()
         return .ok(ZoneKeys(zone, keys))

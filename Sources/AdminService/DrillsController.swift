@@ -1,9 +1,6 @@
-import DNSWire
 import Foundation
-import GSLBConfigFile
 import GSLBCore
 import HTTPTypes
-import Hummingbird
 import DrillService
 
 /// `/v1/drills`: plan, start, list, read, report and abort failover drills.
@@ -21,30 +18,25 @@ struct DrillsController: AdminController {
         routes.on(.post, "/v1/drills/:id/abort", .write) { c in try abortDrill(c) }
     }
 
-    func drillRunner() throws -> DrillRunner {
+    /// `body`'s result with the drill runner; the `DrillError`s it throws become API errors.
+    func withRunner<T>(_ body: (DrillRunner) throws -> T) throws -> T {
         guard let d = drills else { throw APIError(.serviceUnavailable, "unavailable", "drills are not available in this server") }
-        return d
-    }
-
-    static func drillError(_ e: DrillError) -> APIError {
-        switch e.kind {
-        case .invalid: return .invalid(e.field, e.message)
-        case .conflict: return .conflict(e.field, e.message)
-        case .notFound: return .notFound(e.message, field: e.field)
-        case .unsafe: return APIError(.conflict, "unsafe", field: e.field, e.message)
+        do { return try body(d) } catch let e as DrillError {
+            switch e.kind {
+            case .invalid: throw APIError.invalid(e.field, e.message)
+            case .conflict: throw APIError.conflict(e.field, e.message)
+            case .notFound: throw APIError.notFound(e.message, field: e.field)
+            case .unsafe: throw APIError(.conflict, "unsafe", field: e.field, e.message)
+            }
         }
     }
 
-    /// Drill documents use snake_case keys, as the rest of the API.
-    static func drillEncoder() -> JSONEncoder {
+    /// A drill document (report or plan), in snake_case keys as the rest of the API.
+    func drillReply(_ document: some Encodable, _ status: HTTPResponse.Status = .ok) -> AdminAPI.Reply {
         let enc = JSONEncoder()
         enc.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         enc.keyEncodingStrategy = .convertToSnakeCase
-        return enc
-    }
-
-    func drillReply(_ r: DrillReport, _ status: HTTPResponse.Status = .ok) -> AdminAPI.Reply {
-        AdminAPI.Reply(status: status, text: ((try? String(decoding: Self.drillEncoder().encode(r), as: UTF8.self)) ?? "null") + "\n")
+        return AdminAPI.Reply(status: status, text: ((try? String(decoding: enc.encode(document), as: UTF8.self)) ?? "null") + "\n")
     }
 
     /// The target named by `site`, `member` or `pool` (exactly one), from a query or a body.
@@ -58,22 +50,18 @@ struct DrillsController: AdminController {
 
     func planDrill(_ c: AdminAPI.Call) throws -> AdminAPI.Reply {
         let target = try Self.drillTarget { c.query($0) }
-        do {
-            let plan = try drillRunner().plan(target)
-            let enc = Self.drillEncoder()
-            return AdminAPI.Reply(status: .ok, text: String(decoding: try enc.encode(plan), as: UTF8.self) + "\n")
-        } catch let e as DrillError { throw Self.drillError(e) }
+        return drillReply(try withRunner { try $0.plan(target) })
     }
 
     func startDrill(_ c: AdminAPI.Call) async throws -> AdminAPI.Reply {
         let body = try await c.body(DrillRequest.self, "a drill")
         if let at = body.at, at <= clock() - 1 { throw APIError.invalid("at", "is in the past") }
-        do {
-            let r = try drillRunner().start(target: body.target, mode: body.mode, hold: body.hold, force: body.force, at: body.at,
-                                            principal: c.principal, source: c.context.remote, requestID: c.requestID,
-                                            reason: body.reason, ticket: body.ticket, resolvers: body.resolvers)
-            return drillReply(r, .created)
-        } catch let e as DrillError { throw Self.drillError(e) }
+        let r = try withRunner {
+            try $0.start(target: body.target, mode: body.mode, hold: body.hold, force: body.force, at: body.at,
+                         principal: c.principal, source: c.context.remote, requestID: c.requestID,
+                         reason: body.reason, ticket: body.ticket, resolvers: body.resolvers)
+        }
+        return drillReply(r, .created)
     }
 
     func listDrills(_ c: AdminAPI.Call) throws -> AdminAPI.Reply {
@@ -100,9 +88,6 @@ struct DrillsController: AdminController {
     }
 
     func abortDrill(_ c: AdminAPI.Call) throws -> AdminAPI.Reply {
-        do {
-            let r = try drillRunner().abort(id: c.param("id"), principal: c.principal, source: c.context.remote, requestID: c.requestID)
-            return drillReply(r)
-        } catch let e as DrillError { throw Self.drillError(e) }
+        drillReply(try withRunner { try $0.abort(id: c.param("id"), principal: c.principal, source: c.context.remote, requestID: c.requestID) })
     }
 }

@@ -1,9 +1,6 @@
 import DNSWire
 import Foundation
-import GSLBConfigFile
 import GSLBCore
-import HTTPTypes
-import Hummingbird
 import SnapshotService
 
 /// `/v1/explain`: why a name answers what it does for a client, from the served snapshot.

@@ -1,9 +1,4 @@
-import DNSWire
-import Foundation
-import GSLBConfigFile
 import GSLBCore
-import HTTPTypes
-import Hummingbird
 import HealthService
 import SnapshotService
 

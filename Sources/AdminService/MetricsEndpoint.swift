@@ -1,5 +1,4 @@
 import Hummingbird
-import HummingbirdCore
 import HTTPTypes
 import Logging
 import NIOCore
@@ -37,22 +36,7 @@ public final class MetricsEndpoint: Sendable {
                 return Response(status: .methodNotAllowed, headers: headers)
             }
         }
-        let limits = connections
-        let table = AdminConnectionTable(maxConnections: limits.maxConnections, maxPerAddress: limits.maxConnectionsPerAddress)
-        let logger = self.logger
-        let server = HTTPServerBuilder { responder in
-            AdminChildChannel(base: HTTP1Channel(responder: responder), limits: limits, tls: false, table: table, logger: logger)
-        }
-        var quiet = Logger(label: "cairn.metrics.http")
-        quiet.logLevel = .warning
-        let app = Application(
-            router: router, server: server,
-            configuration: .init(address: .hostname(host, port: port), serverName: nil),
-            onServerRunning: { channel in
-                let a = channel.localAddress
-                onBound(a?.ipAddress ?? "?", a?.port ?? 0)
-            },
-            logger: quiet)
-        try await app.run()
+        try await serveGuarded(router, host: host, port: port, limits: connections, tls: nil, label: "cairn.metrics.http",
+                               logger: logger, onBound: onBound)
     }
 }

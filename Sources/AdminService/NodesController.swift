@@ -1,6 +1,4 @@
-import Foundation
 import GSLBCore
-import Hummingbird
 import SnapshotService
 
 /// `/v1/nodes`: the node registry (every node sharing the store) as this node last read it (every

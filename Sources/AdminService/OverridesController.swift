@@ -1,9 +1,4 @@
-import DNSWire
-import Foundation
-import GSLBConfigFile
 import GSLBCore
-import HTTPTypes
-import Hummingbird
 import SnapshotService
 
 /// `/v1/overrides`: forced states, each written with its audit row, in the answers before the reply.
@@ -52,16 +47,16 @@ struct OverridesController: AdminController {
             guard config.sites.contains(where: { $0.name == target }) else { throw APIError.invalid("target", "no site \(target)") }
         case .pool:
             target = ConfigController.poolName(target)
-            guard config.pools.contains(where: { $0.name.lowercased() == target.lowercased() }) else {
+            guard let p = config.pools.first(where: { $0.name.lowercased() == target.lowercased() }) else {
                 throw APIError.invalid("target", "no pool \(target)")
             }
-            target = config.pools.first { $0.name.lowercased() == target.lowercased() }!.name
+            target = p.name
         case .member:
             guard let slash = target.firstIndex(of: "/") else { throw APIError.invalid("target", "expected POOL/ADDRESS") }
             let poolName = ConfigController.poolName(String(target[..<slash])).lowercased()
             let address = String(target[target.index(after: slash)...])
-            guard let p = config.pools.first(where: { $0.name.lowercased() == poolName && $0.members.contains { ConfigController.sameAddress($0.address, address) } }),
-                  let m = p.members.first(where: { ConfigController.sameAddress($0.address, address) }) else {
+            guard let p = config.pools.first(where: { $0.name.lowercased() == poolName && $0.members.contains { Member.sameIdentity($0.address, address) } }),
+                  let m = p.members.first(where: { Member.sameIdentity($0.address, address) }) else {
                 throw APIError.invalid("target", "no member \(address) in a pool \(poolName)")
             }
             target = "\(p.name)/\(m.address)"

@@ -1,6 +1,5 @@
 import Foundation
 import GSLBCore
-import Hummingbird
 
 /// `/v1/tsig-keys` (admin scope): TSIG keys; the secret is shown once, at creation, never listed.
 struct TSIGKeysController: AdminController {
@@ -18,12 +17,10 @@ struct TSIGKeysController: AdminController {
 
     func createKey(_ c: AdminAPI.Call) async throws -> AdminAPI.Reply {
         let body = try await c.body(TSIGKeyRequest.self, "a TSIG key")
-        let key: TSIGKey
-        do {
-            key = try repo.createTSIGKey(name: body.name, algorithm: body.algorithm, secret: body.secret, principal: c.principal,
-                                         source: c.context.remote, requestID: c.requestID)
-        } catch let e as RepositoryFailure where e.failureKind == .conflict {
-            throw APIError.conflict("name", e.failureMessage)   // not a stale If-Match: the name is taken
+        // A conflict is not a stale If-Match: the name is taken.
+        let key = try APIError.conflictAs("name") {
+            try repo.createTSIGKey(name: body.name, algorithm: body.algorithm, secret: body.secret, principal: c.principal,
+                                   source: c.context.remote, requestID: c.requestID)
         }
         return .created(WithKey(WithKey(key, "secret", key.base64Secret), "key_file", key.bindKeyFile))
     }

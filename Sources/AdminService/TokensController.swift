@@ -1,9 +1,4 @@
-import DNSWire
-import Foundation
-import GSLBConfigFile
 import GSLBCore
-import HTTPTypes
-import Hummingbird
 
 /// `/v1/tokens` (admin scope): API tokens; the secret is shown once, at creation.
 struct TokensController: AdminController {

@@ -1,9 +1,3 @@
-import DNSWire
-import Foundation
-import GSLBConfigFile
-import GSLBCore
-import HTTPTypes
-import Hummingbird
 import Logging
 import SnapshotService
 

@@ -1,5 +1,3 @@
-import DNSWire
-import Dispatch
 import Foundation
 import GSLBCore
 import SnapshotService
@@ -10,7 +8,6 @@ import AdminService
 import GSLBStore
 import GeoIP
 import Logging
-import NIOCore
 import NIOPosix
 import ServiceLifecycle
 import Synchronization
@@ -136,21 +133,18 @@ public final class Daemon: Sendable {
         // Health: probes run on their own event loops, never on the DNS threads.
         let probeGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let persist = DispatchQueue(label: "cairn.health.persist")
+        // Health changes are served at once, then stored on a queue of their own.
+        let apply: @Sendable ([MemberHealth], Bool) -> Void = { changes, endColdStart in
+            publisher.applyHealth(changes, endColdStart: endColdStart)
+            persist.async {
+                do { try store.recordHealth(contentsOf: changes, node: config.nodeName) } catch { logger.error("cannot store health: \(error)", metadata: ["event": "health.store_failed"]) }
+            }
+        }
         let monitor = HealthMonitor(
             box: publisher.box, prober: MonitorProber(group: probeGroup, allowCommands: config.allowCommandMonitors),
             options: .init(maxConcurrency: config.probeConcurrency, node: config.nodeName),
-            onColdStartEnd: { all in
-                publisher.applyHealth(all, endColdStart: true)
-                persist.async {
-                    do { try store.recordHealth(contentsOf: all, node: config.nodeName) } catch { logger.error("cannot store health: \(error)", metadata: ["event": "health.store_failed"]) }
-                }
-            },
-            onChange: { changes, _ in
-                publisher.applyHealth(changes)
-                persist.async {
-                    do { try store.recordHealth(contentsOf: changes, node: config.nodeName) } catch { logger.error("cannot store health: \(error)", metadata: ["event": "health.store_failed"]) }
-                }
-            })
+            onColdStartEnd: { all in apply(all, true) },
+            onChange: { changes, _ in apply(changes, false) })
 
         let server = DNSServer(configuration: config.dns, box: publisher.box)
         let bound: [BoundAddress]
@@ -182,7 +176,8 @@ public final class Daemon: Sendable {
                 throw DaemonError("cannot drop privileges: \(error)")
             }
         }
-        let metrics = Daemon.metrics(server: server, publisher: publisher, monitor: monitor)
+        let renderer = Metrics(dns: server, publisher: publisher, health: monitor)
+        let metrics: @Sendable () -> String = { renderer.render() }   // the /metrics text
         let metricsEndpoint = config.metrics.map { m in
             // A scraper or two, not a crowd: 64 connections, 16 per address, the API's deadlines.
             var limits = config.api?.connections ?? .init()
@@ -289,11 +284,5 @@ public final class Daemon: Sendable {
         // (terminating the process) is off.
         signal(SIGTERM, SIG_IGN)
         signal(SIGINT, SIG_IGN)
-    }
-
-    /// The /metrics text.
-    static func metrics(server: DNSServer, publisher: SnapshotPublisher, monitor: HealthMonitor) -> @Sendable () -> String {
-        let metrics = Metrics(dns: server, publisher: publisher, health: monitor)
-        return { metrics.render() }
     }
 }

@@ -67,8 +67,7 @@ public final class Metrics: Sendable {
                 w.sample("cairn_zone_queries_total", [("zone", origin), ("transport", tr)], t.zones[origin]![i])
             }
         }
-        w.family("cairn_dns_tcp_connections", .gauge, "DNS TCP connections open now.")
-        w.sample("cairn_dns_tcp_connections", [], dns.tcpConnections)
+        w.single("cairn_dns_tcp_connections", .gauge, "DNS TCP connections open now.", dns.tcpConnections)
         renderRRL(&w, t)
 
         // Answers: per member slot; the pool's fallback slot has an empty address.
@@ -115,10 +114,8 @@ public final class Metrics: Sendable {
             guard let reason = QueryTally.rrlLabels(ofCell: c).exempt else { continue }
             w.sample("cairn_rrl_exempt_total", [("reason", reason)], t.rrl[c])
         }
-        w.family("cairn_rrl_table_entries", .gauge, "RRL buckets holding recent responses of a client network (not refilled yet).")
-        w.sample("cairn_rrl_table_entries", [], rrl.activeBuckets)
-        w.family("cairn_rrl_table_size", .gauge, "RRL buckets in the table (--rrl-table-size).")
-        w.sample("cairn_rrl_table_size", [], rrl.tableSize)
+        w.single("cairn_rrl_table_entries", .gauge, "RRL buckets holding recent responses of a client network (not refilled yet).", rrl.activeBuckets)
+        w.single("cairn_rrl_table_size", .gauge, "RRL buckets in the table (--rrl-table-size).", rrl.tableSize)
     }
 
     static func less(_ a: [String], _ b: [String]) -> Bool { a.lexicographicallyPrecedes(b) }
@@ -184,13 +181,10 @@ public final class Metrics: Sendable {
         w.family("cairn_probes_late_total", .counter,
                  "Probes that started more than half an interval after their slot (the scheduler or the concurrency cap fell behind).")
         for k in keys { w.sample("cairn_probes_late_total", [("monitor", k.monitor), ("monitor_type", k.type)], s.late[k] ?? 0) }
-        w.family("cairn_probe_targets", .gauge, "Distinct probe targets (address, port, monitor).")
-        w.sample("cairn_probe_targets", [], h.targetCount)
-        w.family("cairn_probes_in_flight", .gauge, "Probes running now.")
-        w.sample("cairn_probes_in_flight", [], h.inFlight)
-        w.family("cairn_health_cold_start", .gauge,
-                 "1 until every probe target has had a first result (real states from the store are stale meanwhile), then 0.")
-        w.sample("cairn_health_cold_start", [], h.coldStartOver ? 0 : 1)
+        w.single("cairn_probe_targets", .gauge, "Distinct probe targets (address, port, monitor).", h.targetCount)
+        w.single("cairn_probes_in_flight", .gauge, "Probes running now.", h.inFlight)
+        w.single("cairn_health_cold_start", .gauge,
+                 "1 until every probe target has had a first result (real states from the store are stale meanwhile), then 0.", h.coldStartOver ? 0 : 1)
         w.family("cairn_health_transitions_total", .counter,
                  "Real-state transitions of members, by pool, type and new state (up or down; the first verdict after unknown counts).")
         for k in s.transitions.keys.sorted(by: { ($0.pool, $0.type, $0.to) < ($1.pool, $1.type, $1.to) }) {
@@ -205,46 +199,33 @@ public final class Metrics: Sendable {
         w.sample("cairn_snapshot_rebuilds_total", [("kind", "full")], s.fullRebuilds)
         w.sample("cairn_snapshot_rebuilds_total", [("kind", "gslb")], s.gslbRebuilds)
         w.sample("cairn_snapshot_rebuilds_total", [("kind", "incremental")], s.incrementalRebuilds)
-        w.family("cairn_snapshot_rebuild_failures_total", .counter, "Snapshot builds that failed; the previous snapshot kept serving.")
-        w.sample("cairn_snapshot_rebuild_failures_total", [], s.failedRebuilds)
+        w.single("cairn_snapshot_rebuild_failures_total", .counter, "Snapshot builds that failed; the previous snapshot kept serving.", s.failedRebuilds)
         w.family("cairn_snapshot_rebuild_duration_seconds", .histogram, "Time to build and publish a snapshot, by kind.")
         w.histogram("cairn_snapshot_rebuild_duration_seconds", [("kind", "full")], s.fullDuration)
         w.histogram("cairn_snapshot_rebuild_duration_seconds", [("kind", "gslb")], s.gslbDuration)
         w.histogram("cairn_snapshot_rebuild_duration_seconds", [("kind", "incremental")], s.incrementalDuration)
-        w.family("cairn_snapshot_generation", .gauge, "Build number of the snapshot being served.")
-        w.sample("cairn_snapshot_generation", [], snap.generation)
-        w.family("cairn_snapshot_last_publish_timestamp_seconds", .gauge,
-                 "When the serving snapshot was published, seconds since the Unix epoch (0 before the first).")
-        w.sample("cairn_snapshot_last_publish_timestamp_seconds", [], s.lastPublished)
-        w.family("cairn_snapshot_names", .gauge, "Names answered by the serving snapshot (all zones, empty non-terminals and pool names included).")
-        w.sample("cairn_snapshot_names", [], snap.nameCount)
-        w.family("cairn_snapshot_pools", .gauge, "GSLB pools answering in the serving snapshot.")
-        w.sample("cairn_snapshot_pools", [], snap.pools.count)
-        w.family("cairn_snapshot_issues", .gauge, "Problems found by the last full or GSLB build (pools left out, with why: see the log).")
-        w.sample("cairn_snapshot_issues", [], snap.issues.count)
-        w.family("cairn_store_changes_total", .counter,
-                 "Times the store's change token was seen to move (a commit by any process, Cairn's own health writes included).")
-        w.sample("cairn_store_changes_total", [], s.storeChanges)
-        w.family("cairn_store_read_errors_total", .counter, "Store reads that failed; the previous GSLB state kept serving.")
-        w.sample("cairn_store_read_errors_total", [], s.storeReadErrors)
-        w.family("cairn_store_up", .gauge, "1 when the last store read worked, 0 while the store (database) is unreachable and the last snapshot serves.")
-        w.sample("cairn_store_up", [], s.storeUp ? 1 : 0)
-        w.family("cairn_store_cache_serving", .gauge, "1 while the configuration served comes from the local cache (--store-cache: the store was unreachable at start and has not answered since), else 0.")
-        w.sample("cairn_store_cache_serving", [], s.servingCacheSavedAt == nil ? 0 : 1)
+        w.single("cairn_snapshot_generation", .gauge, "Build number of the snapshot being served.", snap.generation)
+        w.single("cairn_snapshot_last_publish_timestamp_seconds", .gauge,
+                 "When the serving snapshot was published, seconds since the Unix epoch (0 before the first).", s.lastPublished)
+        w.single("cairn_snapshot_names", .gauge, "Names answered by the serving snapshot (all zones, empty non-terminals and pool names included).", snap.nameCount)
+        w.single("cairn_snapshot_pools", .gauge, "GSLB pools answering in the serving snapshot.", snap.pools.count)
+        w.single("cairn_snapshot_issues", .gauge, "Problems found by the last full or GSLB build (pools left out, with why: see the log).", snap.issues.count)
+        w.single("cairn_store_changes_total", .counter,
+                 "Times the store's change token was seen to move (a commit by any process, Cairn's own health writes included).", s.storeChanges)
+        w.single("cairn_store_read_errors_total", .counter, "Store reads that failed; the previous GSLB state kept serving.", s.storeReadErrors)
+        w.single("cairn_store_up", .gauge, "1 when the last store read worked, 0 while the store (database) is unreachable and the last snapshot serves.", s.storeUp ? 1 : 0)
+        w.single("cairn_store_cache_serving", .gauge, "1 while the configuration served comes from the local cache (--store-cache: the store was unreachable at start and has not answered since), else 0.", s.servingCacheSavedAt == nil ? 0 : 1)
         w.family("cairn_zone_serial", .gauge, "SOA serial of each served zone.")
         let stale = Set(s.staleZones)
         let zones = snap.zones.sorted { $0.origin.description < $1.origin.description }
         for z in zones { w.sample("cairn_zone_serial", [("zone", z.origin.description)], UInt64(z.serial)) }
         w.family("cairn_zone_stale", .gauge, "1 when the zone's file failed to load and its previous version is served.")
         for z in zones { w.sample("cairn_zone_stale", [("zone", z.origin.description)], stale.contains(z.origin.description) ? 1 : 0) }
-        w.family("cairn_zone_load_errors", .gauge, "Zone files that failed to load in the last reload.")
-        w.sample("cairn_zone_load_errors", [], s.zoneLoadErrors)
-        w.family("cairn_zones_indexed_total", .counter,
-                 "Zones indexed from their files (at start, then each zone whose files changed; the others are kept from the index being served).")
-        w.sample("cairn_zones_indexed_total", [], s.zonesIndexed)
-        w.family("cairn_zone_reloads_unchanged_total", .counter,
-                 "Reloads (SIGHUP, POST /v1/zones/reload) that found every zone file unchanged: nothing read again, the zone index kept.")
-        w.sample("cairn_zone_reloads_unchanged_total", [], s.unchangedReloads)
+        w.single("cairn_zone_load_errors", .gauge, "Zone files that failed to load in the last reload.", s.zoneLoadErrors)
+        w.single("cairn_zones_indexed_total", .counter,
+                 "Zones indexed from their files (at start, then each zone whose files changed; the others are kept from the index being served).", s.zonesIndexed)
+        w.single("cairn_zone_reloads_unchanged_total", .counter,
+                 "Reloads (SIGHUP, POST /v1/zones/reload) that found every zone file unchanged: nothing read again, the zone index kept.", s.unchangedReloads)
     }
 
     func renderProcess(_ w: inout PrometheusText) {
@@ -258,10 +239,8 @@ public final class Metrics: Sendable {
         ]
         for (name, kind, help, value) in gauges {
             guard let v = value else { continue }
-            w.family(name, kind, help)
-            w.sample(name, [], v)
+            w.single(name, kind, help, v)
         }
-        w.family("process_start_time_seconds", .gauge, "Start time of the process since unix epoch in seconds.")
-        w.sample("process_start_time_seconds", [], ProcessStats.startTime)
+        w.single("process_start_time_seconds", .gauge, "Start time of the process since unix epoch in seconds.", ProcessStats.startTime)
     }
 }

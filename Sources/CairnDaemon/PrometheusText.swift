@@ -19,12 +19,19 @@ struct PrometheusText {
         sample(name, labels, formatted: PrometheusText.format(value))
     }
 
-    mutating func sample(_ name: String, _ labels: [(String, String)] = [], _ value: UInt64) {
+    mutating func sample(_ name: String, _ labels: [(String, String)] = [], _ value: some BinaryInteger) {
         sample(name, labels, formatted: String(value))
     }
 
-    mutating func sample(_ name: String, _ labels: [(String, String)] = [], _ value: Int) {
-        sample(name, labels, formatted: String(value))
+    /// A family of one sample without labels.
+    mutating func single(_ name: String, _ kind: Kind, _ help: String, _ value: Double) {
+        family(name, kind, help)
+        sample(name, [], value)
+    }
+
+    mutating func single(_ name: String, _ kind: Kind, _ help: String, _ value: some BinaryInteger) {
+        family(name, kind, help)
+        sample(name, [], value)
     }
 
     private mutating func sample(_ name: String, _ labels: [(String, String)], formatted: String) {

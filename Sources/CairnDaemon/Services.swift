@@ -1,4 +1,3 @@
-import Dispatch
 import Foundation
 import SnapshotService
 import DNSService
@@ -8,7 +7,6 @@ import AdminService
 import GSLBCore
 import GSLBStore
 import Logging
-import NIOCore
 import NIOPosix
 import ServiceLifecycle
 import Synchronization

@@ -14,7 +14,7 @@
 // CAIRN_FUZZ_WRITE_SEEDS=DIR and CAIRN_FUZZ_WRITE_DICT=FILE, then exit).
 
 import DNSWire
-import GSLBConfigFile
+import Foundation
 import GSLBCore
 #if canImport(Glibc)
 import Glibc
@@ -646,43 +646,15 @@ public func cairnFuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutab
 
 // MARK: - Replay / random driver for normal builds
 
-struct SplitMix64 {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+extension SplitMix64 {
+    /// 0..<n by modulo (0 for n <= 1): the driver's inputs stay those of its fixed seed.
     mutating func below(_ n: Int) -> Int { n <= 1 ? 0 : Int(next() % UInt64(n)) }
 }
 
-func readFile(_ path: String) -> [UInt8]? {
-    guard let f = fopen(path, "rb") else { return nil }
-    defer { fclose(f) }
-    var out: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 65536)
-    while true {
-        let n = chunk.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, f) }
-        if n <= 0 { break }
-        out += chunk[0..<n]
-    }
-    return out
-}
-
+/// The files of a directory, by path, sorted; nil when `path` is not a directory.
 func listDirectory(_ path: String) -> [String]? {
-    guard let d = opendir(path) else { return nil }
-    defer { closedir(d) }
-    var out: [String] = []
-    while let e = readdir(d) {
-        let name = withUnsafeBytes(of: e.pointee.d_name) { raw in
-            String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
-        }
-        if name == "." || name == ".." { continue }
-        out.append(path + "/" + name)
-    }
-    return out.sorted()
+    guard let names = try? FileManager.default.contentsOfDirectory(atPath: path) else { return nil }
+    return names.sorted().map { path + "/" + $0 }
 }
 
 func mutate(_ base: [UInt8], _ rng: inout SplitMix64, pool: [[UInt8]]) -> [UInt8] {
@@ -735,7 +707,7 @@ struct CairnFuzzMain {
             var count = 0
             for a in args {
                 for path in listDirectory(a) ?? [a] {
-                    guard let bytes = readFile(path) else { eprint("cannot read \(path)\n"); exit(2) }
+                    guard let bytes = FileManager.default.contents(atPath: path).map(Array.init) else { eprint("cannot read \(path)\n"); exit(2) }
                     bytes.withUnsafeBytes { fuzzInput($0) }
                     count += 1
                 }
@@ -743,7 +715,7 @@ struct CairnFuzzMain {
             print("CairnFuzz: replayed \(count) inputs, invariants hold")
             return
         }
-        var rng = SplitMix64(state: 0xCA12_F022)
+        var rng = SplitMix64(seed: 0xCA12_F022)
         let seeds = Seeds.all()
         var pool = seeds
         let total = 200_000

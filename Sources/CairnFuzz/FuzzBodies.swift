@@ -6,7 +6,6 @@
 // object's `encode(to:)` through JSONEncoder, or `ConfigFile.encode` for a whole configuration) and
 // decodes again to an equal value.
 
-import DNSWire
 import Foundation
 import GSLBConfigFile
 import GSLBCore

@@ -246,26 +246,25 @@ public final class DrillRunner: Sendable {
     private func beginLocked(_ initial: DrillReport, principal: String, source: String, requestID: String?) throws -> DrillReport {
         var r = initial
         let now = clock()
-        if let other = try busy(r.target, except: r.id) {
+        /// Keeps the drill refused (sealed, with its audit row) and throws why.
+        func refuse(_ kind: DrillError.Kind, field: String, _ note: String) throws -> Never {
             r.status = .refused
-            r.note = "drill \(other.id) is already running on \(r.target)"
-            r.log("refused: \(r.note!)", at: now)
+            r.note = note
+            r.log("refused: \(note)", at: now)
             r.seal(version: version)
-            try repo.saveDrill(r, audit: [audit(r, "drill-refused", principal, source, requestID, detail: r.note)])
-            throw DrillError(kind: .conflict, field: r.target.scope.rawValue, message: r.note!)
+            try repo.saveDrill(r, audit: [audit(r, "drill-refused", principal, source, requestID, detail: note)])
+            throw DrillError(kind: kind, field: field, message: note)
+        }
+        if let other = try busy(r.target, except: r.id) {
+            try refuse(.conflict, field: r.target.scope.rawValue, "drill \(other.id) is already running on \(r.target)")
         }
         var plan = try self.plan(r.target)
         plan.nodes = measuredNodes().plan
         for n in plan.nodes ?? [] where n.listener == nil { r.log("node \(n.name) is \(n.state): its answers are not measured", at: now) }
         r.plan = plan
         if !plan.safe && !r.force {
-            r.status = .refused
-            r.note = "unsafe: " + plan.problems.map { $0.replacingOccurrences(of: " (use --force to run it anyway)", with: "") }
-                .joined(separator: "; ") + " (use --force to run it anyway)"
-            r.log("refused: \(r.note!)", at: now)
-            r.seal(version: version)
-            try repo.saveDrill(r, audit: [audit(r, "drill-refused", principal, source, requestID, detail: r.note)])
-            throw DrillError(kind: .unsafe, field: "force", message: r.note!)
+            try refuse(.unsafe, field: "force", "unsafe: " + plan.problems.map { $0.replacingOccurrences(of: " (use --force to run it anyway)", with: "") }
+                .joined(separator: "; ") + " (use --force to run it anyway)")
         }
         if !plan.safe { r.log("unsafe plan forced: " + plan.problems.joined(separator: "; "), at: now) }
         guard listener() != nil else { throw DrillError(kind: .invalid, field: nil, message: "no DNS listener to measure with") }

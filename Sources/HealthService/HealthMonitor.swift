@@ -224,17 +224,14 @@ public final class HealthMonitor: Sendable {
                 guard inFlightBox.withLock({ $0.insert(spec).inserted }) else { continue }
                 activeBox.add(1, ordering: .relaxed)
                 pendingFirst.remove(spec)
-                // The verdict comes back on the probe loop's thread; handled there, no task.
-                if let starter, starter.start(spec, done: { [self] r in
-                    self.handle(spec: spec, result: r, lateness: lateness)
-                    self.finished(spec)
-                }) { continue }
-                // Other probes (https, dns, command, host names): a task each, not kept once done.
-                Task { [self] in
-                    let r = await self.prober.probe(spec)
+                let done: @Sendable (ProbeResult) -> Void = { [self] r in
                     self.handle(spec: spec, result: r, lateness: lateness)
                     self.finished(spec)
                 }
+                // The verdict comes back on the probe loop's thread; handled there, no task.
+                if let starter, starter.start(spec, done: done) { continue }
+                // Other probes (https, dns, command, host names): a task each, not kept once done.
+                Task { [self] in done(await self.prober.probe(spec)) }
             }
             if let top = heap.min { nextWake = min(nextWake, top.due) }
             if pendingFirst.isEmpty && !firstRoundDone.load(ordering: .relaxed) && !targets.isEmpty {
@@ -382,7 +379,6 @@ struct Due: Comparable {
     var due: Double
     var index: Int
     static func < (a: Due, b: Due) -> Bool { a.due < b.due }
-    static func == (a: Due, b: Due) -> Bool { a.due == b.due && a.index == b.index }
 }
 
 extension HealthMonitor: ProbeFaultInjector {

@@ -1,4 +1,3 @@
-import DNSWire
 import Foundation
 import GSLBCore
 import CNetShim
@@ -363,18 +362,14 @@ public final class SnapshotPublisher: Sendable {
         st.generation = snap.generation
         st.nextExpiry = st.gslb.overrides.compactMap(\.expiresAt).filter { $0 > now }.min()
         let nanos = DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds
+        let (count, duration): (WritableKeyPath<Stats, UInt64>, WritableKeyPath<Stats, Histogram>) = switch kind {
+        case .full: (\.fullRebuilds, \.fullDuration)
+        case .gslb: (\.gslbRebuilds, \.gslbDuration)
+        case .incremental: (\.incrementalRebuilds, \.incrementalDuration)
+        }
         statsBox.withLock { s in
-            switch kind {
-            case .full:
-                s.fullRebuilds += 1
-                s.fullDuration.observe(Double(nanos) / 1e9)
-            case .gslb:
-                s.gslbRebuilds += 1
-                s.gslbDuration.observe(Double(nanos) / 1e9)
-            case .incremental:
-                s.incrementalRebuilds += 1
-                s.incrementalDuration.observe(Double(nanos) / 1e9)
-            }
+            s[keyPath: count] += 1
+            s[keyPath: duration].observe(Double(nanos) / 1e9)
             s.lastPublished = now
         }
         return Report(zones: snap.zones.map { ($0.origin.description, $0.serial, $0.source) }, errors: st.lastErrors,

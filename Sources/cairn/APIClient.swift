@@ -61,37 +61,32 @@ struct APIClient: Sendable {
         self.tls = tls
     }
 
-    /// The base URL as the user would write it (for messages).
-    var baseURL: String {
-        let h = host.contains(":") ? "[\(host)]" : host
-        return "\(scheme)://\(h):\(port)\(basePath)"
-    }
+    /// The host as a URL or a Host header writes it (`[::1]` for IPv6).
+    var urlHost: String { host.contains(":") ? "[\(host)]" : host }
 
-    /// Percent-encodes one path segment (a name, an address, an id).
-    static func segment(_ s: String) -> String {
+    /// The base URL as the user would write it (for messages).
+    var baseURL: String { "\(scheme)://\(urlHost):\(port)\(basePath)" }
+
+    /// Percent-encodes `s`, leaving ASCII letters, digits and `unreserved` as they are.
+    static func encoded(_ s: String, unreserved: String) -> String {
         var allowed = CharacterSet.alphanumerics
-        allowed.insert(charactersIn: "-._~:@!$&'()*+,;=")
+        allowed.insert(charactersIn: unreserved)
         allowed = allowed.intersection(CharacterSet(charactersIn: Unicode.Scalar(0x21)...Unicode.Scalar(0x7e)))
         return s.addingPercentEncoding(withAllowedCharacters: allowed) ?? s
     }
+
+    /// Percent-encodes one path segment (a name, an address, an id).
+    static func segment(_ s: String) -> String { encoded(s, unreserved: "-._~:@!$&'()*+,;=") }
 
     /// `path` starts with `/` and is already encoded; query values are encoded here.
     func request(_ method: HTTPMethod, _ path: String, query: [(String, String?)] = [], body: Data? = nil,
                  ifMatch: String? = nil) throws -> APIResponse {
         var uri = basePath + path
-        let q = query.compactMap { k, v -> String? in
-            guard let v else { return nil }
-            var allowed = CharacterSet.alphanumerics
-            allowed.insert(charactersIn: "-._~:@!$'()*,/")
-            allowed = allowed.intersection(CharacterSet(charactersIn: Unicode.Scalar(0x21)...Unicode.Scalar(0x7e)))
-            return k + "=" + (v.addingPercentEncoding(withAllowedCharacters: allowed) ?? v)
-        }
+        let q = query.compactMap { k, v in v.map { k + "=" + Self.encoded($0, unreserved: "-._~:@!$'()*,/") } }
         if !q.isEmpty { uri += "?" + q.joined(separator: "&") }
 
         var headers = HTTPHeaders()
-        let defaultPort = scheme == "https" ? 443 : 80
-        let hostHeader = host.contains(":") ? "[\(host)]" : host
-        headers.add(name: "Host", value: port == defaultPort ? hostHeader : "\(hostHeader):\(port)")
+        headers.add(name: "Host", value: port == (scheme == "https" ? 443 : 80) ? urlHost : "\(urlHost):\(port)")
         headers.add(name: "User-Agent", value: "cairn-cli")
         headers.add(name: "Accept", value: "application/json")
         headers.add(name: "Connection", value: "close")

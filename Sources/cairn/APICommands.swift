@@ -1,5 +1,4 @@
 import ArgumentParser
-import Foundation
 import GSLBCore
 
 /// The commands that call the admin API (`cairn site|pool|member|...`).
@@ -114,6 +113,13 @@ struct PoolCommand: ParsableCommand {
 
     static let order = ["name", "type", "policy", "ttl", "answers", "ecs", "fallback", "monitor", "rto", "version"]
 
+    /// A pool's keys, then its members as a table.
+    static func show(_ v: JSONValue) {
+        printObject(v, order: order, skip: ["members"])
+        print("members:")
+        MemberCommand.table(v["members"]?.array ?? [])
+    }
+
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List the pools.")
         @OptionGroup var options: APIOptions
@@ -134,11 +140,7 @@ struct PoolCommand: ParsableCommand {
         @Option(help: "A, AAAA or CNAME (needed when both A and AAAA exist).") var type: String?
         @OptionGroup var options: APIOptions
         func run() throws {
-            try options.output(try options.call(.GET, apiPath("pools", name), query: [("type", type)])) { v in
-                printObject(v, order: PoolCommand.order, skip: ["members"])
-                print("members:")
-                MemberCommand.table(v["members"]?.array ?? [])
-            }
+            try options.output(try options.call(.GET, apiPath("pools", name), query: [("type", type)]), human: PoolCommand.show)
         }
     }
 
@@ -150,11 +152,7 @@ struct PoolCommand: ParsableCommand {
         @OptionGroup var options: APIOptions
         func run() throws {
             guard let o = try body.object() else { throw ValidationError("give the pool with -f FILE or --data JSON") }
-            try options.output(try options.call(.POST, "/v1/pools", body: JSONValue(o).encoded())) { v in
-                printObject(v, order: PoolCommand.order, skip: ["members"])
-                print("members:")
-                MemberCommand.table(v["members"]?.array ?? [])
-            }
+            try options.output(try options.call(.POST, "/v1/pools", body: JSONValue(o).encoded()), human: PoolCommand.show)
         }
     }
 
@@ -184,11 +182,7 @@ struct PoolCommand: ParsableCommand {
                 if let monitor { o["monitor"] = monitor.isEmpty ? nil : .string(monitor) }
                 if let rto { o["rto"] = rto.isEmpty ? nil : .string(rto) }
             }
-            try options.output(r) { v in
-                printObject(v, order: PoolCommand.order, skip: ["members"])
-                print("members:")
-                MemberCommand.table(v["members"]?.array ?? [])
-            }
+            try options.output(r, human: PoolCommand.show)
         }
     }
 

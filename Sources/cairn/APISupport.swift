@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import GSLBCore
-import NIOCore
 import NIOHTTP1
 
 // What every API command shares: where the API is, the token, TLS, the JSON values of the

@@ -1,7 +1,6 @@
 import CairnDaemon
 import ArgumentParser
 import DNSWire
-import Foundation
 import GSLBCore
 import ZoneFiles
 

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import GSLBCore
-import GSLBStore
 
 /// `cairn dnssec enable|ds|status|rollover|ds-seen|disable`: a zone's signing keys in the store (works without a server; a
 /// running server signs with them within its store check interval). docs/dnssec.md.

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import GSLBCore
-import NIOHTTP1
 
 /// `cairn drill plan|run|show|list|abort|schedule`: failover drills through the admin API.
 struct DrillCommand: ParsableCommand {

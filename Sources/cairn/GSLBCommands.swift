@@ -6,7 +6,6 @@ import GSLBCore
 import GSLBStore
 import GeoIP
 import Logging
-import NIOHTTP1
 import ZoneFiles
 
 /// Options shared by the commands that open the store and read the zones directly.

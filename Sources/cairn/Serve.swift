@@ -1,16 +1,12 @@
 import ArgumentParser
 import CairnDaemon
-import Dispatch
 import Foundation
 import GSLBCore
 import AdminService
 import DNSService
-import HealthService
-import GSLBStore
 import Logging
 import Synchronization
 import NIOCore
-import NIOPosix
 
 struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Serve the zones in a directory over UDP and TCP.")
@@ -329,7 +325,8 @@ struct Serve: ParsableCommand {
                 identity: ServerIdentity(nsid: nsid.flatMap(ServerIdentity.parseNSID), identity: identity, version: serverVersion),
                 cookies: try cookies(), rrl: try rrlConfiguration()),
             api: apiConfig, probeConcurrency: probeConcurrency, allowCommandMonitors: allowCommandMonitors,
-            pidFile: pidFile.isEmpty ? nil : pidFile, user: user, storePollInterval: try storeCheckSeconds(),
+            pidFile: pidFile.isEmpty ? nil : pidFile, user: user,
+            storePollInterval: try seconds(storeCheckInterval, "--store-check-interval", from: 0.01, to: 3600),
             nodeName: nodeName ?? ProcessInfo.processInfo.hostName,
             nodeHeartbeat: try seconds(nodeHeartbeat, "--node-heartbeat", from: 0.1, to: 60),
             nodeGoneAfter: try seconds(nodeGoneAfter, "--node-gone-after", from: 1, to: 86_400),
@@ -349,11 +346,6 @@ struct Serve: ParsableCommand {
             throw ValidationError("\(flag): expected a duration from \(TimeSpan.text(seconds: from)) to \(TimeSpan.text(seconds: to)) such as 2s, not \"\(text)\"")
         }
         return s
-    }
-
-    /// `--store-check-interval` in seconds: 10 ms to 1 h.
-    func storeCheckSeconds() throws -> Double {
-        try seconds(storeCheckInterval, "--store-check-interval", from: 0.01, to: 3600)
     }
 
     /// Response rate limiting from the `--rrl-*` flags.

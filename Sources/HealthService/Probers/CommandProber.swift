@@ -1,5 +1,4 @@
 import Foundation
-import GSLBCore
 import Synchronization
 import NIOCore
 import CNetShim

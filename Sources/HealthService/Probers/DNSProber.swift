@@ -15,10 +15,9 @@ public struct DNSProber: Prober {
     public func probe(_ spec: ProbeSpec) async -> ProbeResult {
         let start = NIODeadline.now()
         let m = spec.monitor
-        guard case .dns(let typed)? = spec.check else {
+        guard case .dns(let check)? = spec.check else {
             return ProbeVerdict.down(spec.badOption ?? "not a DNS monitor").result(since: start)
         }
-        let check = DNSCheck(typed)
         let target: SocketAddress
         do { target = try SocketAddress(ipAddress: spec.address, port: spec.port) } catch {
             return ProbeVerdict.down("bad address \(quoted(spec.address, limit: ProbeVerdict.detailLimit))").result(since: start)
@@ -64,29 +63,14 @@ public struct DNSProber: Prober {
     }
 }
 
-/// The question and what the answer must show.
-struct DNSCheck: Sendable {
-    var name: DomainName
-    var type: RecordType
-    var rcode: ResponseCode
-    /// 4 or 16 octets.
-    var address: [UInt8]?
-    var addressText: String?
-
-    init(_ c: MonitorCheck.DNSCheck) {
-        name = c.name
-        type = c.type
-        rcode = c.expectRcode
-        address = c.expectAddress
-        addressText = c.expectAddressText
-    }
-
+extension MonitorCheck.DNSCheck {
+    /// What the answer shows against what the check expects.
     func evaluate(_ msg: Message) -> ProbeVerdict {
-        guard msg.rcode == rcode else {
-            return .down(rcode == .noError ? "rcode \(msg.rcode)" : "rcode \(msg.rcode), expected \(rcode)")
+        guard msg.rcode == expectRcode else {
+            return .down(expectRcode == .noError ? "rcode \(msg.rcode)" : "rcode \(msg.rcode), expected \(expectRcode)")
         }
         let answers = msg.answer.count
-        if let address, let addressText {
+        if let address = expectAddress, let addressText = expectAddressText {
             let found = msg.answer.contains { ($0.type == .a || $0.type == .aaaa) && $0.rdata == address }
             if !found {
                 return .down("answer does not contain \(addressText)" + (msg.tc ? " (truncated)" : ""))
@@ -101,10 +85,10 @@ final class DNSProbeHandler: ChannelInboundHandler {
     typealias InboundIn = AddressedEnvelope<ByteBuffer>
 
     private let id: UInt16
-    private let check: DNSCheck
+    private let check: MonitorCheck.DNSCheck
     private let completion: ProbeCompletion
 
-    init(id: UInt16, check: DNSCheck, completion: ProbeCompletion) {
+    init(id: UInt16, check: MonitorCheck.DNSCheck, completion: ProbeCompletion) {
         self.id = id; self.check = check; self.completion = completion
     }
 

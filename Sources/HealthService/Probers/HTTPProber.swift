@@ -1,5 +1,4 @@
 import DNSWire
-import GSLBCore
 import NIOCore
 import NIOSSL
 
@@ -65,12 +64,6 @@ public struct HTTPProber: Prober, ProbeStarter {
     /// the monitor's typed check.
     func prepare(_ spec: ProbeSpec) -> Prepared {
         guard case .http(let check)? = spec.check else { return .verdict(.down(spec.badOption ?? "not an HTTP monitor")) }
-        var expect = HTTPExpectation()
-        if !check.expectStatus.isEmpty { expect.statuses = check.expectStatus }
-        expect.body = check.expectBody
-        expect.loadHeader = check.loadHeader
-        expect.loadJSON = check.loadJSON
-        expect.headRequest = check.method.uppercased() == "HEAD"
         var tls: StreamTLS?
         if check.tls {
             switch check.verifyTLS ? verifying : trusting {
@@ -80,7 +73,7 @@ public struct HTTPProber: Prober, ProbeStarter {
                 tls = StreamTLS(context: context, serverHostname: HTTPProber.isIPLiteral(name) ? nil : name)
             }
         }
-        return .request(tls: tls, bytes: spec.request, reader: HTTPResponseReader(expect: expect))
+        return .request(tls: tls, bytes: spec.request, reader: HTTPResponseReader(expect: check))
     }
 
     /// `www.example.com:8443` → `www.example.com`; `[::1]:443` → `::1`.

@@ -1,20 +1,15 @@
 import GSLBCore
 import Foundation
-import NIOCore
 
 /// What an HTTP(S) monitor accepts: status set, body text, and where the load is reported.
-struct HTTPExpectation: Sendable {
-    /// Default: any 2xx or 3xx.
-    var statuses: [ClosedRange<Int>] = [200...399]
-    var body: String?
-    var loadHeader: String?
-    var loadJSON: String?
+extension MonitorCheck.HTTPCheck {
+    /// `expect_status`, else any 2xx or 3xx.
+    func accepts(_ status: Int) -> Bool { expectStatus.isEmpty ? (200...399).contains(status) : expectStatus.contains { $0.contains(status) } }
+
+    var needsBody: Bool { expectBody != nil || loadJSON != nil }
+
     /// HEAD: no body follows the headers.
-    var headRequest = false
-
-    var needsBody: Bool { body != nil || loadJSON != nil }
-
-    func accepts(_ status: Int) -> Bool { statuses.contains { $0.contains(status) } }
+    var headRequest: Bool { method.uppercased() == "HEAD" }
 }
 
 /// An HTTP/1.1 response read by hand: status line and headers (at most 16 KiB), then a body framed by
@@ -23,13 +18,13 @@ struct HTTPResponseReader: StreamResponseReader {
     static let headerCap = 16 * 1024
     static let bodyCap = 64 * 1024
 
-    let expect: HTTPExpectation
+    let expect: MonitorCheck.HTTPCheck
     private var bytes: [UInt8] = []
     private var headerEnd: Int?
     private var status = 0
     private var headers: [String: String] = [:]
 
-    init(expect: HTTPExpectation) {
+    init(expect: MonitorCheck.HTTPCheck) {
         self.expect = expect
     }
 
@@ -104,7 +99,7 @@ struct HTTPResponseReader: StreamResponseReader {
 
     /// The verdict once the status is accepted: body text, then load.
     private func evaluate(body: some Collection<UInt8>) -> ProbeVerdict {
-        if let want = expect.body, Array(body).firstRange(of: Array(want.utf8)) == nil {
+        if let want = expect.expectBody, Array(body).firstRange(of: Array(want.utf8)) == nil {
             return .down("body does not contain \(quoted(want, limit: ProbeVerdict.detailLimit))")
         }
         var detail = "HTTP \(status)"

@@ -1,4 +1,3 @@
-import GSLBCore
 import NIOCore
 import NIOSSL
 
