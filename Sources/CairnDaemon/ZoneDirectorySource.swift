@@ -36,9 +36,17 @@ public struct ZoneDirectorySource: ZoneSource {
         var zones: [ZoneContent] = []
         var same: [DomainName] = []
         var loaded: [String: [FileFingerprint?]] = [:]
-        for z in r.zones {
-            let includes = Set(z.files).subtracting([z.source]).sorted()
+        for var z in r.zones {
+            // The files of the zone's records: runs of one file, so only where a run starts is it hashed.
+            var files = Set<String>()
+            var last: String?
+            for f in z.files where f != last { files.insert(f); last = f }
+            let includes = files.subtracting([z.source]).sorted()
             loaded[z.source] = [before[z.source] ?? nil] + includes.map { FileFingerprint(path: $0) }
+            // Each record's line and file served the checks, which are done: not held while the zone is indexed
+            // (25 MiB for 1,050,003 records).
+            z.lines = []
+            z.files = []
             if unchanged.contains(z.source) { same.append(z.origin) } else { zones.append(z) }
         }
         seen.replace(with: loaded)
