@@ -20,7 +20,7 @@ extension Store {
             stored.id = id
             var entry = audit
             entry.action = "create"; entry.object = ObjectName.override(id)
-            entry.before = nil; entry.after = AuditJSON.override(stored)
+            entry.before = nil; entry.after = AuditJSON.encode(stored)
             try Self.insertAudit(db, [entry], node: node)
             return stored
         }
@@ -37,7 +37,7 @@ extension Store {
             try db.execute("DELETE FROM overrides WHERE id = ?", [id])
             var entry = audit
             entry.action = "delete"; entry.object = ObjectName.override(id)
-            entry.before = AuditJSON.override(existing); entry.after = nil
+            entry.before = AuditJSON.encode(existing); entry.after = nil
             try Self.insertAudit(db, [entry], node: node)
             return existing
         }
@@ -60,7 +60,7 @@ extension Store {
             try db.execute("DELETE FROM overrides WHERE expires_at <= ?", [now])
             try Self.insertAudit(db, expired.map { o in
                 AuditEntry(time: now, principal: principal, source: "cairn", action: "expire",
-                           object: ObjectName.override(o.id ?? 0), before: AuditJSON.override(o))
+                           object: ObjectName.override(o.id ?? 0), before: AuditJSON.encode(o))
             }, node: node)
             return expired
         }

@@ -31,7 +31,7 @@ extension Store: TSIGKeyRepository {
                            [stored, algorithm.rawValue, key.base64Secret, key.createdAt])
             try Self.insertAudit(db, [AuditEntry(time: key.createdAt, principal: principal, source: source, requestID: requestID,
                                                  action: "create", object: ObjectName.tsigKey(stored),
-                                                 after: AuditJSON.tsigKey(key))], node: node)
+                                                 after: AuditJSON.encode(key))], node: node)
         }
         return key
     }
@@ -50,7 +50,7 @@ extension Store: TSIGKeyRepository {
             try db.execute("DELETE FROM tsig_keys WHERE name = ?", [stored])
             try Self.insertAudit(db, [AuditEntry(time: now(), principal: principal, source: source, requestID: requestID,
                                                  action: "delete", object: ObjectName.tsigKey(stored),
-                                                 before: AuditJSON.tsigKey(key))], node: node)
+                                                 before: AuditJSON.encode(key))], node: node)
         }
     }
 

@@ -18,7 +18,7 @@ extension Store {
             let t = APIToken(id: id, name: name, hash: hash, scope: scope, expiresAt: expiresAt,
                              createdAt: created)
             _ = try Self.insertAudit(db, [AuditEntry(time: created, principal: principal, source: source, action: "create",
-                                                    object: "token:\(t.id)", after: AuditJSON.token(t))], node: node)
+                                                    object: "token:\(t.id)", after: AuditJSON.encode(t))], node: node)
             return t
         }
         return (token, secret)
@@ -56,7 +56,7 @@ extension Store {
                              createdAt: row["created_at"])
             try db.execute("DELETE FROM tokens WHERE id = ?", [id])
             _ = try Self.insertAudit(db, [AuditEntry(time: now(), principal: principal, source: source, requestID: requestID,
-                                                    action: "delete", object: "token:\(id)", before: AuditJSON.token(t))], node: node)
+                                                    action: "delete", object: "token:\(id)", before: AuditJSON.encode(t))], node: node)
         }
     }
 
