@@ -215,10 +215,6 @@ public enum ConfigValidator {
     /// Monitor types whose probes need a port.
     public static let monitorTypesNeedingPort: Set<MonitorType> = [.tcp, .http, .https, .dns]
 
-    /// Response codes `expect_rcode` accepts.
-    public static let rcodeNames = ["NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED",
-                                    "YXDOMAIN", "YXRRSET", "NXRRSET", "NOTAUTH", "NOTZONE"]
-
     // MARK: - Shared parsing helpers
 
     /// True for a site, region or monitor name: non-empty, ASCII letters, digits, `_` and `-`.

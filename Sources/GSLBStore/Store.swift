@@ -264,6 +264,3 @@ extension Store {
         try read("reading migrations") { db in try Schema.appliedMigrations(db) }
     }
 }
-
-/// The name `Store` had while SQLite was its only backend.
-public typealias SQLiteStore = Store
