@@ -4,6 +4,8 @@
 // `encode(to:)` writes the keys in their documented order, absent values with `encodeIfPresent`
 // (the API's encoder writes those as `null`, JSONEncoder leaves them out). The audit log encodes the
 // same objects in their stored shape (`CodingUserInfoKey.auditShape`): times and durations as numbers.
+// `ProbeTarget` and `GeoIPMapEntry`, all of whose keys are optional, have the compiler's codec (declared with
+// their types: every key `decodeIfPresent`, `encodeIfPresent` in the documented order).
 
 extension CodingUserInfoKey {
     /// Set by the audit log's encoder (GSLBStore): the shape audit rows have had since the log began,
@@ -58,24 +60,6 @@ extension Site: Codable {
         try c.encodeIfPresent(location, forKey: .location)
         try c.encodeIfPresent(capacity, forKey: .capacity)
         try c.encodeIfPresent(load, forKey: .load)
-    }
-}
-
-extension ProbeTarget: Codable {
-    enum CodingKeys: String, ConfigCodingKeys {
-        case address, port
-        static let what = "a probe target"
-    }
-
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        self.init(address: try c.decodeIfPresent(String.self, forKey: .address), port: try c.decodeIfPresent(Int.self, forKey: .port))
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(address, forKey: .address)
-        try c.encodeIfPresent(port, forKey: .port)
     }
 }
 
@@ -425,33 +409,6 @@ extension GeoIPConfig: Codable {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(database, forKey: .database)
         try c.encode(map, forKey: .map)
-    }
-}
-
-extension GeoIPMapEntry: Codable {
-    enum CodingKeys: String, ConfigCodingKeys {
-        case continent, country, subdivision, region, site, location
-        static let what = "a GeoIP map entry"
-    }
-
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        self.init(continent: try c.decodeIfPresent(String.self, forKey: .continent),
-                  country: try c.decodeIfPresent(String.self, forKey: .country),
-                  subdivision: try c.decodeIfPresent(String.self, forKey: .subdivision),
-                  region: try c.decodeIfPresent(String.self, forKey: .region),
-                  site: try c.decodeIfPresent(String.self, forKey: .site),
-                  location: try c.decodeIfPresent(GeoPoint.self, forKey: .location))
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(continent, forKey: .continent)
-        try c.encodeIfPresent(country, forKey: .country)
-        try c.encodeIfPresent(subdivision, forKey: .subdivision)
-        try c.encodeIfPresent(region, forKey: .region)
-        try c.encodeIfPresent(site, forKey: .site)
-        try c.encodeIfPresent(location, forKey: .location)
     }
 }
 

@@ -69,10 +69,15 @@ public enum AdminState: String, Hashable, Sendable, Codable, CaseIterable {
 }
 
 /// Where a member is probed when that is not its answered address (NAT, admin interface).
-public struct ProbeTarget: Hashable, Sendable {
+public struct ProbeTarget: Hashable, Sendable, Codable {
     public var address: String?
     public var port: Int?
     public init(address: String? = nil, port: Int? = nil) { self.address = address; self.port = port }
+
+    enum CodingKeys: String, ConfigCodingKeys {
+        case address, port
+        static let what = "a probe target"
+    }
 }
 
 /// A VIP at a site, in a pool.
