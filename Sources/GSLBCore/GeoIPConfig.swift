@@ -3,7 +3,7 @@
 /// fields) and what its places map to. Hand-written topology entries win when they match; then the most
 /// specific map entry of the client's record (subdivision, country, continent); then, for `closest`, the
 /// record's coordinates.
-public struct GeoIPConfig: Hashable, Sendable {
+public struct GeoIPConfig: Hashable, Sendable, Codable {
     /// The database file: a name inside `cairn serve --geoip-dir`, or an absolute path inside it.
     public var database: String
     public var map: [GeoIPMapEntry]

@@ -5,7 +5,9 @@
 // (the API's encoder writes those as `null`, JSONEncoder leaves them out). The audit log encodes the
 // same objects in their stored shape (`CodingUserInfoKey.auditShape`): times and durations as numbers.
 // `ProbeTarget` and `GeoIPMapEntry`, all of whose keys are optional, have the compiler's codec (declared with
-// their types: every key `decodeIfPresent`, `encodeIfPresent` in the documented order).
+// their types: every key `decodeIfPresent`, `encodeIfPresent` in the documented order); `GeoPoint`, `Site`,
+// `TopologyEntry` and `GeoIPConfig` the compiler's `encode(to:)` (their keys in declaration order, absent ones
+// with `encodeIfPresent`) beside their own `init(from:)` here.
 
 extension CodingUserInfoKey {
     /// Set by the audit log's encoder (GSLBStore): the shape audit rows have had since the log began,
@@ -18,7 +20,7 @@ extension Encoder {
     var auditShape: Bool { userInfo[.auditShape] as? Bool == true }
 }
 
-extension GeoPoint: Codable {
+extension GeoPoint {
     enum CodingKeys: String, ConfigCodingKeys {
         case lat, lon
         static let what = "a location {lat, lon}"
@@ -30,15 +32,9 @@ extension GeoPoint: Codable {
         guard let lat, let lon else { throw ConfigValueUnusable() }
         self.init(lat: lat, lon: lon)
     }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(lat, forKey: .lat)
-        try c.encode(lon, forKey: .lon)
-    }
 }
 
-extension Site: Codable {
+extension Site {
     enum CodingKeys: String, ConfigCodingKeys {
         case name, region, location, capacity, load
         static let what = "a site"
@@ -51,15 +47,6 @@ extension Site: Codable {
                   location: try c.decodeIfPresent(GeoPoint.self, forKey: .location),
                   capacity: try c.decodeIfPresent(Double.self, forKey: .capacity),
                   load: try c.decodeIfPresent(Double.self, forKey: .load))
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(name, forKey: .name)
-        try c.encodeIfPresent(region, forKey: .region)
-        try c.encodeIfPresent(location, forKey: .location)
-        try c.encodeIfPresent(capacity, forKey: .capacity)
-        try c.encodeIfPresent(load, forKey: .load)
     }
 }
 
@@ -157,7 +144,7 @@ extension Pool: Codable {
     }
 }
 
-extension TopologyEntry: Codable {
+extension TopologyEntry {
     enum CodingKeys: String, ConfigCodingKeys {
         case network, region, site, location
         static let what = "a topology entry"
@@ -169,14 +156,6 @@ extension TopologyEntry: Codable {
                   region: try c.decodeIfPresent(String.self, forKey: .region),
                   site: try c.decodeIfPresent(String.self, forKey: .site),
                   location: try c.decodeIfPresent(GeoPoint.self, forKey: .location))
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(network, forKey: .network)
-        try c.encodeIfPresent(region, forKey: .region)
-        try c.encodeIfPresent(site, forKey: .site)
-        try c.encodeIfPresent(location, forKey: .location)
     }
 }
 
@@ -393,7 +372,7 @@ extension GSLBConfig: Decodable {
     }
 }
 
-extension GeoIPConfig: Codable {
+extension GeoIPConfig {
     enum CodingKeys: String, ConfigCodingKeys {
         case database, map
         static let what = "the GeoIP settings"
@@ -403,12 +382,6 @@ extension GeoIPConfig: Codable {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         self.init(database: try c.required(String.self, .database, decoder) ?? "",
                   map: try c.decodeIfPresent([GeoIPMapEntry].self, forKey: .map) ?? [])
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(database, forKey: .database)
-        try c.encode(map, forKey: .map)
     }
 }
 
