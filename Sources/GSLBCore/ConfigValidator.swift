@@ -256,41 +256,24 @@ public enum ConfigValidator {
         IPAddressText.parseIPv4(s) ?? (s.contains(":") ? IPAddressText.parseIPv6(s) : nil)
     }
 
-    /// A parsed `ADDRESS/PREFIX` network.
-    public struct Network: Hashable, Sendable, CustomStringConvertible {
-        public var address: [UInt8]
-        public var prefix: Int
-        public var description: String {
-            (address.count == 4 ? address.map(String.init).joined(separator: ".") : IPAddressText.ipv6(address))
-                + "/\(prefix)"
-        }
-    }
-
     /// Parses a CIDR network whose host bits are zero, or explains why it is not one.
-    public static func parseNetwork(_ text: String) -> Result<Network, ConfigIssue> {
-        func fail(_ m: String) -> Result<Network, ConfigIssue> { .failure(ConfigIssue(path: "", message: m)) }
+    public static func parseNetwork(_ text: String) -> Result<CIDR, ConfigIssue> {
+        func fail(_ m: String) -> Result<CIDR, ConfigIssue> { .failure(ConfigIssue(path: "", message: m)) }
         let parts = text.split(separator: "/", omittingEmptySubsequences: false)
         guard parts.count == 2 else {
             return fail("\(quoted(text)) is not a network (expected ADDRESS/PREFIX, e.g. 203.0.113.0/24)")
         }
-        guard let bytes = parseAddress(String(parts[0])) else {
+        guard let address = ClientAddress(text: String(parts[0])) else {
             return fail("\(quoted(text)) is not a network: \(quoted(String(parts[0]))) is not an IP address")
         }
-        let maxPrefix = bytes.count * 8
         guard !parts[1].isEmpty, parts[1].utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), parts[1].count <= 3,
-              let prefix = Int(parts[1]), prefix <= maxPrefix else {
-            return fail("\(quoted(text)) is not a network: the prefix length must be 0…\(maxPrefix)")
+              let prefix = Int(parts[1]), prefix <= address.maxPrefix else {
+            return fail("\(quoted(text)) is not a network: the prefix length must be 0…\(address.maxPrefix)")
         }
-        var masked = bytes
-        for i in 0..<masked.count {
-            let keep = max(0, min(8, prefix - i * 8))
-            masked[i] &= keep == 0 ? 0 : UInt8(truncatingIfNeeded: 0xff << (8 - keep))
-        }
-        let net = Network(address: masked, prefix: prefix)
-        guard masked == bytes else { return fail("\(quoted(text)) has host bits set (the network is \(net))") }
+        let net = CIDR(address: address, prefix: prefix)
+        guard net.address == address else { return fail("\(quoted(text)) has host bits set (the network is \(net))") }
         return .success(net)
     }
-
 
     static func number(_ d: Double) -> String {
         if d.isFinite, d == d.rounded(), abs(d) < 1e15 { return String(Int(d)) }
@@ -621,9 +604,9 @@ extension ConfigValidator {
         // MARK: topology
 
         mutating func checkTopology() {
-            var seen: [Network: Int] = [:]
+            var seen: [CIDR: Int] = [:]
             // With a scope, an entry's duplicate may be outside it: every network's first entry (built on first use).
-            var firsts: [Network: Int]?
+            var firsts: [CIDR: Int]?
             for t in topologyIndices {
                 let e = config.topology[t]
                 let p = "topology[\(t)]"
