@@ -8,16 +8,10 @@ import GSLBCore
 extension Store: TSIGKeyRepository {
     public func createTSIGKey(name: String, algorithm: TSIGAlgorithm, secret: [UInt8]?, principal: String, source: String,
                               requestID: String?) throws -> TSIGKey {
-        let stored: String
-        switch TSIGKey.normalizedName(name) {
-        case .success(let n): stored = n
-        case .failure(let p): throw StoreError(.invalid, "name: \(p.message)", object: ObjectName.tsigKey(name))
-        }
-        let bytes: [UInt8]
-        switch TSIGKey.checkedSecret(secret ?? TSIGKey.generateSecret(for: algorithm)) {
-        case .success(let b): bytes = b
-        case .failure(let p): throw StoreError(.invalid, "secret: \(p.message)", object: ObjectName.tsigKey(stored))
-        }
+        let stored = try TSIGKey.normalizedName(name)
+            .mapError { StoreError(.invalid, "name: \($0.message)", object: ObjectName.tsigKey(name)) }.get()
+        let bytes = try TSIGKey.checkedSecret(secret ?? TSIGKey.generateSecret(for: algorithm))
+            .mapError { StoreError(.invalid, "secret: \($0.message)", object: ObjectName.tsigKey(stored)) }.get()
         let key = TSIGKey(name: stored, algorithm: algorithm, secret: bytes, createdAt: now())
         try write("creating a TSIG key") { db in
             if try db.fetchOne("SELECT name FROM tsig_keys WHERE name = ?", [stored]) != nil {
