@@ -514,10 +514,7 @@ extension ConfigValidator {
                 return (index, types)
             }
             func ownName(_ i: Int) -> DomainName? {
-                if let n = names[i] { return n }
-                if scope == nil { return nil }
-                if case .success(let n) = parseServiceName(config.pools[i].name) { return n }
-                return nil
+                names[i] ?? (scope == nil ? nil : try? parseServiceName(config.pools[i].name).get())
             }
             // target[i] = index of the pool that pool i falls back to, when it resolves.
             var target: [Int: Int] = [:]
