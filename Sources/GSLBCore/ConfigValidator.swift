@@ -589,13 +589,9 @@ extension ConfigValidator {
                 }
                 range(p + ".rise", m.rise, riseFallRange)
                 range(p + ".fall", m.fall, riseFallRange)
-                checkOptions(p, m)
+                // The options of the monitor's type, through the one parse the probers use (`MonitorCheck`).
+                for issue in MonitorCheck.parse(m).issues { add(p + "." + issue.path, issue.message) }
             }
-        }
-
-        /// The options of the monitor's type, through the one parse the probers use (`MonitorCheck`).
-        mutating func checkOptions(_ p: String, _ m: Monitor) {
-            for issue in MonitorCheck.parse(m).issues { add(p + "." + issue.path, issue.message) }
         }
 
         // MARK: topology
