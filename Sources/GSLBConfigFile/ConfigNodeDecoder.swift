@@ -31,7 +31,7 @@ struct ConfigNodeDecoder: Decoder {
     /// `T` read from this decoder's node: the node itself for `ConfigNode`, nil when unusable.
     func value<T: Decodable>(_ type: T.Type) -> T? {
         if let node, let n = node as? T { return n }
-        if Self.isScalar(type) || type is any Numeric.Type { return scalar(type) }
+        if type == String.self || type == Bool.self || type is any Numeric.Type { return scalar(type) }
         do {
             let v = try T(from: self)
             return misshapen.isSet ? nil : v
@@ -139,10 +139,6 @@ struct ConfigNodeDecoder: Decoder {
             log.fail(path, "cannot read a \(type)")
             return nil
         }
-    }
-
-    static func isScalar<T>(_ type: T.Type) -> Bool {
-        type == String.self || type == Int.self || type == Double.self || type == Bool.self
     }
 
     static func placeholder<T>(_ type: T.Type) -> T? {
