@@ -9,7 +9,9 @@ extension Store {
     /// action, object, before and after.
     @discardableResult
     public func addOverride(_ override: Override, audit: AuditEntry) throws -> Override {
-        try checkFinite(override)
+        if !override.createdAt.isFinite || !(override.expiresAt?.isFinite ?? true) {
+            throw StoreError(.invalid, "created_at and expires_at must be finite numbers")
+        }
         return try write("adding an override") { db in
             let id = try db.insertReturningID("""
                 INSERT INTO overrides (scope, target, state, reason, principal, expires_at, created_at, drill_id)
@@ -63,12 +65,6 @@ extension Store {
                            object: ObjectName.override(o.id ?? 0), before: AuditJSON.encode(o))
             }, node: node)
             return expired
-        }
-    }
-
-    private func checkFinite(_ o: Override) throws {
-        if !o.createdAt.isFinite || !(o.expiresAt?.isFinite ?? true) {
-            throw StoreError(.invalid, "created_at and expires_at must be finite numbers")
         }
     }
 
