@@ -30,19 +30,14 @@ extension Store {
                     try db.execute("INSERT INTO \(table) (\(columns)) VALUES (\(SQLDialect.questionMarks(row.columns.count)))",
                                    values: row.values)
                 }
-                if rows.first?.columns.contains("id") == true { try db.dialect.afterExplicitIDs(table: table, db) }
+                if db.dialect == .postgres && rows.first?.columns.contains("id") == true {
+                    // Rows inserted with explicit ids: PostgreSQL's identity column goes on after the largest id
+                    // (SQLite's AUTOINCREMENT does so by itself).
+                    _ = try db.fetch("SELECT setval(pg_get_serial_sequence('\(table)', 'id'), (SELECT max(id) FROM \(table)))")
+                }
                 copied.append((table, rows.count))
             }
             return copied
         }
-    }
-}
-
-extension SQLDialect {
-    /// After rows were inserted with explicit ids: PostgreSQL's identity column goes on after the
-    /// largest id (SQLite's AUTOINCREMENT does so by itself).
-    func afterExplicitIDs(table: String, _ db: any SQLTransaction) throws {
-        guard self == .postgres else { return }
-        _ = try db.fetch("SELECT setval(pg_get_serial_sequence('\(table)', 'id'), (SELECT max(id) FROM \(table)))")
     }
 }
