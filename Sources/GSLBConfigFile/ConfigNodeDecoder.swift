@@ -22,10 +22,8 @@ struct ConfigNodeDecoder: Decoder {
     }
 
     /// Decodes `T` from `node`; nil when the value is unusable (its problems are in `log`).
-    static func decode<T: Decodable>(_ type: T.Type, from node: ConfigNode, at codingPath: [any CodingKey] = [],
-                                     log: ConfigIssueLog) -> T? {
-        let d = ConfigNodeDecoder(node: node, codingPath: codingPath, log: log)
-        return d.value(type)
+    static func decode<T: Decodable>(_ type: T.Type, from node: ConfigNode, log: ConfigIssueLog) -> T? {
+        ConfigNodeDecoder(node: node, log: log).value(type)
     }
 
     /// `T` read from this decoder's node: the node itself for `ConfigNode`, nil when unusable.
