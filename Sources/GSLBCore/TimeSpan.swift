@@ -67,6 +67,9 @@ public struct TimeSpan: Hashable, Sendable, CustomStringConvertible {
     /// Seconds of a duration's text, or nil: the shorthand of every caller that needs only the value.
     public static func seconds(_ text: String) -> Double? { TimeSpan(text)?.seconds }
 
+    /// Seconds of a duration's text when more than zero (a hold, an expiry), else nil.
+    public static func positiveSeconds(_ text: String) -> Double? { seconds(text).flatMap { $0 > 0 ? $0 : nil } }
+
     /// The text of a whole number of milliseconds: the largest of `h`, `m`, `s` that is exact, else `ms`
     /// (`1500ms`, `30s`, `2m`, `48h`). Days and weeks are read, not written, so what Cairn prints stays as it was.
     public static func text(milliseconds ms: Int) -> String {
