@@ -179,12 +179,10 @@ extension Monitor: Codable {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         self.init(name: try c.required(String.self, .name, decoder) ?? "", type: .tcp)
-        if let text = try c.required(String.self, .type, decoder) {
-            if let t = MonitorType(rawValue: text) { type = t } else {
-                try decoder.problem(at: c.path(.type), "unknown monitor type \"\(text)\" (expected tcp, http, https, dns or command)")
-                decoder.suppress(configPath(c.codingPath))
-            }
-        } else {
+        if let t = try c.text(.type, decoder, MonitorType.init(rawValue:), {
+            "unknown monitor type \"\($0)\" (expected tcp, http, https, dns or command)"
+        }) { type = t } else {
+            if c.isAbsent(.type) { try decoder.problem(at: c.path(.type), "required") }
             decoder.suppress(configPath(c.codingPath))
         }
         port = try c.decodeIfPresent(Int.self, forKey: .port)
@@ -192,11 +190,9 @@ extension Monitor: Codable {
         if let v = try c.milliseconds(.timeout, decoder) { timeoutMs = v }
         if let v = try c.decodeIfPresent(Int.self, forKey: .rise) { rise = v }
         if let v = try c.decodeIfPresent(Int.self, forKey: .fall) { fall = v }
-        if let text = try c.decodeIfPresent(String.self, forKey: .quorum) {
-            if let q = HealthQuorum(rawValue: text) { quorum = q } else {
-                try decoder.problem(at: c.path(.quorum), "unknown quorum \"\(text)\" (expected local, majority, any or all)")
-            }
-        }
+        if let q = try c.text(.quorum, decoder, HealthQuorum.init(rawValue:), {
+            "unknown quorum \"\($0)\" (expected local, majority, any or all)"
+        }) { quorum = q }
         for key in c.allKeys where ConfigValidator.monitorOptionKeys.contains(key.stringValue) {
             let p = c.path(key)
             let node = try c.decode(ConfigNode.self, forKey: key)
