@@ -10,12 +10,7 @@ public enum TokenSecret {
     }
 
     /// SHA-256 of `secret` as lowercase hex: what the store keeps.
-    public static func hash(_ secret: String) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out = [UInt8]()
-        for b in SHA256.hash(data: Array(secret.utf8)) { out.append(digits[Int(b >> 4)]); out.append(digits[Int(b & 15)]) }
-        return String(decoding: out, as: UTF8.self)
-    }
+    public static func hash(_ secret: String) -> String { sha256Hex(secret) }
 
     static func base64URL(_ bytes: [UInt8]) -> String {
         let table = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
