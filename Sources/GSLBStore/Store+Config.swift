@@ -279,7 +279,7 @@ extension Store {
             let object = ObjectName.site(site.name), before = oldSites[site.name]
             guard before != site else { continue }
             try guarded(object) {
-                try upsert(db, "sites", ["region", "lat", "lon", "capacity", "load"], keys: ["name"],
+                try writeConfigRow(db, "sites", ["region", "lat", "lon", "capacity", "load"], keys: ["name"],
                            [site.region, site.location?.lat, site.location?.lon, site.capacity, site.load, site.name], update: before != nil)
             }
             record(object, before: before.map(AuditJSON.encode), after: AuditJSON.encode(site))
@@ -290,7 +290,7 @@ extension Store {
             let object = ObjectName.monitor(monitor.name), before = oldMonitors[monitor.name]
             guard before != monitor else { continue }
             try guarded(object) {
-                try upsert(db, "monitors", ["type", "port", "interval_ms", "timeout_ms", "rise", "fall", "options_json", "quorum"],
+                try writeConfigRow(db, "monitors", ["type", "port", "interval_ms", "timeout_ms", "rise", "fall", "options_json", "quorum"],
                            keys: ["name"], [monitor.type.rawValue, monitor.port, monitor.intervalMs, monitor.timeoutMs, monitor.rise,
                                             monitor.fall, AuditJSON.encode(monitor.options), monitor.quorum?.rawValue, monitor.name],
                            update: before != nil)
@@ -306,7 +306,7 @@ extension Store {
             guard before != pool else { continue }
             poolsChanged = true
             try guarded(object, known, monitors: [pool.monitor].compactMap { $0 }) {
-                try upsert(db, "pools", ["policy", "ttl", "answers", "ecs", "fallback", "monitor", "rto"], keys: ["name", "type"],
+                try writeConfigRow(db, "pools", ["policy", "ttl", "answers", "ecs", "fallback", "monitor", "rto"], keys: ["name", "type"],
                            [pool.policy.rawValue, pool.ttl, pool.answers, pool.ecs, pool.fallback.description, pool.monitor, pool.rto,
                             pool.name, pool.type], update: before != nil)
             }
@@ -322,7 +322,7 @@ extension Store {
                 guard previous != member || positions[member.address] != position else { continue }
                 try guarded(object, known, sites: [member.site], monitors: [member.monitor].compactMap { $0 },
                             what: "member \(member.address)") {
-                    try upsert(db, "members", ["site", "weight", "priority", "state", "monitor", "probe_address", "probe_port", "load",
+                    try writeConfigRow(db, "members", ["site", "weight", "priority", "state", "monitor", "probe_address", "probe_port", "load",
                                                "position"], keys: ["pool_name", "pool_type", "address"],
                                [member.site, member.weight, member.priority, member.state.rawValue, member.monitor, member.probe?.address,
                                 member.probe?.port, member.load, position, pool.name, pool.type, member.address], update: previous != nil)
@@ -339,7 +339,7 @@ extension Store {
             let oldPosition = old.topologyPositions[entry.network] ?? -1
             guard before != entry || oldPosition != position else { continue }
             try guarded(object, known, sites: [entry.site].compactMap { $0 }) {
-                try upsert(db, "topology", ["region", "site", "lat", "lon", "position"], keys: ["network"],
+                try writeConfigRow(db, "topology", ["region", "site", "lat", "lon", "position"], keys: ["network"],
                            [entry.region, entry.site, entry.location?.lat, entry.location?.lon, position, entry.network], update: before != nil)
             }
             record(object, before: before.map { AuditJSON.topology($0, position: oldPosition) },
@@ -349,7 +349,7 @@ extension Store {
         // The geoip section: one object, written whole. Without prune, a file without it leaves it alone.
         if let g = new.geoip, g != old.config.geoip {
             let map = String(decoding: try JSONEncoder().encode(g.map), as: UTF8.self)
-            try upsert(db, "geoip", ["database", "map"], keys: ["name"], [g.database, map, "geoip"], update: old.config.geoip != nil)
+            try writeConfigRow(db, "geoip", ["database", "map"], keys: ["name"], [g.database, map, "geoip"], update: old.config.geoip != nil)
             record(ObjectName.geoip, before: old.config.geoip.map(AuditJSON.encode), after: AuditJSON.encode(g))
         } else if new.geoip == nil, prune, let before = old.config.geoip {
             try db.execute("DELETE FROM geoip")
@@ -405,7 +405,7 @@ extension Store {
 
     /// Writes one row of a config table: an UPDATE of `columns` (version + 1) of the row whose `keys` match, or
     /// an INSERT of `columns` and `keys`; `values` in that order, the keys' last.
-    static func upsert(_ db: any SQLTransaction, _ table: String, _ columns: [String], keys: [String], _ values: [any SQLBindable],
+    static func writeConfigRow(_ db: any SQLTransaction, _ table: String, _ columns: [String], keys: [String], _ values: [any SQLBindable],
                        update: Bool) throws {
         if update {
             let set = columns.map { "\($0) = ?" }.joined(separator: ", "), match = keys.map { "\($0) = ?" }.joined(separator: " AND ")
