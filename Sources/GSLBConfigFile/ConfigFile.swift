@@ -54,20 +54,14 @@ public enum ConfigFile {
 
     /// Reads and decodes a file; an unreadable file is one issue with an empty path.
     public static func load(path: String) -> Result<GSLBConfig, [ConfigIssue]> {
-        switch read(path: path) {
-        case .failure(let issue): return .failure([issue])
-        case .success(let text): return decode(yaml: text)
-        }
+        read(path: path).mapError { [$0] }.flatMap { decode(yaml: $0) }
     }
 
     /// Reads, decodes and validates a file against the served zones.
     public static func load(path: String, zones: [DomainName], staticData: (DomainName) -> Set<RecordType>?,
                             occluded: (DomainName) -> Bool = { _ in false },
                             limits: ConfigLimits = .defaults) -> Result<GSLBConfig, [ConfigIssue]> {
-        switch read(path: path) {
-        case .failure(let issue): return .failure([issue])
-        case .success(let text): return decode(yaml: text, zones: zones, staticData: staticData, occluded: occluded, limits: limits)
-        }
+        read(path: path).mapError { [$0] }.flatMap { decode(yaml: $0, zones: zones, staticData: staticData, occluded: occluded, limits: limits) }
     }
 
     static func read(path: String) -> Result<String, ConfigIssue> {

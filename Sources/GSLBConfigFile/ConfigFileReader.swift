@@ -16,18 +16,16 @@ enum ConfigFileReader {
     }
 
     static func read(yaml: String) -> Output {
+        func unreadable(_ message: String) -> Output {
+            Output(config: GSLBConfig(), issues: [ConfigIssue(path: "", message: message)], suppressed: [], unreadable: true)
+        }
         let root: Node?
         do {
             root = try Yams.compose(yaml: yaml)
         } catch {
-            return Output(config: GSLBConfig(), issues: [ConfigIssue(path: "", message: describe(yamlError: error))],
-                          suppressed: [], unreadable: true)
+            return unreadable(describe(yamlError: error))
         }
-        guard let root, !node(root).isNull else {
-            return Output(config: GSLBConfig(),
-                          issues: [ConfigIssue(path: "", message: "the file is empty (write {} for an empty configuration)")],
-                          suppressed: [], unreadable: true)
-        }
+        guard let root, !node(root).isNull else { return unreadable("the file is empty (write {} for an empty configuration)") }
         return read(node(root))
     }
 

@@ -22,16 +22,14 @@ struct ConfigNodeDecoder: Decoder {
     }
 
     /// Decodes `T` from `node`; nil when the value is unusable (its problems are in `log`).
-    static func decode<T: Decodable>(_ type: T.Type, from node: ConfigNode, at codingPath: [any CodingKey] = [],
-                                     log: ConfigIssueLog) -> T? {
-        let d = ConfigNodeDecoder(node: node, codingPath: codingPath, log: log)
-        return d.value(type)
+    static func decode<T: Decodable>(_ type: T.Type, from node: ConfigNode, log: ConfigIssueLog) -> T? {
+        ConfigNodeDecoder(node: node, log: log).value(type)
     }
 
     /// `T` read from this decoder's node: the node itself for `ConfigNode`, nil when unusable.
     func value<T: Decodable>(_ type: T.Type) -> T? {
         if let node, let n = node as? T { return n }
-        if Self.isScalar(type) || type is any Numeric.Type { return scalar(type) }
+        if type == String.self || type == Bool.self || type is any Numeric.Type { return scalar(type) }
         do {
             let v = try T(from: self)
             return misshapen.isSet ? nil : v
@@ -139,10 +137,6 @@ struct ConfigNodeDecoder: Decoder {
             log.fail(path, "cannot read a \(type)")
             return nil
         }
-    }
-
-    static func isScalar<T>(_ type: T.Type) -> Bool {
-        type == String.self || type == Int.self || type == Double.self || type == Bool.self
     }
 
     static func placeholder<T>(_ type: T.Type) -> T? {

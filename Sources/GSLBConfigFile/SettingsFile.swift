@@ -42,7 +42,7 @@ public enum SettingsFile {
                 continue
             }
             switch e.value {
-            case .scalar(let text, let style) where !(style == .plain && ["", "~", "null", "Null", "NULL"].contains(text)):
+            case .scalar(let text, _) where !e.value.isNull:
                 settings.append(Setting(key: key, values: [text], isList: false))
             case .list(let items):
                 var values: [String] = []

@@ -123,12 +123,11 @@ public func configPath(_ path: [any CodingKey]) -> String {
 
 extension Decoder {
     /// A problem at `path`: the config decoder records it and goes on; any other decoder stops here.
-    public func problem(at path: String, _ message: String, suppress: Bool = false) throws {
+    public func problem(at path: String, _ message: String) throws {
         guard let log = userInfo[.configIssues] as? ConfigIssueLog else {
             throw DecodingError.dataCorrupted(.init(codingPath: codingPath, debugDescription: "\(path): \(message)"))
         }
         log.fail(path, message)
-        if suppress { log.suppressed.append(path) }
     }
 
     /// Marks a place whose value is a placeholder (its other problems are knock-ons).

@@ -215,10 +215,6 @@ public enum ConfigValidator {
     /// Monitor types whose probes need a port.
     public static let monitorTypesNeedingPort: Set<MonitorType> = [.tcp, .http, .https, .dns]
 
-    /// Response codes `expect_rcode` accepts.
-    public static let rcodeNames = ["NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED",
-                                    "YXDOMAIN", "YXRRSET", "NXRRSET", "NOTAUTH", "NOTZONE"]
-
     // MARK: - Shared parsing helpers
 
     /// True for a site, region or monitor name: non-empty, ASCII letters, digits, `_` and `-`.
@@ -260,41 +256,24 @@ public enum ConfigValidator {
         IPAddressText.parseIPv4(s) ?? (s.contains(":") ? IPAddressText.parseIPv6(s) : nil)
     }
 
-    /// A parsed `ADDRESS/PREFIX` network.
-    public struct Network: Hashable, Sendable, CustomStringConvertible {
-        public var address: [UInt8]
-        public var prefix: Int
-        public var description: String {
-            (address.count == 4 ? address.map(String.init).joined(separator: ".") : IPAddressText.ipv6(address))
-                + "/\(prefix)"
-        }
-    }
-
     /// Parses a CIDR network whose host bits are zero, or explains why it is not one.
-    public static func parseNetwork(_ text: String) -> Result<Network, ConfigIssue> {
-        func fail(_ m: String) -> Result<Network, ConfigIssue> { .failure(ConfigIssue(path: "", message: m)) }
+    public static func parseNetwork(_ text: String) -> Result<CIDR, ConfigIssue> {
+        func fail(_ m: String) -> Result<CIDR, ConfigIssue> { .failure(ConfigIssue(path: "", message: m)) }
         let parts = text.split(separator: "/", omittingEmptySubsequences: false)
         guard parts.count == 2 else {
             return fail("\(quoted(text)) is not a network (expected ADDRESS/PREFIX, e.g. 203.0.113.0/24)")
         }
-        guard let bytes = parseAddress(String(parts[0])) else {
+        guard let address = ClientAddress(text: String(parts[0])) else {
             return fail("\(quoted(text)) is not a network: \(quoted(String(parts[0]))) is not an IP address")
         }
-        let maxPrefix = bytes.count * 8
         guard !parts[1].isEmpty, parts[1].utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), parts[1].count <= 3,
-              let prefix = Int(parts[1]), prefix <= maxPrefix else {
-            return fail("\(quoted(text)) is not a network: the prefix length must be 0…\(maxPrefix)")
+              let prefix = Int(parts[1]), prefix <= address.maxPrefix else {
+            return fail("\(quoted(text)) is not a network: the prefix length must be 0…\(address.maxPrefix)")
         }
-        var masked = bytes
-        for i in 0..<masked.count {
-            let keep = max(0, min(8, prefix - i * 8))
-            masked[i] &= keep == 0 ? 0 : UInt8(truncatingIfNeeded: 0xff << (8 - keep))
-        }
-        let net = Network(address: masked, prefix: prefix)
-        guard masked == bytes else { return fail("\(quoted(text)) has host bits set (the network is \(net))") }
+        let net = CIDR(address: address, prefix: prefix)
+        guard net.address == address else { return fail("\(quoted(text)) has host bits set (the network is \(net))") }
         return .success(net)
     }
-
 
     static func number(_ d: Double) -> String {
         if d.isFinite, d == d.rounded(), abs(d) < 1e15 { return String(Int(d)) }
@@ -535,10 +514,7 @@ extension ConfigValidator {
                 return (index, types)
             }
             func ownName(_ i: Int) -> DomainName? {
-                if let n = names[i] { return n }
-                if scope == nil { return nil }
-                if case .success(let n) = parseServiceName(config.pools[i].name) { return n }
-                return nil
+                names[i] ?? (scope == nil ? nil : try? parseServiceName(config.pools[i].name).get())
             }
             // target[i] = index of the pool that pool i falls back to, when it resolves.
             var target: [Int: Int] = [:]
@@ -613,21 +589,17 @@ extension ConfigValidator {
                 }
                 range(p + ".rise", m.rise, riseFallRange)
                 range(p + ".fall", m.fall, riseFallRange)
-                checkOptions(p, m)
+                // The options of the monitor's type, through the one parse the probers use (`MonitorCheck`).
+                for issue in MonitorCheck.parse(m).issues { add(p + "." + issue.path, issue.message) }
             }
-        }
-
-        /// The options of the monitor's type, through the one parse the probers use (`MonitorCheck`).
-        mutating func checkOptions(_ p: String, _ m: Monitor) {
-            for issue in MonitorCheck.parse(m).issues { add(p + "." + issue.path, issue.message) }
         }
 
         // MARK: topology
 
         mutating func checkTopology() {
-            var seen: [Network: Int] = [:]
+            var seen: [CIDR: Int] = [:]
             // With a scope, an entry's duplicate may be outside it: every network's first entry (built on first use).
-            var firsts: [Network: Int]?
+            var firsts: [CIDR: Int]?
             for t in topologyIndices {
                 let e = config.topology[t]
                 let p = "topology[\(t)]"

@@ -10,8 +10,6 @@ public enum DNSSECAlgorithm: String, CaseIterable, Hashable, Sendable, Codable {
 
     /// The algorithm number (IANA "DNS Security Algorithm Numbers").
     public var number: UInt8 { self == .ecdsap256sha256 ? 13 : 15 }
-    /// Octets of a signature: both are 64 (P-256: r ‖ s, RFC 6605 §4; Ed25519: RFC 8080 §4).
-    public var signatureSize: Int { 64 }
 }
 
 /// A key's place in a rollover (docs/dnssec.md "Key rollover"). Every state is in the DNSKEY RRset; what a

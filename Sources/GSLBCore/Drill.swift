@@ -8,6 +8,15 @@ public struct DrillTarget: Hashable, Sendable, Codable, CustomStringConvertible 
     public var description: String { "\(scope.rawValue) \(name)" }
     /// The object name used for "one drill per object" and the audit log.
     public var object: String { "\(scope.rawValue):\(name)" }
+
+    /// Whether the drill fails `member` of `pool`: a site's members, every member of the pool, or the one member.
+    public func covers(_ member: Member, of pool: Pool) -> Bool {
+        switch scope {
+        case .site: return member.site == name
+        case .pool: return pool.name.lowercased() == name.lowercased()
+        case .member: return "\(pool.name)/\(member.address)".lowercased() == name.lowercased()
+        }
+    }
 }
 
 /// A what-if computed on a copy of the serving snapshot: answers now and with the target failed.
@@ -123,12 +132,8 @@ public enum DrillPlanner {
     /// The pools the target serves.
     public static func affectedPools(_ target: DrillTarget, in snap: ServingSnapshot) -> [PoolRuntime] {
         snap.pools.filter { p in
-            switch target.scope {
-            case .site: return p.pool.members.contains { $0.site == target.name }
-            case .pool: return p.pool.name.lowercased() == target.name.lowercased()
-            case .member:
-                return p.pool.members.contains { "\(p.pool.name)/\($0.address)".lowercased() == target.name.lowercased() }
-            }
+            // A pool by its name (even without members); a site or a member by the members it fails.
+            target.scope == .pool ? p.pool.name.lowercased() == target.name.lowercased() : p.pool.members.contains { target.covers($0, of: p.pool) }
         }
     }
 
@@ -235,20 +240,12 @@ public enum DrillPlanner {
         }) {
             return "is already overridden (\(o.state.rawValue), override \(o.id.map(String.init) ?? "-") by \(o.principal): \(o.reason))"
         }
-        let members = affectedPools(target, in: snap).flatMap { p in p.members.filter { m in isTarget(m, of: p, target) } }
+        let members = affectedPools(target, in: snap).flatMap { p in p.members.filter { target.covers($0.member, of: p.pool) } }
         guard !members.isEmpty else { return nil }
         let serving = members.contains { m in m.member.state == .enabled && (m.forced == nil || m.forced == .up) }
         if serving { return nil }
         let why = Set(members.map { m in m.forced.map { "forced \($0.rawValue)" } ?? m.member.state.rawValue }).sorted()
         return "is already drained: every member of it is \(why.joined(separator: " or "))"
-    }
-
-    static func isTarget(_ m: MemberView, of p: PoolRuntime, _ target: DrillTarget) -> Bool {
-        switch target.scope {
-        case .site: return m.member.site == target.name
-        case .pool: return true
-        case .member: return "\(p.pool.name)/\(m.member.address)".lowercased() == target.name.lowercased()
-        }
     }
 
     /// Capacity with live loads: each member's load as its probe reports it (else as configured), summed per site (each
@@ -265,13 +262,7 @@ public enum DrillPlanner {
                     let have = bySite[m.site]?[m.address]
                     if have == nil || (have!.probe == false && live != nil) { bySite[m.site, default: [:]][m.address] = (l, live != nil) }
                 }
-                let hit: Bool
-                switch target.scope {
-                case .site: hit = m.site == target.name
-                case .pool: hit = p.name.lowercased() == target.name.lowercased()
-                case .member: hit = "\(p.name)/\(m.address)".lowercased() == target.name.lowercased()
-                }
-                if hit {
+                if target.covers(m, of: p) {
                     failed.append(.init(pool: p.name, address: m.address, site: m.site, load: live ?? m.load,
                                         source: live != nil ? "probe" : m.load != nil ? "member" : nil))
                 }

@@ -1,26 +1,26 @@
 import Foundation
 import Crypto
 
+/// SHA-256 (lowercase hex) of `text`'s UTF-8: a drill report's content hash, the stored form of a token secret.
+public func sha256Hex(_ text: String) -> String {
+    SHA256.hash(data: Array(text.utf8)).map { b in String(b, radix: 16).count == 1 ? "0" + String(b, radix: 16) : String(b, radix: 16) }.joined()
+}
+
 /// The report as evidence: sealed with the Cairn version and a content hash when the drill ends, and as a
 /// self-contained HTML page an auditor can archive.
 extension DrillReport {
     /// The text the content hash covers: the Markdown report above its hash line (`head -n -1 report.md`).
     var hashedMarkdown: String { markdownBody + "\n" }
 
-    /// SHA-256 (lowercase hex) of `text`.
-    public static func sha256(_ text: String) -> String {
-        SHA256.hash(data: Array(text.utf8)).map { b in String(b, radix: 16).count == 1 ? "0" + String(b, radix: 16) : String(b, radix: 16) }.joined()
-    }
-
     /// Records the version and the content hash: call last, when nothing else changes in the report.
     public mutating func seal(version: String) {
         cairnVersion = version
         contentHash = nil
-        contentHash = Self.sha256(hashedMarkdown)
+        contentHash = sha256Hex(hashedMarkdown)
     }
 
     /// Whether the stored hash still matches the report (nil when it was never sealed).
-    public var hashMatches: Bool? { contentHash.map { $0 == Self.sha256(hashedMarkdown) } }
+    public var hashMatches: Bool? { contentHash.map { $0 == sha256Hex(hashedMarkdown) } }
 
     /// One HTML page, styles inline and nothing fetched: the Markdown report's content, for an archive.
     public var html: String {
@@ -70,17 +70,8 @@ extension DrillReport {
     }
 
     static func escape(_ s: String) -> String {
-        var out = ""
-        for c in s {
-            switch c {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            default: out.append(c)
-            }
-        }
-        return out
+        s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
     }
 
     /// Escapes, then turns `**bold**` and `` `code` `` into tags.

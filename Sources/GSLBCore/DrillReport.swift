@@ -241,9 +241,6 @@ public struct DrillReport: Sendable, Codable {
         return RFC3339.format(t)
     }
 
-    /// "site fra", "member www.example.com./192.0.2.1", "pool www.example.com.": what fails, in words.
-    public static func planTitle(_ t: DrillTarget) -> String { "Plan: what happens if \(t.scope.rawValue) \(t.name) fails" }
-
     /// Who started the drill, why, and through which node.
     var startedBy: String {
         var s = principal
@@ -398,7 +395,7 @@ public struct DrillReport: Sendable, Codable {
             if !v.reasons.isEmpty || v.pools == nil { md += "\n" }
         }
         if let p = plan {
-            md += "## \(Self.planTitle(p.target))\n\nSafe: \(p.safe ? "yes" : "**no**"). Longest TTL clients may hold: \(p.maxTTL) s.\n\n"
+            md += "## Plan: what happens if \(p.target.scope.rawValue) \(p.target.name) fails\n\nSafe: \(p.safe ? "yes" : "**no**"). Longest TTL clients may hold: \(p.maxTTL) s.\n\n"
             if let nodes = p.nodes {
                 md += "Nodes: " + nodes.map { n in n.listener.map { "\(n.name) (measured at \($0))" } ?? "\(n.name) (**\(n.state)**: not measured)" }
                     .joined(separator: ", ") + ".\n\n"

@@ -37,9 +37,8 @@ public struct DrillRequest: Decodable {
             try decoder.problem(at: c.path(.site), "name exactly one of site, member (POOL/ADDRESS) or pool")
         }
         mode = try c.decodeIfPresent(String.self, forKey: .mode) ?? mode
-        let duration: (String) -> Double? = { TimeSpan.seconds($0).flatMap { $0 > 0 ? $0 : nil } }
         let required = "required: a duration such as 30s or 10m"
-        if let h = try c.text(.hold, decoder, duration, { _ in required }) { hold = h } else if c.isAbsent(.hold) {
+        if let h = try c.text(.hold, decoder, TimeSpan.positiveSeconds, { _ in required }) { hold = h } else if c.isAbsent(.hold) {
             try decoder.problem(at: c.path(.hold), required)
         }
         force = try c.decodeIfPresent(Bool.self, forKey: .force) ?? false

@@ -170,13 +170,16 @@ extension PoolRuntime {
         let chosen = Set(d.records.map { $0.rdata })
         var match: String?
         var origin: GeoPoint?
-        if let n = net, let m = topology.match(n) {
-            let e = topology.entries[m.index]
-            let target = e.site.map { "site \($0)" } ?? e.region.map { "region \($0)" } ?? e.location.map { "location \($0.lat),\($0.lon)" } ?? "-"
-            match = "\(e.network) → \(target) (prefix /\(m.prefix))"
+        /// What a topology or GeoIP map entry maps to, in words, and the point distances are measured from.
+        func place(_ e: TopologyEntry) -> String {
             origin = e.location
             if let s = e.site { origin = sites[s]?.location }
             if let r = e.region { origin = PoolRuntime.regionCentroids(sites)[r] }
+            return e.site.map { "site \($0)" } ?? e.region.map { "region \($0)" } ?? e.location.map { "location \($0.lat),\($0.lon)" } ?? "-"
+        }
+        if let n = net, let m = topology.match(n) {
+            let e = topology.entries[m.index]
+            match = "\(e.network) → \(place(e)) (prefix /\(m.prefix))"
         }
         var geoLine: Explanation.GeoIPLine?
         if let n = net, let g = topology.geo {
@@ -188,12 +191,7 @@ extension PoolRuntime {
             if used {
                 let scope = " (prefix /\(r.prefix))"
                 if let i = g.match(r) {
-                    let e = g.map[i]
-                    let target = e.site.map { "site \($0)" } ?? e.region.map { "region \($0)" } ?? e.location.map { "location \($0.lat),\($0.lon)" } ?? "-"
-                    match = "geoip \(e.place) → \(target)\(scope)"
-                    origin = e.location
-                    if let s = e.site { origin = sites[s]?.location }
-                    if let r = e.region { origin = PoolRuntime.regionCentroids(sites)[r] }
+                    match = "geoip \(g.map[i].place) → \(place(g.map[i].asTopologyEntry))\(scope)"
                 } else if r.found, let l = r.location {
                     match = "geoip location \(l.lat),\(l.lon) (no map entry; nearest first)\(scope)"
                     origin = l

@@ -3,7 +3,7 @@
 /// fields) and what its places map to. Hand-written topology entries win when they match; then the most
 /// specific map entry of the client's record (subdivision, country, continent); then, for `closest`, the
 /// record's coordinates.
-public struct GeoIPConfig: Hashable, Sendable {
+public struct GeoIPConfig: Hashable, Sendable, Codable {
     /// The database file: a name inside `cairn serve --geoip-dir`, or an absolute path inside it.
     public var database: String
     public var map: [GeoIPMapEntry]
@@ -20,7 +20,7 @@ public struct GeoIPConfig: Hashable, Sendable {
 
 /// One place of the database (exactly one of `continent`, `country`, `subdivision`) mapped to a region, a site
 /// or a location (exactly one), as a topology entry maps a network.
-public struct GeoIPMapEntry: Hashable, Sendable {
+public struct GeoIPMapEntry: Hashable, Sendable, Codable {
     /// `EU`: MaxMind's continent code.
     public var continent: String?
     /// `DE`: ISO 3166-1 alpha-2.
@@ -35,6 +35,11 @@ public struct GeoIPMapEntry: Hashable, Sendable {
                 region: String? = nil, site: String? = nil, location: GeoPoint? = nil) {
         self.continent = continent; self.country = country; self.subdivision = subdivision
         self.region = region; self.site = site; self.location = location
+    }
+
+    enum CodingKeys: String, ConfigCodingKeys {
+        case continent, country, subdivision, region, site, location
+        static let what = "a GeoIP map entry"
     }
 
     /// `country DE`, `continent EU`, `subdivision US-CA`.

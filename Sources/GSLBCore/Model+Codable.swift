@@ -4,6 +4,10 @@
 // `encode(to:)` writes the keys in their documented order, absent values with `encodeIfPresent`
 // (the API's encoder writes those as `null`, JSONEncoder leaves them out). The audit log encodes the
 // same objects in their stored shape (`CodingUserInfoKey.auditShape`): times and durations as numbers.
+// `ProbeTarget` and `GeoIPMapEntry`, all of whose keys are optional, have the compiler's codec (declared with
+// their types: every key `decodeIfPresent`, `encodeIfPresent` in the documented order); `GeoPoint`, `Site`,
+// `TopologyEntry` and `GeoIPConfig` the compiler's `encode(to:)` (their keys in declaration order, absent ones
+// with `encodeIfPresent`) beside their own `init(from:)` here.
 
 extension CodingUserInfoKey {
     /// Set by the audit log's encoder (GSLBStore): the shape audit rows have had since the log began,
@@ -16,7 +20,7 @@ extension Encoder {
     var auditShape: Bool { userInfo[.auditShape] as? Bool == true }
 }
 
-extension GeoPoint: Codable {
+extension GeoPoint {
     enum CodingKeys: String, ConfigCodingKeys {
         case lat, lon
         static let what = "a location {lat, lon}"
@@ -28,15 +32,9 @@ extension GeoPoint: Codable {
         guard let lat, let lon else { throw ConfigValueUnusable() }
         self.init(lat: lat, lon: lon)
     }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(lat, forKey: .lat)
-        try c.encode(lon, forKey: .lon)
-    }
 }
 
-extension Site: Codable {
+extension Site {
     enum CodingKeys: String, ConfigCodingKeys {
         case name, region, location, capacity, load
         static let what = "a site"
@@ -49,33 +47,6 @@ extension Site: Codable {
                   location: try c.decodeIfPresent(GeoPoint.self, forKey: .location),
                   capacity: try c.decodeIfPresent(Double.self, forKey: .capacity),
                   load: try c.decodeIfPresent(Double.self, forKey: .load))
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(name, forKey: .name)
-        try c.encodeIfPresent(region, forKey: .region)
-        try c.encodeIfPresent(location, forKey: .location)
-        try c.encodeIfPresent(capacity, forKey: .capacity)
-        try c.encodeIfPresent(load, forKey: .load)
-    }
-}
-
-extension ProbeTarget: Codable {
-    enum CodingKeys: String, ConfigCodingKeys {
-        case address, port
-        static let what = "a probe target"
-    }
-
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        self.init(address: try c.decodeIfPresent(String.self, forKey: .address), port: try c.decodeIfPresent(Int.self, forKey: .port))
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(address, forKey: .address)
-        try c.encodeIfPresent(port, forKey: .port)
     }
 }
 
@@ -173,7 +144,7 @@ extension Pool: Codable {
     }
 }
 
-extension TopologyEntry: Codable {
+extension TopologyEntry {
     enum CodingKeys: String, ConfigCodingKeys {
         case network, region, site, location
         static let what = "a topology entry"
@@ -185,14 +156,6 @@ extension TopologyEntry: Codable {
                   region: try c.decodeIfPresent(String.self, forKey: .region),
                   site: try c.decodeIfPresent(String.self, forKey: .site),
                   location: try c.decodeIfPresent(GeoPoint.self, forKey: .location))
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(network, forKey: .network)
-        try c.encodeIfPresent(region, forKey: .region)
-        try c.encodeIfPresent(site, forKey: .site)
-        try c.encodeIfPresent(location, forKey: .location)
     }
 }
 
@@ -216,12 +179,10 @@ extension Monitor: Codable {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         self.init(name: try c.required(String.self, .name, decoder) ?? "", type: .tcp)
-        if let text = try c.required(String.self, .type, decoder) {
-            if let t = MonitorType(rawValue: text) { type = t } else {
-                try decoder.problem(at: c.path(.type), "unknown monitor type \"\(text)\" (expected tcp, http, https, dns or command)")
-                decoder.suppress(configPath(c.codingPath))
-            }
-        } else {
+        if let t = try c.text(.type, decoder, MonitorType.init(rawValue:), {
+            "unknown monitor type \"\($0)\" (expected tcp, http, https, dns or command)"
+        }) { type = t } else {
+            if c.isAbsent(.type) { try decoder.problem(at: c.path(.type), "required") }
             decoder.suppress(configPath(c.codingPath))
         }
         port = try c.decodeIfPresent(Int.self, forKey: .port)
@@ -229,11 +190,9 @@ extension Monitor: Codable {
         if let v = try c.milliseconds(.timeout, decoder) { timeoutMs = v }
         if let v = try c.decodeIfPresent(Int.self, forKey: .rise) { rise = v }
         if let v = try c.decodeIfPresent(Int.self, forKey: .fall) { fall = v }
-        if let text = try c.decodeIfPresent(String.self, forKey: .quorum) {
-            if let q = HealthQuorum(rawValue: text) { quorum = q } else {
-                try decoder.problem(at: c.path(.quorum), "unknown quorum \"\(text)\" (expected local, majority, any or all)")
-            }
-        }
+        if let q = try c.text(.quorum, decoder, HealthQuorum.init(rawValue:), {
+            "unknown quorum \"\($0)\" (expected local, majority, any or all)"
+        }) { quorum = q }
         for key in c.allKeys where ConfigValidator.monitorOptionKeys.contains(key.stringValue) {
             let p = c.path(key)
             let node = try c.decode(ConfigNode.self, forKey: key)
@@ -409,7 +368,7 @@ extension GSLBConfig: Decodable {
     }
 }
 
-extension GeoIPConfig: Codable {
+extension GeoIPConfig {
     enum CodingKeys: String, ConfigCodingKeys {
         case database, map
         static let what = "the GeoIP settings"
@@ -419,39 +378,6 @@ extension GeoIPConfig: Codable {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         self.init(database: try c.required(String.self, .database, decoder) ?? "",
                   map: try c.decodeIfPresent([GeoIPMapEntry].self, forKey: .map) ?? [])
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(database, forKey: .database)
-        try c.encode(map, forKey: .map)
-    }
-}
-
-extension GeoIPMapEntry: Codable {
-    enum CodingKeys: String, ConfigCodingKeys {
-        case continent, country, subdivision, region, site, location
-        static let what = "a GeoIP map entry"
-    }
-
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        self.init(continent: try c.decodeIfPresent(String.self, forKey: .continent),
-                  country: try c.decodeIfPresent(String.self, forKey: .country),
-                  subdivision: try c.decodeIfPresent(String.self, forKey: .subdivision),
-                  region: try c.decodeIfPresent(String.self, forKey: .region),
-                  site: try c.decodeIfPresent(String.self, forKey: .site),
-                  location: try c.decodeIfPresent(GeoPoint.self, forKey: .location))
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(continent, forKey: .continent)
-        try c.encodeIfPresent(country, forKey: .country)
-        try c.encodeIfPresent(subdivision, forKey: .subdivision)
-        try c.encodeIfPresent(region, forKey: .region)
-        try c.encodeIfPresent(site, forKey: .site)
-        try c.encodeIfPresent(location, forKey: .location)
     }
 }
 

@@ -3,14 +3,14 @@ import DNSWire
 // The GSLB domain as stored in SQLite and written in `cairn apply` files.
 // Plain values: validation is `ConfigValidator`, decisions are `PoolPolicy`.
 
-public struct GeoPoint: Hashable, Sendable {
+public struct GeoPoint: Hashable, Sendable, Codable {
     public var lat: Double
     public var lon: Double
     public init(lat: Double, lon: Double) { self.lat = lat; self.lon = lon }
 }
 
 /// A location (data centre, region, cloud zone).
-public struct Site: Hashable, Sendable {
+public struct Site: Hashable, Sendable, Codable {
     public var name: String
     public var region: String?
     public var location: GeoPoint?
@@ -69,10 +69,15 @@ public enum AdminState: String, Hashable, Sendable, Codable, CaseIterable {
 }
 
 /// Where a member is probed when that is not its answered address (NAT, admin interface).
-public struct ProbeTarget: Hashable, Sendable {
+public struct ProbeTarget: Hashable, Sendable, Codable {
     public var address: String?
     public var port: Int?
     public init(address: String? = nil, port: Int? = nil) { self.address = address; self.port = port }
+
+    enum CodingKeys: String, ConfigCodingKeys {
+        case address, port
+        static let what = "a probe target"
+    }
 }
 
 /// A VIP at a site, in a pool.
@@ -148,7 +153,7 @@ extension Member {
 }
 
 /// A client network mapped to a region, a site, or a location (longest prefix wins).
-public struct TopologyEntry: Hashable, Sendable {
+public struct TopologyEntry: Hashable, Sendable, Codable {
     /// CIDR, e.g. `203.0.113.0/24` or `2001:db8::/32`.
     public var network: String
     public var region: String?

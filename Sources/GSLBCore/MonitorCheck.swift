@@ -246,16 +246,12 @@ extension MonitorCheck.HTTPCheck {
     /// The request a probe of `address`:`port` writes: built once per target. With `node` (`--node-name`, printable
     /// without spaces), an `X-Cairn-Node` header says which node probes, for the backend's logs.
     public func request(address: String, port: Int, node: String? = nil) -> [UInt8] {
-        let host = self.host ?? Self.defaultHost(address: address, port: port, https: tls)
+        // Else the address, bracketed when IPv6, with the port unless it is the scheme's default.
+        let bracketed = address.utf8.contains(UInt8(ascii: ":")) ? "[\(address)]" : address
+        let host = self.host ?? (port == (tls ? 443 : 80) ? bracketed : "\(bracketed):\(port)")
         var p = path
         if !p.hasPrefix("/") && !p.hasPrefix("*") { p = "/" + p }
         let from = node.map { "X-Cairn-Node: \($0)\r\n" } ?? ""
         return Array("\(method.uppercased()) \(p) HTTP/1.1\r\nHost: \(host)\r\nUser-Agent: cairn-health\r\n\(from)Accept: */*\r\nConnection: close\r\n\r\n".utf8)
-    }
-
-    /// The address, bracketed when IPv6, with the port unless it is the scheme's default.
-    public static func defaultHost(address: String, port: Int, https: Bool) -> String {
-        let a = address.utf8.contains(UInt8(ascii: ":")) ? "[\(address)]" : address
-        return port == (https ? 443 : 80) ? a : "\(a):\(port)"
     }
 }

@@ -35,9 +35,7 @@ public struct OverrideRequest: Decodable {
         } else if r != nil || c.isAbsent(.reason) { try decoder.problem(at: c.path(.reason), "required: say why") }
         permanent = try c.decodeIfPresent(Bool.self, forKey: .permanent) ?? false
         expiresAt = try c.time(.expires_at, decoder)
-        expiresIn = try c.text(.expires_in, decoder, { TimeSpan.seconds($0).flatMap { $0 > 0 ? $0 : nil } }) { _ in
-            "expected a duration such as 30m or 2h"
-        }
+        expiresIn = try c.text(.expires_in, decoder, TimeSpan.positiveSeconds) { _ in "expected a duration such as 30m or 2h" }
         if !c.isAbsent(.expires_at) && !c.isAbsent(.expires_in) {
             try decoder.problem(at: c.path(.expires_in), "give expires_at or expires_in, not both")
         } else if permanent && (expiresAt != nil || expiresIn != nil) {

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A length of time as operators write it everywhere in Cairn: file keys (`interval`, `timeout`, `rto`), API
 /// fields (`expires_in`, `hold`, `since`) and command-line flags (`--expires`, `--for`, `--hold`, `--timeout`).
 /// A non-negative decimal number (digits, an optional fraction, an optional exponent) and a unit: `ms`, `s`,
@@ -27,7 +29,7 @@ public struct TimeSpan: Hashable, Sendable, CustomStringConvertible {
 
     /// Parses `text` (surrounding white space ignored, units in any case); nil when it is not a duration.
     public init?(_ text: String) {
-        let t = text.trimmingASCIISpaces().lowercased()
+        let t = text.trimmingCharacters(in: CharacterSet(charactersIn: " \t")).lowercased()
         // Longest unit first: "ms" before "m" and "s".
         guard let unit = Unit.allCases.sorted(by: { $0.rawValue.count > $1.rawValue.count })
                 .first(where: { t.hasSuffix($0.rawValue) }) else { return nil }
@@ -65,6 +67,9 @@ public struct TimeSpan: Hashable, Sendable, CustomStringConvertible {
     /// Seconds of a duration's text, or nil: the shorthand of every caller that needs only the value.
     public static func seconds(_ text: String) -> Double? { TimeSpan(text)?.seconds }
 
+    /// Seconds of a duration's text when more than zero (a hold, an expiry), else nil.
+    public static func positiveSeconds(_ text: String) -> Double? { seconds(text).flatMap { $0 > 0 ? $0 : nil } }
+
     /// The text of a whole number of milliseconds: the largest of `h`, `m`, `s` that is exact, else `ms`
     /// (`1500ms`, `30s`, `2m`, `48h`). Days and weeks are read, not written, so what Cairn prints stays as it was.
     public static func text(milliseconds ms: Int) -> String {
@@ -83,14 +88,5 @@ public struct TimeSpan: Hashable, Sendable, CustomStringConvertible {
             if TimeSpan(candidate)?.seconds == seconds { return candidate }
         }
         return "\(seconds)s"
-    }
-}
-
-extension String {
-    func trimmingASCIISpaces() -> String {
-        var s = Substring(self)
-        while let c = s.first, c == " " || c == "\t" { s = s.dropFirst() }
-        while let c = s.last, c == " " || c == "\t" { s = s.dropLast() }
-        return String(s)
     }
 }

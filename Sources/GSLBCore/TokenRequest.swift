@@ -21,8 +21,6 @@ public struct TokenRequest: Decodable {
         } else if c.isAbsent(.scope) {
             try decoder.problem(at: c.path(.scope), "expected read, write or admin")
         }
-        expiresIn = try c.text(.expires_in, decoder, { TimeSpan.seconds($0).flatMap { $0 > 0 ? $0 : nil } }) { _ in
-            "expected a duration such as 30d"
-        }
+        expiresIn = try c.text(.expires_in, decoder, TimeSpan.positiveSeconds) { _ in "expected a duration such as 30d" }
     }
 }

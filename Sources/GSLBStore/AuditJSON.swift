@@ -15,14 +15,6 @@ enum AuditJSON {
         return String(decoding: data, as: UTF8.self)
     }
 
-    static func site(_ s: Site) -> String { encode(s) }
-    static func monitor(_ m: Monitor) -> String { encode(m) }
-    static func pool(_ p: Pool) -> String { encode(p) }
-    static func geoip(_ g: GeoIPConfig) -> String { encode(g) }
-    static func override(_ o: Override) -> String { encode(o) }
-    static func token(_ t: APIToken) -> String { encode(t) }
-    /// Name and algorithm only: never the secret.
-    static func tsigKey(_ k: TSIGKey) -> String { encode(k) }
     /// Tags, roles, algorithms and public keys only: never a private key.
     static func dnssecKeys(_ k: [DNSSECKey]) -> String { encode(["keys": k]) }
 

@@ -114,34 +114,31 @@ final class PostgreSQLDatabase: SQLDatabase {
     }
 
     func write<T>(announce: Bool, _ body: (any SQLTransaction) throws -> T) throws -> (result: T, changed: Bool) {
-        try withConnection { conn in
-            let tx = Transaction(connection: conn, logger: logger, location: location)
-            try tx.execute("BEGIN ISOLATION LEVEL READ COMMITTED")
-            do {
-                // Wait at most 5 s for another writer, as SQLite's busy timeout.
-                try tx.execute("SET LOCAL lock_timeout = '\(Self.lockTimeout)'")
-                // Bookkeeping (heartbeats, leases: upserts atomic by themselves) does not queue behind the config writers,
-                // nor make a health verdict's write wait behind it.
-                if announce { _ = try tx.fetch("SELECT pg_advisory_xact_lock(?)", [Self.writeLock]) }
-                let result = try body(tx)
-                let changed = tx.changes > 0
-                if changed && announce {
-                    try tx.execute("UPDATE cairn_changes SET generation = generation + 1 WHERE id = 1")
-                    try tx.execute("NOTIFY \(Self.notifyChannel)")
-                }
-                try tx.execute("COMMIT")
-                return (result, changed)
-            } catch {
-                _ = try? tx.execute("ROLLBACK")
-                throw error
+        try transaction("BEGIN ISOLATION LEVEL READ COMMITTED") { tx in
+            // Wait at most 5 s for another writer, as SQLite's busy timeout.
+            try tx.execute("SET LOCAL lock_timeout = '\(Self.lockTimeout)'")
+            // Bookkeeping (heartbeats, leases: upserts atomic by themselves) does not queue behind the config writers,
+            // nor make a health verdict's write wait behind it.
+            if announce { _ = try tx.fetch("SELECT pg_advisory_xact_lock(?)", [Self.writeLock]) }
+            let result = try body(tx)
+            let changed = tx.changes > 0
+            if changed && announce {
+                try tx.execute("UPDATE cairn_changes SET generation = generation + 1 WHERE id = 1")
+                try tx.execute("NOTIFY \(Self.notifyChannel)")
             }
+            return (result, changed)
         }
     }
 
     func read<T>(_ body: (any SQLTransaction) throws -> T) throws -> T {
+        try transaction("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", body)
+    }
+
+    /// `begin`, `body`, then `COMMIT`; `ROLLBACK` when `body` throws.
+    private func transaction<T>(_ begin: String, _ body: (Transaction) throws -> T) throws -> T {
         try withConnection { conn in
             let tx = Transaction(connection: conn, logger: logger, location: location)
-            try tx.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            try tx.execute(begin)
             do {
                 let result = try body(tx)
                 try tx.execute("COMMIT")

@@ -142,6 +142,15 @@ extension SQLTransaction {
     func fetchOne(_ sql: String, _ arguments: [any SQLBindable] = []) throws -> SQLRow? {
         try fetch(sql, arguments).first
     }
+    /// Inserts a row of `columns`, or, when a row with the same first `keys` columns exists, sets its other columns
+    /// (`ON CONFLICT ... DO UPDATE`); `values` in the order of `columns`.
+    func upsert(_ table: String, _ columns: [String], keys: Int, _ values: [any SQLBindable]) throws {
+        let set = columns.dropFirst(keys).map { "\($0) = excluded.\($0)" }.joined(separator: ", ")
+        try execute("""
+            INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES (\(SQLDialect.questionMarks(columns.count)))
+            ON CONFLICT (\(columns.prefix(keys).joined(separator: ", "))) DO UPDATE SET \(set)
+            """, values)
+    }
     /// The id of the row an `INSERT` inserted (both backends: `RETURNING id`).
     func insertReturningID(_ sql: String, _ arguments: [any SQLBindable]) throws -> Int64 {
         guard let row = try fetch(sql + " RETURNING id", arguments).first else {

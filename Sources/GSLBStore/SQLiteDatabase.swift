@@ -44,11 +44,7 @@ final class SQLiteDatabase: SQLDatabase {
         watcherConfig.readonly = true
         watcherConfig.busyMode = .timeout(5)
         watcherConfig.label = "cairn.store.watcher"
-        do {
-            watcher = try DatabaseQueue(path: path, configuration: watcherConfig)
-        } catch let error as DatabaseError {
-            throw Self.sqlError(error)
-        }
+        watcher = try Self.mapped { try DatabaseQueue(path: path, configuration: watcherConfig) }
     }
 
     private static func createFileIfMissing(_ path: String) throws {

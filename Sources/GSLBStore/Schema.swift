@@ -47,7 +47,8 @@ enum Schema {
         Set(try db.fetch("SELECT identifier FROM grdb_migrations").map { $0[0] as String })
     }
 
-    /// Every table created by the migrations (tests check them from empty).
+    /// Every table created by the migrations (tests check them from empty), referred-to tables first: the order
+    /// `cairn store copy` copies rows in.
     static let tables = [
         "sites", "monitors", "pools", "members", "topology", "overrides",
         "member_health", "health_history", "audit_log", "tokens", "drills", "collection_versions", "tsig_keys",

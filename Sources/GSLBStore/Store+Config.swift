@@ -264,200 +264,123 @@ extension Store {
         let known = References(sites: Set(old.config.sites.map(\.name)).union(new.sites.map(\.name)),
                                monitors: Set(old.config.monitors.map(\.name)).union(new.monitors.map(\.name)))
         var log: [AuditEntry] = []
-        func record(_ action: String, _ object: String, before: String?, after: String?) {
+        /// Audits a change of `object` and keeps its version: created without `before`, deleted without `after`.
+        func record(_ object: String, before: String?, after: String?) {
             var entry = template
-            entry.action = action; entry.object = object; entry.before = before; entry.after = after
+            entry.action = before == nil ? "create" : after == nil ? "delete" : "update"
+            entry.object = object; entry.before = before; entry.after = after
             log.append(entry)
+            if before == nil { ledger.created(object) } else if after == nil { ledger.deleted(object) } else { ledger.updated(object) }
         }
 
         // Sites and monitors first: pools, members and topology refer to them.
         let oldSites = Dictionary(old.config.sites.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         for site in new.sites {
-            let object = ObjectName.site(site.name)
-            let args: [any SQLBindable] = [site.region, site.location?.lat, site.location?.lon, site.capacity, site.load, site.name]
-            if let before = oldSites[site.name] {
-                guard before != site else { continue }
-                try guarded(object) {
-                    try db.execute("""
-                        UPDATE sites SET region = ?, lat = ?, lon = ?, capacity = ?, load = ?, version = version + 1
-                        WHERE name = ?
-                        """, args)
-                }
-                ledger.updated(object)
-                record("update", object, before: AuditJSON.site(before), after: AuditJSON.site(site))
-            } else {
-                try guarded(object) {
-                    try db.execute("INSERT INTO sites (region, lat, lon, capacity, load, name) VALUES (?, ?, ?, ?, ?, ?)", args)
-                }
-                ledger.created(object)
-                record("create", object, before: nil, after: AuditJSON.site(site))
+            let object = ObjectName.site(site.name), before = oldSites[site.name]
+            guard before != site else { continue }
+            try guarded(object) {
+                try writeConfigRow(db, "sites", ["region", "lat", "lon", "capacity", "load"], keys: ["name"],
+                           [site.region, site.location?.lat, site.location?.lon, site.capacity, site.load, site.name], update: before != nil)
             }
+            record(object, before: before.map(AuditJSON.encode), after: AuditJSON.encode(site))
         }
 
         let oldMonitors = Dictionary(old.config.monitors.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         for monitor in new.monitors {
-            let object = ObjectName.monitor(monitor.name)
-            let options = AuditJSON.encode(monitor.options)
-            let args: [any SQLBindable] = [monitor.type.rawValue, monitor.port, monitor.intervalMs, monitor.timeoutMs,
-                                            monitor.rise, monitor.fall, options, monitor.quorum?.rawValue, monitor.name]
-            if let before = oldMonitors[monitor.name] {
-                guard before != monitor else { continue }
-                try guarded(object) {
-                    try db.execute("""
-                        UPDATE monitors SET type = ?, port = ?, interval_ms = ?, timeout_ms = ?, rise = ?, fall = ?,
-                            options_json = ?, quorum = ?, version = version + 1
-                        WHERE name = ?
-                        """, args)
-                }
-                ledger.updated(object)
-                record("update", object, before: AuditJSON.monitor(before), after: AuditJSON.monitor(monitor))
-            } else {
-                try guarded(object) {
-                    try db.execute("""
-                        INSERT INTO monitors (type, port, interval_ms, timeout_ms, rise, fall, options_json, quorum, name)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                        """, args)
-                }
-                ledger.created(object)
-                record("create", object, before: nil, after: AuditJSON.monitor(monitor))
+            let object = ObjectName.monitor(monitor.name), before = oldMonitors[monitor.name]
+            guard before != monitor else { continue }
+            try guarded(object) {
+                try writeConfigRow(db, "monitors", ["type", "port", "interval_ms", "timeout_ms", "rise", "fall", "options_json", "quorum"],
+                           keys: ["name"], [monitor.type.rawValue, monitor.port, monitor.intervalMs, monitor.timeoutMs, monitor.rise,
+                                            monitor.fall, AuditJSON.encode(monitor.options), monitor.quorum?.rawValue, monitor.name],
+                           update: before != nil)
             }
+            record(object, before: before.map(AuditJSON.encode), after: AuditJSON.encode(monitor))
         }
 
         var poolsChanged = false
         let oldPools = Dictionary(old.config.pools.map { (PoolID(name: $0.name, type: $0.type), $0) }, uniquingKeysWith: { a, _ in a })
         for pool in new.pools {
             let id = PoolID(name: pool.name, type: pool.type)
-            let object = ObjectName.pool(pool.name, pool.type)
-            let args: [any SQLBindable] = [pool.policy.rawValue, pool.ttl, pool.answers, pool.ecs, pool.fallback.description,
-                                            pool.monitor, pool.rto, pool.name, pool.type]
-            if let before = oldPools[id] {
-                guard before != pool else { continue }
-                poolsChanged = true
-                try guarded(object, known, pool: pool) {
-                    try db.execute("""
-                        UPDATE pools SET policy = ?, ttl = ?, answers = ?, ecs = ?, fallback = ?, monitor = ?, rto = ?,
-                            version = version + 1
-                        WHERE name = ? AND type = ?
-                        """, args)
-                }
-                ledger.updated(object)
-                let newAddresses = Set(pool.members.map(\.address))
-                for member in before.members where !newAddresses.contains(member.address) {
-                    try db.execute("DELETE FROM members WHERE pool_name = ? AND pool_type = ? AND address = ?", [pool.name, pool.type, member.address])
-                    ledger.deleted(ObjectName.member(pool.name, pool.type, member.address))
-                }
-                let oldMembers = Dictionary(before.members.map { ($0.address, $0) }, uniquingKeysWith: { a, _ in a })
-                let positions = old.memberPositions[id] ?? [:]
-                for (position, member) in pool.members.enumerated() {
-                    if let previous = oldMembers[member.address] {
-                        guard previous != member || positions[member.address] != position else { continue }
-                        try guarded(object, known, member: member) {
-                            try db.execute("""
-                                UPDATE members SET site = ?, weight = ?, priority = ?, state = ?, monitor = ?,
-                                    probe_address = ?, probe_port = ?, load = ?, position = ?, version = version + 1
-                                WHERE pool_name = ? AND pool_type = ? AND address = ?
-                                """, memberArguments(member, position: position) + [pool.name, pool.type, member.address])
-                        }
-                        ledger.updated(ObjectName.member(pool.name, pool.type, member.address))
-                    } else {
-                        try insertMember(db, member, position: position, pool: pool, object: object, known)
-                        ledger.created(ObjectName.member(pool.name, pool.type, member.address))
-                    }
-                }
-                record("update", object, before: AuditJSON.pool(before), after: AuditJSON.pool(pool))
-            } else {
-                poolsChanged = true
-                try guarded(object, known, pool: pool) {
-                    try db.execute("""
-                        INSERT INTO pools (policy, ttl, answers, ecs, fallback, monitor, rto, name, type)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                        """, args)
-                }
-                ledger.created(object)
-                for (position, member) in pool.members.enumerated() {
-                    try insertMember(db, member, position: position, pool: pool, object: object, known)
-                    ledger.created(ObjectName.member(pool.name, pool.type, member.address))
-                }
-                record("create", object, before: nil, after: AuditJSON.pool(pool))
+            let object = ObjectName.pool(pool.name, pool.type), before = oldPools[id]
+            guard before != pool else { continue }
+            poolsChanged = true
+            try guarded(object, known, monitors: [pool.monitor].compactMap { $0 }) {
+                try writeConfigRow(db, "pools", ["policy", "ttl", "answers", "ecs", "fallback", "monitor", "rto"], keys: ["name", "type"],
+                           [pool.policy.rawValue, pool.ttl, pool.answers, pool.ecs, pool.fallback.description, pool.monitor, pool.rto,
+                            pool.name, pool.type], update: before != nil)
             }
+            let newAddresses = Set(pool.members.map(\.address))
+            for member in before?.members ?? [] where !newAddresses.contains(member.address) {
+                try db.execute("DELETE FROM members WHERE pool_name = ? AND pool_type = ? AND address = ?", [pool.name, pool.type, member.address])
+                ledger.deleted(ObjectName.member(pool.name, pool.type, member.address))
+            }
+            let oldMembers = Dictionary((before?.members ?? []).map { ($0.address, $0) }, uniquingKeysWith: { a, _ in a })
+            let positions = old.memberPositions[id] ?? [:]
+            for (position, member) in pool.members.enumerated() {
+                let previous = oldMembers[member.address]
+                guard previous != member || positions[member.address] != position else { continue }
+                try guarded(object, known, sites: [member.site], monitors: [member.monitor].compactMap { $0 },
+                            what: "member \(member.address)") {
+                    try writeConfigRow(db, "members", ["site", "weight", "priority", "state", "monitor", "probe_address", "probe_port", "load",
+                                               "position"], keys: ["pool_name", "pool_type", "address"],
+                               [member.site, member.weight, member.priority, member.state.rawValue, member.monitor, member.probe?.address,
+                                member.probe?.port, member.load, position, pool.name, pool.type, member.address], update: previous != nil)
+                }
+                let key = ObjectName.member(pool.name, pool.type, member.address)
+                if previous == nil { ledger.created(key) } else { ledger.updated(key) }
+            }
+            record(object, before: before.map(AuditJSON.encode), after: AuditJSON.encode(pool))
         }
 
         let oldTopology = Dictionary(old.config.topology.map { ($0.network, $0) }, uniquingKeysWith: { a, _ in a })
         for (position, entry) in new.topology.enumerated() {
-            let object = ObjectName.topology(entry.network)
-            let args: [any SQLBindable] = [entry.region, entry.site, entry.location?.lat, entry.location?.lon, position, entry.network]
-            if let before = oldTopology[entry.network] {
-                let oldPosition = old.topologyPositions[entry.network] ?? -1
-                guard before != entry || oldPosition != position else { continue }
-                try guarded(object, known, sites: [entry.site].compactMap { $0 }) {
-                    try db.execute("""
-                        UPDATE topology SET region = ?, site = ?, lat = ?, lon = ?, position = ?, version = version + 1
-                        WHERE network = ?
-                        """, args)
-                }
-                ledger.updated(object)
-                record("update", object, before: AuditJSON.topology(before, position: oldPosition),
-                       after: AuditJSON.topology(entry, position: position))
-            } else {
-                try guarded(object, known, sites: [entry.site].compactMap { $0 }) {
-                    try db.execute("INSERT INTO topology (region, site, lat, lon, position, network) VALUES (?, ?, ?, ?, ?, ?)", args)
-                }
-                ledger.created(object)
-                record("create", object, before: nil, after: AuditJSON.topology(entry, position: position))
+            let object = ObjectName.topology(entry.network), before = oldTopology[entry.network]
+            let oldPosition = old.topologyPositions[entry.network] ?? -1
+            guard before != entry || oldPosition != position else { continue }
+            try guarded(object, known, sites: [entry.site].compactMap { $0 }) {
+                try writeConfigRow(db, "topology", ["region", "site", "lat", "lon", "position"], keys: ["network"],
+                           [entry.region, entry.site, entry.location?.lat, entry.location?.lon, position, entry.network], update: before != nil)
             }
+            record(object, before: before.map { AuditJSON.topology($0, position: oldPosition) },
+                   after: AuditJSON.topology(entry, position: position))
         }
 
         // The geoip section: one object, written whole. Without prune, a file without it leaves it alone.
         if let g = new.geoip, g != old.config.geoip {
             let map = String(decoding: try JSONEncoder().encode(g.map), as: UTF8.self)
-            if let before = old.config.geoip {
-                try db.execute("UPDATE geoip SET database = ?, map = ?, version = version + 1 WHERE name = 'geoip'", [g.database, map])
-                ledger.updated(ObjectName.geoip)
-                record("update", ObjectName.geoip, before: AuditJSON.geoip(before), after: AuditJSON.geoip(g))
-            } else {
-                try db.execute("INSERT INTO geoip (name, database, map) VALUES ('geoip', ?, ?)", [g.database, map])
-                ledger.created(ObjectName.geoip)
-                record("create", ObjectName.geoip, before: nil, after: AuditJSON.geoip(g))
-            }
+            try writeConfigRow(db, "geoip", ["database", "map"], keys: ["name"], [g.database, map, "geoip"], update: old.config.geoip != nil)
+            record(ObjectName.geoip, before: old.config.geoip.map(AuditJSON.encode), after: AuditJSON.encode(g))
         } else if new.geoip == nil, prune, let before = old.config.geoip {
             try db.execute("DELETE FROM geoip")
-            ledger.deleted(ObjectName.geoip)
-            record("delete", ObjectName.geoip, before: AuditJSON.geoip(before), after: nil)
+            record(ObjectName.geoip, before: AuditJSON.encode(before), after: nil)
         }
 
         if prune {
             // Referring objects first: topology and pools (members cascade), then monitors and sites.
+            func delete(_ object: String, _ table: String, _ keys: String, _ values: [any SQLBindable], before: String) throws {
+                try guarded(object) { try db.execute("DELETE FROM \(table) WHERE \(keys)", values) }
+                record(object, before: before, after: nil)
+            }
             let networks = Set(new.topology.map(\.network))
             for entry in old.config.topology where !networks.contains(entry.network) {
-                let object = ObjectName.topology(entry.network)
-                try guarded(object) { try db.execute("DELETE FROM topology WHERE network = ?", [entry.network]) }
-                ledger.deleted(object)
-                record("delete", object, before: AuditJSON.topology(entry, position: old.topologyPositions[entry.network] ?? -1), after: nil)
+                try delete(ObjectName.topology(entry.network), "topology", "network = ?", [entry.network],
+                           before: AuditJSON.topology(entry, position: old.topologyPositions[entry.network] ?? -1))
             }
             let pools = Set(new.pools.map { PoolID(name: $0.name, type: $0.type) })
             for pool in old.config.pools where !pools.contains(PoolID(name: pool.name, type: pool.type)) {
                 poolsChanged = true
-                let object = ObjectName.pool(pool.name, pool.type)
-                try guarded(object) {
-                    try db.execute("DELETE FROM pools WHERE name = ? AND type = ?", [pool.name, pool.type])
-                }
-                ledger.deleted(object)
+                try delete(ObjectName.pool(pool.name, pool.type), "pools", "name = ? AND type = ?", [pool.name, pool.type],
+                           before: AuditJSON.encode(pool))
                 for member in pool.members { ledger.deleted(ObjectName.member(pool.name, pool.type, member.address)) }
-                record("delete", object, before: AuditJSON.pool(pool), after: nil)
             }
             let monitors = Set(new.monitors.map(\.name))
             for monitor in old.config.monitors where !monitors.contains(monitor.name) {
-                let object = ObjectName.monitor(monitor.name)
-                try guarded(object) { try db.execute("DELETE FROM monitors WHERE name = ?", [monitor.name]) }
-                ledger.deleted(object)
-                record("delete", object, before: AuditJSON.monitor(monitor), after: nil)
+                try delete(ObjectName.monitor(monitor.name), "monitors", "name = ?", [monitor.name], before: AuditJSON.encode(monitor))
             }
             let sites = Set(new.sites.map(\.name))
             for site in old.config.sites where !sites.contains(site.name) {
-                let object = ObjectName.site(site.name)
-                try guarded(object) { try db.execute("DELETE FROM sites WHERE name = ?", [site.name]) }
-                ledger.deleted(object)
-                record("delete", object, before: AuditJSON.site(site), after: nil)
+                try delete(ObjectName.site(site.name), "sites", "name = ?", [site.name], before: AuditJSON.encode(site))
             }
         }
 
@@ -480,24 +403,17 @@ extension Store {
         return (try insertAudit(db, log, node: template.node), next)
     }
 
-    static func memberArguments(_ m: Member, position: Int) -> [any SQLBindable] {
-        [m.site, m.weight, m.priority, m.state.rawValue, m.monitor, m.probe?.address, m.probe?.port, m.load, position]
-    }
-
-    static func insertMember(_ db: any SQLTransaction, _ member: Member, position: Int, pool: Pool, object: String,
-                             _ known: References) throws {
-        try guarded(object, known, member: member) {
-            try db.execute("""
-                INSERT INTO members (site, weight, priority, state, monitor, probe_address, probe_port, load, position,
-                    pool_name, pool_type, address)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, memberArguments(member, position: position) + [pool.name, pool.type, member.address])
+    /// Writes one row of a config table: an UPDATE of `columns` (version + 1) of the row whose `keys` match, or
+    /// an INSERT of `columns` and `keys`; `values` in that order, the keys' last.
+    static func writeConfigRow(_ db: any SQLTransaction, _ table: String, _ columns: [String], keys: [String], _ values: [any SQLBindable],
+                       update: Bool) throws {
+        if update {
+            let set = columns.map { "\($0) = ?" }.joined(separator: ", "), match = keys.map { "\($0) = ?" }.joined(separator: " AND ")
+            try db.execute("UPDATE \(table) SET \(set), version = version + 1 WHERE \(match)", values)
+        } else {
+            try db.execute("INSERT INTO \(table) (\((columns + keys).joined(separator: ", "))) VALUES (\(SQLDialect.questionMarks(values.count)))",
+                           values)
         }
-    }
-
-    static func guarded(_ object: String, _ known: References, member: Member, _ body: () throws -> Void) throws {
-        try guarded(object, known, sites: [member.site], monitors: [member.monitor].compactMap { $0 },
-                    what: "member \(member.address)", body)
     }
 
     /// The sites and monitors in the store while a config is written: the old ones and the
@@ -535,10 +451,5 @@ extension Store {
             if let what { message = "\(what): \(message)" }
             throw StoreError(.constraint, message, object: object)
         }
-    }
-
-    /// Extra check on pools: their monitor must exist (the FK also says so).
-    static func guarded(_ object: String, _ known: References, pool: Pool, _ body: () throws -> Void) throws {
-        try guarded(object, known, monitors: [pool.monitor].compactMap { $0 }, body)
     }
 }

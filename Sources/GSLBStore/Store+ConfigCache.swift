@@ -19,14 +19,11 @@ struct ConfigCache: Sendable {
 }
 
 extension Store {
-    /// The generation the transaction sees; nil when the store has no generation row (then nothing is cached).
-    static func configGeneration(_ db: any SQLTransaction) throws -> Int64? {
-        try db.fetchOne("SELECT version FROM collection_versions WHERE name = ?", [ConfigCache.generationRow]).map { $0[0] }
-    }
-
     /// The config as the transaction sees it: from the cache when its generation is current, else read (and cached).
     func cachedConfig(_ db: any SQLTransaction) throws -> ConfigCache {
-        let generation = try Self.configGeneration(db)
+        // The generation the transaction sees; nil when the store has no generation row (then nothing is cached).
+        let generation: Int64? = try db.fetchOne("SELECT version FROM collection_versions WHERE name = ?", [ConfigCache.generationRow])
+            .map { $0[0] }
         if let generation, let cached = configCache.withLock({ $0 }), cached.generation == generation {
             return cached
         }

@@ -4,13 +4,6 @@ import GSLBCore
 // when one node grows into several, and back), row for row, ids and versions kept.
 
 extension Store {
-    /// The tables in the order rows are copied (referred-to tables first).
-    static let copyOrder = [
-        "sites", "monitors", "pools", "members", "topology", "overrides",
-        "member_health", "health_history", "audit_log", "tokens", "drills", "collection_versions", "tsig_keys",
-        "nodes", "health_observations", "leases", "dnssec_keys", "geoip",
-    ]
-
     /// Copies every row of every table of this store into `destination`, which must be empty
     /// (freshly migrated: no object, override, token, drill, health or audit row), in one write
     /// transaction of the destination over one read snapshot of this store: the copy has the
@@ -18,12 +11,11 @@ extension Store {
     /// history and audit log. Returns the number of rows copied per table.
     @discardableResult
     public func copy(to destination: Store) throws -> [(table: String, rows: Int)] {
-        precondition(Set(Self.copyOrder) == Set(Schema.tables), "Store.copyOrder must list every table")
         let tables = try read("reading \(location) for the copy") { db in
-            try Self.copyOrder.map { table in (table, try db.fetch("SELECT * FROM \(table)")) }
+            try Schema.tables.map { table in (table, try db.fetch("SELECT * FROM \(table)")) }
         }
         return try destination.write("copying into \(destination.location)") { db in
-            for table in Self.copyOrder where table != "collection_versions" {
+            for table in Schema.tables where table != "collection_versions" {
                 let count: Int64 = try db.fetch("SELECT count(*) FROM \(table)")[0][0]
                 if count > 0 {
                     throw StoreError(.invalid, "\(destination.location) is not empty (\(table) has \(count) rows): "
@@ -38,21 +30,14 @@ extension Store {
                     try db.execute("INSERT INTO \(table) (\(columns)) VALUES (\(SQLDialect.questionMarks(row.columns.count)))",
                                    values: row.values)
                 }
-                if row0HasID(rows) { try db.dialect.afterExplicitIDs(table: table, db) }
+                if db.dialect == .postgres && rows.first?.columns.contains("id") == true {
+                    // Rows inserted with explicit ids: PostgreSQL's identity column goes on after the largest id
+                    // (SQLite's AUTOINCREMENT does so by itself).
+                    _ = try db.fetch("SELECT setval(pg_get_serial_sequence('\(table)', 'id'), (SELECT max(id) FROM \(table)))")
+                }
                 copied.append((table, rows.count))
             }
             return copied
         }
-    }
-
-    private func row0HasID(_ rows: [SQLRow]) -> Bool { rows.first?.columns.contains("id") ?? false }
-}
-
-extension SQLDialect {
-    /// After rows were inserted with explicit ids: PostgreSQL's identity column goes on after the
-    /// largest id (SQLite's AUTOINCREMENT does so by itself).
-    func afterExplicitIDs(table: String, _ db: any SQLTransaction) throws {
-        guard self == .postgres else { return }
-        _ = try db.fetch("SELECT setval(pg_get_serial_sequence('\(table)', 'id'), (SELECT max(id) FROM \(table)))")
     }
 }

@@ -64,10 +64,8 @@ extension Store: DNSSECKeyRepository {
             let zone: String = row["zone"]
             guard let role = DNSSECKeyRole(rawValue: row["role"]), let algorithm = DNSSECAlgorithm(rawValue: row["algorithm"]),
                   let publicKey = Data(base64Encoded: row["public_key"] as String),
-                  let privateKey = Data(base64Encoded: row["private_key"] as String) else {
-                throw StoreError(.invalid, "unreadable DNSSEC key row", object: ObjectName.dnssec(zone))
-            }
-            guard let state = DNSSECKeyState(rawValue: row["state"]) else {
+                  let privateKey = Data(base64Encoded: row["private_key"] as String),
+                  let state = DNSSECKeyState(rawValue: row["state"]) else {
                 throw StoreError(.invalid, "unreadable DNSSEC key row", object: ObjectName.dnssec(zone))
             }
             var key = DNSSECKey(zone: zone, role: role, algorithm: algorithm, publicKey: Array(publicKey),

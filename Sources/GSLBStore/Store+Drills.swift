@@ -12,14 +12,9 @@ extension Store {
         let json = String(decoding: try encoder.encode(report), as: UTF8.self)
         let target = String(decoding: try encoder.encode(report.target), as: UTF8.self)
         try write("saving a drill") { db in
-            try db.execute("""
-                INSERT INTO drills (id, target_json, mode, status, started_at, ended_at, report_json)
-                VALUES (?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT(id) DO UPDATE SET target_json = excluded.target_json, mode = excluded.mode,
-                    status = excluded.status, started_at = excluded.started_at, ended_at = excluded.ended_at,
-                    report_json = excluded.report_json
-                """, [report.id, target, report.mode, report.status.rawValue,
-                                 report.startedAt ?? report.scheduledAt ?? report.createdAt, report.endedAt, json])
+            try db.upsert("drills", ["id", "target_json", "mode", "status", "started_at", "ended_at", "report_json"], keys: 1,
+                          [report.id, target, report.mode, report.status.rawValue,
+                           report.startedAt ?? report.scheduledAt ?? report.createdAt, report.endedAt, json])
             if !audit.isEmpty { _ = try Self.insertAudit(db, audit, node: node) }
         }
     }

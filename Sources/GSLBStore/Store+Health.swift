@@ -21,10 +21,8 @@ extension Store {
                 let current = try db.fetchOne("SELECT state FROM member_health WHERE pool_name = ? AND address = ?",
                                               [h.key.pool, h.key.address]).map { $0["state"] as String }
                 guard current != h.state.rawValue else { continue }
-                try db.execute("""
-                    INSERT INTO member_health (pool_name, address, state, since) VALUES (?, ?, ?, ?)
-                    ON CONFLICT (pool_name, address) DO UPDATE SET state = excluded.state, since = excluded.since
-                    """, [h.key.pool, h.key.address, h.state.rawValue, h.since])
+                try db.upsert("member_health", ["pool_name", "address", "state", "since"], keys: 2,
+                              [h.key.pool, h.key.address, h.state.rawValue, h.since])
                 try db.execute("INSERT INTO health_history (pool_name, address, state, time) VALUES (?, ?, ?, ?)", [h.key.pool, h.key.address, h.state.rawValue, h.since])
             }
         }

@@ -25,14 +25,9 @@ extension Store {
             guard known < Int64(Self.maxNodes) else {
                 throw StoreError(.invalid, "the registry already has \(known) nodes (at most \(Self.maxNodes)): node \(node.name) not registered")
             }
-            try db.execute("""
-                INSERT INTO nodes (name, dns, api, version, generation, store_token, started_at, heartbeat, stopped_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT (name) DO UPDATE SET dns = excluded.dns, api = excluded.api, version = excluded.version,
-                    generation = excluded.generation, store_token = excluded.store_token,
-                    started_at = excluded.started_at, heartbeat = excluded.heartbeat, stopped_at = excluded.stopped_at
-                """, [node.name, node.dns.joined(separator: " "), node.api, node.version, Int64(truncatingIfNeeded: node.generation),
-                      node.storeToken, node.startedAt, node.heartbeat, node.stoppedAt])
+            try db.upsert("nodes", ["name", "dns", "api", "version", "generation", "store_token", "started_at", "heartbeat", "stopped_at"],
+                          keys: 1, [node.name, node.dns.joined(separator: " "), node.api, node.version,
+                                    Int64(truncatingIfNeeded: node.generation), node.storeToken, node.startedAt, node.heartbeat, node.stoppedAt])
         }
     }
 
@@ -66,10 +61,8 @@ extension Store {
             let current = try db.fetchOne("SELECT state FROM health_observations WHERE node = ? AND pool_name = ? AND address = ?",
                                           [node, h.key.pool, h.key.address]).map { $0["state"] as String }
             guard current != h.state.rawValue else { continue }
-            try db.execute("""
-                INSERT INTO health_observations (node, pool_name, address, state, since) VALUES (?, ?, ?, ?, ?)
-                ON CONFLICT (node, pool_name, address) DO UPDATE SET state = excluded.state, since = excluded.since
-                """, [node, h.key.pool, h.key.address, h.state.rawValue, h.since])
+            try db.upsert("health_observations", ["node", "pool_name", "address", "state", "since"], keys: 3,
+                          [node, h.key.pool, h.key.address, h.state.rawValue, h.since])
         }
     }
 

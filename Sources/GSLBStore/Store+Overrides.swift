@@ -9,7 +9,9 @@ extension Store {
     /// action, object, before and after.
     @discardableResult
     public func addOverride(_ override: Override, audit: AuditEntry) throws -> Override {
-        try checkFinite(override)
+        if !override.createdAt.isFinite || !(override.expiresAt?.isFinite ?? true) {
+            throw StoreError(.invalid, "created_at and expires_at must be finite numbers")
+        }
         return try write("adding an override") { db in
             let id = try db.insertReturningID("""
                 INSERT INTO overrides (scope, target, state, reason, principal, expires_at, created_at, drill_id)
@@ -20,7 +22,7 @@ extension Store {
             stored.id = id
             var entry = audit
             entry.action = "create"; entry.object = ObjectName.override(id)
-            entry.before = nil; entry.after = AuditJSON.override(stored)
+            entry.before = nil; entry.after = AuditJSON.encode(stored)
             try Self.insertAudit(db, [entry], node: node)
             return stored
         }
@@ -37,7 +39,7 @@ extension Store {
             try db.execute("DELETE FROM overrides WHERE id = ?", [id])
             var entry = audit
             entry.action = "delete"; entry.object = ObjectName.override(id)
-            entry.before = AuditJSON.override(existing); entry.after = nil
+            entry.before = AuditJSON.encode(existing); entry.after = nil
             try Self.insertAudit(db, [entry], node: node)
             return existing
         }
@@ -60,15 +62,9 @@ extension Store {
             try db.execute("DELETE FROM overrides WHERE expires_at <= ?", [now])
             try Self.insertAudit(db, expired.map { o in
                 AuditEntry(time: now, principal: principal, source: "cairn", action: "expire",
-                           object: ObjectName.override(o.id ?? 0), before: AuditJSON.override(o))
+                           object: ObjectName.override(o.id ?? 0), before: AuditJSON.encode(o))
             }, node: node)
             return expired
-        }
-    }
-
-    private func checkFinite(_ o: Override) throws {
-        if !o.createdAt.isFinite || !(o.expiresAt?.isFinite ?? true) {
-            throw StoreError(.invalid, "created_at and expires_at must be finite numbers")
         }
     }
 

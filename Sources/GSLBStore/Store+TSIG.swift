@@ -8,16 +8,10 @@ import GSLBCore
 extension Store: TSIGKeyRepository {
     public func createTSIGKey(name: String, algorithm: TSIGAlgorithm, secret: [UInt8]?, principal: String, source: String,
                               requestID: String?) throws -> TSIGKey {
-        let stored: String
-        switch TSIGKey.normalizedName(name) {
-        case .success(let n): stored = n
-        case .failure(let p): throw StoreError(.invalid, "name: \(p.message)", object: ObjectName.tsigKey(name))
-        }
-        let bytes: [UInt8]
-        switch TSIGKey.checkedSecret(secret ?? TSIGKey.generateSecret(for: algorithm)) {
-        case .success(let b): bytes = b
-        case .failure(let p): throw StoreError(.invalid, "secret: \(p.message)", object: ObjectName.tsigKey(stored))
-        }
+        let stored = try TSIGKey.normalizedName(name)
+            .mapError { StoreError(.invalid, "name: \($0.message)", object: ObjectName.tsigKey(name)) }.get()
+        let bytes = try TSIGKey.checkedSecret(secret ?? TSIGKey.generateSecret(for: algorithm))
+            .mapError { StoreError(.invalid, "secret: \($0.message)", object: ObjectName.tsigKey(stored)) }.get()
         let key = TSIGKey(name: stored, algorithm: algorithm, secret: bytes, createdAt: now())
         try write("creating a TSIG key") { db in
             if try db.fetchOne("SELECT name FROM tsig_keys WHERE name = ?", [stored]) != nil {
@@ -31,7 +25,7 @@ extension Store: TSIGKeyRepository {
                            [stored, algorithm.rawValue, key.base64Secret, key.createdAt])
             try Self.insertAudit(db, [AuditEntry(time: key.createdAt, principal: principal, source: source, requestID: requestID,
                                                  action: "create", object: ObjectName.tsigKey(stored),
-                                                 after: AuditJSON.tsigKey(key))], node: node)
+                                                 after: AuditJSON.encode(key))], node: node)
         }
         return key
     }
@@ -50,7 +44,7 @@ extension Store: TSIGKeyRepository {
             try db.execute("DELETE FROM tsig_keys WHERE name = ?", [stored])
             try Self.insertAudit(db, [AuditEntry(time: now(), principal: principal, source: source, requestID: requestID,
                                                  action: "delete", object: ObjectName.tsigKey(stored),
-                                                 before: AuditJSON.tsigKey(key))], node: node)
+                                                 before: AuditJSON.encode(key))], node: node)
         }
     }
 

@@ -18,16 +18,16 @@ extension Store {
             let t = APIToken(id: id, name: name, hash: hash, scope: scope, expiresAt: expiresAt,
                              createdAt: created)
             _ = try Self.insertAudit(db, [AuditEntry(time: created, principal: principal, source: source, action: "create",
-                                                    object: "token:\(t.id)", after: AuditJSON.token(t))], node: node)
+                                                    object: "token:\(t.id)", after: AuditJSON.encode(t))], node: node)
             return t
         }
         return (token, secret)
     }
 
-    /// The token whose hash is `hash`, compared in constant time, or nil.
     /// The token whose secret this is (compared by its SHA-256), or nil.
     public func token(secret: String) throws -> APIToken? { try token(hash: TokenSecret.hash(secret)) }
 
+    /// The token whose hash is `hash`, compared in constant time, or nil.
     public func token(hash: String) throws -> APIToken? {
         let all = try listTokens()
         var found: APIToken?
@@ -36,27 +36,26 @@ extension Store {
     }
 
     public func listTokens() throws -> [APIToken] {
-        try read("reading tokens") { db in
-            try db.fetch("SELECT * FROM tokens ORDER BY id").map { row in
-                APIToken(id: row["id"], name: row["name"], hash: row["hash"],
-                         scope: try decodeEnum(row["scope"], "tokens.scope"), expiresAt: row["expires_at"],
-                         createdAt: row["created_at"], lastUsedAt: row["last_used_at"])
-            }
+        try read("reading tokens") { db in try Self.readTokens(db, "SELECT * FROM tokens ORDER BY id") }
+    }
+
+    static func readTokens(_ db: any SQLTransaction, _ sql: String, _ arguments: [any SQLBindable] = []) throws -> [APIToken] {
+        try db.fetch(sql, arguments).map { row in
+            APIToken(id: row["id"], name: row["name"], hash: row["hash"],
+                     scope: try decodeEnum(row["scope"], "tokens.scope"), expiresAt: row["expires_at"],
+                     createdAt: row["created_at"], lastUsedAt: row["last_used_at"])
         }
     }
 
     /// Deletes a token (audited); `.notFound` when there is none with that id.
     public func deleteToken(id: Int64, principal: String, source: String, requestID: String?) throws {
         try write("deleting a token") { db in
-            guard let row = try db.fetchOne("SELECT * FROM tokens WHERE id = ?", [id]) else {
+            guard let t = try Self.readTokens(db, "SELECT * FROM tokens WHERE id = ?", [id]).first else {
                 throw StoreError(.notFound, "no such token", object: "token:\(id)")
             }
-            let t = APIToken(id: row["id"], name: row["name"], hash: row["hash"],
-                             scope: try decodeEnum(row["scope"], "tokens.scope"), expiresAt: row["expires_at"],
-                             createdAt: row["created_at"])
             try db.execute("DELETE FROM tokens WHERE id = ?", [id])
             _ = try Self.insertAudit(db, [AuditEntry(time: now(), principal: principal, source: source, requestID: requestID,
-                                                    action: "delete", object: "token:\(id)", before: AuditJSON.token(t))], node: node)
+                                                    action: "delete", object: "token:\(id)", before: AuditJSON.encode(t))], node: node)
         }
     }
 

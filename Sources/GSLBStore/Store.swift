@@ -181,24 +181,17 @@ public final class Store: ConfigRepository, Sendable {
 
     /// The versions of the config's objects (sites, monitors, pools, members, topology entries).
     static func readConfigVersions(_ db: any SQLTransaction) throws -> [String: Int64] {
+        let keys: [(sql: String, key: (SQLRow) -> String)] = [
+            ("SELECT name, version FROM sites", { ObjectName.site($0["name"]) }),
+            ("SELECT name, version FROM monitors", { ObjectName.monitor($0["name"]) }),
+            ("SELECT name, type, version FROM pools", { ObjectName.pool($0["name"], $0["type"]) }),
+            ("SELECT pool_name, pool_type, address, version FROM members", { ObjectName.member($0["pool_name"], $0["pool_type"], $0["address"]) }),
+            ("SELECT network, version FROM topology", { ObjectName.topology($0["network"]) }),
+            ("SELECT version FROM geoip", { _ in ObjectName.geoip }),
+        ]
         var versions: [String: Int64] = [:]
-        for row in try db.fetch("SELECT name, version FROM sites") {
-            versions[ObjectName.site(row["name"])] = row["version"]
-        }
-        for row in try db.fetch("SELECT name, version FROM monitors") {
-            versions[ObjectName.monitor(row["name"])] = row["version"]
-        }
-        for row in try db.fetch("SELECT name, type, version FROM pools") {
-            versions[ObjectName.pool(row["name"], row["type"])] = row["version"]
-        }
-        for row in try db.fetch("SELECT pool_name, pool_type, address, version FROM members") {
-            versions[ObjectName.member(row["pool_name"], row["pool_type"], row["address"])] = row["version"]
-        }
-        for row in try db.fetch("SELECT network, version FROM topology") {
-            versions[ObjectName.topology(row["network"])] = row["version"]
-        }
-        for row in try db.fetch("SELECT version FROM geoip") {
-            versions[ObjectName.geoip] = row["version"]
+        for (sql, key) in keys {
+            for row in try db.fetch(sql) { versions[key(row)] = row["version"] }
         }
         return versions
     }
@@ -271,6 +264,3 @@ extension Store {
         try read("reading migrations") { db in try Schema.appliedMigrations(db) }
     }
 }
-
-/// The name `Store` had while SQLite was its only backend.
-public typealias SQLiteStore = Store

@@ -1,3 +1,4 @@
+import Foundation
 import Crypto
 import GSLBCore
 
@@ -6,34 +7,12 @@ import GSLBCore
 public enum TokenSecret {
     /// A new secret: `cairn_` and 43 base64url characters (256 random bits).
     public static func generate() -> String {
-        "cairn_" + base64URL(SymmetricKey(size: .bits256).withUnsafeBytes { Array($0) })
+        // base64url (RFC 4648 §5), unpadded.
+        let base64 = SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) }.base64EncodedString()
+        return "cairn_" + base64.replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
     }
 
     /// SHA-256 of `secret` as lowercase hex: what the store keeps.
-    public static func hash(_ secret: String) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out = [UInt8]()
-        for b in SHA256.hash(data: Array(secret.utf8)) { out.append(digits[Int(b >> 4)]); out.append(digits[Int(b & 15)]) }
-        return String(decoding: out, as: UTF8.self)
-    }
-
-    static func base64URL(_ bytes: [UInt8]) -> String {
-        let table = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
-        var out = [UInt8]()
-        var i = 0
-        while i + 2 < bytes.count {
-            let n = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2])
-            out += [table[Int(n >> 18 & 63)], table[Int(n >> 12 & 63)], table[Int(n >> 6 & 63)], table[Int(n & 63)]]
-            i += 3
-        }
-        let rest = bytes.count - i
-        if rest == 1 {
-            let n = UInt32(bytes[i]) << 16
-            out += [table[Int(n >> 18 & 63)], table[Int(n >> 12 & 63)]]
-        } else if rest == 2 {
-            let n = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8
-            out += [table[Int(n >> 18 & 63)], table[Int(n >> 12 & 63)], table[Int(n >> 6 & 63)]]
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
+    public static func hash(_ secret: String) -> String { sha256Hex(secret) }
 }

@@ -146,7 +146,7 @@ import Testing
         // `head -n -1 report.md | sha256sum`: every line but the last (the text ends with a newline).
         let above = lines.dropLast(2).joined(separator: "\n") + "\n"
         let hash = try #require(r.contentHash)
-        #expect(DrillReport.sha256(above) == hash)
+        #expect(sha256Hex(above) == hash)
         #expect(lines[lines.count - 2].contains(hash))
         #expect(md.contains("| Cairn | 9.9.9 |") && r.hashMatches == true)
         // Changed afterwards, it no longer matches.
