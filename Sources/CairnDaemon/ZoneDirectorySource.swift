@@ -83,7 +83,9 @@ struct FileFingerprint: Hashable, Sendable {
     /// The file as it is now; nil when it cannot be read.
     init?(path: String) {
         var st = stat()
-        guard stat(path, &st) == 0, let data = FileManager.default.contents(atPath: path) else { return nil }
+        // Mapped, not read into the heap: the pages of a 32 MB zone file read to be hashed stayed resident after
+        // a reload that found it unchanged (docs/benchmarks.md); a mapping's go when it is dropped.
+        guard stat(path, &st) == 0, let data = try? Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) else { return nil }
         self.path = path
         size = Int(st.st_size)
         hash = FileFingerprint.hash(data)

@@ -116,15 +116,16 @@ public final class SnapshotPublisher: Sendable {
     /// changed, nothing is rebuilt unless the store did.
     @discardableResult
     public func reload() -> Report {
-        let (report, indexed) = loadAndRebuild()
-        // The parsed records were dropped once indexed (and the zone files' text with them): glibc keeps
-        // such pages resident unless asked, about 50 MiB after a 1,050,003-record zone (docs/benchmarks.md).
-        if indexed { cairn_release_free_memory() }
+        let report = loadAndRebuild()
+        // The parsed records were dropped once indexed, and the zone files' text (read, or only hashed when
+        // unchanged) with them: glibc keeps such pages resident unless asked, about 50 MiB after a
+        // 1,050,003-record zone, 31 MiB after a reload that found its file unchanged (docs/benchmarks.md).
+        cairn_release_free_memory()
         return report
     }
 
-    /// `reload`'s work, and whether zones were indexed (the parsed zones are freed by its return).
-    private func loadAndRebuild() -> (Report, indexed: Bool) {
+    /// `reload`'s work (the parsed zones are freed by its return).
+    private func loadAndRebuild() -> Report {
         var result = source.loadChangedZones()
         let kept = result.unchanged + result.failures.compactMap(\.origin)
         let before = state.withLock { Set($0.zones.zones.keys) }
@@ -152,11 +153,11 @@ public final class SnapshotPublisher: Sendable {
                 // Every zone as served: the index stays; the GSLB layer is rebuilt only if the store changed.
                 statsBox.withLock { $0.unchangedReloads += 1 }
                 logger.info("zones unchanged, zone index of snapshot \(last.generation) kept", metadata: ["event": "zone.unchanged"])
-                if effectiveGSLB(st) != last.gslb { return (rebuild(&st, zonesChanged: false), false) }
-                return (Report(zones: last.zones.map { ($0.origin.description, $0.serial, $0.source) }, errors: st.lastErrors,
-                               stale: stale, issues: last.issues, generation: last.generation, buildMicros: 0), false)
+                if effectiveGSLB(st) != last.gslb { return rebuild(&st, zonesChanged: false) }
+                return Report(zones: last.zones.map { ($0.origin.description, $0.serial, $0.source) }, errors: st.lastErrors,
+                              stale: stale, issues: last.issues, generation: last.generation, buildMicros: 0)
             }
-            return (rebuild(&st, zonesChanged: true), true)
+            return rebuild(&st, zonesChanged: true)
         }
     }
 
