@@ -384,7 +384,8 @@ public struct SnapshotBuilder {
         var affected = changed
         if gslb.overrides != old.gslb.overrides {
             affected = Set(gslb.config.pools.map(\.name))
-        } else {
+        } else if gslb.health != old.gslb.health {
+            // (Equal rows, as after a config write, need no table of every member's key.)
             var before: [MemberKey: MemberHealth] = [:]
             for h in old.gslb.health { before[h.key] = h }
             var seen = Set<MemberKey>()
