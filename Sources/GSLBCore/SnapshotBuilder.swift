@@ -373,14 +373,11 @@ public struct SnapshotBuilder {
     /// A snapshot like `old` with new health and overrides, or with pools whose settings changed in place
     /// (`poolsChangedInPlace`: a member's weight, state or load, a pool's policy or TTL...): the zone index
     /// and the GSLB layer's names are shared, and only those pools and the pools whose members' state
-    /// changed are rebuilt (plus pools that fall back to them). Nil when more of the config changed, or
-    /// when a changed pool has or gets a build issue: the caller builds the GSLB layer whole.
+    /// changed are rebuilt (plus pools that fall back to them). Nil when more of the config changed: the
+    /// caller builds the GSLB layer whole. The last whole build's issues stand: every issue depends only on
+    /// pools' names, types and members' addresses, which an in-place change keeps.
     public func rebuildingPools(of old: ServingSnapshot, gslb: GSLBState, now: Double, generation: UInt64) -> ServingSnapshot? {
         guard gslb.geo == old.gslb.geo, let changed = Self.poolsChangedInPlace(old.gslb.config, gslb.config) else { return nil }
-        // The issues of the last whole build stand for the pools rebuilt here: none may be about a changed pool.
-        if !changed.isEmpty, old.issues.contains(where: { i in changed.contains { i.hasPrefix("pool \($0) ") || i.hasPrefix("pool \($0):") } }) {
-            return nil
-        }
         var affected = changed
         if gslb.overrides != old.gslb.overrides {
             affected = Set(gslb.config.pools.map(\.name))
@@ -422,12 +419,10 @@ public struct SnapshotBuilder {
             if let r = old.poolSlots[slot].first(where: { $0.type == gslb.config.pools[pi].recordType }) { reuse[pi] = r }
         }
         // Same pools, members and sites: same placements and counter layout (workers' pool counters carry over).
-        var issues: [String] = []
+        var unchanged: [String] = []
         let (runtimes, slots) = buildPools(gslb: gslb, now: now, topology: old.topology, placements: old.placements,
                                            slotCount: old.poolSlots.count, reuse: reuse, layout: old.tallyLayout,
-                                           issues: &issues)
-        // Issues depend on the config only: unchanged, the whole build's list stands; a changed pool with one is built whole.
-        if !changed.isEmpty, !Set(issues).isSubset(of: old.issues) { return nil }
+                                           issues: &unchanged)
         return ServingSnapshot(zoneIndex: old.zoneIndex, gslbNodes: old.gslbNodes, gslbNewNames: old.gslbNewNames,
                                generation: generation, pools: runtimes, poolSlots: slots, placements: old.placements,
                                topology: old.topology, gslb: gslb, issues: old.issues, tallyLayout: old.tallyLayout,
