@@ -99,7 +99,11 @@ public final class QueryTally {
     private var zoneCounts: [ObjectIdentifier: ZoneCount] = [:]
     private var currentZone: ZoneHead?
     private var currentCounts: (UInt64, UInt64) = (0, 0)
-    struct ZoneCount { let head: ZoneHead; var counts: (UInt64, UInt64) }
+    struct ZoneCount {
+        let head: ZoneHead
+        var counts: (UInt64, UInt64)
+        mutating func add(_ c: (UInt64, UInt64)) { counts.0 &+= c.0; counts.1 &+= c.1 }
+    }
 
     /// The layout the pool counters are kept in (that of the last snapshot that answered from a pool).
     public private(set) var layout = TallyLayout.empty
@@ -172,8 +176,7 @@ public final class QueryTally {
     private func switchZone(to zone: ZoneHead?) {
         if let z = currentZone, currentCounts.0 | currentCounts.1 != 0 {
             let id = ObjectIdentifier(z)
-            zoneCounts[id, default: ZoneCount(head: z, counts: (0, 0))].counts.0 &+= currentCounts.0
-            zoneCounts[id, default: ZoneCount(head: z, counts: (0, 0))].counts.1 &+= currentCounts.1
+            zoneCounts[id, default: ZoneCount(head: z, counts: (0, 0))].add(currentCounts)
         }
         currentZone = zone
         currentCounts = (0, 0)
