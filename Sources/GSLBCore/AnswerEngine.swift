@@ -29,6 +29,8 @@ public final class AnswerEngine {
         /// Only the RRset's RRSIGs are written, not the RRset (the answer to a DO=1 query for type RRSIG).
         var signaturesOnly = false
     }
+    /// The signer's own RRsets at a signed apex, whose RRSIGs a type-RRSIG query there gets (made once, not per query).
+    static let apexKeyTypes: [RecordType] = [.dnskey, .cds, .cdnskey]
     var answer: [Item] = []
     var authority: [Item] = []
     private var additional: [AdditionalData] = []
@@ -534,7 +536,7 @@ public final class AnswerEngine {
                         answer.append(Item(owner: name, records: s.records, zone: data.zone, signedOwner: expanded, signaturesOnly: true))
                     }
                     if data.labelCount == zone.origin.labelCount {
-                        for t in [RecordType.dnskey, .cds, .cdnskey] {
+                        for t in Self.apexKeyTypes {
                             if let r = signer.apexRecords(t), !r.isEmpty {
                                 answer.append(Item(owner: name, records: r[...], zone: data.zone, signaturesOnly: true))
                             }
