@@ -34,23 +34,24 @@ public struct SnapshotBuilder {
     /// rebuilt): a reload that changed one zone among several indexes that one alone. A kept zone must not
     /// be above or below an indexed one (a child zone's apex links to its parent's delegation, set when
     /// the two are merged): `reindexNeeded` says when the caller must pass both as contents.
-    public func buildIndex(zones input: [ZoneContent], reusing old: ZoneIndex, keep: Set<DomainName>) throws -> ZoneIndex {
-        enum Source { case content(ZoneContent), kept(ServedZone, [ZoneNode]) }
-        var sources = input.map { (origin: $0.origin, source: Source.content($0)) }
+    /// The zones' records are consumed: each zone's are dropped as soon as they are encoded, so that a caller
+    /// that hands over the only reference does not hold them while the rest of the index is made.
+    public func buildIndex(zones input: consuming [ZoneContent], reusing old: ZoneIndex, keep: Set<DomainName>) throws -> ZoneIndex {
+        try Self.check(zones: input, reusing: old, keep: keep)
+        enum Source { case content(Int), kept(ServedZone, [ZoneNode]) }
+        var sources = input.indices.map { (origin: input[$0].origin, source: Source.content($0)) }
         for (zi, z) in old.zones.enumerated() where keep.contains(z.origin) {
             sources.append((z.origin, .kept(z, old.zoneNodes[zi])))
         }
         // Parents before children, so a child's apex replaces the parent's delegation node in the index.
         sources.sort { $0.origin.labelCount < $1.origin.labelCount }
-        var seen = Set<DomainName>()
         var served: [ServedZone] = []
         var zoneNodes: [[ZoneNode]] = []
         var built: [Bool] = []
-        for (origin, source) in sources {
-            guard seen.insert(origin).inserted else { throw BuildError.duplicateZone(origin) }
+        for (_, source) in sources {
             switch source {
-            case .content(let zc):
-                let (nodes, zone) = try indexZone(zc)
+            case .content(let i):
+                let (nodes, zone) = try indexZone(&input[i])
                 served.append(zone)
                 zoneNodes.append(nodes)
                 built.append(true)
@@ -78,6 +79,19 @@ public struct SnapshotBuilder {
         return ZoneIndex(zones: served, nodes: index, zoneNodes: zoneNodes)
     }
 
+    /// Throws what `buildIndex` would for these zones, before anything is indexed: a zone served twice (given
+    /// twice, or given and kept), or one without an SOA at its apex. `buildIndex` checks this first; a caller
+    /// that checks it too can hand its zones over knowing the build will not fail.
+    public static func check(zones input: [ZoneContent], reusing old: ZoneIndex, keep: Set<DomainName>) throws {
+        var seen = Set<DomainName>()
+        for origin in input.map(\.origin) + old.zones.map(\.origin).filter(keep.contains) {
+            guard seen.insert(origin).inserted else { throw BuildError.duplicateZone(origin) }
+        }
+        for zc in input where zc.records.first(where: { isApexSOA($0, zc.origin.key) })?.soa == nil {
+            throw BuildError.noSOA(zc.origin)
+        }
+    }
+
     /// Whether changing the zones `changed` needs the zones `kept` re-indexed too (one is above or below the
     /// other: a child's apex is linked to its parent's delegation node).
     public static func reindexNeeded(changed: some Collection<DomainName>, kept: some Collection<DomainName>) -> Bool {
@@ -96,151 +110,176 @@ public struct SnapshotBuilder {
     /// file order of their first record (exact duplicates dropped), every record encoded into one array
     /// that the RRsets slice, glue, and the cut, DNAME and wildcard links. Names are compared and hashed
     /// as the records' own key bytes: nothing is allocated per record beyond its encoded form.
-    func indexZone(_ zc: ZoneContent) throws -> ([ZoneNode], ServedZone) {
-        let records = zc.records
-        let originCount = zc.origin.key.count
-        // Node numbers by name; each node's name, parent and records (a list threaded through `next`).
+    /// A reload's peak holds the zone being replaced, so every megabyte the build holds at once adds to it
+    /// (docs/benchmarks.md): the zone's records are dropped once encoded, the name table once the glue is
+    /// found, and no table is kept per RRset (an RRset is a run of one type in its node's encoded records).
+    func indexZone(_ zc: inout ZoneContent) throws -> ([ZoneNode], ServedZone) {
+        let origin = zc.origin, originKey = origin.key
+        guard let soaRR = zc.records.first(where: { Self.isApexSOA($0, originKey) }), let soa = soaRR.soa else {
+            throw BuildError.noSOA(origin)
+        }
+        let zoneHead = ZoneHead(origin: origin, negativeSOA: EncodedRecord(soaRR).withTTL(min(soaRR.ttl, soa.minimum)))
+        // Nodes by name, each with its parent's number.
         // Most zones have about two records per name: sized for that, the table is not rehashed as it fills.
-        var number = PositionTable(minimumCapacity: records.count / 2)
-        var names: [DomainName] = []
+        var number = PositionTable(minimumCapacity: zc.records.count / 2)
+        var nodes: [ZoneNode] = []
         var parent: [Int32] = []
-        var head: [Int32] = [], tail: [Int32] = []
-        var next = [Int32](repeating: -1, count: records.count)
-        /// The node of `key`, made (for `name()`, its name) when the zone has none yet: (its number, made?).
-        func node(_ key: ArraySlice<UInt8>, _ name: () -> DomainName) -> (Int32, Bool) {
-            let (n, made) = number.findOrInsert(hash: NameTable.hash(key), position: names.count) { names[$0].key[...] == key }
-            if made {
-                names.append(name())
-                parent.append(-1)
-                head.append(-1)
-                tail.append(-1)
-            }
-            return (Int32(n), made)
-        }
-        _ = node(zc.origin.key[...]) { zc.origin }
-        var lastKey: [UInt8] = []
-        var lastNode: Int32 = -1
-        for i in records.indices {
-            let rr = records[i]
-            guard rr.rclass == RecordClass.in else { continue }
-            let key = rr.name.key
-            let n: Int32
-            if lastNode >= 0 && key == lastKey {
-                n = lastNode
-            } else {
-                guard rr.name.isSubdomain(of: zc.origin) else { continue }
-                let made: Bool
-                (n, made) = node(key[...]) { rr.name }
-                if made {
-                    // The names up to the apex (empty non-terminals where they have no records).
-                    var child = n
-                    var k = key[...]
-                    while k.count > originCount {
-                        k = k[(k.startIndex + Int(k[k.startIndex]) + 1)...]
-                        let (p, new) = node(k) { DomainName(uncheckedWire: Array(rr.name.wire[k.startIndex...])) }
-                        parent[Int(child)] = p
-                        if !new { break }
-                        child = p
-                    }
-                }
-                lastKey = key
-                lastNode = n
-            }
-            if tail[Int(n)] < 0 { head[Int(n)] = Int32(i) } else { next[Int(tail[Int(n)])] = Int32(i) }
-            tail[Int(n)] = Int32(i)
-        }
-
-        // RRsets: per node, one per type in order of its first record, exact duplicates dropped.
+        // Every record encoded, node by node, RRset by RRset: node `n`'s are `encoded[nodeStart[n]..<nodeStart[n + 1]]`.
         var encoded: [EncodedRecord] = []
-        encoded.reserveCapacity(records.count)
-        var setTypes: [RecordType] = []
-        var setRanges: [Range<Int>] = []
-        var nodeSets = [Range<Int>](repeating: 0..<0, count: names.count)
-        var soaRecord: ResourceRecord?
-        var own: [Int32] = []
-        var types: [RecordType] = []
-        var seenData = Set<[UInt8]>()
-        for n in 0..<names.count {
-            own.removeAll(keepingCapacity: true)
-            types.removeAll(keepingCapacity: true)
-            var r = head[n]
-            while r >= 0 {
-                own.append(r)
-                if !types.contains(records[Int(r)].type) { types.append(records[Int(r)].type) }
-                r = next[Int(r)]
-            }
-            let first = setTypes.count
-            for t in types {
-                let start = encoded.count
-                seenData.removeAll(keepingCapacity: true)
-                for r in own where records[Int(r)].type == t {
-                    let rr = records[Int(r)]
-                    let duplicate: Bool
-                    if encoded.count - start < 16 {
-                        duplicate = encoded[start...].contains { $0.rdata == rr.rdata }
-                    } else {
-                        if seenData.isEmpty { for e in encoded[start...] { seenData.insert(e.rdata) } }
-                        duplicate = !seenData.insert(rr.rdata).inserted
-                    }
-                    if duplicate { continue }
-                    if n == 0 && t == .soa && soaRecord == nil { soaRecord = rr }
-                    encoded.append(EncodedRecord(rr))
+        var nodeStart: [Int32] = []
+        var setCount = 0
+        do {
+            let records = zc.records
+            // Each node's records: a list threaded through `next`.
+            var head: [Int32] = [], tail: [Int32] = []
+            var next = [Int32](repeating: -1, count: records.count)
+            /// The node of `key`, made (for `name()`, its name) when the zone has none yet: (its number, made?).
+            func node(_ key: ArraySlice<UInt8>, _ name: () -> DomainName) -> (Int32, Bool) {
+                let (n, made) = number.findOrInsert(hash: NameTable.hash(key), position: nodes.count) { nodes[$0].name.key[...] == key }
+                if made {
+                    nodes.append(ZoneNode(name: name(), zone: zoneHead))
+                    parent.append(-1)
+                    head.append(-1)
+                    tail.append(-1)
                 }
-                setTypes.append(t)
-                setRanges.append(start..<encoded.count)
+                return (Int32(n), made)
             }
-            nodeSets[n] = first..<setTypes.count
-        }
-        guard let soaRR = soaRecord, let soa = soaRR.soa else { throw BuildError.noSOA(zc.origin) }
+            _ = node(originKey[...]) { origin }
+            var lastKey: [UInt8] = []
+            var lastNode: Int32 = -1
+            for i in records.indices {
+                let rr = records[i]
+                guard rr.rclass == RecordClass.in else { continue }
+                let key = rr.name.key
+                let n: Int32
+                if lastNode >= 0 && key == lastKey {
+                    n = lastNode
+                } else {
+                    guard rr.name.isSubdomain(of: origin) else { continue }
+                    let made: Bool
+                    (n, made) = node(key[...]) { rr.name }
+                    if made {
+                        // The names up to the apex (empty non-terminals where they have no records).
+                        var child = n
+                        var k = key[...]
+                        while k.count > originKey.count {
+                            k = k[(k.startIndex + Int(k[k.startIndex]) + 1)...]
+                            let (p, new) = node(k) { DomainName(uncheckedWire: Array(rr.name.wire[k.startIndex...])) }
+                            parent[Int(child)] = p
+                            if !new { break }
+                            child = p
+                        }
+                    }
+                    lastKey = key
+                    lastNode = n
+                }
+                if tail[Int(n)] < 0 { head[Int(n)] = Int32(i) } else { next[Int(tail[Int(n)])] = Int32(i) }
+                tail[Int(n)] = Int32(i)
+            }
 
-        // Nodes, then their RRsets (slices of `encoded`; NS sets with the addresses of their targets).
-        let zoneHead = ZoneHead(origin: zc.origin, negativeSOA: EncodedRecord(soaRR).withTTL(min(soaRR.ttl, soa.minimum)))
-        let nodes = names.map { ZoneNode(name: $0, zone: zoneHead) }
-        let apex = nodes[0]
-        func addresses(of target: DomainName, required: Bool) -> AdditionalData? {
-            let k = target.key[...]
-            guard let t = number.find(hash: NameTable.hash(k), matches: { names[$0].key[...] == k }) else { return nil }
-            var recs: [EncodedRecord] = []
-            for want in [RecordType.a, .aaaa] {
-                for s in nodeSets[Int(t)] where setTypes[s] == want { recs += encoded[setRanges[s]] }
-            }
-            guard !recs.isEmpty else { return nil }
-            return AdditionalData(owner: nodes[Int(t)].name, records: recs, required: required)
-        }
-        var sets: [RRSet] = []
-        sets.reserveCapacity(setTypes.count)
-        for n in 0..<names.count {
-            let node = nodes[n]
-            for s in nodeSets[n] {
-                var extra: [AdditionalData] = []
-                if setTypes[s] == .ns {
-                    for e in encoded[setRanges[s]] {
-                        let ns = ResourceRecord(name: node.name, type: .ns, ttl: e.ttl, rdata: e.rdata)
-                        guard let t = ns.target, t.isSubdomain(of: zc.origin) else { continue }
-                        let inDomain = node !== apex && t.isSubdomain(of: node.name)
-                        if let a = addresses(of: t, required: inDomain) { extra.append(a) }
+            // RRsets: per node, one per type in order of its first record, exact duplicates dropped.
+            encoded.reserveCapacity(records.count)
+            nodeStart.reserveCapacity(nodes.count + 1)
+            var own: [Int32] = []
+            var types: [RecordType] = []
+            var seenData = Set<[UInt8]>()
+            for n in nodes.indices {
+                own.removeAll(keepingCapacity: true)
+                types.removeAll(keepingCapacity: true)
+                var r = head[n]
+                while r >= 0 {
+                    own.append(r)
+                    if !types.contains(records[Int(r)].type) { types.append(records[Int(r)].type) }
+                    r = next[Int(r)]
+                }
+                nodeStart.append(Int32(encoded.count))
+                setCount += types.count
+                for t in types {
+                    let start = encoded.count
+                    seenData.removeAll(keepingCapacity: true)
+                    for r in own where records[Int(r)].type == t {
+                        let rr = records[Int(r)]
+                        let duplicate: Bool
+                        if encoded.count - start < 16 {
+                            duplicate = encoded[start...].contains { $0.rdata == rr.rdata }
+                        } else {
+                            if seenData.isEmpty { for e in encoded[start...] { seenData.insert(e.rdata) } }
+                            duplicate = !seenData.insert(rr.rdata).inserted
+                        }
+                        if !duplicate { encoded.append(EncodedRecord(rr)) }
                     }
                 }
-                sets.append(RRSet(type: setTypes[s], records: encoded[setRanges[s]], additional: extra))
+            }
+            nodeStart.append(Int32(encoded.count))
+        }
+        // Encoded (the records' data is shared, not copied): the parsed records go.
+        zc.records = []
+        func records(ofNode n: Int) -> ArraySlice<EncodedRecord> { encoded[Int(nodeStart[n])..<Int(nodeStart[n + 1])] }
+
+        // Each NS set's additional data (the addresses of its targets, A then AAAA), while names can be looked up.
+        var glue: [Int: [AdditionalData]] = [:]
+        for n in nodes.indices {
+            var extra: [AdditionalData] = []
+            for e in records(ofNode: n) where e.type == .ns {
+                let ns = ResourceRecord(name: nodes[n].name, type: .ns, ttl: e.ttl, rdata: e.rdata)
+                guard let t = ns.target, t.isSubdomain(of: origin) else { continue }
+                let inDomain = n != 0 && t.isSubdomain(of: nodes[n].name)
+                let k = t.key[...]
+                guard let a = number.find(hash: NameTable.hash(k), matches: { nodes[$0].name.key[...] == k }) else { continue }
+                let addresses = records(ofNode: a).filter { $0.type == .a } + records(ofNode: a).filter { $0.type == .aaaa }
+                if !addresses.isEmpty { extra.append(AdditionalData(owner: nodes[a].name, records: addresses, required: inDomain)) }
+            }
+            if !extra.isEmpty { glue[n] = extra }
+        }
+        number = PositionTable()
+
+        // The RRsets (runs of one type in each node's records), then each node's slice of them: `nodeStart` is
+        // reused for where each node's RRsets start.
+        var sets: [RRSet] = []
+        sets.reserveCapacity(setCount)
+        for n in nodes.indices {
+            let recs = records(ofNode: n)
+            nodeStart[n] = Int32(sets.count)
+            var i = recs.startIndex
+            while i < recs.endIndex {
+                let t = recs[i].type
+                var j = i + 1
+                while j < recs.endIndex && recs[j].type == t { j += 1 }
+                sets.append(RRSet(type: t, records: recs[i..<j], additional: t == .ns ? glue[n] ?? [] : []))
+                i = j
             }
         }
-        for n in 0..<names.count { nodes[n].rrsets = sets[nodeSets[n]] }
+        nodeStart[nodes.count] = Int32(sets.count)
+        for n in nodes.indices { nodes[n].rrsets = sets[Int(nodeStart[n])..<Int(nodeStart[n + 1])] }
+        nodeStart = []
 
         // Links, parents before children: the highest cut at or above each node (not the apex), the highest
-        // DNAME strictly above it, and each `*` node as its parent's wildcard.
-        var byDepth = Array(0..<names.count)
-        let depth = names.map { $0.labelCount }
-        byDepth.sort { depth[$0] < depth[$1] }
-        for n in byDepth {
-            let node = nodes[n]
-            let p = parent[n]
-            guard p >= 0 else { continue }   // the apex: no cut, no DNAME above
-            let up = nodes[Int(p)]
-            node.cut = up.cut ?? (node.rrset(RecordType.ns) != nil ? node : nil)
-            node.dnameAbove = up.dnameAbove ?? (up.rrset(RecordType.dname) != nil ? up : nil)
-            if node.name.isWildcard { up.wildcard = node }
+        // DNAME strictly above it, and each `*` node as its parent's wildcard. Each node's unlinked ancestors
+        // are linked first, top down.
+        var linked = [Bool](repeating: false, count: nodes.count)
+        var chain: [Int32] = []
+        for first in nodes.indices where !linked[first] {
+            var n = Int32(first)
+            while n >= 0 && !linked[Int(n)] {
+                chain.append(n)
+                n = parent[Int(n)]
+            }
+            while let n = chain.popLast() {
+                linked[Int(n)] = true
+                let p = parent[Int(n)]
+                guard p >= 0 else { continue }   // the apex: no cut, no DNAME above
+                let node = nodes[Int(n)], up = nodes[Int(p)]
+                node.cut = up.cut ?? (node.rrset(RecordType.ns) != nil ? node : nil)
+                node.dnameAbove = up.dnameAbove ?? (up.rrset(RecordType.dname) != nil ? up : nil)
+                if node.name.isWildcard { up.wildcard = node }
+            }
         }
-        return (nodes, ServedZone(head: zoneHead, source: zc.source, serial: soa.serial, apex: apex))
+        return (nodes, ServedZone(head: zoneHead, source: zc.source, serial: soa.serial, apex: nodes[0]))
+    }
+
+    /// The SOA a zone is indexed with: the first record of type SOA and class IN at the apex.
+    static func isApexSOA(_ rr: ResourceRecord, _ originKey: [UInt8]) -> Bool {
+        rr.type == .soa && rr.rclass == RecordClass.in && rr.name.key == originKey
     }
 
     /// Builds the snapshot of the zones of `index` with the GSLB pools of `gslb`: only the GSLB

@@ -137,6 +137,7 @@ public final class SnapshotPublisher: Sendable {
         }
         return state.withLock { st in
             st.zones.apply(result)
+            result.zones = []   // the zone set holds them now, alone: the build can drop each zone's records
             st.lastErrors = result.failures.map(\.message)
             let stale = st.zones.stale.map(\.description).sorted()
             statsBox.withLock { $0.zoneLoadErrors = result.failures.count; $0.staleZones = stale }
@@ -402,13 +403,17 @@ public final class SnapshotPublisher: Sendable {
             // The zones that changed are indexed; the others are taken from the index being served.
             let changed = st.zones.changed.compactMap { st.zones.zones[$0] }.sorted { $0.origin < $1.origin }
             let keep = Set(st.zones.zones.keys).subtracting(st.zones.changed)
-            let index = try SnapshotBuilder().buildIndex(zones: changed, reusing: st.last?.zoneIndex ?? .empty, keep: keep)
+            let old = st.last?.zoneIndex ?? .empty
+            try SnapshotBuilder.check(zones: changed, reusing: old, keep: keep)
+            // The build cannot fail now: the zone set lets go of the records, so that the build holds the only
+            // reference and drops each zone's records once encoded (a changed zone's reload peak).
             st.zones.indexed()
+            let indexed = changed.map(\.origin.description).joined(separator: " ")
             statsBox.withLock { $0.zonesIndexed += UInt64(changed.count) }
+            let index = try SnapshotBuilder().buildIndex(zones: consume changed, reusing: old, keep: keep)
             let snap = SnapshotBuilder().build(index: index, gslb: effectiveGSLB(st), now: now, generation: gen)
             logIssues(snap, &st)
             let report = publish(snap, &st, kind: .full, started: started, now: now)
-            let indexed = changed.map(\.origin.description).joined(separator: " ")
             logger.info("published snapshot \(gen): \(snap.zones.count) zones (indexed: \(indexed.isEmpty ? "none" : indexed); \(keep.count) kept), \(snap.nameCount) names, \(snap.pools.count) pools, \(st.lastErrors.count) zone errors, \(report.buildMicros) µs", metadata: ["event": "snapshot.published"])
             return report
         } catch {

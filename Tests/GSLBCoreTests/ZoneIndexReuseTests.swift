@@ -63,4 +63,31 @@ import Testing
         #expect(!SnapshotBuilder.reindexNeeded(changed: [child], kept: [sibling]))
         #expect(!SnapshotBuilder.reindexNeeded(changed: [], kept: [parent, child]))
     }
+
+    /// What makes a build fail is found before anything is indexed (the publisher checks first, then hands over
+    /// the records for the build to drop as it goes): a zone given twice or given and kept, and a zone whose
+    /// only SOA is not at its apex or not of class IN.
+    @Test func aBuildThatWouldFailIsFoundBeforeAnythingIsIndexed() throws {
+        let builder = SnapshotBuilder()
+        let first = try builder.buildIndex(zones: [F.zone(), Self.other(serial: 1, address: 1)])
+        let other = Self.other(serial: 2, address: 2)
+        func fails(_ zones: [ZoneContent], keep: Set<DomainName> = [], _ message: String) {
+            #expect(throws: (any Error).self) { try SnapshotBuilder.check(zones: zones, reusing: first, keep: keep) }
+            do {
+                _ = try builder.buildIndex(zones: zones, reusing: first, keep: keep)
+                Issue.record("built: \(message)")
+            } catch {
+                #expect("\(error)" == message)
+            }
+        }
+        fails([other, other], "zone other.test. is served twice")
+        fails([other], keep: [other.origin, F.origin], "zone other.test. is served twice")
+        var soaBelow = other
+        soaBelow.records[0] = ResourceRecord(name: try DomainName("www.other.test."), type: .soa, ttl: 300, rdata: other.records[0].rdata)
+        fails([soaBelow], "zone other.test. has no SOA at its apex")
+        var chaos = other
+        chaos.records[0] = ResourceRecord(name: other.origin, type: .soa, rclass: RecordClass.ch, ttl: 300, rdata: other.records[0].rdata)
+        fails([chaos], "zone other.test. has no SOA at its apex")
+        try SnapshotBuilder.check(zones: [other], reusing: first, keep: [F.origin])
+    }
 }

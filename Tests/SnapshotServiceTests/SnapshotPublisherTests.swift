@@ -107,6 +107,8 @@ import Testing
     final class ChangingZones: ZoneSource {
         let changed = Mutex<Set<String>>(["a", "b", "c"])
         let serial = Atomic<UInt32>(1)
+        /// Zones delivered without their SOA (a build of them fails).
+        let withoutSOA = Mutex<Set<String>>([])
         func zone(_ label: String) -> ZoneContent {
             let o = try! DomainName("\(label).pub.test.")
             let s = serial.load(ordering: .relaxed)
@@ -114,9 +116,8 @@ import Testing
                                      rdata: (try! DomainName("ns.pub.test.")).wire + (try! DomainName("hostmaster.pub.test.")).wire
                                          + [UInt8(s >> 24), UInt8((s >> 16) & 255), UInt8((s >> 8) & 255), UInt8(s & 255),
                                             0, 0, 14, 16, 0, 0, 2, 88, 0, 9, 58, 128, 0, 0, 0, 60])
-            return ZoneContent(origin: o, records: [
-                soa, ResourceRecord(name: o, type: .ns, ttl: 3600, rdata: (try! DomainName("ns.pub.test.")).wire),
-            ], source: "memory")
+            let ns = ResourceRecord(name: o, type: .ns, ttl: 3600, rdata: (try! DomainName("ns.pub.test.")).wire)
+            return ZoneContent(origin: o, records: withoutSOA.withLock { $0.contains(label) } ? [ns] : [soa, ns], source: "memory")
         }
         func loadZones() -> ZoneLoadResult { ZoneLoadResult(zones: ["a", "b", "c"].map(zone), failures: []) }
         func loadChangedZones() -> ZoneLoadResult {
@@ -173,5 +174,34 @@ import Testing
         #expect(second.node(for: b) !== first.node(for: b))
         #expect(second.zones.first { $0.origin == b }?.serial == 2)
         #expect(second.zones.first { $0.origin == a }?.serial == 1)
+    }
+
+    /// The build is checked before the zone set lets go of the records it hands over: a changed zone that cannot be
+    /// indexed leaves the served snapshot as it is, and is indexed once it arrives good.
+    @Test func aChangedZoneWhoseBuildFailsLeavesTheServedSnapshotUntilItArrivesGood() throws {
+        let zones = ChangingZones()
+        let publisher = SnapshotPublisher(source: zones)
+        publisher.reload()
+        let first = publisher.box.load()
+        let a = try DomainName("a.pub.test."), b = try DomainName("b.pub.test.")
+
+        zones.serial.store(2, ordering: .relaxed)
+        zones.withoutSOA.withLock { $0 = ["b"] }
+        zones.changed.withLock { $0 = ["b"] }
+        let failed = publisher.reload()
+        #expect(publisher.box.load() === first)
+        #expect(publisher.stats.failedRebuilds == 1)
+        #expect(failed.errors.contains { $0.contains("b.pub.test.") && $0.contains("no SOA") })
+        #expect(publisher.box.load().zones.first { $0.origin == b }?.serial == 1)
+
+        zones.serial.store(3, ordering: .relaxed)
+        zones.withoutSOA.withLock { $0 = [] }
+        zones.changed.withLock { $0 = ["b"] }
+        publisher.reload()
+        let fixed = publisher.box.load()
+        #expect(fixed !== first)
+        #expect(fixed.zones.first { $0.origin == b }?.serial == 3)
+        #expect(fixed.node(for: a) === first.node(for: a))
+        #expect(publisher.stats.failedRebuilds == 1)
     }
 }
