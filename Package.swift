@@ -97,7 +97,7 @@ let package = Package(
         ]),
         // The daemon: builds every part from a typed configuration and runs them as one ServiceGroup.
         .target(name: "CairnDaemon", dependencies: [
-            "DNSWire", "GSLBCore", "ZoneFiles", "GSLBStore", "GeoIP",
+            "DNSWire", "GSLBCore", "CNetShim", "ZoneFiles", "GSLBStore", "GeoIP",
             "SnapshotService", "DNSService", "HealthService", "DrillService", "AdminService",
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),

@@ -195,6 +195,15 @@ int cairn_cpu_count(void) {
     return n > 0 ? (int)n : 1;
 }
 
+int cairn_map_large_allocations(size_t threshold) {
+#ifdef __GLIBC__
+    return mallopt(M_MMAP_THRESHOLD, (int)threshold);
+#else
+    (void)threshold;
+    return 0;
+#endif
+}
+
 int cairn_release_free_memory(void) {
 #ifdef __GLIBC__
     return malloc_trim(0);

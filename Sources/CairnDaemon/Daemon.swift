@@ -5,6 +5,7 @@ import DNSService
 import HealthService
 import DrillService
 import AdminService
+import CNetShim
 import GSLBStore
 import GeoIP
 import Logging
@@ -101,6 +102,9 @@ public final class Daemon: Sendable {
 
     /// The root phase (see the type's comment). Throws `DaemonError` naming what failed; nothing is left running.
     public static func make(_ config: DaemonConfiguration, logger: Logger = Logger(label: "cairn")) throws -> Daemon {
+        // Blocks of 1 MiB or more (a zone build's working tables, the parsed records' array) go back to the
+        // system when freed: a reload's peak is then the zone served plus the one built (docs/benchmarks.md).
+        cairn_map_large_allocations(1 << 20)
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: config.zones, isDirectory: &isDir), isDir.boolValue else {
             throw DaemonError("--zones: \(config.zones) is not a directory")

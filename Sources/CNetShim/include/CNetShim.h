@@ -50,4 +50,9 @@ int cairn_pidfd_open(pid_t pid);
    parsed records after indexing them, and glibc keeps those pages resident otherwise. Returns 1
    when memory was released, 0 when not (or on a C library without it). */
 int cairn_release_free_memory(void);
+/* Every allocation of `threshold` octets or more is mapped on its own and unmapped when freed (glibc's
+   mallopt(M_MMAP_THRESHOLD), which also stops glibc from raising that threshold as large blocks are freed, up to
+   32 MiB, after which a zone build's working tables stayed in the heap, resident, while the next zone was
+   built). Returns 1 when set, 0 when not (or on a C library without it). */
+int cairn_map_large_allocations(size_t threshold);
 #endif
