@@ -44,8 +44,13 @@ public final class SnapshotPublisher: Sendable {
         var registry: [NodeRecord] = []
         /// The GeoIP database of `gslb.config.geoip`, as the provider last gave it.
         var geo: GeoDatabaseRef?
+        /// Snapshots replaced while something may still answer from them (a DNS worker until its next packet or
+        /// receive timeout, a TCP connection until its next query): `releaseRetired` lets go of them here rather
+        /// than on a query thread. At most `maxRetired`, the oldest let go first.
+        var retired: [ServingSnapshot] = []
     }
     private let state = Mutex<State>(State())
+    static let maxRetired = 64
 
     /// What metrics show of the publisher's work.
     public struct Stats: Sendable {
@@ -160,6 +165,23 @@ public final class SnapshotPublisher: Sendable {
             }
             return rebuild(&st, zonesChanged: true)
         }
+    }
+
+    /// Lets go of the replaced snapshots that nothing else holds any more, outside the lock: a replaced zone index
+    /// (hundreds of MiB for a large zone) is freed on this thread, not on the query thread that dropped it last, and
+    /// its pages are handed back (malloc_trim) rather than kept resident until the next reload. The store watcher
+    /// calls it every interval.
+    public func releaseRetired() {
+        var (released, indexGone) = state.withLock { st -> ([ServingSnapshot], Bool) in
+            var out: [ServingSnapshot] = []
+            var i = 0
+            while i < st.retired.count {
+                if isKnownUniquelyReferenced(&st.retired[i]) { out.append(st.retired.remove(at: i)) } else { i += 1 }
+            }
+            return (out, out.contains { $0.zoneIndex !== st.last?.zoneIndex })
+        }
+        released.removeAll()
+        if indexGone { cairn_release_free_memory() }
     }
 
     /// Re-reads the store when another writer changed it (or an override expired); cheap otherwise.
@@ -360,6 +382,10 @@ public final class SnapshotPublisher: Sendable {
             saved.health = Self.sortedByKey(byKey.values)
             cache.save(saved)
         }
+        if let old = st.last {
+            st.retired.append(old)
+            if st.retired.count > Self.maxRetired { st.retired.removeFirst() }
+        }
         st.last = snap
         st.generation = snap.generation
         st.nextExpiry = st.gslb.overrides.compactMap(\.expiresAt).filter { $0 > now }.min()
@@ -456,6 +482,7 @@ public final class StoreWatcher: Sendable {
         NamedThread.start("cairn-store-watch") { [self] in
             while !stopped.load(ordering: .relaxed) {
                 publisher.refreshIfChanged()
+                publisher.releaseRetired()
                 Thread.sleep(forTimeInterval: interval)
             }
         }

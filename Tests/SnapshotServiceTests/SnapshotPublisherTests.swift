@@ -204,4 +204,26 @@ import Testing
         #expect(fixed.node(for: a) === first.node(for: a))
         #expect(publisher.stats.failedRebuilds == 1)
     }
+
+    /// A replaced snapshot is let go of by the publisher (the store watcher's thread), once nothing else holds it:
+    /// not by the query thread that happened to drop it last.
+    @Test func aReplacedSnapshotIsReleasedByThePublisherOnceNothingElseHoldsIt() throws {
+        let zones = ChangingZones()
+        let publisher = SnapshotPublisher(source: zones)
+        publisher.reload()
+        var worker: ServingSnapshot? = publisher.box.load()   // a DNS worker answering from the first snapshot
+        weak let first = worker
+        zones.serial.store(2, ordering: .relaxed)
+        zones.changed.withLock { $0 = ["a", "b", "c"] }
+        publisher.reload()
+        #expect(publisher.box.load() !== first)
+
+        publisher.releaseRetired()
+        #expect(first != nil)   // the worker still answers from it
+        worker = nil            // the worker moved on
+        #expect(first != nil)   // the publisher holds it: not freed on the worker's thread
+        publisher.releaseRetired()
+        #expect(first == nil)
+        _ = worker
+    }
 }
