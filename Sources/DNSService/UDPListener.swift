@@ -52,6 +52,9 @@ final class UDPListener: @unchecked Sendable {
             if n <= 0 {
                 if n < 0 && stopping.load(ordering: .relaxed) { break }
                 if tally.pending > 0 { flush.flush(tally, into: counters) }
+                // Idle (the 0.5 s receive timeout): move to the newest snapshot, so that a replaced one (a whole zone
+                // index after a reload) is not held until the next packet.
+                _ = reader.refresh()
                 continue
             }
             let snapshot = reader.refresh()
