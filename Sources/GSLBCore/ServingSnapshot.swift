@@ -76,8 +76,6 @@ public final class ZoneNode: @unchecked Sendable {
         for s in rrsets where s.type == t { return s }
         return nil
     }
-
-    public var isEmptyNonTerminal: Bool { rrsets.isEmpty }
 }
 
 /// What every node of a zone refers to: the facts an answer from that zone needs.
