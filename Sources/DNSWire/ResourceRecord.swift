@@ -32,7 +32,9 @@ public struct ResourceRecord: Hashable, Sendable, CustomStringConvertible {
     /// The single target name for NS, CNAME, DNAME, PTR, MX, SRV, HTTPS/SVCB.
     public var target: DomainName? { rdataNames.first }
 
-    static func readUncompressedName(_ b: [UInt8], at start: Int) -> (DomainName, Int)? {
+    /// The uncompressed name at `start` and the offset after it; nil when it runs past the end, has a label
+    /// longer than 63 octets or is longer than 255.
+    public static func readUncompressedName(_ b: [UInt8], at start: Int) -> (DomainName, Int)? {
         var i = start
         while true {
             guard i < b.count else { return nil }

@@ -408,15 +408,7 @@ struct MasterFileReader {
 
     /// Owner, type, class, TTL and RDATA out of one uncompressed wire-format record.
     static func decode(_ w: [UInt8]) -> ResourceRecord? {
-        var i = 0
-        while true {
-            guard i < w.count else { return nil }
-            let l = Int(w[i])
-            if l == 0 { i += 1; break }
-            guard l <= 63 else { return nil }
-            i += 1 + l
-        }
-        guard let name = try? DomainName(wire: Array(w[0..<i])), w.count >= i + 10 else { return nil }
+        guard let (name, i) = ResourceRecord.readUncompressedName(w, at: 0), w.count >= i + 10 else { return nil }
         func u16(_ o: Int) -> UInt16 { UInt16(w[o]) << 8 | UInt16(w[o + 1]) }
         let type = u16(i), rclass = u16(i + 2)
         let ttl = UInt32(u16(i + 4)) << 16 | UInt32(u16(i + 6))
