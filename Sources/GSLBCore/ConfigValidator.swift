@@ -279,12 +279,6 @@ public enum ConfigValidator {
         if d.isFinite, d == d.rounded(), abs(d) < 1e15 { return String(Int(d)) }
         return String(d)
     }
-
-    static func duration(ms: Int) -> String {
-        if ms != 0 && ms % 60_000 == 0 { return "\(ms / 60_000)m" }
-        if ms != 0 && ms % 1000 == 0 { return "\(ms / 1000)s" }
-        return "\(ms)ms"
-    }
 }
 
 // MARK: - The checks
@@ -583,9 +577,9 @@ extension ConfigValidator {
                 if let port = m.port { range(p + ".port", port, portRange) } else if monitorTypesNeedingPort.contains(m.type) {
                     add(p + ".port", "required for \(m.type.rawValue) monitors")
                 }
-                if m.intervalMs < minimumIntervalMs { add(p + ".interval", "\(duration(ms: m.intervalMs)) is shorter than the minimum of \(minimumIntervalMs)ms") }
+                if m.intervalMs < minimumIntervalMs { add(p + ".interval", "\(TimeSpan.text(milliseconds: m.intervalMs)) is shorter than the minimum of \(minimumIntervalMs)ms") }
                 if m.timeoutMs <= 0 { add(p + ".timeout", "must be > 0") } else if m.timeoutMs >= m.intervalMs {
-                    add(p + ".timeout", "\(duration(ms: m.timeoutMs)) must be shorter than the interval (\(duration(ms: m.intervalMs)))")
+                    add(p + ".timeout", "\(TimeSpan.text(milliseconds: m.timeoutMs)) must be shorter than the interval (\(TimeSpan.text(milliseconds: m.intervalMs)))")
                 }
                 range(p + ".rise", m.rise, riseFallRange)
                 range(p + ".fall", m.fall, riseFallRange)
