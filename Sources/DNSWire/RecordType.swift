@@ -112,20 +112,10 @@ public struct ResponseCode: RawRepresentable, Hashable, Sendable, CustomStringCo
     public static let notAuth = ResponseCode(rawValue: 9)
     public static let badVers = ResponseCode(rawValue: 16)
 
-    public var description: String {
-        switch rawValue {
-        case 0: return "NOERROR"
-        case 1: return "FORMERR"
-        case 2: return "SERVFAIL"
-        case 3: return "NXDOMAIN"
-        case 4: return "NOTIMP"
-        case 5: return "REFUSED"
-        case 6: return "YXDOMAIN"
-        case 9: return "NOTAUTH"
-        case 16: return "BADVERS"
-        default: return "RCODE\(rawValue)"
-        }
-    }
+    static let names: [UInt16: String] = [0: "NOERROR", 1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NOTIMP", 5: "REFUSED",
+                                          6: "YXDOMAIN", 9: "NOTAUTH", 16: "BADVERS"]
+
+    public var description: String { ResponseCode.names[rawValue] ?? "RCODE\(rawValue)" }
 }
 
 /// The ERROR field of a TSIG record (RFC 8945 §4.2, §5.2).
