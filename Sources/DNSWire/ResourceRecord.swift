@@ -157,23 +157,10 @@ public enum IPAddressText {
         return out
     }
 
-    static func splitDoubleColon(_ s: String) -> [String] {
-        let c = Array(s)
-        var out: [String] = []
-        var cur = ""
-        var i = 0
-        while i < c.count {
-            if c[i] == ":" && i + 1 < c.count && c[i + 1] == ":" { out.append(cur); cur = ""; i += 2; continue }
-            cur.append(c[i]); i += 1
-        }
-        out.append(cur)
-        return out
-    }
-
     /// Parses IPv6 text (with `::` and an optional trailing dotted quad).
     public static func parseIPv6(_ s: String) -> [UInt8]? {
         guard !s.isEmpty, s.allSatisfy({ $0.isHexDigit || $0 == ":" || $0 == "." }) else { return nil }
-        let halves = splitDoubleColon(s)
+        let halves = s.split(separator: "::", omittingEmptySubsequences: false).map(String.init)
         guard halves.count <= 2 else { return nil }
         func groups(_ part: String) -> [UInt8]? {
             if part.isEmpty { return [] }
