@@ -8,20 +8,8 @@ import Synchronization
 public enum RRLClass: Int, CaseIterable, Sendable {
     case nxdomain, error, referral, any, rrsig, wildcard, nodata, dnskey, positive
 
-    /// NSD's name of the class (`rrl-whitelist: nxdomain`), and the metrics' `class` label.
-    public var name: String {
-        switch self {
-        case .nxdomain: return "nxdomain"
-        case .error: return "error"
-        case .referral: return "referral"
-        case .any: return "any"
-        case .rrsig: return "rrsig"
-        case .wildcard: return "wildcard"
-        case .nodata: return "nodata"
-        case .dnskey: return "dnskey"
-        case .positive: return "positive"
-        }
-    }
+    /// NSD's name of the class (`rrl-whitelist: nxdomain`), and the metrics' `class` label: the case's own name.
+    public var name: String { String(describing: self) }
 
     /// `nxdomain` ... `positive`, or `all` for every class (NSD's `rrl-whitelist` words).
     public static func parse(_ text: String) -> [RRLClass]? {
