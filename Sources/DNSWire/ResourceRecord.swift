@@ -47,6 +47,25 @@ public struct ResourceRecord: Hashable, Sendable, CustomStringConvertible {
         return (DomainName(uncheckedWire: Array(b[start..<i])), i)
     }
 
+    /// RDATA in canonical form: the names of the types RFC 4034 §6.2 (as RFC 6840 §5.1 left it) lists
+    /// lower-cased. What RRSIGs sign, and what the zone checker compares records by.
+    public static func canonicalRdata(_ type: RecordType, _ rdata: [UInt8]) -> [UInt8] {
+        let layout = type.rdataNames
+        guard layout.count > 0, type != .svcb, type != .https else { return rdata }
+        var out = rdata
+        var off = layout.fixedPrefix
+        for _ in 0..<layout.count {
+            while off < out.count, out[off] != 0 {
+                let l = Int(out[off])
+                guard off + 1 + l <= out.count else { return rdata }
+                for i in (off + 1)..<(off + 1 + l) where out[i] >= 65 && out[i] <= 90 { out[i] |= 0x20 }
+                off += 1 + l
+            }
+            off += 1
+        }
+        return out
+    }
+
     /// SOA fields, when this is an SOA record.
     public var soa: (mname: DomainName, rname: DomainName, serial: UInt32, refresh: UInt32, retry: UInt32, expire: UInt32, minimum: UInt32)? {
         guard type == .soa else { return nil }

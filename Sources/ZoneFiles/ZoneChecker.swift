@@ -19,34 +19,15 @@ public enum ZoneChecker {
         return (run.sorted(), run.duplicates)
     }
 
-    /// RDATA with the embedded domain names lower-cased (RFC 4034 §6.2 for the types
-    /// whose name positions `RecordType.rdataNames` knows), for comparing records.
-    static func canonicalRData(_ r: ResourceRecord) -> [UInt8] {
-        let layout = r.type.rdataNames
-        guard layout.count > 0, r.type != .svcb, r.type != .https else { return r.rdata }
-        var out = r.rdata
-        var off = layout.fixedPrefix
-        for _ in 0..<layout.count {
-            while off < out.count {
-                let l = Int(out[off])
-                if l == 0 { off += 1; break }
-                guard l <= 63, off + l < out.count else { return r.rdata }
-                for j in (off + 1)...(off + l) where out[j] >= 65 && out[j] <= 90 { out[j] |= 0x20 }
-                off += 1 + l
-            }
-        }
-        return out
-    }
-
     /// Identity of a record for duplicate detection: owner and RDATA names compare
-    /// case-insensitively.
+    /// case-insensitively (`ResourceRecord.canonicalRdata`).
     struct RecordKey: Hashable {
         var name: DomainName
         var type: RecordType
         var rclass: UInt16
         var rdata: [UInt8]
         init(_ r: ResourceRecord) {
-            name = r.name; type = r.type; rclass = r.rclass; rdata = ZoneChecker.canonicalRData(r)
+            name = r.name; type = r.type; rclass = r.rclass; rdata = ResourceRecord.canonicalRdata(r.type, r.rdata)
         }
 
         /// The bytes `==` compares, the RDATA hashed whole (the synthesized hash feeds
