@@ -91,7 +91,8 @@ public struct GeoRecord: Hashable, Sendable {
         self.subdivision = subdivision; self.location = location
     }
 
-    static func isCodeByte(_ b: UInt8) -> Bool { (b >= 0x41 && b <= 0x5A) || (b >= 0x30 && b <= 0x39) }
+    /// A byte a code may have: `A`-`Z` or `0`-`9` (inlined into the database reader's lookups).
+    @inlinable public static func isCodeByte(_ b: UInt8) -> Bool { (b >= 0x41 && b <= 0x5A) || (b >= 0x30 && b <= 0x39) }
 
     /// Up to 3 ASCII bytes as an integer; 0 for none.
     public static func pack(_ bytes: [UInt8]) -> UInt32 { bytes.prefix(3).reduce(0) { $0 << 8 | UInt32($1) } }
