@@ -66,15 +66,9 @@ private struct OrderedJSONEncoder: Encoder, SingleValueEncodingContainer {
         node.content = .leaf(v == v.rounded() && abs(v) < 1e15 ? .number(String(Int64(v))) : v.isFinite ? .number("\(v)") : .null)
     }
     func encode(_ v: Float) { encode(Double(v)) }
-    func encode(_ v: Int) { node.content = .leaf(.number(String(v))) }
-    func encode(_ v: Int8) { encode(Int(v)) }
-    func encode(_ v: Int16) { encode(Int(v)) }
-    func encode(_ v: Int32) { encode(Int(v)) }
-    func encode(_ v: Int64) { node.content = .leaf(.number(String(v))) }
+    /// Int, Int8 ... Int64 and UInt8 ... UInt32 (it witnesses each of those requirements) as their digits.
+    func encode<I: BinaryInteger & Encodable>(_ v: I) { node.content = .leaf(.number(String(v))) }
     func encode(_ v: UInt) { encode(Double(v)) }
-    func encode(_ v: UInt8) { encode(Int(v)) }
-    func encode(_ v: UInt16) { encode(Int(v)) }
-    func encode(_ v: UInt32) { encode(Int(v)) }
     func encode(_ v: UInt64) { encode(Double(v)) }
     func encode<T: Encodable>(_ v: T) throws {
         if let j = v as? JSONValue { node.content = .leaf(j) } else { try v.encode(to: self) }
