@@ -125,7 +125,7 @@ struct MasterFileReader {
                 }
                 if let parsed {
                     if parsed.explicitTTL { scope.ttl.lastExplicit = parsed.record.ttl }
-                    if !MasterFileReader.isSpace(tokenizer.token[0]) { scope.setPreviousOwner(parsed.record.name) }
+                    if !FastRecordParser.isSpace(tokenizer.token[0]) { scope.setPreviousOwner(parsed.record.name) }
                     records.append(parsed.record)
                     lines.append(at.line)
                     files.append(at.file)
@@ -487,8 +487,6 @@ struct MasterFileReader {
 
     static func canonical(_ path: String) -> String { realPath(path) ?? path }
 
-    @inline(__always) static func isSpace(_ c: UInt8) -> Bool { c == 0x20 || c == 0x09 }
-
     /// `name` relative to the directory of `file` (RFC 1035 leaves it open; BIND, NSD and
     /// Knot resolve against the including file or the working directory: we use the file).
     static func resolve(_ name: String, relativeTo file: String) -> String {
@@ -529,10 +527,9 @@ struct MasterFileReader {
     /// The entry without trailing blanks (an escaped blank is data); leading blanks
     /// stay: they mean "the owner of the previous record". Empty when all blank.
     static func trimmed(_ b: UnsafeBufferPointer<UInt8>) -> [UInt8] {
-        func blank(_ c: UInt8) -> Bool { c == 0x20 || c == 0x09 || c == 0x0D || c == 0x0A || c == 0x0C || c == 0x0B }
-        guard b.contains(where: { !blank($0) }) else { return [] }
+        guard b.contains(where: { !EntryTokenizer.isBlank($0) }) else { return [] }
         var hi = b.count
-        while hi > 0 && blank(b[hi - 1]) && !(hi >= 2 && b[hi - 2] == 0x5C) { hi -= 1 }
+        while hi > 0 && EntryTokenizer.isBlank(b[hi - 1]) && !(hi >= 2 && b[hi - 2] == 0x5C) { hi -= 1 }
         return Array(b[0..<hi])
     }
 
