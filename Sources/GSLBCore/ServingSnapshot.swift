@@ -9,16 +9,6 @@ public struct RRSet: Sendable {
     /// Addresses (A then AAAA) to add to the additional section with this RRset:
     /// glue for a delegation's NS set, in-zone addresses for the apex NS set.
     public let additional: [AdditionalData]
-
-    public init(type: RecordType, records: [EncodedRecord], additional: [AdditionalData] = []) {
-        self.init(type: type, records: records[...], additional: additional)
-    }
-
-    public init(type: RecordType, records: ArraySlice<EncodedRecord>, additional: [AdditionalData] = []) {
-        self.type = type
-        self.records = records
-        self.additional = additional
-    }
 }
 
 /// Address records of one name for the additional section.
