@@ -42,10 +42,6 @@ public struct PoolDecision: Sendable {
     public var scope: Int
     public var servfail: Bool
     public var fallback: Bool
-
-    init(records: [EncodedRecord], slots: [Int32] = [], scope: Int, servfail: Bool, fallback: Bool) {
-        self.records = records; self.slots = slots; self.scope = scope; self.servfail = servfail; self.fallback = fallback
-    }
 }
 
 /// One policy over one set of members, with everything precomputed.
