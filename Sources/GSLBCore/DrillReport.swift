@@ -21,7 +21,6 @@ public struct DrillReport: Sendable, Codable {
         /// Seconds since the Unix epoch.
         public var at: Double
         public var event: String
-        public init(at: Double, event: String) { self.at = at; self.event = event }
     }
 
     /// What one query key (pool × client) saw.

@@ -36,7 +36,6 @@ public struct Explanation: Sendable, Codable {
     public struct NodeVerdict: Sendable, Codable, Hashable {
         public var node: String
         public var state: String
-        public init(node: String, state: String) { self.node = node; self.state = state }
     }
     public var name: String
     public var type: String

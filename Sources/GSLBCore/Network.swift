@@ -89,10 +89,6 @@ public struct ClientNetwork: Sendable, CustomStringConvertible {
     public var prefix: Int
     public var fromECS: Bool
 
-    public init(address: ClientAddress, prefix: Int, fromECS: Bool) {
-        self.address = address; self.prefix = prefix; self.fromECS = fromECS
-    }
-
     public var description: String { fromECS ? "\(address.masked(prefix))/\(prefix) (ECS)" : "\(address)" }
 }
 
