@@ -83,20 +83,6 @@ public enum RecordClass {
     public static let hs: UInt16 = 4
     public static let none: UInt16 = 254
     public static let any: UInt16 = 255
-
-    public static func parse(_ s: String) -> UInt16? {
-        switch s.uppercased() {
-        case "IN": return 1
-        case "CH", "CHAOS": return 3
-        case "HS": return 4
-        case "NONE": return 254
-        case "ANY", "*": return 255
-        default:
-            let u = s.uppercased()
-            if u.hasPrefix("CLASS"), let v = UInt16(u.dropFirst(5)) { return v }
-            return nil
-        }
-    }
 }
 
 public struct ResponseCode: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
