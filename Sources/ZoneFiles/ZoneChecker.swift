@@ -109,15 +109,8 @@ private struct CheckRun {
         found.sorted { ($0.index, $0.seq) < ($1.index, $1.seq) }.map(\.diag)
     }
 
-    static func className(_ c: UInt16) -> String {
-        switch c {
-        case RecordClass.ch: return "CH"
-        case RecordClass.hs: return "HS"
-        case RecordClass.none: return "NONE"
-        case RecordClass.any: return "ANY"
-        default: return "CLASS\(c)"
-        }
-    }
+    static let classNames = [RecordClass.ch: "CH", RecordClass.hs: "HS", RecordClass.none: "NONE", RecordClass.any: "ANY"]
+    static func className(_ c: UInt16) -> String { classNames[c] ?? "CLASS\(c)" }
 
     mutating func checkRecords() {
         // The RRsets met so far (name, type, class), each found through `rrsets` by its first record.
