@@ -114,8 +114,5 @@ public enum TSIGError {
 
 public enum Opcode {
     public static let query: UInt8 = 0
-    public static let iquery: UInt8 = 1
-    public static let status: UInt8 = 2
     public static let notify: UInt8 = 4
-    public static let update: UInt8 = 5
 }
