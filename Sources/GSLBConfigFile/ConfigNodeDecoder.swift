@@ -127,12 +127,8 @@ struct ConfigNodeDecoder: Decoder {
                   let v = Double(text), v.isFinite else { return wrong("a number") }
             return v as? T
         case is Bool.Type:
-            guard case .scalar(let text, .plain) = node else { return wrong("true or false") }
-            switch text {
-            case "true", "True", "TRUE": return true as? T
-            case "false", "False", "FALSE": return false as? T
-            default: return wrong("true or false")
-            }
+            guard case .scalar(let text, .plain) = node, let b = ConfigNode.bool(text) else { return wrong("true or false") }
+            return b as? T
         default:
             log.fail(path, "cannot read a \(type)")
             return nil

@@ -252,11 +252,8 @@ extension Monitor: Codable {
         case .scalar(let s, let style):
             if style != .plain { return .string(s) }
             if node.isNull { return .null }
-            switch s {
-            case "true", "True", "TRUE": return .bool(true)
-            case "false", "False", "FALSE": return .bool(false)
-            default: return JSONValue.isNumberText(s) ? .number(s) : .string(s)
-            }
+            if let b = ConfigNode.bool(s) { return .bool(b) }
+            return JSONValue.isNumberText(s) ? .number(s) : .string(s)
         case .list(let items):
             var out: [JSONValue] = []
             for (i, item) in items.enumerated() {
