@@ -57,13 +57,11 @@ public struct RecordType: RawRepresentable, Hashable, Sendable, CustomStringConv
         switch rawValue {
         case 2, 3, 4, 5, 7, 8, 9, 12: return .init(fixedPrefix: 0, count: 1, compressible: true)
         case 39: return .init(fixedPrefix: 0, count: 1, compressible: false)
-        case 6: return .init(fixedPrefix: 0, count: 2, compressible: true)
-        case 14: return .init(fixedPrefix: 0, count: 2, compressible: true)
+        case 6, 14: return .init(fixedPrefix: 0, count: 2, compressible: true)
         case 17: return .init(fixedPrefix: 0, count: 2, compressible: false)
         case 15: return .init(fixedPrefix: 2, count: 1, compressible: true)
-        case 18, 21, 36: return .init(fixedPrefix: 2, count: 1, compressible: false)
+        case 18, 21, 36, 64, 65: return .init(fixedPrefix: 2, count: 1, compressible: false)
         case 33: return .init(fixedPrefix: 6, count: 1, compressible: false)
-        case 64, 65: return .init(fixedPrefix: 2, count: 1, compressible: false)
         case 26: return .init(fixedPrefix: 2, count: 2, compressible: false)
         default: return .init(fixedPrefix: 0, count: 0, compressible: false)
         }
