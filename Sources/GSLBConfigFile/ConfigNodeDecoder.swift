@@ -161,10 +161,8 @@ struct ConfigNodeDecoder: Decoder {
 
         func contains(_ key: Key) -> Bool { fields.map { $0.values[key.stringValue] != nil } ?? true }
 
-        func decodeNil(forKey key: Key) throws -> Bool {
-            guard let fields else { return false }
-            return fields.values[key.stringValue]?.isNull ?? true
-        }
+        /// A missing key is nil; in a placeholder (no fields) every key is present and not nil, as in `contains`.
+        func decodeNil(forKey key: Key) throws -> Bool { fields.map { $0.values[key.stringValue]?.isNull ?? true } ?? false }
 
         func child(_ key: Key) -> ConfigNodeDecoder { decoder.child(key, fields?.values[key.stringValue]) }
 
