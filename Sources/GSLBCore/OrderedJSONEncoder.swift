@@ -61,10 +61,8 @@ private struct OrderedJSONEncoder: Encoder, SingleValueEncodingContainer {
     func encodeNil() { node.content = .leaf(.null) }
     func encode(_ v: Bool) { node.content = .leaf(.bool(v)) }
     func encode(_ v: String) { node.content = .leaf(.string(v)) }
-    /// Whole numbers as integers; not finite as `null`.
-    func encode(_ v: Double) {
-        node.content = .leaf(v == v.rounded() && abs(v) < 1e15 ? .number(String(Int64(v))) : v.isFinite ? .number("\(v)") : .null)
-    }
+    /// Whole numbers as integers (`ConfigValidator.number`, as messages write them); not finite as `null`.
+    func encode(_ v: Double) { node.content = .leaf(v.isFinite ? .number(ConfigValidator.number(v)) : .null) }
     func encode(_ v: Float) { encode(Double(v)) }
     /// Int, Int8 ... Int64 and UInt8 ... UInt32 (it witnesses each of those requirements) as their digits.
     func encode<I: BinaryInteger & Encodable>(_ v: I) { node.content = .leaf(.number(String(v))) }
