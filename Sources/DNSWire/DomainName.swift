@@ -87,9 +87,7 @@ public struct DomainName: Hashable, Sendable, Comparable, CustomStringConvertibl
             i += 1
         }
         if !label.isEmpty { try flush() }
-        if absolute {
-            out.append(0)
-        } else if let origin {
+        if !absolute, let origin {
             out.append(contentsOf: origin.wire)
         } else {
             out.append(0)
