@@ -324,11 +324,10 @@ extension ConfigValidator {
         }
 
         mutating func range(_ path: String, _ v: Int, _ r: ClosedRange<Int>) {
-            if v < r.lowerBound {
-                add(path, r.lowerBound == 0 ? "\(v) must be ≥ 0" : "\(v) must be between \(r.lowerBound) and \(r.upperBound)")
-            } else if v > r.upperBound {
-                add(path, r.lowerBound == 0 ? "\(v) must be ≤ \(r.upperBound)" : "\(v) must be between \(r.lowerBound) and \(r.upperBound)")
-            }
+            guard !r.contains(v) else { return }
+            // From 0: the bound crossed; otherwise both bounds, whichever was crossed.
+            add(path, r.lowerBound != 0 ? "\(v) must be between \(r.lowerBound) and \(r.upperBound)"
+                : v < 0 ? "\(v) must be ≥ 0" : "\(v) must be ≤ \(r.upperBound)")
         }
 
         mutating func nonNegative(_ path: String, _ v: Double?) {
