@@ -204,12 +204,10 @@ extension Monitor: Codable {
             let p = c.path(key)
             let node = try c.decode(ConfigNode.self, forKey: key)
             switch node {
-            case .scalar(let s, _):
-                if node.isNull { try decoder.problem(at: p, "expected a value") } else { options[key.stringValue] = s }
+            case .scalar(let s, _) where !node.isNull: options[key.stringValue] = s
             case .list, .map:
                 if let j = try Self.json(node, p, decoder) { options[key.stringValue] = j.compactText }
-            case .alias:
-                try decoder.problem(at: p, "expected a value")
+            case .scalar, .alias: try decoder.problem(at: p, "expected a value")
             }
         }
     }
