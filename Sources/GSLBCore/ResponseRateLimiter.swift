@@ -214,10 +214,7 @@ public final class ResponseRateLimiter: @unchecked Sendable {
     }
 
     /// Whether `client` is in an `--rrl-exempt` network (asked only of responses over the limit).
-    public func isExempt(_ client: ClientAddress) -> Bool {
-        for n in configuration.exempt where n.contains(client) { return true }
-        return false
-    }
+    public func isExempt(_ client: ClientAddress) -> Bool { configuration.exempt.contains { $0.contains(client) } }
 
     /// Buckets that hold a client network's recent responses (not refilled yet): what the table
     /// tracks now. Reads the whole table (for `/metrics`, not the query path).
