@@ -319,8 +319,7 @@ public final class SnapshotPublisher: Sendable {
         let live = Set(st.liveNodes)
         var others: [MemberKey: [NodeObservation]] = [:]
         for o in st.gslb.observations where o.node != nodeName && live.contains(o.node) { others[o.key, default: []].append(o) }
-        var monitors: [String: Monitor] = [:]
-        for m in g.config.monitors { monitors[m.name] = m }
+        let monitors = Dictionary(g.config.monitors.map { ($0.name, $0) }, uniquingKeysWith: { _, last in last })
         var counted: [NodeObservation] = []
         for p in g.config.pools {
             for m in p.members {
