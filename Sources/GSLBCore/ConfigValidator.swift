@@ -600,12 +600,9 @@ extension ConfigValidator {
                 case .failure(let issue): add(p + ".network", issue.message)
                 case .success(let net):
                     if scope != nil {
-                        if firsts == nil {
-                            firsts = [:]
-                            for (u, other) in config.topology.enumerated() {
-                                if case .success(let n) = parseNetwork(other.network), firsts![n] == nil { firsts![n] = u }
-                            }
-                        }
+                        firsts = firsts ?? Dictionary(config.topology.indices.compactMap { u in
+                            (try? parseNetwork(config.topology[u].network).get()).map { ($0, u) }
+                        }, uniquingKeysWith: { first, _ in first })
                         if let first = firsts![net], first < t { add(p + ".network", "duplicate network \(net) (also topology[\(first)])") }
                     } else if let first = seen[net] { add(p + ".network", "duplicate network \(net) (also topology[\(first)])") } else { seen[net] = t }
                 }
