@@ -32,11 +32,7 @@ public struct RecordType: RawRepresentable, Hashable, Sendable, CustomStringConv
         63: "ZONEMD", 64: "SVCB", 65: "HTTPS", 99: "SPF", 108: "EUI48", 109: "EUI64", 249: "TKEY",
         250: "TSIG", 251: "IXFR", 252: "AXFR", 253: "MAILB", 254: "MAILA", 255: "ANY", 256: "URI", 257: "CAA",
     ]
-    static let byName: [String: UInt16] = {
-        var d: [String: UInt16] = [:]
-        for (k, v) in names { d[v] = k }
-        return d
-    }()
+    static let byName = Dictionary(uniqueKeysWithValues: names.map { ($1, $0) })
 
     /// Parses a mnemonic (`AAAA`) or `TYPEnnn`.
     public init?(name: String) {
