@@ -182,16 +182,14 @@ public final class ServingSnapshot: Sendable {
         let signers = signers ?? Self.makeSigners(zones: zoneIndex.zones, keys: gslb.dnssecKeys)
         self.signers = signers
         self.signs = signers.contains { $0 != nil }
-        var byHead: [ObjectIdentifier: ZoneSigner] = [:]
-        for (z, signer) in zip(zoneIndex.zones, signers) { if let signer { byHead[ObjectIdentifier(z.head)] = signer } }
-        self.signersByHead = byHead
+        self.signersByHead = Dictionary(zip(zoneIndex.zones, signers).compactMap { z, s in s.map { (ObjectIdentifier(z.head), $0) } },
+                                        uniquingKeysWith: { _, last in last })
     }
 
     /// A signer per zone with keys in the store (zones without keys, or whose keys cannot sign: nil).
     static func makeSigners(zones: [ServedZone], keys: [DNSSECKey]) -> [ZoneSigner?] {
         guard !keys.isEmpty else { return Array(repeating: nil, count: zones.count) }
-        var byZone: [String: [DNSSECKey]] = [:]
-        for k in keys { byZone[k.zone, default: []].append(k) }
+        let byZone = Dictionary(grouping: keys, by: \.zone)
         return zones.map { z in
             byZone[z.origin.description.lowercased()].flatMap {
                 ZoneSigner(origin: z.origin, keys: $0, keyTTL: ZoneSigner.keyTTL(z), corrupt: corruptSignatures)
