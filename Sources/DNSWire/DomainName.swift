@@ -87,9 +87,7 @@ public struct DomainName: Hashable, Sendable, Comparable, CustomStringConvertibl
             i += 1
         }
         if !label.isEmpty { try flush() }
-        if absolute {
-            out.append(0)
-        } else if let origin {
+        if !absolute, let origin {
             out.append(contentsOf: origin.wire)
         } else {
             out.append(0)
@@ -140,12 +138,6 @@ public struct DomainName: Hashable, Sendable, Comparable, CustomStringConvertibl
         return out
     }
 
-    /// The first label's raw bytes (original case).
-    public var firstLabel: ArraySlice<UInt8> {
-        if isRoot { return [] }
-        return wire[1..<(1 + Int(wire[0]))]
-    }
-
     public var isWildcard: Bool { wire.count >= 2 && wire[0] == 1 && wire[1] == UInt8(ascii: "*") }
 
     /// The name without its first label (root stays root).
@@ -164,14 +156,6 @@ public struct DomainName: Hashable, Sendable, Comparable, CustomStringConvertibl
         while i < off { i += Int(k[i]) + 1 }
         guard i == off else { return false }
         return k[off...].elementsEqual(o)
-    }
-
-    /// Prepends one label (raw bytes).
-    public func prepending(label: some Collection<UInt8>) throws(WireError) -> DomainName {
-        guard label.count <= 63, !label.isEmpty else { throw WireError.badName("bad label length") }
-        let w = [UInt8(label.count)] + Array(label) + wire
-        guard w.count <= 255 else { throw WireError.badName("name longer than 255 octets") }
-        return DomainName(uncheckedWire: w)
     }
 
     /// Replaces the suffix `old` (which self must be under) with `new` (DNAME substitution).

@@ -67,8 +67,6 @@ public final class MessageWriter {
         patch16(at: 4, UInt16(qd)); patch16(at: 6, UInt16(an)); patch16(at: 8, UInt16(ns)); patch16(at: 10, UInt16(ar))
     }
 
-    public func setFlags(_ flags: UInt16) { patch16(at: 2, flags) }
-
     /// Writes the question exactly as the client sent the name (case preserved).
     public func question(_ name: DomainName, type: UInt16, qclass: UInt16) -> Bool {
         guard hasRoom(name.wire.count + 4) else { return false }

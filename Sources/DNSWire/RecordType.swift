@@ -32,11 +32,7 @@ public struct RecordType: RawRepresentable, Hashable, Sendable, CustomStringConv
         63: "ZONEMD", 64: "SVCB", 65: "HTTPS", 99: "SPF", 108: "EUI48", 109: "EUI64", 249: "TKEY",
         250: "TSIG", 251: "IXFR", 252: "AXFR", 253: "MAILB", 254: "MAILA", 255: "ANY", 256: "URI", 257: "CAA",
     ]
-    static let byName: [String: UInt16] = {
-        var d: [String: UInt16] = [:]
-        for (k, v) in names { d[v] = k }
-        return d
-    }()
+    static let byName = Dictionary(uniqueKeysWithValues: names.map { ($1, $0) })
 
     /// Parses a mnemonic (`AAAA`) or `TYPEnnn`.
     public init?(name: String) {
@@ -57,13 +53,11 @@ public struct RecordType: RawRepresentable, Hashable, Sendable, CustomStringConv
         switch rawValue {
         case 2, 3, 4, 5, 7, 8, 9, 12: return .init(fixedPrefix: 0, count: 1, compressible: true)
         case 39: return .init(fixedPrefix: 0, count: 1, compressible: false)
-        case 6: return .init(fixedPrefix: 0, count: 2, compressible: true)
-        case 14: return .init(fixedPrefix: 0, count: 2, compressible: true)
+        case 6, 14: return .init(fixedPrefix: 0, count: 2, compressible: true)
         case 17: return .init(fixedPrefix: 0, count: 2, compressible: false)
         case 15: return .init(fixedPrefix: 2, count: 1, compressible: true)
-        case 18, 21, 36: return .init(fixedPrefix: 2, count: 1, compressible: false)
+        case 18, 21, 36, 64, 65: return .init(fixedPrefix: 2, count: 1, compressible: false)
         case 33: return .init(fixedPrefix: 6, count: 1, compressible: false)
-        case 64, 65: return .init(fixedPrefix: 2, count: 1, compressible: false)
         case 26: return .init(fixedPrefix: 2, count: 2, compressible: false)
         default: return .init(fixedPrefix: 0, count: 0, compressible: false)
         }
@@ -83,20 +77,6 @@ public enum RecordClass {
     public static let hs: UInt16 = 4
     public static let none: UInt16 = 254
     public static let any: UInt16 = 255
-
-    public static func parse(_ s: String) -> UInt16? {
-        switch s.uppercased() {
-        case "IN": return 1
-        case "CH", "CHAOS": return 3
-        case "HS": return 4
-        case "NONE": return 254
-        case "ANY", "*": return 255
-        default:
-            let u = s.uppercased()
-            if u.hasPrefix("CLASS"), let v = UInt16(u.dropFirst(5)) { return v }
-            return nil
-        }
-    }
 }
 
 public struct ResponseCode: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
@@ -112,20 +92,10 @@ public struct ResponseCode: RawRepresentable, Hashable, Sendable, CustomStringCo
     public static let notAuth = ResponseCode(rawValue: 9)
     public static let badVers = ResponseCode(rawValue: 16)
 
-    public var description: String {
-        switch rawValue {
-        case 0: return "NOERROR"
-        case 1: return "FORMERR"
-        case 2: return "SERVFAIL"
-        case 3: return "NXDOMAIN"
-        case 4: return "NOTIMP"
-        case 5: return "REFUSED"
-        case 6: return "YXDOMAIN"
-        case 9: return "NOTAUTH"
-        case 16: return "BADVERS"
-        default: return "RCODE\(rawValue)"
-        }
-    }
+    static let names: [UInt16: String] = [0: "NOERROR", 1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NOTIMP", 5: "REFUSED",
+                                          6: "YXDOMAIN", 9: "NOTAUTH", 16: "BADVERS"]
+
+    public var description: String { ResponseCode.names[rawValue] ?? "RCODE\(rawValue)" }
 }
 
 /// The ERROR field of a TSIG record (RFC 8945 §4.2, §5.2).
@@ -138,8 +108,5 @@ public enum TSIGError {
 
 public enum Opcode {
     public static let query: UInt8 = 0
-    public static let iquery: UInt8 = 1
-    public static let status: UInt8 = 2
     public static let notify: UInt8 = 4
-    public static let update: UInt8 = 5
 }

@@ -32,7 +32,9 @@ public struct ResourceRecord: Hashable, Sendable, CustomStringConvertible {
     /// The single target name for NS, CNAME, DNAME, PTR, MX, SRV, HTTPS/SVCB.
     public var target: DomainName? { rdataNames.first }
 
-    static func readUncompressedName(_ b: [UInt8], at start: Int) -> (DomainName, Int)? {
+    /// The uncompressed name at `start` and the offset after it; nil when it runs past the end, has a label
+    /// longer than 63 octets or is longer than 255.
+    public static func readUncompressedName(_ b: [UInt8], at start: Int) -> (DomainName, Int)? {
         var i = start
         while true {
             guard i < b.count else { return nil }
@@ -43,6 +45,25 @@ public struct ResourceRecord: Hashable, Sendable, CustomStringConvertible {
         }
         guard i - start <= 255 else { return nil }
         return (DomainName(uncheckedWire: Array(b[start..<i])), i)
+    }
+
+    /// RDATA in canonical form: the names of the types RFC 4034 §6.2 (as RFC 6840 §5.1 left it) lists
+    /// lower-cased. What RRSIGs sign, and what the zone checker compares records by.
+    public static func canonicalRdata(_ type: RecordType, _ rdata: [UInt8]) -> [UInt8] {
+        let layout = type.rdataNames
+        guard layout.count > 0, type != .svcb, type != .https else { return rdata }
+        var out = rdata
+        var off = layout.fixedPrefix
+        for _ in 0..<layout.count {
+            while off < out.count, out[off] != 0 {
+                let l = Int(out[off])
+                guard off + 1 + l <= out.count else { return rdata }
+                for i in (off + 1)..<(off + 1 + l) where out[i] >= 65 && out[i] <= 90 { out[i] |= 0x20 }
+                off += 1 + l
+            }
+            off += 1
+        }
+        return out
     }
 
     /// SOA fields, when this is an SOA record.
@@ -155,23 +176,10 @@ public enum IPAddressText {
         return out
     }
 
-    static func splitDoubleColon(_ s: String) -> [String] {
-        let c = Array(s)
-        var out: [String] = []
-        var cur = ""
-        var i = 0
-        while i < c.count {
-            if c[i] == ":" && i + 1 < c.count && c[i + 1] == ":" { out.append(cur); cur = ""; i += 2; continue }
-            cur.append(c[i]); i += 1
-        }
-        out.append(cur)
-        return out
-    }
-
     /// Parses IPv6 text (with `::` and an optional trailing dotted quad).
     public static func parseIPv6(_ s: String) -> [UInt8]? {
         guard !s.isEmpty, s.allSatisfy({ $0.isHexDigit || $0 == ":" || $0 == "." }) else { return nil }
-        let halves = splitDoubleColon(s)
+        let halves = s.split(separator: "::", omittingEmptySubsequences: false).map(String.init)
         guard halves.count <= 2 else { return nil }
         func groups(_ part: String) -> [UInt8]? {
             if part.isEmpty { return [] }

@@ -4,16 +4,12 @@ public enum WireError: Error, Equatable, Sendable, CustomStringConvertible {
     case tooShort
     case badName(String)
     case badPointer
-    case badRecord(String)
-    case badEDNS(String)
 
     public var description: String {
         switch self {
         case .tooShort: return "message too short"
         case .badName(let s): return "bad name: \(s)"
         case .badPointer: return "bad compression pointer"
-        case .badRecord(let s): return "bad record: \(s)"
-        case .badEDNS(let s): return "bad EDNS: \(s)"
         }
     }
 }

@@ -127,12 +127,8 @@ struct ConfigNodeDecoder: Decoder {
                   let v = Double(text), v.isFinite else { return wrong("a number") }
             return v as? T
         case is Bool.Type:
-            guard case .scalar(let text, .plain) = node else { return wrong("true or false") }
-            switch text {
-            case "true", "True", "TRUE": return true as? T
-            case "false", "False", "FALSE": return false as? T
-            default: return wrong("true or false")
-            }
+            guard case .scalar(let text, .plain) = node, let b = ConfigNode.bool(text) else { return wrong("true or false") }
+            return b as? T
         default:
             log.fail(path, "cannot read a \(type)")
             return nil
@@ -165,10 +161,8 @@ struct ConfigNodeDecoder: Decoder {
 
         func contains(_ key: Key) -> Bool { fields.map { $0.values[key.stringValue] != nil } ?? true }
 
-        func decodeNil(forKey key: Key) throws -> Bool {
-            guard let fields else { return false }
-            return fields.values[key.stringValue]?.isNull ?? true
-        }
+        /// A missing key is nil; in a placeholder (no fields) every key is present and not nil, as in `contains`.
+        func decodeNil(forKey key: Key) throws -> Bool { fields.map { $0.values[key.stringValue]?.isNull ?? true } ?? false }
 
         func child(_ key: Key) -> ConfigNodeDecoder { decoder.child(key, fields?.values[key.stringValue]) }
 
@@ -179,7 +173,8 @@ struct ConfigNodeDecoder: Decoder {
             return decoder.child(key, node).value(type)
         }
 
-        /// Present or not: the node as is for `ConfigNode`, else the value or its placeholder.
+        /// Present or not: the node as is for `ConfigNode`, else the value or its placeholder. Being generic, it is
+        /// also the protocol's `decode(_: Int.Type, forKey:)` and the other primitive requirements (as in `Unkeyed`, `Single`).
         func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T { try get(type, key) }
 
         private func get<T: Decodable>(_ type: T.Type, _ key: Key) throws -> T {
@@ -193,20 +188,6 @@ struct ConfigNodeDecoder: Decoder {
         func decodeIfPresent(_ t: Int.Type, forKey k: Key) throws -> Int? { try getIfPresent(t, k) }
         func decodeIfPresent(_ t: Double.Type, forKey k: Key) throws -> Double? { try getIfPresent(t, k) }
         func decodeIfPresent(_ t: Bool.Type, forKey k: Key) throws -> Bool? { try getIfPresent(t, k) }
-        func decode(_ t: String.Type, forKey k: Key) throws -> String { try get(t, k) }
-        func decode(_ t: Int.Type, forKey k: Key) throws -> Int { try get(t, k) }
-        func decode(_ t: Double.Type, forKey k: Key) throws -> Double { try get(t, k) }
-        func decode(_ t: Bool.Type, forKey k: Key) throws -> Bool { try get(t, k) }
-        func decode(_ t: Float.Type, forKey k: Key) throws -> Float { try get(t, k) }
-        func decode(_ t: Int8.Type, forKey k: Key) throws -> Int8 { try get(t, k) }
-        func decode(_ t: Int16.Type, forKey k: Key) throws -> Int16 { try get(t, k) }
-        func decode(_ t: Int32.Type, forKey k: Key) throws -> Int32 { try get(t, k) }
-        func decode(_ t: Int64.Type, forKey k: Key) throws -> Int64 { try get(t, k) }
-        func decode(_ t: UInt.Type, forKey k: Key) throws -> UInt { try get(t, k) }
-        func decode(_ t: UInt8.Type, forKey k: Key) throws -> UInt8 { try get(t, k) }
-        func decode(_ t: UInt16.Type, forKey k: Key) throws -> UInt16 { try get(t, k) }
-        func decode(_ t: UInt32.Type, forKey k: Key) throws -> UInt32 { try get(t, k) }
-        func decode(_ t: UInt64.Type, forKey k: Key) throws -> UInt64 { try get(t, k) }
 
         func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws -> KeyedDecodingContainer<NestedKey> {
             try child(key).container(keyedBy: type)
@@ -241,20 +222,6 @@ struct ConfigNodeDecoder: Decoder {
 
         /// Every element has a value (its placeholder when unreadable), so that the places of the others stay.
         mutating func decode<T: Decodable>(_ type: T.Type) throws -> T { try next().get(type) }
-        mutating func decode(_ t: String.Type) throws -> String { try next().get(t) }
-        mutating func decode(_ t: Int.Type) throws -> Int { try next().get(t) }
-        mutating func decode(_ t: Double.Type) throws -> Double { try next().get(t) }
-        mutating func decode(_ t: Bool.Type) throws -> Bool { try next().get(t) }
-        mutating func decode(_ t: Float.Type) throws -> Float { try next().get(t) }
-        mutating func decode(_ t: Int8.Type) throws -> Int8 { try next().get(t) }
-        mutating func decode(_ t: Int16.Type) throws -> Int16 { try next().get(t) }
-        mutating func decode(_ t: Int32.Type) throws -> Int32 { try next().get(t) }
-        mutating func decode(_ t: Int64.Type) throws -> Int64 { try next().get(t) }
-        mutating func decode(_ t: UInt.Type) throws -> UInt { try next().get(t) }
-        mutating func decode(_ t: UInt8.Type) throws -> UInt8 { try next().get(t) }
-        mutating func decode(_ t: UInt16.Type) throws -> UInt16 { try next().get(t) }
-        mutating func decode(_ t: UInt32.Type) throws -> UInt32 { try next().get(t) }
-        mutating func decode(_ t: UInt64.Type) throws -> UInt64 { try next().get(t) }
         mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type) throws -> KeyedDecodingContainer<NestedKey> {
             try next().container(keyedBy: type)
         }
@@ -268,20 +235,6 @@ struct ConfigNodeDecoder: Decoder {
         var codingPath: [any CodingKey] { decoder.codingPath }
         func decodeNil() -> Bool { decoder.node?.isNull ?? true }
         func decode<T: Decodable>(_ type: T.Type) throws -> T { try decoder.get(type) }
-        func decode(_ t: String.Type) throws -> String { try decoder.get(t) }
-        func decode(_ t: Int.Type) throws -> Int { try decoder.get(t) }
-        func decode(_ t: Double.Type) throws -> Double { try decoder.get(t) }
-        func decode(_ t: Bool.Type) throws -> Bool { try decoder.get(t) }
-        func decode(_ t: Float.Type) throws -> Float { try decoder.get(t) }
-        func decode(_ t: Int8.Type) throws -> Int8 { try decoder.get(t) }
-        func decode(_ t: Int16.Type) throws -> Int16 { try decoder.get(t) }
-        func decode(_ t: Int32.Type) throws -> Int32 { try decoder.get(t) }
-        func decode(_ t: Int64.Type) throws -> Int64 { try decoder.get(t) }
-        func decode(_ t: UInt.Type) throws -> UInt { try decoder.get(t) }
-        func decode(_ t: UInt8.Type) throws -> UInt8 { try decoder.get(t) }
-        func decode(_ t: UInt16.Type) throws -> UInt16 { try decoder.get(t) }
-        func decode(_ t: UInt32.Type) throws -> UInt32 { try decoder.get(t) }
-        func decode(_ t: UInt64.Type) throws -> UInt64 { try decoder.get(t) }
     }
 
     // MARK: - Did you mean

@@ -28,12 +28,8 @@ public struct APIToken: Hashable, Sendable {
 
     public func isExpired(at now: Double) -> Bool { expiresAt.map { $0 <= now } ?? false }
 
-    /// Compares two strings in time that depends only on their lengths.
+    /// Compares two strings in time that depends only on their lengths (the comparison TSIG MACs go through).
     public static func constantTimeEquals(_ a: String, _ b: String) -> Bool {
-        let x = Array(a.utf8), y = Array(b.utf8)
-        guard x.count == y.count else { return false }
-        var diff: UInt8 = 0
-        for i in x.indices { diff |= x[i] ^ y[i] }
-        return diff == 0
+        TSIGDigest.equal(Array(a.utf8), Array(b.utf8)[...])
     }
 }

@@ -28,6 +28,7 @@ public struct ConfigLimits: Hashable, Sendable {
         let limit: Int
         let flag: String
         let noun: String
+        func issue(_ n: Int) -> ConfigIssue { ConfigIssue(path: path, message: "\(n) \(noun); at most \(limit) (\(flag))") }
     }
 
     var caps: [Cap] {
@@ -44,10 +45,7 @@ public struct ConfigLimits: Hashable, Sendable {
 
     /// Every cap `config` exceeds, as issues with their place (`pools`, `pools[3].members`).
     public func issues(_ config: GSLBConfig) -> [ConfigIssue] {
-        var out: [ConfigIssue] = []
-        for (cap, n) in zip(caps, counts(config)) where n > cap.limit {
-            out.append(ConfigIssue(path: cap.path, message: "\(n) \(cap.noun); at most \(cap.limit) (\(cap.flag))"))
-        }
+        var out = zip(caps, counts(config)).filter { cap, n in n > cap.limit }.map { cap, n in cap.issue(n) }
         for (i, p) in config.pools.enumerated() where p.members.count > membersPerPool {
             out.append(Self.membersIssue(path: "pools[\(i)].members", count: p.members.count, limit: membersPerPool))
         }
@@ -58,7 +56,7 @@ public struct ConfigLimits: Hashable, Sendable {
     /// a cap, from a file applied with larger limits, may still shrink or change in place): nil when none.
     public func growthIssue(before: GSLBConfig, after: GSLBConfig) -> ConfigIssue? {
         for (cap, (old, new)) in zip(caps, zip(counts(before), counts(after))) where new > cap.limit && new > old {
-            return ConfigIssue(path: cap.path, message: "\(new) \(cap.noun); at most \(cap.limit) (\(cap.flag))")
+            return cap.issue(new)
         }
         let old = Dictionary(before.pools.map { ("\($0.name)/\($0.type)", $0.members.count) }, uniquingKeysWith: { a, _ in a })
         for (i, p) in after.pools.enumerated() where p.members.count > membersPerPool

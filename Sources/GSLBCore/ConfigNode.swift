@@ -39,6 +39,11 @@ public indirect enum ConfigNode: Hashable, Sendable {
         return ["", "~", "null", "Null", "NULL"].contains(s)
     }
 
+    /// A plain scalar's boolean, by YAML 1.2's core schema (`true`, `True`, `TRUE`, the same for false); nil otherwise.
+    public static func bool(_ s: String) -> Bool? {
+        ["true", "True", "TRUE"].contains(s) ? true : ["false", "False", "FALSE"].contains(s) ? false : nil
+    }
+
     /// How a message names the value: `"abc"`, `the quoted string "30"`, `a mapping`, `a list`.
     public var described: String {
         switch self {

@@ -279,12 +279,6 @@ public enum ConfigValidator {
         if d.isFinite, d == d.rounded(), abs(d) < 1e15 { return String(Int(d)) }
         return String(d)
     }
-
-    static func duration(ms: Int) -> String {
-        if ms != 0 && ms % 60_000 == 0 { return "\(ms / 60_000)m" }
-        if ms != 0 && ms % 1000 == 0 { return "\(ms / 1000)s" }
-        return "\(ms)ms"
-    }
 }
 
 // MARK: - The checks
@@ -330,11 +324,10 @@ extension ConfigValidator {
         }
 
         mutating func range(_ path: String, _ v: Int, _ r: ClosedRange<Int>) {
-            if v < r.lowerBound {
-                add(path, r.lowerBound == 0 ? "\(v) must be ≥ 0" : "\(v) must be between \(r.lowerBound) and \(r.upperBound)")
-            } else if v > r.upperBound {
-                add(path, r.lowerBound == 0 ? "\(v) must be ≤ \(r.upperBound)" : "\(v) must be between \(r.lowerBound) and \(r.upperBound)")
-            }
+            guard !r.contains(v) else { return }
+            // From 0: the bound crossed; otherwise both bounds, whichever was crossed.
+            add(path, r.lowerBound != 0 ? "\(v) must be between \(r.lowerBound) and \(r.upperBound)"
+                : v < 0 ? "\(v) must be ≥ 0" : "\(v) must be ≤ \(r.upperBound)")
         }
 
         mutating func nonNegative(_ path: String, _ v: Double?) {
@@ -583,9 +576,9 @@ extension ConfigValidator {
                 if let port = m.port { range(p + ".port", port, portRange) } else if monitorTypesNeedingPort.contains(m.type) {
                     add(p + ".port", "required for \(m.type.rawValue) monitors")
                 }
-                if m.intervalMs < minimumIntervalMs { add(p + ".interval", "\(duration(ms: m.intervalMs)) is shorter than the minimum of \(minimumIntervalMs)ms") }
+                if m.intervalMs < minimumIntervalMs { add(p + ".interval", "\(TimeSpan.text(milliseconds: m.intervalMs)) is shorter than the minimum of \(minimumIntervalMs)ms") }
                 if m.timeoutMs <= 0 { add(p + ".timeout", "must be > 0") } else if m.timeoutMs >= m.intervalMs {
-                    add(p + ".timeout", "\(duration(ms: m.timeoutMs)) must be shorter than the interval (\(duration(ms: m.intervalMs)))")
+                    add(p + ".timeout", "\(TimeSpan.text(milliseconds: m.timeoutMs)) must be shorter than the interval (\(TimeSpan.text(milliseconds: m.intervalMs)))")
                 }
                 range(p + ".rise", m.rise, riseFallRange)
                 range(p + ".fall", m.fall, riseFallRange)
@@ -607,12 +600,9 @@ extension ConfigValidator {
                 case .failure(let issue): add(p + ".network", issue.message)
                 case .success(let net):
                     if scope != nil {
-                        if firsts == nil {
-                            firsts = [:]
-                            for (u, other) in config.topology.enumerated() {
-                                if case .success(let n) = parseNetwork(other.network), firsts![n] == nil { firsts![n] = u }
-                            }
-                        }
+                        firsts = firsts ?? Dictionary(config.topology.indices.compactMap { u in
+                            (try? parseNetwork(config.topology[u].network).get()).map { ($0, u) }
+                        }, uniquingKeysWith: { first, _ in first })
                         if let first = firsts![net], first < t { add(p + ".network", "duplicate network \(net) (also topology[\(first)])") }
                     } else if let first = seen[net] { add(p + ".network", "duplicate network \(net) (also topology[\(first)])") } else { seen[net] = t }
                 }

@@ -101,12 +101,9 @@ public struct ServerCookies: Sendable {
         let bytes = Array(option)
         let clientCookie = bytes.prefix(8)
         let server = bytes.dropFirst(8)
-        if let ok = check(clientCookie: clientCookie, server: server, client: client, now: now) {
-            let age = now &- ok.timestamp
-            if ok.current, age < Self.renewAfter || age > UInt32.max / 2 { return (bytes, true) }
-            return (Array(clientCookie) + make(clientCookie: clientCookie, client: client, now: now), true)
-        }
-        return (Array(clientCookie) + make(clientCookie: clientCookie, client: client, now: now), false)
+        let ok = check(clientCookie: clientCookie, server: server, client: client, now: now)
+        if let ok, ok.current, now &- ok.timestamp < Self.renewAfter || now &- ok.timestamp > UInt32.max / 2 { return (bytes, true) }
+        return (Array(clientCookie) + make(clientCookie: clientCookie, client: client, now: now), ok != nil)
     }
 
     /// Stamped at most `lifetime` ago and at most `skew` ahead, in serial arithmetic.

@@ -151,17 +151,10 @@ extension DNSSECKey: Encodable {
         try c.encode(Int(flags), forKey: .flags)
         try c.encode(Data(publicKey).base64EncodedString(), forKey: .publicKey)
         if role.signsKeys { try c.encode(dsText, forKey: .ds) }
-        if encoder.auditShape { try c.encode(createdAt, forKey: .createdAt) } else {
-            try c.encode(RFC3339.format(createdAt), forKey: .createdAt)
-        }
+        try c.encodeSeconds(createdAt, forKey: .createdAt, encoder)
         try c.encode(state, forKey: .state)
-        if encoder.auditShape {
-            try c.encode(stateSince, forKey: .stateSince)
-            try c.encodeIfPresent(nextAt, forKey: .nextAt)
-        } else {
-            try c.encode(RFC3339.format(stateSince), forKey: .stateSince)
-            try c.encodeIfPresent(nextAt.map { RFC3339.format($0) }, forKey: .nextAt)
-        }
+        try c.encodeSeconds(stateSince, forKey: .stateSince, encoder)
+        try c.encodeSeconds(nextAt, forKey: .nextAt, encoder)
         try c.encodeIfPresent(rollover, forKey: .rollover)
     }
 }

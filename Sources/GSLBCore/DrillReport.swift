@@ -21,7 +21,6 @@ public struct DrillReport: Sendable, Codable {
         /// Seconds since the Unix epoch.
         public var at: Double
         public var event: String
-        public init(at: Double, event: String) { self.at = at; self.event = event }
     }
 
     /// What one query key (pool × client) saw.
@@ -55,9 +54,8 @@ public struct DrillReport: Sendable, Codable {
         /// Time-to-failover of this key: the last answer with the target, 0 when no answer after
         /// the start had it (the change was in place at the first query); nil when it never moved.
         public var failover: Double? {
-            guard hadTarget else { return nil }
-            if let l = lastWith { return firstWithout == nil ? nil : l }
-            return firstWithout == nil ? nil : 0
+            guard hadTarget, firstWithout != nil else { return nil }
+            return lastWith ?? 0
         }
         public init(pool: String, type: String, client: String, node: String? = nil) {
             self.pool = pool; self.type = type; self.client = client; self.node = node
@@ -236,10 +234,7 @@ public struct DrillReport: Sendable, Codable {
     public mutating func log(_ event: String, at: Double) { timeline.append(Event(at: at, event: event)) }
 
     static func fmt(_ v: Double) -> String { String(format: "%.3f", v) }
-    public static func time(_ t: Double?) -> String {
-        guard let t else { return "-" }
-        return RFC3339.format(t)
-    }
+    public static func time(_ t: Double?) -> String { t.map { RFC3339.format($0) } ?? "-" }
 
     /// Who started the drill, why, and through which node.
     var startedBy: String {

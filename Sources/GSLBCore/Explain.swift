@@ -36,7 +36,6 @@ public struct Explanation: Sendable, Codable {
     public struct NodeVerdict: Sendable, Codable, Hashable {
         public var node: String
         public var state: String
-        public init(node: String, state: String) { self.node = node; self.state = state }
     }
     public var name: String
     public var type: String
@@ -140,8 +139,7 @@ extension ServingSnapshot {
     /// With several live nodes: per monitored member, the quorum rule and each node's verdict that counted.
     public func quorumVerdicts() -> [MemberKey: (rule: HealthQuorum, nodes: [Explanation.NodeVerdict])] {
         guard gslb.quorumNodes.count > 1 else { return [:] }
-        var monitors: [String: Monitor] = [:]
-        for m in gslb.config.monitors { monitors[m.name] = m }
+        let monitors = Dictionary(gslb.config.monitors.map { ($0.name, $0) }, uniquingKeysWith: { _, last in last })
         var rules: [MemberKey: HealthQuorum] = [:]
         for p in gslb.config.pools {
             for m in p.members {

@@ -91,15 +91,13 @@ public struct GeoRecord: Hashable, Sendable {
         self.subdivision = subdivision; self.location = location
     }
 
-    static func isCodeByte(_ b: UInt8) -> Bool { (b >= 0x41 && b <= 0x5A) || (b >= 0x30 && b <= 0x39) }
+    /// A byte a code may have: `A`-`Z` or `0`-`9` (inlined into the database reader's lookups).
+    @inlinable public static func isCodeByte(_ b: UInt8) -> Bool { (b >= 0x41 && b <= 0x5A) || (b >= 0x30 && b <= 0x39) }
 
     /// Up to 3 ASCII bytes as an integer; 0 for none.
     public static func pack(_ bytes: [UInt8]) -> UInt32 { bytes.prefix(3).reduce(0) { $0 << 8 | UInt32($1) } }
     public static func unpack(_ v: UInt32) -> String {
-        var b: [UInt8] = []
-        var x = v
-        while x != 0 { b.insert(UInt8(x & 0xFF), at: 0); x >>= 8 }
-        return String(decoding: b, as: UTF8.self)
+        String(decoding: withUnsafeBytes(of: v.bigEndian) { Array($0.drop(while: { $0 == 0 })) }, as: UTF8.self)
     }
 
     @inline(__always) static func continentKey(_ c: UInt32) -> UInt64 { 1 << 56 | UInt64(c) }

@@ -93,39 +93,31 @@ private struct JSONParser {
         case UInt8(ascii: "t"): return literal("true", .bool(true))
         case UInt8(ascii: "f"): return literal("false", .bool(false))
         case UInt8(ascii: "n"): return literal("null", .null)
-        case UInt8(ascii: "["):
-            i += 1; depth += 1; defer { depth -= 1 }
-            var items: [JSONValue] = []
-            skipSpace()
-            if i < b.count, b[i] == UInt8(ascii: "]") { i += 1; return .array(items) }
-            while true {
-                skipSpace()
-                guard let v = value() else { return nil }
-                items.append(v)
-                skipSpace()
-                guard i < b.count else { return nil }
-                if b[i] == UInt8(ascii: ",") { i += 1; continue }
-                if b[i] == UInt8(ascii: "]") { i += 1; return .array(items) }
-                return nil
-            }
-        case UInt8(ascii: "{"):
+        case UInt8(ascii: "["), UInt8(ascii: "{"):
+            // An array's elements, or an object's `"key": value` members (an array's keys stay empty).
+            let object = b[i] == UInt8(ascii: "{"), close = object ? UInt8(ascii: "}") : UInt8(ascii: "]")
             i += 1; depth += 1; defer { depth -= 1 }
             var fields: [JSONValue.Field] = []
+            func done() -> JSONValue { object ? .object(fields) : .array(fields.map(\.value)) }
             skipSpace()
-            if i < b.count, b[i] == UInt8(ascii: "}") { i += 1; return .object(fields) }
+            if i < b.count, b[i] == close { i += 1; return done() }
             while true {
                 skipSpace()
-                guard i < b.count, b[i] == UInt8(ascii: "\""), let k = string() else { return nil }
-                skipSpace()
-                guard i < b.count, b[i] == UInt8(ascii: ":") else { return nil }
-                i += 1
-                skipSpace()
+                var key = ""
+                if object {
+                    guard i < b.count, b[i] == UInt8(ascii: "\""), let k = string() else { return nil }
+                    skipSpace()
+                    guard i < b.count, b[i] == UInt8(ascii: ":") else { return nil }
+                    i += 1
+                    skipSpace()
+                    key = k
+                }
                 guard let v = value() else { return nil }
-                fields.append(.init(key: k, value: v))
+                fields.append(.init(key: key, value: v))
                 skipSpace()
                 guard i < b.count else { return nil }
                 if b[i] == UInt8(ascii: ",") { i += 1; continue }
-                if b[i] == UInt8(ascii: "}") { i += 1; return .object(fields) }
+                if b[i] == close { i += 1; return done() }
                 return nil
             }
         default:
@@ -151,15 +143,8 @@ private struct JSONParser {
         guard i + 4 <= b.count else { return nil }
         var v: UInt32 = 0
         for k in 0..<4 {
-            let c = b[i + k]
-            let d: UInt32
-            switch c {
-            case 0x30...0x39: d = UInt32(c - 0x30)
-            case 0x41...0x46: d = UInt32(c - 0x41 + 10)
-            case 0x61...0x66: d = UInt32(c - 0x61 + 10)
-            default: return nil
-            }
-            v = v << 4 | d
+            guard let d = hexDigit(b[i + k]) else { return nil }
+            v = v << 4 | UInt32(d)
         }
         i += 4
         return v

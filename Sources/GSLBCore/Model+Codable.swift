@@ -20,6 +20,15 @@ extension Encoder {
     var auditShape: Bool { userInfo[.auditShape] as? Bool == true }
 }
 
+extension KeyedEncodingContainer {
+    /// A time (Unix seconds) or a duration (seconds): the number in the audit shape, else `text` of it (RFC 3339;
+    /// `TimeSpan.text` for a duration). Nil is written as `encodeIfPresent` writes it.
+    mutating func encodeSeconds(_ v: Double?, forKey key: Key, _ encoder: any Encoder,
+                                text: (Double) -> String = { RFC3339.format($0) }) throws {
+        if encoder.auditShape { try encodeIfPresent(v, forKey: key) } else { try encodeIfPresent(v.map(text), forKey: key) }
+    }
+}
+
 extension GeoPoint {
     enum CodingKeys: String, ConfigCodingKeys {
         case lat, lon
@@ -133,9 +142,7 @@ extension Pool: Codable {
         try c.encode(ecs, forKey: .ecs)
         try c.encode(fallback.description, forKey: .fallback)
         try c.encodeIfPresent(monitor, forKey: .monitor)
-        if encoder.auditShape { try c.encodeIfPresent(rto, forKey: .rto) } else {
-            try c.encodeIfPresent(rto.map { TimeSpan.text(seconds: $0) }, forKey: .rto)
-        }
+        try c.encodeSeconds(rto, forKey: .rto, encoder) { TimeSpan.text(seconds: $0) }
         try c.encode(members, forKey: .members)
     }
 
@@ -197,12 +204,10 @@ extension Monitor: Codable {
             let p = c.path(key)
             let node = try c.decode(ConfigNode.self, forKey: key)
             switch node {
-            case .scalar(let s, _):
-                if node.isNull { try decoder.problem(at: p, "expected a value") } else { options[key.stringValue] = s }
+            case .scalar(let s, _) where !node.isNull: options[key.stringValue] = s
             case .list, .map:
                 if let j = try Self.json(node, p, decoder) { options[key.stringValue] = j.compactText }
-            case .alias:
-                try decoder.problem(at: p, "expected a value")
+            case .scalar, .alias: try decoder.problem(at: p, "expected a value")
             }
         }
     }
@@ -245,11 +250,8 @@ extension Monitor: Codable {
         case .scalar(let s, let style):
             if style != .plain { return .string(s) }
             if node.isNull { return .null }
-            switch s {
-            case "true", "True", "TRUE": return .bool(true)
-            case "false", "False", "FALSE": return .bool(false)
-            default: return JSONValue.isNumberText(s) ? .number(s) : .string(s)
-            }
+            if let b = ConfigNode.bool(s) { return .bool(b) }
+            return JSONValue.isNumberText(s) ? .number(s) : .string(s)
         case .list(let items):
             var out: [JSONValue] = []
             for (i, item) in items.enumerated() {
@@ -287,14 +289,9 @@ extension Override: Encodable {
         try c.encode(state.rawValue, forKey: .state)
         try c.encode(reason, forKey: .reason)
         try c.encode(principal, forKey: .principal)
-        if encoder.auditShape {
-            try c.encodeIfPresent(expiresAt, forKey: .expiresAt)
-            try c.encode(createdAt, forKey: .createdAt)
-        } else {
-            try c.encodeIfPresent(expiresAt.map { RFC3339.format($0) }, forKey: .expiresAt)
-            try c.encode(expiresAt == nil, forKey: .permanent)
-            try c.encode(RFC3339.format(createdAt), forKey: .createdAt)
-        }
+        try c.encodeSeconds(expiresAt, forKey: .expiresAt, encoder)
+        if !encoder.auditShape { try c.encode(expiresAt == nil, forKey: .permanent) }
+        try c.encodeSeconds(createdAt, forKey: .createdAt, encoder)
         try c.encodeIfPresent(drillID, forKey: .drillID)
     }
 }

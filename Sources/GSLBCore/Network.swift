@@ -89,10 +89,6 @@ public struct ClientNetwork: Sendable, CustomStringConvertible {
     public var prefix: Int
     public var fromECS: Bool
 
-    public init(address: ClientAddress, prefix: Int, fromECS: Bool) {
-        self.address = address; self.prefix = prefix; self.fromECS = fromECS
-    }
-
     public var description: String { fromECS ? "\(address.masked(prefix))/\(prefix) (ECS)" : "\(address)" }
 }
 
@@ -164,9 +160,8 @@ public struct GeoTopology: Sendable {
     public init(database: any GeoDatabase, map: [GeoIPMapEntry]) {
         self.database = database
         self.map = map
-        var keys: [UInt64: Int] = [:]
-        for (i, e) in map.enumerated() { if let k = e.key, keys[k] == nil { keys[k] = i } }
-        self.keys = keys
+        // A place given twice (the validator refuses it) answers with its first entry.
+        self.keys = Dictionary(map.indices.compactMap { i in map[i].key.map { ($0, i) } }, uniquingKeysWith: { first, _ in first })
     }
 
     /// The map entry of a record: its subdivision's, else its country's, else its continent's.

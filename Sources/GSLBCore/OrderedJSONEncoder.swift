@@ -61,20 +61,12 @@ private struct OrderedJSONEncoder: Encoder, SingleValueEncodingContainer {
     func encodeNil() { node.content = .leaf(.null) }
     func encode(_ v: Bool) { node.content = .leaf(.bool(v)) }
     func encode(_ v: String) { node.content = .leaf(.string(v)) }
-    /// Whole numbers as integers; not finite as `null`.
-    func encode(_ v: Double) {
-        node.content = .leaf(v == v.rounded() && abs(v) < 1e15 ? .number(String(Int64(v))) : v.isFinite ? .number("\(v)") : .null)
-    }
+    /// Whole numbers as integers (`ConfigValidator.number`, as messages write them); not finite as `null`.
+    func encode(_ v: Double) { node.content = .leaf(v.isFinite ? .number(ConfigValidator.number(v)) : .null) }
     func encode(_ v: Float) { encode(Double(v)) }
-    func encode(_ v: Int) { node.content = .leaf(.number(String(v))) }
-    func encode(_ v: Int8) { encode(Int(v)) }
-    func encode(_ v: Int16) { encode(Int(v)) }
-    func encode(_ v: Int32) { encode(Int(v)) }
-    func encode(_ v: Int64) { node.content = .leaf(.number(String(v))) }
+    /// Int, Int8 ... Int64 and UInt8 ... UInt32 (it witnesses each of those requirements) as their digits.
+    func encode<I: BinaryInteger & Encodable>(_ v: I) { node.content = .leaf(.number(String(v))) }
     func encode(_ v: UInt) { encode(Double(v)) }
-    func encode(_ v: UInt8) { encode(Int(v)) }
-    func encode(_ v: UInt16) { encode(Int(v)) }
-    func encode(_ v: UInt32) { encode(Int(v)) }
     func encode(_ v: UInt64) { encode(Double(v)) }
     func encode<T: Encodable>(_ v: T) throws {
         if let j = v as? JSONValue { node.content = .leaf(j) } else { try v.encode(to: self) }
@@ -88,6 +80,9 @@ private struct Keyed<Key: CodingKey>: KeyedEncodingContainerProtocol {
     func at(_ key: Key) -> OrderedJSONEncoder { OrderedJSONEncoder(node: node.child(key.stringValue), codingPath: codingPath + [key]) }
 
     func encodeNil(forKey key: Key) { at(key).encodeNil() }
+    /// Also the protocol's `encode(_: Int, forKey:)` and the other primitive requirements (so in `Unkeyed`): the value's
+    /// own `encode(to:)` reaches the encoder's single-value `encode`. The `encodeIfPresent` ones below are needed, as
+    /// the protocol's defaults for them write nothing for nil.
     func encode<T: Encodable>(_ v: T, forKey key: Key) throws { try at(key).encode(v) }
     /// Absent values are written as `null`: the API shows every documented key.
     func put<T: Encodable>(_ v: T?, _ key: Key) throws { if let v { try at(key).encode(v) } else { encodeNil(forKey: key) } }
@@ -106,20 +101,6 @@ private struct Keyed<Key: CodingKey>: KeyedEncodingContainerProtocol {
     func encodeIfPresent(_ v: UInt16?, forKey key: Key) throws { try put(v, key) }
     func encodeIfPresent(_ v: UInt32?, forKey key: Key) throws { try put(v, key) }
     func encodeIfPresent(_ v: UInt64?, forKey key: Key) throws { try put(v, key) }
-    func encode(_ v: Bool, forKey key: Key) { at(key).encode(v) }
-    func encode(_ v: String, forKey key: Key) { at(key).encode(v) }
-    func encode(_ v: Double, forKey key: Key) { at(key).encode(v) }
-    func encode(_ v: Float, forKey key: Key) { at(key).encode(v) }
-    func encode(_ v: Int, forKey key: Key) { at(key).encode(v) }
-    func encode(_ v: Int8, forKey key: Key) { at(key).encode(v) }
-    func encode(_ v: Int16, forKey key: Key) { at(key).encode(v) }
-    func encode(_ v: Int32, forKey key: Key) { at(key).encode(v) }
-    func encode(_ v: Int64, forKey key: Key) { at(key).encode(v) }
-    func encode(_ v: UInt, forKey key: Key) { at(key).encode(v) }
-    func encode(_ v: UInt8, forKey key: Key) { at(key).encode(v) }
-    func encode(_ v: UInt16, forKey key: Key) { at(key).encode(v) }
-    func encode(_ v: UInt32, forKey key: Key) { at(key).encode(v) }
-    func encode(_ v: UInt64, forKey key: Key) { at(key).encode(v) }
 
     func nestedContainer<K: CodingKey>(keyedBy: K.Type, forKey key: Key) -> KeyedEncodingContainer<K> { at(key).container(keyedBy: K.self) }
     func nestedUnkeyedContainer(forKey key: Key) -> any UnkeyedEncodingContainer { at(key).unkeyedContainer() }
@@ -136,20 +117,6 @@ private struct Unkeyed: UnkeyedEncodingContainer {
 
     func encodeNil() { next().encodeNil() }
     func encode<T: Encodable>(_ v: T) throws { try next().encode(v) }
-    func encode(_ v: Bool) { next().encode(v) }
-    func encode(_ v: String) { next().encode(v) }
-    func encode(_ v: Double) { next().encode(v) }
-    func encode(_ v: Float) { next().encode(v) }
-    func encode(_ v: Int) { next().encode(v) }
-    func encode(_ v: Int8) { next().encode(v) }
-    func encode(_ v: Int16) { next().encode(v) }
-    func encode(_ v: Int32) { next().encode(v) }
-    func encode(_ v: Int64) { next().encode(v) }
-    func encode(_ v: UInt) { next().encode(v) }
-    func encode(_ v: UInt8) { next().encode(v) }
-    func encode(_ v: UInt16) { next().encode(v) }
-    func encode(_ v: UInt32) { next().encode(v) }
-    func encode(_ v: UInt64) { next().encode(v) }
 
     func nestedContainer<K: CodingKey>(keyedBy: K.Type) -> KeyedEncodingContainer<K> { next().container(keyedBy: K.self) }
     func nestedUnkeyedContainer() -> any UnkeyedEncodingContainer { next().unkeyedContainer() }

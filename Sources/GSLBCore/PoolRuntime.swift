@@ -20,10 +20,7 @@ public struct MemberView: Sendable {
     /// Why not eligible, for explain.
     public let reason: String?
     /// Effective state shown to operators: forced ?? real.
-    public var effective: String {
-        if let f = forced { return f.rawValue }
-        return real.rawValue
-    }
+    public var effective: String { forced?.rawValue ?? real.rawValue }
 
     /// `site:fra (override 3)`, `site:fra (drill 7, override 3)`: what `cairn health` and explain print.
     public static func forcedByText(_ by: String?, override: Int64?, drill: String?) -> String? {
@@ -42,10 +39,6 @@ public struct PoolDecision: Sendable {
     public var scope: Int
     public var servfail: Bool
     public var fallback: Bool
-
-    init(records: [EncodedRecord], slots: [Int32] = [], scope: Int, servfail: Bool, fallback: Bool) {
-        self.records = records; self.slots = slots; self.scope = scope; self.servfail = servfail; self.fallback = fallback
-    }
 }
 
 /// One policy over one set of members, with everything precomputed.

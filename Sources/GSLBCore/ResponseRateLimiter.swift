@@ -8,20 +8,8 @@ import Synchronization
 public enum RRLClass: Int, CaseIterable, Sendable {
     case nxdomain, error, referral, any, rrsig, wildcard, nodata, dnskey, positive
 
-    /// NSD's name of the class (`rrl-whitelist: nxdomain`), and the metrics' `class` label.
-    public var name: String {
-        switch self {
-        case .nxdomain: return "nxdomain"
-        case .error: return "error"
-        case .referral: return "referral"
-        case .any: return "any"
-        case .rrsig: return "rrsig"
-        case .wildcard: return "wildcard"
-        case .nodata: return "nodata"
-        case .dnskey: return "dnskey"
-        case .positive: return "positive"
-        }
-    }
+    /// NSD's name of the class (`rrl-whitelist: nxdomain`), and the metrics' `class` label: the case's own name.
+    public var name: String { String(describing: self) }
 
     /// `nxdomain` ... `positive`, or `all` for every class (NSD's `rrl-whitelist` words).
     public static func parse(_ text: String) -> [RRLClass]? {
@@ -226,10 +214,7 @@ public final class ResponseRateLimiter: @unchecked Sendable {
     }
 
     /// Whether `client` is in an `--rrl-exempt` network (asked only of responses over the limit).
-    public func isExempt(_ client: ClientAddress) -> Bool {
-        for n in configuration.exempt where n.contains(client) { return true }
-        return false
-    }
+    public func isExempt(_ client: ClientAddress) -> Bool { configuration.exempt.contains { $0.contains(client) } }
 
     /// Buckets that hold a client network's recent responses (not refilled yet): what the table
     /// tracks now. Reads the whole table (for `/metrics`, not the query path).

@@ -39,22 +39,24 @@ public struct ServerIdentity: Hashable, Sendable {
     }
 }
 
+/// The value of one hex digit (either case), or nil: `hexBytes` and the JSON parser's `\u` escapes read it.
+func hexDigit(_ c: UInt8) -> UInt8? {
+    switch c {
+    case 0x30...0x39: c - 0x30
+    case 0x41...0x46, 0x61...0x66: (c | 0x20) - 0x61 + 10
+    default: nil
+    }
+}
+
 /// The octets an even, non-zero number of hex digits spell (either case), or nil: `--nsid` and
 /// the cookie secrets file read hex through this.
 func hexBytes(_ text: some StringProtocol) -> [UInt8]? {
-    func value(_ c: UInt8) -> UInt8? {
-        switch c {
-        case 0x30...0x39: c - 0x30
-        case 0x41...0x46, 0x61...0x66: (c | 0x20) - 0x61 + 10
-        default: nil
-        }
-    }
     let digits = Array(text.utf8)
     guard !digits.isEmpty, digits.count % 2 == 0 else { return nil }
     var out: [UInt8] = []
     out.reserveCapacity(digits.count / 2)
     for i in stride(from: 0, to: digits.count, by: 2) {
-        guard let hi = value(digits[i]), let lo = value(digits[i + 1]) else { return nil }
+        guard let hi = hexDigit(digits[i]), let lo = hexDigit(digits[i + 1]) else { return nil }
         out.append(hi << 4 | lo)
     }
     return out

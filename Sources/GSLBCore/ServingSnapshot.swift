@@ -9,16 +9,6 @@ public struct RRSet: Sendable {
     /// Addresses (A then AAAA) to add to the additional section with this RRset:
     /// glue for a delegation's NS set, in-zone addresses for the apex NS set.
     public let additional: [AdditionalData]
-
-    public init(type: RecordType, records: [EncodedRecord], additional: [AdditionalData] = []) {
-        self.init(type: type, records: records[...], additional: additional)
-    }
-
-    public init(type: RecordType, records: ArraySlice<EncodedRecord>, additional: [AdditionalData] = []) {
-        self.type = type
-        self.records = records
-        self.additional = additional
-    }
 }
 
 /// Address records of one name for the additional section.
@@ -76,8 +66,6 @@ public final class ZoneNode: @unchecked Sendable {
         for s in rrsets where s.type == t { return s }
         return nil
     }
-
-    public var isEmptyNonTerminal: Bool { rrsets.isEmpty }
 }
 
 /// What every node of a zone refers to: the facts an answer from that zone needs.
@@ -194,16 +182,14 @@ public final class ServingSnapshot: Sendable {
         let signers = signers ?? Self.makeSigners(zones: zoneIndex.zones, keys: gslb.dnssecKeys)
         self.signers = signers
         self.signs = signers.contains { $0 != nil }
-        var byHead: [ObjectIdentifier: ZoneSigner] = [:]
-        for (z, signer) in zip(zoneIndex.zones, signers) { if let signer { byHead[ObjectIdentifier(z.head)] = signer } }
-        self.signersByHead = byHead
+        self.signersByHead = Dictionary(zip(zoneIndex.zones, signers).compactMap { z, s in s.map { (ObjectIdentifier(z.head), $0) } },
+                                        uniquingKeysWith: { _, last in last })
     }
 
     /// A signer per zone with keys in the store (zones without keys, or whose keys cannot sign: nil).
     static func makeSigners(zones: [ServedZone], keys: [DNSSECKey]) -> [ZoneSigner?] {
         guard !keys.isEmpty else { return Array(repeating: nil, count: zones.count) }
-        var byZone: [String: [DNSSECKey]] = [:]
-        for k in keys { byZone[k.zone, default: []].append(k) }
+        let byZone = Dictionary(grouping: keys, by: \.zone)
         return zones.map { z in
             byZone[z.origin.description.lowercased()].flatMap {
                 ZoneSigner(origin: z.origin, keys: $0, keyTTL: ZoneSigner.keyTTL(z), corrupt: corruptSignatures)

@@ -490,8 +490,7 @@ public struct SnapshotBuilder {
     func buildPools(gslb: GSLBState, now: Double, topology: TopologyTable, placements: [Int: Int], slotCount: Int,
                     reuse: [Int: PoolRuntime], layout: TallyLayout, issues: inout [String]) -> ([PoolRuntime], [[PoolRuntime]]) {
         let pools = gslb.config.pools
-        var sites: [String: Site] = [:]
-        for s in gslb.config.sites { sites[s.name] = s }
+        let sites = Dictionary(gslb.config.sites.map { ($0.name, $0) }, uniquingKeysWith: { _, last in last })
         var health: [MemberKey: MemberHealth] = [:]
         for h in gslb.health { health[h.key] = h }
         let active = gslb.overrides.filter { $0.isActive(at: now) }

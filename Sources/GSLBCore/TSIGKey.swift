@@ -126,12 +126,9 @@ public final class TSIGKeyring: Sendable {
     let keys: [[UInt8]: TSIGKey]
 
     public init(_ keys: [TSIGKey]) {
-        var byName: [[UInt8]: TSIGKey] = [:]
-        for k in keys {
-            guard let n = try? DomainName(k.name.hasSuffix(".") ? k.name : k.name + ".") else { continue }
-            byName[n.key] = k
-        }
-        self.keys = byName
+        self.keys = Dictionary(keys.compactMap { k in
+            (try? DomainName(k.name.hasSuffix(".") ? k.name : k.name + ".")).map { ($0.key, k) }
+        }, uniquingKeysWith: { _, last in last })
     }
 
     public static let empty = TSIGKeyring([])

@@ -58,8 +58,7 @@ public struct ZoneSet: Sendable {
             stale = Set(zones.keys)
             return
         }
-        var next: [DomainName: ZoneContent] = [:]
-        for z in r.zones { next[z.origin] = z }
+        var next = Dictionary(r.zones.map { ($0.origin, $0) }, uniquingKeysWith: { _, last in last })
         var changedNow = Set(r.zones.map(\.origin))
         var staleNow: Set<DomainName> = []
         func keep(_ o: DomainName) -> Bool {

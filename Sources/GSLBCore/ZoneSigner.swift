@@ -69,7 +69,7 @@ public final class ZoneSigner: Sendable {
         let labels = UInt8(owner.labelCount - (owner.isWildcard ? 1 : 0))
         // The canonical RRset (RFC 4034 §6.2, §6.3): each RR as owner, type, class, original TTL,
         // RDLENGTH, canonical RDATA; sorted by RDATA; duplicates once.
-        var rdatas = records.map { Self.canonicalRdata(type, $0.rdata) }
+        var rdatas = records.map { ResourceRecord.canonicalRdata(type, $0.rdata) }
         rdatas.sort { $0.lexicographicallyPrecedes($1) }
         var rrset: [UInt8] = []
         var previous: [UInt8]? = nil
@@ -93,25 +93,6 @@ public final class ZoneSigner: Sendable {
             if corrupt { signature[0] ^= 0x01 }
             return EncodedRecord(type: .rrsig, rclass: rclass, ttl: ttl, rdata: rdata + signature)
         }
-    }
-
-    /// RDATA in canonical form: the names of the types RFC 4034 §6.2 (as RFC 6840 §5.1 left it) lists
-    /// lower-cased.
-    static func canonicalRdata(_ type: RecordType, _ rdata: [UInt8]) -> [UInt8] {
-        let layout = type.rdataNames
-        guard layout.count > 0, type != .svcb, type != .https else { return rdata }
-        var out = rdata
-        var off = layout.fixedPrefix
-        for _ in 0..<layout.count {
-            while off < out.count, out[off] != 0 {
-                let l = Int(out[off])
-                guard off + 1 + l <= out.count else { return rdata }
-                for i in (off + 1)..<(off + 1 + l) where out[i] >= 65 && out[i] <= 90 { out[i] |= 0x20 }
-                off += 1 + l
-            }
-            off += 1
-        }
-        return out
     }
 }
 

@@ -69,10 +69,7 @@ public final class MaxMindDatabase: GeoDatabase, @unchecked Sendable {
     /// A NUL-terminated code of up to 3 bytes as `GeoRecord` packs it; 0 when it has a byte a code cannot have.
     @inline(__always)
     static func code(_ c: (CChar, CChar, CChar, CChar)) -> UInt32 {
-        @inline(__always) func ok(_ b: CChar) -> Bool {
-            let u = UInt8(bitPattern: b)
-            return (u >= 0x41 && u <= 0x5A) || (u >= 0x30 && u <= 0x39)
-        }
+        @inline(__always) func ok(_ b: CChar) -> Bool { GeoRecord.isCodeByte(UInt8(bitPattern: b)) }
         guard c.0 != 0 else { return 0 }
         guard ok(c.0) else { return 0 }
         var v = UInt32(UInt8(bitPattern: c.0))

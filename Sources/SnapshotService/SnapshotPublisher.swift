@@ -74,9 +74,8 @@ public final class SnapshotPublisher: Sendable {
         /// Store reads that failed (the previous GSLB state kept).
         public var storeReadErrors: UInt64 = 0
         /// Whether the last store read worked (false while the database is away: the previous
-        /// GSLB state keeps serving); with the error when not.
+        /// GSLB state keeps serving).
         public var storeUp = true
-        public var storeError: String?
         /// Seconds since the epoch (injected clock) of the last published snapshot; 0 before the first.
         public var lastPublished: Double = 0
         /// Zones that failed to load in the last reload (served from their previous version if any).
@@ -259,7 +258,7 @@ public final class SnapshotPublisher: Sendable {
     @discardableResult
     private func markStore(up: Bool, error: String?) -> Bool {
         let was = statsBox.withLock { s -> Bool in
-            defer { s.storeUp = up; s.storeError = error }
+            defer { s.storeUp = up }
             return s.storeUp
         }
         if was && !up {
@@ -343,8 +342,7 @@ public final class SnapshotPublisher: Sendable {
         let live = Set(st.liveNodes)
         var others: [MemberKey: [NodeObservation]] = [:]
         for o in st.gslb.observations where o.node != nodeName && live.contains(o.node) { others[o.key, default: []].append(o) }
-        var monitors: [String: Monitor] = [:]
-        for m in g.config.monitors { monitors[m.name] = m }
+        let monitors = Dictionary(g.config.monitors.map { ($0.name, $0) }, uniquingKeysWith: { _, last in last })
         var counted: [NodeObservation] = []
         for p in g.config.pools {
             for m in p.members {

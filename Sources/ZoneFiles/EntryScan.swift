@@ -31,7 +31,7 @@ struct EntryScan {
         // Skip blank space and comment lines before the entry.
         while i < end {
             let c = b[i]
-            if c == 0x20 || c == 0x09 || c == 0x0A || c == 0x0D || c == 0x0C || c == 0x0B {
+            if EntryTokenizer.isBlank(c) {
                 i += 1
             } else if c == UInt8(ascii: ";") {
                 while i < end && b[i] != 0x0A { i += 1 }

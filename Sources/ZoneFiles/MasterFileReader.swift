@@ -125,7 +125,7 @@ struct MasterFileReader {
                 }
                 if let parsed {
                     if parsed.explicitTTL { scope.ttl.lastExplicit = parsed.record.ttl }
-                    if !MasterFileReader.isSpace(tokenizer.token[0]) { scope.setPreviousOwner(parsed.record.name) }
+                    if !FastRecordParser.isSpace(tokenizer.token[0]) { scope.setPreviousOwner(parsed.record.name) }
                     records.append(parsed.record)
                     lines.append(at.line)
                     files.append(at.file)
@@ -408,15 +408,7 @@ struct MasterFileReader {
 
     /// Owner, type, class, TTL and RDATA out of one uncompressed wire-format record.
     static func decode(_ w: [UInt8]) -> ResourceRecord? {
-        var i = 0
-        while true {
-            guard i < w.count else { return nil }
-            let l = Int(w[i])
-            if l == 0 { i += 1; break }
-            guard l <= 63 else { return nil }
-            i += 1 + l
-        }
-        guard let name = try? DomainName(wire: Array(w[0..<i])), w.count >= i + 10 else { return nil }
+        guard let (name, i) = ResourceRecord.readUncompressedName(w, at: 0), w.count >= i + 10 else { return nil }
         func u16(_ o: Int) -> UInt16 { UInt16(w[o]) << 8 | UInt16(w[o + 1]) }
         let type = u16(i), rclass = u16(i + 2)
         let ttl = UInt32(u16(i + 4)) << 16 | UInt32(u16(i + 6))
@@ -495,8 +487,6 @@ struct MasterFileReader {
 
     static func canonical(_ path: String) -> String { realPath(path) ?? path }
 
-    @inline(__always) static func isSpace(_ c: UInt8) -> Bool { c == 0x20 || c == 0x09 }
-
     /// `name` relative to the directory of `file` (RFC 1035 leaves it open; BIND, NSD and
     /// Knot resolve against the including file or the working directory: we use the file).
     static func resolve(_ name: String, relativeTo file: String) -> String {
@@ -537,10 +527,9 @@ struct MasterFileReader {
     /// The entry without trailing blanks (an escaped blank is data); leading blanks
     /// stay: they mean "the owner of the previous record". Empty when all blank.
     static func trimmed(_ b: UnsafeBufferPointer<UInt8>) -> [UInt8] {
-        func blank(_ c: UInt8) -> Bool { c == 0x20 || c == 0x09 || c == 0x0D || c == 0x0A || c == 0x0C || c == 0x0B }
-        guard b.contains(where: { !blank($0) }) else { return [] }
+        guard b.contains(where: { !EntryTokenizer.isBlank($0) }) else { return [] }
         var hi = b.count
-        while hi > 0 && blank(b[hi - 1]) && !(hi >= 2 && b[hi - 2] == 0x5C) { hi -= 1 }
+        while hi > 0 && EntryTokenizer.isBlank(b[hi - 1]) && !(hi >= 2 && b[hi - 2] == 0x5C) { hi -= 1 }
         return Array(b[0..<hi])
     }
 

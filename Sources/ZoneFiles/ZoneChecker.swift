@@ -19,34 +19,15 @@ public enum ZoneChecker {
         return (run.sorted(), run.duplicates)
     }
 
-    /// RDATA with the embedded domain names lower-cased (RFC 4034 §6.2 for the types
-    /// whose name positions `RecordType.rdataNames` knows), for comparing records.
-    static func canonicalRData(_ r: ResourceRecord) -> [UInt8] {
-        let layout = r.type.rdataNames
-        guard layout.count > 0, r.type != .svcb, r.type != .https else { return r.rdata }
-        var out = r.rdata
-        var off = layout.fixedPrefix
-        for _ in 0..<layout.count {
-            while off < out.count {
-                let l = Int(out[off])
-                if l == 0 { off += 1; break }
-                guard l <= 63, off + l < out.count else { return r.rdata }
-                for j in (off + 1)...(off + l) where out[j] >= 65 && out[j] <= 90 { out[j] |= 0x20 }
-                off += 1 + l
-            }
-        }
-        return out
-    }
-
     /// Identity of a record for duplicate detection: owner and RDATA names compare
-    /// case-insensitively.
+    /// case-insensitively (`ResourceRecord.canonicalRdata`).
     struct RecordKey: Hashable {
         var name: DomainName
         var type: RecordType
         var rclass: UInt16
         var rdata: [UInt8]
         init(_ r: ResourceRecord) {
-            name = r.name; type = r.type; rclass = r.rclass; rdata = ZoneChecker.canonicalRData(r)
+            name = r.name; type = r.type; rclass = r.rclass; rdata = ResourceRecord.canonicalRdata(r.type, r.rdata)
         }
 
         /// The bytes `==` compares, the RDATA hashed whole (the synthesized hash feeds
@@ -128,15 +109,8 @@ private struct CheckRun {
         found.sorted { ($0.index, $0.seq) < ($1.index, $1.seq) }.map(\.diag)
     }
 
-    static func className(_ c: UInt16) -> String {
-        switch c {
-        case RecordClass.ch: return "CH"
-        case RecordClass.hs: return "HS"
-        case RecordClass.none: return "NONE"
-        case RecordClass.any: return "ANY"
-        default: return "CLASS\(c)"
-        }
-    }
+    static let classNames = [RecordClass.ch: "CH", RecordClass.hs: "HS", RecordClass.none: "NONE", RecordClass.any: "ANY"]
+    static func className(_ c: UInt16) -> String { classNames[c] ?? "CLASS\(c)" }
 
     mutating func checkRecords() {
         // The RRsets met so far (name, type, class), each found through `rrsets` by its first record.

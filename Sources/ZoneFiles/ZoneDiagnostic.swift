@@ -28,13 +28,5 @@ public struct ZoneDiagnostic: Sendable, Hashable, CustomStringConvertible {
     public var line: Int
     public var message: String
 
-    public init(severity: Severity, rule: Rule, file: String, line: Int, message: String) {
-        self.severity = severity
-        self.rule = rule
-        self.file = file
-        self.line = line
-        self.message = message
-    }
-
     public var description: String { "\(file):\(line): \(severity.rawValue): \(message)" }
 }

@@ -9,11 +9,5 @@ public struct ZoneFileError: Error, Sendable, Hashable, CustomStringConvertible 
     /// The zone's own file when the error is in a file it includes (set by `ZoneDirectory`).
     public var zoneFile: String?
 
-    public init(file: String, line: Int, message: String) {
-        self.file = file
-        self.line = line
-        self.message = message
-    }
-
     public var description: String { "\(file):\(line): \(message)" }
 }
