@@ -70,10 +70,7 @@ struct ConfigController: AdminController {
                 return o
             }
         }
-        switch ConfigFile.decode(type, json: d) {
-        case .success(let v): return v
-        case .failure(let issues): throw APIError.invalid(issues[0].path.isEmpty ? nil : issues[0].path, issues[0].message)
-        }
+        return try ConfigFile.decode(type, json: d).mapError(APIError.invalid).get()
     }
 
     static func field(_ path: String, prefix: String) -> String? {
