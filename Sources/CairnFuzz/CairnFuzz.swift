@@ -16,11 +16,6 @@
 import DNSWire
 import Foundation
 import GSLBCore
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 // MARK: - The zones, built in code once
 
