@@ -562,8 +562,7 @@ enum Seeds {
         mkdir(dir, 0o755)
         let seeds = all()
         for (i, s) in seeds.enumerated() {
-            let num = String(i)
-            guard writeFile(dir + "/seed-" + String(repeating: "0", count: max(0, 4 - num.count)) + num, s) else { return 1 }
+            guard writeFile(dir + "/seed-" + String(format: "%04d", i), s) else { return 1 }
         }
         eprint("CairnFuzz: wrote \(seeds.count) seeds to \(dir)\n")
         return 0

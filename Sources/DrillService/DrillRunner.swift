@@ -185,8 +185,7 @@ public final class DrillRunner: Sendable {
         f.locale = Locale(identifier: "en_US_POSIX")
         f.timeZone = TimeZone(identifier: "UTC")
         f.dateFormat = "yyyyMMdd'T'HHmmss"
-        let suffix = String(UInt32.random(in: 0...0xFFFF), radix: 16)
-        return "d-" + f.string(from: Date(timeIntervalSince1970: now)) + "-" + String(repeating: "0", count: 4 - suffix.count) + suffix
+        return "d-" + f.string(from: Date(timeIntervalSince1970: now)) + "-" + String(format: "%04x", UInt32.random(in: 0...0xFFFF))
     }
 
     func audit(_ r: DrillReport, _ action: String, _ principal: String, _ source: String, _ requestID: String?,
