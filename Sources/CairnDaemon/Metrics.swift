@@ -15,9 +15,6 @@ public final class Metrics: Sendable {
     public let publisher: SnapshotPublisher
     public let health: HealthMonitor?
 
-    /// The `Content-Type` of `render()`'s text.
-    public static let contentType = "text/plain; version=0.0.4; charset=utf-8"
-
     public init(dns: DNSServer, publisher: SnapshotPublisher, health: HealthMonitor? = nil) {
         self.dns = dns
         self.publisher = publisher
