@@ -42,6 +42,9 @@ public struct APIError: Error, Sendable, CustomStringConvertible, Encodable {
     static func invalid(_ field: String?, _ message: String) -> APIError {
         APIError(.unprocessableContent, "invalid", field: field, message)
     }
+    /// A body's decode (`ConfigFile.decode`) that failed: its first problem, on the field it names (none for the body
+    /// as a whole).
+    static func invalid(_ issues: [ConfigIssue]) -> APIError { invalid(issues[0].path.isEmpty ? nil : issues[0].path, issues[0].message) }
     static func notFound(_ message: String, field: String? = nil) -> APIError { APIError(.notFound, "not-found", field: field, message) }
     static func conflict(_ field: String?, _ message: String) -> APIError { APIError(.conflict, "conflict", field: field, message) }
 

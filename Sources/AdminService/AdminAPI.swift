@@ -139,7 +139,7 @@ public final class AdminAPI: Sendable {
         on(.get, "/healthz", nil) { _, _ in .ok(["status": "ok"]) }
         on(.get, "/readyz", nil) { api, _ in api.ready() }
         on(.get, "/metrics", .read) { api, _ in
-            Reply(status: .ok, text: api.metrics(), contentType: "text/plain; version=0.0.4; charset=utf-8")
+            Reply(status: .ok, text: api.metrics(), contentType: MetricsEndpoint.contentType)
         }
         // The contract is public (a client generator needs it before it has a token), as /healthz and /readyz.
         on(.get, "/openapi.json", nil) { _, _ in Reply(status: .ok, text: OpenAPIDocument.json) }

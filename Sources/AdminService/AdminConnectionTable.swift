@@ -1,10 +1,6 @@
 import NIOCore
 import Synchronization
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// The admin API's open connections, for the total and per-address caps. Shared by the event loops
 /// (one lock; it is taken at accept, close, and when a connection enters or leaves a request).
 final class AdminConnectionTable: Sendable {

@@ -44,9 +44,6 @@ extension AdminAPI.Call {
     /// A request body (override, token, drill) read by the config codec. Not `AdminAPI.decode`, which
     /// skips the `version` of config objects: these have none, so `version` stays an unknown key.
     func body<T: Decodable>(_ type: T.Type, _ what: String) async throws -> T {
-        switch ConfigFile.decode(type, json: try ConfigController.object(try await readJSON(), what)) {
-        case .success(let v): return v
-        case .failure(let issues): throw APIError.invalid(issues[0].path.isEmpty ? nil : issues[0].path, issues[0].message)
-        }
+        try ConfigFile.decode(type, json: try ConfigController.object(try await readJSON(), what)).mapError(APIError.invalid).get()
     }
 }

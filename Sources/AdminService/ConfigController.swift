@@ -70,10 +70,7 @@ struct ConfigController: AdminController {
                 return o
             }
         }
-        switch ConfigFile.decode(type, json: d) {
-        case .success(let v): return v
-        case .failure(let issues): throw APIError.invalid(issues[0].path.isEmpty ? nil : issues[0].path, issues[0].message)
-        }
+        return try ConfigFile.decode(type, json: d).mapError(APIError.invalid).get()
     }
 
     static func field(_ path: String, prefix: String) -> String? {
@@ -138,22 +135,27 @@ struct ConfigController: AdminController {
 
     // MARK: - Writing
 
+    /// What a write's change is validated as: the object it added or changed, at its path in the config (an
+    /// issue's field is then named relative to it; "" for the config as a whole), or a deletion (an issue means
+    /// the object is still in use); `unchecked` for a change that cannot break a reference.
+    enum Focus: Sendable { case object(String), deletion, unchecked }
+
     /// Validates what the write changed (the objects it added, changed or removed, and what refers to
     /// them) against the served zones; issues that those objects already had in the stored config
     /// are not the request's fault and are ignored. Size is checked by `withinLimits` (growth only).
-    func validate(_ config: GSLBConfig, before: GSLBConfig, focus: String?, deleting: Bool = false) throws {
+    func validate(_ config: GSLBConfig, before: GSLBConfig, focus: Focus) throws {
+        if case .unchecked = focus { return }
         let snap = publisher.box.load()
         let new = ConfigValidator.newIssues(before: before, after: config, zones: snap.origins,
                                             staticData: snap.staticTypes(at:), occluded: snap.isOccluded)
         guard let first = new.first else { return }
-        if deleting {
+        guard case .object(let path) = focus else {
             throw APIError.conflict(nil, "still in use: \(first)")
         }
-        throw APIError.invalid(focus.flatMap { Self.field(first.path, prefix: $0) } ?? (first.path.isEmpty ? nil : first.path),
-                               first.message)
+        throw APIError.invalid(Self.field(first.path, prefix: path) ?? (first.path.isEmpty ? nil : first.path), first.message)
     }
 
-    /// One transaction: version check, change, validation, audit. Then the snapshot is
+    /// One transaction: version check, change, validation of what `body` says it changed, audit. Then the snapshot is
     /// refreshed so the DNS answers reflect the write before the response goes out. Returns the config and
     /// versions as the write left them, read inside its transaction: the ETag of the response is the version
     /// this write made, even when another writer follows at once.
@@ -162,14 +164,15 @@ struct ConfigController: AdminController {
     /// validation or a slow disk delays other writes, never `/healthz` or a read.
     @discardableResult
     func write(_ c: Call, expected: [String: Int64],
-               _ body: @escaping @Sendable (inout GSLBConfig) throws -> Void) async throws -> State {
+               _ body: @escaping @Sendable (inout GSLBConfig) throws -> Focus) async throws -> State {
         try await withCheckedThrowingContinuation { (cont: CheckedContinuation<State, any Error>) in
             Self.writeQueue.async {
                 cont.resume(with: Result {
                     let done = try self.repo.modifyConfig(principal: c.principal, source: c.context.remote, requestID: c.requestID,
                                                           expectedVersions: expected) { config in
                         let before = config
-                        try body(&config)
+                        let focus = try body(&config)
+                        try self.validate(config, before: before, focus: focus)
                         try self.withinLimits(before: before, after: config)
                         try self.mayRunCommands(c, before: before, after: config)
                     }
@@ -274,12 +277,11 @@ struct ConfigController: AdminController {
         let o = try await decode(r, c, name: nil)
         let name = r.name(o)
         let state = try await write(c, expected: [:]) { config in
-            let before = config
             if config[keyPath: r.items].contains(where: { r.name($0) == name }) {
                 throw APIError.conflict("name", "\(r.kind) \(name) already exists")
             }
             config[keyPath: r.items].append(o)
-            try self.validate(config, before: before, focus: "\(r.section)[\(config[keyPath: r.items].count - 1)]")
+            return .object("\(r.section)[\(config[keyPath: r.items].count - 1)]")
         }
         return try reply(r, name, c, created: true, state: state)
     }
@@ -289,12 +291,11 @@ struct ConfigController: AdminController {
         let o = try await decode(r, c, name: name)
         let expected = try ifMatch(c).map { [r.key(name): $0] } ?? [:]
         let state = try await write(c, expected: expected) { config in
-            let before = config
             guard let i = config[keyPath: r.items].firstIndex(where: { r.name($0) == name }) else {
                 throw APIError.notFound("no \(r.kind) \(name)")
             }
             config[keyPath: r.items][i] = o
-            try self.validate(config, before: before, focus: "\(r.section)[\(i)]")
+            return .object("\(r.section)[\(i)]")
         }
         return try reply(r, name, c, state: state)
     }
@@ -303,12 +304,11 @@ struct ConfigController: AdminController {
         let name = c.param("name")
         let expected = try ifMatch(c).map { [r.key(name): $0] } ?? [:]
         try await write(c, expected: expected) { config in
-            let before = config
             guard let i = config[keyPath: r.items].firstIndex(where: { r.name($0) == name }) else {
                 throw APIError.notFound("no \(r.kind) \(name)")
             }
             config[keyPath: r.items].remove(at: i)
-            try self.validate(config, before: before, focus: nil, deleting: true)
+            return .deletion
         }
         return .noContent
     }
@@ -366,12 +366,11 @@ struct ConfigController: AdminController {
         try checkMemberCount(body)
         let pool = try decode(Pool.self, body)
         let state = try await write(c, expected: [:]) { config in
-            let before = config
             if config.pools.contains(where: { $0.name.lowercased() == pool.name.lowercased() && $0.type == pool.type }) {
                 throw APIError.conflict("name", "pool \(pool.name) of type \(pool.type) already exists")
             }
             config.pools.append(pool)
-            try self.validate(config, before: before, focus: "pools[\(config.pools.count - 1)]")
+            return .object("pools[\(config.pools.count - 1)]")
         }
         return try poolReply(name: pool.name, type: pool.type, created: true, state: state)
     }
@@ -401,14 +400,13 @@ struct ConfigController: AdminController {
         let decoded = try decode(Pool.self, d)
         let expected = try ifMatch(c).map { [Keys.pool(existing): $0] } ?? [:]
         let state = try await write(c, expected: expected) { config in
-            let before = config
             guard let i = config.pools.firstIndex(where: { $0.name == existing.name && $0.type == existing.type }) else {
                 throw APIError.notFound("no pool \(existing.name)")
             }
             var pool = decoded
             if keepMembers { pool.members = config.pools[i].members }
             config.pools[i] = pool
-            try self.validate(config, before: before, focus: "pools[\(i)]")
+            return .object("pools[\(i)]")
         }
         return try poolReply(name: existing.name, type: existing.type, state: state)
     }
@@ -418,12 +416,11 @@ struct ConfigController: AdminController {
         let existing = snapshotConfig.pools[try poolIndex(snapshotConfig, c)]
         let expected = try ifMatch(c).map { [Keys.pool(existing): $0] } ?? [:]
         try await write(c, expected: expected) { config in
-            let before = config
             guard let i = config.pools.firstIndex(where: { $0.name == existing.name && $0.type == existing.type }) else {
                 throw APIError.notFound("no pool \(existing.name)")
             }
             config.pools.remove(at: i)
-            try self.validate(config, before: before, focus: nil, deleting: true)
+            return .deletion
         }
         return .noContent
     }
@@ -459,7 +456,6 @@ struct ConfigController: AdminController {
         let pool = snapshotConfig.pools[try poolIndex(snapshotConfig, c, address: d["address"] as? String)]
         let member = try decode(Member.self, d)
         let state = try await write(c, expected: [:]) { config in
-            let before = config
             guard let i = config.pools.firstIndex(where: { $0.name == pool.name && $0.type == pool.type }) else {
                 throw APIError.notFound("no pool \(pool.name)")
             }
@@ -467,7 +463,7 @@ struct ConfigController: AdminController {
                 throw APIError.conflict("address", "\(member.address) is already a member of \(pool.name)")
             }
             config.pools[i].members.append(member)
-            try self.validate(config, before: before, focus: "pools[\(i)].members[\(config.pools[i].members.count - 1)]")
+            return .object("pools[\(i)].members[\(config.pools[i].members.count - 1)]")
         }
         return try memberReply(pool: pool.name, type: pool.type, address: member.address, created: true, state: state)
     }
@@ -492,13 +488,12 @@ struct ConfigController: AdminController {
         let member = try decode(Member.self, d)
         let expected = try ifMatch(c).map { [Keys.member(pool, existing.address): $0] } ?? [:]
         let state = try await write(c, expected: expected) { config in
-            let before = config
             guard let i = config.pools.firstIndex(where: { $0.name == pool.name && $0.type == pool.type }),
                   let j = config.pools[i].members.firstIndex(where: { $0.address == existing.address }) else {
                 throw APIError.notFound("no member \(address) in \(pool.name)")
             }
             config.pools[i].members[j] = member
-            try self.validate(config, before: before, focus: "pools[\(i)].members[\(j)]")
+            return .object("pools[\(i)].members[\(j)]")
         }
         return try memberReply(pool: pool.name, type: pool.type, address: existing.address, state: state)
     }
@@ -512,7 +507,6 @@ struct ConfigController: AdminController {
         }
         let expected = try ifMatch(c).map { [Keys.member(pool, existing.address): $0] } ?? [:]
         try await write(c, expected: expected) { config in
-            let before = config
             guard let i = config.pools.firstIndex(where: { $0.name == pool.name && $0.type == pool.type }),
                   let j = config.pools[i].members.firstIndex(where: { $0.address == existing.address }) else {
                 throw APIError.notFound("no member \(address) in \(pool.name)")
@@ -521,7 +515,7 @@ struct ConfigController: AdminController {
             if config.pools[i].members.isEmpty {
                 throw APIError.conflict(nil, "\(existing.address) is the last member of \(pool.name); delete the pool instead")
             }
-            try self.validate(config, before: before, focus: nil, deleting: true)
+            return .deletion
         }
         return .noContent
     }
@@ -545,9 +539,8 @@ struct ConfigController: AdminController {
         let table = try decode(GSLBConfig.self, ["topology": entries]).topology
         let expected = try ifMatch(c).map { [Keys.topologyTable: $0] } ?? [:]
         let state = try await write(c, expected: expected) { config in
-            let before = config
             config.topology = table
-            try self.validate(config, before: before, focus: "")
+            return .object("")
         }
         return try topologyReply(state: state)
     }
@@ -556,12 +549,11 @@ struct ConfigController: AdminController {
         let d = try Self.object(try await c.readJSON(), "a topology entry")
         let entry = try decode(TopologyEntry.self, d)
         let (config, v) = try await write(c, expected: [:]) { config in
-            let before = config
             if config.topology.contains(where: { $0.network == entry.network }) {
                 throw APIError.conflict("network", "\(entry.network) is already in the table")
             }
             config.topology.append(entry)
-            try self.validate(config, before: before, focus: "topology[\(config.topology.count - 1)]")
+            return .object("topology[\(config.topology.count - 1)]")
         }
         let stored = config.topology.first { $0.network == entry.network } ?? entry
         let version = v[Keys.topology(stored.network)]
@@ -578,6 +570,7 @@ struct ConfigController: AdminController {
                 throw APIError.notFound("no topology entry \(network)", field: "network")
             }
             config.topology.remove(at: i)
+            return .unchecked
         }
         return .noContent
     }

@@ -14,6 +14,9 @@ public final class MetricsEndpoint: Sendable {
     let metrics: @Sendable () -> String
     let logger: Logger
 
+    /// The `Content-Type` of the Prometheus text format 0.0.4 (here and on the admin API's `/metrics`).
+    static let contentType = "text/plain; version=0.0.4; charset=utf-8"
+
     public init(host: String, port: Int, connections: AdminConnectionLimits = .init(),
                 metrics: @escaping @Sendable () -> String, logger: Logger = Logger(label: "cairn.metrics")) {
         self.host = host; self.port = port; self.connections = connections; self.metrics = metrics; self.logger = logger
@@ -23,18 +26,12 @@ public final class MetricsEndpoint: Sendable {
     public func run(onBound: @escaping @Sendable (String, Int) -> Void) async throws {
         let metrics = self.metrics
         let router = Router(context: BasicRequestContext.self)
-        router.get("/metrics") { _, _ -> Response in
-            var headers = HTTPFields()
-            headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
-            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: metrics())))
+        router.get("/metrics") { _, _ in
+            Response(status: .ok, headers: [.contentType: Self.contentType], body: .init(byteBuffer: ByteBuffer(string: metrics())))
         }
         router.on("/metrics", method: .head) { _, _ in Response(status: .ok) }
         for method in [HTTPRequest.Method.post, .put, .delete, .patch] {
-            router.on("/metrics", method: method) { _, _ -> Response in
-                var headers = HTTPFields()
-                headers[.allow] = "GET, HEAD"
-                return Response(status: .methodNotAllowed, headers: headers)
-            }
+            router.on("/metrics", method: method) { _, _ in Response(status: .methodNotAllowed, headers: [.allow: "GET, HEAD"]) }
         }
         try await serveGuarded(router, host: host, port: port, limits: connections, tls: nil, label: "cairn.metrics.http",
                                logger: logger, onBound: onBound)

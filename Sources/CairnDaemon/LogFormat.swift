@@ -1,7 +1,4 @@
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
 import GSLBCore
 import Logging
 import Synchronization
@@ -118,15 +115,9 @@ public struct CairnLogHandler: LogHandler {
 
     private static let stderrLock = Mutex<Void>(())
 
-    /// One `write(2)` per line (retried on a short write), under a lock: lines from several threads never mix.
+    /// One `write(2)` per line (FileHandle retries a short or interrupted write; a failed one is dropped), under a
+    /// lock: lines from several threads never mix.
     @Sendable public static func writeStandardError(_ line: String) {
-        stderrLock.withLock { _ in
-            var bytes = Array(line.utf8)[...]
-            while !bytes.isEmpty {
-                let n = bytes.withUnsafeBytes { Glibc.write(2, $0.baseAddress, $0.count) }
-                if n < 0 { if errno == EINTR { continue }; return }
-                bytes = bytes.dropFirst(n)
-            }
-        }
+        stderrLock.withLock { _ in try? FileHandle.standardError.write(contentsOf: Data(line.utf8)) }
     }
 }

@@ -15,9 +15,6 @@ public final class Metrics: Sendable {
     public let publisher: SnapshotPublisher
     public let health: HealthMonitor?
 
-    /// The `Content-Type` of `render()`'s text.
-    public static let contentType = "text/plain; version=0.0.4; charset=utf-8"
-
     public init(dns: DNSServer, publisher: SnapshotPublisher, health: HealthMonitor? = nil) {
         self.dns = dns
         self.publisher = publisher
@@ -196,14 +193,12 @@ public final class Metrics: Sendable {
         let s = publisher.stats
         w.family("cairn_snapshot_rebuilds_total", .counter,
                  "Snapshots published, by kind: full (zones loaded: the zone index too), gslb (configuration changed: pools and topology around the shared zone index) or incremental (only pools whose health or overrides changed).")
-        w.sample("cairn_snapshot_rebuilds_total", [("kind", "full")], s.fullRebuilds)
-        w.sample("cairn_snapshot_rebuilds_total", [("kind", "gslb")], s.gslbRebuilds)
-        w.sample("cairn_snapshot_rebuilds_total", [("kind", "incremental")], s.incrementalRebuilds)
+        let kinds = [("full", s.fullRebuilds, s.fullDuration), ("gslb", s.gslbRebuilds, s.gslbDuration),
+                     ("incremental", s.incrementalRebuilds, s.incrementalDuration)]
+        for (kind, count, _) in kinds { w.sample("cairn_snapshot_rebuilds_total", [("kind", kind)], count) }
         w.single("cairn_snapshot_rebuild_failures_total", .counter, "Snapshot builds that failed; the previous snapshot kept serving.", s.failedRebuilds)
         w.family("cairn_snapshot_rebuild_duration_seconds", .histogram, "Time to build and publish a snapshot, by kind.")
-        w.histogram("cairn_snapshot_rebuild_duration_seconds", [("kind", "full")], s.fullDuration)
-        w.histogram("cairn_snapshot_rebuild_duration_seconds", [("kind", "gslb")], s.gslbDuration)
-        w.histogram("cairn_snapshot_rebuild_duration_seconds", [("kind", "incremental")], s.incrementalDuration)
+        for (kind, _, duration) in kinds { w.histogram("cairn_snapshot_rebuild_duration_seconds", [("kind", kind)], duration) }
         w.single("cairn_snapshot_generation", .gauge, "Build number of the snapshot being served.", snap.generation)
         w.single("cairn_snapshot_last_publish_timestamp_seconds", .gauge,
                  "When the serving snapshot was published, seconds since the Unix epoch (0 before the first).", s.lastPublished)

@@ -1,7 +1,4 @@
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// `cairn serve --user NAME`: start as root, open the store and bind the sockets (port 53),
 /// then become NAME for good — its uid and gid only, no supplementary groups, no

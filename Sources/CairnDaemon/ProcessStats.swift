@@ -1,5 +1,12 @@
 import Foundation
 
+/// `RLIMIT_NOFILE` as `getrlimit` and `setrlimit` take it (`cairn serve` raises the limit with it too).
+#if canImport(Glibc)
+public let RLIMIT_NOFILE_VALUE = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
+#else
+public let RLIMIT_NOFILE_VALUE = RLIMIT_NOFILE
+#endif
+
 /// The standard `process_*` metrics, read from /proc (Linux) and getrusage.
 /// Values that cannot be read are nil and left out.
 struct ProcessStats {
@@ -28,12 +35,7 @@ struct ProcessStats {
             s.openFDs = Double(fds.count)
         }
         var lim = rlimit()
-        #if canImport(Glibc)
-        let nofile = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
-        #else
-        let nofile = RLIMIT_NOFILE
-        #endif
-        if getrlimit(nofile, &lim) == 0 && lim.rlim_cur != rlim_t.max { s.maxFDs = Double(lim.rlim_cur) }
+        if getrlimit(RLIMIT_NOFILE_VALUE, &lim) == 0 && lim.rlim_cur != rlim_t.max { s.maxFDs = Double(lim.rlim_cur) }
         return s
     }
 

@@ -67,16 +67,7 @@ struct PrometheusText {
 
     static func escapeLabel(_ s: String) -> String {
         guard s.contains(where: { $0 == "\\" || $0 == "\"" || $0 == "\n" }) else { return s }
-        var out = ""
-        for c in s {
-            switch c {
-            case "\\": out += "\\\\"
-            case "\"": out += "\\\""
-            case "\n": out += "\\n"
-            default: out.append(c)
-            }
-        }
-        return out
+        return escapeHelp(s).replacingOccurrences(of: "\"", with: "\\\"")
     }
 
     static func escapeHelp(_ s: String) -> String {

@@ -16,11 +16,6 @@
 import DNSWire
 import Foundation
 import GSLBCore
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 // MARK: - The zones, built in code once
 
@@ -196,25 +191,9 @@ nonisolated(unsafe) let fuzzOut = UnsafeMutableRawBufferPointer.allocate(byteCou
 // MARK: - One input
 
 /// Writes to standard error (fd 2; the C `stderr` global is not concurrency-safe in Swift 6).
-func eprint(_ s: String) {
-    var s = s
-    s.withUTF8 { b in
-        var off = 0
-        while off < b.count {
-            let n = write(2, b.baseAddress! + off, b.count - off)
-            if n <= 0 { break }
-            off += n
-        }
-    }
-}
+func eprint(_ s: String) { try? FileHandle.standardError.write(contentsOf: Data(s.utf8)) }
 
-func hex(_ b: UnsafeRawBufferPointer) -> String {
-    let d = Array("0123456789abcdef")
-    var s = ""
-    s.reserveCapacity(b.count * 2)
-    for x in b { s.append(d[Int(x >> 4)]); s.append(d[Int(x & 15)]) }
-    return s
-}
+func hex(_ b: UnsafeRawBufferPointer) -> String { b.map { String(format: "%02x", $0) }.joined() }
 
 func violated(_ what: String, input: UnsafeRawBufferPointer, response: UnsafeRawBufferPointer?,
               transport: AnswerEngine.Transport?) -> Never {
@@ -548,8 +527,7 @@ enum Seeds {
         func esc(_ b: [UInt8]) -> String {
             "\"" + b.map { x -> String in
                 if x >= 0x20 && x < 0x7f && x != 0x22 && x != 0x5c { return String(Unicode.Scalar(x)) }
-                let d = Array("0123456789abcdef")
-                return "\\x" + String([d[Int(x >> 4)], d[Int(x & 15)]])
+                return String(format: "\\x%02x", x)
             }.joined() + "\""
         }
         for s in names + poolNames {
@@ -584,8 +562,7 @@ enum Seeds {
         mkdir(dir, 0o755)
         let seeds = all()
         for (i, s) in seeds.enumerated() {
-            let num = String(i)
-            guard writeFile(dir + "/seed-" + String(repeating: "0", count: max(0, 4 - num.count)) + num, s) else { return 1 }
+            guard writeFile(dir + "/seed-" + String(format: "%04d", i), s) else { return 1 }
         }
         eprint("CairnFuzz: wrote \(seeds.count) seeds to \(dir)\n")
         return 0

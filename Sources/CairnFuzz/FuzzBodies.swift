@@ -25,19 +25,22 @@ enum FuzzBodies {
         fatalError(what)
     }
 
-    /// The problems of a failed decode must be non-empty and each must say something.
-    static func checkIssues(_ issues: [ConfigIssue], _ target: Target, _ text: [UInt8]) {
-        if issues.isEmpty { bodyViolated("decode failed without an issue", target, text) }
-        for i in issues where i.message.isEmpty { bodyViolated("an issue without a message at \"\(i.path)\"", target, text) }
+    /// The value a decode returned, or nil; the problems of a failed decode must be non-empty and each must say something.
+    static func decoded<T>(_ result: Result<T, [ConfigIssue]>, _ target: Target, _ text: [UInt8]) -> T? {
+        switch result {
+        case .success(let value): return value
+        case .failure(let issues):
+            if issues.isEmpty { bodyViolated("decode failed without an issue", target, text) }
+            for i in issues where i.message.isEmpty { bodyViolated("an issue without a message at \"\(i.path)\"", target, text) }
+            return nil
+        }
     }
 
     /// One API-body object: JSON text → JSONSerialization → ConfigFile.decode(_:json:); on success, the value's
     /// own encoding (JSONEncoder, as `GET` answers and the CLI write it) decodes back to it.
     static func object<T: Codable & Equatable>(_ type: T.Type, _ target: Target, _ text: [UInt8]) {
         guard let json = try? JSONSerialization.jsonObject(with: Data(text), options: [.fragmentsAllowed]) else { return }
-        switch ConfigFile.decode(type, json: json) {
-        case .failure(let issues): checkIssues(issues, target, text)
-        case .success(let value):
+        if let value = decoded(ConfigFile.decode(type, json: json), target, text) {
             let data: Data
             do { data = try JSONEncoder().encode(value) } catch {
                 bodyViolated("decoded value does not encode: \(error)", target, text)
@@ -62,7 +65,7 @@ enum FuzzBodies {
     /// A request body that is only read (no encoding): a value or at least one issue, never a trap.
     static func request<T: Decodable>(_ type: T.Type, _ target: Target, _ text: [UInt8]) {
         guard let json = try? JSONSerialization.jsonObject(with: Data(text), options: [.fragmentsAllowed]) else { return }
-        if case .failure(let issues) = ConfigFile.decode(type, json: json) { checkIssues(issues, target, text) }
+        _ = decoded(ConfigFile.decode(type, json: json), target, text)
     }
 
     /// A whole configuration decoded: the canonical text (`ConfigFile.encode`) reads back to it, and the
@@ -88,23 +91,14 @@ enum FuzzBodies {
         switch target {
         case .yamlConfig:
             let s = String(decoding: text, as: UTF8.self)
-            switch ConfigFile.decode(yaml: s) {
-            case .failure(let issues): checkIssues(issues, target, text)
-            case .success(let c): config(c, target, text)
-            }
+            if let c = decoded(ConfigFile.decode(yaml: s), target, text) { config(c, target, text) }
             // The path of `cairn apply` and `PUT /v1/config`: shape and meaning together.
             let snap = fuzzSnapshot
-            if case .failure(let issues) = ConfigFile.decode(yaml: s, zones: snap.origins,
-                                                             staticData: { snap.staticTypes(at: $0) },
-                                                             occluded: { snap.isOccluded($0) }) {
-                checkIssues(issues, target, text)
-            }
+            _ = decoded(ConfigFile.decode(yaml: s, zones: snap.origins, staticData: { snap.staticTypes(at: $0) },
+                                          occluded: { snap.isOccluded($0) }), target, text)
         case .jsonConfig:
             guard let json = try? JSONSerialization.jsonObject(with: Data(text), options: [.fragmentsAllowed]) else { return }
-            switch ConfigFile.decode(GSLBConfig.self, json: json) {
-            case .failure(let issues): checkIssues(issues, target, text)
-            case .success(let c): config(c, target, text)
-            }
+            if let c = decoded(ConfigFile.decode(GSLBConfig.self, json: json), target, text) { config(c, target, text) }
         case .site: object(Site.self, target, text)
         case .pool: object(Pool.self, target, text)
         case .member: object(Member.self, target, text)

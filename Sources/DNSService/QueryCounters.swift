@@ -48,7 +48,6 @@ public final class QueryCounters: Sendable {
             stride(from: r, to: t.queries.count, by: QueryTally.rcodeCount).reduce(0) { $0 + t.queries[$1] }
         }
     }
-    public var dropped: UInt64 { totals.withLock { $0.dropped.reduce(0, +) } }
     /// Queries over TCP (answered or dropped).
     public var tcpQueries: UInt64 {
         totals.withLock { t in

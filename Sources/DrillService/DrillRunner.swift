@@ -185,8 +185,7 @@ public final class DrillRunner: Sendable {
         f.locale = Locale(identifier: "en_US_POSIX")
         f.timeZone = TimeZone(identifier: "UTC")
         f.dateFormat = "yyyyMMdd'T'HHmmss"
-        let suffix = String(UInt32.random(in: 0...0xFFFF), radix: 16)
-        return "d-" + f.string(from: Date(timeIntervalSince1970: now)) + "-" + String(repeating: "0", count: 4 - suffix.count) + suffix
+        return "d-" + f.string(from: Date(timeIntervalSince1970: now)) + "-" + String(format: "%04x", UInt32.random(in: 0...0xFFFF))
     }
 
     func audit(_ r: DrillReport, _ action: String, _ principal: String, _ source: String, _ requestID: String?,
@@ -731,29 +730,26 @@ final class UDPQuerier {
     init?(host: String, port: Int, recursive: Bool = false) {
         self.recursive = recursive
         let h = host == "0.0.0.0" ? "127.0.0.1" : host == "::" ? "::1" : host
-        if h.contains(":") {
-            fd = socket(AF_INET6, Int32(SOCK_DGRAM.rawValue), 0)
-            guard fd >= 0 else { return nil }
-            var a = sockaddr_in6()
-            a.sin6_family = sa_family_t(AF_INET6)
-            a.sin6_port = in_port_t(UInt16(port).bigEndian)
-            inet_pton(AF_INET6, h, &a.sin6_addr)
-            let rc = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) } }
-            guard rc == 0 else { Glibc.close(fd); return nil }
-        } else {
-            fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
-            guard fd >= 0 else { return nil }
-            var a = sockaddr_in()
-            a.sin_family = sa_family_t(AF_INET)
-            a.sin_port = in_port_t(UInt16(port).bigEndian)
-            a.sin_addr.s_addr = inet_addr(h)
-            let rc = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-            guard rc == 0 else { Glibc.close(fd); return nil }
-        }
+        let v6 = h.contains(":")
+        fd = socket(v6 ? AF_INET6 : AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+        guard fd >= 0 else { return nil }
+        var a6 = sockaddr_in6(), a4 = sockaddr_in()
+        a6.sin6_family = sa_family_t(AF_INET6)
+        a6.sin6_port = in_port_t(UInt16(port).bigEndian)
+        inet_pton(AF_INET6, h, &a6.sin6_addr)
+        a4.sin_family = sa_family_t(AF_INET)
+        a4.sin_port = in_port_t(UInt16(port).bigEndian)
+        a4.sin_addr.s_addr = inet_addr(h)
+        guard (v6 ? Self.connect(fd, &a6) : Self.connect(fd, &a4)) == 0 else { Glibc.close(fd); return nil }
         var tv = timeval(tv_sec: 0, tv_usec: 200_000)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    /// `connect(2)` to an IPv4 or IPv6 socket address.
+    static func connect<Address>(_ fd: Int32, _ address: inout Address) -> Int32 {
+        withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<Address>.size)) }
+        }
     }
 
     struct Reply {

@@ -1,11 +1,6 @@
 import Foundation
 import GRDB
 import Synchronization
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// The SQLite backend (GRDB): one file, WAL (`DatabasePool`), foreign keys on, a busy timeout of
 /// 5 s, every write one immediate transaction. The only user of GRDB.

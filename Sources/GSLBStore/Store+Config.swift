@@ -435,13 +435,8 @@ extension Store {
         } catch let error as SQLError where error.kind == .constraint || error.kind == .foreignKey {
             var message = error.message
             if error.kind == .foreignKey {
-                var missing: [String] = []
-                for site in sites where !known.sites.contains(site) {
-                    missing.append("unknown site \"\(site)\"")
-                }
-                for monitor in monitors where !known.monitors.contains(monitor) {
-                    missing.append("unknown monitor \"\(monitor)\"")
-                }
+                let missing = sites.filter { !known.sites.contains($0) }.map { "unknown site \"\($0)\"" }
+                    + monitors.filter { !known.monitors.contains($0) }.map { "unknown monitor \"\($0)\"" }
                 if !missing.isEmpty {
                     message = missing.joined(separator: ", ")
                 } else if object.hasPrefix("site:") || object.hasPrefix("monitor:") {

@@ -1,11 +1,6 @@
 import Foundation
 import Synchronization
 import GSLBCore
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// The GSLB state in a SQLite file (WAL, foreign keys on) or a PostgreSQL database, behind
 /// the repository protocols. The repository logic is written once over `SQLDatabase`; the

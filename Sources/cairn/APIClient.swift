@@ -127,16 +127,13 @@ struct APIClient: Sendable {
         let bootstrap = ClientBootstrap(group: eventLoop)
             .connectTimeout(timeout)
             .channelInitializer { [sslContext] channel in
-                do {
+                channel.eventLoop.makeCompletedFuture {
                     let ops = channel.pipeline.syncOperations
                     if let sslContext {
                         try ops.addHandler(try NIOSSLClientHandler(context: sslContext, serverHostname: serverName))
                     }
                     try ops.addHTTPClientHandlers()
                     try ops.addHandler(ResponseCollector(promise: promise, head: head, body: body, timeout: timeout))
-                    return channel.eventLoop.makeSucceededVoidFuture()
-                } catch {
-                    return channel.eventLoop.makeFailedFuture(error)
                 }
             }
         let channel: Channel

@@ -33,8 +33,7 @@ struct SiteCommand: ParsableCommand {
         func apply(to o: inout [String: JSONValue]) throws {
             if let region { o["region"] = region.isEmpty ? nil : .string(region) }
             if lat != nil || lon != nil {
-                var loc: [String: JSONValue] = [:]
-                if let cur = o["location"]?.dictionary { loc = cur }
+                var loc = o["location"]?.dictionary ?? [:]
                 if let lat { loc["lat"] = .double(lat) }
                 if let lon { loc["lon"] = .double(lon) }
                 guard loc["lat"] != nil, loc["lon"] != nil else { throw ValidationError("--lat and --lon go together") }
@@ -236,8 +235,7 @@ struct MemberCommand: ParsableCommand {
             if let state { o["state"] = .string(state) }
             if let monitor { o["monitor"] = monitor.isEmpty ? nil : .string(monitor) }
             if probeAddress != nil || probePort != nil {
-                var p: [String: JSONValue] = [:]
-                if let cur = o["probe"]?.dictionary { p = cur }
+                var p = o["probe"]?.dictionary ?? [:]
                 if let probeAddress { p["address"] = probeAddress.isEmpty ? nil : .string(probeAddress) }
                 if let probePort { p["port"] = probePort == 0 ? nil : .int(probePort) }
                 o["probe"] = p.isEmpty ? nil : JSONValue(p)

@@ -468,12 +468,6 @@ enum HostPort {
     }
 }
 
-#if canImport(Glibc)
-let RLIMIT_NOFILE_VALUE = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
-#else
-let RLIMIT_NOFILE_VALUE = RLIMIT_NOFILE
-#endif
-
 /// The listening lines of `cairn serve`, held until every listener is bound, then given to `print` at once, in
 /// order: DNS, the API, `--metrics`.
 final class Listening: Sendable {

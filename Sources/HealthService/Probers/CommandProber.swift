@@ -3,14 +3,6 @@ import Synchronization
 import NIOCore
 import CNetShim
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// `type: command`: runs `command` (a list; `{address}`, `{port}`, `{pool}` substituted in each item, the first
 /// item looked up in PATH when it has no slash). Exit status 0 is up. At the timeout the process (and its process
 /// group, when it leads one) gets SIGKILL. Output is kept only for its first line, shown in the detail.

@@ -37,12 +37,9 @@ public struct DNSProber: Prober {
             DatagramBootstrap(group: loop)
                 .channelInitializer { channel in
                     completion.channel = channel
-                    do {
+                    return channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandler(
                             DNSProbeHandler(id: id, check: check, completion: completion))
-                        return channel.eventLoop.makeSucceededVoidFuture()
-                    } catch {
-                        return channel.eventLoop.makeFailedFuture(error)
                     }
                 }
                 .connect(to: target)

@@ -3,14 +3,6 @@ import NIOCore
 import NIOPosix
 import NIOSSL
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// Turns the errors of sockets, NIO and TLS into the short words an operator reads in a probe detail
 /// (`connection refused`, `TLS: certificate verify failed`). The one place where probe errors become text.
 enum ProbeErrorText {

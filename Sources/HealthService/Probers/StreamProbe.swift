@@ -39,16 +39,13 @@ enum StreamProbe {
                 .channelOption(.tcpOption(.tcp_nodelay), value: 1)
                 .channelInitializer { channel in
                     completion.channel = channel
-                    do {
+                    return channel.eventLoop.makeCompletedFuture {
                         if let tls {
                             try channel.pipeline.syncOperations.addHandler(
                                 NIOSSLClientHandler(context: tls.context, serverHostname: tls.serverHostname))
                         }
                         try channel.pipeline.syncOperations.addHandler(
                             StreamProbeHandler(reader: reader, request: request, tls: tls != nil, completion: completion))
-                        return channel.eventLoop.makeSucceededVoidFuture()
-                    } catch {
-                        return channel.eventLoop.makeFailedFuture(error)
                     }
                 }
             let connected: EventLoopFuture<any Channel>
