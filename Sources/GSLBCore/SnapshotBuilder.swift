@@ -4,7 +4,12 @@ import DNSWire
 /// non-terminals created, zone cuts, DNAMEs, wildcards and glue linked, records
 /// pre-encoded. All the work the query path must not do.
 public struct SnapshotBuilder {
-    public init() {}
+    /// Called once a zone's parsed records are dropped, before the rest of its index is made: the daemon hands the
+    /// freed memory back to the system there (GSLBCore does no I/O and knows no allocator), so that what the
+    /// build took from the index it replaces is not resident twice until the reload ends.
+    let recordsDropped: () -> Void
+
+    public init(recordsDropped: @escaping () -> Void = {}) { self.recordsDropped = recordsDropped }
 
     public enum BuildError: Error, CustomStringConvertible {
         case duplicateZone(DomainName)
@@ -51,7 +56,7 @@ public struct SnapshotBuilder {
         for (_, source) in sources {
             switch source {
             case .content(let i):
-                let (nodes, zone) = try indexZone(&input[i])
+                let (nodes, zone) = try indexZone(&input[i], previous: old)
                 served.append(zone)
                 zoneNodes.append(nodes)
                 built.append(true)
@@ -113,8 +118,15 @@ public struct SnapshotBuilder {
     /// A reload's peak holds the zone being replaced, so every megabyte the build holds at once adds to it
     /// (docs/benchmarks.md): the zone's records are dropped once encoded, the name table once the glue is
     /// found, and no table is kept per RRset (an RRset is a run of one type in its node's encoded records).
-    func indexZone(_ zc: inout ZoneContent) throws -> ([ZoneNode], ServedZone) {
+    ///
+    /// When `previous` serves the same zone, a name and a record (type, TTL, RDATA) it has already are taken from
+    /// it, not kept as parsed: a reload holds two copies of what changed only, and its peak stays below the zone
+    /// served plus the zone built.
+    func indexZone(_ zc: inout ZoneContent, previous: ZoneIndex = .empty) throws -> ([ZoneNode], ServedZone) {
         let origin = zc.origin, originKey = origin.key
+        let previousHead = previous.zones.first { $0.origin == origin }?.head
+        /// Each node's node in `previous`, when it serves this zone (same order as `nodes`; empty when it does not).
+        var prior: [ZoneNode?] = []
         guard let soaRR = zc.records.first(where: { Self.isApexSOA($0, originKey) }), let soa = soaRR.soa else {
             throw BuildError.noSOA(origin)
         }
@@ -137,7 +149,14 @@ public struct SnapshotBuilder {
             func node(_ key: ArraySlice<UInt8>, _ name: () -> DomainName) -> (Int32, Bool) {
                 let (n, made) = number.findOrInsert(hash: NameTable.hash(key), position: nodes.count) { nodes[$0].name.key[...] == key }
                 if made {
-                    nodes.append(ZoneNode(name: name(), zone: zoneHead))
+                    if let previousHead {
+                        let p = previous.nodes[NameKey(key)].flatMap { $0.zone === previousHead ? $0 : nil }
+                        let parsed = name()
+                        prior.append(p)
+                        nodes.append(ZoneNode(name: p.map { $0.name.wire == parsed.wire ? $0.name : parsed } ?? parsed, zone: zoneHead))
+                    } else {
+                        nodes.append(ZoneNode(name: name(), zone: zoneHead))
+                    }
                     parent.append(-1)
                     head.append(-1)
                     tail.append(-1)
@@ -197,6 +216,7 @@ public struct SnapshotBuilder {
                 for t in types {
                     let start = encoded.count
                     seenData.removeAll(keepingCapacity: true)
+                    let before = prior.isEmpty ? nil : prior[n]?.rrset(t)?.records
                     for r in own where records[Int(r)].type == t {
                         let rr = records[Int(r)]
                         let duplicate: Bool
@@ -206,7 +226,16 @@ public struct SnapshotBuilder {
                             if seenData.isEmpty { for e in encoded[start...] { seenData.insert(e.rdata) } }
                             duplicate = !seenData.insert(rr.rdata).inserted
                         }
-                        if !duplicate { encoded.append(EncodedRecord(rr)) }
+                        if duplicate { continue }
+                        // The previous index's record when it has this one: at the same place in its RRset, or (in
+                        // an RRset of up to 16) anywhere in it.
+                        if let before {
+                            let k = before.startIndex + encoded.count - start
+                            let same = { (e: EncodedRecord) in e.ttl == rr.ttl && e.rclass == rr.rclass && e.rdata == rr.rdata }
+                            if k < before.endIndex, same(before[k]) { encoded.append(before[k]); continue }
+                            if before.count <= 16, let e = before.first(where: same) { encoded.append(e); continue }
+                        }
+                        encoded.append(EncodedRecord(rr))
                     }
                 }
             }
@@ -214,6 +243,8 @@ public struct SnapshotBuilder {
         }
         // Encoded (the records' data is shared, not copied): the parsed records go.
         zc.records = []
+        prior = []
+        recordsDropped()
         func records(ofNode n: Int) -> ArraySlice<EncodedRecord> { encoded[Int(nodeStart[n])..<Int(nodeStart[n + 1])] }
 
         // Each NS set's additional data (the addresses of its targets, A then AAAA), while names can be looked up.

@@ -434,7 +434,8 @@ public final class SnapshotPublisher: Sendable {
             st.zones.indexed()
             let indexed = changed.map(\.origin.description).joined(separator: " ")
             statsBox.withLock { $0.zonesIndexed += UInt64(changed.count) }
-            let index = try SnapshotBuilder().buildIndex(zones: consume changed, reusing: old, keep: keep)
+            let index = try SnapshotBuilder(recordsDropped: { cairn_release_free_memory() })
+                .buildIndex(zones: consume changed, reusing: old, keep: keep)
             let snap = SnapshotBuilder().build(index: index, gslb: effectiveGSLB(st), now: now, generation: gen)
             logIssues(snap, &st)
             let report = publish(snap, &st, kind: .full, started: started, now: now)

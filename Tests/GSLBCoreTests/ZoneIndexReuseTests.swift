@@ -90,4 +90,37 @@ import Testing
         fails([chaos], "zone other.test. has no SOA at its apex")
         try SnapshotBuilder.check(zones: [other], reusing: first, keep: [F.origin])
     }
+
+    /// A changed zone indexed with the index that serves its previous version takes from it the names and records
+    /// that did not change (their storage shared: a reload holds two copies of what changed only), and answers as
+    /// an index built from the new content alone: changed records, TTLs and a name's letter case come from the file.
+    @Test func aChangedZoneSharesWhatDidNotChangeWithTheIndexItReplaces() throws {
+        let builder = SnapshotBuilder()
+        let v1 = Self.other(serial: 1, address: 1)
+        let first = try builder.buildIndex(zones: [v1])
+        var v2 = Self.other(serial: 2, address: 2)
+        // ns.other.test. written NS.other.test. (a new letter case), its address's TTL changed.
+        v2.records[2] = ResourceRecord(name: try DomainName("NS.other.test."), type: .a, ttl: 60, rdata: [192, 0, 2, 53])
+        let second = try builder.buildIndex(zones: [v2], reusing: first, keep: [])
+        let fresh = try builder.buildIndex(zones: [v2])
+        let a = builder.build(index: first), b = builder.build(index: second), c = builder.build(index: fresh)
+        #expect(try Self.answers(b) == Self.answers(c))
+
+        func storage(_ bytes: [UInt8]) -> UnsafeRawPointer? { bytes.withUnsafeBytes { UnsafeRawPointer($0.baseAddress) } }
+        func record(_ s: ServingSnapshot, _ name: String, _ t: RecordType) throws -> EncodedRecord? {
+            s.node(for: try DomainName(name))?.rrset(t)?.records.first
+        }
+        // Unchanged: the apex NS record and the name www.other.test. are the previous index's.
+        let ns1 = try #require(try record(a, "other.test.", .ns)), ns2 = try #require(try record(b, "other.test.", .ns))
+        #expect(storage(ns2.rdata) == storage(ns1.rdata))
+        let www1 = try #require(a.node(for: try DomainName("www.other.test."))), www2 = try #require(b.node(for: try DomainName("www.other.test.")))
+        #expect(storage(www2.name.wire) == storage(www1.name.wire))
+        #expect(www2 !== www1)
+        // Changed: the SOA (serial), www's address, ns's TTL and letter case.
+        #expect(try record(b, "other.test.", .soa)?.rdata != record(a, "other.test.", .soa)?.rdata)
+        #expect(try F.ask(b, "www.other.test.").1 == ["192.0.2.2"])
+        #expect(try record(b, "ns.other.test.", .a)?.ttl == 60)
+        #expect(b.node(for: try DomainName("ns.other.test."))?.name.wire == (try DomainName("NS.other.test.")).wire)
+        #expect(a.node(for: try DomainName("ns.other.test."))?.name.wire == (try DomainName("ns.other.test.")).wire)
+    }
 }
