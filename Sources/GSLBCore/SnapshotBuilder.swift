@@ -116,8 +116,9 @@ public struct SnapshotBuilder {
     /// that the RRsets slice, glue, and the cut, DNAME and wildcard links. Names are compared and hashed
     /// as the records' own key bytes: nothing is allocated per record beyond its encoded form.
     /// A reload's peak holds the zone being replaced, so every megabyte the build holds at once adds to it
-    /// (docs/benchmarks.md): the zone's records are dropped once encoded, the name table once the glue is
-    /// found, and no table is kept per RRset (an RRset is a run of one type in its node's encoded records).
+    /// (docs/benchmarks.md): the name table is dropped once every name is numbered (NS targets looked up then),
+    /// the zone's records once encoded, and no table is kept per RRset (an RRset is a run of one type in its
+    /// node's encoded records).
     ///
     /// When `previous` serves the same zone, a name and a record (type, TTL, RDATA) it has already are taken from
     /// it, not kept as parsed: a reload holds two copies of what changed only, and its peak stays below the zone
@@ -140,6 +141,7 @@ public struct SnapshotBuilder {
         var encoded: [EncodedRecord] = []
         var nodeStart: [Int32] = []
         var setCount = 0
+        var nsTargets: [[UInt8]: Int] = [:]
         do {
             let records = zc.records
             // Each node's records: a list threaded through `next`.
@@ -195,6 +197,14 @@ public struct SnapshotBuilder {
                 if tail[Int(n)] < 0 { head[Int(n)] = Int32(i) } else { next[Int(tail[Int(n)])] = Int32(i) }
                 tail[Int(n)] = Int32(i)
             }
+            tail = []
+            // The nodes of NS records' in-zone targets (for glue), found now: the name table goes before encoding.
+            for rr in records where rr.type == .ns && rr.rclass == RecordClass.in {
+                guard let t = rr.target, t.isSubdomain(of: origin), nsTargets[t.key] == nil else { continue }
+                let k = t.key[...]
+                if let a = number.find(hash: NameTable.hash(k), matches: { nodes[$0].name.key[...] == k }) { nsTargets[t.key] = a }
+            }
+            number = PositionTable()
 
             // RRsets: per node, one per type in order of its first record, exact duplicates dropped.
             encoded.reserveCapacity(records.count)
@@ -247,7 +257,7 @@ public struct SnapshotBuilder {
         recordsDropped()
         func records(ofNode n: Int) -> ArraySlice<EncodedRecord> { encoded[Int(nodeStart[n])..<Int(nodeStart[n + 1])] }
 
-        // Each NS set's additional data (the addresses of its targets, A then AAAA), while names can be looked up.
+        // Each NS set's additional data (the addresses of its targets, A then AAAA).
         var glue: [Int: [AdditionalData]] = [:]
         for n in nodes.indices {
             var extra: [AdditionalData] = []
@@ -255,14 +265,13 @@ public struct SnapshotBuilder {
                 let ns = ResourceRecord(name: nodes[n].name, type: .ns, ttl: e.ttl, rdata: e.rdata)
                 guard let t = ns.target, t.isSubdomain(of: origin) else { continue }
                 let inDomain = n != 0 && t.isSubdomain(of: nodes[n].name)
-                let k = t.key[...]
-                guard let a = number.find(hash: NameTable.hash(k), matches: { nodes[$0].name.key[...] == k }) else { continue }
+                guard let a = nsTargets[t.key] else { continue }
                 let addresses = records(ofNode: a).filter { $0.type == .a } + records(ofNode: a).filter { $0.type == .aaaa }
                 if !addresses.isEmpty { extra.append(AdditionalData(owner: nodes[a].name, records: addresses, required: inDomain)) }
             }
             if !extra.isEmpty { glue[n] = extra }
         }
-        number = PositionTable()
+        nsTargets = [:]
 
         // The RRsets (runs of one type in each node's records), then each node's slice of them: `nodeStart` is
         // reused for where each node's RRsets start.
