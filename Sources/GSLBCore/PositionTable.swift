@@ -21,30 +21,35 @@ public struct PositionTable: Sendable {
     /// The position whose element `matches`, probing from `hash`'s place; nil when none does.
     @inline(__always)
     public func find(hash: Int, matches: (Int) -> Bool) -> Int? {
-        let tag = UInt64(UInt32(truncatingIfNeeded: hash))
-        var i = Int(tag) & mask
-        while true {
-            let s = slots[i]
-            if s == 0 { return nil }
-            if s >> 32 == tag, matches(Int(truncatingIfNeeded: s & 0xffff_ffff) - 1) { return Int(truncatingIfNeeded: s & 0xffff_ffff) - 1 }
-            i = (i &+ 1) & mask
-        }
+        probe(Self.tag(hash), matches).position
     }
 
     /// The position whose element `matches`, or else `position` put in: (that position, whether it was put in).
     @inline(__always)
     public mutating func findOrInsert(hash: Int, position: Int, matches: (Int) -> Bool) -> (position: Int, inserted: Bool) {
         if 2 * (count + 1) > slots.count { grow() }
-        let tag = UInt64(UInt32(truncatingIfNeeded: hash))
+        let tag = Self.tag(hash)
+        let (slot, found) = probe(tag, matches)
+        if let found { return (found, false) }
+        slots[slot] = tag << 32 | UInt64(position + 1)
+        count += 1
+        return (position, true)
+    }
+
+    @inline(__always)
+    static func tag(_ hash: Int) -> UInt64 { UInt64(UInt32(truncatingIfNeeded: hash)) }
+
+    /// The slot of the element `matches` with its position, or the empty slot where the probe ended.
+    @inline(__always)
+    private func probe(_ tag: UInt64, _ matches: (Int) -> Bool) -> (slot: Int, position: Int?) {
         var i = Int(tag) & mask
         while true {
             let s = slots[i]
-            if s == 0 {
-                slots[i] = tag << 32 | UInt64(position + 1)
-                count += 1
-                return (position, true)
+            if s == 0 { return (i, nil) }
+            if s >> 32 == tag {
+                let p = Int(truncatingIfNeeded: s & 0xffff_ffff) - 1
+                if matches(p) { return (i, p) }
             }
-            if s >> 32 == tag, matches(Int(truncatingIfNeeded: s & 0xffff_ffff) - 1) { return (Int(truncatingIfNeeded: s & 0xffff_ffff) - 1, false) }
             i = (i &+ 1) & mask
         }
     }
