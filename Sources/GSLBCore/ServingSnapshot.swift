@@ -358,12 +358,9 @@ struct NameTable: Sendable {
 
     var count: Int { nodes.count }
 
+    /// `NameKey`'s hash: the key's bytes as one block.
     @inline(__always)
-    static func hash(_ key: ArraySlice<UInt8>) -> Int {
-        var h = Hasher()
-        key.withUnsafeBytes { h.combine(bytes: $0) }
-        return h.finalize()
-    }
+    static func hash(_ key: ArraySlice<UInt8>) -> Int { NameKey(key).hashValue }
 
     @inline(__always)
     subscript(key: NameKey) -> ZoneNode? {
