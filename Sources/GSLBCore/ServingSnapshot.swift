@@ -364,19 +364,27 @@ struct NameTable: Sendable {
 
     @inline(__always)
     subscript(key: NameKey) -> ZoneNode? {
-        let k = key.bytes
-        return table.find(hash: Self.hash(k)) { nodes[$0].name.key[...] == k }.map { nodes[$0] }
+        position(of: key.bytes).map { nodes[$0] }
+    }
+
+    /// The position in `nodes` of the node named `key`.
+    @inline(__always)
+    func position(of key: ArraySlice<UInt8>) -> Int? {
+        table.find(hash: Self.hash(key)) { nodes[$0].name.key[...] == key }
+    }
+
+    /// The position of the node named `key`, or else of the node `make()` gives, appended: (position, appended?).
+    mutating func position(of key: ArraySlice<UInt8>, orAppend make: () -> ZoneNode) -> (position: Int, appended: Bool) {
+        let (p, inserted) = table.findOrInsert(hash: Self.hash(key), position: nodes.count) { nodes[$0].name.key[...] == key }
+        if inserted { nodes.append(make()) }
+        return (p, inserted)
     }
 
     /// Puts `node` under its name's key; returns the node it replaces there, if any.
     @discardableResult
     mutating func updateValue(_ node: ZoneNode) -> ZoneNode? {
-        let k = node.name.key[...]
-        let (p, inserted) = table.findOrInsert(hash: Self.hash(k), position: nodes.count) { nodes[$0].name.key[...] == k }
-        if inserted {
-            nodes.append(node)
-            return nil
-        }
+        let (p, appended) = position(of: node.name.key[...]) { node }
+        if appended { return nil }
         defer { nodes[p] = node }
         return nodes[p]
     }

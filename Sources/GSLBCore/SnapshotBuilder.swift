@@ -134,7 +134,7 @@ public struct SnapshotBuilder {
         let zoneHead = ZoneHead(origin: origin, negativeSOA: EncodedRecord(soaRR).withTTL(min(soaRR.ttl, soa.minimum)))
         // Nodes by name, each with its parent's number.
         // Most zones have about two records per name: sized for that, the table is not rehashed as it fills.
-        var number = PositionTable(minimumCapacity: zc.records.count / 2)
+        var names = NameTable(minimumCapacity: zc.records.count / 2)
         var nodes: [ZoneNode] = []
         var parent: [Int32] = []
         // Every record encoded, node by node, RRset by RRset: node `n`'s are `encoded[nodeStart[n]..<nodeStart[n + 1]]`.
@@ -149,16 +149,14 @@ public struct SnapshotBuilder {
             var next = [Int32](repeating: -1, count: records.count)
             /// The node of `key`, made (for `name()`, its name) when the zone has none yet: (its number, made?).
             func node(_ key: ArraySlice<UInt8>, _ name: () -> DomainName) -> (Int32, Bool) {
-                let (n, made) = number.findOrInsert(hash: NameTable.hash(key), position: nodes.count) { nodes[$0].name.key[...] == key }
+                let (n, made) = names.position(of: key) {
+                    guard let previousHead else { return ZoneNode(name: name(), zone: zoneHead) }
+                    let p = previous.nodes[NameKey(key)].flatMap { $0.zone === previousHead ? $0 : nil }
+                    let parsed = name()
+                    prior.append(p)
+                    return ZoneNode(name: p.map { $0.name.wire == parsed.wire ? $0.name : parsed } ?? parsed, zone: zoneHead)
+                }
                 if made {
-                    if let previousHead {
-                        let p = previous.nodes[NameKey(key)].flatMap { $0.zone === previousHead ? $0 : nil }
-                        let parsed = name()
-                        prior.append(p)
-                        nodes.append(ZoneNode(name: p.map { $0.name.wire == parsed.wire ? $0.name : parsed } ?? parsed, zone: zoneHead))
-                    } else {
-                        nodes.append(ZoneNode(name: name(), zone: zoneHead))
-                    }
                     parent.append(-1)
                     head.append(-1)
                     tail.append(-1)
@@ -201,10 +199,10 @@ public struct SnapshotBuilder {
             // The nodes of NS records' in-zone targets (for glue), found now: the name table goes before encoding.
             for rr in records where rr.type == .ns && rr.rclass == RecordClass.in {
                 guard let t = rr.target, t.isSubdomain(of: origin), nsTargets[t.key] == nil else { continue }
-                let k = t.key[...]
-                if let a = number.find(hash: NameTable.hash(k), matches: { nodes[$0].name.key[...] == k }) { nsTargets[t.key] = a }
+                if let a = names.position(of: t.key[...]) { nsTargets[t.key] = a }
             }
-            number = PositionTable()
+            nodes = names.nodes
+            names = NameTable()
 
             // RRsets: per node, one per type in order of its first record, exact duplicates dropped.
             encoded.reserveCapacity(records.count)
