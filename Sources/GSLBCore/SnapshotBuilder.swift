@@ -260,10 +260,10 @@ public struct SnapshotBuilder {
         for n in nodes.indices {
             var extra: [AdditionalData] = []
             for e in records(ofNode: n) where e.type == .ns {
-                let ns = ResourceRecord(name: nodes[n].name, type: .ns, ttl: e.ttl, rdata: e.rdata)
-                guard let t = ns.target, t.isSubdomain(of: origin) else { continue }
+                // nsTargets holds in-zone targets only.
+                guard let t = ResourceRecord(name: nodes[n].name, type: .ns, ttl: e.ttl, rdata: e.rdata).target,
+                      let a = nsTargets[t.key] else { continue }
                 let inDomain = n != 0 && t.isSubdomain(of: nodes[n].name)
-                guard let a = nsTargets[t.key] else { continue }
                 let addresses = records(ofNode: a).filter { $0.type == .a } + records(ofNode: a).filter { $0.type == .aaaa }
                 if !addresses.isEmpty { extra.append(AdditionalData(owner: nodes[a].name, records: addresses, required: inDomain)) }
             }
