@@ -14,7 +14,35 @@ public final class QueryCounters: Sendable {
         /// By transport (0 UDP, 1 TCP).
         public var dropped: [UInt64] = [0, 0]
         /// Addresses answered per member; a slot with an empty address counts the pool's fallback answers.
-        public var answers: [TallyLayout.Slot: UInt64] = [:]
+        /// Made when read (metrics, drills): the workers add to `byLayout`.
+        public var answers: [TallyLayout.Slot: UInt64] {
+            var all = carried
+            for (l, counts) in byLayout {
+                for (i, n) in counts.enumerated() where n > 0 { all[l.slots[i], default: 0] += n }
+            }
+            return all
+        }
+        /// The answer counts of the latest layouts (at most `layoutsKept`), by slot position: a drain adds to
+        /// an array, where hashing each slot's four labels into one table of every member cost about a
+        /// microsecond per query with 50,000 members (cold entries).
+        var byLayout: [(layout: TallyLayout, counts: [UInt64])] = []
+        /// The counts of older layouts, by labels: a label set's total goes on across configuration changes.
+        var carried: [TallyLayout.Slot: UInt64] = [:]
+        static let layoutsKept = 2
+
+        mutating func addAnswers(_ l: TallyLayout, _ slot: Int, _ n: UInt64) {
+            var i = byLayout.count - 1
+            while i >= 0 && byLayout[i].layout !== l { i -= 1 }
+            if i < 0 {
+                if byLayout.count == Self.layoutsKept {
+                    let (old, counts) = byLayout.removeFirst()
+                    for (k, c) in counts.enumerated() where c > 0 { carried[old.slots[k], default: 0] += c }
+                }
+                byLayout.append((l, [UInt64](repeating: 0, count: l.slots.count)))
+                i = byLayout.count - 1
+            }
+            byLayout[i].counts[slot] &+= n
+        }
         /// Response rate limiting. Index: see `QueryTally.rrlCellCount` and `QueryTally.rrlLabels(ofCell:)`.
         public var rrl = [UInt64](repeating: 0, count: QueryTally.rrlCellCount)
         /// Response sizes. Index: see `QueryTally.sizeCellCount`.
@@ -32,7 +60,7 @@ public final class QueryCounters: Sendable {
         totals.withLock { t in
             tally.drain(query: { c, n in t.queries[c] &+= n },
                         dropped: { i, n in t.dropped[i] &+= n },
-                        answer: { s, n in t.answers[s, default: 0] &+= n },
+                        answer: { l, s, n in t.addAnswers(l, s, n) },
                         rrl: { c, n in t.rrl[c] &+= n },
                         size: { c, n in t.sizes[c] &+= n },
                         zone: { origin, transport, n in t.zones[origin.description, default: [0, 0]][transport] &+= n })

@@ -243,10 +243,11 @@ public final class QueryTally {
     }
 
     /// Hands every count to the caller and zeroes it. `query(cell, n)` gets the non-zero cells of
-    /// the query matrix, `dropped(transport, n)` the dropped packets, `answer(slot, n)` the pool slots,
+    /// the query matrix, `dropped(transport, n)` the dropped packets, `answer(layout, slot, n)` the pool
+    /// slots (by position in `layout.slots`: the caller keeps them in an array, not hashed by their labels),
     /// `rrl(cell, n)` the rate-limiting cells (`rrlLabels(ofCell:)`).
     public func drain(query: (Int, UInt64) -> Void, dropped: (Int, UInt64) -> Void,
-                      answer: (TallyLayout.Slot, UInt64) -> Void, rrl rrlCell: (Int, UInt64) -> Void = { _, _ in },
+                      answer: (TallyLayout, Int, UInt64) -> Void, rrl rrlCell: (Int, UInt64) -> Void = { _, _ in },
                       size: (Int, UInt64) -> Void = { _, _ in },
                       zone: (DomainName, Int, UInt64) -> Void = { _, _, _ in }) {
         switchZone(to: nil)
@@ -276,11 +277,11 @@ public final class QueryTally {
             dropped(t, scalars[2 + t])
             scalars[2 + t] = 0
         }
-        for (l, kept) in retired { for (s, n) in kept { answer(l.slots[Int(s)], n) } }
+        for (l, kept) in retired { for (s, n) in kept { answer(l, Int(s), n) } }
         retired.removeAll()
         for k in 0..<Int(scalars[4]) {
             let s = Int(touched[k])
-            answer(layout.slots[s], slotCounts[s])
+            answer(layout, s, slotCounts[s])
             slotCounts[s] = 0
         }
         scalars[0] = 0

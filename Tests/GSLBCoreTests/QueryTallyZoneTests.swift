@@ -11,7 +11,7 @@ import Testing
 
     static func drained(_ t: QueryTally) -> [String: [UInt64]] {
         var out: [String: [UInt64]] = [:]
-        t.drain(query: { _, _ in }, dropped: { _, _ in }, answer: { _, _ in },
+        t.drain(query: { _, _ in }, dropped: { _, _ in }, answer: { _, _, _ in },
                 zone: { origin, transport, n in out[origin.description, default: [0, 0]][transport] += n })
         return out
     }
@@ -40,7 +40,7 @@ import Testing
                 let t = QueryTally()
                 t.count(.udp, qtype: 1, rcode: 0, size: size)
                 var cells: [Int: UInt64] = [:]
-                t.drain(query: { _, _ in }, dropped: { _, _ in }, answer: { _, _ in }, size: { c, n in cells[c] = n })
+                t.drain(query: { _, _ in }, dropped: { _, _ in }, answer: { _, _, _ in }, size: { c, n in cells[c] = n })
                 #expect(cells[bucket] == 1, "\(size) octets: \(cells)")
                 #expect(cells[2 * (QueryTally.sizeBounds.count + 1)] == UInt64(size), "the UDP octets")
             }

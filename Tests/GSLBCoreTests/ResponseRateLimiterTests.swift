@@ -173,7 +173,7 @@ import Testing
         // The tally: 6 dropped, 3 slipped, as positive answers; slipped ones are responses.
         var rrl = [UInt64](repeating: 0, count: QueryTally.rrlCellCount)
         var responses: UInt64 = 0
-        e.tally.drain(query: { _, n in responses += n }, dropped: { _, _ in }, answer: { _, _ in }, rrl: { rrl[$0] += $1 })
+        e.tally.drain(query: { _, n in responses += n }, dropped: { _, _ in }, answer: { _, _, _ in }, rrl: { rrl[$0] += $1 })
         #expect(responses == 2 + 3 + 2)
         let n = RRLClass.allCases.count
         #expect(rrl[RRLClass.positive.rawValue] == 6 && rrl[n + RRLClass.positive.rawValue] == 3)
@@ -210,7 +210,7 @@ import Testing
         #expect(try (0..<10).filter { _ in try !Self.ask(e, withCookie, client: "192.0.2.2").isEmpty }.count == 0)
         #expect(try (0..<10).filter { _ in try !Self.ask(e, forged, client: "198.51.100.9").isEmpty }.count == 10)
         var rrl = [UInt64](repeating: 0, count: QueryTally.rrlCellCount)
-        e.tally.drain(query: { _, _ in }, dropped: { _, _ in }, answer: { _, _ in }, rrl: { rrl[$0] += $1 })
+        e.tally.drain(query: { _, _ in }, dropped: { _, _ in }, answer: { _, _, _ in }, rrl: { rrl[$0] += $1 })
         let n = RRLClass.allCases.count
         #expect(rrl[2 * n] == 8)          // cookie
         #expect(rrl[2 * n + 1] == 8)      // network
