@@ -491,7 +491,7 @@ public final class AnswerEngine {
             // A CNAME pool answers every type (no other data is at its name), as a static CNAME does.
             if data.poolSlot >= 0, let pool = q.qtype == .any ? snapshot.pools(at: data).first
                 : snapshot.pool(at: data, q.qtype) ?? snapshot.pool(at: data, .cname) {
-                let net = clientNetwork(q, useECS: pool.pool.ecs)
+                let net = clientNetwork(q, useECS: pool.ecs)
                 let d = pool.select(client: net, rng: &rng, counter: &roundRobinCounter)
                 tally.countPool(d.slots, fallbackSlot: d.fallback ? pool.fallbackSlot : nil, layout: snapshot.tallyLayout)
                 // The scope speaks of the ECS subnet only when that subnet decided; along a chain of pools
@@ -501,10 +501,10 @@ public final class AnswerEngine {
                 if d.records.isEmpty {
                     nodata(name, data, qtype: q.qtype, zone: zone, snapshot: snapshot)
                 } else {
-                    answer.append(Item(owner: name, records: d.records[...], zone: data.zone, signedOwner: expanded))
+                    answer.append(Item(owner: name, records: d.records, zone: data.zone, signedOwner: expanded))
                     proveExpansion(expanded, name: name, encloser: node, zone: zone, snapshot: snapshot)
                     // The chosen target is chased as a static CNAME's is (below), unless the CNAME is the answer.
-                    if pool.type == .cname, q.qtype != .cname, q.qtype != .any, let target = d.records[0].target {
+                    if pool.type == .cname, q.qtype != .cname, q.qtype != .any, let target = d.records.first?.target {
                         name = target
                         first = false
                         continue

@@ -205,7 +205,7 @@ public final class QueryTally {
     /// One pool decision: every answered address counts on its member's slot; a fallback
     /// answer (whatever it holds, even nothing or SERVFAIL) also on the asked pool's fallback slot.
     @inline(__always)
-    func countPool(_ slots: [Int32], fallbackSlot: Int32?, layout l: TallyLayout) {
+    func countPool(_ slots: ArraySlice<Int32>, fallbackSlot: Int32?, layout l: TallyLayout) {
         if l !== layout { retarget(l) }
         for s in slots { bump(s) }
         if let f = fallbackSlot { bump(f) }

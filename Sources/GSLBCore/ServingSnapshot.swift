@@ -142,6 +142,9 @@ public final class ServingSnapshot: Sendable {
     public let pools: [PoolRuntime]
     /// Pools per node slot (at most one per type).
     let poolSlots: [[PoolRuntime]]
+    /// The same pools, three per slot by type (A, AAAA, CNAME: `slotPoolIndex`), in one array: a query
+    /// reads one element, not a slot's own array and each of its pools' types.
+    let slotPools: [PoolRuntime?]
     /// For each pool of `gslb.config.pools` that answers: its slot.
     let placements: [Int: Int]
     public let topology: TopologyTable
@@ -173,6 +176,11 @@ public final class ServingSnapshot: Sendable {
         self.generation = generation
         self.pools = pools
         self.poolSlots = poolSlots
+        var flat = [PoolRuntime?](repeating: nil, count: 3 * poolSlots.count)
+        for (i, slot) in poolSlots.enumerated() {
+            for p in slot { if let k = Self.slotPoolIndex(p.type), flat[3 * i + k] == nil { flat[3 * i + k] = p } }
+        }
+        self.slotPools = flat
         self.placements = placements
         self.topology = topology
         self.gslb = gslb
@@ -219,9 +227,14 @@ public final class ServingSnapshot: Sendable {
     /// The pool answering `t` at `node`, if any.
     @inline(__always)
     public func pool(at node: ZoneNode, _ t: RecordType) -> PoolRuntime? {
-        guard node.poolSlot >= 0 else { return nil }
-        for p in poolSlots[node.poolSlot] where p.type == t { return p }
-        return nil
+        guard node.poolSlot >= 0, let k = Self.slotPoolIndex(t) else { return nil }
+        return slotPools[3 * node.poolSlot + k]
+    }
+
+    /// A pool's place among its slot's three in `slotPools` (the types a pool can have).
+    @inline(__always)
+    static func slotPoolIndex(_ t: RecordType) -> Int? {
+        t == .a ? 0 : t == .aaaa ? 1 : t == .cname ? 2 : nil
     }
 
     @inline(__always)

@@ -151,7 +151,7 @@ import Testing
         for _ in 0..<10_000 {
             let d = runtime.select(client: nil, rng: &rng, counter: &counter)
             #expect(d.records.count == 1)
-            if d.records[0].target == (try DomainName("fra.gslb.test.")) { fra += 1 }
+            if d.records.first!.target == (try DomainName("fra.gslb.test.")) { fra += 1 }
         }
         #expect(abs(Double(fra) / 10_000 - 0.75) < 0.02)
     }

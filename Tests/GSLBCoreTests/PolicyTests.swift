@@ -79,7 +79,7 @@ struct GSLBFixture {
         let n = 100_000
         for _ in 0..<n {
             let d = pool.select(client: nil, rng: &rng, counter: &counter)
-            counts[RDataText.format(type: .a, rdata: d.records[0].rdata), default: 0] += 1
+            counts[RDataText.format(type: .a, rdata: d.records.first!.rdata), default: 0] += 1
         }
         let total = 200.0
         for (addr, w) in [("192.0.2.1", 100.0), ("192.0.2.2", 50.0), ("192.0.2.3", 25.0), ("192.0.2.4", 25.0)] {
