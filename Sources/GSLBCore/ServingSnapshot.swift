@@ -130,7 +130,7 @@ public final class ServingSnapshot: Sendable {
     /// The GSLB layer's names: each name a placed pool answers at (a copy of the zone index's node
     /// when the name has static data too) and the empty non-terminals above pool names that the
     /// zone does not have. Looked up before `index`, when `gslbFilter` says the name may be here.
-    let gslbNodes: [NameKey: ZoneNode]
+    let gslbNodes: NodeTable
     /// A bit per hash of a name's length and first label, set for every key of `gslbNodes`:
     /// a name of the zone data alone costs one bit test, not a second dictionary lookup.
     let gslbFilter: NameFilter
@@ -163,7 +163,7 @@ public final class ServingSnapshot: Sendable {
     /// The signers by the zone their nodes point to (`ZoneNode.zone`), for the answer path.
     let signersByHead: [ObjectIdentifier: ZoneSigner]
 
-    init(zoneIndex: ZoneIndex, gslbNodes: [NameKey: ZoneNode] = [:], gslbNewNames: Int = 0, generation: UInt64,
+    init(zoneIndex: ZoneIndex, gslbNodes: NodeTable = NodeTable([]), gslbNewNames: Int = 0, generation: UInt64,
          pools: [PoolRuntime] = [], poolSlots: [[PoolRuntime]] = [], placements: [Int: Int] = [:],
          topology: TopologyTable = TopologyTable([]), gslb: GSLBState = GSLBState(), issues: [String] = [],
          tallyLayout: TallyLayout = .empty, tsigKeys: TSIGKeyring? = nil, signers: [ZoneSigner?]? = nil) {
@@ -287,7 +287,7 @@ public final class ServingSnapshot: Sendable {
     /// Exact node for a lower-cased wire name: the GSLB layer's, else the zone index's.
     @inline(__always)
     public func node(forKey key: ArraySlice<UInt8>) -> ZoneNode? {
-        if gslbFilter.mayContain(key), let n = gslbNodes[NameKey(key)] { return n }
+        if gslbFilter.mayContain(key), let n = gslbNodes[key] { return n }
         return index[NameKey(key)]
     }
 
@@ -295,6 +295,48 @@ public final class ServingSnapshot: Sendable {
 
     /// Names answered (every zone, empty non-terminals and pool names included).
     public var nameCount: Int { index.count + gslbNewNames }
+}
+
+/// The GSLB layer's nodes by name, for the query path: open addressing where each slot holds a hash tag
+/// and its node, so that a lookup reads one slot and the node (and the node's key, to confirm); a
+/// `Dictionary` keyed by `NameKey` reads the key, its bytes and the value in three places, which are
+/// cold with 10,000 pools.
+struct NodeTable: Sendable {
+    private struct Slot: Sendable {
+        var tag: UInt32 = 0
+        var node: ZoneNode?
+    }
+    private let slots: [Slot]
+    private let mask: Int
+
+    init(_ nodes: [ZoneNode]) {
+        var size = 16
+        while size < 2 * nodes.count { size <<= 1 }
+        var slots = [Slot](repeating: Slot(), count: size)
+        for n in nodes {
+            let h = NameTable.hash(n.name.key[...])
+            var i = h & (size - 1)
+            while slots[i].node != nil { i = (i &+ 1) & (size - 1) }
+            slots[i] = Slot(tag: UInt32(truncatingIfNeeded: h), node: n)
+        }
+        self.slots = slots
+        self.mask = size - 1
+    }
+
+    /// The nodes' keys, in no particular order.
+    var keys: [NameKey] { slots.compactMap { $0.node.map { NameKey($0.name.key[...]) } } }
+
+    @inline(__always)
+    subscript(key: ArraySlice<UInt8>) -> ZoneNode? {
+        let h = NameTable.hash(key)
+        let tag = UInt32(truncatingIfNeeded: h)
+        var i = h & mask
+        while let n = slots[i].node {
+            if slots[i].tag == tag && n.name.key[...] == key { return n }
+            i = (i &+ 1) & mask
+        }
+        return nil
+    }
 }
 
 /// A set of lower-cased wire names as 4096 bits, one per hash of the name's length and its first

@@ -442,7 +442,7 @@ public struct SnapshotBuilder {
         let layout = TallyLayout(config: gslb.config)
         let (runtimes, slots) = buildPools(gslb: gslb, now: now, topology: topology, placements: placements,
                                            slotCount: slotTypes.count, reuse: [:], layout: layout, issues: &issues)
-        return ServingSnapshot(zoneIndex: zoneIndex, gslbNodes: layer, gslbNewNames: newNames, generation: generation,
+        return ServingSnapshot(zoneIndex: zoneIndex, gslbNodes: NodeTable(Array(layer.values)), gslbNewNames: newNames, generation: generation,
                                pools: runtimes, poolSlots: slots, placements: placements, topology: topology, gslb: gslb,
                                issues: issues, tallyLayout: layout)
     }
