@@ -19,27 +19,28 @@ public struct AdditionalData: Sendable {
     public let required: Bool
 }
 
-/// A name in a served zone. Immutable once the snapshot is published.
+/// A name in a served zone. Immutable once the snapshot is published. Stored in declaration order: what
+/// every answer at the name itself reads (name, zone, cut, DNAME, pool slot) fills the first cache line.
 public final class ZoneNode: @unchecked Sendable {
     public let name: DomainName
     /// The zone this node belongs to (its origin and negative-answer SOA): a reference, not a position in
     /// `ServingSnapshot.zones`, so that a zone's nodes stay valid in an index rebuilt around them.
     public let zone: ZoneHead
-    /// RRsets in file order of their first record (a slice of one array per zone).
-    public internal(set) var rrsets: ArraySlice<RRSet> = []
     /// The highest delegation point (NS, not the apex) at or above this node in its zone.
     public internal(set) var cut: ZoneNode?
     /// The highest DNAME owner strictly above this node in its zone.
     public internal(set) var dnameAbove: ZoneNode?
+    /// Index into `ServingSnapshot.poolSlots` when GSLB pools answer at this name; -1 otherwise.
+    /// Nodes are shared between snapshots that differ only in health, so the pools
+    /// themselves live in the snapshot, not here.
+    public internal(set) var poolSlot: Int = -1
+    /// RRsets in file order of their first record (a slice of one array per zone).
+    public internal(set) var rrsets: ArraySlice<RRSet> = []
     /// The `*` child of this node, if the zone has one.
     public internal(set) var wildcard: ZoneNode?
     /// The parent zone's delegation node at the same name, when both zones are served (answers DS).
     public internal(set) var parentSide: ZoneNode?
     public let labelCount: Int
-    /// Index into `ServingSnapshot.poolSlots` when GSLB pools answer at this name; -1 otherwise.
-    /// Nodes are shared between snapshots that differ only in health, so the pools
-    /// themselves live in the snapshot, not here.
-    public internal(set) var poolSlot: Int = -1
 
     init(name: DomainName, zone: ZoneHead) {
         self.name = name
