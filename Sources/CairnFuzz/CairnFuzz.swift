@@ -665,12 +665,10 @@ struct CairnFuzzMain {
     static func main() {
         var args = Array(CommandLine.arguments.dropFirst())
         var status: Int32 = 0
-        if args.first == "--write-seeds", args.count >= 2 {
-            status |= Seeds.writeSeeds(to: args[1]); args.removeFirst(2)
-            if args.isEmpty { exit(status) }
-        }
-        if args.first == "--write-dict", args.count >= 2 {
-            status |= Seeds.writeDictionary(to: args[1]); args.removeFirst(2)
+        let writers: [(String, (String) -> Int32)] = [("--write-seeds", Seeds.writeSeeds), ("--write-dict", Seeds.writeDictionary)]
+        for (flag, write) in writers where args.first == flag && args.count >= 2 {
+            status |= write(args[1])
+            args.removeFirst(2)
             if args.isEmpty { exit(status) }
         }
         if args.first == "-h" || args.first == "--help" {
