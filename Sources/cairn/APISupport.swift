@@ -85,18 +85,9 @@ struct APIOptions: ParsableArguments {
 
     /// `--json`: the body verbatim; otherwise `human` gets the decoded body.
     func output(_ r: APIResponse, human: (JSONValue) throws -> Void) throws {
-        if json {
-            printRaw(r.body)
-            return
-        }
-        if r.body.isEmpty {
-            try human(.null)
-            return
-        }
-        guard let v = JSONValue.decode(r.body) else {
-            printRaw(r.body)
-            return
-        }
+        if !json && r.body.isEmpty { return try human(.null) }
+        // A body that is not JSON is shown as it came.
+        guard !json, let v = JSONValue.decode(r.body) else { return printRaw(r.body) }
         try human(v)
     }
 
