@@ -121,21 +121,18 @@ struct BodyOptions: ParsableArguments {
     func object() throws -> [String: JSONValue]? {
         guard given else { return nil }
         if file != nil && data != nil { throw ValidationError("give -f FILE or --data JSON, not both") }
+        let path = file ?? ""
         let raw: Data
         if let data {
             raw = Data(data.utf8)
-        } else if let file {
-            if file == "-" {
-                raw = FileHandle.standardInput.readDataToEndOfFile()
-            } else {
-                guard let d = FileManager.default.contents(atPath: file) else { throw ValidationError("-f: cannot read \(file)") }
-                raw = d
-            }
+        } else if path == "-" {
+            raw = FileHandle.standardInput.readDataToEndOfFile()
         } else {
-            return nil
+            guard let d = FileManager.default.contents(atPath: path) else { throw ValidationError("-f: cannot read \(path)") }
+            raw = d
         }
         guard let o = JSONValue.decode(raw)?.dictionary else {
-            throw ValidationError("\(data != nil ? "--data" : file!): not a JSON object")
+            throw ValidationError("\(data != nil ? "--data" : path): not a JSON object")
         }
         return o
     }
