@@ -185,7 +185,7 @@ struct Export: ParsableCommand {
     var store: String?
 
     func run() throws {
-        let store = try StoreFlag.openExisting(db: db, store: self.store)
+        let store = try StoreFlag.open(db: db, store: self.store, mustExist: true)
         print(ConfigFile.encode(try store.exportConfig()), terminator: "")
     }
 }
@@ -235,7 +235,7 @@ struct Explain: ParsableCommand {
         // Without --db/--zones the running server explains, with its live health and overrides.
         guard db != nil || zones != nil || store != nil else { return try explainByAPI(name: qname.description, type: t.description) }
         let (zs, _) = ZoneDirectory.load(directory: Environment.zonesDirectory(flag: zones))
-        var state = try StoreFlag.openExisting(db: db, store: store).loadState()
+        var state = try StoreFlag.open(db: db, store: store, mustExist: true).loadState()
         if let g = state.config.geoip {
             let source = GeoDatabaseSource(directory: geoipDir, logger: Logger(label: "cairn.geoip", factory: { _ in SwiftLogNoOpLogHandler() }))
             state.geo = source.database(for: g)
