@@ -178,15 +178,10 @@ struct Applied: Encodable {
 struct Export: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Print the store's GSLB configuration in the `cairn apply` format.")
 
-    @Option(help: "The SQLite file \(StoreFlag.dbHelp).")
-    var db: String?
-
-    @Option(help: StoreFlag.help)
-    var store: String?
+    @OptionGroup var storeOptions: LocalStoreOptions
 
     func run() throws {
-        let store = try StoreFlag.open(db: db, store: self.store, mustExist: true)
-        print(ConfigFile.encode(try store.exportConfig()), terminator: "")
+        print(ConfigFile.encode(try storeOptions.openExisting().exportConfig()), terminator: "")
     }
 }
 
