@@ -549,11 +549,10 @@ enum Seeds {
         return entries.sorted().enumerated().map { "kw\($0.offset)=\($0.element)" }
     }
 
-    @discardableResult
     static func writeFile(_ path: String, _ bytes: [UInt8]) -> Bool {
-        guard let f = fopen(path, "wb") else { eprint("cannot write \(path)\n"); return false }
-        defer { fclose(f) }
-        return bytes.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, f) } == bytes.count
+        if FileManager.default.createFile(atPath: path, contents: Data(bytes)) { return true }
+        eprint("cannot write \(path)\n")
+        return false
     }
 
     static func writeSeeds(to dir: String) -> Int32 {
