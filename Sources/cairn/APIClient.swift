@@ -8,14 +8,8 @@ import NIOSSL
 /// One HTTP response of the admin API.
 struct APIResponse: Sendable {
     var status: Int
-    var headers: [(name: String, value: String)]
+    var headers: HTTPHeaders
     var body: Data
-
-    /// The first header of that name (case-insensitive).
-    func header(_ name: String) -> String? {
-        headers.first { $0.name.lowercased() == name.lowercased() }?.value
-    }
-
     var ok: Bool { (200..<300).contains(status) }
 }
 
@@ -112,7 +106,7 @@ struct APIClient: Sendable {
             let connecting = error is NIOConnectionError || error is IOError || error as? HTTPClientError == .connectTimeout
             throw APIClientError(message: (connecting ? "cannot connect to \(baseURL): " : "\(baseURL): ") + describe(error))
         }
-        return APIResponse(status: Int(response.status.code), headers: response.headers.map { (name: $0.name, value: $0.value) },
+        return APIResponse(status: Int(response.status.code), headers: response.headers,
                            body: response.body.map { Data($0.readableBytesView) } ?? Data())
     }
 

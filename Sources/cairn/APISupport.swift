@@ -98,7 +98,7 @@ struct APIOptions: ParsableArguments {
             printError("cairn: \(path): the API did not return a JSON object")
             throw ExitCode(1)
         }
-        let etag = got.header("ETag") ?? obj["version"]?.intValue.map { "\"\($0)\"" }
+        let etag = got.headers.first(name: "ETag") ?? obj["version"]?.intValue.map { "\"\($0)\"" }
         try change(&obj)
         // The version travels in If-Match; a null is the same as an absent key.
         obj["version"] = nil
