@@ -29,6 +29,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
         // The PostgreSQL backend of the store (several nodes on one database).
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        // The HTTP client of the `cairn` API commands (already built for HummingbirdTesting).
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // bytes <-> values: names, headers, records, EDNS, compression, truncation. No dependencies.
@@ -115,6 +117,7 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ]),
         // libFuzzer target (scripts/fuzz): the answer path and the config codec; no NIO, no Hummingbird.
         .executableTarget(name: "CairnFuzz", dependencies: ["DNSWire", "GSLBCore", "GSLBConfigFile"]),

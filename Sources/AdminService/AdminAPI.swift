@@ -144,14 +144,11 @@ public final class AdminAPI: Sendable {
         // The contract is public (a client generator needs it before it has a token), as /healthz and /readyz.
         on(.get, "/openapi.json", nil) { _, _ in Reply(status: .ok, text: OpenAPIDocument.json) }
         // The status page (docs/operations.md): static, no data in it; its script reads the API with a read token.
-        on(.get, "/", nil) { _, _ in
-            Reply(status: .ok, text: StatusPage.html, contentType: "text/html; charset=utf-8", headers: StatusPage.headers)
-        }
-        on(.get, "/status.js", nil) { _, _ in
-            Reply(status: .ok, text: StatusPage.script, contentType: "text/javascript; charset=utf-8", headers: StatusPage.headers)
-        }
-        on(.get, "/status.css", nil) { _, _ in
-            Reply(status: .ok, text: StatusPage.css, contentType: "text/css; charset=utf-8", headers: StatusPage.headers)
+        for (path, text, type) in [("/", StatusPage.html, "html"), ("/status.js", StatusPage.script, "javascript"),
+                                   ("/status.css", StatusPage.css, "css")] {
+            on(.get, RouterPath(path), nil) { _, _ in
+                Reply(status: .ok, text: text, contentType: "text/\(type); charset=utf-8", headers: StatusPage.headers)
+            }
         }
 
         // One controller per resource, each over the roles it needs.

@@ -73,6 +73,14 @@ struct ConfigController: AdminController {
         return try ConfigFile.decode(type, json: d).mapError(APIError.invalid).get()
     }
 
+    /// A key of a PUT body that the path fixes (a name, a pool's type, a member's address): the body may leave it
+    /// out, or give a string that `matches`; else 422 on that key with `mismatch`. Then it is the path's `value`.
+    static func pin(_ d: inout [String: Any], _ key: String, to value: String, _ mismatch: String,
+                    matches: (String) -> Bool) throws {
+        if let given = d[key], !((given as? String).map(matches) ?? false) { throw APIError.invalid(key, mismatch) }
+        d[key] = value
+    }
+
     static func field(_ path: String, prefix: String) -> String? {
         if path == prefix { return nil }
         if path.hasPrefix(prefix + ".") { return String(path.dropFirst(prefix.count + 1)) }
@@ -264,12 +272,7 @@ struct ConfigController: AdminController {
     /// The body as one object; with `name` (PUT) the body's name may be left out but must match.
     func decode<T>(_ r: Named<T>, _ c: Call, name: String?) async throws -> T {
         var d = try Self.object(try await c.readJSON(), "a \(r.kind)")
-        if let name {
-            if let given = d["name"] {
-                guard (given as? String) == name else { throw APIError.invalid("name", "does not match the name in the path (\(name))") }
-            }
-            d["name"] = name
-        }
+        if let name { try Self.pin(&d, "name", to: name, "does not match the name in the path (\(name))") { $0 == name } }
         return try decode(T.self, d)
     }
 
@@ -380,18 +383,12 @@ struct ConfigController: AdminController {
         let (snapshotConfig, _) = try current()
         let i0 = try poolIndex(snapshotConfig, c)
         let existing = snapshotConfig.pools[i0]
-        if let given = d["name"] {
-            guard let g = given as? String, Self.poolName(g).lowercased() == existing.name.lowercased() else {
-                throw APIError.invalid("name", "does not match the name in the path (\(existing.name))")
-            }
+        try Self.pin(&d, "name", to: existing.name, "does not match the name in the path (\(existing.name))") {
+            Self.poolName($0).lowercased() == existing.name.lowercased()
         }
-        if let given = d["type"] {
-            guard let g = given as? String, g.uppercased() == existing.type else {
-                throw APIError.invalid("type", "the type of a pool cannot change (it is \(existing.type))")
-            }
+        try Self.pin(&d, "type", to: existing.type, "the type of a pool cannot change (it is \(existing.type))") {
+            $0.uppercased() == existing.type
         }
-        d["name"] = existing.name
-        d["type"] = existing.type
         // Without `members` the members stay as they are, taken inside the write's transaction (a member
         // written meanwhile through /members is kept).
         let keepMembers = d["members"] == nil
@@ -478,12 +475,9 @@ struct ConfigController: AdminController {
         }
         // A CNAME pool's member is named by its `target`, an A or AAAA pool's by its `address`.
         let field = existing.isTarget ? "target" : "address"
-        if let given = d[field] {
-            guard let g = given as? String, Member.sameIdentity(g, existing.address) else {
-                throw APIError.invalid(field, "does not match the \(field) in the path (\(existing.address))")
-            }
+        try Self.pin(&d, field, to: existing.address, "does not match the \(field) in the path (\(existing.address))") {
+            Member.sameIdentity($0, existing.address)
         }
-        d[field] = existing.address
         if d["site"] == nil { d["site"] = existing.site }
         let member = try decode(Member.self, d)
         let expected = try ifMatch(c).map { [Keys.member(pool, existing.address): $0] } ?? [:]

@@ -10,7 +10,7 @@ struct DrillsController: AdminController {
     let clock: @Sendable () -> Double
 
     func addRoutes(to routes: AdminRoutes) {
-        routes.on(.get, "/v1/drills", .read) { c in try listDrills(c) }
+        routes.on(.get, "/v1/drills", .read) { _ in .ok(["drills": try repo.listDrills(limit: 1000).map(DrillSummary.init)]) }
         routes.on(.post, "/v1/drills", .write) { c in try await startDrill(c) }
         routes.on(.get, "/v1/drills/plan", .read) { c in try planDrill(c) }
         routes.on(.get, "/v1/drills/:id", .read) { c in try getDrill(c) }
@@ -62,11 +62,6 @@ struct DrillsController: AdminController {
                          reason: body.reason, ticket: body.ticket, resolvers: body.resolvers)
         }
         return drillReply(r, .created)
-    }
-
-    func listDrills(_ c: AdminAPI.Call) throws -> AdminAPI.Reply {
-        let all = try repo.listDrills(limit: 1000)
-        return .ok(["drills": all.map(DrillSummary.init)])
     }
 
     func getDrill(_ c: AdminAPI.Call) throws -> AdminAPI.Reply {

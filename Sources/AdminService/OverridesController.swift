@@ -8,15 +8,10 @@ struct OverridesController: AdminController {
     let clock: @Sendable () -> Double
 
     func addRoutes(to routes: AdminRoutes) {
-        routes.on(.get, "/v1/overrides", .read) { _ in try listOverrides() }
+        routes.on(.get, "/v1/overrides", .read) { _ in .ok(["overrides": try repo.activeOverrides(now: clock())]) }
         routes.on(.post, "/v1/overrides", .write) { c in try await createOverride(c) }
         routes.on(.get, "/v1/overrides/:id", .read) { c in try getOverride(c) }
         routes.on(.delete, "/v1/overrides/:id", .write) { c in try deleteOverride(c) }
-    }
-
-    func listOverrides() throws -> AdminAPI.Reply {
-        let all = try repo.activeOverrides(now: clock())
-        return .ok(["overrides": all])
     }
 
     func overrideID(_ c: AdminAPI.Call) throws -> Int64 {

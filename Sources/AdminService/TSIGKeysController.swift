@@ -6,13 +6,9 @@ struct TSIGKeysController: AdminController {
     let repo: any TSIGKeyRepository
 
     func addRoutes(to routes: AdminRoutes) {
-        routes.on(.get, "/v1/tsig-keys", .admin) { _ in try listKeys() }
+        routes.on(.get, "/v1/tsig-keys", .admin) { _ in .ok(["tsig_keys": try repo.listTSIGKeys()]) }
         routes.on(.post, "/v1/tsig-keys", .admin) { c in try await createKey(c) }
         routes.on(.delete, "/v1/tsig-keys/:name", .admin) { c in try deleteKey(c) }
-    }
-
-    func listKeys() throws -> AdminAPI.Reply {
-        .ok(["tsig_keys": try repo.listTSIGKeys()])
     }
 
     func createKey(_ c: AdminAPI.Call) async throws -> AdminAPI.Reply {

@@ -6,13 +6,9 @@ struct TokensController: AdminController {
     let clock: @Sendable () -> Double
 
     func addRoutes(to routes: AdminRoutes) {
-        routes.on(.get, "/v1/tokens", .admin) { _ in try listTokens() }
+        routes.on(.get, "/v1/tokens", .admin) { _ in .ok(["tokens": try repo.listTokens()]) }
         routes.on(.post, "/v1/tokens", .admin) { c in try await createToken(c) }
         routes.on(.delete, "/v1/tokens/:id", .admin) { c in try deleteToken(c) }
-    }
-
-    func listTokens() throws -> AdminAPI.Reply {
-        .ok(["tokens": try repo.listTokens()])
     }
 
     func createToken(_ c: AdminAPI.Call) async throws -> AdminAPI.Reply {

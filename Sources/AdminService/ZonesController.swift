@@ -7,7 +7,7 @@ struct ZonesController: AdminController {
     let logger: Logger
 
     func addRoutes(to routes: AdminRoutes) {
-        routes.on(.get, "/v1/zones", .read) { _ in listZones() }
+        routes.on(.get, "/v1/zones", .read) { _ in .ok(zonesJSON(errors: publisher.lastErrors)) }
         routes.on(.post, "/v1/zones/reload", .write) { c in reloadZones(c) }
     }
 
@@ -15,8 +15,6 @@ struct ZonesController: AdminController {
         ZoneList(zones: publisher.box.load().zones.map { ZoneList.Zone(origin: $0.origin.description, serial: $0.serial, source: $0.source) },
                  errors: errors, generation: generation)
     }
-
-    func listZones() -> AdminAPI.Reply { .ok(zonesJSON(errors: publisher.lastErrors)) }
 
     func reloadZones(_ c: AdminAPI.Call) -> AdminAPI.Reply {
         logger.info("zone reload requested through the API", metadata: ["event": "zone.reload_requested", "principal": "\(c.principal)", "request": "\(c.requestID)"])

@@ -195,17 +195,22 @@ func eprint(_ s: String) { try? FileHandle.standardError.write(contentsOf: Data(
 
 func hex(_ b: UnsafeRawBufferPointer) -> String { b.map { String(format: "%02x", $0) }.joined() }
 
-func violated(_ what: String, input: UnsafeRawBufferPointer, response: UnsafeRawBufferPointer?,
-              transport: AnswerEngine.Transport?) -> Never {
-    var msg = "CairnFuzz invariant violated: \(what)\n"
-    if let t = transport { msg += "transport: \(t)\n" }
-    msg += "input (\(input.count)): \(hex(input))\n"
-    if let r = response {
-        msg += "response (\(r.count)): \(hex(r))\n"
-        if let m = try? Message(buffer: r) { msg += m.description }
+/// One exchange under check: what a violated invariant prints beside its message.
+struct Exchange {
+    let input: UnsafeRawBufferPointer
+    let transport: AnswerEngine.Transport
+    var response: UnsafeRawBufferPointer?
+
+    func violated(_ what: String) -> Never {
+        var msg = "CairnFuzz invariant violated: \(what)\ntransport: \(transport)\n"
+        msg += "input (\(input.count)): \(hex(input))\n"
+        if let r = response {
+            msg += "response (\(r.count)): \(hex(r))\n"
+            if let m = try? Message(buffer: r) { msg += m.description }
+        }
+        eprint(msg + "\n")
+        fatalError(what)
     }
-    eprint(msg + "\n")
-    fatalError(what)
 }
 
 /// The lowercased RDATA of each record of the RRset the snapshot holds for `owner`/`type`,
@@ -251,8 +256,7 @@ func isSynthesizedCNAME(owner: DomainName, rdata: Set<[UInt8]>) -> Bool {
 
 /// Checks every section of an untruncated response: each RRset (owner, type) holds
 /// the whole RRset of the zone data (or is a DNAME-synthesized CNAME).
-func checkComplete(_ section: [ResourceRecord], name: String, input: UnsafeRawBufferPointer,
-                   response: UnsafeRawBufferPointer, transport: AnswerEngine.Transport) {
+func checkComplete(_ section: [ResourceRecord], name: String, _ x: Exchange) {
     guard !section.isEmpty else { return }
     var groups: [DomainName: [RecordType: Set<[UInt8]>]] = [:]
     var raw: [DomainName: [RecordType: [[UInt8]]]] = [:]   // as sent: addresses must not be case-folded
@@ -266,12 +270,10 @@ func checkComplete(_ section: [ResourceRecord], name: String, input: UnsafeRawBu
             if let allowed = FuzzPools.allowedAddresses(owner: owner, type: type, snapshot: fuzzSnapshot) {
                 let sent = raw[owner]?[type] ?? []
                 if !Set(sent).isSubset(of: allowed) {
-                    violated("\(name) RRset \(owner) \(type) holds an address that is no member of the pool or its fallbacks",
-                             input: input, response: response, transport: transport)
+                    x.violated("\(name) RRset \(owner) \(type) holds an address that is no member of the pool or its fallbacks")
                 }
                 if Set(sent).count != sent.count {
-                    violated("\(name) RRset \(owner) \(type) of a pool repeats an address",
-                             input: input, response: response, transport: transport)
+                    x.violated("\(name) RRset \(owner) \(type) of a pool repeats an address")
                 }
                 continue
             }
@@ -279,8 +281,7 @@ func checkComplete(_ section: [ResourceRecord], name: String, input: UnsafeRawBu
             if expected.contains(got) { continue }
             if type == .cname && isSynthesizedCNAME(owner: owner, rdata: got) { continue }
             let have = expected.map { "\($0.count)" }.joined(separator: "/")
-            violated("TC=0 but \(name) RRset \(owner) \(type) is incomplete or unknown: \(got.count) records, zone has [\(have)]",
-                     input: input, response: response, transport: transport)
+            x.violated("TC=0 but \(name) RRset \(owner) \(type) is incomplete or unknown: \(got.count) records, zone has [\(have)]")
         }
     }
 }
@@ -297,30 +298,28 @@ func fuzzInput(_ input: UnsafeRawBufferPointer) {
 /// Checks the ECS option of a response against the query's (RFC 7871 §7.2.1): echoed family, source
 /// prefix and address; a scope within the source prefix, and non-zero only when an ECS-enabled pool
 /// answered (TC clear, NOERROR).
-func checkECS(_ m: Message, query: ClientSubnet?, input: UnsafeRawBufferPointer, response: UnsafeRawBufferPointer,
-              transport: AnswerEngine.Transport) {
+func checkECS(_ m: Message, query: ClientSubnet?, _ x: Exchange) {
     let options = m.ednsOptions.filter { $0.code == 8 }
     guard let opt = options.first else { return }
     guard options.count == 1, let q = query else {
-        violated("response has \(options.count) ECS options; query's: \(query.map { "\($0)" } ?? "none")",
-                 input: input, response: response, transport: transport)
+        x.violated("response has \(options.count) ECS options; query's: \(query.map { "\($0)" } ?? "none")")
     }
     let d = opt.data
     let n = (Int(q.sourcePrefix) + 7) / 8
     guard d.count == 4 + n, UInt16(d[0]) << 8 | UInt16(d[1]) == q.family, d[2] == q.sourcePrefix,
           Array(d[4...]) == Array(q.address.prefix(n)) else {
-        violated("ECS option not echoed: sent \(q), got \(d)", input: input, response: response, transport: transport)
+        x.violated("ECS option not echoed: sent \(q), got \(d)")
     }
     let scope = d[3]
     if scope > q.sourcePrefix {
-        violated("ECS scope \(scope) > source prefix \(q.sourcePrefix)", input: input, response: response, transport: transport)
+        x.violated("ECS scope \(scope) > source prefix \(q.sourcePrefix)")
     }
     if scope > 0, !m.tc, m.rcode == .noError {
         let fromECSPool = m.answer.contains { rr in
             (rr.type == .a || rr.type == .aaaa) && fuzzSnapshot.pool(name: rr.name, type: rr.type)?.pool.ecs == true
         }
         if !fromECSPool {
-            violated("ECS scope \(scope) but no ECS-enabled pool answered", input: input, response: response, transport: transport)
+            x.violated("ECS scope \(scope) but no ECS-enabled pool answered")
         }
     }
 }
@@ -346,51 +345,50 @@ func fuzzOne(_ input: UnsafeRawBufferPointer) {
 
     // (2) + (3) The answer path, both transports.
     for transport in [AnswerEngine.Transport.udp, .tcp] {
+        var x = Exchange(input: input, transport: transport)
         let n = fuzzEngine.respond(to: input, transport: transport, snapshot: fuzzSnapshot, client: client, into: fuzzOut)
-        guard n >= 0, n <= fuzzOut.count else {
-            violated("response length \(n) outside the buffer", input: input, response: nil, transport: transport)
-        }
-        let resp = UnsafeRawBufferPointer(rebasing: fuzzOut[0..<n])
-        if dropped {
-            if n != 0 { violated("parser says drop but a response was written", input: input, response: resp, transport: transport) }
+        guard n >= 0, n <= fuzzOut.count else { x.violated("response length \(n) outside the buffer") }
+        if n == 0 {
+            if !dropped { x.violated("no response to a message the parser did not drop") }
             continue
         }
-        if n == 0 { violated("no response to a message the parser did not drop", input: input, response: nil, transport: transport) }
+        let resp = UnsafeRawBufferPointer(rebasing: fuzzOut[0..<n])
+        x.response = resp
+        if dropped { x.violated("parser says drop but a response was written") }
 
         // Size limits.
         switch transport {
         case .tcp:
-            if n > 65535 { violated("TCP response of \(n) octets > 65535", input: input, response: resp, transport: transport) }
+            if n > 65535 { x.violated("TCP response of \(n) octets > 65535") }
         case .udp:
             let limit = edns.map { max(512, min(Int($0.udpSize), fuzzEngine.maxUDPPayload)) } ?? 512
             if n > limit {
-                violated("UDP response of \(n) octets > \(limit) (query OPT: \(edns.map { "udp \($0.udpSize)" } ?? "none"))",
-                         input: input, response: resp, transport: transport)
+                x.violated("UDP response of \(n) octets > \(limit) (query OPT: \(edns.map { "udp \($0.udpSize)" } ?? "none"))")
             }
         }
 
         let m: Message
         do { m = try Message(buffer: resp) } catch {
-            violated("response does not parse: \(error)", input: input, response: resp, transport: transport)
+            x.violated("response does not parse: \(error)")
         }
         let id = UInt16(input[0]) << 8 | UInt16(input[1])
-        if m.id != id { violated("response ID \(m.id) != query ID \(id)", input: input, response: resp, transport: transport) }
-        if !m.qr { violated("QR=0 in a response", input: input, response: resp, transport: transport) }
+        if m.id != id { x.violated("response ID \(m.id) != query ID \(id)") }
+        if !m.qr { x.violated("QR=0 in a response") }
         if let q = question {
             guard m.questions.count == 1, m.questions[0].name.wire == q.qname.wire,
                   m.questions[0].type == q.qtype, m.questions[0].qclass == q.qclass else {
-                violated("question not echoed as sent", input: input, response: resp, transport: transport)
+                x.violated("question not echoed as sent")
             }
         }
         if edns != nil, m.opt == nil, !(m.rcode == .formErr || m.rcode == .notImp) {
             // Every answer to a query with a parsed OPT carries an OPT.
-            violated("query had OPT, response (\(m.rcode)) has none", input: input, response: resp, transport: transport)
+            x.violated("query had OPT, response (\(m.rcode)) has none")
         }
-        checkECS(m, query: edns?.clientSubnet, input: input, response: resp, transport: transport)
+        checkECS(m, query: edns?.clientSubnet, x)
         if !m.tc {
-            checkComplete(m.answer, name: "answer", input: input, response: resp, transport: transport)
-            checkComplete(m.authority, name: "authority", input: input, response: resp, transport: transport)
-            checkComplete(m.additional, name: "additional", input: input, response: resp, transport: transport)
+            for (name, section) in [("answer", m.answer), ("authority", m.authority), ("additional", m.additional)] {
+                checkComplete(section, name: name, x)
+            }
         }
     }
 }
@@ -551,11 +549,10 @@ enum Seeds {
         return entries.sorted().enumerated().map { "kw\($0.offset)=\($0.element)" }
     }
 
-    @discardableResult
     static func writeFile(_ path: String, _ bytes: [UInt8]) -> Bool {
-        guard let f = fopen(path, "wb") else { eprint("cannot write \(path)\n"); return false }
-        defer { fclose(f) }
-        return bytes.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, f) } == bytes.count
+        if FileManager.default.createFile(atPath: path, contents: Data(bytes)) { return true }
+        eprint("cannot write \(path)\n")
+        return false
     }
 
     static func writeSeeds(to dir: String) -> Int32 {
@@ -667,12 +664,10 @@ struct CairnFuzzMain {
     static func main() {
         var args = Array(CommandLine.arguments.dropFirst())
         var status: Int32 = 0
-        if args.first == "--write-seeds", args.count >= 2 {
-            status |= Seeds.writeSeeds(to: args[1]); args.removeFirst(2)
-            if args.isEmpty { exit(status) }
-        }
-        if args.first == "--write-dict", args.count >= 2 {
-            status |= Seeds.writeDictionary(to: args[1]); args.removeFirst(2)
+        let writers: [(String, (String) -> Int32)] = [("--write-seeds", Seeds.writeSeeds), ("--write-dict", Seeds.writeDictionary)]
+        for (flag, write) in writers where args.first == flag && args.count >= 2 {
+            status |= write(args[1])
+            args.removeFirst(2)
             if args.isEmpty { exit(status) }
         }
         if args.first == "-h" || args.first == "--help" {

@@ -52,12 +52,8 @@ public enum ConfigFile {
         ConfigFileWriter.write(c)
     }
 
-    /// Reads and decodes a file; an unreadable file is one issue with an empty path.
-    public static func load(path: String) -> Result<GSLBConfig, [ConfigIssue]> {
-        read(path: path).mapError { [$0] }.flatMap { decode(yaml: $0) }
-    }
-
-    /// Reads, decodes and validates a file against the served zones.
+    /// Reads, decodes and validates a file against the served zones; an unreadable file is one issue with an
+    /// empty path.
     public static func load(path: String, zones: [DomainName], staticData: (DomainName) -> Set<RecordType>?,
                             occluded: (DomainName) -> Bool = { _ in false },
                             limits: ConfigLimits = .defaults) -> Result<GSLBConfig, [ConfigIssue]> {

@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
@@ -7,14 +8,8 @@ import NIOSSL
 /// One HTTP response of the admin API.
 struct APIResponse: Sendable {
     var status: Int
-    var headers: [(name: String, value: String)]
+    var headers: HTTPHeaders
     var body: Data
-
-    /// The first header of that name (case-insensitive).
-    func header(_ name: String) -> String? {
-        headers.first { $0.name.lowercased() == name.lowercased() }?.value
-    }
-
     var ok: Bool { (200..<300).contains(status) }
 }
 
@@ -24,8 +19,8 @@ struct APIClientError: Error, CustomStringConvertible {
     var description: String { message }
 }
 
-/// A small synchronous HTTP/1.1 client for `cairn`'s API commands: one request per
-/// connection, JSON in and out, TLS through NIOSSL for `https://` URLs.
+/// The HTTP client of `cairn`'s API commands: one synchronous request at a time through AsyncHTTPClient (its own
+/// connection each: the client is shut down after it), JSON in and out, TLS through NIOSSL for `https://` URLs.
 struct APIClient: Sendable {
     struct TLSOptions: Sendable {
         /// Skip certificate and host name verification.
@@ -81,86 +76,48 @@ struct APIClient: Sendable {
     /// `path` starts with `/` and is already encoded; query values are encoded here.
     func request(_ method: HTTPMethod, _ path: String, query: [(String, String?)] = [], body: Data? = nil,
                  ifMatch: String? = nil) throws -> APIResponse {
-        var uri = basePath + path
+        var url = baseURL + path
         let q = query.compactMap { k, v in v.map { k + "=" + Self.encoded($0, unreserved: "-._~:@!$'()*,/") } }
-        if !q.isEmpty { uri += "?" + q.joined(separator: "&") }
-
-        var headers = HTTPHeaders()
-        headers.add(name: "Host", value: port == (scheme == "https" ? 443 : 80) ? urlHost : "\(urlHost):\(port)")
-        headers.add(name: "User-Agent", value: "cairn-cli")
-        headers.add(name: "Accept", value: "application/json")
-        headers.add(name: "Connection", value: "close")
+        if !q.isEmpty { url += "?" + q.joined(separator: "&") }
+        var headers = HTTPHeaders([("User-Agent", "cairn-cli"), ("Accept", "application/json")])
         if let token, !token.isEmpty { headers.add(name: "Authorization", value: "Bearer \(token)") }
         if let ifMatch { headers.add(name: "If-Match", value: ifMatch) }
-        if let body {
-            headers.add(name: "Content-Type", value: "application/json")
-            headers.add(name: "Content-Length", value: String(body.count))
-        } else if method == .POST || method == .PUT {
-            headers.add(name: "Content-Length", value: "0")
+        if body != nil { headers.add(name: "Content-Type", value: "application/json") }
+
+        var tlsConfiguration = TLSConfiguration.makeClientConfiguration()
+        if tls.insecure { tlsConfiguration.certificateVerification = .none }
+        if scheme == "https", let ca = tls.caFile {
+            guard FileManager.default.isReadableFile(atPath: ca) else { throw APIClientError(message: "--ca-file: cannot read \(ca)") }
+            tlsConfiguration.trustRoots = .file(ca)
         }
-        let head = HTTPRequestHead(version: .http1_1, method: method, uri: uri, headers: headers)
-        return try perform(head: head, body: body.map { ByteBuffer(bytes: $0) })
+        // No redirects and no retried connects: a refused connection is reported at once, as the server's answer is.
+        var configuration = HTTPClient.Configuration(tlsConfiguration: tlsConfiguration, redirectConfiguration: .disallow,
+                                                     timeout: .init(connect: timeout))
+        configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.httpVersion = .http1Only
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        defer { try? client.syncShutdown() }
+        let response: HTTPClient.Response
+        do {
+            let request = try HTTPClient.Request(url: url, method: method, headers: headers, body: body.map { .data($0) })
+            response = try client.execute(request: request, deadline: .now() + timeout).wait()
+        } catch {
+            // Refused, unreachable or too slow to accept: no connection at all.
+            let connecting = error is NIOConnectionError || error is IOError || error as? HTTPClientError == .connectTimeout
+            throw APIClientError(message: (connecting ? "cannot connect to \(baseURL): " : "\(baseURL): ") + describe(error))
+        }
+        return APIResponse(status: Int(response.status.code), headers: response.headers,
+                           body: response.body.map { Data($0.readableBytesView) } ?? Data())
     }
 
-    private func perform(head: HTTPRequestHead, body: ByteBuffer?) throws -> APIResponse {
-        let group = MultiThreadedEventLoopGroup.singleton
-        let eventLoop = group.next()
-        let promise = eventLoop.makePromise(of: APIResponse.self)
-        var sslContext: NIOSSLContext?
-        if scheme == "https" {
-            var config = TLSConfiguration.makeClientConfiguration()
-            if tls.insecure { config.certificateVerification = .none }
-            if let ca = tls.caFile {
-                guard FileManager.default.isReadableFile(atPath: ca) else {
-                    throw APIClientError(message: "--ca-file: cannot read \(ca)")
-                }
-                config.trustRoots = .file(ca)
-            }
-            do { sslContext = try NIOSSLContext(configuration: config) } catch {
-                throw APIClientError(message: "TLS setup failed: \(error)")
-            }
-        }
-        // SNI takes host names only; for an IP address NIOSSL checks the certificate against the peer's address.
-        let isIP = (try? SocketAddress(ipAddress: host, port: 0)) != nil
-        let serverName: String? = isIP ? nil : host
-        let timeout = self.timeout
-        let bootstrap = ClientBootstrap(group: eventLoop)
-            .connectTimeout(timeout)
-            .channelInitializer { [sslContext] channel in
-                channel.eventLoop.makeCompletedFuture {
-                    let ops = channel.pipeline.syncOperations
-                    if let sslContext {
-                        try ops.addHandler(try NIOSSLClientHandler(context: sslContext, serverHostname: serverName))
-                    }
-                    try ops.addHTTPClientHandlers()
-                    try ops.addHandler(ResponseCollector(promise: promise, head: head, body: body, timeout: timeout))
-                }
-            }
-        let channel: Channel
-        do {
-            channel = try bootstrap.connect(host: host, port: port).wait()
-        } catch {
-            promise.fail(error)
-            throw APIClientError(message: "cannot connect to \(baseURL): \(Self.describe(error))")
-        }
-        do {
-            return try promise.futureResult.wait()
-        } catch let e as APIClientError {
-            channel.close(promise: nil)
-            throw APIClientError(message: "\(baseURL): \(e.message)")
-        } catch {
-            channel.close(promise: nil)
-            throw APIClientError(message: "\(baseURL): \(Self.describe(error))")
-        }
-    }
-
-    static func describe(_ error: any Error) -> String {
-        if let e = error as? NIOConnectionError, let first = e.connectionErrors.first {
-            return describe(first.error)
-        }
+    func describe(_ error: any Error) -> String {
+        if let e = error as? NIOConnectionError, let first = e.connectionErrors.first { return describe(first.error) }
         if let e = error as? IOError { return String(cString: strerror(e.errnoCode)) }
-        if error is ChannelError, case ChannelError.connectTimeout(let t) = error {
-            return "connection timed out after \(Double(t.nanoseconds) / 1e9) s"
+        switch error as? HTTPClientError {
+        case .connectTimeout?: return "connection timed out after \(Double(timeout.nanoseconds) / 1e9) s"
+        case .deadlineExceeded?: return "no response within \(Double(timeout.nanoseconds) / 1e9) s"
+        case .remoteConnectionClosed?: return "the connection closed before a complete response"
+        default: break
         }
         let text = String(describing: error)
         if text.contains("CERTIFICATE_VERIFY_FAILED") {
@@ -170,70 +127,5 @@ struct APIClient: Sendable {
             return "TLS: the server's certificate is not for this host (\(e))"
         }
         return text
-    }
-}
-
-/// Writes the request when the channel is active and collects the response.
-private final class ResponseCollector: ChannelInboundHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPClientResponsePart
-    typealias OutboundOut = HTTPClientRequestPart
-
-    private let promise: EventLoopPromise<APIResponse>
-    private let requestHead: HTTPRequestHead
-    private let requestBody: ByteBuffer?
-    private let timeout: TimeAmount
-    private var responseHead: HTTPResponseHead?
-    private var responseBody = ByteBuffer()
-    private var done = false
-    private var timer: Scheduled<Void>?
-
-    init(promise: EventLoopPromise<APIResponse>, head: HTTPRequestHead, body: ByteBuffer?, timeout: TimeAmount) {
-        self.promise = promise
-        self.requestHead = head
-        self.requestBody = body
-        self.timeout = timeout
-    }
-
-    func channelActive(context: ChannelHandlerContext) {
-        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        timer = context.eventLoop.scheduleTask(in: timeout) {
-            let (handler, ctx) = bound.value
-            handler.finish(ctx, .failure(APIClientError(message: "no response within \(Double(handler.timeout.nanoseconds) / 1e9) s")))
-        }
-        context.write(wrapOutboundOut(.head(requestHead)), promise: nil)
-        if let b = requestBody { context.write(wrapOutboundOut(.body(.byteBuffer(b))), promise: nil) }
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
-        context.fireChannelActive()
-    }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
-        case .head(let h):
-            responseHead = h
-        case .body(var b):
-            responseBody.writeBuffer(&b)
-        case .end:
-            guard let h = responseHead else { return }
-            let headers = h.headers.map { (name: $0.name, value: $0.value) }
-            let data = Data(responseBody.readableBytesView)
-            finish(context, .success(APIResponse(status: Int(h.status.code), headers: headers, body: data)))
-        }
-    }
-
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        finish(context, .failure(error))
-    }
-
-    func channelInactive(context: ChannelHandlerContext) {
-        finish(context, .failure(APIClientError(message: "the connection closed before a complete response")))
-        context.fireChannelInactive()
-    }
-
-    private func finish(_ context: ChannelHandlerContext, _ result: Result<APIResponse, any Error>) {
-        guard !done else { return }
-        done = true
-        timer?.cancel()
-        promise.completeWith(result)
-        context.close(promise: nil)
     }
 }

@@ -16,12 +16,6 @@ struct SiteCommand: ParsableCommand {
 
     static let order = ["name", "region", "location", "capacity", "load", "version"]
 
-    static func row(_ s: JSONValue) -> [String] {
-        let loc = s["location"]
-        return [s["name"].text, s["region"].text, loc?["lat"].text ?? "-", loc?["lon"].text ?? "-",
-                s["capacity"].text, s["load"].text, s["version"].text]
-    }
-
     /// The flags that set a site's keys; an unspecified flag leaves the key as it is.
     struct Fields: ParsableArguments {
         @Option(help: "Region (letters, digits, _ and -).") var region: String?
@@ -49,7 +43,10 @@ struct SiteCommand: ParsableCommand {
         @OptionGroup var options: APIOptions
         func run() throws {
             try options.output(try options.call(.GET, "/v1/sites")) { v in
-                printTable(["name", "region", "lat", "lon", "capacity", "load", "version"], (v["sites"]?.array ?? []).map(SiteCommand.row))
+                printTable(["name", "region", "lat", "lon", "capacity", "load", "version"], (v["sites"]?.array ?? []).map { s in
+                    [s["name"].text, s["region"].text, s["location"]?["lat"].text ?? "-", s["location"]?["lon"].text ?? "-",
+                     s["capacity"].text, s["load"].text, s["version"].text]
+                })
             }
         }
     }

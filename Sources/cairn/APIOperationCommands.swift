@@ -42,19 +42,14 @@ struct OverrideCommand: ParsableCommand {
 
     static let order = ["id", "scope", "target", "state", "reason", "principal", "expires_at", "permanent", "created_at", "drill_id"]
 
-    static func expiry(_ o: JSONValue) -> String {
-        if o["permanent"] == .bool(true) { return "permanent" }
-        return o["expires_at"].text
-    }
-
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List the active overrides.")
         @OptionGroup var options: APIOptions
         func run() throws {
             try options.output(try options.call(.GET, "/v1/overrides")) { v in
                 let rows = (v["overrides"]?.array ?? []).map { o in
-                    [o["id"].text, o["scope"].text, o["target"].text, o["state"].text, OverrideCommand.expiry(o),
-                     o["principal"].text, o["reason"].text]
+                    [o["id"].text, o["scope"].text, o["target"].text, o["state"].text,
+                     o["permanent"] == .bool(true) ? "permanent" : o["expires_at"].text, o["principal"].text, o["reason"].text]
                 }
                 printTable(["id", "scope", "target", "state", "expires", "principal", "reason"], rows)
             }

@@ -85,18 +85,9 @@ struct APIOptions: ParsableArguments {
 
     /// `--json`: the body verbatim; otherwise `human` gets the decoded body.
     func output(_ r: APIResponse, human: (JSONValue) throws -> Void) throws {
-        if json {
-            printRaw(r.body)
-            return
-        }
-        if r.body.isEmpty {
-            try human(.null)
-            return
-        }
-        guard let v = JSONValue.decode(r.body) else {
-            printRaw(r.body)
-            return
-        }
+        if !json && r.body.isEmpty { return try human(.null) }
+        // A body that is not JSON is shown as it came.
+        guard !json, let v = JSONValue.decode(r.body) else { return printRaw(r.body) }
         try human(v)
     }
 
@@ -107,7 +98,7 @@ struct APIOptions: ParsableArguments {
             printError("cairn: \(path): the API did not return a JSON object")
             throw ExitCode(1)
         }
-        let etag = got.header("ETag") ?? obj["version"]?.intValue.map { "\"\($0)\"" }
+        let etag = got.headers.first(name: "ETag") ?? obj["version"]?.intValue.map { "\"\($0)\"" }
         try change(&obj)
         // The version travels in If-Match; a null is the same as an absent key.
         obj["version"] = nil
@@ -130,21 +121,18 @@ struct BodyOptions: ParsableArguments {
     func object() throws -> [String: JSONValue]? {
         guard given else { return nil }
         if file != nil && data != nil { throw ValidationError("give -f FILE or --data JSON, not both") }
+        let path = file ?? ""
         let raw: Data
         if let data {
             raw = Data(data.utf8)
-        } else if let file {
-            if file == "-" {
-                raw = FileHandle.standardInput.readDataToEndOfFile()
-            } else {
-                guard let d = FileManager.default.contents(atPath: file) else { throw ValidationError("-f: cannot read \(file)") }
-                raw = d
-            }
+        } else if path == "-" {
+            raw = FileHandle.standardInput.readDataToEndOfFile()
         } else {
-            return nil
+            guard let d = FileManager.default.contents(atPath: path) else { throw ValidationError("-f: cannot read \(path)") }
+            raw = d
         }
         guard let o = JSONValue.decode(raw)?.dictionary else {
-            throw ValidationError("\(data != nil ? "--data" : file!): not a JSON object")
+            throw ValidationError("\(data != nil ? "--data" : path): not a JSON object")
         }
         return o
     }

@@ -178,15 +178,10 @@ struct Applied: Encodable {
 struct Export: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Print the store's GSLB configuration in the `cairn apply` format.")
 
-    @Option(help: "The SQLite file \(StoreFlag.dbHelp).")
-    var db: String?
-
-    @Option(help: StoreFlag.help)
-    var store: String?
+    @OptionGroup var storeOptions: LocalStoreOptions
 
     func run() throws {
-        let store = try StoreFlag.openExisting(db: db, store: self.store)
-        print(ConfigFile.encode(try store.exportConfig()), terminator: "")
+        print(ConfigFile.encode(try storeOptions.openExisting().exportConfig()), terminator: "")
     }
 }
 
@@ -235,7 +230,7 @@ struct Explain: ParsableCommand {
         // Without --db/--zones the running server explains, with its live health and overrides.
         guard db != nil || zones != nil || store != nil else { return try explainByAPI(name: qname.description, type: t.description) }
         let (zs, _) = ZoneDirectory.load(directory: Environment.zonesDirectory(flag: zones))
-        var state = try StoreFlag.openExisting(db: db, store: store).loadState()
+        var state = try StoreFlag.open(db: db, store: store, mustExist: true).loadState()
         if let g = state.config.geoip {
             let source = GeoDatabaseSource(directory: geoipDir, logger: Logger(label: "cairn.geoip", factory: { _ in SwiftLogNoOpLogHandler() }))
             state.geo = source.database(for: g)

@@ -10,7 +10,7 @@ struct LocalStoreOptions: ParsableArguments {
 
     func open() throws -> Store { try StoreFlag.open(db: db, store: store) }
     /// For commands that only read or remove: a missing SQLite store is an error, not a new empty store.
-    func openExisting() throws -> Store { try StoreFlag.openExisting(db: db, store: store) }
+    func openExisting() throws -> Store { try StoreFlag.open(db: db, store: store, mustExist: true) }
 }
 
 /// Commands that work on the SQLite file directly (before or without a server).

@@ -32,25 +32,20 @@ enum StoreFlag {
     }
 
     /// Opens the store, creating (and migrating) a SQLite file that is not there yet: then it says so, with the
-    /// absolute path, on stderr (a typo in --db or another working directory is seen at once).
-    static func open(db: String?, store: String?) throws -> Store {
+    /// absolute path, on stderr (a typo in --db or another working directory is seen at once). With `mustExist`
+    /// (commands that only read one: backup, export, token list, offline explain) such a file is refused instead
+    /// of creating an empty store and reporting on it.
+    static func open(db: String?, store: String?, mustExist: Bool = false) throws -> Store {
         let place = try location(db: db, store: store)
-        let absent = place.sqlitePath.map { !FileManager.default.fileExists(atPath: $0) } ?? false
-        // Audit rows written by the command name the host it ran on.
-        let opened = try Store(location: place, node: ProcessInfo.processInfo.hostName)
-        if absent, let path = place.sqlitePath { printError("cairn: created a new, empty store at \(absolutePath(path))") }
-        return opened
-    }
-
-    /// Opens a store that must exist: commands that only read one (backup, export, token list, offline explain)
-    /// refuse a SQLite file that is not there instead of creating an empty store and reporting on it.
-    static func openExisting(db: String?, store: String?) throws -> Store {
-        let place = try location(db: db, store: store)
-        if let path = place.sqlitePath, !FileManager.default.fileExists(atPath: path) {
-            printError("cairn: no store at \(absolutePath(path)): give --db FILE, --store URL or CAIRN_STORE (cairn apply, cairn token create and cairn serve create one)")
+        let absent = place.sqlitePath.flatMap { FileManager.default.fileExists(atPath: $0) ? nil : absolutePath($0) }
+        if let absent, mustExist {
+            printError("cairn: no store at \(absent): give --db FILE, --store URL or CAIRN_STORE (cairn apply, cairn token create and cairn serve create one)")
             throw ExitCode(1)
         }
-        return try Store(location: place, node: ProcessInfo.processInfo.hostName)
+        // Audit rows written by the command name the host it ran on.
+        let opened = try Store(location: place, node: ProcessInfo.processInfo.hostName)
+        if let absent { printError("cairn: created a new, empty store at \(absent)") }
+        return opened
     }
 
     static func absolutePath(_ path: String) -> String {

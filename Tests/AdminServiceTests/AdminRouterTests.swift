@@ -185,4 +185,38 @@ import Testing
         }
         #expect(try f.store.exportConfig().sites.first?.region == "eu")
     }
+
+    @Test func aPutBodyMayLeaveOutTheKeysItsPathFixesButNotContradictThem() async throws {
+        let f = try Self.fixture()
+        defer { try? FileManager.default.removeItem(at: f.dir) }
+        let app = Application(router: f.api.buildRouter())
+        try await app.test(.router) { client in
+            func call(_ method: HTTPRequest.Method, _ uri: String, _ body: String) async throws -> (HTTPResponse.Status, [String: Any]) {
+                try await client.execute(uri: uri, method: method, headers: Self.headers(f.write), body: ByteBuffer(string: body)) { r in
+                    (r.status, (try? JSONSerialization.jsonObject(with: Data(buffer: r.body)) as? [String: Any]) ?? [:])
+                }
+            }
+            #expect(try await call(.post, "/v1/sites", #"{"name":"fra"}"#).0 == .created)
+            var (status, body) = try await call(.put, "/v1/sites/fra", #"{"name":"ams"}"#)
+            #expect(status == .unprocessableContent && body["field"] as? String == "name", "\(body)")
+            #expect(try await call(.put, "/v1/sites/fra", #"{"name":"fra","region":"eu"}"#).0 == .ok)
+
+            let pool = #"{"name":"www.router.test.","type":"A","members":[{"site":"fra","address":"192.0.2.10"}]}"#
+            #expect(try await call(.post, "/v1/pools", pool).0 == .created)
+            (status, body) = try await call(.put, "/v1/pools/www.router.test.", #"{"type":"AAAA"}"#)
+            #expect(status == .unprocessableContent && body["field"] as? String == "type", "\(body)")
+            (status, body) = try await call(.put, "/v1/pools/www.router.test.", #"{"name":"other.router.test."}"#)
+            #expect(status == .unprocessableContent && body["field"] as? String == "name", "\(body)")
+            // The name as a pool name is compared: case and the trailing dot do not matter.
+            #expect(try await call(.put, "/v1/pools/www.router.test.", #"{"name":"WWW.router.test","ttl":60}"#).0 == .ok)
+
+            (status, body) = try await call(.put, "/v1/pools/www.router.test./members/192.0.2.10", #"{"address":"192.0.2.11"}"#)
+            #expect(status == .unprocessableContent && body["field"] as? String == "address", "\(body)")
+            #expect(try await call(.put, "/v1/pools/www.router.test./members/192.0.2.10", #"{"weight":5}"#).0 == .ok)
+        }
+        let config = try f.store.exportConfig()
+        #expect(config.sites.map(\.name) == ["fra"] && config.sites.first?.region == "eu")
+        #expect(config.pools.first?.ttl == 60 && config.pools.first?.members.map(\.address) == ["192.0.2.10"])
+        #expect(config.pools.first?.members.first?.weight == 5 && config.pools.first?.members.first?.site == "fra")
+    }
 }

@@ -78,7 +78,7 @@ import Testing
     }
 
     @Test func loadingAMissingFileIsOneIssueWithoutAPath() {
-        let r = ConfigFile.load(path: "/nonexistent/gslb.yaml")
+        let r = ConfigFile.load(path: "/nonexistent/gslb.yaml", zones: [], staticData: { _ in nil })
         #expect(r.issues == [ConfigIssue(path: "", message: "cannot read the file (no such file)")])
         #expect(r.issues.first?.description == "cannot read the file (no such file)")
     }
