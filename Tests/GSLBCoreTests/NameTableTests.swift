@@ -55,6 +55,20 @@ import Testing
         }
     }
 
+    /// The GSLB layer's NodeTable: every node found by its key and by a suffix slice of a longer key (the
+    /// query path's lookups), names of the same length that differ in one octet and absent names not found.
+    @Test func theLayersNodeTableFindsExactlyItsNames() throws {
+        let nodes = try (0..<3_000).map { try node("p\($0).Gslb.t.example.") }
+        let table = NodeTable(nodes)
+        for n in nodes { #expect(table[n.name.key[...]] === n) }
+        #expect(table.keys.count == nodes.count)
+        for i in 3_000..<3_300 { #expect(table[try DomainName("p\(i).gslb.t.example.").key[...]] == nil) }
+        #expect(table[try DomainName("p1.gslb.t.exampla.").key[...]] == nil)
+        let long = try DomainName("x.P42.GSLB.t.example.").key
+        #expect(table[long[2...]] === nodes[42])
+        #expect(NodeTable([])[try DomainName("t.example.").key[...]] == nil)
+    }
+
     /// The table under the name table: positions put in are found again through growth, also when
     /// every hash is the same (the probe runs) or differs only above the low 32 bits (the slot's tag).
     @Test(arguments: [{ (_: Int) in 7 }, { (i: Int) in i << 32 }, { (i: Int) in i &* 0x9E37_79B9 }] as [@Sendable (Int) -> Int])
