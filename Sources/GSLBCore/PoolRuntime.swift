@@ -38,8 +38,8 @@ public struct PoolDecision: Sendable {
     /// The tally slot of each record's member (same order as `records`), for metrics.
     public var slots: ArraySlice<Int32> = []
     /// ECS SCOPE PREFIX-LENGTH: 0 when the answer does not depend on the client.
-    public var scope: Int
-    public var servfail: Bool
+    public var scope: Int = 0
+    public var servfail = false
     public var fallback: Bool
 }
 
@@ -144,14 +144,14 @@ public final class PoolRuntime: Sendable {
         }
         switch pool.fallback {
         case .all:
-            if fallbackAll.isEmpty { return PoolDecision(records: [], scope: 0, servfail: false, fallback: true) }
+            if fallbackAll.isEmpty { return PoolDecision(records: [], fallback: true) }
             return run(fallbackAll, client: client, rng: &rng, counter: &counter, fallback: true)
         case .none:
-            return PoolDecision(records: [], scope: 0, servfail: false, fallback: true)
+            return PoolDecision(records: [], fallback: true)
         case .servfail:
-            return PoolDecision(records: [], scope: 0, servfail: true, fallback: true)
+            return PoolDecision(records: [], servfail: true, fallback: true)
         case .pool:
-            guard let other = fallbackPool else { return PoolDecision(records: [], scope: 0, servfail: false, fallback: true) }
+            guard let other = fallbackPool else { return PoolDecision(records: [], fallback: true) }
             var d = other.select(client: client, rng: &rng, counter: &counter)
             d.fallback = true
             return d
@@ -167,33 +167,33 @@ public final class PoolRuntime: Sendable {
     func run(_ s: Selector, client: ClientNetwork?, rng: inout some RandomSource, counter: inout UInt64, fallback: Bool) -> PoolDecision {
         switch s.policy {
         case .failover, .allHealthy, .leastLoaded:
-            return PoolDecision(records: s.constant[...], slots: s.constantSlots[...], scope: 0, servfail: false, fallback: fallback)
+            return PoolDecision(records: s.constant[...], slots: s.constantSlots[...], fallback: fallback)
         case .roundRobin:
             counter &+= 1
             let i = Int(counter % UInt64(max(1, s.records.count)))
             let r = i..<(i + s.rotationLength)
-            return PoolDecision(records: s.rotations[r], slots: s.rotationSlots[r], scope: 0, servfail: false, fallback: fallback)
+            return PoolDecision(records: s.rotations[r], slots: s.rotationSlots[r], fallback: fallback)
         case .weighted:
             let total = s.cumulative.last ?? 0
             guard total > 0 else {
-                return PoolDecision(records: s.constant[...], slots: s.constantSlots[...], scope: 0, servfail: false, fallback: fallback)
+                return PoolDecision(records: s.constant[...], slots: s.constantSlots[...], fallback: fallback)
             }
             if s.answers == 1 || s.records.count == 1 {
                 let i = PoolRuntime.pick(s.cumulative, rng.below(total))
-                return PoolDecision(records: s.records[i...i], slots: s.slots[i...i], scope: 0, servfail: false, fallback: fallback)
+                return PoolDecision(records: s.records[i...i], slots: s.slots[i...i], fallback: fallback)
             }
             let (recs, slots) = PoolRuntime.weightedSample(s, rng: &rng)
-            return PoolDecision(records: recs, slots: slots, scope: 0, servfail: false, fallback: fallback)
+            return PoolDecision(records: recs, slots: slots, fallback: fallback)
         case .closest:
             guard let c = clientNetwork(client) else {
-                return PoolDecision(records: s.constant[...], slots: s.constantSlots[...], scope: 0, servfail: false, fallback: fallback)
+                return PoolDecision(records: s.constant[...], slots: s.constantSlots[...], fallback: fallback)
             }
             if let m = topology.match(c) {
                 let recs = s.byEntry[m.index]
                 if recs.isEmpty {
-                    return PoolDecision(records: s.constant[...], slots: s.constantSlots[...], scope: m.prefix, servfail: false, fallback: fallback)
+                    return PoolDecision(records: s.constant[...], slots: s.constantSlots[...], scope: m.prefix, fallback: fallback)
                 }
-                return PoolDecision(records: recs[...], slots: s.byEntrySlots[m.index][...], scope: m.prefix, servfail: false, fallback: fallback)
+                return PoolDecision(records: recs[...], slots: s.byEntrySlots[m.index][...], scope: m.prefix, fallback: fallback)
             }
             if let g = topology.geo {
                 // No entry matched: the database's record of the client network, its map entry, else its coordinates.
@@ -203,18 +203,18 @@ public final class PoolRuntime: Sendable {
                     let k = topology.entries.count + i
                     let recs = s.byEntry[k]
                     if !recs.isEmpty {
-                        return PoolDecision(records: recs[...], slots: s.byEntrySlots[k][...], scope: scope, servfail: false, fallback: fallback)
+                        return PoolDecision(records: recs[...], slots: s.byEntrySlots[k][...], scope: scope, fallback: fallback)
                     }
                 } else if r.found, let origin = r.location, !s.located.isEmpty {
                     return PoolRuntime.nearest(s, to: origin, scope: scope, fallback: fallback)
                 }
-                return PoolDecision(records: s.constant[...], slots: s.constantSlots[...], scope: scope, servfail: false, fallback: fallback)
+                return PoolDecision(records: s.constant[...], slots: s.constantSlots[...], scope: scope, fallback: fallback)
             }
-            return PoolDecision(records: s.constant[...], slots: s.constantSlots[...], scope: topology.unmatchedScope(c), servfail: false,
+            return PoolDecision(records: s.constant[...], slots: s.constantSlots[...], scope: topology.unmatchedScope(c),
                                 fallback: fallback)
         case .consistentHash:
             guard let c = clientNetwork(client) else {
-                return PoolDecision(records: s.constant[...], slots: s.constantSlots[...], scope: 0, servfail: false, fallback: fallback)
+                return PoolDecision(records: s.constant[...], slots: s.constantSlots[...], fallback: fallback)
             }
             let keyPrefix = min(c.prefix, c.address.family == 4 ? PoolRuntime.hashPrefixV4 : PoolRuntime.hashPrefixV6)
             let k = c.address.masked(keyPrefix)
@@ -226,12 +226,11 @@ public final class PoolRuntime: Sendable {
                     let score = mix64(s.seeds[i] ^ key)
                     if i == 0 || score > bestScore { best = i; bestScore = score }
                 }
-                return PoolDecision(records: s.records[best...best], slots: s.slots[best...best], scope: keyPrefix, servfail: false,
-                                    fallback: fallback)
+                return PoolDecision(records: s.records[best...best], slots: s.slots[best...best], scope: keyPrefix, fallback: fallback)
             }
             let ranked = s.seeds.indices.sorted { mix64(s.seeds[$0] ^ key) > mix64(s.seeds[$1] ^ key) }.prefix(s.answers)
             return PoolDecision(records: ranked.map { s.records[$0] }[...], slots: ranked.map { s.slots[$0] }[...], scope: keyPrefix,
-                                servfail: false, fallback: fallback)
+                                fallback: fallback)
         }
     }
 
@@ -246,8 +245,7 @@ public final class PoolRuntime: Sendable {
                 let km = greatCircleKm(origin, l)
                 if km < bestKm { best = i; bestKm = km }
             }
-            return PoolDecision(records: s.locatedRecords[best...best], slots: s.locatedSlots[best...best], scope: scope,
-                                servfail: false, fallback: fallback)
+            return PoolDecision(records: s.locatedRecords[best...best], slots: s.locatedSlots[best...best], scope: scope, fallback: fallback)
         }
         let order = s.located.indices.sorted { a, b in
             let da = s.located[a].map { greatCircleKm(origin, $0) } ?? .infinity
@@ -255,7 +253,7 @@ public final class PoolRuntime: Sendable {
             return da != db ? da < db : a < b
         }.prefix(s.answers)
         return PoolDecision(records: order.map { s.locatedRecords[$0] }[...], slots: order.map { s.locatedSlots[$0] }[...], scope: scope,
-                            servfail: false, fallback: fallback)
+                            fallback: fallback)
     }
 
     @inline(__always)
