@@ -16,11 +16,6 @@ enum Schema {
     /// can alter in place and SQLite cannot), by id.
     static let postgresMigrations: [String: String] = ["v8": v8Postgres]
 
-    /// Bookkeeping tables beside `tables`: the migrations' record, and on PostgreSQL the change counter.
-    static func bookkeepingTables(_ dialect: SQLDialect) -> Set<String> {
-        dialect == .postgres ? ["grdb_migrations", "cairn_changes"] : ["grdb_migrations"]
-    }
-
     /// Applies the migrations the store has not seen yet, one transaction each (every writer
     /// is serialised, so two nodes starting together do not both migrate); throws
     /// `schemaTooNew` before writing anything when the store has migrations this binary does
