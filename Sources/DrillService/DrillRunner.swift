@@ -214,20 +214,9 @@ public final class DrillRunner: Sendable {
         return all.subtracting(unmonitored(all, in: config))
     }
 
+    /// The members the (resolved) target fails.
     static func members(of target: DrillTarget, in config: GSLBConfig) -> Set<MemberKey> {
-        var out = Set<MemberKey>()
-        for p in config.pools {
-            for m in p.members {
-                let hit: Bool
-                switch target.scope {
-                case .site: hit = m.site == target.name
-                case .pool: hit = p.name == target.name
-                case .member: hit = "\(p.name)/\(m.address)" == target.name
-                }
-                if hit { out.insert(MemberKey(pool: p.name, address: m.address)) }
-            }
-        }
-        return out
+        Set(config.pools.flatMap { p in p.members.filter { target.covers($0, of: p) }.map { MemberKey(pool: p.name, address: $0.address) } })
     }
 
     func busy(_ target: DrillTarget, except id: String) throws -> DrillReport? {
