@@ -553,13 +553,7 @@ public final class DrillRunner: Sendable {
     func failbackTimeout(_ r: DrillReport, config: GSLBConfig) -> Double {
         guard r.mode == "probe" else { return 5 }
         var worst = 1000
-        for p in config.pools {
-            for m in p.members {
-                if let name = m.monitor ?? p.monitor, let mon = config.monitors.first(where: { $0.name == name }) {
-                    worst = max(worst, mon.rise * mon.intervalMs + mon.timeoutMs)
-                }
-            }
-        }
+        config.forEachMonitoredMember { _, _, mon in worst = max(worst, mon.rise * mon.intervalMs + mon.timeoutMs) }
         return min(120, Double(worst) / 1000 * 2 + 3)
     }
 

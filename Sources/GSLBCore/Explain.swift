@@ -139,13 +139,9 @@ extension ServingSnapshot {
     /// With several live nodes: per monitored member, the quorum rule and each node's verdict that counted.
     public func quorumVerdicts() -> [MemberKey: (rule: HealthQuorum, nodes: [Explanation.NodeVerdict])] {
         guard gslb.quorumNodes.count > 1 else { return [:] }
-        let monitors = Dictionary(gslb.config.monitors.map { ($0.name, $0) }, uniquingKeysWith: { _, last in last })
         var rules: [MemberKey: HealthQuorum] = [:]
-        for p in gslb.config.pools {
-            for m in p.members {
-                guard let name = m.monitor ?? p.monitor, let monitor = monitors[name] else { continue }
-                rules[MemberKey(pool: p.name, address: m.address)] = monitor.quorum ?? .default(liveNodes: gslb.quorumNodes.count)
-            }
+        gslb.config.forEachMonitoredMember { p, m, monitor in
+            rules[MemberKey(pool: p.name, address: m.address)] = monitor.quorum ?? .default(liveNodes: gslb.quorumNodes.count)
         }
         var out: [MemberKey: (rule: HealthQuorum, nodes: [Explanation.NodeVerdict])] = [:]
         for o in gslb.observations {

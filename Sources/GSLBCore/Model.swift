@@ -204,6 +204,17 @@ public struct GSLBConfig: Hashable, Sendable {
                 geoip: GeoIPConfig? = nil) {
         self.sites = sites; self.pools = pools; self.monitors = monitors; self.topology = topology; self.geoip = geoip
     }
+
+    /// Calls `body` with every member whose monitor (its own, else its pool's) the configuration defines, in pool
+    /// and member order.
+    public func forEachMonitoredMember(_ body: (Pool, Member, Monitor) throws -> Void) rethrows {
+        let byName = Dictionary(monitors.map { ($0.name, $0) }, uniquingKeysWith: { _, last in last })
+        for p in pools {
+            for m in p.members {
+                if let name = m.monitor ?? p.monitor, let monitor = byName[name] { try body(p, m, monitor) }
+            }
+        }
+    }
 }
 
 public enum HealthState: String, Hashable, Sendable, Codable {
