@@ -180,12 +180,10 @@ public final class DrillRunner: Sendable {
 
     static func hostPort(_ host: String, _ port: Int) -> String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 
+    /// `d-20261205T144628-1a2b`: the creation time (UTC, the RFC 3339 text without its separators) and 16 random bits.
     static func newID(_ now: Double) -> String {
-        let f = DateFormatter()
-        f.locale = Locale(identifier: "en_US_POSIX")
-        f.timeZone = TimeZone(identifier: "UTC")
-        f.dateFormat = "yyyyMMdd'T'HHmmss"
-        return "d-" + f.string(from: Date(timeIntervalSince1970: now)) + "-" + String(format: "%04x", UInt32.random(in: 0...0xFFFF))
+        let stamp = RFC3339.format(now, fractional: false).filter { $0 != "-" && $0 != ":" }.dropLast()
+        return "d-\(stamp)-" + String(format: "%04x", UInt32.random(in: 0...0xFFFF))
     }
 
     func audit(_ r: DrillReport, _ action: String, _ principal: String, _ source: String, _ requestID: String?,
