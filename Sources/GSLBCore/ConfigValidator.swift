@@ -275,7 +275,8 @@ public enum ConfigValidator {
         return .success(net)
     }
 
-    static func number(_ d: Double) -> String {
+    /// A number as messages and details show it: `17` (no `.0`), `0.42`.
+    public static func number(_ d: Double) -> String {
         if d.isFinite, d == d.rounded(), abs(d) < 1e15 { return String(Int(d)) }
         return String(d)
     }
