@@ -234,11 +234,6 @@ struct NodeRegistryService: Service {
     }
 }
 
-/// `HOST:PORT` as listening lines print it (`[::1]:53` for IPv6).
-func hostPort(_ host: String, _ port: Int) -> String {
-    host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
-}
-
 /// DNSSEC key rollovers (docs/dnssec.md "Key rollover"): once a second, off the query path, the snapshot's keys
 /// are checked for a step due by the clock (a published key to put to use, a retired one to remove) or a next
 /// step time not yet shown; only then is the store written (every step a conditional update: any node may take

@@ -155,7 +155,7 @@ public final class DrillRunner: Sendable {
         let registry = publisher.registry
         guard shared, registry.contains(where: { $0.name != node }) else { return ([(nil, own.host, own.port)], nil) }
         var listeners: [(node: String?, host: String, port: Int)] = [(node, own.host, own.port)]
-        var plan = [DrillPlan.Node(name: node, state: "live", listener: Self.hostPort(own.host, own.port))]
+        var plan = [DrillPlan.Node(name: node, state: "live", listener: hostPort(own.host, own.port))]
         let now = clock()
         for n in registry where n.name != node {
             let state = n.stoppedAt != nil ? "stopped" : n.isLive(now: now, goneAfter: publisher.goneAfter) ? "live" : "gone"
@@ -164,7 +164,7 @@ public final class DrillRunner: Sendable {
                 continue
             }
             listeners.append((n.name, host, port))
-            plan.append(DrillPlan.Node(name: n.name, state: state, listener: Self.hostPort(host, port)))
+            plan.append(DrillPlan.Node(name: n.name, state: state, listener: hostPort(host, port)))
         }
         return (listeners, plan.sorted { $0.name < $1.name })
     }
@@ -177,8 +177,6 @@ public final class DrillRunner: Sendable {
         if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
         return (host, port)
     }
-
-    static func hostPort(_ host: String, _ port: Int) -> String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 
     /// `d-20261205T144628-1a2b`: the creation time (UTC, the RFC 3339 text without its separators) and 16 random bits.
     static func newID(_ now: Double) -> String {
@@ -306,10 +304,10 @@ public final class DrillRunner: Sendable {
     func execute(_ initial: DrillReport, resumed: Bool) {
         var r = initial
         let targets = measuredNodes().listeners
-        let clients = targets.compactMap { t in UDPQuerier(host: t.host, port: t.port).map { (node: t.node, listener: Self.hostPort(t.host, t.port), querier: $0) } }
+        let clients = targets.compactMap { t in UDPQuerier(host: t.host, port: t.port).map { (node: t.node, listener: hostPort(t.host, t.port), querier: $0) } }
         // `--resolver`: the operator's caching resolvers, asked without ECS (they add their clients' subnet if they send ECS).
         let resolverTargets = (r.resolvers ?? []).compactMap { text in DrillRequest.resolverAddress(text).map { (text, $0.host, $0.port) } }
-        let resolvers = resolverTargets.compactMap { t in UDPQuerier(host: t.1, port: t.2, recursive: true).map { (name: Self.hostPort(t.1, t.2), querier: $0) } }
+        let resolvers = resolverTargets.compactMap { t in UDPQuerier(host: t.1, port: t.2, recursive: true).map { (name: hostPort(t.1, t.2), querier: $0) } }
         defer { for c in clients { c.querier.close() }; for c in resolvers { c.querier.close() } }
         guard let plan = r.plan, !clients.isEmpty, clients.count == targets.count else {
             r.status = .interrupted
