@@ -37,9 +37,7 @@ public struct ProbeSpec: Hashable, Sendable, CustomStringConvertible {
         hasher.combine(monitor.type)
     }
 
-    public var description: String {
-        address.contains(":") ? "\(monitor.type.rawValue)://[\(address)]:\(port)" : "\(monitor.type.rawValue)://\(address):\(port)"
-    }
+    public var description: String { "\(monitor.type.rawValue)://\(hostPort(address, port))" }
 }
 
 /// The outcome of one probe.
