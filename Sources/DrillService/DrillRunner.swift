@@ -709,26 +709,18 @@ final class UDPQuerier {
     init?(host: String, port: Int, recursive: Bool = false) {
         self.recursive = recursive
         let h = host == "0.0.0.0" ? "127.0.0.1" : host == "::" ? "::1" : host
-        let v6 = h.contains(":")
-        fd = socket(v6 ? AF_INET6 : AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+        // The socket address of an IPv4 or IPv6 literal and port, as getaddrinfo(3) makes it (no name lookup).
+        var hints = addrinfo()
+        hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV
+        hints.ai_socktype = Int32(SOCK_DGRAM.rawValue)
+        var found: UnsafeMutablePointer<addrinfo>?
+        guard getaddrinfo(h, String(port), &hints, &found) == 0, let address = found?.pointee else { return nil }
+        defer { freeaddrinfo(found) }
+        fd = socket(address.ai_family, address.ai_socktype, 0)
         guard fd >= 0 else { return nil }
-        var a6 = sockaddr_in6(), a4 = sockaddr_in()
-        a6.sin6_family = sa_family_t(AF_INET6)
-        a6.sin6_port = in_port_t(UInt16(port).bigEndian)
-        inet_pton(AF_INET6, h, &a6.sin6_addr)
-        a4.sin_family = sa_family_t(AF_INET)
-        a4.sin_port = in_port_t(UInt16(port).bigEndian)
-        a4.sin_addr.s_addr = inet_addr(h)
-        guard (v6 ? Self.connect(fd, &a6) : Self.connect(fd, &a4)) == 0 else { Glibc.close(fd); return nil }
+        guard Glibc.connect(fd, address.ai_addr, address.ai_addrlen) == 0 else { Glibc.close(fd); return nil }
         var tv = timeval(tv_sec: 0, tv_usec: 200_000)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-    }
-
-    /// `connect(2)` to an IPv4 or IPv6 socket address.
-    static func connect<Address>(_ fd: Int32, _ address: inout Address) -> Int32 {
-        withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<Address>.size)) }
-        }
     }
 
     struct Reply {
