@@ -79,19 +79,17 @@ public final class Metrics: Sendable {
                 byMember[[s.pool, s.type, s.address, s.site], default: 0] += n
             }
         }
-        w.family("cairn_pool_answers_total", .counter,
-                 "Addresses handed out in GSLB answers, by the pool whose member they are and the member's site.")
-        for k in bySite.keys.sorted(by: Metrics.less) {
-            w.sample("cairn_pool_answers_total", [("pool", k[0]), ("type", k[1]), ("site", k[2])], bySite[k]!)
-        }
-        w.family("cairn_member_answers_total", .counter, "Times a member's address was handed out in a GSLB answer.")
-        for k in byMember.keys.sorted(by: Metrics.less) {
-            w.sample("cairn_member_answers_total", [("pool", k[0]), ("type", k[1]), ("address", k[2]), ("site", k[3])], byMember[k]!)
-        }
-        w.family("cairn_pool_fallback_answers_total", .counter,
-                 "GSLB answers of a pool given by its fallback because no member was eligible (any fallback: all, none, servfail, another pool).")
-        for k in fallback.keys.sorted(by: Metrics.less) {
-            w.sample("cairn_pool_fallback_answers_total", [("pool", k[0]), ("type", k[1])], fallback[k]!)
+        let families: [(name: String, help: String, labels: [String], counts: [[String]: UInt64])] = [
+            ("cairn_pool_answers_total", "Addresses handed out in GSLB answers, by the pool whose member they are and the member's site.",
+             ["pool", "type", "site"], bySite),
+            ("cairn_member_answers_total", "Times a member's address was handed out in a GSLB answer.", ["pool", "type", "address", "site"], byMember),
+            ("cairn_pool_fallback_answers_total",
+             "GSLB answers of a pool given by its fallback because no member was eligible (any fallback: all, none, servfail, another pool).",
+             ["pool", "type"], fallback),
+        ]
+        for f in families {
+            w.family(f.name, .counter, f.help)
+            for k in f.counts.keys.sorted(by: Metrics.less) { w.sample(f.name, Array(zip(f.labels, k)), f.counts[k]!) }
         }
     }
 
