@@ -136,13 +136,8 @@ public final class Metrics: Sendable {
                  "Member health: 1 up, 0 down (effective: also forced down or drain), -1 unknown. state=\"real\" is what probes say, state=\"effective\" what answers use (forced state if any, else real).")
         for r in rows {
             w.sample("cairn_member_up", r.labels + [("state", "real")], Metrics.value(r.m.real))
-            let effective: Int
-            switch r.m.forced {
-            case .up?: effective = 1
-            case .down?, .drain?: effective = 0
-            case nil: effective = Metrics.value(r.m.real)
-            }
-            w.sample("cairn_member_up", r.labels + [("state", "effective")], effective)
+            // Forced up 1, forced down or drain 0, else the real state.
+            w.sample("cairn_member_up", r.labels + [("state", "effective")], r.m.forced.map { $0 == .up ? 1 : 0 } ?? Metrics.value(r.m.real))
         }
         w.family("cairn_member_forced", .gauge,
                  "1 for the state an override forces the member to (up, down or drain), 0 for the others; all 0 when not forced.")
