@@ -126,13 +126,7 @@ public struct Pool: Hashable, Sendable {
         self.ecs = ecs; self.fallback = fallback; self.monitor = monitor; self.rto = rto; self.members = members
     }
 
-    public var recordType: RecordType {
-        switch type {
-        case "AAAA": return .aaaa
-        case "CNAME": return .cname
-        default: return .a
-        }
-    }
+    public var recordType: RecordType { type == "AAAA" ? .aaaa : type == "CNAME" ? .cname : .a }
 
     /// A pool answering one CNAME to a member's target name (gdnsd's DYNC, Route 53 aliases).
     public var isCNAME: Bool { type == "CNAME" }
