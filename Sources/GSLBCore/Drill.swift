@@ -299,14 +299,9 @@ public enum DrillPlanner {
         // The topology network as the ECS subnet, or as the resolver's address for pools without ECS.
         let ex = p.explain(client: cidr?.address ?? .unknown, ecs: cidr)
         let spread: Set<PolicyKind> = [.weighted, .roundRobin, .consistentHash]
-        var sites: [String]
-        if !ex.fallback && spread.contains(p.pool.policy) {
-            sites = ex.members.filter { $0.eligible && $0.weight > 0 }.map(\.site)
-        } else {
-            sites = ex.members.filter(\.chosen).map(\.site)
-        }
-        sites = Array(Set(sites)).sorted()
-        return .init(addresses: ex.answer, sites: sites, fallback: ex.fallback, rcode: ex.rcode)
+        // Spreading policies may send the client to any eligible member; the others to the ones answered.
+        let members = !ex.fallback && spread.contains(p.pool.policy) ? ex.members.filter { $0.eligible && $0.weight > 0 } : ex.members.filter(\.chosen)
+        return .init(addresses: ex.answer, sites: Set(members.map(\.site)).sorted(), fallback: ex.fallback, rcode: ex.rcode)
     }
 }
 
