@@ -119,15 +119,8 @@ public final class HealthMonitor: Sendable {
         var order: [ProbeSpec] = []
         gslb.config.forEachMonitoredMember { p, m, mon in
             guard m.state != .disabled else { return }
-            let addr: String
-            if let a = m.probe?.address {
-                addr = a
-            } else if p.isCNAME {
-                guard let a = snapshot?.probeAddress(ofTarget: m.address) else { return }
-                addr = a
-            } else {
-                addr = m.address
-            }
+            // A CNAME pool's target name is probed at the address the served zones give it.
+            guard let addr = m.probe?.address ?? (p.isCNAME ? snapshot?.probeAddress(ofTarget: m.address) : m.address) else { return }
             guard let port = m.probe?.port ?? mon.port ?? (mon.type == .command ? 0 : nil) else { return }
             let specKey = ProbeSpec(address: addr, port: port, monitor: mon, poolName: "", node: node)
             if byspec[specKey] == nil { order.append(specKey) }
