@@ -194,16 +194,9 @@ extension PoolRuntime {
         }
         let lines = members.map { v -> Explanation.MemberLine in
             let picked = chosen.contains(pool.isCNAME ? (try? DomainName(v.member.address))?.wire ?? [] : v.address.bytes)
-            var why: String
-            if picked {
-                why = d.fallback ? "chosen by fallback \(pool.fallback)" : "chosen by \(pool.policy.rawValue)"
-            } else if let r = v.reason {
-                why = "skipped: \(r)"
-            } else {
-                why = "healthy, not chosen (\(pool.policy.rawValue), answers \(pool.answers))"
-            }
-            var dist: Double?
-            if let o = origin, let l = v.site?.location { dist = greatCircleKm(o, l) }
+            let why = picked ? (d.fallback ? "chosen by fallback \(pool.fallback)" : "chosen by \(pool.policy.rawValue)")
+                : v.reason.map { "skipped: \($0)" } ?? "healthy, not chosen (\(pool.policy.rawValue), answers \(pool.answers))"
+            let dist = origin.flatMap { o in v.site?.location.map { greatCircleKm(o, $0) } }
             return Explanation.MemberLine(address: v.member.address, site: v.member.site, region: v.site?.region,
                                           admin: v.member.state.rawValue, weight: v.member.weight, priority: v.member.priority,
                                           real: v.real.rawValue, realStale: v.realStale, forced: v.forced?.rawValue, forcedBy: v.forcedBy,
