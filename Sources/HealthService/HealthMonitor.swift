@@ -234,13 +234,10 @@ public final class HealthMonitor: Sendable {
                 if awaitingFirst.withLock({ $0.isEmpty }) {
                     firstRoundDone.store(true, ordering: .relaxed)
                     let all: [MemberHealth] = state.withLock { st in
-                        var out: [MemberHealth] = []
-                        for k in st.keys {
-                            st[k]?.machine.endColdStart()
-                            guard let s = st[k] else { continue }
-                            for m in s.members { out.append(MemberHealth(key: m, state: s.machine.state, since: s.machine.since, load: s.publishedLoad)) }
+                        for i in st.values.indices { st.values[i].machine.endColdStart() }
+                        return st.values.flatMap { s in
+                            s.members.map { MemberHealth(key: $0, state: s.machine.state, since: s.machine.since, load: s.publishedLoad) }
                         }
-                        return out
                     }
                     logger.info("first probe round done: \(targets.count) targets", metadata: ["event": "health.first_round"])
                     onColdStartEnd(all)
