@@ -358,13 +358,10 @@ public final class DrillRunner: Sendable {
             let addrs = reply.addresses
             if reply.rcode == 2 { s.servfail += 1 } else if addrs.isEmpty && phase != 0 { s.empty += 1 }
             if addrs.isEmpty, phase != 0, let n = reply.negativeTTL { s.negativeTTL = max(s.negativeTTL ?? 0, n) }
+            let bySite: WritableKeyPath<DrillReport.Seen, [String: Int]> = phase == 0 ? \.before : phase == 1 ? \.during : \.after
             for a in addrs {
                 let site = sites["\(k.pool)|\(ClientAddress(text: a)?.description ?? a)"] ?? a
-                switch phase {
-                case 0: s.before[site, default: 0] += 1
-                case 1: s.during[site, default: 0] += 1
-                default: s.after[site, default: 0] += 1
-                }
+                s[keyPath: bySite][site, default: 0] += 1
             }
             let with = hasTarget(addrs, k.pool)
             if with, let t = reply.ttl { s.answerTTL = max(s.answerTTL ?? 0, t) }
