@@ -82,13 +82,11 @@ public final class DrillRunner: Sendable {
         guard mode == "override" || mode == "probe" else {
             throw DrillError(kind: .invalid, field: "mode", message: "expected override or probe")
         }
-        if requireReason {
-            if reason == nil {
-                throw DrillError(kind: .invalid, field: "reason", message: "this server requires a reason for every drill (--reason TEXT)")
-            }
-            if ticket == nil {
-                throw DrillError(kind: .invalid, field: "ticket", message: "this server requires a change or ticket id for every drill (--ticket ID)")
-            }
+        if requireReason && reason == nil {
+            throw DrillError(kind: .invalid, field: "reason", message: "this server requires a reason for every drill (--reason TEXT)")
+        }
+        if requireReason && ticket == nil {
+            throw DrillError(kind: .invalid, field: "ticket", message: "this server requires a change or ticket id for every drill (--ticket ID)")
         }
         guard resolvers.count <= DrillRequest.maxResolvers, resolvers.allSatisfy({ DrillRequest.resolverAddress($0) != nil }) else {
             throw DrillError(kind: .invalid, field: "resolvers", message: "expected at most \(DrillRequest.maxResolvers) resolvers, each ADDRESS[:PORT]")
