@@ -237,13 +237,15 @@ public final class Daemon: Sendable {
                                                                  resultFile: configuration.pidFile.map(ReloadResult.path(pidFile:)))))
         }
         if let admin {
-            services.append(.init(service: AdminService(admin: admin, onBound: { [self] text in
+            let address = hostPort(admin.configuration.host, admin.configuration.port)
+            services.append(.init(service: HTTPListenerService(listener: "API", flag: "--api", address: address, onBound: { [self] text in
                 apiBoundBox.withLock { $0 = text }
                 onAPIBound(text)
-            })))
+            }, serve: admin.run)))
         }
-        if let metricsEndpoint {
-            services.append(.init(service: MetricsService(endpoint: metricsEndpoint, onBound: onMetricsBound)))
+        if let m = metricsEndpoint {
+            services.append(.init(service: HTTPListenerService(listener: "metrics", flag: "--metrics", address: hostPort(m.host, m.port),
+                                                               onBound: onMetricsBound, serve: m.run)))
         }
         var config = ServiceGroupConfiguration(services: services, logger: logger)
         if signals {

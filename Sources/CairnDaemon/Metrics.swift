@@ -79,19 +79,17 @@ public final class Metrics: Sendable {
                 byMember[[s.pool, s.type, s.address, s.site], default: 0] += n
             }
         }
-        w.family("cairn_pool_answers_total", .counter,
-                 "Addresses handed out in GSLB answers, by the pool whose member they are and the member's site.")
-        for k in bySite.keys.sorted(by: Metrics.less) {
-            w.sample("cairn_pool_answers_total", [("pool", k[0]), ("type", k[1]), ("site", k[2])], bySite[k]!)
-        }
-        w.family("cairn_member_answers_total", .counter, "Times a member's address was handed out in a GSLB answer.")
-        for k in byMember.keys.sorted(by: Metrics.less) {
-            w.sample("cairn_member_answers_total", [("pool", k[0]), ("type", k[1]), ("address", k[2]), ("site", k[3])], byMember[k]!)
-        }
-        w.family("cairn_pool_fallback_answers_total", .counter,
-                 "GSLB answers of a pool given by its fallback because no member was eligible (any fallback: all, none, servfail, another pool).")
-        for k in fallback.keys.sorted(by: Metrics.less) {
-            w.sample("cairn_pool_fallback_answers_total", [("pool", k[0]), ("type", k[1])], fallback[k]!)
+        let families: [(name: String, help: String, labels: [String], counts: [[String]: UInt64])] = [
+            ("cairn_pool_answers_total", "Addresses handed out in GSLB answers, by the pool whose member they are and the member's site.",
+             ["pool", "type", "site"], bySite),
+            ("cairn_member_answers_total", "Times a member's address was handed out in a GSLB answer.", ["pool", "type", "address", "site"], byMember),
+            ("cairn_pool_fallback_answers_total",
+             "GSLB answers of a pool given by its fallback because no member was eligible (any fallback: all, none, servfail, another pool).",
+             ["pool", "type"], fallback),
+        ]
+        for f in families {
+            w.family(f.name, .counter, f.help)
+            for k in f.counts.keys.sorted(by: Metrics.less) { w.sample(f.name, Array(zip(f.labels, k)), f.counts[k]!) }
         }
     }
 
@@ -138,13 +136,8 @@ public final class Metrics: Sendable {
                  "Member health: 1 up, 0 down (effective: also forced down or drain), -1 unknown. state=\"real\" is what probes say, state=\"effective\" what answers use (forced state if any, else real).")
         for r in rows {
             w.sample("cairn_member_up", r.labels + [("state", "real")], Metrics.value(r.m.real))
-            let effective: Int
-            switch r.m.forced {
-            case .up?: effective = 1
-            case .down?, .drain?: effective = 0
-            case nil: effective = Metrics.value(r.m.real)
-            }
-            w.sample("cairn_member_up", r.labels + [("state", "effective")], effective)
+            // Forced up 1, forced down or drain 0, else the real state.
+            w.sample("cairn_member_up", r.labels + [("state", "effective")], r.m.forced.map { $0 == .up ? 1 : 0 } ?? Metrics.value(r.m.real))
         }
         w.family("cairn_member_forced", .gauge,
                  "1 for the state an override forces the member to (up, down or drain), 0 for the others; all 0 when not forced.")

@@ -144,41 +144,28 @@ struct ReloadOnHangupService: Service {
     }
 }
 
-/// The admin API (Hummingbird's `Application` runs inside it and sees the group's graceful shutdown: it stops
-/// accepting and lets the requests it has started finish).
-struct AdminService: Service {
-    let admin: AdminAPI
+/// An HTTP listener: the admin API (Hummingbird's `Application` runs inside it and sees the group's graceful shutdown:
+/// it stops accepting and lets the requests it has started finish) or the token-less `/metrics` of `--metrics`.
+/// `serve` serves until shutdown and reports its bound address once; an error before that report is a bind failure,
+/// thrown as a `ListenError` naming `flag`.
+struct HTTPListenerService: Service {
+    /// `API` or `metrics`, and the flag that gives its address.
+    let listener: String
+    let flag: String
+    let address: String
     let onBound: @Sendable (String) -> Void
+    let serve: @Sendable (@escaping @Sendable (String, Int) -> Void) async throws -> Void
 
     func run() async throws {
-        try await runListener(address: hostPort(admin.configuration.host, admin.configuration.port), listener: "API",
-                              flag: "--api", onBound: onBound, admin.run)
-    }
-}
-
-/// The token-less `/metrics` listener of `--metrics`.
-struct MetricsService: Service {
-    let endpoint: MetricsEndpoint
-    let onBound: @Sendable (String) -> Void
-
-    func run() async throws {
-        try await runListener(address: hostPort(endpoint.host, endpoint.port), listener: "metrics", flag: "--metrics",
-                              onBound: onBound, endpoint.run)
-    }
-}
-
-/// Runs an HTTP listener (`run` serves until shutdown and reports its bound address once); an error before that
-/// report is a bind failure, thrown as a `ListenError` naming `flag`.
-func runListener(address: String, listener: String, flag: String, onBound: @escaping @Sendable (String) -> Void,
-                 _ run: (@escaping @Sendable (String, Int) -> Void) async throws -> Void) async throws {
-    let bound = BoundFlag()
-    do {
-        try await run { host, port in
-            bound.set()
-            onBound(hostPort(host, port))
+        let bound = BoundFlag()
+        do {
+            try await serve { host, port in
+                bound.set()
+                onBound(hostPort(host, port))
+            }
+        } catch where !bound.isSet {
+            throw ListenError(address: address, listener: listener, flag: flag, reason: DNSServerError.reason(error))
         }
-    } catch where !bound.isSet {
-        throw ListenError(address: address, listener: listener, flag: flag, reason: DNSServerError.reason(error))
     }
 }
 
@@ -232,11 +219,6 @@ struct NodeRegistryService: Service {
         last.stoppedAt = last.heartbeat
         try? store.heartbeat(last)
     }
-}
-
-/// `HOST:PORT` as listening lines print it (`[::1]:53` for IPv6).
-func hostPort(_ host: String, _ port: Int) -> String {
-    host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
 }
 
 /// DNSSEC key rollovers (docs/dnssec.md "Key rollover"): once a second, off the query path, the snapshot's keys

@@ -20,7 +20,7 @@ public struct ZoneDirectorySource: ZoneSource {
     }
 
     public func loadChangedZones() -> ZoneLoadResult {
-        guard let files = zoneFiles() else { return loadZones() }
+        guard let files = try? ZoneDirectory.zoneFiles(in: directory).map(\.path) else { return loadZones() }
         let unchanged = Set(files.filter { seen.unchanged(zoneFile: $0) })
         if unchanged.count == files.count {
             return ZoneLoadResult(zones: [], failures: [], unchanged: files.compactMap(Self.origin(forFile:)))
@@ -31,7 +31,7 @@ public struct ZoneDirectorySource: ZoneSource {
 
     /// Reads every zone; those whose file is in `unchanged` are reported unchanged, not handed over.
     private func load(unchanged: Set<String>) -> ZoneLoadResult {
-        let before = zoneFiles().map { Dictionary(uniqueKeysWithValues: $0.map { ($0, FileFingerprint(path: $0)) }) } ?? [:]
+        let before = Dictionary(uniqueKeysWithValues: ((try? ZoneDirectory.zoneFiles(in: directory)) ?? []).map { ($0.path, FileFingerprint(path: $0.path)) })
         let r = ZoneDirectory.report(directory: directory)
         var zones: [ZoneContent] = []
         var same: [DomainName] = []
@@ -53,16 +53,6 @@ public struct ZoneDirectorySource: ZoneSource {
         return ZoneLoadResult(zones: zones, failures: r.errors.map { e in
             ZoneLoadResult.Failure(origin: ZoneDirectorySource.origin(forFile: e.zoneFile ?? e.file), message: e.description)
         }, complete: r.listed, unchanged: same)
-    }
-
-    /// The zone files of the directory as `ZoneDirectory` reads them (`*.zone`, not directories), by path;
-    /// nil when it cannot be listed.
-    private func zoneFiles() -> [String]? {
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return nil }
-        let base = directory.hasSuffix("/") ? directory : directory + "/"
-        return names.sorted().filter { $0.hasSuffix(ZoneDirectory.fileExtension) && $0.count > ZoneDirectory.fileExtension.count }
-            .map { base + $0 }
-            .filter { var isDir: ObjCBool = false; return FileManager.default.fileExists(atPath: $0, isDirectory: &isDir) && !isDir.boolValue }
     }
 
     /// `dir/example.com.zone` → `example.com.`

@@ -82,13 +82,11 @@ public final class DrillRunner: Sendable {
         guard mode == "override" || mode == "probe" else {
             throw DrillError(kind: .invalid, field: "mode", message: "expected override or probe")
         }
-        if requireReason {
-            if reason == nil {
-                throw DrillError(kind: .invalid, field: "reason", message: "this server requires a reason for every drill (--reason TEXT)")
-            }
-            if ticket == nil {
-                throw DrillError(kind: .invalid, field: "ticket", message: "this server requires a change or ticket id for every drill (--ticket ID)")
-            }
+        if requireReason && reason == nil {
+            throw DrillError(kind: .invalid, field: "reason", message: "this server requires a reason for every drill (--reason TEXT)")
+        }
+        if requireReason && ticket == nil {
+            throw DrillError(kind: .invalid, field: "ticket", message: "this server requires a change or ticket id for every drill (--ticket ID)")
         }
         guard resolvers.count <= DrillRequest.maxResolvers, resolvers.allSatisfy({ DrillRequest.resolverAddress($0) != nil }) else {
             throw DrillError(kind: .invalid, field: "resolvers", message: "expected at most \(DrillRequest.maxResolvers) resolvers, each ADDRESS[:PORT]")
@@ -155,7 +153,7 @@ public final class DrillRunner: Sendable {
         let registry = publisher.registry
         guard shared, registry.contains(where: { $0.name != node }) else { return ([(nil, own.host, own.port)], nil) }
         var listeners: [(node: String?, host: String, port: Int)] = [(node, own.host, own.port)]
-        var plan = [DrillPlan.Node(name: node, state: "live", listener: Self.hostPort(own.host, own.port))]
+        var plan = [DrillPlan.Node(name: node, state: "live", listener: hostPort(own.host, own.port))]
         let now = clock()
         for n in registry where n.name != node {
             let state = n.stoppedAt != nil ? "stopped" : n.isLive(now: now, goneAfter: publisher.goneAfter) ? "live" : "gone"
@@ -164,7 +162,7 @@ public final class DrillRunner: Sendable {
                 continue
             }
             listeners.append((n.name, host, port))
-            plan.append(DrillPlan.Node(name: n.name, state: state, listener: Self.hostPort(host, port)))
+            plan.append(DrillPlan.Node(name: n.name, state: state, listener: hostPort(host, port)))
         }
         return (listeners, plan.sorted { $0.name < $1.name })
     }
@@ -178,14 +176,10 @@ public final class DrillRunner: Sendable {
         return (host, port)
     }
 
-    static func hostPort(_ host: String, _ port: Int) -> String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
-
+    /// `d-20261205T144628-1a2b`: the creation time (UTC, the RFC 3339 text without its separators) and 16 random bits.
     static func newID(_ now: Double) -> String {
-        let f = DateFormatter()
-        f.locale = Locale(identifier: "en_US_POSIX")
-        f.timeZone = TimeZone(identifier: "UTC")
-        f.dateFormat = "yyyyMMdd'T'HHmmss"
-        return "d-" + f.string(from: Date(timeIntervalSince1970: now)) + "-" + String(format: "%04x", UInt32.random(in: 0...0xFFFF))
+        let stamp = RFC3339.format(now, fractional: false).filter { $0 != "-" && $0 != ":" }.dropLast()
+        return "d-\(stamp)-" + String(format: "%04x", UInt32.random(in: 0...0xFFFF))
     }
 
     func audit(_ r: DrillReport, _ action: String, _ principal: String, _ source: String, _ requestID: String?,
@@ -214,20 +208,9 @@ public final class DrillRunner: Sendable {
         return all.subtracting(unmonitored(all, in: config))
     }
 
+    /// The members the (resolved) target fails.
     static func members(of target: DrillTarget, in config: GSLBConfig) -> Set<MemberKey> {
-        var out = Set<MemberKey>()
-        for p in config.pools {
-            for m in p.members {
-                let hit: Bool
-                switch target.scope {
-                case .site: hit = m.site == target.name
-                case .pool: hit = p.name == target.name
-                case .member: hit = "\(p.name)/\(m.address)" == target.name
-                }
-                if hit { out.insert(MemberKey(pool: p.name, address: m.address)) }
-            }
-        }
-        return out
+        Set(config.pools.flatMap { p in p.members.filter { target.covers($0, of: p) }.map { MemberKey(pool: p.name, address: $0.address) } })
     }
 
     func busy(_ target: DrillTarget, except id: String) throws -> DrillReport? {
@@ -319,10 +302,10 @@ public final class DrillRunner: Sendable {
     func execute(_ initial: DrillReport, resumed: Bool) {
         var r = initial
         let targets = measuredNodes().listeners
-        let clients = targets.compactMap { t in UDPQuerier(host: t.host, port: t.port).map { (node: t.node, listener: Self.hostPort(t.host, t.port), querier: $0) } }
+        let clients = targets.compactMap { t in UDPQuerier(host: t.host, port: t.port).map { (node: t.node, listener: hostPort(t.host, t.port), querier: $0) } }
         // `--resolver`: the operator's caching resolvers, asked without ECS (they add their clients' subnet if they send ECS).
         let resolverTargets = (r.resolvers ?? []).compactMap { text in DrillRequest.resolverAddress(text).map { (text, $0.host, $0.port) } }
-        let resolvers = resolverTargets.compactMap { t in UDPQuerier(host: t.1, port: t.2, recursive: true).map { (name: Self.hostPort(t.1, t.2), querier: $0) } }
+        let resolvers = resolverTargets.compactMap { t in UDPQuerier(host: t.1, port: t.2, recursive: true).map { (name: hostPort(t.1, t.2), querier: $0) } }
         defer { for c in clients { c.querier.close() }; for c in resolvers { c.querier.close() } }
         guard let plan = r.plan, !clients.isEmpty, clients.count == targets.count else {
             r.status = .interrupted
@@ -373,13 +356,10 @@ public final class DrillRunner: Sendable {
             let addrs = reply.addresses
             if reply.rcode == 2 { s.servfail += 1 } else if addrs.isEmpty && phase != 0 { s.empty += 1 }
             if addrs.isEmpty, phase != 0, let n = reply.negativeTTL { s.negativeTTL = max(s.negativeTTL ?? 0, n) }
+            let bySite: WritableKeyPath<DrillReport.Seen, [String: Int]> = phase == 0 ? \.before : phase == 1 ? \.during : \.after
             for a in addrs {
                 let site = sites["\(k.pool)|\(ClientAddress(text: a)?.description ?? a)"] ?? a
-                switch phase {
-                case 0: s.before[site, default: 0] += 1
-                case 1: s.during[site, default: 0] += 1
-                default: s.after[site, default: 0] += 1
-                }
+                s[keyPath: bySite][site, default: 0] += 1
             }
             let with = hasTarget(addrs, k.pool)
             if with, let t = reply.ttl { s.answerTTL = max(s.answerTTL ?? 0, t) }
@@ -564,13 +544,7 @@ public final class DrillRunner: Sendable {
     func failbackTimeout(_ r: DrillReport, config: GSLBConfig) -> Double {
         guard r.mode == "probe" else { return 5 }
         var worst = 1000
-        for p in config.pools {
-            for m in p.members {
-                if let name = m.monitor ?? p.monitor, let mon = config.monitors.first(where: { $0.name == name }) {
-                    worst = max(worst, mon.rise * mon.intervalMs + mon.timeoutMs)
-                }
-            }
-        }
+        config.forEachMonitoredMember { _, _, mon in worst = max(worst, mon.rise * mon.intervalMs + mon.timeoutMs) }
         return min(120, Double(worst) / 1000 * 2 + 3)
     }
 
@@ -730,26 +704,18 @@ final class UDPQuerier {
     init?(host: String, port: Int, recursive: Bool = false) {
         self.recursive = recursive
         let h = host == "0.0.0.0" ? "127.0.0.1" : host == "::" ? "::1" : host
-        let v6 = h.contains(":")
-        fd = socket(v6 ? AF_INET6 : AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+        // The socket address of an IPv4 or IPv6 literal and port, as getaddrinfo(3) makes it (no name lookup).
+        var hints = addrinfo()
+        hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV
+        hints.ai_socktype = Int32(SOCK_DGRAM.rawValue)
+        var found: UnsafeMutablePointer<addrinfo>?
+        guard getaddrinfo(h, String(port), &hints, &found) == 0, let address = found?.pointee else { return nil }
+        defer { freeaddrinfo(found) }
+        fd = socket(address.ai_family, address.ai_socktype, 0)
         guard fd >= 0 else { return nil }
-        var a6 = sockaddr_in6(), a4 = sockaddr_in()
-        a6.sin6_family = sa_family_t(AF_INET6)
-        a6.sin6_port = in_port_t(UInt16(port).bigEndian)
-        inet_pton(AF_INET6, h, &a6.sin6_addr)
-        a4.sin_family = sa_family_t(AF_INET)
-        a4.sin_port = in_port_t(UInt16(port).bigEndian)
-        a4.sin_addr.s_addr = inet_addr(h)
-        guard (v6 ? Self.connect(fd, &a6) : Self.connect(fd, &a4)) == 0 else { Glibc.close(fd); return nil }
+        guard Glibc.connect(fd, address.ai_addr, address.ai_addrlen) == 0 else { Glibc.close(fd); return nil }
         var tv = timeval(tv_sec: 0, tv_usec: 200_000)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-    }
-
-    /// `connect(2)` to an IPv4 or IPv6 socket address.
-    static func connect<Address>(_ fd: Int32, _ address: inout Address) -> Int32 {
-        withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<Address>.size)) }
-        }
     }
 
     struct Reply {

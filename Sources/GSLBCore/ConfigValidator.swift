@@ -275,7 +275,8 @@ public enum ConfigValidator {
         return .success(net)
     }
 
-    static func number(_ d: Double) -> String {
+    /// A number as messages and details show it: `17` (no `.0`), `0.42`.
+    public static func number(_ d: Double) -> String {
         if d.isFinite, d == d.rounded(), abs(d) < 1e15 { return String(Int(d)) }
         return String(d)
     }
@@ -540,23 +541,22 @@ extension ConfigValidator {
                 target[i] = lookup(n, text, type: config.pools[i].type).index
                 return target[i]
             }
-            // Every pool on a cycle gets the issue, named from itself: with a scope, the cycles through it.
-            var onCycle = scope == nil ? poolIndices : []
-            if scope != nil {
-                var cycle = Set<Int>()
-                for i in poolIndices where target[i] != nil && !cycle.contains(i) {
-                    var chain = [i]
-                    var cur = target[i]
-                    while let c = cur, c != i, !chain.contains(c) { chain.append(c); cur = next(c) }
-                    if cur == i { cycle.formUnion(chain) }
-                }
-                onCycle = cycle.sorted()
-            }
-            for i in onCycle where next(i) != nil {
+            /// The pools from `i` along the fallbacks until just before `i` again; nil when they do not lead back to `i`.
+            func cycle(from i: Int) -> [Int]? {
                 var chain = [i]
                 var cur = next(i)
                 while let c = cur, c != i, !chain.contains(c) { chain.append(c); cur = next(c) }
-                guard cur == i else { continue }
+                return cur == i ? chain : nil
+            }
+            // Every pool on a cycle gets the issue, named from itself: with a scope, the cycles through it.
+            var onCycle = scope == nil ? poolIndices : []
+            if scope != nil {
+                var found = Set<Int>()
+                for i in poolIndices where !found.contains(i) { found.formUnion(cycle(from: i) ?? []) }
+                onCycle = found.sorted()
+            }
+            for i in onCycle {
+                guard let chain = cycle(from: i) else { continue }
                 let shown = (chain + [i]).map { config.pools[$0].name }.joined(separator: " → ")
                 add("pools[\(i)].fallback", "fallback cycle: \(shown)")
             }

@@ -194,16 +194,12 @@ public enum DrillPlanner {
                 survivorSites.formUnion(b.fallback ? [] : b.sites)
             }
             let left = q.members.filter { $0.eligible }.count
-            let outcome: String
-            if left > 0 {
-                outcome = "ok"
-            } else {
-                switch p.pool.fallback {
-                case .none, .servfail: outcome = "nothing"
-                case .all, .pool: outcome = "fallback"
-                }
-                problems.append("\(p.pool.name) \(p.pool.type) would have no healthy member (fallback \(p.pool.fallback))")
+            let outcome = switch (left > 0, p.pool.fallback) {
+            case (true, _): "ok"
+            case (false, .none), (false, .servfail): "nothing"
+            case (false, .all), (false, .pool): "fallback"
             }
+            if left == 0 { problems.append("\(p.pool.name) \(p.pool.type) would have no healthy member (fallback \(p.pool.fallback))") }
             let negative = snap.zones.filter { p.name.isSubdomain(of: $0.origin) }.max { $0.origin.labelCount < $1.origin.labelCount }
             pools.append(.init(pool: p.pool.name, type: p.pool.type, policy: p.pool.policy.rawValue, ttl: p.pool.ttl,
                                rto: p.pool.rto, entries: entries, healthyLeft: left, outcome: outcome,
@@ -303,14 +299,9 @@ public enum DrillPlanner {
         // The topology network as the ECS subnet, or as the resolver's address for pools without ECS.
         let ex = p.explain(client: cidr?.address ?? .unknown, ecs: cidr)
         let spread: Set<PolicyKind> = [.weighted, .roundRobin, .consistentHash]
-        var sites: [String]
-        if !ex.fallback && spread.contains(p.pool.policy) {
-            sites = ex.members.filter { $0.eligible && $0.weight > 0 }.map(\.site)
-        } else {
-            sites = ex.members.filter(\.chosen).map(\.site)
-        }
-        sites = Array(Set(sites)).sorted()
-        return .init(addresses: ex.answer, sites: sites, fallback: ex.fallback, rcode: ex.rcode)
+        // Spreading policies may send the client to any eligible member; the others to the ones answered.
+        let members = !ex.fallback && spread.contains(p.pool.policy) ? ex.members.filter { $0.eligible && $0.weight > 0 } : ex.members.filter(\.chosen)
+        return .init(addresses: ex.answer, sites: Set(members.map(\.site)).sorted(), fallback: ex.fallback, rcode: ex.rcode)
     }
 }
 

@@ -139,13 +139,9 @@ extension ServingSnapshot {
     /// With several live nodes: per monitored member, the quorum rule and each node's verdict that counted.
     public func quorumVerdicts() -> [MemberKey: (rule: HealthQuorum, nodes: [Explanation.NodeVerdict])] {
         guard gslb.quorumNodes.count > 1 else { return [:] }
-        let monitors = Dictionary(gslb.config.monitors.map { ($0.name, $0) }, uniquingKeysWith: { _, last in last })
         var rules: [MemberKey: HealthQuorum] = [:]
-        for p in gslb.config.pools {
-            for m in p.members {
-                guard let name = m.monitor ?? p.monitor, let monitor = monitors[name] else { continue }
-                rules[MemberKey(pool: p.name, address: m.address)] = monitor.quorum ?? .default(liveNodes: gslb.quorumNodes.count)
-            }
+        gslb.config.forEachMonitoredMember { p, m, monitor in
+            rules[MemberKey(pool: p.name, address: m.address)] = monitor.quorum ?? .default(liveNodes: gslb.quorumNodes.count)
         }
         var out: [MemberKey: (rule: HealthQuorum, nodes: [Explanation.NodeVerdict])] = [:]
         for o in gslb.observations {
@@ -198,16 +194,9 @@ extension PoolRuntime {
         }
         let lines = members.map { v -> Explanation.MemberLine in
             let picked = chosen.contains(pool.isCNAME ? (try? DomainName(v.member.address))?.wire ?? [] : v.address.bytes)
-            var why: String
-            if picked {
-                why = d.fallback ? "chosen by fallback \(pool.fallback)" : "chosen by \(pool.policy.rawValue)"
-            } else if let r = v.reason {
-                why = "skipped: \(r)"
-            } else {
-                why = "healthy, not chosen (\(pool.policy.rawValue), answers \(pool.answers))"
-            }
-            var dist: Double?
-            if let o = origin, let l = v.site?.location { dist = greatCircleKm(o, l) }
+            let why = picked ? (d.fallback ? "chosen by fallback \(pool.fallback)" : "chosen by \(pool.policy.rawValue)")
+                : v.reason.map { "skipped: \($0)" } ?? "healthy, not chosen (\(pool.policy.rawValue), answers \(pool.answers))"
+            let dist = origin.flatMap { o in v.site?.location.map { greatCircleKm(o, $0) } }
             return Explanation.MemberLine(address: v.member.address, site: v.member.site, region: v.site?.region,
                                           admin: v.member.state.rawValue, weight: v.member.weight, priority: v.member.priority,
                                           real: v.real.rawValue, realStale: v.realStale, forced: v.forced?.rawValue, forcedBy: v.forcedBy,

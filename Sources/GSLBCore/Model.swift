@@ -126,13 +126,7 @@ public struct Pool: Hashable, Sendable {
         self.ecs = ecs; self.fallback = fallback; self.monitor = monitor; self.rto = rto; self.members = members
     }
 
-    public var recordType: RecordType {
-        switch type {
-        case "AAAA": return .aaaa
-        case "CNAME": return .cname
-        default: return .a
-        }
-    }
+    public var recordType: RecordType { type == "AAAA" ? .aaaa : type == "CNAME" ? .cname : .a }
 
     /// A pool answering one CNAME to a member's target name (gdnsd's DYNC, Route 53 aliases).
     public var isCNAME: Bool { type == "CNAME" }
@@ -203,6 +197,17 @@ public struct GSLBConfig: Hashable, Sendable {
     public init(sites: [Site] = [], pools: [Pool] = [], monitors: [Monitor] = [], topology: [TopologyEntry] = [],
                 geoip: GeoIPConfig? = nil) {
         self.sites = sites; self.pools = pools; self.monitors = monitors; self.topology = topology; self.geoip = geoip
+    }
+
+    /// Calls `body` with every member whose monitor (its own, else its pool's) the configuration defines, in pool
+    /// and member order.
+    public func forEachMonitoredMember(_ body: (Pool, Member, Monitor) throws -> Void) rethrows {
+        let byName = Dictionary(monitors.map { ($0.name, $0) }, uniquingKeysWith: { _, last in last })
+        for p in pools {
+            for m in p.members {
+                if let name = m.monitor ?? p.monitor, let monitor = byName[name] { try body(p, m, monitor) }
+            }
+        }
     }
 }
 

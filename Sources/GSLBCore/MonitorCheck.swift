@@ -138,8 +138,7 @@ public enum MonitorCheck: Hashable, Sendable {
 
         mutating func statuses(_ value: String) -> [ClosedRange<Int>] {
             let json = JSONValue.parse(value)
-            let items: [JSONValue]
-            if case .array(let a)? = json { items = a } else { items = [json ?? .string(value)] }
+            let items = if case .array(let a)? = json { a } else { [json ?? .string(value)] }
             if items.isEmpty { add("expect_status", "must list at least one status", key: "expect_status") }
             let range = ConfigValidator.httpStatusRange
             var out: [ClosedRange<Int>] = []

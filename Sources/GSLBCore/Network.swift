@@ -175,6 +175,9 @@ public struct GeoTopology: Sendable {
     }
 }
 
+/// `HOST:PORT` as listening lines and the node registry print it (`[::1]:53` for IPv6).
+public func hostPort(_ host: String, _ port: Int) -> String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+
 /// Great-circle distance in kilometres (haversine).
 public func greatCircleKm(_ a: GeoPoint, _ b: GeoPoint) -> Double {
     let r = 6371.0

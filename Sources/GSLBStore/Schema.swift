@@ -16,11 +16,6 @@ enum Schema {
     /// can alter in place and SQLite cannot), by id.
     static let postgresMigrations: [String: String] = ["v8": v8Postgres]
 
-    /// Bookkeeping tables beside `tables`: the migrations' record, and on PostgreSQL the change counter.
-    static func bookkeepingTables(_ dialect: SQLDialect) -> Set<String> {
-        dialect == .postgres ? ["grdb_migrations", "cairn_changes"] : ["grdb_migrations"]
-    }
-
     /// Applies the migrations the store has not seen yet, one transaction each (every writer
     /// is serialised, so two nodes starting together do not both migrate); throws
     /// `schemaTooNew` before writing anything when the store has migrations this binary does
@@ -55,6 +50,49 @@ enum Schema {
         "nodes", "health_observations", "leases", "dnssec_keys", "geoip",
     ]
 
+    /// `pools` and `members` as v1 created them: v8 created them again (`pools_v8`, `members_v8`, then renamed)
+    /// with CNAME among the pool types. The text of both migrations is as it was released.
+    static func poolsTable(_ name: String, types: String) -> String {
+        """
+        CREATE TABLE \(name) (
+            name      TEXT NOT NULL,
+            type      TEXT NOT NULL CHECK (type IN (\(types))),
+            policy    TEXT NOT NULL,
+            ttl       INTEGER NOT NULL,
+            answers   INTEGER NOT NULL,
+            ecs       INTEGER NOT NULL CHECK (ecs IN (0, 1)),
+            fallback  TEXT NOT NULL DEFAULT 'all',
+            monitor   TEXT REFERENCES monitors(name) ON DELETE RESTRICT,
+            rto       REAL,
+            version   INTEGER NOT NULL DEFAULT 1,
+            PRIMARY KEY (name, type)
+        );
+        """
+    }
+
+    static func membersTable(_ name: String, pools: String) -> String {
+        """
+        CREATE TABLE \(name) (
+            id             INTEGER PRIMARY KEY,
+            pool_name      TEXT NOT NULL,
+            pool_type      TEXT NOT NULL,
+            site           TEXT NOT NULL REFERENCES sites(name) ON DELETE RESTRICT,
+            address        TEXT NOT NULL,
+            weight         INTEGER NOT NULL,
+            priority       INTEGER NOT NULL,
+            state          TEXT NOT NULL CHECK (state IN ('enabled', 'drain', 'disabled')),
+            monitor        TEXT REFERENCES monitors(name) ON DELETE RESTRICT,
+            probe_address  TEXT,
+            probe_port     INTEGER,
+            load           REAL,
+            position       INTEGER NOT NULL,
+            version        INTEGER NOT NULL DEFAULT 1,
+            UNIQUE (pool_name, pool_type, address),
+            FOREIGN KEY (pool_name, pool_type) REFERENCES \(pools)(name, type) ON DELETE CASCADE
+        );
+        """
+    }
+
     // Objects of the declarative config carry `version`, bumped on every update (optimistic
     // concurrency for the API). Renames are delete + create, so no ON UPDATE actions.
     static let v1 = """
@@ -81,39 +119,10 @@ enum Schema {
             version       INTEGER NOT NULL DEFAULT 1
         );
 
-        CREATE TABLE pools (
-            name      TEXT NOT NULL,
-            type      TEXT NOT NULL CHECK (type IN ('A', 'AAAA')),
-            policy    TEXT NOT NULL,
-            ttl       INTEGER NOT NULL,
-            answers   INTEGER NOT NULL,
-            ecs       INTEGER NOT NULL CHECK (ecs IN (0, 1)),
-            fallback  TEXT NOT NULL DEFAULT 'all',
-            monitor   TEXT REFERENCES monitors(name) ON DELETE RESTRICT,
-            rto       REAL,
-            version   INTEGER NOT NULL DEFAULT 1,
-            PRIMARY KEY (name, type)
-        );
+        \(poolsTable("pools", types: "'A', 'AAAA'"))
         CREATE INDEX pools_monitor ON pools(monitor);
 
-        CREATE TABLE members (
-            id             INTEGER PRIMARY KEY,
-            pool_name      TEXT NOT NULL,
-            pool_type      TEXT NOT NULL,
-            site           TEXT NOT NULL REFERENCES sites(name) ON DELETE RESTRICT,
-            address        TEXT NOT NULL,
-            weight         INTEGER NOT NULL,
-            priority       INTEGER NOT NULL,
-            state          TEXT NOT NULL CHECK (state IN ('enabled', 'drain', 'disabled')),
-            monitor        TEXT REFERENCES monitors(name) ON DELETE RESTRICT,
-            probe_address  TEXT,
-            probe_port     INTEGER,
-            load           REAL,
-            position       INTEGER NOT NULL,
-            version        INTEGER NOT NULL DEFAULT 1,
-            UNIQUE (pool_name, pool_type, address),
-            FOREIGN KEY (pool_name, pool_type) REFERENCES pools(name, type) ON DELETE CASCADE
-        );
+        \(membersTable("members", pools: "pools"))
         CREATE INDEX members_site ON members(site);
         CREATE INDEX members_monitor ON members(monitor);
 
@@ -288,39 +297,10 @@ enum Schema {
     /// so that dropping the old `pools` cascades to nothing; renaming `pools_v8` moves the members' foreign key
     /// with it), rows and ids kept.
     static let v8 = """
-        CREATE TABLE pools_v8 (
-            name      TEXT NOT NULL,
-            type      TEXT NOT NULL CHECK (type IN ('A', 'AAAA', 'CNAME')),
-            policy    TEXT NOT NULL,
-            ttl       INTEGER NOT NULL,
-            answers   INTEGER NOT NULL,
-            ecs       INTEGER NOT NULL CHECK (ecs IN (0, 1)),
-            fallback  TEXT NOT NULL DEFAULT 'all',
-            monitor   TEXT REFERENCES monitors(name) ON DELETE RESTRICT,
-            rto       REAL,
-            version   INTEGER NOT NULL DEFAULT 1,
-            PRIMARY KEY (name, type)
-        );
+        \(poolsTable("pools_v8", types: "'A', 'AAAA', 'CNAME'"))
         INSERT INTO pools_v8 (name, type, policy, ttl, answers, ecs, fallback, monitor, rto, version)
             SELECT name, type, policy, ttl, answers, ecs, fallback, monitor, rto, version FROM pools;
-        CREATE TABLE members_v8 (
-            id             INTEGER PRIMARY KEY,
-            pool_name      TEXT NOT NULL,
-            pool_type      TEXT NOT NULL,
-            site           TEXT NOT NULL REFERENCES sites(name) ON DELETE RESTRICT,
-            address        TEXT NOT NULL,
-            weight         INTEGER NOT NULL,
-            priority       INTEGER NOT NULL,
-            state          TEXT NOT NULL CHECK (state IN ('enabled', 'drain', 'disabled')),
-            monitor        TEXT REFERENCES monitors(name) ON DELETE RESTRICT,
-            probe_address  TEXT,
-            probe_port     INTEGER,
-            load           REAL,
-            position       INTEGER NOT NULL,
-            version        INTEGER NOT NULL DEFAULT 1,
-            UNIQUE (pool_name, pool_type, address),
-            FOREIGN KEY (pool_name, pool_type) REFERENCES pools_v8(name, type) ON DELETE CASCADE
-        );
+        \(membersTable("members_v8", pools: "pools_v8"))
         INSERT INTO members_v8 (id, pool_name, pool_type, site, address, weight, priority, state, monitor, probe_address,
                                 probe_port, load, position, version)
             SELECT id, pool_name, pool_type, site, address, weight, priority, state, monitor, probe_address,

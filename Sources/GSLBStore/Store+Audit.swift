@@ -30,13 +30,10 @@ extension Store {
             }
             conditions.append("(\(matches))")
         }
-        if let since {
-            conditions.append("time >= ?")
-            arguments += [since]
-        }
-        if let until {
-            conditions.append("time <= ?")
-            arguments += [until]
+        for (op, time) in [(">=", since), ("<=", until)] {
+            guard let time else { continue }
+            conditions.append("time \(op) ?")
+            arguments += [time]
         }
         let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
         arguments += [max(0, limit), max(0, offset)]

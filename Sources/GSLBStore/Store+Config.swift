@@ -273,29 +273,24 @@ extension Store {
             if before == nil { ledger.created(object) } else if after == nil { ledger.deleted(object) } else { ledger.updated(object) }
         }
 
-        // Sites and monitors first: pools, members and topology refer to them.
-        let oldSites = Dictionary(old.config.sites.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
-        for site in new.sites {
-            let object = ObjectName.site(site.name), before = oldSites[site.name]
-            guard before != site else { continue }
-            try guarded(object) {
-                try writeConfigRow(db, "sites", ["region", "lat", "lon", "capacity", "load"], keys: ["name"],
-                           [site.region, site.location?.lat, site.location?.lon, site.capacity, site.load, site.name], update: before != nil)
+        /// Writes and audits each object of `items` that differs from its namesake in `stored`: a row of `table` keyed by
+        /// `name`, `values` in the order of `columns`.
+        func writeNamed<T: Equatable & Encodable>(_ items: [T], over stored: [T], name: (T) -> String, object: (String) -> String,
+                                                  _ table: String, _ columns: [String], _ values: (T) -> [any SQLBindable]) throws {
+            let byName = Dictionary(stored.map { (name($0), $0) }, uniquingKeysWith: { a, _ in a })
+            for item in items {
+                let key = object(name(item)), before = byName[name(item)]
+                guard before != item else { continue }
+                try guarded(key) { try writeConfigRow(db, table, columns, keys: ["name"], values(item) + [name(item)], update: before != nil) }
+                record(key, before: before.map(AuditJSON.encode), after: AuditJSON.encode(item))
             }
-            record(object, before: before.map(AuditJSON.encode), after: AuditJSON.encode(site))
         }
-
-        let oldMonitors = Dictionary(old.config.monitors.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
-        for monitor in new.monitors {
-            let object = ObjectName.monitor(monitor.name), before = oldMonitors[monitor.name]
-            guard before != monitor else { continue }
-            try guarded(object) {
-                try writeConfigRow(db, "monitors", ["type", "port", "interval_ms", "timeout_ms", "rise", "fall", "options_json", "quorum"],
-                           keys: ["name"], [monitor.type.rawValue, monitor.port, monitor.intervalMs, monitor.timeoutMs, monitor.rise,
-                                            monitor.fall, AuditJSON.encode(monitor.options), monitor.quorum?.rawValue, monitor.name],
-                           update: before != nil)
-            }
-            record(object, before: before.map(AuditJSON.encode), after: AuditJSON.encode(monitor))
+        // Sites and monitors first: pools, members and topology refer to them.
+        try writeNamed(new.sites, over: old.config.sites, name: \.name, object: ObjectName.site, "sites",
+                       ["region", "lat", "lon", "capacity", "load"]) { [$0.region, $0.location?.lat, $0.location?.lon, $0.capacity, $0.load] }
+        try writeNamed(new.monitors, over: old.config.monitors, name: \.name, object: ObjectName.monitor, "monitors",
+                       ["type", "port", "interval_ms", "timeout_ms", "rise", "fall", "options_json", "quorum"]) {
+            [$0.type.rawValue, $0.port, $0.intervalMs, $0.timeoutMs, $0.rise, $0.fall, AuditJSON.encode($0.options), $0.quorum?.rawValue]
         }
 
         var poolsChanged = false

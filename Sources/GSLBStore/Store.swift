@@ -13,8 +13,6 @@ public final class Store: ConfigRepository, Sendable {
     public let location: StoreLocation
     /// Written into every audit row this store writes (`--node-name`; the host name for the CLI).
     public let node: String?
-    /// Migration identifiers this binary knows, in order ("v1", ...).
-    public static var knownMigrations: [String] { Schema.migrations.map(\.id) }
 
     let database: any SQLDatabase
     /// The config as last read or written, at the store's config generation (`Store+ConfigCache.swift`).
@@ -217,45 +215,4 @@ public enum ObjectName {
     /// A whole collection's version (`topology`: bumped by any change to any entry).
     public static func collection(_ name: String) -> String { name }
     public static let topologyTable = collection("topology")
-}
-
-// MARK: - For tests (`@testable import GSLBStore`)
-
-extension Store {
-    /// Runs raw SQL in a write transaction (tests simulate other writers and newer schemas).
-    func executeRaw(_ sql: String) throws {
-        try write("executing raw SQL") { db in try db.executeScript(sql) }
-    }
-
-    /// Names of the user tables.
-    func tableNames() throws -> Set<String> {
-        try read("listing tables") { db in
-            let sql = switch db.dialect {
-            case .sqlite: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-            case .postgres: "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
-            }
-            return Set(try db.fetch(sql).map { $0[0] as String })
-        }
-    }
-
-    /// Column names of `table`, in order.
-    func columns(of table: String) throws -> [String] {
-        try read("listing columns") { db in
-            let sql = switch db.dialect {
-            case .sqlite: "SELECT name FROM pragma_table_info(?) ORDER BY cid"
-            case .postgres: "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = ? ORDER BY ordinal_position"
-            }
-            return try db.fetch(sql, [table]).map { $0[0] as String }
-        }
-    }
-
-    /// Every row of `table`.
-    func rows(of table: String) throws -> [SQLRow] {
-        try read("reading \(table)") { db in try db.fetch("SELECT * FROM \(table)") }
-    }
-
-    /// Applied migration identifiers.
-    func appliedMigrations() throws -> Set<String> {
-        try read("reading migrations") { db in try Schema.appliedMigrations(db) }
-    }
 }

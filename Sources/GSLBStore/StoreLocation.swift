@@ -1,4 +1,5 @@
 import Foundation
+import GSLBCore
 
 /// Where the store is: `sqlite:PATH` (the embedded default, one node) or
 /// `postgres://USER@HOST:PORT/DB[?sslmode=disable|prefer|require|verify-full][&passfile=PATH]`
@@ -99,7 +100,7 @@ public struct PostgresLocation: Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String {
-        var s = "postgres://\(user)@\(host.contains(":") ? "[\(host)]" : host):\(port)/\(database)"
+        var s = "postgres://\(user)@\(hostPort(host, port))/\(database)"
         var query: [String] = []
         if sslmode != .prefer { query.append("sslmode=\(sslmode.rawValue)") }
         if let passfile { query.append("passfile=\(passfile)") }

@@ -72,11 +72,7 @@ public final class GeoDatabaseSource: GeoDatabaseProvider {
         if let f = st.failed, f.path == path, f.identity == identity { return }
         st.failed = (path, identity)
         st.lastError = message
-        if let cur = st.current {
-            logger.error("geoip database not opened, still serving \(cur.path) as opened before: \(message)",
-                         metadata: ["event": "geoip.open_failed"])
-        } else {
-            logger.error("geoip database not opened, GeoIP not used until it opens: \(message)", metadata: ["event": "geoip.open_failed"])
-        }
+        let meanwhile = st.current.map { "still serving \($0.path) as opened before" } ?? "GeoIP not used until it opens"
+        logger.error("geoip database not opened, \(meanwhile): \(message)", metadata: ["event": "geoip.open_failed"])
     }
 }

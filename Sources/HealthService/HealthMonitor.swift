@@ -115,27 +115,16 @@ public final class HealthMonitor: Sendable {
     /// A CNAME pool's member is probed at its `probe.address`, else at its target's address in the served zones
     /// (`ServingSnapshot.probeAddress(ofTarget:)`); one with neither is not probed (its state stays unknown).
     static func targets(_ gslb: GSLBState, node: String? = nil, snapshot: ServingSnapshot? = nil) -> [Target] {
-        var monitors: [String: Monitor] = [:]
-        for m in gslb.config.monitors { monitors[m.name] = m }
         var byspec: [ProbeSpec: [MemberKey]] = [:]
         var order: [ProbeSpec] = []
-        for p in gslb.config.pools {
-            for m in p.members where m.state != .disabled {
-                guard let name = m.monitor ?? p.monitor, let mon = monitors[name] else { continue }
-                let addr: String
-                if let a = m.probe?.address {
-                    addr = a
-                } else if p.isCNAME {
-                    guard let a = snapshot?.probeAddress(ofTarget: m.address) else { continue }
-                    addr = a
-                } else {
-                    addr = m.address
-                }
-                guard let port = m.probe?.port ?? mon.port ?? (mon.type == .command ? 0 : nil) else { continue }
-                let specKey = ProbeSpec(address: addr, port: port, monitor: mon, poolName: "", node: node)
-                if byspec[specKey] == nil { order.append(specKey) }
-                byspec[specKey, default: []].append(MemberKey(pool: p.name, address: m.address))
-            }
+        gslb.config.forEachMonitoredMember { p, m, mon in
+            guard m.state != .disabled else { return }
+            // A CNAME pool's target name is probed at the address the served zones give it.
+            guard let addr = m.probe?.address ?? (p.isCNAME ? snapshot?.probeAddress(ofTarget: m.address) : m.address) else { return }
+            guard let port = m.probe?.port ?? mon.port ?? (mon.type == .command ? 0 : nil) else { return }
+            let specKey = ProbeSpec(address: addr, port: port, monitor: mon, poolName: "", node: node)
+            if byspec[specKey] == nil { order.append(specKey) }
+            byspec[specKey, default: []].append(MemberKey(pool: p.name, address: m.address))
         }
         return order.map { Target(spec: $0, members: byspec[$0]!) }
     }
@@ -245,13 +234,10 @@ public final class HealthMonitor: Sendable {
                 if awaitingFirst.withLock({ $0.isEmpty }) {
                     firstRoundDone.store(true, ordering: .relaxed)
                     let all: [MemberHealth] = state.withLock { st in
-                        var out: [MemberHealth] = []
-                        for k in st.keys {
-                            st[k]?.machine.endColdStart()
-                            guard let s = st[k] else { continue }
-                            for m in s.members { out.append(MemberHealth(key: m, state: s.machine.state, since: s.machine.since, load: s.publishedLoad)) }
+                        for i in st.values.indices { st.values[i].machine.endColdStart() }
+                        return st.values.flatMap { s in
+                            s.members.map { MemberHealth(key: $0, state: s.machine.state, since: s.machine.since, load: s.publishedLoad) }
                         }
-                        return out
                     }
                     logger.info("first probe round done: \(targets.count) targets", metadata: ["event": "health.first_round"])
                     onColdStartEnd(all)

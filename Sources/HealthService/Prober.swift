@@ -37,9 +37,7 @@ public struct ProbeSpec: Hashable, Sendable, CustomStringConvertible {
         hasher.combine(monitor.type)
     }
 
-    public var description: String {
-        address.contains(":") ? "\(monitor.type.rawValue)://[\(address)]:\(port)" : "\(monitor.type.rawValue)://\(address):\(port)"
-    }
+    public var description: String { "\(monitor.type.rawValue)://\(hostPort(address, port))" }
 }
 
 /// The outcome of one probe.
@@ -58,8 +56,8 @@ public struct ProbeResult: Sendable, CustomStringConvertible {
     /// for `read` (it may hold anything the program can read).
     public var output: String?
 
-    public init(ok: Bool, latency: Double, detail: String, load: Double? = nil, output: String? = nil) {
-        self.ok = ok; self.latency = latency; self.detail = detail; self.load = load; self.output = output
+    public init(ok: Bool, latency: Double, detail: String, load: Double? = nil, loadProblem: String? = nil, output: String? = nil) {
+        self.ok = ok; self.latency = latency; self.detail = detail; self.load = load; self.loadProblem = loadProblem; self.output = output
     }
 
     /// The detail with the program's output, as the log and `admin` tokens see it.

@@ -342,24 +342,20 @@ public final class SnapshotPublisher: Sendable {
         let live = Set(st.liveNodes)
         var others: [MemberKey: [NodeObservation]] = [:]
         for o in st.gslb.observations where o.node != nodeName && live.contains(o.node) { others[o.key, default: []].append(o) }
-        let monitors = Dictionary(g.config.monitors.map { ($0.name, $0) }, uniquingKeysWith: { _, last in last })
         var counted: [NodeObservation] = []
-        for p in g.config.pools {
-            for m in p.members {
-                guard let name = m.monitor ?? p.monitor, let monitor = monitors[name] else { continue }
-                let key = MemberKey(pool: p.name, address: m.address)
-                let own = byKey[key]
-                let seen = others[key] ?? []
-                counted.append(NodeObservation(node: nodeName, key: key, state: own?.state ?? .unknown, since: own?.since ?? 0))
-                counted += seen
-                let rule = monitor.quorum ?? .default(liveNodes: live.count)
-                let agreed = rule.decide(own: own?.state ?? .unknown, others: seen.map(\.state))
-                guard agreed != (own?.state ?? .unknown) else { continue }
-                var h = own ?? MemberHealth(key: key, state: .unknown, since: 0)
-                h.state = agreed
-                h.since = seen.filter { $0.state == agreed }.map(\.since).max() ?? h.since
-                byKey[key] = h
-            }
+        g.config.forEachMonitoredMember { p, m, monitor in
+            let key = MemberKey(pool: p.name, address: m.address)
+            let own = byKey[key]
+            let seen = others[key] ?? []
+            counted.append(NodeObservation(node: nodeName, key: key, state: own?.state ?? .unknown, since: own?.since ?? 0))
+            counted += seen
+            let rule = monitor.quorum ?? .default(liveNodes: live.count)
+            let agreed = rule.decide(own: own?.state ?? .unknown, others: seen.map(\.state))
+            guard agreed != (own?.state ?? .unknown) else { return }
+            var h = own ?? MemberHealth(key: key, state: .unknown, since: 0)
+            h.state = agreed
+            h.since = seen.filter { $0.state == agreed }.map(\.since).max() ?? h.since
+            byKey[key] = h
         }
         g.observations = counted
         g.quorumNodes = st.liveNodes

@@ -17,19 +17,15 @@ public enum ZoneDirectory {
     /// `load(directory:)` with the check warnings too.
     public static func report(directory: String) -> ZoneDirectoryReport {
         var out = ZoneDirectoryReport(zones: [], errors: [], warnings: [])
-        let names: [String]
+        let files: [(name: String, path: String)]
         do {
-            names = try FileManager.default.contentsOfDirectory(atPath: directory)
+            files = try zoneFiles(in: directory)
         } catch {
             out.errors.append(ZoneFileError(file: directory, line: 0, message: "cannot list zone directory: \(error.localizedDescription)"))
             out.listed = false
             return out
         }
-        let base = directory.hasSuffix("/") ? directory : directory + "/"
-        for name in names.sorted() where name.hasSuffix(fileExtension) && name.count > fileExtension.count {
-            let path = base + name
-            var isDir: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), !isDir.boolValue else { continue }
+        for (name, path) in files {
             switch loadZone(path: path, fileName: name, includeRoot: directory) {
             case .success(let (zone, warnings)):
                 out.zones.append(zone)
@@ -40,6 +36,14 @@ public enum ZoneDirectory {
             }
         }
         return out
+    }
+
+    /// The zone files of `directory` (`*.zone`, not directories), sorted by name.
+    public static func zoneFiles(in directory: String) throws -> [(name: String, path: String)] {
+        let base = directory.hasSuffix("/") ? directory : directory + "/"
+        return try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
+            .filter { $0.hasSuffix(fileExtension) && $0.count > fileExtension.count }.map { ($0, base + $0) }
+            .filter { var isDir: ObjCBool = false; return FileManager.default.fileExists(atPath: $0.path, isDirectory: &isDir) && !isDir.boolValue }
     }
 
     struct Failure: Error {

@@ -109,3 +109,54 @@ struct Observed: Equatable {
         audit = try store.listAudit(limit: 10_000)
     }
 }
+
+// MARK: - Store internals the tests look at (`@testable import GSLBStore`)
+
+extension Store {
+    /// Migration identifiers this binary knows, in order ("v1", ...).
+    static var knownMigrations: [String] { Schema.migrations.map(\.id) }
+
+    /// Runs raw SQL in a write transaction (tests simulate other writers and newer schemas).
+    func executeRaw(_ sql: String) throws {
+        try write("executing raw SQL") { db in try db.executeScript(sql) }
+    }
+
+    /// Names of the user tables.
+    func tableNames() throws -> Set<String> {
+        try read("listing tables") { db in
+            let sql = switch db.dialect {
+            case .sqlite: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+            case .postgres: "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
+            }
+            return Set(try db.fetch(sql).map { $0[0] as String })
+        }
+    }
+
+    /// Column names of `table`, in order.
+    func columns(of table: String) throws -> [String] {
+        try read("listing columns") { db in
+            let sql = switch db.dialect {
+            case .sqlite: "SELECT name FROM pragma_table_info(?) ORDER BY cid"
+            case .postgres: "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = ? ORDER BY ordinal_position"
+            }
+            return try db.fetch(sql, [table]).map { $0[0] as String }
+        }
+    }
+
+    /// Every row of `table`.
+    func rows(of table: String) throws -> [SQLRow] {
+        try read("reading \(table)") { db in try db.fetch("SELECT * FROM \(table)") }
+    }
+
+    /// Applied migration identifiers.
+    func appliedMigrations() throws -> Set<String> {
+        try read("reading migrations") { db in try Schema.appliedMigrations(db) }
+    }
+}
+
+extension Schema {
+    /// Bookkeeping tables beside `tables`: the migrations' record, and on PostgreSQL the change counter.
+    static func bookkeepingTables(_ dialect: SQLDialect) -> Set<String> {
+        dialect == .postgres ? ["grdb_migrations", "cairn_changes"] : ["grdb_migrations"]
+    }
+}

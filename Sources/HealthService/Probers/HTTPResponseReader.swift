@@ -123,7 +123,7 @@ struct HTTPResponseReader: StreamResponseReader {
             }
         }
         for p in problems { detail += ", \(p)" }
-        if let load { detail += ", load \(load.formatted())" }
+        if let load { detail += ", load \(ConfigValidator.number(load))" }
         return .up(detail, load: load, loadProblem: load == nil && !problems.isEmpty ? problems.joined(separator: ", ") : nil)
     }
 
@@ -144,13 +144,6 @@ struct HTTPResponseReader: StreamResponseReader {
             guard raw.endIndex - i >= 2 else { return (out, false) }
             i += 2
         }
-    }
-}
-
-private extension Double {
-    /// `0.42`, `17` (no trailing `.0`).
-    func formatted() -> String {
-        self == rounded() && abs(self) < 1e15 ? String(Int64(self)) : String(self)
     }
 }
 

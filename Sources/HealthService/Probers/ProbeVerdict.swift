@@ -19,9 +19,7 @@ struct ProbeVerdict: Sendable {
 
     /// The result, with the latency measured on the monotonic clock from `start`.
     func result(since start: NIODeadline) -> ProbeResult {
-        var r = ProbeResult(ok: ok, latency: ProbeVerdict.seconds(since: start), detail: detail, load: load)
-        r.loadProblem = loadProblem
-        return r
+        ProbeResult(ok: ok, latency: ProbeVerdict.seconds(since: start), detail: detail, load: load, loadProblem: loadProblem)
     }
 
     static func seconds(since start: NIODeadline) -> Double {

@@ -48,12 +48,9 @@ enum StreamProbe {
                             StreamProbeHandler(reader: reader, request: request, tls: tls != nil, completion: completion))
                     }
                 }
-            let connected: EventLoopFuture<any Channel>
-            if let ip = try? SocketAddress(ipAddress: address, port: port) {
-                connected = bootstrap.connect(to: ip)
-            } else {
-                connected = bootstrap.connect(host: address, port: port)
-            }
+            // An IP literal as it is; a host name resolved by NIO.
+            let connected = (try? SocketAddress(ipAddress: address, port: port)).map { bootstrap.connect(to: $0) }
+                ?? bootstrap.connect(host: address, port: port)
             connected.whenFailure { error in
                 let text = ProbeErrorText.describe(error)
                 completion.finish(.down(text.hasPrefix("TLS:") ? text : "connect: " + text))
