@@ -158,8 +158,7 @@ public final class DNSServer: @unchecked Sendable {
                 .childChannelInitializer { ch in
                     ch.eventLoop.makeCompletedFuture {
                         try ch.pipeline.syncOperations.addHandler(
-                            DNSTCPHandler(box: box, scratch: scratch, maxUDPPayload: cfg.maxUDPPayload, identity: cfg.identity, cookies: cfg.cookies, table: table, counters: counters,
-                                          idleTimeout: cfg.tcpIdleTimeout, writeTimeout: cfg.tcpWriteTimeout))
+                            DNSTCPHandler(box: box, scratch: scratch, configuration: cfg, table: table, counters: counters))
                     }
                 }
                 .bind(host: host, port: actualPort).wait()
