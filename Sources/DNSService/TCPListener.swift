@@ -79,12 +79,9 @@ final class TCPConnectionTable: Sendable {
             st.perAddress[address, default: 0] += 1
             /// The longest-idle connection other than the new one (of `address` only, when given).
             func evictLongestIdle(of address: String?) -> Channel? {
-                var victim: (key: ObjectIdentifier, value: Entry)?
-                for e in st.entries where e.key != id && (address == nil || e.value.address == address) {
-                    if victim == nil || e.value.lastActive < victim!.value.lastActive { victim = e }
-                }
-                guard let victim else { return nil }
-                return st.remove(victim.key)?.channel
+                let victim = st.entries.lazy.filter { $0.key != id && (address == nil || $0.value.address == address) }
+                    .min { $0.value.lastActive < $1.value.lastActive }
+                return victim.flatMap { st.remove($0.key)?.channel }
             }
             if maxPerAddress > 0, st.perAddress[address, default: 0] > maxPerAddress { return evictLongestIdle(of: address) }
             guard st.entries.count > maxConnections else { return nil }
