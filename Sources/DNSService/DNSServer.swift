@@ -114,9 +114,7 @@ public final class DNSServer: @unchecked Sendable {
         let scratch = ThreadSpecificVariable<TCPScratch>()
         let table = tcpTable
         for (host, requestedPort) in configuration.addresses {
-            var attempt = 0
-            while true {
-                attempt += 1
+            for attempt in 1... {
                 do {
                     try bindPair(host: host, port: requestedPort, group: group, scratch: scratch, table: table)
                     break
