@@ -208,6 +208,10 @@ struct Serve: ParsableCommand {
         let format = LogFormat(rawValue: logFormat) ?? .text
         CairnLogHandler.bootstrap(format: format, level: Logger.Level(rawValue: logLevel) ?? .info)
         let logger = Logger(label: "cairn")
+        func startFailed(_ error: any Error) -> ExitCode {
+            logger.critical("\(error)", metadata: ["event": "start.failed"])
+            return ExitCode(1)
+        }
         // --user: look the account up and forbid new privileges before any thread exists
         // (NoNewPrivs is inherited by the threads created after it).
         var account: Privileges.Account?
@@ -215,10 +219,7 @@ struct Serve: ParsableCommand {
             do {
                 account = try Privileges.lookup(user: user)
                 try Privileges.forbidNewPrivileges()
-            } catch {
-                logger.critical("\(error)", metadata: ["event": "start.failed"])
-                throw ExitCode(1)
-            }
+            } catch { throw startFailed(error) }
         }
         let started = DispatchTime.now()
         let config = try daemonConfiguration(user: account, logger: logger)
@@ -226,10 +227,7 @@ struct Serve: ParsableCommand {
             logger.notice("creating a new, empty store at \(StoreFlag.absolutePath(path))", metadata: ["event": "store.created"])
         }
         let daemon: Daemon
-        do { daemon = try Daemon.make(config, logger: logger) } catch {
-            logger.critical("\(error)", metadata: ["event": "start.failed"])
-            throw ExitCode(1)
-        }
+        do { daemon = try Daemon.make(config, logger: logger) } catch { throw startFailed(error) }
         // The listening lines once every listener is bound: DNS now, the admin API and --metrics when their
         // services listen. A script that sees them can use every one of them.
         let listening = Listening(dns: daemon.dnsBound.map { "listening \($0)" },
@@ -263,11 +261,8 @@ struct Serve: ParsableCommand {
         done.wait()
         if let error = failed.error.withLock({ $0 }) {
             // A listener that could not bind names its flag (ListenError); a service that failed later says why.
-            if listening.complete {
-                logger.critical("\(error)", metadata: ["event": "serve.failed"])
-            } else {
-                logger.critical("\(error)", metadata: ["event": "start.failed"])
-            }
+            guard listening.complete else { throw startFailed(error) }
+            logger.critical("\(error)", metadata: ["event": "serve.failed"])
             throw ExitCode(1)
         }
     }
