@@ -313,7 +313,7 @@ struct Serve: ParsableCommand {
         var config = DaemonConfiguration(
             zones: zones, db: db ?? "cairn.sqlite", store: try StoreFlag.location(db: db, store: store),
             dns: DNSServerConfiguration(
-                addresses: addresses.map { ($0.host, $0.port) }, udpWorkers: udpWorkers, maxUDPPayload: maxUdpSize,
+                addresses: addresses, udpWorkers: udpWorkers, maxUDPPayload: maxUdpSize,
                 tcpIdleTimeout: .seconds(Int64(tcpIdleTimeout)), tcpWriteTimeout: .seconds(Int64(tcpWriteTimeout)),
                 tcpMaxConnections: tcpMaxConnections, tcpMaxConnectionsPerAddress: tcpMaxConnectionsPerAddress,
                 udpCPUs: try udpCpus.map { try CPUList.parse($0).get() } ?? [],   // validated in validate()
@@ -326,10 +326,7 @@ struct Serve: ParsableCommand {
             nodeHeartbeat: try seconds(nodeHeartbeat, "--node-heartbeat", from: 0.1, to: 60),
             nodeGoneAfter: try seconds(nodeGoneAfter, "--node-gone-after", from: 1, to: 86_400),
             storeCache: storeCache.isEmpty ? nil : storeCache)
-        if !metrics.isEmpty {
-            let hp = try HostPort.parse(metrics, option: "--metrics")
-            config.metrics = (hp.host, hp.port)
-        }
+        if !metrics.isEmpty { config.metrics = try HostPort.parse(metrics, option: "--metrics") }
         config.drillRequireReason = drillRequireReason
         config.geoipDirectory = geoipDir
         return config
