@@ -342,12 +342,11 @@ struct Serve: ParsableCommand {
 
     /// Response rate limiting from the `--rrl-*` flags.
     func rrlConfiguration() throws -> RRLConfiguration {
-        var exempt: [CIDR] = []
-        for text in rrlExempt {
+        let exempt = try rrlExempt.map { text in
             guard let c = CIDR(text), !c.hasHostBits else {
                 throw ValidationError("--rrl-exempt: \"\(text)\" is not a network such as 192.0.2.0/24 or 2001:db8::/32 (host bits zero)")
             }
-            exempt.append(c)
+            return c
         }
         var whitelist: [RRLClass] = []
         for text in rrlWhitelist {
