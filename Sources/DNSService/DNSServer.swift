@@ -114,9 +114,7 @@ public final class DNSServer: @unchecked Sendable {
         let scratch = ThreadSpecificVariable<TCPScratch>()
         let table = tcpTable
         for (host, requestedPort) in configuration.addresses {
-            var attempt = 0
-            while true {
-                attempt += 1
+            for attempt in 1... {
                 do {
                     try bindPair(host: host, port: requestedPort, group: group, scratch: scratch, table: table)
                     break
@@ -158,8 +156,7 @@ public final class DNSServer: @unchecked Sendable {
                 .childChannelInitializer { ch in
                     ch.eventLoop.makeCompletedFuture {
                         try ch.pipeline.syncOperations.addHandler(
-                            DNSTCPHandler(box: box, scratch: scratch, maxUDPPayload: cfg.maxUDPPayload, identity: cfg.identity, cookies: cfg.cookies, table: table, counters: counters,
-                                          idleTimeout: cfg.tcpIdleTimeout, writeTimeout: cfg.tcpWriteTimeout))
+                            DNSTCPHandler(box: box, scratch: scratch, configuration: cfg, table: table, counters: counters))
                     }
                 }
                 .bind(host: host, port: actualPort).wait()

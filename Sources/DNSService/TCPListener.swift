@@ -36,8 +36,8 @@ final class TCPScratch {
     let engine: AnswerEngine
     let out: UnsafeMutableRawBufferPointer
 
-    init(maxUDPPayload: Int, identity: ServerIdentity, cookies: ServerCookies?) {
-        engine = AnswerEngine(maxUDPPayload: maxUDPPayload, identity: identity, cookies: cookies)
+    init(_ c: DNSServerConfiguration) {
+        engine = AnswerEngine(maxUDPPayload: c.maxUDPPayload, identity: c.identity, cookies: c.cookies)
         out = UnsafeMutableRawBufferPointer.allocate(byteCount: 65535, alignment: 8)
     }
     deinit { out.deallocate() }
@@ -79,12 +79,9 @@ final class TCPConnectionTable: Sendable {
             st.perAddress[address, default: 0] += 1
             /// The longest-idle connection other than the new one (of `address` only, when given).
             func evictLongestIdle(of address: String?) -> Channel? {
-                var victim: (key: ObjectIdentifier, value: Entry)?
-                for e in st.entries where e.key != id && (address == nil || e.value.address == address) {
-                    if victim == nil || e.value.lastActive < victim!.value.lastActive { victim = e }
-                }
-                guard let victim else { return nil }
-                return st.remove(victim.key)?.channel
+                let victim = st.entries.lazy.filter { $0.key != id && (address == nil || $0.value.address == address) }
+                    .min { $0.value.lastActive < $1.value.lastActive }
+                return victim.flatMap { st.remove($0.key)?.channel }
             }
             if maxPerAddress > 0, st.perAddress[address, default: 0] > maxPerAddress { return evictLongestIdle(of: address) }
             guard st.entries.count > maxConnections else { return nil }
@@ -114,8 +111,8 @@ final class TCPConnectionTable: Sendable {
 /// the water mark, the answers in flight and the input buffer, not memory without bound.
 ///
 /// One timer per connection: while answers are pending, the write timeout (closed with
-/// a reset when none is taken by the kernel for `writeTimeout`); while none is, the idle
-/// timeout (closed when no complete query came for `idleTimeout`). A client that keeps
+/// a reset when none is taken by the kernel for `tcpWriteTimeout`); while none is, the idle
+/// timeout (closed when no complete query came for `tcpIdleTimeout`). A client that keeps
 /// sending queries but never reads is therefore closed by the write timeout, not kept
 /// open by its own queries.
 final class DNSTCPHandler: ChannelDuplexHandler, @unchecked Sendable {
@@ -125,13 +122,10 @@ final class DNSTCPHandler: ChannelDuplexHandler, @unchecked Sendable {
 
     let box: SnapshotBox
     let scratch: ThreadSpecificVariable<TCPScratch>
-    let maxUDPPayload: Int
-    let identity: ServerIdentity
-    let cookies: ServerCookies?
+    /// The engine's settings (for this thread's `TCPScratch`) and the idle and write timeouts.
+    let configuration: DNSServerConfiguration
     let table: TCPConnectionTable
     let counters: QueryCounters
-    let idleTimeout: TimeAmount
-    let writeTimeout: TimeAmount
     let maxQueriesInFlight: Int
     var reader: SnapshotReader
     var client = ClientAddress.unknown
@@ -166,20 +160,13 @@ final class DNSTCPHandler: ChannelDuplexHandler, @unchecked Sendable {
     /// The server is stopping: nothing more is read; the connection closes once every answer is written.
     private var quiescing = false
 
-    init(box: SnapshotBox, scratch: ThreadSpecificVariable<TCPScratch>, maxUDPPayload: Int, identity: ServerIdentity = .none,
-         cookies: ServerCookies? = nil,
-         table: TCPConnectionTable,
-         counters: QueryCounters, idleTimeout: TimeAmount, writeTimeout: TimeAmount,
-         maxQueriesInFlight: Int = DNSTCPLimits.maxQueriesInFlight) {
+    init(box: SnapshotBox, scratch: ThreadSpecificVariable<TCPScratch>, configuration: DNSServerConfiguration,
+         table: TCPConnectionTable, counters: QueryCounters, maxQueriesInFlight: Int = DNSTCPLimits.maxQueriesInFlight) {
         self.box = box
         self.scratch = scratch
-        self.maxUDPPayload = maxUDPPayload
-        self.identity = identity
-        self.cookies = cookies
+        self.configuration = configuration
         self.table = table
         self.counters = counters
-        self.idleTimeout = idleTimeout
-        self.writeTimeout = writeTimeout
         self.maxQueriesInFlight = max(1, maxQueriesInFlight)
         self.reader = SnapshotReader(box)
     }
@@ -188,7 +175,7 @@ final class DNSTCPHandler: ChannelDuplexHandler, @unchecked Sendable {
         let address = context.channel.remoteAddress?.ipAddress ?? "?"
         if let victim = table.add(context.channel, address: address) { victim.close(promise: nil) }
         lastQuery = context.eventLoop.now
-        schedule(context: context, at: lastQuery + idleTimeout)
+        schedule(context: context, at: lastQuery + configuration.tcpIdleTimeout)
         context.fireChannelActive()
     }
 
@@ -264,7 +251,7 @@ final class DNSTCPHandler: ChannelDuplexHandler, @unchecked Sendable {
     private func answer(_ frame: ByteBuffer, context: ChannelHandlerContext) {
         let s: TCPScratch
         if let existing = scratch.currentValue { s = existing } else {
-            s = TCPScratch(maxUDPPayload: maxUDPPayload, identity: identity, cookies: cookies)
+            s = TCPScratch(configuration)
             scratch.currentValue = s
         }
         let snapshot = reader.refresh()
@@ -367,8 +354,8 @@ final class DNSTCPHandler: ChannelDuplexHandler, @unchecked Sendable {
     }
 
     /// How often pending answers are checked for progress: a connection is closed between
-    /// `writeTimeout` and 1.25 × `writeTimeout` after the kernel last took an octet of it.
-    private var writeCheckInterval: TimeAmount { .nanoseconds(max(writeTimeout.nanoseconds / 4, 10_000_000)) }
+    /// `tcpWriteTimeout` and 1.25 × `tcpWriteTimeout` after the kernel last took an octet of it.
+    private var writeCheckInterval: TimeAmount { .nanoseconds(max(configuration.tcpWriteTimeout.nanoseconds / 4, 10_000_000)) }
 
     private func check(context: ChannelHandlerContext) {
         guard !closing else { return }
@@ -380,16 +367,16 @@ final class DNSTCPHandler: ChannelDuplexHandler, @unchecked Sendable {
                 takenAtCheck = taken
                 lastProgress = now
             }
-            if now - lastProgress >= writeTimeout {
+            if now - lastProgress >= configuration.tcpWriteTimeout {
                 abort(context: context)
             } else {
                 schedule(context: context, at: now + writeCheckInterval)
             }
-        } else if now - lastQuery >= idleTimeout {
+        } else if now - lastQuery >= configuration.tcpIdleTimeout {
             closing = true
             context.close(promise: nil)
         } else {
-            schedule(context: context, at: lastQuery + idleTimeout)
+            schedule(context: context, at: lastQuery + configuration.tcpIdleTimeout)
         }
     }
 

@@ -49,18 +49,11 @@ extension AnswerEngine {
     }
 
     /// The NSEC at `owner` whose next name is `owner`'s immediate successor in canonical order
-    /// (`\000.owner`; the zone's apex when that would be too long).
+    /// (`\000.owner`; the root name, `[0]`, when that would be longer than 255 octets).
     func nsec(at owner: DomainName, zone: ZoneHead?, ttl: UInt32, types: [UInt16]) -> Item {
-        let next = owner.key.count + 2 <= 255 ? [1, 0] + owner.key : snapshotOrigin(zone, owner)
+        let next = owner.key.count + 2 <= 255 ? [1, 0] + owner.key : [0]
         return Item(owner: owner, records: [EncodedRecord(type: .nsec, ttl: ttl, rdata: next + Self.typeBitmap(types))][...],
                     zone: zone)
-    }
-
-    private func snapshotOrigin(_ zone: ZoneHead?, _ owner: DomainName) -> [UInt8] {
-        // A name of 254 or 255 octets: the NSEC wraps to the apex (the zone's smallest name).
-        var k = owner.key[...]
-        while k.count > 1 { k = k[(k.startIndex + Int(k[k.startIndex]) + 1)...] }
-        return Array(k)
     }
 
     /// For an answer expanded from a wildcard (RFC 4035 §3.1.3.3): an NSEC proving that the next closer

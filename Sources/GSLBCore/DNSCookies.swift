@@ -48,7 +48,6 @@ public struct CookieSecretError: Error, CustomStringConvertible, Sendable {
 /// The server side of RFC 7873/9018: checks the server cookie a client returned and makes the one
 /// to send back. Times are Unix seconds modulo 2^32 (RFC 9018 §4.3, serial arithmetic).
 public struct ServerCookies: Sendable {
-    public let secrets: CookieSecrets
     private let key: SipHash24
     private let previousKey: SipHash24?
 
@@ -61,7 +60,6 @@ public struct ServerCookies: Sendable {
     public static let renewAfter: UInt32 = 1800
 
     public init(secrets: CookieSecrets) {
-        self.secrets = secrets
         key = SipHash24(key: secrets.current)
         previousKey = secrets.previous.map { SipHash24(key: $0) }
     }

@@ -142,16 +142,11 @@ public final class ResponseRateLimiter: @unchecked Sendable {
         table.deallocate()
     }
 
-    /// The client network a response counts for: the address cut to the configured prefix.
-    @inline(__always)
-    public func network(of client: ClientAddress) -> ClientAddress {
-        client.masked(client.family == 4 ? configuration.ipv4Prefix : configuration.ipv6Prefix)
-    }
-
-    /// The bucket index and tag of (client network, class, name).
+    /// The bucket index and tag of (client network, class, name); the client network is the address cut to
+    /// the configured prefix.
     @inline(__always)
     func slot(_ client: ClientAddress, _ c: RRLClass, _ name: [UInt8]) -> (index: Int, tag: UInt64) {
-        let net = network(of: client)
+        let net = client.masked(client.family == 4 ? configuration.ipv4Prefix : configuration.ipv6Prefix)
         var h = Self.step(seed ^ (UInt64(c.rawValue) << 8 | UInt64(net.family)), net.hi)
         h = Self.step(h, net.lo)
         name.withUnsafeBytes { b in

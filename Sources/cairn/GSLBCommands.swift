@@ -220,10 +220,9 @@ struct Explain: ParsableCommand {
 
     func run() throws {
         guard let c = ClientAddress(text: client) else { throw ValidationError("--client: \"\(client)\" is not an IP address") }
-        var subnet: CIDR?
-        if let e = ecs {
+        let subnet = try ecs.map { e in
             guard let s = CIDR(e) else { throw ValidationError("--ecs: \"\(e)\" is not ADDRESS/PREFIX") }
-            subnet = CIDR(address: s.address, prefix: s.prefix)
+            return CIDR(address: s.address, prefix: s.prefix)   // host bits cleared
         }
         guard let t = RecordType(name: type), t == .a || t == .aaaa || t == .cname else { throw ValidationError("--type: A, AAAA or CNAME") }
         let qname = try DomainName(name.hasSuffix(".") ? name : name + ".")

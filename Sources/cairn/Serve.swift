@@ -208,6 +208,10 @@ struct Serve: ParsableCommand {
         let format = LogFormat(rawValue: logFormat) ?? .text
         CairnLogHandler.bootstrap(format: format, level: Logger.Level(rawValue: logLevel) ?? .info)
         let logger = Logger(label: "cairn")
+        func startFailed(_ error: any Error) -> ExitCode {
+            logger.critical("\(error)", metadata: ["event": "start.failed"])
+            return ExitCode(1)
+        }
         // --user: look the account up and forbid new privileges before any thread exists
         // (NoNewPrivs is inherited by the threads created after it).
         var account: Privileges.Account?
@@ -215,10 +219,7 @@ struct Serve: ParsableCommand {
             do {
                 account = try Privileges.lookup(user: user)
                 try Privileges.forbidNewPrivileges()
-            } catch {
-                logger.critical("\(error)", metadata: ["event": "start.failed"])
-                throw ExitCode(1)
-            }
+            } catch { throw startFailed(error) }
         }
         let started = DispatchTime.now()
         let config = try daemonConfiguration(user: account, logger: logger)
@@ -226,10 +227,7 @@ struct Serve: ParsableCommand {
             logger.notice("creating a new, empty store at \(StoreFlag.absolutePath(path))", metadata: ["event": "store.created"])
         }
         let daemon: Daemon
-        do { daemon = try Daemon.make(config, logger: logger) } catch {
-            logger.critical("\(error)", metadata: ["event": "start.failed"])
-            throw ExitCode(1)
-        }
+        do { daemon = try Daemon.make(config, logger: logger) } catch { throw startFailed(error) }
         // The listening lines once every listener is bound: DNS now, the admin API and --metrics when their
         // services listen. A script that sees them can use every one of them.
         let listening = Listening(dns: daemon.dnsBound.map { "listening \($0)" },
@@ -263,11 +261,8 @@ struct Serve: ParsableCommand {
         done.wait()
         if let error = failed.error.withLock({ $0 }) {
             // A listener that could not bind names its flag (ListenError); a service that failed later says why.
-            if listening.complete {
-                logger.critical("\(error)", metadata: ["event": "serve.failed"])
-            } else {
-                logger.critical("\(error)", metadata: ["event": "start.failed"])
-            }
+            guard listening.complete else { throw startFailed(error) }
+            logger.critical("\(error)", metadata: ["event": "serve.failed"])
             throw ExitCode(1)
         }
     }
@@ -318,7 +313,7 @@ struct Serve: ParsableCommand {
         var config = DaemonConfiguration(
             zones: zones, db: db ?? "cairn.sqlite", store: try StoreFlag.location(db: db, store: store),
             dns: DNSServerConfiguration(
-                addresses: addresses.map { ($0.host, $0.port) }, udpWorkers: udpWorkers, maxUDPPayload: maxUdpSize,
+                addresses: addresses, udpWorkers: udpWorkers, maxUDPPayload: maxUdpSize,
                 tcpIdleTimeout: .seconds(Int64(tcpIdleTimeout)), tcpWriteTimeout: .seconds(Int64(tcpWriteTimeout)),
                 tcpMaxConnections: tcpMaxConnections, tcpMaxConnectionsPerAddress: tcpMaxConnectionsPerAddress,
                 udpCPUs: try udpCpus.map { try CPUList.parse($0).get() } ?? [],   // validated in validate()
@@ -331,10 +326,7 @@ struct Serve: ParsableCommand {
             nodeHeartbeat: try seconds(nodeHeartbeat, "--node-heartbeat", from: 0.1, to: 60),
             nodeGoneAfter: try seconds(nodeGoneAfter, "--node-gone-after", from: 1, to: 86_400),
             storeCache: storeCache.isEmpty ? nil : storeCache)
-        if !metrics.isEmpty {
-            let hp = try HostPort.parse(metrics, option: "--metrics")
-            config.metrics = (hp.host, hp.port)
-        }
+        if !metrics.isEmpty { config.metrics = try HostPort.parse(metrics, option: "--metrics") }
         config.drillRequireReason = drillRequireReason
         config.geoipDirectory = geoipDir
         return config
@@ -350,12 +342,11 @@ struct Serve: ParsableCommand {
 
     /// Response rate limiting from the `--rrl-*` flags.
     func rrlConfiguration() throws -> RRLConfiguration {
-        var exempt: [CIDR] = []
-        for text in rrlExempt {
+        let exempt = try rrlExempt.map { text in
             guard let c = CIDR(text), !c.hasHostBits else {
                 throw ValidationError("--rrl-exempt: \"\(text)\" is not a network such as 192.0.2.0/24 or 2001:db8::/32 (host bits zero)")
             }
-            exempt.append(c)
+            return c
         }
         var whitelist: [RRLClass] = []
         for text in rrlWhitelist {

@@ -40,9 +40,10 @@ import Testing
         var loop: EmbeddedEventLoop { channel.embeddedEventLoop }
 
         init(stuck: Bool, maxInFlight: Int = 4, idle: TimeAmount = .seconds(10), write: TimeAmount = .seconds(4)) throws {
-            let handler = DNSTCPHandler(box: SnapshotBox(), scratch: ThreadSpecificVariable<TCPScratch>(), maxUDPPayload: 1232,
+            let handler = DNSTCPHandler(box: SnapshotBox(), scratch: ThreadSpecificVariable<TCPScratch>(),
+                                        configuration: DNSServerConfiguration(tcpIdleTimeout: idle, tcpWriteTimeout: write),
                                         table: TCPConnectionTable(maxConnections: 8), counters: QueryCounters(),
-                                        idleTimeout: idle, writeTimeout: write, maxQueriesInFlight: maxInFlight)
+                                        maxQueriesInFlight: maxInFlight)
             if stuck { try channel.pipeline.syncOperations.addHandler(socket) }
             try channel.pipeline.syncOperations.addHandler(handler)
             try channel.connect(to: SocketAddress(ipAddress: "192.0.2.1", port: 5353)).wait()
