@@ -210,12 +210,6 @@ public final class ServingSnapshot: Sendable {
     /// wrong, so that the tests can show a validating resolver refusing them. Never set in production.
     static let corruptSignatures = ProcessInfo.processInfo.environment["CAIRN_TEST_CORRUPT_RRSIG"] == "1"
 
-    /// The signer of zone `index`, if it is signed.
-    @inline(__always)
-    public func signer(_ index: Int) -> ZoneSigner? {
-        index >= 0 && index < signers.count ? signers[index] : nil
-    }
-
     /// The signer of the zone `head` (a node's `zone`), if it is signed.
     @inline(__always)
     public func signer(_ head: ZoneHead?) -> ZoneSigner? {
