@@ -348,6 +348,11 @@ extension ConfigValidator {
             }
         }
 
+        /// Notes `key` as first seen at `index`, or, seen before, adds `message(first index)` at `path`.
+        mutating func unique<K: Hashable>(_ key: K, at index: Int, _ seen: inout [K: Int], _ path: String, _ message: (Int) -> String) {
+            if let first = seen[key] { add(path, message(first)) } else { seen[key] = index }
+        }
+
         // MARK: sites
 
         mutating func checkSites() {
@@ -356,9 +361,7 @@ extension ConfigValidator {
                 let s = config.sites[i]
                 let p = "sites[\(i)]"
                 token(p + ".name", s.name, what: "site")
-                if !s.name.isEmpty {
-                    if let first = seen[s.name] { add(p + ".name", "duplicate site \(quoted(s.name)) (also sites[\(first)])") } else { seen[s.name] = i }
-                }
+                if !s.name.isEmpty { unique(s.name, at: i, &seen, p + ".name") { "duplicate site \(quoted(s.name)) (also sites[\($0)])" } }
                 if let r = s.region { token(p + ".region", r, what: "region") }
                 location(p + ".location", s.location)
                 nonNegative(p + ".capacity", s.capacity)
@@ -387,12 +390,7 @@ extension ConfigValidator {
                     parsed = n
                     checkPoolPlacement(p + ".name", n, type: pool.recordType, checkType: validType,
                                        zones: zones, staticData: staticData, occluded: occluded)
-                    let key = PoolKey(name: n, type: pool.type)
-                    if let first = byKey[key] {
-                        add(p + ".name", "duplicate pool \(n) \(pool.type) (also pools[\(first)])")
-                    } else {
-                        byKey[key] = i
-                    }
+                    unique(PoolKey(name: n, type: pool.type), at: i, &byKey, p + ".name") { "duplicate pool \(n) \(pool.type) (also pools[\($0)])" }
                     let others = typesByName[n, default: []]
                     if !others.isEmpty && (pool.isCNAME || others.contains("CNAME")) && !others.contains(pool.type) {
                         // RFC 1034 §3.6.2: no other data at a CNAME's name.
@@ -448,11 +446,7 @@ extension ConfigValidator {
                 } else if m.isTarget {
                     add(mp + ".target", "only CNAME pools have target names; a \(pool.type) pool's members have an address")
                 } else if let bytes = pool.type == "AAAA" ? IPAddressText.parseIPv6(m.address) : IPAddressText.parseIPv4(m.address) {
-                    if let first = seen[bytes] {
-                        add(mp + ".address", "duplicate address \(m.address) in this pool (also members[\(first)])")
-                    } else {
-                        seen[bytes] = j
-                    }
+                    unique(bytes, at: j, &seen, mp + ".address") { "duplicate address \(m.address) in this pool (also members[\($0)])" }
                 } else if pool.type == "A" || pool.type == "AAAA" {
                     add(mp + ".address", "\(quoted(m.address)) is not an \(family) address")
                 }
@@ -482,7 +476,7 @@ extension ConfigValidator {
             switch parseServiceName(m.address) {
             case .failure(let e): add(mp + ".target", e.message)
             case .success(let n):
-                if let first = seen[n] { add(mp + ".target", "duplicate target \(n) in this pool (also members[\(first)])") } else { seen[n] = j }
+                unique(n, at: j, &seen, mp + ".target") { "duplicate target \(n) in this pool (also members[\($0)])" }
             }
         }
 
@@ -570,9 +564,7 @@ extension ConfigValidator {
                 let m = config.monitors[k]
                 let p = "monitors[\(k)]"
                 token(p + ".name", m.name, what: "monitor")
-                if !m.name.isEmpty {
-                    if let first = seen[m.name] { add(p + ".name", "duplicate monitor \(quoted(m.name)) (also monitors[\(first)])") } else { seen[m.name] = k }
-                }
+                if !m.name.isEmpty { unique(m.name, at: k, &seen, p + ".name") { "duplicate monitor \(quoted(m.name)) (also monitors[\($0)])" } }
                 if let port = m.port { range(p + ".port", port, portRange) } else if monitorTypesNeedingPort.contains(m.type) {
                     add(p + ".port", "required for \(m.type.rawValue) monitors")
                 }
@@ -604,7 +596,7 @@ extension ConfigValidator {
                             (try? parseNetwork(config.topology[u].network).get()).map { ($0, u) }
                         }, uniquingKeysWith: { first, _ in first })
                         if let first = firsts![net], first < t { add(p + ".network", "duplicate network \(net) (also topology[\(first)])") }
-                    } else if let first = seen[net] { add(p + ".network", "duplicate network \(net) (also topology[\(first)])") } else { seen[net] = t }
+                    } else { unique(net, at: t, &seen, p + ".network") { "duplicate network \(net) (also topology[\($0)])" } }
                 }
                 checkPlace(p, region: e.region, site: e.site, location: e.location)
             }
@@ -650,7 +642,7 @@ extension ConfigValidator {
                     add(q, places.isEmpty ? "needs one of continent, country or subdivision"
                                           : "needs exactly one of continent, country or subdivision, got \(places.joined(separator: " and "))")
                 } else if let key = e.key {
-                    if let first = seen[key] { add(q, "duplicate \(e.place) (also \(p).map[\(first)])") } else { seen[key] = i }
+                    unique(key, at: i, &seen, q) { "duplicate \(e.place) (also \(p).map[\($0)])" }
                 } else if let c = e.continent {
                     add(q + ".continent", "unknown continent \(quoted(c)) (expected one of \(GeoIPConfig.continents.sorted().joined(separator: ", ")))")
                 } else if let c = e.country {
