@@ -115,11 +115,9 @@ struct BodyOptions: ParsableArguments {
     @Option(help: ArgumentHelp("The object as JSON text.", valueName: "JSON"))
     var data: String?
 
-    var given: Bool { file != nil || data != nil }
-
     /// The body as a JSON object (checked locally so a typo fails before the request).
     func object() throws -> [String: JSONValue]? {
-        guard given else { return nil }
+        guard file != nil || data != nil else { return nil }
         if file != nil && data != nil { throw ValidationError("give -f FILE or --data JSON, not both") }
         let path = file ?? ""
         let raw: Data
