@@ -64,7 +64,7 @@ struct APIConnectionOptions: ParsableArguments {
         }
         guard r.ok else {
             // The server that said no, named: the default URL may reach another server than the one meant.
-            printError("cairn: " + APIErrorText.describe(r) + " (\(method.rawValue) \(client.baseURL)\(path))")
+            printError("cairn: " + describeAPIError(r) + " (\(method.rawValue) \(client.baseURL)\(path))")
             throw ExitCode(1)
         }
         return r
@@ -218,18 +218,16 @@ extension Optional where Wrapped == JSONValue {
 }
 
 /// The API's error JSON as one line: `STATUS ERROR: FIELD: MESSAGE`.
-enum APIErrorText {
-    static func describe(_ r: APIResponse) -> String {
-        if let v = JSONValue.decode(r.body), let err = v["error"]?.string {
-            var s = "\(r.status) \(err)"
-            if let f = v["field"]?.string, !f.isEmpty { s += ": \(f)" }
-            if let m = v["message"]?.string, !m.isEmpty { s += ": \(m)" }
-            return s
-        }
-        let text = String(decoding: r.body, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        let reason = HTTPResponseStatus(statusCode: r.status).reasonPhrase
-        return "\(r.status) \(reason)" + (text.isEmpty ? "" : ": \(text.prefix(500))")
+func describeAPIError(_ r: APIResponse) -> String {
+    if let v = JSONValue.decode(r.body), let err = v["error"]?.string {
+        var s = "\(r.status) \(err)"
+        if let f = v["field"]?.string, !f.isEmpty { s += ": \(f)" }
+        if let m = v["message"]?.string, !m.isEmpty { s += ": \(m)" }
+        return s
     }
+    let text = String(decoding: r.body, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    let reason = HTTPResponseStatus(statusCode: r.status).reasonPhrase
+    return "\(r.status) \(reason)" + (text.isEmpty ? "" : ": \(text.prefix(500))")
 }
 
 /// Aligned columns, padded with spaces, headers in capitals.
