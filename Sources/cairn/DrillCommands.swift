@@ -73,14 +73,13 @@ struct DrillCommand: ParsableCommand {
             }
             printTable(["CLIENT", "NOW", "WITH THE TARGET FAILED", ""], rows)
         }
-        let cap = v["capacity"]
-        func t(_ x: JSONValue?) -> String { x == nil || x == .null ? "-" : x!.text }
-        let source = cap?["failed_load_source"].flatMap { $0 == .null ? nil : $0.text }.map { " (\($0 == "probe" ? "probe-reported" : "configured \($0) load"))" } ?? ""
-        print("\ncapacity: failed load \(t(cap?["failed_load"]))\(source), surviving capacity \(t(cap?["surviving_capacity"])), "
-              + "surviving load \(t(cap?["surviving_load"])), headroom \(t(cap?["headroom"]))"
-              + (cap?["sufficient"] == .bool(false) ? ": the surviving sites would exceed their capacity" : ""))
-        for s in cap?["survivors"]?.array ?? [] {
-            print("  \(t(s["site"])): capacity \(t(s["capacity"])), load \(t(s["load"]))\(s["load_source"].flatMap { $0 == .null ? nil : " (\($0.text))" } ?? "")")
+        let cap = v["capacity"] ?? .null
+        let source = cap["failed_load_source"].flatMap { $0 == .null ? nil : $0.text }.map { " (\($0 == "probe" ? "probe-reported" : "configured \($0) load"))" } ?? ""
+        print("\ncapacity: failed load \(cap["failed_load"].text)\(source), surviving capacity \(cap["surviving_capacity"].text), "
+              + "surviving load \(cap["surviving_load"].text), headroom \(cap["headroom"].text)"
+              + (cap["sufficient"] == .bool(false) ? ": the surviving sites would exceed their capacity" : ""))
+        for s in cap["survivors"]?.array ?? [] {
+            print("  \(s["site"].text): capacity \(s["capacity"].text), load \(s["load"].text)\(s["load_source"].flatMap { $0 == .null ? nil : " (\($0.text))" } ?? "")")
         }
         print("longest TTL clients may hold: \(v["max_ttl"]?.text ?? "-") s")
         for p in v["problems"]?.array ?? [] { print("problem: \(p.text)") }
