@@ -113,20 +113,17 @@ struct DrillCommand: ParsableCommand {
                 return
             }
             if !options.json { FileHandle.standardError.write("drill \(id) running for \(hold)...\n".data(using: .utf8)!) }
-            try DrillCommand.waitAndPrint(id: id, options: options, format: html ? "html" : markdown ? "markdown" : "text")
+            // Wait for the drill to end, then print its report.
+            let finished: Set<String> = ["completed", "aborted", "interrupted", "refused"]
+            var last: APIResponse
+            repeat {
+                last = try options.call(.GET, apiPath("drills", id))
+                let status = JSONValue.decode(last.body)?["status"]?.string ?? ""
+                if finished.contains(status) { break }
+                Thread.sleep(forTimeInterval: 0.5)
+            } while true
+            try DrillCommand.printReport(id: id, response: last, options: options, format: html ? "html" : markdown ? "markdown" : "text")
         }
-    }
-
-    static func waitAndPrint(id: String, options: APIOptions, format: String) throws {
-        let finished: Set<String> = ["completed", "aborted", "interrupted", "refused"]
-        var last: APIResponse
-        repeat {
-            last = try options.call(.GET, apiPath("drills", id))
-            let status = JSONValue.decode(last.body)?["status"]?.string ?? ""
-            if finished.contains(status) { break }
-            Thread.sleep(forTimeInterval: 0.5)
-        } while true
-        try printReport(id: id, response: last, options: options, format: format)
     }
 
     /// `format`: `text`, `markdown` or `html` (the report endpoint's formats); `--json` prints the report document.
