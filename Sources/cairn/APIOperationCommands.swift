@@ -270,8 +270,7 @@ struct ZoneCommand: ParsableCommand {
         @OptionGroup var options: APIOptions
         func run() throws {
             let r = try options.call(.POST, "/v1/zones/reload")
-            var clean = true
-            if let v = JSONValue.decode(r.body) { clean = (v["errors"]?.array ?? []).isEmpty }
+            let clean = (JSONValue.decode(r.body)?["errors"]?.array ?? []).isEmpty
             try options.output(r) { v in
                 ZoneCommand.show(v)
                 print("generation: \(v["generation"].text)")
