@@ -236,10 +236,7 @@ func printTable(_ header: [String], _ rows: [[String]]) {
     var widths = [Int](repeating: 0, count: header.count)
     for r in all { for (i, c) in r.enumerated() where i < widths.count { widths[i] = max(widths[i], c.count) } }
     for r in all {
-        var line = ""
-        for (i, c) in r.enumerated() {
-            if i == r.count - 1 { line += c } else { line += c.padding(toLength: widths[i] + 2, withPad: " ", startingAt: 0) }
-        }
+        var line = r.enumerated().map { i, c in i == r.count - 1 ? c : c.padding(toLength: widths[i] + 2, withPad: " ", startingAt: 0) }.joined()
         while line.hasSuffix(" ") { line.removeLast() }
         print(line)
     }
