@@ -32,13 +32,12 @@ struct TokenCommand: ParsableCommand {
 
         func run() throws {
             guard let s = TokenScope(rawValue: scope) else { throw ValidationError("--scope: expected read, write or admin") }
-            var expiresAt: Double?
             let now = Date().timeIntervalSince1970
-            if let e = expires {
+            let expiresAt = try expires.map { e in
                 guard let secs = TimeSpan.seconds(e), secs > 0 else {
                     throw ValidationError("--expires: expected a duration such as 30d, 12h, 15m")
                 }
-                expiresAt = now + secs
+                return now + secs
             }
             let label = name ?? "\(s.rawValue)-\(Int(now))"
             let (token, secret) = try storeOptions.open().createToken(name: label, scope: s, expiresAt: expiresAt,
