@@ -70,12 +70,11 @@ public struct APIError: Error, Sendable, CustomStringConvertible, Encodable {
             case .unavailable: return APIError(.serviceUnavailable, "unavailable", "the store failed: \(e.failureMessage)")
             }
         }
-        if error is NIOTooManyBytesError {
+        if error is NIOTooManyBytesError || (error as? HTTPError)?.status == .contentTooLarge {
             return APIError(.contentTooLarge, "payload-too-large", field: "body", "the body is over 1 MiB")
         }
         if let e = error as? HTTPError {
             switch e.status {
-            case .contentTooLarge: return APIError(.contentTooLarge, "payload-too-large", field: "body", "the body is over 1 MiB")
             case .notFound: return .notFound("no such path")
             case .methodNotAllowed: return APIError(.methodNotAllowed, "method-not-allowed", "method not allowed")
             default:

@@ -18,9 +18,7 @@ struct AdminConnectionDeadlines {
         case idle = "idle"
     }
 
-    let headerTimeout: TimeAmount
-    let idleTimeout: TimeAmount
-    let tlsHandshakeTimeout: TimeAmount
+    let limits: AdminConnectionLimits
     let accepted: NIODeadline
     private(set) var handshakePending: Bool
     /// The start of the head now awaited; nil when none has started (idle) or while answering.
@@ -33,9 +31,7 @@ struct AdminConnectionDeadlines {
     private(set) var lastByte: NIODeadline
 
     init(limits: AdminConnectionLimits, accepted: NIODeadline, tls: Bool) {
-        headerTimeout = limits.headerTimeout
-        idleTimeout = limits.idleTimeout
-        tlsHandshakeTimeout = limits.tlsHandshakeTimeout
+        self.limits = limits
         self.accepted = accepted
         handshakePending = tls
         headSince = accepted
@@ -77,22 +73,22 @@ struct AdminConnectionDeadlines {
     var next: NIODeadline? {
         var d: NIODeadline?
         func earliest(_ x: NIODeadline) { d = d.map { min($0, x) } ?? x }
-        if handshakePending { earliest(accepted + tlsHandshakeTimeout) }
+        if handshakePending { earliest(accepted + limits.tlsHandshakeTimeout) }
         if readingBody {
-            earliest(lastByte + idleTimeout)
+            earliest(lastByte + limits.idleTimeout)
         } else if inFlight == 0 {
-            if let h = headSince { earliest(h + headerTimeout) } else if let i = idleSince { earliest(i + idleTimeout) }
+            if let h = headSince { earliest(h + limits.headerTimeout) } else if let i = idleSince { earliest(i + limits.idleTimeout) }
         }
         return d
     }
 
     /// Why the connection must be closed at `now`, or nil.
     func expired(at now: NIODeadline) -> Reason? {
-        if handshakePending && now >= accepted + tlsHandshakeTimeout { return .tlsHandshake }
-        if readingBody { return now >= lastByte + idleTimeout ? .body : nil }
+        if handshakePending && now >= accepted + limits.tlsHandshakeTimeout { return .tlsHandshake }
+        if readingBody { return now >= lastByte + limits.idleTimeout ? .body : nil }
         guard inFlight == 0 else { return nil }
-        if let h = headSince { return now >= h + headerTimeout ? .head : nil }
-        if let i = idleSince, now >= i + idleTimeout { return .idle }
+        if let h = headSince { return now >= h + limits.headerTimeout ? .head : nil }
+        if let i = idleSince, now >= i + limits.idleTimeout { return .idle }
         return nil
     }
 }

@@ -81,12 +81,6 @@ struct ConfigController: AdminController {
         d[key] = value
     }
 
-    static func field(_ path: String, prefix: String) -> String? {
-        if path == prefix { return nil }
-        if path.hasPrefix(prefix + ".") { return String(path.dropFirst(prefix.count + 1)) }
-        return path.isEmpty ? nil : path
-    }
-
     /// The version `If-Match` names; nil when there is none or it is `*` (RFC 9110: any current version, i.e.
     /// the object must exist, which every write that takes a version checks anyway). With
     /// `--api-require-if-match` a write without one is refused with 428 (RFC 6585).
@@ -160,7 +154,9 @@ struct ConfigController: AdminController {
         guard case .object(let path) = focus else {
             throw APIError.conflict(nil, "still in use: \(first)")
         }
-        throw APIError.invalid(Self.field(first.path, prefix: path) ?? (first.path.isEmpty ? nil : first.path), first.message)
+        // The field relative to the object: `members[1].address` of `pools[0].members[1].address`.
+        let relative = first.path.hasPrefix(path + ".") ? String(first.path.dropFirst(path.count + 1)) : nil
+        throw APIError.invalid(relative ?? (first.path.isEmpty ? nil : first.path), first.message)
     }
 
     /// One transaction: version check, change, validation of what `body` says it changed, audit. Then the snapshot is
@@ -231,9 +227,7 @@ struct ConfigController: AdminController {
         }
     }
 
-    func current() throws -> State {
-        (try repo.exportConfig(), try repo.objectVersions())
-    }
+    func current() throws -> State { (try repo.exportConfig(), try repo.objectVersions()) }
 
     // MARK: - Sites and monitors: objects named by one key
 
@@ -318,9 +312,7 @@ struct ConfigController: AdminController {
 
     // MARK: - Pools
 
-    static func poolName(_ raw: String) -> String {
-        raw.hasSuffix(".") ? raw : raw + "."
-    }
+    static func poolName(_ raw: String) -> String { raw.hasSuffix(".") ? raw : raw + "." }
 
     /// The index of the pool named in the path (`type` from the query when both A and AAAA exist).
     func poolIndex(_ config: GSLBConfig, _ c: Call, address: String? = nil) throws -> Int {

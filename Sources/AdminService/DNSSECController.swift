@@ -32,9 +32,8 @@ struct DNSSECController: AdminController {
     }
 
     func listZones(_ only: String?) throws -> AdminAPI.Reply {
-        let keys = try repo.listDNSSECKeys(zone: only)
         var zones: [ZoneKeys] = []
-        for k in keys {
+        for k in try repo.listDNSSECKeys(zone: only) {
             if zones.last?.zone == k.zone { zones[zones.count - 1] = ZoneKeys(k.zone, zones[zones.count - 1].keys + [k]) }
             else { zones.append(ZoneKeys(k.zone, [k])) }
         }

@@ -39,18 +39,13 @@ struct DrillsController: AdminController {
         return AdminAPI.Reply(status: status, text: ((try? String(decoding: enc.encode(document), as: UTF8.self)) ?? "null") + "\n")
     }
 
-    /// The target named by `site`, `member` or `pool` (exactly one), from a query or a body.
-    static func drillTarget(_ get: (String) -> String?) throws -> DrillTarget {
+    /// The plan for the target the query names by `site`, `member` or `pool` (exactly one).
+    func planDrill(_ c: AdminAPI.Call) throws -> AdminAPI.Reply {
         let given = [("site", OverrideScope.site), ("member", .member), ("pool", .pool)].compactMap { key, scope in
-            get(key).flatMap { $0.isEmpty ? nil : DrillTarget(scope: scope, name: $0) }
+            c.query(key).flatMap { $0.isEmpty ? nil : DrillTarget(scope: scope, name: $0) }
         }
         guard given.count == 1 else { throw APIError.invalid("site", "name exactly one of site, member (POOL/ADDRESS) or pool") }
-        return given[0]
-    }
-
-    func planDrill(_ c: AdminAPI.Call) throws -> AdminAPI.Reply {
-        let target = try Self.drillTarget { c.query($0) }
-        return drillReply(try withRunner { try $0.plan(target) })
+        return drillReply(try withRunner { try $0.plan(given[0]) })
     }
 
     func startDrill(_ c: AdminAPI.Call) async throws -> AdminAPI.Reply {

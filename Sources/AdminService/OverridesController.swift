@@ -29,7 +29,6 @@ struct OverridesController: AdminController {
 
     func createOverride(_ c: AdminAPI.Call) async throws -> AdminAPI.Reply {
         let body = try await c.body(OverrideRequest.self, "an override")
-        let (scope, state, reason, permanent) = (body.scope, body.state, body.reason, body.permanent)
         var target = body.target
         let now = clock()
         if let t = body.expiresAt, t <= now { throw APIError.invalid("expires_at", "is in the past") }
@@ -37,7 +36,7 @@ struct OverridesController: AdminController {
 
         // The target must exist now.
         let config = try repo.exportConfig()
-        switch scope {
+        switch body.scope {
         case .site:
             guard config.sites.contains(where: { $0.name == target }) else { throw APIError.invalid("target", "no site \(target)") }
         case .pool:
@@ -56,8 +55,8 @@ struct OverridesController: AdminController {
             }
             target = "\(p.name)/\(m.address)"
         }
-        let o = Override(scope: scope, target: target, state: state, reason: reason, principal: c.principal,
-                         expiresAt: permanent ? nil : expiresAt, createdAt: now)
+        let o = Override(scope: body.scope, target: target, state: body.state, reason: body.reason, principal: c.principal,
+                         expiresAt: body.permanent ? nil : expiresAt, createdAt: now)
         let stored = try repo.addOverride(o, audit: AuditEntry(time: now, principal: c.principal, source: c.context.remote,
                                                                requestID: c.requestID, action: "create", object: ""))
         publisher.refreshIfChanged()

@@ -328,11 +328,9 @@ struct MonitorCommand: ParsableCommand {
         func run() throws {
             try options.output(try options.call(.GET, "/v1/monitors")) { v in
                 let rows = (v["monitors"]?.array ?? []).map { m -> [String] in
-                    var opts = "-"
-                    if let o = m.dictionary {
-                        let extra = o.keys.filter { !MonitorCommand.fixed.contains($0) && o[$0] != .null }.sorted()
-                        if !extra.isEmpty { opts = extra.map { "\($0)=\(o[$0]!.text)" }.joined(separator: " ") }
-                    }
+                    let o = m.dictionary ?? [:]
+                    let extra = o.keys.filter { !MonitorCommand.fixed.contains($0) && o[$0] != .null }.sorted()
+                    let opts = extra.isEmpty ? "-" : extra.map { "\($0)=\(o[$0]!.text)" }.joined(separator: " ")
                     return [m["name"].text, m["type"].text, m["port"].text, m["interval"].text, m["timeout"].text,
                             m["rise"].text, m["fall"].text, m["version"].text, opts]
                 }

@@ -251,18 +251,16 @@ struct ZoneCommand: ParsableCommand {
         commandName: "zone", abstract: "List the served zones, or reload them from their files.",
         subcommands: [List.self, Reload.self])
 
-    static func show(_ v: JSONValue) -> Bool {
+    static func show(_ v: JSONValue) {
         printTable(["origin", "serial", "source"], (v["zones"]?.array ?? []).map { [$0["origin"].text, $0["serial"].text, $0["source"].text] })
-        let errors = v["errors"]?.array ?? []
-        for e in errors { printError("cairn: \(e.text)") }
-        return errors.isEmpty
+        for e in v["errors"]?.array ?? [] { printError("cairn: \(e.text)") }
     }
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List the served zones and their serials.")
         @OptionGroup var options: APIOptions
         func run() throws {
-            try options.output(try options.call(.GET, "/v1/zones")) { _ = ZoneCommand.show($0) }
+            try options.output(try options.call(.GET, "/v1/zones")) { ZoneCommand.show($0) }
         }
     }
 
@@ -272,10 +270,9 @@ struct ZoneCommand: ParsableCommand {
         @OptionGroup var options: APIOptions
         func run() throws {
             let r = try options.call(.POST, "/v1/zones/reload")
-            var clean = true
-            if let v = JSONValue.decode(r.body) { clean = (v["errors"]?.array ?? []).isEmpty }
+            let clean = (JSONValue.decode(r.body)?["errors"]?.array ?? []).isEmpty
             try options.output(r) { v in
-                _ = ZoneCommand.show(v)
+                ZoneCommand.show(v)
                 print("generation: \(v["generation"].text)")
             }
             if !clean { throw ExitCode(1) }

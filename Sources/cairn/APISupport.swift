@@ -64,7 +64,7 @@ struct APIConnectionOptions: ParsableArguments {
         }
         guard r.ok else {
             // The server that said no, named: the default URL may reach another server than the one meant.
-            printError("cairn: " + APIErrorText.describe(r) + " (\(method.rawValue) \(client.baseURL)\(path))")
+            printError("cairn: " + describeAPIError(r) + " (\(method.rawValue) \(client.baseURL)\(path))")
             throw ExitCode(1)
         }
         return r
@@ -115,11 +115,9 @@ struct BodyOptions: ParsableArguments {
     @Option(help: ArgumentHelp("The object as JSON text.", valueName: "JSON"))
     var data: String?
 
-    var given: Bool { file != nil || data != nil }
-
     /// The body as a JSON object (checked locally so a typo fails before the request).
     func object() throws -> [String: JSONValue]? {
-        guard given else { return nil }
+        guard file != nil || data != nil else { return nil }
         if file != nil && data != nil { throw ValidationError("give -f FILE or --data JSON, not both") }
         let path = file ?? ""
         let raw: Data
@@ -220,18 +218,16 @@ extension Optional where Wrapped == JSONValue {
 }
 
 /// The API's error JSON as one line: `STATUS ERROR: FIELD: MESSAGE`.
-enum APIErrorText {
-    static func describe(_ r: APIResponse) -> String {
-        if let v = JSONValue.decode(r.body), let err = v["error"]?.string {
-            var s = "\(r.status) \(err)"
-            if let f = v["field"]?.string, !f.isEmpty { s += ": \(f)" }
-            if let m = v["message"]?.string, !m.isEmpty { s += ": \(m)" }
-            return s
-        }
-        let text = String(decoding: r.body, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        let reason = HTTPResponseStatus(statusCode: r.status).reasonPhrase
-        return "\(r.status) \(reason)" + (text.isEmpty ? "" : ": \(text.prefix(500))")
+func describeAPIError(_ r: APIResponse) -> String {
+    if let v = JSONValue.decode(r.body), let err = v["error"]?.string {
+        var s = "\(r.status) \(err)"
+        if let f = v["field"]?.string, !f.isEmpty { s += ": \(f)" }
+        if let m = v["message"]?.string, !m.isEmpty { s += ": \(m)" }
+        return s
     }
+    let text = String(decoding: r.body, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    let reason = HTTPResponseStatus(statusCode: r.status).reasonPhrase
+    return "\(r.status) \(reason)" + (text.isEmpty ? "" : ": \(text.prefix(500))")
 }
 
 /// Aligned columns, padded with spaces, headers in capitals.
@@ -240,10 +236,7 @@ func printTable(_ header: [String], _ rows: [[String]]) {
     var widths = [Int](repeating: 0, count: header.count)
     for r in all { for (i, c) in r.enumerated() where i < widths.count { widths[i] = max(widths[i], c.count) } }
     for r in all {
-        var line = ""
-        for (i, c) in r.enumerated() {
-            if i == r.count - 1 { line += c } else { line += c.padding(toLength: widths[i] + 2, withPad: " ", startingAt: 0) }
-        }
+        var line = r.enumerated().map { i, c in i == r.count - 1 ? c : c.padding(toLength: widths[i] + 2, withPad: " ", startingAt: 0) }.joined()
         while line.hasSuffix(" ") { line.removeLast() }
         print(line)
     }
@@ -265,11 +258,7 @@ func printRaw(_ body: Data) {
     print(s, terminator: "")
 }
 
-func printError(_ s: String) {
-    FileHandle.standardError.write(Data((s + "\n").utf8))
-}
+func printError(_ s: String) { FileHandle.standardError.write(Data((s + "\n").utf8)) }
 
 /// A path under /v1 with each dynamic part percent-encoded: `apiPath("pools", name, "members")`.
-func apiPath(_ parts: String...) -> String {
-    "/v1/" + parts.map(APIClient.segment).joined(separator: "/")
-}
+func apiPath(_ parts: String...) -> String { "/v1/" + parts.map(APIClient.segment).joined(separator: "/") }

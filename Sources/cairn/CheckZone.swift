@@ -46,12 +46,7 @@ struct CheckZone: ParsableCommand {
         var failed = false
         var reports: [FileReport] = []
         for f in files {
-            var o: DomainName?
-            if let origin {
-                o = try DomainName(origin.hasSuffix(".") ? origin : origin + ".")
-            } else {
-                o = ZoneDirectorySource.origin(forFile: f)
-            }
+            let o = try origin.map { try DomainName($0.hasSuffix(".") ? $0 : $0 + ".") } ?? ZoneDirectorySource.origin(forFile: f)
             // Every problem of the file in one run: each entry that does not parse (skipped), then the semantic
             // checks over the entries that did.
             let (zone, syntax) = ZoneFileLoader.check(path: f, origin: o)

@@ -73,14 +73,13 @@ struct DrillCommand: ParsableCommand {
             }
             printTable(["CLIENT", "NOW", "WITH THE TARGET FAILED", ""], rows)
         }
-        let cap = v["capacity"]
-        func t(_ x: JSONValue?) -> String { x == nil || x == .null ? "-" : x!.text }
-        let source = cap?["failed_load_source"].flatMap { $0 == .null ? nil : $0.text }.map { " (\($0 == "probe" ? "probe-reported" : "configured \($0) load"))" } ?? ""
-        print("\ncapacity: failed load \(t(cap?["failed_load"]))\(source), surviving capacity \(t(cap?["surviving_capacity"])), "
-              + "surviving load \(t(cap?["surviving_load"])), headroom \(t(cap?["headroom"]))"
-              + (cap?["sufficient"] == .bool(false) ? ": the surviving sites would exceed their capacity" : ""))
-        for s in cap?["survivors"]?.array ?? [] {
-            print("  \(t(s["site"])): capacity \(t(s["capacity"])), load \(t(s["load"]))\(s["load_source"].flatMap { $0 == .null ? nil : " (\($0.text))" } ?? "")")
+        let cap = v["capacity"] ?? .null
+        let source = cap["failed_load_source"].flatMap { $0 == .null ? nil : $0.text }.map { " (\($0 == "probe" ? "probe-reported" : "configured \($0) load"))" } ?? ""
+        print("\ncapacity: failed load \(cap["failed_load"].text)\(source), surviving capacity \(cap["surviving_capacity"].text), "
+              + "surviving load \(cap["surviving_load"].text), headroom \(cap["headroom"].text)"
+              + (cap["sufficient"] == .bool(false) ? ": the surviving sites would exceed their capacity" : ""))
+        for s in cap["survivors"]?.array ?? [] {
+            print("  \(s["site"].text): capacity \(s["capacity"].text), load \(s["load"].text)\(s["load_source"].flatMap { $0 == .null ? nil : " (\($0.text))" } ?? "")")
         }
         print("longest TTL clients may hold: \(v["max_ttl"]?.text ?? "-") s")
         for p in v["problems"]?.array ?? [] { print("problem: \(p.text)") }
@@ -114,20 +113,17 @@ struct DrillCommand: ParsableCommand {
                 return
             }
             if !options.json { FileHandle.standardError.write("drill \(id) running for \(hold)...\n".data(using: .utf8)!) }
-            try DrillCommand.waitAndPrint(id: id, options: options, format: html ? "html" : markdown ? "markdown" : "text")
+            // Wait for the drill to end, then print its report.
+            let finished: Set<String> = ["completed", "aborted", "interrupted", "refused"]
+            var last: APIResponse
+            repeat {
+                last = try options.call(.GET, apiPath("drills", id))
+                let status = JSONValue.decode(last.body)?["status"]?.string ?? ""
+                if finished.contains(status) { break }
+                Thread.sleep(forTimeInterval: 0.5)
+            } while true
+            try DrillCommand.printReport(id: id, response: last, options: options, format: html ? "html" : markdown ? "markdown" : "text")
         }
-    }
-
-    static func waitAndPrint(id: String, options: APIOptions, format: String) throws {
-        let finished: Set<String> = ["completed", "aborted", "interrupted", "refused"]
-        var last: APIResponse
-        repeat {
-            last = try options.call(.GET, apiPath("drills", id))
-            let status = JSONValue.decode(last.body)?["status"]?.string ?? ""
-            if finished.contains(status) { break }
-            Thread.sleep(forTimeInterval: 0.5)
-        } while true
-        try printReport(id: id, response: last, options: options, format: format)
     }
 
     /// `format`: `text`, `markdown` or `html` (the report endpoint's formats); `--json` prints the report document.

@@ -32,18 +32,16 @@ struct TokenCommand: ParsableCommand {
 
         func run() throws {
             guard let s = TokenScope(rawValue: scope) else { throw ValidationError("--scope: expected read, write or admin") }
-            var expiresAt: Double?
             let now = Date().timeIntervalSince1970
-            if let e = expires {
+            let expiresAt = try expires.map { e in
                 guard let secs = TimeSpan.seconds(e), secs > 0 else {
                     throw ValidationError("--expires: expected a duration such as 30d, 12h, 15m")
                 }
-                expiresAt = now + secs
+                return now + secs
             }
-            let store = try storeOptions.open()
             let label = name ?? "\(s.rawValue)-\(Int(now))"
-            let (token, secret) = try store.createToken(name: label, scope: s, expiresAt: expiresAt,
-                                                        principal: principalName(), source: "cli")
+            let (token, secret) = try storeOptions.open().createToken(name: label, scope: s, expiresAt: expiresAt,
+                                                                      principal: principalName(), source: "cli")
             let exp = expiresAt.map { "expires \(RFC3339.format($0, fractional: false))" } ?? "never expires"
             print("token \(token.id) \"\(token.name)\" scope \(s.rawValue), \(exp); it is shown only now:")
             print(secret)
@@ -73,8 +71,7 @@ struct TokenCommand: ParsableCommand {
         @Argument var id: Int64
         @OptionGroup var storeOptions: LocalStoreOptions
         func run() throws {
-            let store = try storeOptions.openExisting()
-            try store.deleteToken(id: id, principal: principalName(), source: "cli", requestID: nil)
+            try storeOptions.openExisting().deleteToken(id: id, principal: principalName(), source: "cli", requestID: nil)
             print("token \(id) deleted")
         }
     }
@@ -112,9 +109,8 @@ struct TSIGCommand: ParsableCommand {
                 case .failure(let p): throw ValidationError("--secret-file: \(p.message)")
                 }
             }
-            let store = try storeOptions.open()
-            let key = try store.createTSIGKey(name: name, algorithm: alg, secret: secret, principal: principalName(),
-                                              source: "cli", requestID: nil)
+            let key = try storeOptions.open().createTSIGKey(name: name, algorithm: alg, secret: secret, principal: principalName(),
+                                                            source: "cli", requestID: nil)
             if secret == nil {
                 print("# TSIG key \(key.name) (\(alg.rawValue)); the secret is shown only now:")
                 print(key.bindKeyFile)
@@ -141,8 +137,7 @@ struct TSIGCommand: ParsableCommand {
         @Argument(help: "The key's name.") var name: String
         @OptionGroup var storeOptions: LocalStoreOptions
         func run() throws {
-            let store = try storeOptions.openExisting()
-            try store.deleteTSIGKey(name: name, principal: principalName(), source: "cli", requestID: nil)
+            try storeOptions.openExisting().deleteTSIGKey(name: name, principal: principalName(), source: "cli", requestID: nil)
             print("TSIG key \(name) removed")
         }
     }
