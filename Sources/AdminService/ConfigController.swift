@@ -227,7 +227,9 @@ struct ConfigController: AdminController {
         }
     }
 
-    func current() throws -> State { (try repo.exportConfig(), try repo.objectVersions()) }
+    func current() throws -> State {
+        (try repo.exportConfig(), try repo.objectVersions())
+    }
 
     // MARK: - Sites and monitors: objects named by one key
 
@@ -312,7 +314,9 @@ struct ConfigController: AdminController {
 
     // MARK: - Pools
 
-    static func poolName(_ raw: String) -> String { raw.hasSuffix(".") ? raw : raw + "." }
+    static func poolName(_ raw: String) -> String {
+        raw.hasSuffix(".") ? raw : raw + "."
+    }
 
     /// The index of the pool named in the path (`type` from the query when both A and AAAA exist).
     func poolIndex(_ config: GSLBConfig, _ c: Call, address: String? = nil) throws -> Int {

@@ -258,7 +258,11 @@ func printRaw(_ body: Data) {
     print(s, terminator: "")
 }
 
-func printError(_ s: String) { FileHandle.standardError.write(Data((s + "\n").utf8)) }
+func printError(_ s: String) {
+    FileHandle.standardError.write(Data((s + "\n").utf8))
+}
 
 /// A path under /v1 with each dynamic part percent-encoded: `apiPath("pools", name, "members")`.
-func apiPath(_ parts: String...) -> String { "/v1/" + parts.map(APIClient.segment).joined(separator: "/") }
+func apiPath(_ parts: String...) -> String {
+    "/v1/" + parts.map(APIClient.segment).joined(separator: "/")
+}
