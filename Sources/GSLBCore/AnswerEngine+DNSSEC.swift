@@ -41,7 +41,7 @@ extension AnswerEngine {
             return node.rrset(.ds) == nil ? [RecordType.ns.rawValue] : [RecordType.ns.rawValue, RecordType.ds.rawValue]
         }
         var types = node.rrsets.map(\.type.rawValue)
-        for p in snapshot.pools(at: node) { types.append(p.type.rawValue) }
+        for t in [RecordType.a, .aaaa, .cname] where snapshot.pool(at: node, t) != nil { types.append(t.rawValue) }
         if node.labelCount == node.zone.origin.labelCount, snapshot.signer(node.zone) != nil {
             types += [RecordType.dnskey.rawValue, RecordType.cds.rawValue, RecordType.cdnskey.rawValue]
         }

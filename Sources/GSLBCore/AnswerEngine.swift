@@ -489,7 +489,7 @@ public final class AnswerEngine {
             visited.append(name.key[...])
 
             // A CNAME pool answers every type (no other data is at its name), as a static CNAME does.
-            if data.poolSlot >= 0, let pool = q.qtype == .any ? snapshot.pools(at: data).first
+            if data.poolSlot >= 0, let pool = q.qtype == .any ? snapshot.firstPool(at: data)
                 : snapshot.pool(at: data, q.qtype) ?? snapshot.pool(at: data, .cname) {
                 let net = clientNetwork(q, useECS: pool.ecs)
                 let d = pool.select(client: net, rng: &rng, counter: &roundRobinCounter)

@@ -30,7 +30,7 @@ public final class ZoneNode: @unchecked Sendable {
     public internal(set) var cut: ZoneNode?
     /// The highest DNAME owner strictly above this node in its zone.
     public internal(set) var dnameAbove: ZoneNode?
-    /// Index into `ServingSnapshot.poolSlots` when GSLB pools answer at this name; -1 otherwise.
+    /// Index of this name's slot in `ServingSnapshot.slotPools` when GSLB pools answer at this name; -1 otherwise.
     /// Nodes are shared between snapshots that differ only in health, so the pools
     /// themselves live in the snapshot, not here.
     public internal(set) var poolSlot: Int = -1
@@ -141,10 +141,8 @@ public final class ServingSnapshot: Sendable {
     public let generation: UInt64
     /// Every pool that answers, by name and type.
     public let pools: [PoolRuntime]
-    /// Pools per node slot (at most one per type).
-    let poolSlots: [[PoolRuntime]]
-    /// The same pools, three per slot by type (A, AAAA, CNAME: `slotPoolIndex`), in one array: a query
-    /// reads one element, not a slot's own array and each of its pools' types.
+    /// The pools at each node slot, three per slot by type (A, AAAA, CNAME: `slotPoolIndex`) in one array:
+    /// a query reads one element, not a slot's own array and each of its pools' types.
     let slotPools: [PoolRuntime?]
     /// For each pool of `gslb.config.pools` that answers: its slot.
     let placements: [Int: Int]
@@ -165,7 +163,7 @@ public final class ServingSnapshot: Sendable {
     let signersByHead: [ObjectIdentifier: ZoneSigner]
 
     init(zoneIndex: ZoneIndex, gslbNodes: NodeTable = NodeTable([]), gslbNewNames: Int = 0, generation: UInt64,
-         pools: [PoolRuntime] = [], poolSlots: [[PoolRuntime]] = [], placements: [Int: Int] = [:],
+         pools: [PoolRuntime] = [], slotPools: [PoolRuntime?] = [], placements: [Int: Int] = [:],
          topology: TopologyTable = TopologyTable([]), gslb: GSLBState = GSLBState(), issues: [String] = [],
          tallyLayout: TallyLayout = .empty, tsigKeys: TSIGKeyring? = nil, signers: [ZoneSigner?]? = nil) {
         self.zoneIndex = zoneIndex
@@ -176,12 +174,7 @@ public final class ServingSnapshot: Sendable {
         self.gslbNewNames = gslbNewNames
         self.generation = generation
         self.pools = pools
-        self.poolSlots = poolSlots
-        var flat = [PoolRuntime?](repeating: nil, count: 3 * poolSlots.count)
-        for (i, slot) in poolSlots.enumerated() {
-            for p in slot { if let k = Self.slotPoolIndex(p.type), flat[3 * i + k] == nil { flat[3 * i + k] = p } }
-        }
-        self.slotPools = flat
+        self.slotPools = slotPools
         self.placements = placements
         self.topology = topology
         self.gslb = gslb
@@ -232,9 +225,11 @@ public final class ServingSnapshot: Sendable {
         t == .a ? 0 : t == .aaaa ? 1 : t == .cname ? 2 : nil
     }
 
+    /// The first pool at `node` of the types in `slotPoolIndex` order (A, AAAA, CNAME): what an ANY query answers.
     @inline(__always)
-    public func pools(at node: ZoneNode) -> [PoolRuntime] {
-        node.poolSlot >= 0 ? poolSlots[node.poolSlot] : []
+    func firstPool(at node: ZoneNode) -> PoolRuntime? {
+        guard node.poolSlot >= 0 else { return nil }
+        return slotPools[(3 * node.poolSlot)..<(3 * node.poolSlot + 3)].lazy.compactMap { $0 }.first
     }
 
     public func pool(name: DomainName, type: RecordType) -> PoolRuntime? {

@@ -440,10 +440,10 @@ public struct SnapshotBuilder {
             gslb.geo.map { GeoTopology(database: $0.database, map: g.map) }
         })
         let layout = TallyLayout(config: gslb.config)
-        let (runtimes, slots) = buildPools(gslb: gslb, now: now, topology: topology, placements: placements,
-                                           slotCount: slotTypes.count, reuse: [:], layout: layout, issues: &issues)
+        let (runtimes, slotPools) = buildPools(gslb: gslb, now: now, topology: topology, placements: placements,
+                                               slotCount: slotTypes.count, reuse: [:], layout: layout, issues: &issues)
         return ServingSnapshot(zoneIndex: zoneIndex, gslbNodes: NodeTable(Array(layer.values)), gslbNewNames: newNames, generation: generation,
-                               pools: runtimes, poolSlots: slots, placements: placements, topology: topology, gslb: gslb,
+                               pools: runtimes, slotPools: slotPools, placements: placements, topology: topology, gslb: gslb,
                                issues: issues, tallyLayout: layout)
     }
 
@@ -493,15 +493,15 @@ public struct SnapshotBuilder {
         }
         var reuse: [Int: PoolRuntime] = [:]
         for (pi, slot) in old.placements where !affected.contains(gslb.config.pools[pi].name) {
-            if let r = old.poolSlots[slot].first(where: { $0.type == gslb.config.pools[pi].recordType }) { reuse[pi] = r }
+            if let k = ServingSnapshot.slotPoolIndex(gslb.config.pools[pi].recordType), let r = old.slotPools[3 * slot + k] { reuse[pi] = r }
         }
         // Same pools, members and sites: same placements and counter layout (workers' pool counters carry over).
         var unchanged: [String] = []
-        let (runtimes, slots) = buildPools(gslb: gslb, now: now, topology: old.topology, placements: old.placements,
-                                           slotCount: old.poolSlots.count, reuse: reuse, layout: old.tallyLayout,
+        let (runtimes, slotPools) = buildPools(gslb: gslb, now: now, topology: old.topology, placements: old.placements,
+                                               slotCount: old.slotPools.count / 3, reuse: reuse, layout: old.tallyLayout,
                                            issues: &unchanged)
         return ServingSnapshot(zoneIndex: old.zoneIndex, gslbNodes: old.gslbNodes, gslbNewNames: old.gslbNewNames,
-                               generation: generation, pools: runtimes, poolSlots: slots, placements: old.placements,
+                               generation: generation, pools: runtimes, slotPools: slotPools, placements: old.placements,
                                topology: old.topology, gslb: gslb, issues: old.issues, tallyLayout: old.tallyLayout,
                                tsigKeys: gslb.tsigKeys == old.gslb.tsigKeys ? old.tsigKeys : nil,
                                signers: gslb.dnssecKeys == old.gslb.dnssecKeys ? old.signers : nil)
@@ -526,7 +526,7 @@ public struct SnapshotBuilder {
 
     /// Builds the placed pools (fallback targets first), reusing the runtimes in `reuse`.
     func buildPools(gslb: GSLBState, now: Double, topology: TopologyTable, placements: [Int: Int], slotCount: Int,
-                    reuse: [Int: PoolRuntime], layout: TallyLayout, issues: inout [String]) -> ([PoolRuntime], [[PoolRuntime]]) {
+                    reuse: [Int: PoolRuntime], layout: TallyLayout, issues: inout [String]) -> ([PoolRuntime], [PoolRuntime?]) {
         let pools = gslb.config.pools
         let sites = Dictionary(gslb.config.sites.map { ($0.name, $0) }, uniquingKeysWith: { _, last in last })
         var health: [MemberKey: MemberHealth] = [:]
@@ -611,10 +611,11 @@ public struct SnapshotBuilder {
         }
 
         var out: [PoolRuntime] = []
-        var slots = [[PoolRuntime]](repeating: [], count: slotCount)
+        // Three per slot by type (`ServingSnapshot.slotPools`); of two pools of one type at one name, the first placed.
+        var slots = [PoolRuntime?](repeating: nil, count: 3 * slotCount)
         for pi in placements.keys.sorted() {
             guard let r = make(pi, depth: 0), let slot = placements[pi] else { continue }
-            slots[slot].append(r)
+            if let k = ServingSnapshot.slotPoolIndex(r.type), slots[3 * slot + k] == nil { slots[3 * slot + k] = r }
             out.append(r)
         }
         return (out, slots)
