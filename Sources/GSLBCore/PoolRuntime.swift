@@ -55,10 +55,9 @@ struct Selector: Sendable {
     /// failover, all-healthy, least-loaded, and closest for unknown clients.
     let constant: [EncodedRecord]
     let constantSlots: [Int32]
-    /// round-robin: the members' records in base order twice, so that rotation `r` is `r ..< r + rotationLength`.
+    /// round-robin: the members' records in base order twice, so that rotation `r` is `r ..< r + min(answers, count)`.
     let rotations: [EncodedRecord]
     let rotationSlots: [Int32]
-    let rotationLength: Int
     /// Indices into the pool's members, in the order the policy prefers when client-independent.
     let members: [Int]
     /// closest: per topology entry.
@@ -171,7 +170,7 @@ public final class PoolRuntime: Sendable {
         case .roundRobin:
             counter &+= 1
             let i = Int(counter % UInt64(max(1, s.records.count)))
-            let r = i..<(i + s.rotationLength)
+            let r = i..<(i + min(s.answers, s.records.count))
             return PoolDecision(records: s.rotations[r], slots: s.rotationSlots[r], fallback: fallback)
         case .weighted:
             let total = s.cumulative.last ?? 0
@@ -382,7 +381,6 @@ public final class PoolRuntime: Sendable {
             constantSlots: constant.map { slots[$0] },
             rotations: twice.map { records[$0] },
             rotationSlots: twice.map { slots[$0] },
-            rotationLength: min(n, set.count),
             members: set,
             byEntry: entryOrders.map { Array($0.prefix(n)).map { records[$0] } },
             byEntrySlots: entryOrders.map { Array($0.prefix(n)).map { slots[$0] } },
