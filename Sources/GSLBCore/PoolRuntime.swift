@@ -78,7 +78,7 @@ struct Selector: Sendable {
 /// with 10,000 pools a query finds them cold, and one cache line holds them.
 public final class PoolRuntime: Sendable {
     public let type: RecordType
-    /// `pool.ecs`.
+    /// `pool.ecs`, copied into the first cache line (`pool` is large and comes later).
     let ecs: Bool
     let primary: Selector
     /// The slot counting this pool's fallback answers; nil when the pool has no layout.

@@ -290,7 +290,8 @@ public final class ServingSnapshot: Sendable {
 /// The GSLB layer's nodes by name, for the query path: open addressing where each slot holds a hash tag
 /// and its node, so that a lookup reads one slot and the node (and the node's key, to confirm); a
 /// `Dictionary` keyed by `NameKey` reads the key, its bytes and the value in three places, which are
-/// cold with 10,000 pools.
+/// cold with 10,000 pools. Not a `NameTable`: its 8-octet slots point into an array of nodes (one more
+/// dependent load), which the zone index needs for its size; the layer holds one name per pool.
 struct NodeTable: Sendable {
     private struct Slot: Sendable {
         var tag: UInt32 = 0
