@@ -34,6 +34,9 @@ extension AnswerEngine {
         return true
     }
 
+    /// The types a pool can have (`ServingSnapshot.slotPools` order).
+    static let poolTypes: [RecordType] = [.a, .aaaa, .cname]
+
     /// The types an NSEC at `node` lists (besides RRSIG and NSEC): its RRsets and pools; at a
     /// delegation only NS and DS (RFC 4035 §2.3); at a signed apex also DNSKEY, CDS and CDNSKEY.
     func typesAt(_ node: ZoneNode, snapshot: ServingSnapshot) -> [UInt16] {
@@ -41,7 +44,9 @@ extension AnswerEngine {
             return node.rrset(.ds) == nil ? [RecordType.ns.rawValue] : [RecordType.ns.rawValue, RecordType.ds.rawValue]
         }
         var types = node.rrsets.map(\.type.rawValue)
-        for t in [RecordType.a, .aaaa, .cname] where snapshot.pool(at: node, t) != nil { types.append(t.rawValue) }
+        if node.poolSlot >= 0 {
+            for t in Self.poolTypes where snapshot.pool(at: node, t) != nil { types.append(t.rawValue) }
+        }
         if node.labelCount == node.zone.origin.labelCount, snapshot.signer(node.zone) != nil {
             types += [RecordType.dnskey.rawValue, RecordType.cds.rawValue, RecordType.cdnskey.rawValue]
         }
