@@ -93,4 +93,16 @@ extension MessageWriter {
         patch16(at: rdlenAt, UInt16(position - rdlenAt - 2))
         return true
     }
+
+    /// Writes `owner` + a record of class IN whose RDATA has no names (a pool member's address), from its
+    /// parts. Returns false (writing nothing) when it does not fit.
+    public func record(owner: DomainName, type: RecordType, ttl: UInt32, rdata: UnsafeRawBufferPointer) -> Bool {
+        let m = mark
+        guard name(owner), hasRoom(10 + rdata.count) else { rollback(to: m); return false }
+        u16(type.rawValue)
+        u16(RecordClass.in)
+        u32(ttl)
+        u16(UInt16(rdata.count))
+        return bytes(rdata)
+    }
 }

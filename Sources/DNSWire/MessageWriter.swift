@@ -47,13 +47,14 @@ public final class MessageWriter {
         buffer[o] = UInt8(v >> 8); buffer[o + 1] = UInt8(truncatingIfNeeded: v)
     }
     public func bytes(_ b: [UInt8]) -> Bool {
-        guard hasRoom(b.count) else { return false }
-        b.withUnsafeBytes { src in
-            if let base = src.baseAddress, let dst = buffer.baseAddress {
-                (dst + position).copyMemory(from: base, byteCount: src.count)
-            }
+        b.withUnsafeBytes { bytes($0) }
+    }
+    public func bytes(_ src: UnsafeRawBufferPointer) -> Bool {
+        guard hasRoom(src.count) else { return false }
+        if let base = src.baseAddress, let dst = buffer.baseAddress {
+            (dst + position).copyMemory(from: base, byteCount: src.count)
         }
-        position += b.count
+        position += src.count
         return true
     }
 

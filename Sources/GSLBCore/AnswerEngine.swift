@@ -28,6 +28,11 @@ public final class AnswerEngine {
         var signedOwner: DomainName? = nil
         /// Only the RRset's RRSIGs are written, not the RRset (the answer to a DO=1 query for type RRSIG).
         var signaturesOnly = false
+        /// A pool's answer (then `records` is empty): its addresses are written from the pool's packed
+        /// members, its records made only when signed.
+        var picked: PoolDecision? = nil
+
+        var rrset: ArraySlice<EncodedRecord> { picked?.records ?? records }
     }
     /// The signer's own RRsets at a signed apex, whose RRSIGs a type-RRSIG query there gets (made once, not per query).
     static let apexKeyTypes: [RecordType] = [.dnskey, .cds, .cdnskey]
@@ -493,18 +498,18 @@ public final class AnswerEngine {
                 : snapshot.pool(at: data, q.qtype) ?? snapshot.pool(at: data, .cname) {
                 let net = clientNetwork(q, useECS: pool.ecs)
                 let d = pool.select(client: net, rng: &rng, counter: &roundRobinCounter)
-                tally.countPool(d.slots, fallbackSlot: d.fallback ? pool.fallbackSlot : nil, layout: snapshot.tallyLayout)
+                tally.countPool(d, fallbackSlot: d.fallback ? pool.fallbackSlot : nil, layout: snapshot.tallyLayout)
                 // The scope speaks of the ECS subnet only when that subnet decided; along a chain of pools
                 // (a CNAME pool to a pool), the narrowest subnet any of them depended on.
                 if net?.fromECS == true { ecsScope = max(ecsScope, d.scope) }
                 if d.servfail { return (.servFail, aa) }
-                if d.records.isEmpty {
+                if d.count == 0 {
                     nodata(name, data, qtype: q.qtype, zone: zone, snapshot: snapshot)
                 } else {
-                    answer.append(Item(owner: name, records: d.records, zone: data.zone, signedOwner: expanded))
+                    answer.append(Item(owner: name, records: [], zone: data.zone, signedOwner: expanded, picked: d))
                     proveExpansion(expanded, name: name, encloser: node, zone: zone, snapshot: snapshot)
                     // The chosen target is chased as a static CNAME's is (below), unless the CNAME is the answer.
-                    if pool.type == .cname, q.qtype != .cname, q.qtype != .any, let target = d.records.first?.target {
+                    if pool.type == .cname, q.qtype != .cname, q.qtype != .any, let target = d.record(0).target {
                         name = target
                         first = false
                         continue
@@ -598,12 +603,18 @@ public final class AnswerEngine {
         let now = dnssec ? clock() : 0
         if !truncated {
             outer: for item in answer {
-                for r in item.records where !item.signaturesOnly {
+                let signer = dnssec ? snapshot.signer(item.zone) : nil
+                if let d = item.picked, signer == nil {
+                    guard d.write(owner: item.owner, into: writer, written: &an) else { truncated = true; break outer }
+                    continue
+                }
+                let records = item.rrset
+                for r in records where !item.signaturesOnly {
                     guard writer.record(owner: item.owner, r) else { truncated = true; break outer }
                     an += 1
                 }
-                if dnssec, let signer = snapshot.signer(item.zone) {
-                    guard let n = writeRRSIGs(item.owner, item.records, signer, signedOwner: item.signedOwner, now: now) else {
+                if let signer {
+                    guard let n = writeRRSIGs(item.owner, records, signer, signedOwner: item.signedOwner, now: now) else {
                         truncated = true; break outer
                     }
                     an += n

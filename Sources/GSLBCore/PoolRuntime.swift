@@ -30,56 +30,128 @@ public struct MemberView: Sendable {
     }
 }
 
-/// The result of a pool decision for one query.
+/// The members one decision chose: positions in its selector's `entries`, in answer order. At most 16,
+/// the largest `answers` (`ConfigValidator.answersRange`): held inline, so a decision allocates nothing.
+public struct Picks: Sendable {
+    private var at = InlineArray<16, Int32>(repeating: 0)
+    public private(set) var count = 0
+
+    init() {}
+    init(_ positions: some Sequence<Int>) { for i in positions { append(i) } }
+
+    @inline(__always)
+    mutating func append(_ i: Int) {
+        guard count < 16 else { return }
+        at[count] = Int32(truncatingIfNeeded: i)
+        count += 1
+    }
+
+    @inline(__always)
+    subscript(k: Int) -> Int { Int(at[k]) }
+
+    func contains(_ i: Int) -> Bool { (0..<count).contains { Int(at[$0]) == i } }
+}
+
+/// The result of a pool decision for one query: which members of which selector answer.
 public struct PoolDecision: Sendable {
-    /// A slice of one of the selector's arrays when the answer is client-independent or one address: no
-    /// array of its own per member or rotation, so the query path reads one array fewer.
-    public var records: ArraySlice<EncodedRecord>
-    /// The tally slot of each record's member (same order as `records`), for metrics.
-    public var slots: ArraySlice<Int32> = []
+    /// The pool whose selector chose (this pool, or the pool it falls back to); nil when nothing answers.
+    /// Not retained: a decision lives within the query that made it, whose snapshot holds the pool.
+    unowned(unsafe) let source: PoolRuntime?
+    /// The choice was made over every enabled member (`fallback: all`), not the eligible ones.
+    var all = false
+    var picks = Picks()
     /// ECS SCOPE PREFIX-LENGTH: 0 when the answer does not depend on the client.
     public var scope: Int = 0
     public var servfail = false
     public var fallback: Bool
+
+    /// Members chosen.
+    public var count: Int { source == nil ? 0 : picks.count }
+
+    /// The chosen records, in answer order: a slice of the selector's records when the picks follow each
+    /// other (any answer of one address), else an array of their own.
+    public var records: ArraySlice<EncodedRecord> {
+        guard let s = source, count > 0 else { return [] }
+        let first = picks[0]
+        if (0..<count).allSatisfy({ picks[$0] == first + $0 }) {
+            return all ? s.fallbackAll.records[first..<(first + count)] : s.primary.records[first..<(first + count)]
+        }
+        return (0..<count).map { record($0) }[...]
+    }
+
+    /// The `k`th chosen record (a CNAME pool's target is chased from it).
+    func record(_ k: Int) -> EncodedRecord {
+        all ? source!.fallbackAll.records[picks[k]] : source!.primary.records[picks[k]]
+    }
+
+    /// Writes the chosen records after `owner`, counting them in `written`: addresses from their packed
+    /// members (TYPE and TTL from the pool), a CNAME from its record (its target may be compressed).
+    /// False when one does not fit.
+    func write(owner: DomainName, into writer: MessageWriter, written: inout Int) -> Bool {
+        guard let s = source else { return true }
+        let length = s.type == .a ? 4 : 16
+        for k in 0..<picks.count {
+            if s.type == .cname {
+                guard writer.record(owner: owner, record(k)) else { return false }
+            } else {
+                var rdata = all ? s.fallbackAll.entries[picks[k]].rdata : s.primary.entries[picks[k]].rdata
+                guard withUnsafeBytes(of: &rdata, {
+                    writer.record(owner: owner, type: s.type, ttl: s.ttl, rdata: UnsafeRawBufferPointer(rebasing: $0.prefix(length)))
+                }) else { return false }
+            }
+            written += 1
+        }
+        return true
+    }
+
+    /// Calls `body` with the tally slot of each chosen member.
+    @inline(__always)
+    func forEachSlot(_ body: (Int32) -> Void) {
+        guard let s = source else { return }
+        for k in 0..<picks.count { body(all ? s.fallbackAll.entries[picks[k]].slot : s.primary.entries[picks[k]].slot) }
+    }
 }
 
-/// One policy over one set of members, with everything precomputed. The fields a query reads come first.
+/// One member of a selector as a query reads it: the RDATA of an address (4 or 16 octets), its tally slot
+/// and its cumulative weight, in 32 octets. A pool answer reads its members from one array, not from an
+/// array of records whose RDATA are each an allocation of their own (with 10,000 pools, each a cache miss).
+struct PackedMember: Sendable {
+    var rdata: (UInt64, UInt64) = (0, 0)
+    /// Sum of the weights of the members up to and including this one (weighted).
+    var cumulative: UInt64 = 0
+    var slot: Int32 = -1
+}
+
+/// One policy over one set of members, with everything precomputed. The members are in the order the
+/// policy prefers when the answer does not depend on the client (priority, weight, file order; for
+/// least-loaded, load), so that such an answer is the first members. The fields a query reads come first.
 struct Selector: Sendable {
     let policy: PolicyKind
     let answers: Int
-    /// The members' records in the order of `members` (one answer of one address is a slice of one).
+    /// The answer when it does not depend on the client: the first `constantCount` members.
+    let constantCount: Int
+    let entries: [PackedMember]
+    /// The members' records (same order as `entries`): CNAME pools, signed answers and explain write these.
     let records: [EncodedRecord]
-    /// The members' tally slots, parallel to the record arrays (metrics).
-    let slots: [Int32]
-    let cumulative: [UInt64]
-    /// failover, all-healthy, least-loaded, and closest for unknown clients.
-    let constant: [EncodedRecord]
-    let constantSlots: [Int32]
-    /// round-robin: the members' records in base order twice, so that rotation `r` is `r ..< r + min(answers, count)`.
-    let rotations: [EncodedRecord]
-    let rotationSlots: [Int32]
-    /// Indices into the pool's members, in the order the policy prefers when client-independent.
-    let members: [Int]
-    /// closest: per topology entry.
-    let byEntry: [[EncodedRecord]]
-    let byEntrySlots: [[Int32]]
+    /// closest: the members per topology entry.
+    let byEntry: [Picks]
+    /// consistent-hash: each member's seed.
     let seeds: [UInt64]
-    /// closest with a GeoIP database: the members in base order with their site's location (nil when it has
-    /// none), and their records and slots: ordered per query by distance from the coordinates of the
-    /// client's GeoIP record.
+    /// closest with a GeoIP database: each member's site's location (nil when it has none), ordered per
+    /// query by distance from the coordinates of the client's GeoIP record.
     let located: [GeoPoint?]
-    let locatedRecords: [EncodedRecord]
-    let locatedSlots: [Int32]
 
-    var isEmpty: Bool { records.isEmpty }
+    var isEmpty: Bool { entries.isEmpty }
+    var constant: Picks { Picks(0..<constantCount) }
 }
 
 /// A pool prepared for the query path. The fields a query reads come first (stored in declaration order):
 /// with 10,000 pools a query finds them cold, and one cache line holds them.
 public final class PoolRuntime: Sendable {
     public let type: RecordType
-    /// `pool.ecs`, copied into the first cache line (`pool` is large and comes later).
+    /// `pool.ecs` and `pool.ttl`, copied into the first cache line (`pool` is large and comes later).
     let ecs: Bool
+    let ttl: UInt32
     let primary: Selector
     /// The slot counting this pool's fallback answers; nil when the pool has no layout.
     public let fallbackSlot: Int32?
@@ -114,6 +186,7 @@ public final class PoolRuntime: Sendable {
         self.sites = sites
         self.fallbackPool = fallbackPool
         let ttl = UInt32(max(0, pool.ttl))
+        self.ttl = ttl
         // A CNAME pool's records are CNAMEs to the members' targets (validated names: a member whose name
         // does not parse never gets a view).
         let records = members.map { m in
@@ -143,14 +216,14 @@ public final class PoolRuntime: Sendable {
         }
         switch pool.fallback {
         case .all:
-            if fallbackAll.isEmpty { return PoolDecision(records: [], fallback: true) }
+            if fallbackAll.isEmpty { return PoolDecision(source: nil, fallback: true) }
             return run(fallbackAll, client: client, rng: &rng, counter: &counter, fallback: true)
         case .none:
-            return PoolDecision(records: [], fallback: true)
+            return PoolDecision(source: nil, fallback: true)
         case .servfail:
-            return PoolDecision(records: [], servfail: true, fallback: true)
+            return PoolDecision(source: nil, servfail: true, fallback: true)
         case .pool:
-            guard let other = fallbackPool else { return PoolDecision(records: [], fallback: true) }
+            guard let other = fallbackPool else { return PoolDecision(source: nil, fallback: true) }
             var d = other.select(client: client, rng: &rng, counter: &counter)
             d.fallback = true
             return d
@@ -164,78 +237,67 @@ public final class PoolRuntime: Sendable {
 
     @inline(__always)
     func run(_ s: Selector, client: ClientNetwork?, rng: inout some RandomSource, counter: inout UInt64, fallback: Bool) -> PoolDecision {
+        var d = PoolDecision(source: self, all: fallback, fallback: fallback)
+        let n = s.entries.count
         switch s.policy {
         case .failover, .allHealthy, .leastLoaded:
-            return PoolDecision(records: s.constant[...], slots: s.constantSlots[...], fallback: fallback)
+            d.picks = s.constant
         case .roundRobin:
             counter &+= 1
-            let i = Int(counter % UInt64(max(1, s.records.count)))
-            let r = i..<(i + min(s.answers, s.records.count))
-            return PoolDecision(records: s.rotations[r], slots: s.rotationSlots[r], fallback: fallback)
+            let i = Int(counter % UInt64(n))
+            for k in 0..<min(s.answers, n) { d.picks.append((i + k) % n) }
         case .weighted:
-            let total = s.cumulative.last ?? 0
-            guard total > 0 else {
-                return PoolDecision(records: s.constant[...], slots: s.constantSlots[...], fallback: fallback)
+            let total = s.entries[n - 1].cumulative
+            guard total > 0 else { d.picks = s.constant; break }
+            if s.answers == 1 || n == 1 {
+                d.picks.append(PoolRuntime.pick(s.entries, rng.below(total)))
+            } else {
+                d.picks = PoolRuntime.weightedSample(s, total: total, rng: &rng)
             }
-            if s.answers == 1 || s.records.count == 1 {
-                let i = PoolRuntime.pick(s.cumulative, rng.below(total))
-                return PoolDecision(records: s.records[i...i], slots: s.slots[i...i], fallback: fallback)
-            }
-            let (recs, slots) = PoolRuntime.weightedSample(s, rng: &rng)
-            return PoolDecision(records: recs, slots: slots, fallback: fallback)
         case .closest:
-            guard let c = clientNetwork(client) else {
-                return PoolDecision(records: s.constant[...], slots: s.constantSlots[...], fallback: fallback)
-            }
+            guard let c = clientNetwork(client) else { d.picks = s.constant; break }
             if let m = topology.match(c) {
-                let recs = s.byEntry[m.index]
-                if recs.isEmpty {
-                    return PoolDecision(records: s.constant[...], slots: s.constantSlots[...], scope: m.prefix, fallback: fallback)
-                }
-                return PoolDecision(records: recs[...], slots: s.byEntrySlots[m.index][...], scope: m.prefix, fallback: fallback)
-            }
-            if let g = topology.geo {
+                d.scope = m.prefix
+                d.picks = s.byEntry[m.index].count > 0 ? s.byEntry[m.index] : s.constant
+            } else if let g = topology.geo {
                 // No entry matched: the database's record of the client network, its map entry, else its coordinates.
                 let r = g.database.lookup(c.address.masked(c.prefix))
-                let scope = topology.geoScope(c, r)
+                d.scope = topology.geoScope(c, r)
+                d.picks = s.constant
                 if let i = g.match(r) {
                     let k = topology.entries.count + i
-                    let recs = s.byEntry[k]
-                    if !recs.isEmpty {
-                        return PoolDecision(records: recs[...], slots: s.byEntrySlots[k][...], scope: scope, fallback: fallback)
-                    }
+                    if s.byEntry[k].count > 0 { d.picks = s.byEntry[k] }
                 } else if r.found, let origin = r.location, !s.located.isEmpty {
-                    return PoolRuntime.nearest(s, to: origin, scope: scope, fallback: fallback)
+                    d.picks = PoolRuntime.nearest(s, to: origin)
                 }
-                return PoolDecision(records: s.constant[...], slots: s.constantSlots[...], scope: scope, fallback: fallback)
+            } else {
+                d.scope = topology.unmatchedScope(c)
+                d.picks = s.constant
             }
-            return PoolDecision(records: s.constant[...], slots: s.constantSlots[...], scope: topology.unmatchedScope(c),
-                                fallback: fallback)
         case .consistentHash:
-            guard let c = clientNetwork(client) else {
-                return PoolDecision(records: s.constant[...], slots: s.constantSlots[...], fallback: fallback)
-            }
+            guard let c = clientNetwork(client) else { d.picks = s.constant; break }
             let keyPrefix = min(c.prefix, c.address.family == 4 ? PoolRuntime.hashPrefixV4 : PoolRuntime.hashPrefixV6)
             let k = c.address.masked(keyPrefix)
             let key = mix64(k.hi ^ mix64(k.lo ^ UInt64(k.family)))
-            if s.answers == 1 || s.records.count == 1 {
+            d.scope = keyPrefix
+            if s.answers == 1 || n == 1 {
                 var best = 0
                 var bestScore: UInt64 = 0
                 for i in 0..<s.seeds.count {
                     let score = mix64(s.seeds[i] ^ key)
                     if i == 0 || score > bestScore { best = i; bestScore = score }
                 }
-                return PoolDecision(records: s.records[best...best], slots: s.slots[best...best], scope: keyPrefix, fallback: fallback)
+                d.picks.append(best)
+            } else {
+                d.picks = Picks(s.seeds.indices.sorted { mix64(s.seeds[$0] ^ key) > mix64(s.seeds[$1] ^ key) }.prefix(s.answers))
             }
-            let ranked = s.seeds.indices.sorted { mix64(s.seeds[$0] ^ key) > mix64(s.seeds[$1] ^ key) }.prefix(s.answers)
-            return PoolDecision(records: ranked.map { s.records[$0] }[...], slots: ranked.map { s.slots[$0] }[...], scope: keyPrefix,
-                                fallback: fallback)
         }
+        return d
     }
 
     /// closest from a GeoIP record's coordinates: the `answers` members nearest to `origin` (members whose
-    /// site has no location after the others), ties in base order. One address: no allocation.
-    static func nearest(_ s: Selector, to origin: GeoPoint, scope: Int, fallback: Bool) -> PoolDecision {
+    /// site has no location after the others), ties in preference order. One address: no allocation.
+    static func nearest(_ s: Selector, to origin: GeoPoint) -> Picks {
         if s.answers == 1 || s.located.count == 1 {
             var best = 0
             var bestKm = Double.infinity
@@ -244,48 +306,47 @@ public final class PoolRuntime: Sendable {
                 let km = greatCircleKm(origin, l)
                 if km < bestKm { best = i; bestKm = km }
             }
-            return PoolDecision(records: s.locatedRecords[best...best], slots: s.locatedSlots[best...best], scope: scope, fallback: fallback)
+            return Picks(CollectionOfOne(best))
         }
-        let order = s.located.indices.sorted { a, b in
+        return Picks(s.located.indices.sorted { a, b in
             let da = s.located[a].map { greatCircleKm(origin, $0) } ?? .infinity
             let db = s.located[b].map { greatCircleKm(origin, $0) } ?? .infinity
             return da != db ? da < db : a < b
-        }.prefix(s.answers)
-        return PoolDecision(records: order.map { s.locatedRecords[$0] }[...], slots: order.map { s.locatedSlots[$0] }[...], scope: scope,
-                            fallback: fallback)
+        }.prefix(s.answers))
     }
 
+    /// The member whose share of the cumulative weights holds `r`.
     @inline(__always)
-    static func pick(_ cumulative: [UInt64], _ r: UInt64) -> Int {
-        var lo = 0, hi = cumulative.count - 1
+    static func pick(_ entries: [PackedMember], _ r: UInt64) -> Int {
+        var lo = 0, hi = entries.count - 1
         while lo < hi {
             let mid = (lo + hi) / 2
-            if r < cumulative[mid] { hi = mid } else { lo = mid + 1 }
+            if r < entries[mid].cumulative { hi = mid } else { lo = mid + 1 }
         }
         return lo
     }
 
-    static func weightedSample(_ s: Selector, rng: inout some RandomSource) -> (ArraySlice<EncodedRecord>, ArraySlice<Int32>) {
-        var weights: [UInt64] = []
-        var prev: UInt64 = 0
-        for c in s.cumulative { weights.append(c - prev); prev = c }
-        var out: [EncodedRecord] = []
-        var slots: [Int32] = []
-        var remaining = weights.reduce(0, +)
-        while out.count < s.answers && remaining > 0 {
+    /// `answers` distinct members, each drawn by weight from those not drawn yet. Allocates nothing: the
+    /// drawn members are skipped by looking them up among the (at most 16) picks.
+    static func weightedSample(_ s: Selector, total: UInt64, rng: inout some RandomSource) -> Picks {
+        var picks = Picks()
+        var remaining = total
+        while picks.count < s.answers && remaining > 0 {
             var r = rng.below(remaining)
-            for i in weights.indices where weights[i] > 0 {
-                if r < weights[i] {
-                    out.append(s.records[i])
-                    slots.append(s.slots[i])
-                    remaining -= weights[i]
-                    weights[i] = 0
+            var prev: UInt64 = 0
+            for i in s.entries.indices {
+                let w = s.entries[i].cumulative - prev
+                prev = s.entries[i].cumulative
+                guard w > 0, !picks.contains(i) else { continue }
+                if r < w {
+                    picks.append(i)
+                    remaining -= w
                     break
                 }
-                r -= weights[i]
+                r -= w
             }
         }
-        return (out[...], slots[...])
+        return picks
     }
 
     /// Preference order for the failover group / all-healthy / default: priority, then weight (desc), then file order.
@@ -347,46 +408,44 @@ public final class PoolRuntime: Sendable {
 
     static func makeSelector(pool: Pool, members: [MemberView], set: [Int], records: [EncodedRecord], slots: [Int32],
                              sites: [String: Site], topology: TopologyTable, useWeights: Bool) -> Selector {
-        // One CNAME per name (RFC 2181 §10.1): a CNAME pool answers one target whatever `answers` says.
-        let n = pool.isCNAME ? 1 : max(1, pool.answers)
-        let base = baseOrder(members, set)
-        var constant: [Int]
+        // One CNAME per name (RFC 2181 §10.1): a CNAME pool answers one target whatever `answers` says. At
+        // most 16 (`ConfigValidator.answersRange`), what `Picks` holds.
+        let n = pool.isCNAME ? 1 : min(16, max(1, pool.answers))
+        var order = baseOrder(members, set)
+        var constantCount = min(n, order.count)
         switch pool.policy {
         case .failover:
-            let top = base.first.map { members[$0].member.priority }
-            constant = Array(base.filter { members[$0].member.priority == top }.prefix(n))
+            let top = order.first.map { members[$0].member.priority }
+            constantCount = min(n, order.prefix { members[$0].member.priority == top }.count)
         case .leastLoaded:
-            constant = Array(base.enumerated().sorted { a, b in
+            order = order.enumerated().sorted { a, b in
                 let la = loadRatio(members[a.element]), lb = loadRatio(members[b.element])
                 return la != lb ? la < lb : a.offset < b.offset
-            }.map(\.element).prefix(n))
+            }.map(\.element)
         default:
-            constant = Array(base.prefix(n))
+            break
         }
-        let entryOrders = pool.policy == .closest ? closestOrders(members: members, set: set, sites: sites, topology: topology).0 : []
-        var cumulative: [UInt64] = []
+        var byEntry: [Picks] = []
+        if pool.policy == .closest {
+            let position = Dictionary(uniqueKeysWithValues: order.enumerated().map { ($1, $0) })
+            byEntry = closestOrders(members: members, set: set, sites: sites, topology: topology).0.map { o in
+                Picks(o.prefix(n).map { position[$0]! })
+            }
+        }
         var sum: UInt64 = 0
-        for i in set {
+        let entries = order.map { i -> PackedMember in
             sum += UInt64(useWeights ? max(0, members[i].member.weight) : max(1, members[i].member.weight))
-            cumulative.append(sum)
+            var e = PackedMember(cumulative: sum, slot: slots[i])
+            if !pool.isCNAME {
+                withUnsafeMutableBytes(of: &e.rdata) { $0.copyBytes(from: records[i].rdata.prefix(16)) }
+            }
+            return e
         }
-        let twice = base + base
-        let located = pool.policy == .closest && topology.geo != nil ? base : []
         return Selector(
-            policy: pool.policy, answers: n,
-            records: set.map { records[$0] },
-            slots: set.map { slots[$0] },
-            cumulative: cumulative,
-            constant: constant.map { records[$0] },
-            constantSlots: constant.map { slots[$0] },
-            rotations: twice.map { records[$0] },
-            rotationSlots: twice.map { slots[$0] },
-            members: set,
-            byEntry: entryOrders.map { Array($0.prefix(n)).map { records[$0] } },
-            byEntrySlots: entryOrders.map { Array($0.prefix(n)).map { slots[$0] } },
-            seeds: set.map { pool.isCNAME ? fnv1a(records[$0].rdata) : fnv1a(members[$0].address.bytes) },
-            located: located.map { members[$0].site?.location },
-            locatedRecords: located.map { records[$0] },
-            locatedSlots: located.map { slots[$0] })
+            policy: pool.policy, answers: n, constantCount: constantCount, entries: entries,
+            records: order.map { records[$0] },
+            byEntry: byEntry,
+            seeds: order.map { pool.isCNAME ? fnv1a(records[$0].rdata) : fnv1a(members[$0].address.bytes) },
+            located: pool.policy == .closest && topology.geo != nil ? order.map { members[$0].site?.location } : [])
     }
 }

@@ -205,9 +205,9 @@ public final class QueryTally {
     /// One pool decision: every answered address counts on its member's slot; a fallback
     /// answer (whatever it holds, even nothing or SERVFAIL) also on the asked pool's fallback slot.
     @inline(__always)
-    func countPool(_ slots: ArraySlice<Int32>, fallbackSlot: Int32?, layout l: TallyLayout) {
+    func countPool(_ d: PoolDecision, fallbackSlot: Int32?, layout l: TallyLayout) {
         if l !== layout { retarget(l) }
-        for s in slots { bump(s) }
+        d.forEachSlot { bump($0) }
         if let f = fallbackSlot { bump(f) }
     }
 
