@@ -26,7 +26,6 @@ public final class SnapshotPublisher: Sendable {
     struct State {
         var zones = ZoneSet()
         var gslb = GSLBState()
-        var generation: UInt64 = 0
         var lastErrors: [String] = []
         var lastIssues: [String] = []
         var storeToken: Int64 = -1
@@ -381,7 +380,6 @@ public final class SnapshotPublisher: Sendable {
             if st.retired.count > Self.maxRetired { st.retired.removeFirst() }
         }
         st.last = snap
-        st.generation = snap.generation
         st.nextExpiry = st.gslb.overrides.compactMap(\.expiresAt).filter { $0 > now }.min()
         let nanos = DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds
         let (count, duration): (WritableKeyPath<Stats, UInt64>, WritableKeyPath<Stats, Histogram>) = switch kind {
@@ -405,7 +403,7 @@ public final class SnapshotPublisher: Sendable {
     private func rebuild(_ st: inout State, zonesChanged: Bool) -> Report {
         let started = DispatchTime.now()
         let now = clock()
-        let gen = st.generation + 1
+        let gen = (st.last?.generation ?? 0) + 1
         if !zonesChanged, let old = st.last {
             let gslb = effectiveGSLB(st)
             if let snap = SnapshotBuilder().rebuildingPools(of: old, gslb: gslb, now: now, generation: gen) {
@@ -441,7 +439,7 @@ public final class SnapshotPublisher: Sendable {
             // The previous snapshot keeps serving.
             statsBox.withLock { $0.failedRebuilds += 1 }
             logger.error("snapshot build failed, previous snapshot kept: \(error)", metadata: ["event": "snapshot.build_failed"])
-            return Report(zones: [], errors: st.lastErrors + ["\(error)"], stale: [], issues: [], generation: st.generation,
+            return Report(zones: [], errors: st.lastErrors + ["\(error)"], stale: [], issues: [], generation: st.last?.generation ?? 0,
                           buildMicros: 0)
         }
     }
