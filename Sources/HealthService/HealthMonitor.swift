@@ -305,6 +305,7 @@ public final class HealthMonitor: Sendable {
         var loadWarnings: [String] = []
         var transition: HealthStateMachine.Transition?
         var members: [MemberKey] = []
+        let late = lateness > Double(spec.monitor.intervalMs) / 1000 * 0.5
         state.withLock { st in
             // Updated in place (no copy of the status out and back, one hash of the spec).
             guard let i = st.index(forKey: spec) else { return }
@@ -312,8 +313,7 @@ public final class HealthMonitor: Sendable {
                 s.last = result
                 s.lastAt = now
                 s.probes += 1
-                let interval = Double(spec.monitor.intervalMs) / 1000
-                if lateness > interval * 0.5 { s.lateProbes += 1 }
+                if late { s.lateProbes += 1 }
                 s.maxLateness = max(s.maxLateness, lateness)
                 // A target that answers without a readable load has an unknown load from now on: it must not keep
                 // winning least-loaded on its last number.
@@ -346,7 +346,6 @@ public final class HealthMonitor: Sendable {
             update(&st.values[i])
         }
         let key = Stats.MonitorKey(monitor: spec.monitor.name, type: spec.monitor.type.rawValue)
-        let late = lateness > Double(spec.monitor.intervalMs) / 1000 * 0.5
         statsBox.withLock { st in
             st.durations[key, default: Histogram(bounds: Histogram.probeBounds)].observe(max(0, result.latency))
             st.results[key, default: [0, 0]][result.ok ? 0 : 1] += 1
