@@ -173,9 +173,7 @@ struct ConfigNodeDecoder: Decoder {
 
         /// Present or not: the node as is for `ConfigNode`, else the value or its placeholder. Being generic, it is
         /// also the protocol's `decode(_: Int.Type, forKey:)` and the other primitive requirements (as in `Unkeyed`, `Single`).
-        func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T { try get(type, key) }
-
-        private func get<T: Decodable>(_ type: T.Type, _ key: Key) throws -> T {
+        func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T {
             if type == ConfigNode.self, let n = (fields?.values[key.stringValue] ?? ConfigNode.null) as? T { return n }
             if let v = try getIfPresent(type, key) { return v }
             if let p = ConfigNodeDecoder.placeholder(type) { return p }
