@@ -58,7 +58,6 @@ public struct DaemonConfiguration: Sendable {
         self.zones = zones; self.db = db; self.store = store; self.dns = dns; self.api = api; self.probeConcurrency = probeConcurrency
         self.allowCommandMonitors = allowCommandMonitors; self.pidFile = pidFile; self.user = user
         self.storePollInterval = storePollInterval
-        self.metrics = nil
     }
 
     /// Where the store is: `store`, else the SQLite file `db`.
