@@ -269,16 +269,15 @@ public final class HealthMonitor: Sendable {
         let (targets, probes, up, down, unknown, late, maxLate) = state.withLock { st -> (Int, Int, Int, Int, Int, Int, Double) in
             var p = 0, u = 0, d = 0, k = 0, l = 0
             var m = 0.0
-            for k0 in st.keys {
-                guard var s = st[k0] else { continue }
+            for i in st.values.indices {
+                let s = st.values[i]
                 p += s.probes
                 l += s.lateProbes
                 m = max(m, s.maxLateness / (Double(s.spec.monitor.intervalMs) / 1000))
                 switch s.machine.state { case .up: u += 1; case .down: d += 1; case .unknown: k += 1 }
-                s.probes = 0
-                s.lateProbes = 0
-                s.maxLateness = 0
-                st[k0] = s
+                st.values[i].probes = 0
+                st.values[i].lateProbes = 0
+                st.values[i].maxLateness = 0
             }
             return (st.count, p, u, d, k, l, m)
         }
