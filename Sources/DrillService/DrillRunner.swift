@@ -307,19 +307,16 @@ public final class DrillRunner: Sendable {
             return
         }
         let config = publisher.box.load().gslb.config
+        /// `pool|address`, the address in its canonical text (an answer's address as a member's).
+        func key(_ pool: String, _ address: String) -> String { "\(pool)|\(ClientAddress(text: address)?.description ?? address)" }
         var sites: [String: String] = [:]
         for p in config.pools {
-            for m in p.members {
-                let canonical = ClientAddress(text: m.address)?.description ?? m.address
-                sites["\(p.name)|\(canonical)"] = m.site
-            }
+            for m in p.members { sites[key(p.name, m.address)] = m.site }
         }
         // Probe mode on a site with unmonitored members: only the monitored ones fail, so only they are the target.
-        let failing: Set<String>? = (r.unmonitored ?? []).isEmpty ? nil : Set(Self.probed(r, in: config).map {
-            "\($0.pool)|\(ClientAddress(text: $0.address)?.description ?? $0.address)"
-        })
+        let failing: Set<String>? = (r.unmonitored ?? []).isEmpty ? nil : Set(Self.probed(r, in: config).map { key($0.pool, $0.address) })
         func hasTarget(_ addrs: [String], _ pool: String) -> Bool {
-            if let failing { return addrs.contains { failing.contains("\(pool)|\(ClientAddress(text: $0)?.description ?? $0)") } }
+            if let failing { return addrs.contains { failing.contains(key(pool, $0)) } }
             return Self.contains(addrs, target: r.target, pool: pool, sites: sites)
         }
         let keys = self.keys(for: plan)
@@ -351,7 +348,7 @@ public final class DrillRunner: Sendable {
             if addrs.isEmpty, phase != 0, let n = reply.negativeTTL { s.negativeTTL = max(s.negativeTTL ?? 0, n) }
             let bySite: WritableKeyPath<DrillReport.Seen, [String: Int]> = phase == 0 ? \.before : phase == 1 ? \.during : \.after
             for a in addrs {
-                let site = sites["\(k.pool)|\(ClientAddress(text: a)?.description ?? a)"] ?? a
+                let site = sites[key(k.pool, a)] ?? a
                 s[keyPath: bySite][site, default: 0] += 1
             }
             let with = hasTarget(addrs, k.pool)
