@@ -454,24 +454,16 @@ public final class SnapshotPublisher: Sendable {
 
     /// Polls the store every `interval` seconds on a background thread until `stop()`.
     public func startWatching(interval: Double = 0.2) -> StoreWatcher {
-        let w = StoreWatcher(publisher: self, interval: interval)
-        w.start()
-        return w
+        StoreWatcher(publisher: self, interval: interval)
     }
 }
 
 /// The thread that notices store changes made by any process (within `interval`).
 public final class StoreWatcher: Sendable {
-    let publisher: SnapshotPublisher
-    let interval: Double
     private let stopped = Atomic<Bool>(false)
 
+    /// Starts the thread.
     init(publisher: SnapshotPublisher, interval: Double) {
-        self.publisher = publisher
-        self.interval = interval
-    }
-
-    func start() {
         NamedThread.start("cairn-store-watch") { [self] in
             while !stopped.load(ordering: .relaxed) {
                 publisher.refreshIfChanged()
