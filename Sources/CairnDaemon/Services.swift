@@ -230,7 +230,6 @@ struct DNSSECRolloverService: Service {
     let store: Store
     let publisher: SnapshotPublisher
     let logger: Logger
-    var interval: Double = 1
 
     func run() async throws {
         var failing = false
@@ -269,7 +268,7 @@ struct DNSSECRolloverService: Service {
                     failing = true
                 }
             }
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(nanoseconds: UInt64(interval * 1e9)) }
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(nanoseconds: 1_000_000_000) }
         }
     }
 }
