@@ -451,19 +451,14 @@ public final class SnapshotPublisher: Sendable {
     }
 
     public var lastErrors: [String] { state.withLock { $0.lastErrors } }
-
-    /// Polls the store every `interval` seconds on a background thread until `stop()`.
-    public func startWatching(interval: Double = 0.2) -> StoreWatcher {
-        StoreWatcher(publisher: self, interval: interval)
-    }
 }
 
 /// The thread that notices store changes made by any process (within `interval`).
 public final class StoreWatcher: Sendable {
     private let stopped = Atomic<Bool>(false)
 
-    /// Starts the thread.
-    init(publisher: SnapshotPublisher, interval: Double) {
+    /// Polls the store of `publisher` every `interval` seconds on a background thread until `stop()`.
+    public init(publisher: SnapshotPublisher, interval: Double) {
         NamedThread.start("cairn-store-watch") { [self] in
             while !stopped.load(ordering: .relaxed) {
                 publisher.refreshIfChanged()
