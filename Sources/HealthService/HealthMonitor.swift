@@ -24,9 +24,9 @@ public final class HealthMonitor: Sendable {
         public var machine: HealthStateMachine
         public var last: ProbeResult?
         public var lastAt: Double?
-        public var probes: Int
-        public var lateProbes: Int
-        public var maxLateness: Double
+        public var probes = 0
+        public var lateProbes = 0
+        public var maxLateness = 0.0
         /// The load last published for this target's members.
         public var publishedLoad: Double?
     }
@@ -187,8 +187,7 @@ public final class HealthMonitor: Sendable {
                                     next[t.spec] = Status(spec: t.spec, members: t.members,
                                                           machine: HealthStateMachine(rise: t.spec.monitor.rise, fall: t.spec.monitor.fall,
                                                                                       initial: known?.state ?? .unknown, since: known?.since ?? now,
-                                                                                      stale: known != nil),
-                                                          last: nil, lastAt: nil, probes: 0, lateProbes: 0, maxLateness: 0, publishedLoad: nil)
+                                                                                      stale: known != nil))
                                 }
                                 // Spread first probes over the interval by a stable hash of the target.
                                 let interval = Double(t.spec.monitor.intervalMs) / 1000
