@@ -58,7 +58,6 @@ public struct DaemonConfiguration: Sendable {
         self.zones = zones; self.db = db; self.store = store; self.dns = dns; self.api = api; self.probeConcurrency = probeConcurrency
         self.allowCommandMonitors = allowCommandMonitors; self.pidFile = pidFile; self.user = user
         self.storePollInterval = storePollInterval
-        self.metrics = nil
     }
 
     /// Where the store is: `store`, else the SQLite file `db`.
@@ -91,7 +90,7 @@ public final class Daemon: Sendable {
     /// The token-less `/metrics` listener of `--metrics`.
     public let metricsEndpoint: MetricsEndpoint?
     /// The DNS listeners as bound (port 0 resolved).
-    public let dnsBound: [BoundAddress]
+    public var dnsBound: [BoundAddress] { server.bound }
     let logger: Logger
     let probeGroup: MultiThreadedEventLoopGroup
     private let apiBoundBox = Mutex<String?>(nil)
@@ -151,8 +150,7 @@ public final class Daemon: Sendable {
             onChange: { changes, _ in apply(changes, false) })
 
         let server = DNSServer(configuration: config.dns, box: publisher.box)
-        let bound: [BoundAddress]
-        do { bound = try server.start() } catch {
+        do { try server.start() } catch {
             try? probeGroup.syncShutdownGracefully()
             throw DaemonError("\(error)")
         }
@@ -201,16 +199,16 @@ public final class Daemon: Sendable {
                      }, degraded: { publisher.storeUp ? [] : ["store"] }))
         }
         return Daemon(configuration: config, store: store, publisher: publisher, server: server, monitor: monitor,
-                      drills: drills, admin: admin, metricsEndpoint: metricsEndpoint, dnsBound: bound, logger: logger,
+                      drills: drills, admin: admin, metricsEndpoint: metricsEndpoint, logger: logger,
                       probeGroup: probeGroup)
     }
 
     init(configuration: DaemonConfiguration, store: Store, publisher: SnapshotPublisher, server: DNSServer,
          monitor: HealthMonitor, drills: DrillRunner, admin: AdminAPI?, metricsEndpoint: MetricsEndpoint?,
-         dnsBound: [BoundAddress], logger: Logger, probeGroup: MultiThreadedEventLoopGroup) {
+         logger: Logger, probeGroup: MultiThreadedEventLoopGroup) {
         self.configuration = configuration; self.store = store; self.publisher = publisher; self.server = server
         self.monitor = monitor; self.drills = drills; self.admin = admin; self.metricsEndpoint = metricsEndpoint
-        self.dnsBound = dnsBound; self.logger = logger
+        self.logger = logger
         self.probeGroup = probeGroup
     }
 

@@ -89,7 +89,7 @@ public final class Metrics: Sendable {
         ]
         for f in families {
             w.family(f.name, .counter, f.help)
-            for k in f.counts.keys.sorted(by: Metrics.less) { w.sample(f.name, Array(zip(f.labels, k)), f.counts[k]!) }
+            for k in f.counts.keys.sorted { $0.lexicographicallyPrecedes($1) } { w.sample(f.name, Array(zip(f.labels, k)), f.counts[k]!) }
         }
     }
 
@@ -112,8 +112,6 @@ public final class Metrics: Sendable {
         w.single("cairn_rrl_table_entries", .gauge, "RRL buckets holding recent responses of a client network (not refilled yet).", rrl.activeBuckets)
         w.single("cairn_rrl_table_size", .gauge, "RRL buckets in the table (--rrl-table-size).", rrl.tableSize)
     }
-
-    static func less(_ a: [String], _ b: [String]) -> Bool { a.lexicographicallyPrecedes(b) }
 
     static func value(_ s: HealthState) -> Int {
         switch s {

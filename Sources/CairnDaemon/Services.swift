@@ -14,7 +14,7 @@ import Synchronization
 // The daemon's parts as `Service`s. A part that owns threads (the UDP workers, the probe loop, the store watcher)
 // is still a service: its `run()` waits for the graceful shutdown, then stops and joins them.
 
-/// Reads the store's change token and publishes a snapshot when it moved (`SnapshotPublisher.startWatching`),
+/// Reads the store's change token and publishes a snapshot when it moved (`StoreWatcher`),
 /// every `interval` seconds; on PostgreSQL also as soon as another node or process notifies a write
 /// (`LISTEN cairn_changes`), the periodic check staying the safety net.
 struct StoreWatcherService: Service {
@@ -23,7 +23,7 @@ struct StoreWatcherService: Service {
     let interval: Double
 
     func run() async throws {
-        let watcher = publisher.startWatching(interval: interval)
+        let watcher = StoreWatcher(publisher: publisher, interval: interval)
         if store.notifiesChanges {
             let queue = DispatchQueue(label: "cairn.store.notify")
             let publisher = publisher
@@ -230,7 +230,6 @@ struct DNSSECRolloverService: Service {
     let store: Store
     let publisher: SnapshotPublisher
     let logger: Logger
-    var interval: Double = 1
 
     func run() async throws {
         var failing = false
@@ -269,7 +268,7 @@ struct DNSSECRolloverService: Service {
                     failing = true
                 }
             }
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(nanoseconds: UInt64(interval * 1e9)) }
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(nanoseconds: 1_000_000_000) }
         }
     }
 }

@@ -68,7 +68,6 @@ public struct Query: Sendable {
     public var id: UInt16
     /// The second header word as received (QR, opcode, AA, TC, RD, RA, Z, AD, CD, RCODE).
     public var flags: UInt16
-    public var qdcount: UInt16
     public var qname: DomainName
     public var qtype: RecordType
     public var qclass: UInt16
@@ -117,7 +116,7 @@ public enum QueryParser {
         let qtype = RecordType(UInt16(buf[pos]) << 8 | UInt16(buf[pos + 1]))
         let qclass = UInt16(buf[pos + 2]) << 8 | UInt16(buf[pos + 3])
         pos += 4
-        var q = Query(id: id, flags: flags, qdcount: qd, qname: qname, qtype: qtype, qclass: qclass, edns: nil, tsig: nil)
+        var q = Query(id: id, flags: flags, qname: qname, qtype: qtype, qclass: qclass, edns: nil, tsig: nil)
 
         // A QUERY carries no answer records, and authority records only for IXFR (its SOA);
         // its additional section holds at most an OPT, then at most a TSIG, and nothing else

@@ -157,7 +157,9 @@ public final class DrillRunner: Sendable {
         let now = clock()
         for n in registry where n.name != node {
             let state = n.stoppedAt != nil ? "stopped" : n.isLive(now: now, goneAfter: publisher.goneAfter) ? "live" : "gone"
-            guard state == "live", let udp = n.dns.first(where: { $0.hasPrefix("udp:") }), let (host, port) = Self.parseListener(udp) else {
+            // The registry's `dns` entries: `udp:127.0.0.1:53`, `udp:[::1]:53`.
+            guard state == "live", let udp = n.dns.first(where: { $0.hasPrefix("udp:") }),
+                  let (host, port) = DrillRequest.resolverAddress(String(udp.dropFirst(4))) else {
                 plan.append(DrillPlan.Node(name: n.name, state: state, listener: nil))
                 continue
             }
@@ -165,15 +167,6 @@ public final class DrillRunner: Sendable {
             plan.append(DrillPlan.Node(name: n.name, state: state, listener: hostPort(host, port)))
         }
         return (listeners, plan.sorted { $0.name < $1.name })
-    }
-
-    /// `udp:127.0.0.1:53` or `udp:[::1]:53` (the registry's `dns` entries).
-    static func parseListener(_ text: String) -> (String, Int)? {
-        let rest = text.dropFirst(4)
-        guard let colon = rest.lastIndex(of: ":"), let port = Int(rest[rest.index(after: colon)...]) else { return nil }
-        var host = String(rest[..<colon])
-        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        return (host, port)
     }
 
     /// `d-20261205T144628-1a2b`: the creation time (UTC, the RFC 3339 text without its separators) and 16 random bits.
@@ -314,19 +307,16 @@ public final class DrillRunner: Sendable {
             return
         }
         let config = publisher.box.load().gslb.config
+        /// `pool|address`, the address in its canonical text (an answer's address as a member's).
+        func key(_ pool: String, _ address: String) -> String { "\(pool)|\(ClientAddress(text: address)?.description ?? address)" }
         var sites: [String: String] = [:]
         for p in config.pools {
-            for m in p.members {
-                let canonical = ClientAddress(text: m.address)?.description ?? m.address
-                sites["\(p.name)|\(canonical)"] = m.site
-            }
+            for m in p.members { sites[key(p.name, m.address)] = m.site }
         }
         // Probe mode on a site with unmonitored members: only the monitored ones fail, so only they are the target.
-        let failing: Set<String>? = (r.unmonitored ?? []).isEmpty ? nil : Set(Self.probed(r, in: config).map {
-            "\($0.pool)|\(ClientAddress(text: $0.address)?.description ?? $0.address)"
-        })
+        let failing: Set<String>? = (r.unmonitored ?? []).isEmpty ? nil : Set(Self.probed(r, in: config).map { key($0.pool, $0.address) })
         func hasTarget(_ addrs: [String], _ pool: String) -> Bool {
-            if let failing { return addrs.contains { failing.contains("\(pool)|\(ClientAddress(text: $0)?.description ?? $0)") } }
+            if let failing { return addrs.contains { failing.contains(key(pool, $0)) } }
             return Self.contains(addrs, target: r.target, pool: pool, sites: sites)
         }
         let keys = self.keys(for: plan)
@@ -358,7 +348,7 @@ public final class DrillRunner: Sendable {
             if addrs.isEmpty, phase != 0, let n = reply.negativeTTL { s.negativeTTL = max(s.negativeTTL ?? 0, n) }
             let bySite: WritableKeyPath<DrillReport.Seen, [String: Int]> = phase == 0 ? \.before : phase == 1 ? \.during : \.after
             for a in addrs {
-                let site = sites["\(k.pool)|\(ClientAddress(text: a)?.description ?? a)"] ?? a
+                let site = sites[key(k.pool, a)] ?? a
                 s[keyPath: bySite][site, default: 0] += 1
             }
             let with = hasTarget(addrs, k.pool)

@@ -26,15 +26,11 @@ enum ConfigFileReader {
             return unreadable(describe(yamlError: error))
         }
         guard let root, !node(root).isNull else { return unreadable("the file is empty (write {} for an empty configuration)") }
-        return read(node(root))
-    }
-
-    static func read(_ root: ConfigNode) -> Output {
         let log = ConfigIssueLog()
-        let config = ConfigNodeDecoder.decode(GSLBConfig.self, from: root, log: log) ?? GSLBConfig()
+        let config = ConfigNodeDecoder.decode(GSLBConfig.self, from: node(root), log: log) ?? GSLBConfig()
         // The whole file, a section that is not a list, or an unknown top-level key: references would dangle.
-        let unreadable = log.issues.contains { !$0.path.contains(".") && !$0.path.contains("[") }
-        return Output(config: config, issues: log.issues, suppressed: log.suppressed, unreadable: unreadable)
+        let dangling = log.issues.contains { !$0.path.contains(".") && !$0.path.contains("[") }
+        return Output(config: config, issues: log.issues, suppressed: log.suppressed, unreadable: dangling)
     }
 
     // MARK: - YAML and JSON as nodes

@@ -69,9 +69,7 @@ struct ConfigNodeDecoder: Decoder {
                 continue
             }
             if let known, !known.contains(key) {
-                var msg = "unknown key"
-                if let near = Self.nearest(key, in: known) { msg += " (did you mean \"\(near)\"?)" }
-                log.fail(configPath(codingPath + [AnyCodingKey(key)]), msg)
+                log.fail(configPath(codingPath + [AnyCodingKey(key)]), Self.unknownKey(key, in: known))
                 continue
             }
             fields.values[key] = e.value
@@ -175,9 +173,7 @@ struct ConfigNodeDecoder: Decoder {
 
         /// Present or not: the node as is for `ConfigNode`, else the value or its placeholder. Being generic, it is
         /// also the protocol's `decode(_: Int.Type, forKey:)` and the other primitive requirements (as in `Unkeyed`, `Single`).
-        func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T { try get(type, key) }
-
-        private func get<T: Decodable>(_ type: T.Type, _ key: Key) throws -> T {
+        func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T {
             if type == ConfigNode.self, let n = (fields?.values[key.stringValue] ?? ConfigNode.null) as? T { return n }
             if let v = try getIfPresent(type, key) { return v }
             if let p = ConfigNodeDecoder.placeholder(type) { return p }
@@ -239,8 +235,8 @@ struct ConfigNodeDecoder: Decoder {
 
     // MARK: - Did you mean
 
-    /// The known key closest to a misspelt one (at most 2 edits; a swap of neighbours is one).
-    static func nearest(_ key: String, in known: [String]) -> String? {
+    /// `unknown key`, naming the known key closest to a misspelt one (at most 2 edits; a swap of neighbours is one).
+    static func unknownKey(_ key: String, in known: [String]) -> String {
         func distance(_ a: [Character], _ b: [Character]) -> Int {
             if a.isEmpty || b.isEmpty { return max(a.count, b.count) }
             var d = Array(repeating: Array(repeating: 0, count: b.count + 1), count: a.count + 1)
@@ -257,7 +253,7 @@ struct ConfigNodeDecoder: Decoder {
         }
         let k = Array(key)
         let best = known.map { ($0, distance(k, Array($0))) }.min { $0.1 < $1.1 }
-        guard let best, best.1 <= 2, best.1 < key.count else { return nil }
-        return best.0
+        guard let best, best.1 <= 2, best.1 < key.count else { return "unknown key" }
+        return "unknown key (did you mean \"\(best.0)\"?)"
     }
 }

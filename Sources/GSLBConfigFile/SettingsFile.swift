@@ -32,9 +32,7 @@ public enum SettingsFile {
                 continue
             }
             guard known.contains(key) else {
-                var message = "unknown key"
-                if let near = ConfigNodeDecoder.nearest(key, in: known) { message += " (did you mean \"\(near)\"?)" }
-                issues.append(ConfigIssue(path: key, message: message))
+                issues.append(ConfigIssue(path: key, message: ConfigNodeDecoder.unknownKey(key, in: known)))
                 continue
             }
             guard seen.insert(key).inserted else {

@@ -24,9 +24,9 @@ public final class HealthMonitor: Sendable {
         public var machine: HealthStateMachine
         public var last: ProbeResult?
         public var lastAt: Double?
-        public var probes: Int
-        public var lateProbes: Int
-        public var maxLateness: Double
+        public var probes = 0
+        public var lateProbes = 0
+        public var maxLateness = 0.0
         /// The load last published for this target's members.
         public var publishedLoad: Double?
     }
@@ -187,8 +187,7 @@ public final class HealthMonitor: Sendable {
                                     next[t.spec] = Status(spec: t.spec, members: t.members,
                                                           machine: HealthStateMachine(rise: t.spec.monitor.rise, fall: t.spec.monitor.fall,
                                                                                       initial: known?.state ?? .unknown, since: known?.since ?? now,
-                                                                                      stale: known != nil),
-                                                          last: nil, lastAt: nil, probes: 0, lateProbes: 0, maxLateness: 0, publishedLoad: nil)
+                                                                                      stale: known != nil))
                                 }
                                 // Spread first probes over the interval by a stable hash of the target.
                                 let interval = Double(t.spec.monitor.intervalMs) / 1000
@@ -269,16 +268,15 @@ public final class HealthMonitor: Sendable {
         let (targets, probes, up, down, unknown, late, maxLate) = state.withLock { st -> (Int, Int, Int, Int, Int, Int, Double) in
             var p = 0, u = 0, d = 0, k = 0, l = 0
             var m = 0.0
-            for k0 in st.keys {
-                guard var s = st[k0] else { continue }
+            for i in st.values.indices {
+                let s = st.values[i]
                 p += s.probes
                 l += s.lateProbes
                 m = max(m, s.maxLateness / (Double(s.spec.monitor.intervalMs) / 1000))
                 switch s.machine.state { case .up: u += 1; case .down: d += 1; case .unknown: k += 1 }
-                s.probes = 0
-                s.lateProbes = 0
-                s.maxLateness = 0
-                st[k0] = s
+                st.values[i].probes = 0
+                st.values[i].lateProbes = 0
+                st.values[i].maxLateness = 0
             }
             return (st.count, p, u, d, k, l, m)
         }
@@ -305,6 +303,7 @@ public final class HealthMonitor: Sendable {
         var loadWarnings: [String] = []
         var transition: HealthStateMachine.Transition?
         var members: [MemberKey] = []
+        let late = lateness > Double(spec.monitor.intervalMs) / 1000 * 0.5
         state.withLock { st in
             // Updated in place (no copy of the status out and back, one hash of the spec).
             guard let i = st.index(forKey: spec) else { return }
@@ -312,8 +311,7 @@ public final class HealthMonitor: Sendable {
                 s.last = result
                 s.lastAt = now
                 s.probes += 1
-                let interval = Double(spec.monitor.intervalMs) / 1000
-                if lateness > interval * 0.5 { s.lateProbes += 1 }
+                if late { s.lateProbes += 1 }
                 s.maxLateness = max(s.maxLateness, lateness)
                 // A target that answers without a readable load has an unknown load from now on: it must not keep
                 // winning least-loaded on its last number.
@@ -346,7 +344,6 @@ public final class HealthMonitor: Sendable {
             update(&st.values[i])
         }
         let key = Stats.MonitorKey(monitor: spec.monitor.name, type: spec.monitor.type.rawValue)
-        let late = lateness > Double(spec.monitor.intervalMs) / 1000 * 0.5
         statsBox.withLock { st in
             st.durations[key, default: Histogram(bounds: Histogram.probeBounds)].observe(max(0, result.latency))
             st.results[key, default: [0, 0]][result.ok ? 0 : 1] += 1

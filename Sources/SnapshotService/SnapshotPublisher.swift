@@ -26,7 +26,6 @@ public final class SnapshotPublisher: Sendable {
     struct State {
         var zones = ZoneSet()
         var gslb = GSLBState()
-        var generation: UInt64 = 0
         var lastErrors: [String] = []
         var lastIssues: [String] = []
         var storeToken: Int64 = -1
@@ -381,7 +380,6 @@ public final class SnapshotPublisher: Sendable {
             if st.retired.count > Self.maxRetired { st.retired.removeFirst() }
         }
         st.last = snap
-        st.generation = snap.generation
         st.nextExpiry = st.gslb.overrides.compactMap(\.expiresAt).filter { $0 > now }.min()
         let nanos = DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds
         let (count, duration): (WritableKeyPath<Stats, UInt64>, WritableKeyPath<Stats, Histogram>) = switch kind {
@@ -405,7 +403,7 @@ public final class SnapshotPublisher: Sendable {
     private func rebuild(_ st: inout State, zonesChanged: Bool) -> Report {
         let started = DispatchTime.now()
         let now = clock()
-        let gen = st.generation + 1
+        let gen = (st.last?.generation ?? 0) + 1
         if !zonesChanged, let old = st.last {
             let gslb = effectiveGSLB(st)
             if let snap = SnapshotBuilder().rebuildingPools(of: old, gslb: gslb, now: now, generation: gen) {
@@ -441,7 +439,7 @@ public final class SnapshotPublisher: Sendable {
             // The previous snapshot keeps serving.
             statsBox.withLock { $0.failedRebuilds += 1 }
             logger.error("snapshot build failed, previous snapshot kept: \(error)", metadata: ["event": "snapshot.build_failed"])
-            return Report(zones: [], errors: st.lastErrors + ["\(error)"], stale: [], issues: [], generation: st.generation,
+            return Report(zones: [], errors: st.lastErrors + ["\(error)"], stale: [], issues: [], generation: st.last?.generation ?? 0,
                           buildMicros: 0)
         }
     }
@@ -453,27 +451,14 @@ public final class SnapshotPublisher: Sendable {
     }
 
     public var lastErrors: [String] { state.withLock { $0.lastErrors } }
-
-    /// Polls the store every `interval` seconds on a background thread until `stop()`.
-    public func startWatching(interval: Double = 0.2) -> StoreWatcher {
-        let w = StoreWatcher(publisher: self, interval: interval)
-        w.start()
-        return w
-    }
 }
 
 /// The thread that notices store changes made by any process (within `interval`).
 public final class StoreWatcher: Sendable {
-    let publisher: SnapshotPublisher
-    let interval: Double
     private let stopped = Atomic<Bool>(false)
 
-    init(publisher: SnapshotPublisher, interval: Double) {
-        self.publisher = publisher
-        self.interval = interval
-    }
-
-    func start() {
+    /// Polls the store of `publisher` every `interval` seconds on a background thread until `stop()`.
+    public init(publisher: SnapshotPublisher, interval: Double) {
         NamedThread.start("cairn-store-watch") { [self] in
             while !stopped.load(ordering: .relaxed) {
                 publisher.refreshIfChanged()

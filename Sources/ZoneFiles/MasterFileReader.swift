@@ -434,8 +434,6 @@ struct MasterFileReader {
 
         init(origin: DomainName?, ttl: TTLState) {
             self.ttl = ttl
-            self.origin = nil
-            self.originRDF = nil
             if let origin { setOrigin(origin) }
         }
 

@@ -231,14 +231,8 @@ private struct CheckRun {
     mutating func checkOcclusion(_ i: Int, _ r: ResourceRecord) {
         guard !dnames.isEmpty || !delegations.isEmpty else { return }
         let name = r.name
-        var glue: Bool?
         /// Asked only at or below a zone cut (one set lookup per address record otherwise).
-        func isGlue() -> Bool {
-            if let glue { return glue }
-            let g = (r.type == .a || r.type == .aaaa) && nsTargets.contains(name)
-            glue = g
-            return g
-        }
+        func isGlue() -> Bool { (r.type == .a || r.type == .aaaa) && nsTargets.contains(name) }
         var dname: DomainName?, cut: DomainName?
         var a = name
         while a != apex {

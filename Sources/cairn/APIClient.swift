@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import GSLBCore
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -56,11 +57,8 @@ struct APIClient: Sendable {
         self.tls = tls
     }
 
-    /// The host as a URL or a Host header writes it (`[::1]` for IPv6).
-    var urlHost: String { host.contains(":") ? "[\(host)]" : host }
-
-    /// The base URL as the user would write it (for messages).
-    var baseURL: String { "\(scheme)://\(urlHost):\(port)\(basePath)" }
+    /// The base URL as the user would write it (for messages; `[::1]` for IPv6).
+    var baseURL: String { "\(scheme)://\(hostPort(host, port))\(basePath)" }
 
     /// Percent-encodes `s`, leaving ASCII letters, digits and `unreserved` as they are.
     static func encoded(_ s: String, unreserved: String) -> String {

@@ -1,4 +1,4 @@
-import DNSWire
+import GSLBCore
 import NIOCore
 import NIOSSL
 
@@ -70,7 +70,7 @@ public struct HTTPProber: Prober, ProbeStarter {
             case .failure(let e): return .verdict(.down("TLS: \(e.message)"))
             case .success(let context):
                 let name = HTTPProber.hostName(check.sni ?? check.host ?? spec.address)
-                tls = StreamTLS(context: context, serverHostname: HTTPProber.isIPLiteral(name) ? nil : name)
+                tls = StreamTLS(context: context, serverHostname: ClientAddress(text: name) != nil ? nil : name)
             }
         }
         return .request(tls: tls, bytes: spec.request, reader: HTTPResponseReader(expect: check))
@@ -83,10 +83,6 @@ public struct HTTPProber: Prober, ProbeStarter {
         }
         if host.filter({ $0 == ":" }).count == 1, let colon = host.firstIndex(of: ":") { return String(host[..<colon]) }
         return host
-    }
-
-    static func isIPLiteral(_ s: String) -> Bool {
-        IPAddressText.parseIPv4(s) != nil || IPAddressText.parseIPv6(s) != nil
     }
 }
 

@@ -16,8 +16,7 @@ enum ProbeErrorText {
         if let e = error as? ChannelError {
             switch e {
             case .connectTimeout: return "timed out"
-            case .eof: return "connection closed"
-            case .ioOnClosedChannel, .alreadyClosed: return "connection closed"
+            case .eof, .ioOnClosedChannel, .alreadyClosed: return "connection closed"
             default: return "\(e)"
             }
         }

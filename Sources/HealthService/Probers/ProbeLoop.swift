@@ -58,12 +58,6 @@ final class ProbeLoop: @unchecked Sendable {
         return raw.map { ProbeLoop(raw: $0) }
     }
 
-    /// Probes queued or running on the loop now.
-    var active: Int { Int(cairn_probe_active(raw)) }
-
-    /// The loop thread's nice value (-100 until the thread has run).
-    var nice: Int { Int(cairn_probe_loop_nice(raw)) }
-
     /// Connects to `address` (an IP literal), writes `request`, lets `reader` judge what comes back,
     /// within `timeoutMs`. False when `address` is not a literal (the caller resolves it the NIO way).
     func start<Reader: StreamResponseReader>(address: String, port: Int, timeoutMs: Int, request: [UInt8], reader: Reader,

@@ -19,11 +19,8 @@ struct ProbeVerdict: Sendable {
 
     /// The result, with the latency measured on the monotonic clock from `start`.
     func result(since start: NIODeadline) -> ProbeResult {
-        ProbeResult(ok: ok, latency: ProbeVerdict.seconds(since: start), detail: detail, load: load, loadProblem: loadProblem)
-    }
-
-    static func seconds(since start: NIODeadline) -> Double {
-        Double((NIODeadline.now() - start).nanoseconds) / 1e9
+        ProbeResult(ok: ok, latency: Double((NIODeadline.now() - start).nanoseconds) / 1e9, detail: detail, load: load,
+                    loadProblem: loadProblem)
     }
 
     /// `timeout after 500 ms`, with what the probe was doing when time ran out.
