@@ -157,9 +157,7 @@ public final class DrillRunner: Sendable {
         let now = clock()
         for n in registry where n.name != node {
             let state = n.stoppedAt != nil ? "stopped" : n.isLive(now: now, goneAfter: publisher.goneAfter) ? "live" : "gone"
-            // The registry's `dns` entries: `udp:127.0.0.1:53`, `udp:[::1]:53`.
-            guard state == "live", let udp = n.dns.first(where: { $0.hasPrefix("udp:") }),
-                  let (host, port) = DrillRequest.resolverAddress(String(udp.dropFirst(4))) else {
+            guard state == "live", let udp = n.dns.first(where: { $0.hasPrefix("udp:") }), let (host, port) = Self.parseListener(udp) else {
                 plan.append(DrillPlan.Node(name: n.name, state: state, listener: nil))
                 continue
             }
@@ -167,6 +165,15 @@ public final class DrillRunner: Sendable {
             plan.append(DrillPlan.Node(name: n.name, state: state, listener: hostPort(host, port)))
         }
         return (listeners, plan.sorted { $0.name < $1.name })
+    }
+
+    /// `udp:127.0.0.1:53` or `udp:[::1]:53` (the registry's `dns` entries).
+    static func parseListener(_ text: String) -> (String, Int)? {
+        let rest = text.dropFirst(4)
+        guard let colon = rest.lastIndex(of: ":"), let port = Int(rest[rest.index(after: colon)...]) else { return nil }
+        var host = String(rest[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return (host, port)
     }
 
     /// `d-20261205T144628-1a2b`: the creation time (UTC, the RFC 3339 text without its separators) and 16 random bits.
