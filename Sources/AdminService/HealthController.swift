@@ -13,8 +13,7 @@ struct HealthController: AdminController {
 
     func healthReport(_ c: AdminAPI.Call) throws -> AdminAPI.Reply {
         let snap = publisher.box.load()
-        var byMember: [MemberKey: HealthMonitor.Status] = [:]
-        for s in health?.statuses ?? [] { for k in s.members { byMember[k] = s } }
+        let byMember = Dictionary((health?.statuses ?? []).flatMap { s in s.members.map { ($0, s) } }, uniquingKeysWith: { _, last in last })
         let filter = c.query("pool").map { ConfigController.poolName($0).lowercased() }
         let verdicts = snap.quorumVerdicts()
         var rows: [HealthRow] = []

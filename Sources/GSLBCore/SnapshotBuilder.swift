@@ -460,8 +460,7 @@ public struct SnapshotBuilder {
             affected = Set(gslb.config.pools.map(\.name))
         } else if gslb.health != old.gslb.health {
             // (Equal rows, as after a config write, need no table of every member's key.)
-            var before: [MemberKey: MemberHealth] = [:]
-            for h in old.gslb.health { before[h.key] = h }
+            let before = Dictionary(old.gslb.health.map { ($0.key, $0) }, uniquingKeysWith: { _, last in last })
             var seen = Set<MemberKey>()
             for h in gslb.health {
                 seen.insert(h.key)
@@ -529,8 +528,7 @@ public struct SnapshotBuilder {
                     reuse: [Int: PoolRuntime], layout: TallyLayout, issues: inout [String]) -> ([PoolRuntime], [PoolRuntime?]) {
         let pools = gslb.config.pools
         let sites = Dictionary(gslb.config.sites.map { ($0.name, $0) }, uniquingKeysWith: { _, last in last })
-        var health: [MemberKey: MemberHealth] = [:]
-        for h in gslb.health { health[h.key] = h }
+        let health = Dictionary(gslb.health.map { ($0.key, $0) }, uniquingKeysWith: { _, last in last })
         let active = gslb.overrides.filter { $0.isActive(at: now) }
         var built: [Int: PoolRuntime] = reuse
 
