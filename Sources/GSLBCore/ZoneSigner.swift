@@ -41,11 +41,7 @@ public final class ZoneSigner: Sendable {
         self.cds = sep.map { EncodedRecord(type: .cds, ttl: keyTTL, rdata: $0.dsRdata(owner: origin)) }
         self.cdnskeys = sep.map { EncodedRecord(type: .cdnskey, ttl: keyTTL, rdata: $0.dnskeyRdata) }
         // What signs what: a rollover step changes it without changing the key set.
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for (mark, set) in [(UInt8(1), keySigners), (2, dataSigners)] {
-            for k in set { for b in [mark] + k.rdata { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 } }
-        }
-        self.fingerprint = h
+        self.fingerprint = fnv1a([(UInt8(1), keySigners), (2, dataSigners)].flatMap { mark, set in set.flatMap { [mark] + $0.rdata } })
         self.corrupt = corrupt
     }
 
