@@ -42,23 +42,16 @@ public final class Store: ConfigRepository, Sendable {
         self.location = location
         self.node = node
         self.now = now
-        let what = "opening the store"   // the backends name the file or the server
-        if waitForDatabase, case .postgres(let p) = location {
-            do {
-                database = try PostgreSQLDatabase(location: p, environment: environment)
-            } catch let error as SQLError where error.unreachable {
-                database = DeferredDatabase(location: p, environment: environment, error: error)
-                return
-            } catch let error as SQLError {
-                throw StoreError(error, doing: what)
+        do {
+            switch location {
+            case .sqlite(let path): database = try SQLiteDatabase(path: path)
+            case .postgres(let p): database = try PostgreSQLDatabase(location: p, environment: environment)
             }
-        } else {
-            database = try mapErrors(what) {
-                switch location {
-                case .sqlite(let path): return try SQLiteDatabase(path: path)
-                case .postgres(let p): return try PostgreSQLDatabase(location: p, environment: environment)
-                }
-            }
+        } catch let error as SQLError {
+            // The backends name the file or the server.
+            guard waitForDatabase, error.unreachable, case .postgres(let p) = location else { throw StoreError(error, doing: "opening the store") }
+            database = DeferredDatabase(location: p, environment: environment, error: error)
+            return
         }
         do {
             try Schema.migrate(database)
