@@ -180,12 +180,6 @@ public protocol SQLDatabase: Sendable {
     func close()
 }
 
-extension SQLDatabase {
-    func write<T>(_ body: (any SQLTransaction) throws -> T) throws -> (result: T, changed: Bool) {
-        try write(announce: true, body)
-    }
-}
-
 /// The differences between the two SQL dialects, in one place.
 public enum SQLDialect: String, Sendable {
     case sqlite

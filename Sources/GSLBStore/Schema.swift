@@ -24,7 +24,7 @@ enum Schema {
         let known = migrations.map(\.id)
         for migration in migrations {
             try mapErrors("migrating \(database.locationDescription)") {
-                _ = try database.write { db in
+                _ = try database.write(announce: true) { db in
                     try db.executeScript("CREATE TABLE IF NOT EXISTS grdb_migrations (identifier TEXT NOT NULL PRIMARY KEY)")
                     let applied = try appliedMigrations(db)
                     let unknown = applied.subtracting(known).sorted()
