@@ -53,12 +53,7 @@ public final class Store: ConfigRepository, Sendable {
             database = DeferredDatabase(location: p, environment: environment, error: error)
             return
         }
-        do {
-            try Schema.migrate(database)
-        } catch {
-            database.close()
-            throw error
-        }
+        try Schema.migrate(database)
     }
 
     /// Closes the connections (PostgreSQL) or the file (SQLite); the store is not used afterwards.
