@@ -28,7 +28,6 @@ extension Bool: SQLBindable { public var sqlValue: SQLValue { .integer(self ? 1 
 extension Optional: SQLBindable where Wrapped: SQLBindable {
     public var sqlValue: SQLValue { self?.sqlValue ?? .null }
 }
-extension SQLValue: SQLBindable { public var sqlValue: SQLValue { self } }
 
 /// A Swift value a column can be read as. A NULL read as a non-optional type, or a value of
 /// the wrong type, is a bug in the query (as with GRDB's row subscripts): it traps.
