@@ -314,13 +314,9 @@ struct ConfigController: AdminController {
 
     // MARK: - Pools
 
-    static func poolName(_ raw: String) -> String {
-        raw.hasSuffix(".") ? raw : raw + "."
-    }
-
     /// The index of the pool named in the path (`type` from the query when both A and AAAA exist).
     func poolIndex(_ config: GSLBConfig, _ c: Call, address: String? = nil) throws -> Int {
-        let name = Self.poolName(c.param("name")).lowercased()
+        let name = ConfigValidator.Scope.poolKey(c.param("name"))
         var matches = config.pools.indices.filter { config.pools[$0].name.lowercased() == name }
         if let t = c.query("type") {
             let type = t.uppercased()
@@ -380,7 +376,7 @@ struct ConfigController: AdminController {
         let i0 = try poolIndex(snapshotConfig, c)
         let existing = snapshotConfig.pools[i0]
         try Self.pin(&d, "name", to: existing.name, "does not match the name in the path (\(existing.name))") {
-            Self.poolName($0).lowercased() == existing.name.lowercased()
+            ConfigValidator.Scope.poolKey($0) == existing.name.lowercased()
         }
         try Self.pin(&d, "type", to: existing.type, "the type of a pool cannot change (it is \(existing.type))") {
             $0.uppercased() == existing.type
