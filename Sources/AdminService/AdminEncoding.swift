@@ -15,7 +15,8 @@ func versioned<T: Encodable>(_ value: T, _ version: Int64?) -> Versioned<T> { Wi
 enum Encode {
     /// A pool with its version, its members in their place each with its own.
     static func pool(_ p: Pool, versions: [String: Int64]) -> Versioned<WithKey<Pool, [Versioned<Member>]>> {
-        versioned(WithKey(p, "members", p.members.map { versioned($0, versions[Keys.member(p, $0.address)]) }), versions[Keys.pool(p)])
+        versioned(WithKey(p, "members", p.members.map { versioned($0, versions[ObjectName.member(p.name, p.type, $0.address)]) }),
+                  versions[ObjectName.pool(p.name, p.type)])
     }
 
     /// `showCommand`: a command monitor's argv (it may hold credentials) is shown to `admin` tokens only.
@@ -63,17 +64,6 @@ enum Encode {
         fields[i].value = .object(options)
         return .object(fields)
     }
-}
-
-/// Object names as the store versions and audits them.
-enum Keys {
-    /// The topology table as a whole (`GET`/`PUT /v1/topology`).
-    static let topologyTable = "topology"
-    static func site(_ n: String) -> String { "site:\(n)" }
-    static func monitor(_ n: String) -> String { "monitor:\(n)" }
-    static func pool(_ p: Pool) -> String { "pool:\(p.name)/\(p.type)" }
-    static func member(_ p: Pool, _ address: String) -> String { "member:\(p.name)/\(p.type)/\(address)" }
-    static func topology(_ n: String) -> String { "topology:\(n)" }
 }
 
 // MARK: - Responses that are not config objects

@@ -244,10 +244,10 @@ struct ConfigController: AdminController {
         let encode: @Sendable (T, Int64?, Bool) -> Versioned<T>
     }
 
-    static let sites = Named<Site>(kind: "site", section: "sites", items: \.sites, name: \.name, key: Keys.site,
+    static let sites = Named<Site>(kind: "site", section: "sites", items: \.sites, name: \.name, key: ObjectName.site,
                                    encode: { s, v, _ in versioned(s, v) })
     static let monitors = Named<Monitor>(kind: "monitor", section: "monitors", items: \.monitors, name: \.name,
-                                         key: Keys.monitor, encode: { m, v, admin in Encode.monitor(m, version: v, showCommand: admin) })
+                                         key: ObjectName.monitor, encode: { m, v, admin in Encode.monitor(m, version: v, showCommand: admin) })
 
     func list<T>(_ r: Named<T>, _ c: Call) throws -> Reply {
         let (config, v) = try current()
@@ -314,13 +314,9 @@ struct ConfigController: AdminController {
 
     // MARK: - Pools
 
-    static func poolName(_ raw: String) -> String {
-        raw.hasSuffix(".") ? raw : raw + "."
-    }
-
     /// The index of the pool named in the path (`type` from the query when both A and AAAA exist).
     func poolIndex(_ config: GSLBConfig, _ c: Call, address: String? = nil) throws -> Int {
-        let name = Self.poolName(c.param("name")).lowercased()
+        let name = ConfigValidator.Scope.poolKey(c.param("name"))
         var matches = config.pools.indices.filter { config.pools[$0].name.lowercased() == name }
         if let t = c.query("type") {
             let type = t.uppercased()
@@ -350,14 +346,14 @@ struct ConfigController: AdminController {
         guard let p = config.pools.first(where: { $0.name.lowercased() == name.lowercased() && $0.type == type }) else {
             throw APIError.notFound("no pool \(name) of type \(type)")
         }
-        let version = v[Keys.pool(p)]
+        let version = v[ObjectName.pool(p.name, p.type)]
         return Reply(status: created ? .created : .ok, json: jsonText(Encode.pool(p, versions: v)), etag: version)
     }
 
     func getPool(_ c: Call) throws -> Reply {
         let (config, v) = try current()
         let p = config.pools[try poolIndex(config, c)]
-        return .ok(Encode.pool(p, versions: v), etag: v[Keys.pool(p)])
+        return .ok(Encode.pool(p, versions: v), etag: v[ObjectName.pool(p.name, p.type)])
     }
 
     func createPool(_ c: Call) async throws -> Reply {
@@ -380,7 +376,7 @@ struct ConfigController: AdminController {
         let i0 = try poolIndex(snapshotConfig, c)
         let existing = snapshotConfig.pools[i0]
         try Self.pin(&d, "name", to: existing.name, "does not match the name in the path (\(existing.name))") {
-            Self.poolName($0).lowercased() == existing.name.lowercased()
+            ConfigValidator.Scope.poolKey($0) == existing.name.lowercased()
         }
         try Self.pin(&d, "type", to: existing.type, "the type of a pool cannot change (it is \(existing.type))") {
             $0.uppercased() == existing.type
@@ -391,7 +387,7 @@ struct ConfigController: AdminController {
         if keepMembers { d["members"] = [Any]() }
         try checkMemberCount(d)
         let decoded = try decode(Pool.self, d)
-        let expected = try ifMatch(c).map { [Keys.pool(existing): $0] } ?? [:]
+        let expected = try ifMatch(c).map { [ObjectName.pool(existing.name, existing.type): $0] } ?? [:]
         let state = try await write(c, expected: expected) { config in
             guard let i = config.pools.firstIndex(where: { $0.name == existing.name && $0.type == existing.type }) else {
                 throw APIError.notFound("no pool \(existing.name)")
@@ -407,7 +403,7 @@ struct ConfigController: AdminController {
     func deletePool(_ c: Call) async throws -> Reply {
         let (snapshotConfig, _) = try current()
         let existing = snapshotConfig.pools[try poolIndex(snapshotConfig, c)]
-        let expected = try ifMatch(c).map { [Keys.pool(existing): $0] } ?? [:]
+        let expected = try ifMatch(c).map { [ObjectName.pool(existing.name, existing.type): $0] } ?? [:]
         try await write(c, expected: expected) { config in
             guard let i = config.pools.firstIndex(where: { $0.name == existing.name && $0.type == existing.type }) else {
                 throw APIError.notFound("no pool \(existing.name)")
@@ -423,7 +419,8 @@ struct ConfigController: AdminController {
     func listMembers(_ c: Call) throws -> Reply {
         let (config, v) = try current()
         let p = config.pools[try poolIndex(config, c)]
-        return .ok(["members": p.members.map { versioned($0, v[Keys.member(p, $0.address)]) }], etag: v[Keys.pool(p)])
+        return .ok(["members": p.members.map { versioned($0, v[ObjectName.member(p.name, p.type, $0.address)]) }],
+                   etag: v[ObjectName.pool(p.name, p.type)])
     }
 
     func memberReply(pool name: String, type: String, address: String, created: Bool = false,
@@ -433,7 +430,7 @@ struct ConfigController: AdminController {
               let m = p.members.first(where: { Member.sameIdentity($0.address, address) }) else {
             throw APIError.notFound("no member \(address) in \(name)")
         }
-        let version = v[Keys.member(p, m.address)]
+        let version = v[ObjectName.member(p.name, p.type, m.address)]
         return Reply(status: created ? .created : .ok, json: jsonText(versioned(m, version)), etag: version)
     }
 
@@ -476,7 +473,7 @@ struct ConfigController: AdminController {
         }
         if d["site"] == nil { d["site"] = existing.site }
         let member = try decode(Member.self, d)
-        let expected = try ifMatch(c).map { [Keys.member(pool, existing.address): $0] } ?? [:]
+        let expected = try ifMatch(c).map { [ObjectName.member(pool.name, pool.type, existing.address): $0] } ?? [:]
         let state = try await write(c, expected: expected) { config in
             guard let i = config.pools.firstIndex(where: { $0.name == pool.name && $0.type == pool.type }),
                   let j = config.pools[i].members.firstIndex(where: { $0.address == existing.address }) else {
@@ -495,7 +492,7 @@ struct ConfigController: AdminController {
         guard let existing = pool.members.first(where: { Member.sameIdentity($0.address, address) }) else {
             throw APIError.notFound("no member \(address) in \(pool.name)")
         }
-        let expected = try ifMatch(c).map { [Keys.member(pool, existing.address): $0] } ?? [:]
+        let expected = try ifMatch(c).map { [ObjectName.member(pool.name, pool.type, existing.address): $0] } ?? [:]
         try await write(c, expected: expected) { config in
             guard let i = config.pools.firstIndex(where: { $0.name == pool.name && $0.type == pool.type }),
                   let j = config.pools[i].members.firstIndex(where: { $0.address == existing.address }) else {
@@ -515,8 +512,8 @@ struct ConfigController: AdminController {
     /// The table, with the table's own version as the ETag (any change to any entry bumps it).
     func topologyReply(state: State? = nil) throws -> Reply {
         let (config, v) = try state ?? current()
-        return .ok(["topology": config.topology.map { versioned($0, v[Keys.topology($0.network)]) }],
-                   etag: v[Keys.topologyTable])
+        return .ok(["topology": config.topology.map { versioned($0, v[ObjectName.topology($0.network)]) }],
+                   etag: v[ObjectName.topologyTable])
     }
 
     func putTopology(_ c: Call) async throws -> Reply {
@@ -527,7 +524,7 @@ struct ConfigController: AdminController {
         guard let entries = d["topology"] as? [Any] else { throw APIError.invalid("topology", "expected a list of entries") }
         // What a GET returned can be PUT back: `version` is read-only (`decode` drops it).
         let table = try decode(GSLBConfig.self, ["topology": entries]).topology
-        let expected = try ifMatch(c).map { [Keys.topologyTable: $0] } ?? [:]
+        let expected = try ifMatch(c).map { [ObjectName.topologyTable: $0] } ?? [:]
         let state = try await write(c, expected: expected) { config in
             config.topology = table
             return .object("")
@@ -546,7 +543,7 @@ struct ConfigController: AdminController {
             return .object("topology[\(config.topology.count - 1)]")
         }
         let stored = config.topology.first { $0.network == entry.network } ?? entry
-        let version = v[Keys.topology(stored.network)]
+        let version = v[ObjectName.topology(stored.network)]
         return .created(versioned(stored, version), etag: version)
     }
 
@@ -554,7 +551,7 @@ struct ConfigController: AdminController {
         guard let network = c.query("network"), !network.isEmpty else {
             throw APIError.badRequest("network", "say which entry: ?network=ADDRESS/PREFIX")
         }
-        let expected = try ifMatch(c).map { [Keys.topology(network): $0] } ?? [:]
+        let expected = try ifMatch(c).map { [ObjectName.topology(network): $0] } ?? [:]
         try await write(c, expected: expected) { config in
             guard let i = config.topology.firstIndex(where: { $0.network == network }) else {
                 throw APIError.notFound("no topology entry \(network)", field: "network")

@@ -13,9 +13,8 @@ struct HealthController: AdminController {
 
     func healthReport(_ c: AdminAPI.Call) throws -> AdminAPI.Reply {
         let snap = publisher.box.load()
-        var byMember: [MemberKey: HealthMonitor.Status] = [:]
-        for s in health?.statuses ?? [] { for k in s.members { byMember[k] = s } }
-        let filter = c.query("pool").map { ConfigController.poolName($0).lowercased() }
+        let byMember = Dictionary((health?.statuses ?? []).flatMap { s in s.members.map { ($0, s) } }, uniquingKeysWith: { _, last in last })
+        let filter = c.query("pool").map(ConfigValidator.Scope.poolKey)
         let verdicts = snap.quorumVerdicts()
         var rows: [HealthRow] = []
         for p in snap.pools where filter == nil || p.pool.name.lowercased() == filter {

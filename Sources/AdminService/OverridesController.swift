@@ -40,14 +40,14 @@ struct OverridesController: AdminController {
         case .site:
             guard config.sites.contains(where: { $0.name == target }) else { throw APIError.invalid("target", "no site \(target)") }
         case .pool:
-            target = ConfigController.poolName(target)
+            target = Pool.absolute(target)
             guard let p = config.pools.first(where: { $0.name.lowercased() == target.lowercased() }) else {
                 throw APIError.invalid("target", "no pool \(target)")
             }
             target = p.name
         case .member:
             guard let slash = target.firstIndex(of: "/") else { throw APIError.invalid("target", "expected POOL/ADDRESS") }
-            let poolName = ConfigController.poolName(String(target[..<slash])).lowercased()
+            let poolName = ConfigValidator.Scope.poolKey(String(target[..<slash]))
             let address = String(target[target.index(after: slash)...])
             guard let p = config.pools.first(where: { $0.name.lowercased() == poolName && $0.members.contains { Member.sameIdentity($0.address, address) } }),
                   let m = p.members.first(where: { Member.sameIdentity($0.address, address) }) else {

@@ -138,3 +138,20 @@ public protocol RepositoryFailure: Error {
     /// The object concerned, named as in the audit log, when there is one.
     var failureObject: String? { get }
 }
+
+/// How objects are named in the audit log, in `objectVersions` (so in the API's ETags) and in `StoreError.object`.
+public enum ObjectName {
+    public static func site(_ name: String) -> String { "site:\(name)" }
+    public static func monitor(_ name: String) -> String { "monitor:\(name)" }
+    public static func pool(_ name: String, _ type: String) -> String { "pool:\(name)/\(type)" }
+    public static func member(_ pool: String, _ type: String, _ address: String) -> String { "member:\(pool)/\(type)/\(address)" }
+    public static func topology(_ network: String) -> String { "topology:\(network)" }
+    /// The `geoip` section (one object).
+    public static let geoip = "geoip"
+    public static func override(_ id: Int64) -> String { "override:\(id)" }
+    public static func tsigKey(_ name: String) -> String { "tsig-key:\(name)" }
+    public static func dnssec(_ zone: String) -> String { "dnssec:\(zone)" }
+    /// A whole collection's version (`topology`: bumped by any change to any entry).
+    public static func collection(_ name: String) -> String { name }
+    public static let topologyTable = collection("topology")
+}

@@ -95,7 +95,8 @@ public enum ConfigValidator {
 
         public var isEmpty: Bool { sites.isEmpty && pools.isEmpty && monitors.isEmpty && topology.isEmpty && !geoip }
 
-        static func poolKey(_ name: String) -> String {
+        /// A pool name as pools are matched: lower-cased, with its trailing dot (the admin API's paths and filters too).
+        public static func poolKey(_ name: String) -> String {
             let n = name.lowercased()
             return n.hasSuffix(".") ? n : n + "."
         }

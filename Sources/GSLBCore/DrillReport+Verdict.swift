@@ -28,10 +28,9 @@ extension DrillReport {
                                              pass: p.rto.map { rto in perceived.map { $0 <= rto } ?? false }))
             }
             let stuck = keys.filter { $0.firstWithout == nil }
-            let measured = stuck.isEmpty ? keys.compactMap(\.failover).max() : nil
+            let (measured, _, failback) = Measurements.summary(all)
             let ttl = clients.map(\.ttl).max()
             let perceived = stuck.isEmpty ? clients.compactMap(\.clientPerceived).max() : nil
-            let failback = keys.isEmpty || keys.contains { $0.failback == nil } ? nil : keys.compactMap(\.failback).max()
             // Causes, named.
             var causes: [String] = []
             if !stuck.isEmpty {

@@ -41,15 +41,13 @@ public struct HealthStateMachine: Sendable, Hashable {
             consecutiveSuccesses = 0
         }
         let target: HealthState? = ok ? (consecutiveSuccesses >= rise ? .up : nil) : (consecutiveFailures >= fall ? .down : nil)
-        guard let t = target, t != state else {
-            if let t = target, t == state { stale = false }
-            return nil
-        }
+        guard let t = target else { return nil }
+        stale = false
+        guard t != state else { return nil }
         let from = state
         if from != .unknown { flaps += 1 }
         state = t
         since = now
-        stale = false
         return Transition(from: from, to: t, at: now)
     }
 

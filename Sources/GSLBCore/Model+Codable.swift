@@ -146,7 +146,7 @@ extension Pool: Codable {
         try c.encode(members, forKey: .members)
     }
 
-    static func absolute(_ name: String) -> String {
+    public static func absolute(_ name: String) -> String {
         name.isEmpty || name.hasSuffix(".") ? name : name + "."
     }
 }

@@ -30,18 +30,14 @@ public struct SnapshotBuilder {
         build(index: try buildIndex(zones: input), gslb: gslb, now: now, generation: generation)
     }
 
-    /// Indexes `zones` alone (no pools): what snapshots share until the zone files change.
-    public func buildIndex(zones input: [ZoneContent]) throws -> ZoneIndex {
-        try buildIndex(zones: input, reusing: .empty, keep: [])
-    }
-
-    /// Indexes `zones` and takes the zones of `keep` from `old` as they are (their nodes are shared, not
+    /// Indexes `zones` alone (no pools): what snapshots share until the zone files change. With `old` and `keep`,
+    /// takes the zones of `keep` from `old` as they are (their nodes are shared, not
     /// rebuilt): a reload that changed one zone among several indexes that one alone. A kept zone must not
     /// be above or below an indexed one (a child zone's apex links to its parent's delegation, set when
     /// the two are merged): `reindexNeeded` says when the caller must pass both as contents.
     /// The zones' records are consumed: each zone's are dropped as soon as they are encoded, so that a caller
     /// that hands over the only reference does not hold them while the rest of the index is made.
-    public func buildIndex(zones input: consuming [ZoneContent], reusing old: ZoneIndex, keep: Set<DomainName>) throws -> ZoneIndex {
+    public func buildIndex(zones input: consuming [ZoneContent], reusing old: ZoneIndex = .empty, keep: Set<DomainName> = []) throws -> ZoneIndex {
         try Self.check(zones: input, reusing: old, keep: keep)
         enum Source { case content(Int), kept(ServedZone, [ZoneNode]) }
         var sources = input.indices.map { (origin: input[$0].origin, source: Source.content($0)) }
@@ -460,8 +456,7 @@ public struct SnapshotBuilder {
             affected = Set(gslb.config.pools.map(\.name))
         } else if gslb.health != old.gslb.health {
             // (Equal rows, as after a config write, need no table of every member's key.)
-            var before: [MemberKey: MemberHealth] = [:]
-            for h in old.gslb.health { before[h.key] = h }
+            let before = Dictionary(old.gslb.health.map { ($0.key, $0) }, uniquingKeysWith: { _, last in last })
             var seen = Set<MemberKey>()
             for h in gslb.health {
                 seen.insert(h.key)
@@ -529,8 +524,7 @@ public struct SnapshotBuilder {
                     reuse: [Int: PoolRuntime], layout: TallyLayout, issues: inout [String]) -> ([PoolRuntime], [PoolRuntime?]) {
         let pools = gslb.config.pools
         let sites = Dictionary(gslb.config.sites.map { ($0.name, $0) }, uniquingKeysWith: { _, last in last })
-        var health: [MemberKey: MemberHealth] = [:]
-        for h in gslb.health { health[h.key] = h }
+        let health = Dictionary(gslb.health.map { ($0.key, $0) }, uniquingKeysWith: { _, last in last })
         let active = gslb.overrides.filter { $0.isActive(at: now) }
         var built: [Int: PoolRuntime] = reuse
 

@@ -41,11 +41,7 @@ public final class ZoneSigner: Sendable {
         self.cds = sep.map { EncodedRecord(type: .cds, ttl: keyTTL, rdata: $0.dsRdata(owner: origin)) }
         self.cdnskeys = sep.map { EncodedRecord(type: .cdnskey, ttl: keyTTL, rdata: $0.dnskeyRdata) }
         // What signs what: a rollover step changes it without changing the key set.
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for (mark, set) in [(UInt8(1), keySigners), (2, dataSigners)] {
-            for k in set { for b in [mark] + k.rdata { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 } }
-        }
-        self.fingerprint = h
+        self.fingerprint = fnv1a([(UInt8(1), keySigners), (2, dataSigners)].flatMap { mark, set in set.flatMap { [mark] + $0.rdata } })
         self.corrupt = corrupt
     }
 
@@ -69,6 +65,7 @@ public final class ZoneSigner: Sendable {
         let labels = UInt8(owner.labelCount - (owner.isWildcard ? 1 : 0))
         // The canonical RRset (RFC 4034 §6.2, §6.3): each RR as owner, type, class, original TTL,
         // RDLENGTH, canonical RDATA; sorted by RDATA; duplicates once.
+        func be32(_ v: UInt32) -> [UInt8] { [UInt8(v >> 24), UInt8((v >> 16) & 0xff), UInt8((v >> 8) & 0xff), UInt8(v & 0xff)] }
         var rdatas = records.map { ResourceRecord.canonicalRdata(type, $0.rdata) }
         rdatas.sort { $0.lexicographicallyPrecedes($1) }
         var rrset: [UInt8] = []
@@ -76,19 +73,13 @@ public final class ZoneSigner: Sendable {
         for r in rdatas where r != previous {
             previous = r
             rrset += owner.key
-            rrset += [UInt8(type.rawValue >> 8), UInt8(type.rawValue & 0xff), UInt8(rclass >> 8), UInt8(rclass & 0xff),
-                      UInt8(ttl >> 24), UInt8((ttl >> 16) & 0xff), UInt8((ttl >> 8) & 0xff), UInt8(ttl & 0xff),
-                      UInt8(r.count >> 8), UInt8(r.count & 0xff)]
+            rrset += [UInt8(type.rawValue >> 8), UInt8(type.rawValue & 0xff), UInt8(rclass >> 8), UInt8(rclass & 0xff)] + be32(ttl)
+                + [UInt8(r.count >> 8), UInt8(r.count & 0xff)]
             rrset += r
         }
         return keys.map { k in
-            var rdata: [UInt8] = [UInt8(type.rawValue >> 8), UInt8(type.rawValue & 0xff), k.algorithm.number, labels,
-                                  UInt8(ttl >> 24), UInt8((ttl >> 16) & 0xff), UInt8((ttl >> 8) & 0xff), UInt8(ttl & 0xff)]
-            for t in [expiration, inception] {
-                rdata += [UInt8(t >> 24), UInt8((t >> 16) & 0xff), UInt8((t >> 8) & 0xff), UInt8(t & 0xff)]
-            }
-            rdata += [UInt8(k.tag >> 8), UInt8(k.tag & 0xff)]
-            rdata += origin.key
+            var rdata = [UInt8(type.rawValue >> 8), UInt8(type.rawValue & 0xff), k.algorithm.number, labels] + be32(ttl)
+            rdata += be32(expiration) + be32(inception) + [UInt8(k.tag >> 8), UInt8(k.tag & 0xff)] + origin.key
             var signature = k.sign(rdata + rrset)
             if corrupt { signature[0] ^= 0x01 }
             return EncodedRecord(type: .rrsig, rclass: rclass, ttl: ttl, rdata: rdata + signature)

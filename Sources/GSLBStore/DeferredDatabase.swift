@@ -38,7 +38,7 @@ final class DeferredDatabase: SQLDatabase {
         if let ready { return ready }
         do {
             let database = try PostgreSQLDatabase(location: location, environment: environment)
-            do { try Schema.migrate(database) } catch { database.close(); throw error }
+            try Schema.migrate(database)
             return state.withLock { s in
                 if let other = s.database { database.close(); return other }   // another caller connected meanwhile
                 s.database = database

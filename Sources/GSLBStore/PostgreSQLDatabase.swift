@@ -71,7 +71,7 @@ final class PostgreSQLDatabase: SQLDatabase {
         let connection = try connect()
         idle.withLock { $0.append(connection) }
         // Bookkeeping outside the migrations (as the migrations' own table): the change counter.
-        _ = try write { tx in
+        _ = try write(announce: true) { tx in
             try tx.executeScript("""
                 CREATE TABLE IF NOT EXISTS cairn_changes (
                     id          INTEGER PRIMARY KEY CHECK (id = 1),

@@ -28,7 +28,6 @@ extension Bool: SQLBindable { public var sqlValue: SQLValue { .integer(self ? 1 
 extension Optional: SQLBindable where Wrapped: SQLBindable {
     public var sqlValue: SQLValue { self?.sqlValue ?? .null }
 }
-extension SQLValue: SQLBindable { public var sqlValue: SQLValue { self } }
 
 /// A Swift value a column can be read as. A NULL read as a non-optional type, or a value of
 /// the wrong type, is a bug in the query (as with GRDB's row subscripts): it traps.
@@ -178,12 +177,6 @@ public protocol SQLDatabase: Sendable {
     func changeToken() throws -> Int64
     /// Closes the connections; the database is not used afterwards.
     func close()
-}
-
-extension SQLDatabase {
-    func write<T>(_ body: (any SQLTransaction) throws -> T) throws -> (result: T, changed: Bool) {
-        try write(announce: true, body)
-    }
 }
 
 /// The differences between the two SQL dialects, in one place.

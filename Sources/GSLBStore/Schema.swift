@@ -19,23 +19,25 @@ enum Schema {
     /// Applies the migrations the store has not seen yet, one transaction each (every writer
     /// is serialised, so two nodes starting together do not both migrate); throws
     /// `schemaTooNew` before writing anything when the store has migrations this binary does
-    /// not know.
+    /// not know. A failure closes `database`.
     static func migrate(_ database: any SQLDatabase) throws {
         let known = migrations.map(\.id)
-        for migration in migrations {
-            try mapErrors("migrating \(database.locationDescription)") {
-                _ = try database.write { db in
-                    try db.executeScript("CREATE TABLE IF NOT EXISTS grdb_migrations (identifier TEXT NOT NULL PRIMARY KEY)")
-                    let applied = try appliedMigrations(db)
-                    let unknown = applied.subtracting(known).sorted()
-                    if !unknown.isEmpty { throw StoreError.schemaTooNew(found: unknown, known: known) }
-                    guard !applied.contains(migration.id) else { return }
-                    let sql = db.dialect == .postgres ? postgresMigrations[migration.id] ?? db.dialect.ddl(migration.sql) : migration.sql
-                    try db.executeScript(sql)
-                    try db.execute("INSERT INTO grdb_migrations (identifier) VALUES (?)", [migration.id])
+        do {
+            for migration in migrations {
+                try mapErrors("migrating \(database.locationDescription)") {
+                    _ = try database.write(announce: true) { db in
+                        try db.executeScript("CREATE TABLE IF NOT EXISTS grdb_migrations (identifier TEXT NOT NULL PRIMARY KEY)")
+                        let applied = try appliedMigrations(db)
+                        let unknown = applied.subtracting(known).sorted()
+                        if !unknown.isEmpty { throw StoreError.schemaTooNew(found: unknown, known: known) }
+                        guard !applied.contains(migration.id) else { return }
+                        let sql = db.dialect == .postgres ? postgresMigrations[migration.id] ?? db.dialect.ddl(migration.sql) : migration.sql
+                        try db.executeScript(sql)
+                        try db.execute("INSERT INTO grdb_migrations (identifier) VALUES (?)", [migration.id])
+                    }
                 }
             }
-        }
+        } catch { database.close(); throw error }
     }
 
     static func appliedMigrations(_ db: any SQLTransaction) throws -> Set<String> {

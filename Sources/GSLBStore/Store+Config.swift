@@ -119,10 +119,9 @@ extension Store {
 
 // MARK: - Reading
 
-struct PoolID: Hashable, Comparable {
+struct PoolID: Hashable {
     var name: String
     var type: String
-    static func < (a: PoolID, b: PoolID) -> Bool { (a.name, a.type) < (b.name, b.type) }
 }
 
 /// The config with the stored positions that the model does not carry.

@@ -219,7 +219,3 @@ extension Store: DNSSECRolloverRepository {
         }
     }
 }
-
-extension ObjectName {
-    public static func dnssec(_ zone: String) -> String { "dnssec:\(zone)" }
-}

@@ -63,7 +63,3 @@ extension Store: TSIGKeyRepository {
         }
     }
 }
-
-extension ObjectName {
-    public static func tsigKey(_ name: String) -> String { "tsig-key:\(name)" }
-}

@@ -29,10 +29,7 @@ extension Store {
 
     /// The token whose hash is `hash`, compared in constant time, or nil.
     public func token(hash: String) throws -> APIToken? {
-        let all = try listTokens()
-        var found: APIToken?
-        for t in all where APIToken.constantTimeEquals(t.hash, hash) { found = t }
-        return found
+        try listTokens().filter { APIToken.constantTimeEquals($0.hash, hash) }.last
     }
 
     public func listTokens() throws -> [APIToken] {

@@ -42,30 +42,18 @@ public final class Store: ConfigRepository, Sendable {
         self.location = location
         self.node = node
         self.now = now
-        let what = "opening the store"   // the backends name the file or the server
-        if waitForDatabase, case .postgres(let p) = location {
-            do {
-                database = try PostgreSQLDatabase(location: p, environment: environment)
-            } catch let error as SQLError where error.unreachable {
-                database = DeferredDatabase(location: p, environment: environment, error: error)
-                return
-            } catch let error as SQLError {
-                throw StoreError(error, doing: what)
-            }
-        } else {
-            database = try mapErrors(what) {
-                switch location {
-                case .sqlite(let path): return try SQLiteDatabase(path: path)
-                case .postgres(let p): return try PostgreSQLDatabase(location: p, environment: environment)
-                }
-            }
-        }
         do {
-            try Schema.migrate(database)
-        } catch {
-            database.close()
-            throw error
+            switch location {
+            case .sqlite(let path): database = try SQLiteDatabase(path: path)
+            case .postgres(let p): database = try PostgreSQLDatabase(location: p, environment: environment)
+            }
+        } catch let error as SQLError {
+            // The backends name the file or the server.
+            guard waitForDatabase, error.unreachable, case .postgres(let p) = location else { throw StoreError(error, doing: "opening the store") }
+            database = DeferredDatabase(location: p, environment: environment, error: error)
+            return
         }
+        try Schema.migrate(database)
     }
 
     /// Closes the connections (PostgreSQL) or the file (SQLite); the store is not used afterwards.
@@ -200,19 +188,4 @@ public final class Store: ConfigRepository, Sendable {
         }
         return versions
     }
-}
-
-/// How objects are named in the audit log, in `objectVersions` and in `StoreError.object`.
-public enum ObjectName {
-    public static func site(_ name: String) -> String { "site:\(name)" }
-    public static func monitor(_ name: String) -> String { "monitor:\(name)" }
-    public static func pool(_ name: String, _ type: String) -> String { "pool:\(name)/\(type)" }
-    public static func member(_ pool: String, _ type: String, _ address: String) -> String { "member:\(pool)/\(type)/\(address)" }
-    public static func topology(_ network: String) -> String { "topology:\(network)" }
-    /// The `geoip` section (one object).
-    public static let geoip = "geoip"
-    public static func override(_ id: Int64) -> String { "override:\(id)" }
-    /// A whole collection's version (`topology`: bumped by any change to any entry).
-    public static func collection(_ name: String) -> String { name }
-    public static let topologyTable = collection("topology")
 }

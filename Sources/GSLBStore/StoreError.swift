@@ -52,8 +52,6 @@ public struct StoreError: Error, CustomStringConvertible, Hashable, Sendable {
 func mapErrors<T>(_ what: String, _ body: () throws -> T) throws -> T {
     do {
         return try body()
-    } catch let error as StoreError {
-        throw error
     } catch let error as SQLError {
         throw StoreError(error, doing: what)
     }
