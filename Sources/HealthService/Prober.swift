@@ -35,6 +35,9 @@ public struct ProbeSpec: Hashable, Sendable, CustomStringConvertible {
         hasher.combine(port)
         hasher.combine(monitor.name)
         hasher.combine(monitor.type)
+        // Empty unless the target is one pool's (a command monitor naming `{pool}`): the same address in several
+        // pools must not share one hash bucket.
+        hasher.combine(poolName)
     }
 
     public var description: String { "\(monitor.type.rawValue)://\(hostPort(address, port))" }
