@@ -46,6 +46,9 @@ public enum MonitorCheck: Hashable, Sendable {
     /// `type: command`: the argv template (`{address}`, `{port}`, `{pool}` substituted per target).
     public struct CommandCheck: Hashable, Sendable {
         public var argv: [String]
+
+        /// The argv names `{pool}`: its runs differ per pool, so a member in several pools is probed once per pool.
+        public var namesPool: Bool { argv.contains { $0.contains("{pool}") } }
     }
 
     /// Response codes `expect_rcode` accepts, by name.

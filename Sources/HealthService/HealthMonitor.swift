@@ -6,10 +6,10 @@ import CNetShim
 import HeapModule
 import SnapshotService
 
-/// Probes every distinct target once per interval (however many pools share it),
-/// spreads probes over the interval, caps concurrency, runs each target's
-/// rise/fall state machine, and reports transitions. It reads the configuration
-/// from the published snapshot and never touches the DNS path.
+/// Probes every distinct target once per interval (however many pools share it; a command monitor naming
+/// `{pool}` has one target per pool), spreads probes over the interval, caps concurrency, runs each target's
+/// rise/fall state machine, and reports transitions. It reads the configuration from the published snapshot
+/// and never touches the DNS path.
 public final class HealthMonitor: Sendable {
     /// A distinct probe target and the members it decides.
     struct Target: Hashable, Sendable {
@@ -114,15 +114,25 @@ public final class HealthMonitor: Sendable {
     /// The distinct targets of a configuration: members with a monitor (member's, else pool's).
     /// A CNAME pool's member is probed at its `probe.address`, else at its target's address in the served zones
     /// (`ServingSnapshot.probeAddress(ofTarget:)`); one with neither is not probed (its state stays unknown).
+    /// A `command` monitor whose argv names `{pool}` runs once per pool: the pool is then part of the target
+    /// (at most one target per member of all pools, `--max-members`); every other target is shared by the pools.
     static func targets(_ gslb: GSLBState, node: String? = nil, snapshot: ServingSnapshot? = nil) -> [Target] {
         var byspec: [ProbeSpec: [MemberKey]] = [:]
         var order: [ProbeSpec] = []
+        // Per monitor name: does its argv name `{pool}` (parsed once per monitor, not per member).
+        var namesPool: [String: Bool] = [:]
         gslb.config.forEachMonitoredMember { p, m, mon in
             guard m.state != .disabled else { return }
             // A CNAME pool's target name is probed at the address the served zones give it.
             guard let addr = m.probe?.address ?? (p.isCNAME ? snapshot?.probeAddress(ofTarget: m.address) : m.address) else { return }
             guard let port = m.probe?.port ?? mon.port ?? (mon.type == .command ? 0 : nil) else { return }
-            let specKey = ProbeSpec(address: addr, port: port, monitor: mon, poolName: "", node: node)
+            let perPool = mon.type == .command && (namesPool[mon.name] ?? {
+                guard case .command(let c)? = MonitorCheck.parse(mon).check else { return false }
+                let names = c.namesPool
+                namesPool[mon.name] = names
+                return names
+            }())
+            let specKey = ProbeSpec(address: addr, port: port, monitor: mon, poolName: perPool ? p.name : "", node: node)
             if byspec[specKey] == nil { order.append(specKey) }
             byspec[specKey, default: []].append(MemberKey(pool: p.name, address: m.address))
         }
@@ -191,7 +201,8 @@ public final class HealthMonitor: Sendable {
                                 }
                                 // Spread first probes over the interval by a stable hash of the target.
                                 let interval = Double(t.spec.monitor.intervalMs) / 1000
-                                let slot = Double(fnv1a(Array(t.spec.description.utf8)) % 1000) / 1000 * interval
+                                // (The pool too, empty but for a command naming `{pool}`: one pool's run is not another's slot.)
+                                let slot = Double(fnv1a(Array((t.spec.description + t.spec.poolName).utf8)) % 1000) / 1000 * interval
                                 heap.insert(Due(due: oldDue[t.spec] ?? (now + slot), index: i))
                             }
                             st = next

@@ -6,7 +6,9 @@ public struct ProbeSpec: Hashable, Sendable, CustomStringConvertible {
     public let address: String
     public let port: Int
     public let monitor: Monitor
-    /// The pool name, for `{pool}` in command probes and the HTTP Host default.
+    /// The pool's name, for `{pool}` in a command probe's argv; set only on the targets of a `command` monitor
+    /// that names `{pool}` (one target per pool), empty on targets shared by pools. No other probe reads it
+    /// (an HTTP probe's Host defaults to the address, `MonitorCheck.HTTPCheck.host`).
     public let poolName: String
     /// The monitor's options parsed once, when the target is built (nil: an option is wrong, see `badOption`).
     public let check: MonitorCheck?
@@ -35,6 +37,9 @@ public struct ProbeSpec: Hashable, Sendable, CustomStringConvertible {
         hasher.combine(port)
         hasher.combine(monitor.name)
         hasher.combine(monitor.type)
+        // Empty unless the target is one pool's (a command monitor naming `{pool}`): the same address in several
+        // pools must not share one hash bucket.
+        hasher.combine(poolName)
     }
 
     public var description: String { "\(monitor.type.rawValue)://\(hostPort(address, port))" }

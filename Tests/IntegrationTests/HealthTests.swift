@@ -196,6 +196,37 @@ final class Backend {
         #expect(try Self.waitFor([], port: server.port) == [])
     }
 
+    /// `{pool}` in a command monitor's argv is the pool's name (docs/config-file.md), so a member in two pools
+    /// under one such monitor is probed once per pool and can be up in one and down in the other. It used to
+    /// be replaced by an empty string, with one shared probe for both pools.
+    @Test func aCommandMonitorsPoolPlaceholderIsThePoolsName() throws {
+        let env = try GSLBTests.makeEnv()
+        defer { try? FileManager.default.removeItem(at: env.dir) }
+        let dir = env.dir.path
+        let yaml = """
+        sites:
+          - {name: a}
+        monitors:
+          - {name: c, type: command, command: ["/bin/sh", "-c", "echo '{pool} {address}' >> \(dir)/argv; test -f \(dir)/up-{pool}"], interval: 200ms, timeout: 150ms, rise: 1, fall: 1}
+        pools:
+          - {name: one.gslb.test., policy: all-healthy, fallback: none, monitor: c, members: [{site: a, address: 127.0.0.63}]}
+          - {name: two.gslb.test., policy: all-healthy, fallback: none, monitor: c, members: [{site: a, address: 127.0.0.63}]}
+        """
+        let f = try env.file("gslb.yaml", yaml)
+        let (rc, out) = try CairnProcess.run(["apply", "-f", f, "--db", env.db, "--zones", env.zones])
+        #expect(rc == 0, "\(out)")
+        let server = try CairnProcess(["serve", "--zones", env.zones, "--db", env.db, "--dns", "127.0.0.1:0", "--allow-command-monitors"])
+        // No flag file yet: down in both pools.
+        #expect(try Self.waitFor([], port: server.port, name: "one.gslb.test.") == [])
+        #expect(try Self.waitFor([], port: server.port, name: "two.gslb.test.") == [])
+        // The flag of pool one only: up there, still down in pool two.
+        FileManager.default.createFile(atPath: "\(dir)/up-one.gslb.test.", contents: Data())
+        #expect(try Self.waitFor(["127.0.0.63"], port: server.port, name: "one.gslb.test.") == ["127.0.0.63"])
+        #expect(try Self.answers(server.port, "two.gslb.test.") == [])
+        let lines = Set((try String(contentsOfFile: "\(dir)/argv", encoding: .utf8)).split(separator: "\n").map(String.init))
+        #expect(lines == ["one.gslb.test. 127.0.0.63", "two.gslb.test. 127.0.0.63"])
+    }
+
     @Test func theLastKnownStateServesStaleUntilTheFirstRoundEnds() throws {
         let p = Backend.freePort()
         let b = try Backend("127.0.0.71", p, mode: "ok")
