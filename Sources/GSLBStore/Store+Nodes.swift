@@ -45,7 +45,8 @@ extension Store {
         }
     }
 
-    /// Removes a node from the registry with its observations (`cairn nodes forget`); false when there was none.
+    /// Removes a node from the registry with its observations; false when there was none. No command calls it
+    /// (a silent node is forgotten after `forgetNodesAfter`): the tests use it to stage a node leaving.
     @discardableResult
     public func forgetNode(_ name: String) throws -> Bool {
         try write("forgetting node \(name)") { db in
