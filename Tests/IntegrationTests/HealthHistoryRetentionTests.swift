@@ -1,6 +1,7 @@
 import Foundation
 import GSLBCore
 import GSLBStore
+import TestPostgres
 import Testing
 
 /// The real `cairn serve` on a real SQLite file keeps the store's `health_history` (one row per member transition)
@@ -15,7 +16,12 @@ import Testing
     /// oldest first), written by the store's own `recordHealth`; the file and the transitions' times.
     static func storeWithHistory(ages: [Double]) throws -> (db: String, times: [Double]) {
         let db = try Paths.tempDir().appendingPathComponent("cairn.sqlite").path
-        let store = try Store(location: .sqlite(path: db))
+        return (db, try writeHistory(ages: ages, to: .sqlite(path: db)))
+    }
+
+    /// `storeWithHistory` on any store: the transitions' times.
+    static func writeHistory(ages: [Double], to location: StoreLocation, environment: [String: String] = [:]) throws -> [Double] {
+        let store = try Store(location: location, environment: environment)
         defer { store.close() }
         let now = Date().timeIntervalSince1970
         let times = ages.map { now - $0 }
@@ -23,12 +29,16 @@ import Testing
             try store.recordHealth(MemberHealth(key: key, state: i % 2 == 0 ? .up : .down, since: t))
         }
         #expect(try store.healthHistory(key).map(\.since) == times)
-        return (db, times)
+        return times
     }
 
     /// The history's times once it holds `count` rows, or as it is after 20 s (a bound, not a measure).
     static func history(_ db: String, untilCount count: Int) throws -> [Double] {
-        let store = try Store(location: .sqlite(path: db))
+        try history(.sqlite(path: db), untilCount: count)
+    }
+
+    static func history(_ location: StoreLocation, environment: [String: String] = [:], untilCount count: Int) throws -> [Double] {
+        let store = try Store(location: location, environment: environment)
         defer { store.close() }
         let deadline = Date().addingTimeInterval(20)
         var times = try store.healthHistory(key).map(\.since)
@@ -55,6 +65,23 @@ import Testing
         let left = try Self.history(db, untilCount: 2)
         #expect(left == Array(times.suffix(2)), "\(left.count) of \(times.count) rows left")
         #expect(ZoneReloadTests.waitForLog(server, "health history: 2 rows older than 12h pruned", count: 1), "\(server.stderr.value)")
+    }
+
+    /// Two nodes on one PostgreSQL store both prune at start: the old rows go (each deleted once), the young ones
+    /// stay, and neither node fails.
+    @Test func twoNodesOnOnePostgreSQLStorePruneTheSharedHistory() throws {
+        let pg = try TestPostgres.shared()
+        let url = try pg.makeDatabase()
+        let times = try Self.writeHistory(ages: [50 * Self.day, 40 * Self.day, 31 * Self.day, 2 * Self.day, 60],
+                                          to: try StoreLocation(url), environment: pg.environment)
+        let nodes = try ["a", "b"].map { name in
+            try CairnProcess(["serve", "--zones", Self.zones, "--dns", "127.0.0.1:0", "--store", url, "--node-name", name],
+                             environment: pg.environment)
+        }
+        let left = try Self.history(try StoreLocation(url), environment: pg.environment, untilCount: 2)
+        #expect(left == Array(times.suffix(2)), "\(left.count) of \(times.count) rows left")
+        #expect(nodes.contains { ZoneReloadTests.waitForLog($0, "event=health.history_pruned", count: 1) })
+        for n in nodes { #expect(!n.stderr.value.contains("health.history_prune_failed"), "\(n.stderr.value)") }
     }
 
     @Test func retentionOutsideItsBoundsIsRefused() throws {
