@@ -151,7 +151,7 @@ let package = Package(
                                                              .product(name: "NIOPosix", package: "swift-nio"),
                                                              .product(name: "NIOEmbedded", package: "swift-nio")]),
         .testTarget(name: "CairnDaemonTests", dependencies: ["DNSWire", "GSLBCore", "SnapshotService", "DNSService",
-                                                            "HealthService", "CairnDaemon"]),
+                                                            "HealthService", "GSLBStore", "CairnDaemon"]),
     ],
     swiftLanguageModes: [.v6]
 )
