@@ -133,7 +133,7 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "IntegrationTests", dependencies: [
             "DNSWire", "GSLBCore", "ZoneFiles", "SnapshotService", "DNSService", "HealthService", "AdminService",
-            "cairn", "CairnDaemon", "TestPostgres",
+            "GSLBStore", "cairn", "CairnDaemon", "TestPostgres",
         ]),
         .testTarget(name: "GeoIPTests", dependencies: ["GSLBCore", "GeoIP", "SnapshotService"]),
         .testTarget(name: "SnapshotServiceTests", dependencies: ["DNSWire", "GSLBCore", "SnapshotService"]),
@@ -151,7 +151,7 @@ let package = Package(
                                                              .product(name: "NIOPosix", package: "swift-nio"),
                                                              .product(name: "NIOEmbedded", package: "swift-nio")]),
         .testTarget(name: "CairnDaemonTests", dependencies: ["DNSWire", "GSLBCore", "SnapshotService", "DNSService",
-                                                            "HealthService", "CairnDaemon"]),
+                                                            "HealthService", "GSLBStore", "CairnDaemon"]),
     ],
     swiftLanguageModes: [.v6]
 )

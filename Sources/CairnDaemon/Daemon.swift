@@ -45,6 +45,12 @@ public struct DaemonConfiguration: Sendable {
     public var drillRequireReason = false
     /// `--geoip-dir`: the directory the configuration's GeoIP database (`geoip.database`) must be in.
     public var geoipDirectory = "/var/lib/GeoIP"
+    /// `--health-history-retention`: `health_history` rows older than this (seconds) are pruned, at start and hourly.
+    public var healthHistoryRetention = DaemonConfiguration.defaultHealthHistoryRetention
+    /// 30 days.
+    public static let defaultHealthHistoryRetention: Double = 30 * 86_400
+    /// How often the health history is pruned after the start.
+    public static let healthHistoryPruneInterval: Double = 3600
 
     public init(zones: String, db: String, store: StoreLocation? = nil, dns: DNSServerConfiguration, api: AdminAPIConfiguration?,
                 probeConcurrency: Int = 2048, allowCommandMonitors: Bool = false, pidFile: String? = nil,
@@ -72,7 +78,7 @@ public struct DaemonError: Error, CustomStringConvertible {
 }
 
 /// The whole daemon as one `ServiceGroup`: the store watcher (snapshot publisher), the DNS listeners, health
-/// monitoring, drills, the override reaper, the DNSSEC rollover task and the admin API, started in that order and shut down in reverse on
+/// monitoring, drills, the override reaper, the health history pruning, the DNSSEC rollover task and the admin API, started in that order and shut down in reverse on
 /// SIGTERM or SIGINT (graceful: the API stops accepting and finishes what it started, DNS over TCP writes every
 /// answer in flight, the store is closed last). SIGHUP rereads the zone files.
 ///
@@ -226,6 +232,8 @@ public final class Daemon: Sendable {
             .init(service: HealthService(monitor: monitor, probeGroup: probeGroup)),
             .init(service: DrillService(drills: drills)),
             .init(service: ReaperService(store: store, publisher: publisher, logger: logger)),
+            .init(service: HealthHistoryRetentionService(store: store, retention: configuration.healthHistoryRetention,
+                                                         interval: DaemonConfiguration.healthHistoryPruneInterval, logger: logger)),
             .init(service: DNSSECRolloverService(store: store, publisher: publisher, logger: logger)),
             .init(service: NodeRegistryService(store: store, publisher: publisher, interval: configuration.nodeHeartbeat,
                                                logger: logger, record: { [self] in nodeRecord() })),

@@ -115,6 +115,47 @@ struct ReaperService: Service {
     }
 }
 
+/// Health history retention: `health_history` rows (one per member transition) older than `retention` seconds are
+/// deleted at start and then every `interval` seconds, off the DNS path, so that a flapping member cannot grow the
+/// store without bound. Any number of nodes may do it on one store: it is a DELETE by time.
+struct HealthHistoryRetentionService: Service {
+    let store: Store
+    let retention: Double
+    let interval: Double
+    let logger: Logger
+
+    func run() async throws {
+        var failing = false
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            do {
+                let pruned = try await prune(before: Date().timeIntervalSince1970 - retention)
+                if pruned > 0 {
+                    logger.info("health history: \(pruned) rows older than \(TimeSpan.text(seconds: retention)) pruned",
+                                metadata: ["event": "health.history_pruned", "rows": "\(pruned)"])
+                }
+                if failing { logger.info("health history is pruned again", metadata: ["event": "health.history_prune_recovered"]) }
+                failing = false
+            } catch {
+                if !failing {
+                    logger.warning("cannot prune the health history (retrying every \(TimeSpan.text(seconds: interval))): \(error)",
+                                   metadata: ["event": "health.history_prune_failed"])
+                }
+                failing = true
+            }
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(nanoseconds: UInt64(interval * 1e9)) }
+        }
+    }
+
+    /// A large backlog takes a while (batches of 10,000 rows): on a queue of its own, not a cooperative thread.
+    private func prune(before time: Double) async throws -> Int {
+        try await withCheckedThrowingContinuation { done in
+            DispatchQueue.global(qos: .utility).async { [store] in
+                done.resume(with: Result { try store.pruneHealthHistory(before: time) })
+            }
+        }
+    }
+}
+
 /// SIGHUP rereads the zone files; with `--pid-file`, each reload's outcome goes to `PIDFILE.reload` for `cairn reload`.
 struct ReloadOnHangupService: Service {
     let publisher: SnapshotPublisher

@@ -42,11 +42,23 @@ extension Store {
         }
     }
 
-    /// Deletes history rows older than `time`; returns how many.
+    /// Deletes history rows older than `time`; returns how many. Oldest first, at most `batch` rows per
+    /// transaction, so that a large backlog never holds the write lock long enough to make another writer (a
+    /// probe round's commit, an API write) wait out its busy or lock timeout. Not announced: no snapshot reads the
+    /// history, and several nodes pruning the same table by time at once is harmless.
     @discardableResult
-    public func pruneHealthHistory(before time: Double) throws -> Int {
-        try write("pruning health history") { db in
-            try db.execute("DELETE FROM health_history WHERE time < ?", [time])
+    public func pruneHealthHistory(before time: Double, batch: Int = 10_000) throws -> Int {
+        precondition(batch > 0)
+        var total = 0
+        while true {
+            let n = try write("pruning health history", announce: false) { db in
+                try db.execute("""
+                    DELETE FROM health_history WHERE id IN
+                        (SELECT id FROM health_history WHERE time < ? ORDER BY time LIMIT ?)
+                    """, [time, batch])
+            }
+            total += n
+            if n < batch { return total }
         }
     }
 

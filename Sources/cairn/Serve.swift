@@ -65,6 +65,9 @@ struct Serve: ParsableCommand {
     @Option(help: "A node without a heartbeat for this long is gone: shown so, and its health observations stop counting for quorum, e.g. 10s.")
     var nodeGoneAfter: String = "10s"
 
+    @Option(help: "Health history (the store's health_history: one row per member state change) older than this is deleted, at start and hourly, e.g. 30d, 12h; 1h to 3650d.")
+    var healthHistoryRetention: String = "30d"
+
     @Option(help: "Probes in flight at most.")
     var probeConcurrency: Int = 2048
 
@@ -329,6 +332,7 @@ struct Serve: ParsableCommand {
         if !metrics.isEmpty { config.metrics = try HostPort.parse(metrics, option: "--metrics") }
         config.drillRequireReason = drillRequireReason
         config.geoipDirectory = geoipDir
+        config.healthHistoryRetention = try seconds(healthHistoryRetention, "--health-history-retention", from: 3600, to: 3650 * 86_400)
         return config
     }
 
