@@ -88,6 +88,25 @@ struct DrillService: Service {
     }
 }
 
+/// Runs `round` every `seconds` until a graceful shutdown. While it throws, `failed` is called once, at the first
+/// failure, and `recovered` once it works again: while the store is away every round fails, so one line when that
+/// starts and one when it ends.
+func repeatEvery(_ seconds: Double, _ round: () async throws -> Void, failed: (any Error) -> Void,
+                 recovered: () -> Void) async {
+    var failing = false
+    while !Task.isShuttingDownGracefully && !Task.isCancelled {
+        do {
+            try await round()
+            if failing { recovered() }
+            failing = false
+        } catch {
+            if !failing { failed(error) }
+            failing = true
+        }
+        try? await cancelWhenGracefulShutdown { try await Task.sleep(nanoseconds: UInt64(seconds * 1e9)) }
+    }
+}
+
 /// Lifts expired overrides (every 250 ms), each lift audited (`expire`, principal `cairn`).
 struct ReaperService: Service {
     let store: Store
@@ -95,22 +114,16 @@ struct ReaperService: Service {
     let logger: Logger
 
     func run() async throws {
-        var failing = false
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            do {
-                let lifted = try store.expireOverrides(now: Date().timeIntervalSince1970, principal: "cairn")
-                for o in lifted {
-                    logger.notice("override \(o.id ?? 0) expired: \(o.scope.rawValue) \(o.target) no longer forced \(o.state.rawValue)", metadata: ["event": "override.expired"])
-                }
-                if !lifted.isEmpty { publisher.refreshIfChanged() }
-                if failing { logger.info("overrides expire again", metadata: ["event": "override.expiry_recovered"]) }
-                failing = false
-            } catch {
-                // While the store is away every try fails: one line when it starts, one when it ends.
-                if !failing { logger.error("cannot expire overrides (retrying every 250 ms): \(error)", metadata: ["event": "override.expiry_failed"]) }
-                failing = true
+        await repeatEvery(0.25) {
+            let lifted = try store.expireOverrides(now: Date().timeIntervalSince1970, principal: "cairn")
+            for o in lifted {
+                logger.notice("override \(o.id ?? 0) expired: \(o.scope.rawValue) \(o.target) no longer forced \(o.state.rawValue)", metadata: ["event": "override.expired"])
             }
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(nanoseconds: 250_000_000) }
+            if !lifted.isEmpty { publisher.refreshIfChanged() }
+        } failed: { error in
+            logger.error("cannot expire overrides (retrying every 250 ms): \(error)", metadata: ["event": "override.expiry_failed"])
+        } recovered: {
+            logger.info("overrides expire again", metadata: ["event": "override.expiry_recovered"])
         }
     }
 }
@@ -125,24 +138,17 @@ struct HealthHistoryRetentionService: Service {
     let logger: Logger
 
     func run() async throws {
-        var failing = false
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            do {
-                let pruned = try await prune(before: Date().timeIntervalSince1970 - retention)
-                if pruned > 0 {
-                    logger.info("health history: \(pruned) rows older than \(TimeSpan.text(seconds: retention)) pruned",
-                                metadata: ["event": "health.history_pruned", "rows": "\(pruned)"])
-                }
-                if failing { logger.info("health history is pruned again", metadata: ["event": "health.history_prune_recovered"]) }
-                failing = false
-            } catch {
-                if !failing {
-                    logger.warning("cannot prune the health history (retrying every \(TimeSpan.text(seconds: interval))): \(error)",
-                                   metadata: ["event": "health.history_prune_failed"])
-                }
-                failing = true
+        await repeatEvery(interval) {
+            let pruned = try await prune(before: Date().timeIntervalSince1970 - retention)
+            if pruned > 0 {
+                logger.info("health history: \(pruned) rows older than \(TimeSpan.text(seconds: retention)) pruned",
+                            metadata: ["event": "health.history_pruned", "rows": "\(pruned)"])
             }
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(nanoseconds: UInt64(interval * 1e9)) }
+        } failed: { error in
+            logger.warning("cannot prune the health history (retrying every \(TimeSpan.text(seconds: interval))): \(error)",
+                           metadata: ["event": "health.history_prune_failed"])
+        } recovered: {
+            logger.info("health history is pruned again", metadata: ["event": "health.history_prune_recovered"])
         }
     }
 
@@ -238,23 +244,18 @@ struct NodeRegistryService: Service {
     let record: @Sendable () -> NodeRecord
 
     func run() async throws {
-        var failing = false
         let shared = store.notifiesChanges
         var first = true
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            do {
-                let own = record()
-                if shared || first { try store.heartbeat(own) }
-                publisher.updateRegistry(shared ? try store.listNodes() : [], own: own)
-                first = false
-                if failing { logger.info("node registry: heartbeat recorded again", metadata: ["event": "node.heartbeat_recovered"]) }
-                failing = false
-            } catch {
-                // The store is away (logged by the watcher) or the registry is full: say it once.
-                if !failing { logger.warning("node registry: cannot record the heartbeat: \(error)", metadata: ["event": "node.heartbeat_failed"]) }
-                failing = true
-            }
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(nanoseconds: UInt64(interval * 1e9)) }
+        await repeatEvery(interval) {
+            let own = record()
+            if shared || first { try store.heartbeat(own) }
+            publisher.updateRegistry(shared ? try store.listNodes() : [], own: own)
+            first = false
+        } failed: { error in
+            // The store is away (logged by the watcher) or the registry is full: say it once.
+            logger.warning("node registry: cannot record the heartbeat: \(error)", metadata: ["event": "node.heartbeat_failed"])
+        } recovered: {
+            logger.info("node registry: heartbeat recorded again", metadata: ["event": "node.heartbeat_recovered"])
         }
         var last = record()
         last.stoppedAt = last.heartbeat
