@@ -49,7 +49,14 @@ public struct Picks: Sendable {
     @inline(__always)
     subscript(k: Int) -> Int { Int(at[k]) }
 
-    func contains(_ i: Int) -> Bool { (0..<count).contains { Int(at[$0]) == i } }
+    /// Adds `i` where it keeps the positions ascending (they are then skipped in one pass).
+    mutating func insertInOrder(_ i: Int) {
+        guard count < 16 else { return }
+        var k = count
+        while k > 0 && Int(at[k - 1]) > i { at[k] = at[k - 1]; k -= 1 }
+        at[k] = Int32(truncatingIfNeeded: i)
+        count += 1
+    }
 }
 
 /// The result of a pool decision for one query: which members of which selector answer.
@@ -326,20 +333,24 @@ public final class PoolRuntime: Sendable {
         return lo
     }
 
-    /// `answers` distinct members, each drawn by weight from those not drawn yet. Allocates nothing: the
-    /// drawn members are skipped by looking them up among the (at most 16) picks.
+    /// `answers` distinct members, each drawn by weight from those not drawn yet: one pass over the members
+    /// per draw, the drawn ones skipped in ascending order (`taken`). Allocates nothing.
     static func weightedSample(_ s: Selector, total: UInt64, rng: inout some RandomSource) -> Picks {
         var picks = Picks()
+        var taken = Picks()
         var remaining = total
         while picks.count < s.answers && remaining > 0 {
             var r = rng.below(remaining)
             var prev: UInt64 = 0
+            var t = 0
             for i in s.entries.indices {
                 let w = s.entries[i].cumulative - prev
                 prev = s.entries[i].cumulative
-                guard w > 0, !picks.contains(i) else { continue }
+                if t < taken.count && taken[t] == i { t += 1; continue }
+                guard w > 0 else { continue }
                 if r < w {
                     picks.append(i)
+                    taken.insertInOrder(i)
                     remaining -= w
                     break
                 }
