@@ -53,12 +53,35 @@ extension AnswerEngine {
         return types
     }
 
-    /// The NSEC at `owner` whose next name is `owner`'s immediate successor in canonical order
-    /// (`\000.owner`; the root name, `[0]`, when that would be longer than 255 octets).
+    /// The NSEC at `owner` whose next name is `owner`'s immediate successor in canonical order.
     func nsec(at owner: DomainName, zone: ZoneHead?, ttl: UInt32, types: [UInt16]) -> Item {
-        let next = owner.key.count + 2 <= 255 ? [1, 0] + owner.key : [0]
+        let next = Self.successor(owner.key, apex: zone?.origin.key ?? [0])
         return Item(owner: owner, records: [EncodedRecord(type: .nsec, ttl: ttl, rdata: next + Self.typeBitmap(types))][...],
                     zone: zone)
+    }
+
+    /// The name right after `key` (lower-cased wire form) in canonical order, RFC 4471 §3.1.2: `\000.key`
+    /// when it fits in 255 octets; else `key` with a zero octet added to its first label when that fits;
+    /// else (no name can sort between) the first label's last octet incremented, its trailing 0xFF octets
+    /// dropped first and an emptied label dropped for its parent's, up to `apex`, which comes after the
+    /// zone's last name. An incremented octet that is an upper-case letter sorts as lower case: past 'Z'.
+    static func successor(_ key: [UInt8], apex: [UInt8]) -> [UInt8] {
+        if key.count + 2 <= 255 { return [1, 0] + key }
+        let first = Int(key[0])
+        if first < 63 && key.count < 255 { return [UInt8(first + 1)] + key[1...first] + [0] + key[(first + 1)...] }
+        var name = key[...]
+        while name.count > apex.count {
+            let n = Int(name[name.startIndex])
+            var label = Array(name[(name.startIndex + 1)...(name.startIndex + n)])
+            name = name[(name.startIndex + 1 + n)...]
+            while label.last == 0xff { label.removeLast() }
+            if var last = label.popLast() {
+                last += 1
+                if last >= 0x41 && last <= 0x5a { last = 0x5b }
+                return [UInt8(label.count + 1)] + label + [last] + name
+            }
+        }
+        return apex
     }
 
     /// For an answer expanded from a wildcard (RFC 4035 §3.1.3.3): an NSEC proving that the next closer

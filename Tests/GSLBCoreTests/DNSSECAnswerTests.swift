@@ -94,6 +94,32 @@ import ZoneFiles
         #expect(try Self.ask(Self.engine(), snap, "nx.conf.example.", .a, dnssec: false).rcode == .nxDomain)
     }
 
+    @Test func theNSECOfANameTooLongForAZeroLabelNamesItsImmediateSuccessorInTheZone() throws {
+        // RFC 4471 §3.1.2: when `\000.name` would pass 255 octets, the successor appends a zero octet to the
+        // first label, else increments the first label's last octet; never a name outside the zone.
+        let snap = try Self.snapshot()
+        let tail = [String](repeating: String(repeating: "m", count: 63), count: 3).joined(separator: ".") + ".conf.example."
+        for (first, next) in [(String(repeating: "a", count: 47), String(repeating: "a", count: 47) + "\\000"),
+                              (String(repeating: "a", count: 48), String(repeating: "a", count: 47) + "b")] {
+            let name = Self.n(first + "." + tail)
+            #expect(name.wire.count == (first.count == 47 ? 254 : 255))
+            let m = try Self.ask(Self.engine(), snap, name.description, .a)
+            #expect(m.rcode == .noError && m.authority.map(\.type) == [.soa, .rrsig, .nsec, .rrsig])
+            #expect(m.authority[2].rdata == Self.n(next + "." + tail).wire + AnswerEngine.typeBitmap([128]), "\(first.count)")
+        }
+        // A last octet of 0xFF goes and the one before it is incremented (an upper-case result goes past 'Z');
+        // a label of 0xFF octets alone goes for its parent's; past the apex's own labels, the apex.
+        let rest = Self.n(tail).key
+        let apex = Self.n("conf.example.").key
+        #expect(AnswerEngine.successor([48] + [UInt8](repeating: 0x61, count: 46) + [0x40, 0xff] + rest, apex: apex)
+                == [47] + [UInt8](repeating: 0x61, count: 46) + [0x5b] + rest)
+        #expect(AnswerEngine.successor([48] + [UInt8](repeating: 0xff, count: 48) + rest, apex: apex)
+                == Array(rest.prefix(63)) + [0x6e] + rest.dropFirst(64))
+        let top = [UInt8](repeating: 0xff, count: 63)
+        let all = [63] + top + [63] + top + [63] + top + [48] + [UInt8](repeating: 0xff, count: 48) + apex
+        #expect(all.count == 255 && AnswerEngine.successor(all, apex: apex) == apex)
+    }
+
     @Test func nodataListsTheTypesTheNameHas() throws {
         let snap = try Self.snapshot()
         let m = try Self.ask(Self.engine(), snap, "www.conf.example.", .mx)
