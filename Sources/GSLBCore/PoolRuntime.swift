@@ -165,16 +165,11 @@ public final class PoolRuntime: Sendable {
     public let pool: Pool
     public let name: DomainName
     public let members: [MemberView]
-    /// Each member's slot in the snapshot's `TallyLayout` (same index as `members`).
-    public let memberSlots: [Int32]
     let fallbackAll: Selector
     let fallbackPool: PoolRuntime?
     let topology: TopologyTable
     /// Every site of the configuration (closest uses their coordinates and regions).
     let sites: [String: Site]
-    /// Member indices in preference order per topology entry (closest), for explain.
-    let entryOrder: [[Int]]
-    let defaultOrder: [Int]
 
     public static let hashPrefixV4 = 24
     public static let hashPrefixV6 = 56
@@ -187,7 +182,6 @@ public final class PoolRuntime: Sendable {
         self.ecs = pool.ecs
         self.members = members
         let slots = memberSlots ?? [Int32](repeating: -1, count: members.count)
-        self.memberSlots = slots
         self.fallbackSlot = fallbackSlot
         self.topology = topology
         self.sites = sites
@@ -202,13 +196,6 @@ public final class PoolRuntime: Sendable {
         }
         let eligible = members.indices.filter { members[$0].eligible }
         let enabled = members.indices.filter { members[$0].member.state == .enabled }
-        // Orders per topology entry serve closest only: a pool of another policy does not pay one sort per
-        // topology entry (10,000 pools × 5,000 entries made every configuration write take minutes).
-        if pool.policy == .closest {
-            (entryOrder, defaultOrder) = PoolRuntime.closestOrders(members: members, set: eligible, sites: sites, topology: topology)
-        } else {
-            (entryOrder, defaultOrder) = ([], PoolRuntime.baseOrder(members, eligible))
-        }
         primary = PoolRuntime.makeSelector(pool: pool, members: members, set: eligible, records: records, slots: slots,
                                            sites: sites, topology: topology, useWeights: true)
         fallbackAll = PoolRuntime.makeSelector(pool: pool, members: members, set: enabled, records: records, slots: slots,
@@ -437,6 +424,8 @@ public final class PoolRuntime: Sendable {
             break
         }
         var byEntry: [Picks] = []
+        // Orders per topology entry serve closest only: a pool of another policy does not pay one sort per
+        // topology entry (10,000 pools × 5,000 entries made every configuration write take minutes).
         if pool.policy == .closest {
             let position = Dictionary(uniqueKeysWithValues: order.enumerated().map { ($1, $0) })
             byEntry = closestOrders(members: members, set: set, sites: sites, topology: topology).0.map { o in
