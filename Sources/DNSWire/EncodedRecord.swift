@@ -76,6 +76,9 @@ final class RDataNames: Sendable {
 extension MessageWriter {
     /// Writes `owner` + a prepared record. Returns false (writing nothing) when it does not fit.
     public func record(owner: DomainName, _ r: EncodedRecord) -> Bool {
+        guard let p = r.parts, !p.names.isEmpty else {
+            return r.rdata.withUnsafeBytes { record(owner: owner, type: r.type, rclass: r.rclass, ttl: r.ttl, rdata: $0) }
+        }
         let m = mark
         guard name(owner), hasRoom(10) else { rollback(to: m); return false }
         u16(r.type.rawValue)
@@ -83,24 +86,21 @@ extension MessageWriter {
         u32(r.ttl)
         let rdlenAt = position
         u16(0)
-        if let p = r.parts, !p.names.isEmpty {
-            guard bytes(p.prefix) else { rollback(to: m); return false }
-            for n in p.names { guard name(n) else { rollback(to: m); return false } }
-            guard bytes(p.suffix) else { rollback(to: m); return false }
-        } else {
-            guard bytes(r.rdata) else { rollback(to: m); return false }
-        }
+        guard bytes(p.prefix) else { rollback(to: m); return false }
+        for n in p.names { guard name(n) else { rollback(to: m); return false } }
+        guard bytes(p.suffix) else { rollback(to: m); return false }
         patch16(at: rdlenAt, UInt16(position - rdlenAt - 2))
         return true
     }
 
-    /// Writes `owner` + a record of class IN whose RDATA has no names (a pool member's address), from its
-    /// parts. Returns false (writing nothing) when it does not fit.
-    public func record(owner: DomainName, type: RecordType, ttl: UInt32, rdata: UnsafeRawBufferPointer) -> Bool {
+    /// Writes `owner` + a record whose RDATA is written as it is (no names to compress: an address, or any
+    /// record without `parts`). Returns false (writing nothing) when it does not fit.
+    public func record(owner: DomainName, type: RecordType, rclass: UInt16 = RecordClass.in, ttl: UInt32,
+                       rdata: UnsafeRawBufferPointer) -> Bool {
         let m = mark
         guard name(owner), hasRoom(10 + rdata.count) else { rollback(to: m); return false }
         u16(type.rawValue)
-        u16(RecordClass.in)
+        u16(rclass)
         u32(ttl)
         u16(UInt16(rdata.count))
         return bytes(rdata)
