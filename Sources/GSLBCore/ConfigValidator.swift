@@ -218,11 +218,7 @@ public enum ConfigValidator {
 
     // MARK: - Shared parsing helpers
 
-    /// True for a site, region or monitor name: non-empty, ASCII letters, digits, `_` and `-`.
-    public static func isToken(_ s: String) -> Bool {
-        !s.isEmpty && s.utf8.allSatisfy { isTokenByte($0) }
-    }
-
+    /// A byte of a site, region or monitor name: ASCII letters, digits, `_` and `-`.
     static func isTokenByte(_ b: UInt8) -> Bool {
         (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || b == 0x5f || b == 0x2d
     }
@@ -344,7 +340,7 @@ extension ConfigValidator {
         }
 
         mutating func token(_ path: String, _ s: String, what: String) {
-            if s.isEmpty { add(path, "must not be empty") } else if !isToken(s) {
+            if s.isEmpty { add(path, "must not be empty") } else if !s.utf8.allSatisfy(isTokenByte) {
                 add(path, "\(quoted(s)) is not a valid \(what) name: use only letters, digits, \"_\" and \"-\"")
             }
         }
