@@ -7,7 +7,7 @@ import GSLBCore
 struct ConfigNodeDecoder: Decoder {
     /// nil: the placeholder of a value that could not be read (everything in it is absent, silently).
     let node: ConfigNode?
-    let codingPath: [any CodingKey]
+    var codingPath: [any CodingKey] = []
     let log: ConfigIssueLog
     /// Set when the node does not have the shape asked for (not a mapping, not a list).
     let misshapen = Flag()
@@ -16,10 +16,6 @@ struct ConfigNodeDecoder: Decoder {
 
     var userInfo: [CodingUserInfoKey: Any] { [.configIssues: log] }
     var path: String { configPath(codingPath) }
-
-    init(node: ConfigNode?, codingPath: [any CodingKey] = [], log: ConfigIssueLog) {
-        self.node = node; self.codingPath = codingPath; self.log = log
-    }
 
     /// Decodes `T` from `node`; nil when the value is unusable (its problems are in `log`).
     static func decode<T: Decodable>(_ type: T.Type, from node: ConfigNode, log: ConfigIssueLog) -> T? {
