@@ -55,13 +55,13 @@ public indirect enum JSONValue: Hashable, Sendable {
 
     /// True when `s` is a JSON number (`-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`).
     public static func isNumberText(_ s: String) -> Bool {
-        var p = JSONParser(Array(s.utf8))
+        var p = JSONParser(b: Array(s.utf8))
         return p.number() != nil && p.i == p.b.count
     }
 
     /// Parses JSON text (RFC 8259); nil when it is not exactly one JSON value.
     public static func parse(_ text: String) -> JSONValue? {
-        var p = JSONParser(Array(text.utf8))
+        var p = JSONParser(b: Array(text.utf8))
         p.skipSpace()
         guard let v = p.value() else { return nil }
         p.skipSpace()
@@ -73,7 +73,6 @@ private struct JSONParser {
     let b: [UInt8]
     var i = 0
     var depth = 0
-    init(_ b: [UInt8]) { self.b = b }
 
     mutating func skipSpace() { while i < b.count, b[i] == 0x20 || b[i] == 0x0a || b[i] == 0x0d || b[i] == 0x09 { i += 1 } }
 
