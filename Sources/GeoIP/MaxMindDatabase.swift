@@ -70,8 +70,7 @@ public final class MaxMindDatabase: GeoDatabase, @unchecked Sendable {
     @inline(__always)
     static func code(_ c: (CChar, CChar, CChar, CChar)) -> UInt32 {
         @inline(__always) func ok(_ b: CChar) -> Bool { GeoRecord.isCodeByte(UInt8(bitPattern: b)) }
-        guard c.0 != 0 else { return 0 }
-        guard ok(c.0) else { return 0 }
+        guard c.0 != 0, ok(c.0) else { return 0 }
         var v = UInt32(UInt8(bitPattern: c.0))
         guard c.1 != 0 else { return v }
         guard ok(c.1) else { return 0 }
