@@ -45,13 +45,6 @@ public enum ConfigFile {
         return .failure(log.issues.isEmpty ? [ConfigIssue(path: "", message: "cannot be read")] : log.issues)
     }
 
-    /// The canonical text of a configuration: `decode(yaml: encode(c)) == .success(c)` for every
-    /// valid `c`. Every section and every pool and monitor setting is written, defaults included;
-    /// member `state`, `monitor`, `probe` and `load` only when set.
-    public static func encode(_ c: GSLBConfig) -> String {
-        ConfigFileWriter.write(c)
-    }
-
     /// Reads, decodes and validates a file against the served zones; an unreadable file is one issue with an
     /// empty path.
     public static func load(path: String, zones: [DomainName], staticData: (DomainName) -> Set<RecordType>?,

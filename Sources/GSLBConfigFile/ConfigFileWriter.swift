@@ -5,8 +5,11 @@ import GSLBCore
 /// line; pools and monitors as block mappings. Keys without a value are left out, and a member's `state`
 /// when it is `enabled`. Strings are written plain when that reads back as the same text, double-quoted
 /// otherwise; a monitor option that is not a list or a map is written as its text.
-enum ConfigFileWriter {
-    static func write(_ c: GSLBConfig) -> String {
+extension ConfigFile {
+    /// The canonical text of a configuration: `decode(yaml: encode(c)) == .success(c)` for every
+    /// valid `c`. Every section and every pool and monitor setting is written, defaults included;
+    /// member `state`, `monitor`, `probe` and `load` only when set.
+    public static func encode(_ c: GSLBConfig) -> String {
         var out = ""
         section(&out, "sites", c.sites) { out, s in out += "  - " + flow(JSONValue(encoding: s)) + "\n" }
         section(&out, "pools", c.pools) { out, p in block(&out, p) }
