@@ -54,10 +54,8 @@ public struct DrillRequest: Decodable {
             if list.count > Self.maxResolvers {
                 try decoder.problem(at: c.path(.resolvers), "at most \(Self.maxResolvers) resolvers")
             } else {
-                for (i, r) in list.enumerated() {
-                    if Self.resolverAddress(r) == nil {
-                        try decoder.problem(at: c.path(.resolvers) + "[\(i)]", "expected an IP address with an optional port: 127.0.0.1, 127.0.0.1:5353, [::1]:53")
-                    }
+                for (i, r) in list.enumerated() where Self.resolverAddress(r) == nil {
+                    try decoder.problem(at: c.path(.resolvers) + "[\(i)]", "expected an IP address with an optional port: 127.0.0.1, 127.0.0.1:5353, [::1]:53")
                 }
                 resolvers = list
             }
