@@ -177,8 +177,7 @@ public enum DrillPlanner {
         let target = try resolve(target, in: snap)
         var gslb = snap.gslb
         gslb.overrides.append(override(for: target, drillID: nil, now: now, expiresAt: nil))
-        let builder = SnapshotBuilder()
-        let failed = builder.rebuildingPools(of: snap, gslb: gslb, now: now, generation: snap.generation)
+        let failed = SnapshotBuilder().rebuildingPools(of: snap, gslb: gslb, now: now, generation: snap.generation)
             ?? snap
         let clients: [(String, CIDR?)] = snap.topology.entries.map { ($0.network, CIDR($0.network)) } + [("unknown", nil)]
         var pools: [DrillPlan.PoolPlan] = []
@@ -238,8 +237,7 @@ public enum DrillPlanner {
         }
         let members = affectedPools(target, in: snap).flatMap { p in p.members.filter { target.covers($0.member, of: p.pool) } }
         guard !members.isEmpty else { return nil }
-        let serving = members.contains { m in m.member.state == .enabled && (m.forced == nil || m.forced == .up) }
-        if serving { return nil }
+        if members.contains(where: { $0.member.state == .enabled && ($0.forced ?? .up) == .up }) { return nil }
         let why = Set(members.map { m in m.forced.map { "forced \($0.rawValue)" } ?? m.member.state.rawValue }).sorted()
         return "is already drained: every member of it is \(why.joined(separator: " or "))"
     }
