@@ -39,8 +39,8 @@ public struct ServerIdentity: Hashable, Sendable {
     }
 }
 
-/// The value of one hex digit (either case), or nil: `hexBytes` and the JSON parser's `\u` escapes read it.
-func hexDigit(_ c: UInt8) -> UInt8? {
+/// The value of one hex digit (either case), or nil: `hexBytes`, JSON's `\u` escapes and zone files' DS digests read it.
+@inlinable public func hexDigit(_ c: UInt8) -> UInt8? {
     switch c {
     case 0x30...0x39: c - 0x30
     case 0x41...0x46, 0x61...0x66: (c | 0x20) - 0x61 + 10

@@ -1,4 +1,5 @@
 import DNSWire
+import GSLBCore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -147,7 +148,7 @@ struct FastRecordParser {
             var high: UInt8 = 0
             while let w = word() {
                 for c in w {
-                    guard let v = hexValue(c) else { return false }
+                    guard let v = hexDigit(c) else { return false }
                     if digits & 1 == 0 { high = v << 4 } else { out.append(high | v) }
                     digits += 1
                 }
@@ -251,12 +252,6 @@ struct FastRecordParser {
     @inline(__always) static func isNameByte(_ c: UInt8) -> Bool {
         isLetter(c) || isDigit(c) || c == UInt8(ascii: "-") || c == UInt8(ascii: "_") || c == UInt8(ascii: "*")
             || c == UInt8(ascii: "/")
-    }
-
-    static func hexValue(_ c: UInt8) -> UInt8? {
-        if isDigit(c) { return c - 0x30 }
-        let l = c | 0x20
-        return l >= 0x61 && l <= 0x66 ? l - 0x61 + 10 : nil
     }
 
     /// The next blank-separated word from `i`, moving `i` past it; nil at the end.
