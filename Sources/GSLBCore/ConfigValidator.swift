@@ -450,12 +450,10 @@ extension ConfigValidator {
                 range(mp + ".weight", m.weight, weightRange)
                 range(mp + ".priority", m.priority, priorityRange)
                 if let mon = m.monitor, !monitorNames.contains(mon) { add(mp + ".monitor", "unknown monitor \(quoted(mon))") }
-                if let probe = m.probe {
-                    if let a = probe.address, parseAddress(a) == nil {
-                        add(mp + ".probe.address", "\(quoted(a)) is not an IP address")
-                    }
-                    if let port = probe.port { range(mp + ".probe.port", port, portRange) }
+                if let a = m.probe?.address, parseAddress(a) == nil {
+                    add(mp + ".probe.address", "\(quoted(a)) is not an IP address")
                 }
+                if let port = m.probe?.port { range(mp + ".probe.port", port, portRange) }
                 nonNegative(mp + ".load", m.load)
             }
         }
