@@ -18,14 +18,7 @@ public struct ServerIdentity: Hashable, Sendable {
     /// `--nsid` as NSD reads its `nsid:` setting: `ascii_TEXT`, or an even number of hex digits; anything else is
     /// taken as text. At most 128 octets (it travels in every response that asks for it).
     public static func parseNSID(_ text: String) -> [UInt8]? {
-        let bytes: [UInt8]
-        if text.hasPrefix("ascii_") {
-            bytes = Array(text.utf8.dropFirst(6))
-        } else if let hex = hexBytes(text) {
-            bytes = hex
-        } else {
-            bytes = Array(text.utf8)
-        }
+        let bytes = text.hasPrefix("ascii_") ? Array(text.utf8.dropFirst(6)) : hexBytes(text) ?? Array(text.utf8)
         return bytes.isEmpty || bytes.count > 128 ? nil : bytes
     }
 
