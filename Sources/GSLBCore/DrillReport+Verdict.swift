@@ -96,8 +96,7 @@ extension DrillReport {
             verdicts.append(PoolVerdict(pool: p.pool, type: p.type, judged: true, result: pass ? "pass" : "fail", rto: rto, measured: measured,
                                         ttl: ttl, clientPerceived: perceived, timeToFailback: failback, causes: causes, clients: clients))
         }
-        let result: String
-        if objectives.isEmpty { result = "none" } else { result = objectives.allSatisfy(\.pass) ? "pass" : "fail" }
+        let result = objectives.isEmpty ? "none" : objectives.allSatisfy(\.pass) ? "pass" : "fail"
         if status == .interrupted { reasons.append("the drill was interrupted by a restart of Cairn; measurements are partial") }
         return Verdict(result: result, objectives: objectives, reasons: reasons, pools: verdicts)
     }
