@@ -112,8 +112,7 @@ public struct DNSSECKey: Hashable, Sendable, CustomStringConvertible, CustomDebu
 
     /// The DS record in presentation form, for the parent (`example.com. 3600 IN DS 12345 13 2 ABCD…`).
     public var dsText: String {
-        let owner = (try? DomainName(zone)) ?? .root
-        let ds = dsRdata(owner: owner)
+        let ds = dsRdata(owner: (try? DomainName(zone)) ?? .root)
         return "\(zone) 3600 IN DS \(keyTag) \(algorithm.number) 2 \(ds[4...].map { String(format: "%02X", $0) }.joined())"
     }
 
