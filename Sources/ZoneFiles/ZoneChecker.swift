@@ -95,9 +95,7 @@ private struct CheckRun {
     /// File and line of record `i`; the top of the zone file when there is no record.
     func location(_ i: Int) -> (file: String, line: Int) {
         guard i >= 0 else { return (zone.source, 1) }
-        let file = i < zone.files.count ? zone.files[i] : zone.source
-        let line = i < zone.lines.count ? zone.lines[i] : 0
-        return (file, line)
+        return (i < zone.files.count ? zone.files[i] : zone.source, i < zone.lines.count ? zone.lines[i] : 0)
     }
 
     mutating func add(_ i: Int, _ severity: ZoneDiagnostic.Severity, _ rule: ZoneDiagnostic.Rule, _ message: String) {
