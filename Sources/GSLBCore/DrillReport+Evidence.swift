@@ -15,7 +15,6 @@ extension DrillReport {
     /// Records the version and the content hash: call last, when nothing else changes in the report.
     public mutating func seal(version: String) {
         cairnVersion = version
-        contentHash = nil
         contentHash = sha256Hex(hashedMarkdown)
     }
 
