@@ -16,7 +16,6 @@ public enum HealthQuorum: String, Hashable, Sendable, Codable, CaseIterable {
     /// (`unknown` verdicts do not count). Ties go to `up`: one node cut off from a backend does
     /// not fail it over for everyone.
     public func decide(own: HealthState, others: [HealthState]) -> HealthState {
-        if self == .local { return own }
         var up = own == .up ? 1 : 0, down = own == .down ? 1 : 0
         for s in others {
             switch s {
