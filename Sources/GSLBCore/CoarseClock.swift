@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import Foundation
 
 /// The coarse monotonic clock (Linux `CLOCK_MONOTONIC_COARSE`: read from the vDSO without a system
 /// call, a few milliseconds of resolution): what the query path may read per batch or per response.

@@ -1,9 +1,5 @@
 import DNSWire
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import Foundation
 
 /// A client address without allocation: IPv4 in the low 32 bits of `lo`, or IPv6 as two 64-bit halves.
 public struct ClientAddress: Hashable, Sendable, CustomStringConvertible {
