@@ -208,7 +208,6 @@ public final class SnapshotPublisher: Sendable {
     }
 
     /// Reads the GSLB state when the store's change token moved; returns true if it did.
-    @discardableResult
     private func readStore(_ st: inout State, force: Bool) -> Bool {
         guard let repo = repository else { return force }
         do {
@@ -254,7 +253,6 @@ public final class SnapshotPublisher: Sendable {
 
     /// Notes whether the store answered; logs the transitions only (a database that is away fails every
     /// check: 5 lines a second would bury the one that matters). True when it flipped.
-    @discardableResult
     private func markStore(up: Bool, error: String?) -> Bool {
         let was = statsBox.withLock { s -> Bool in
             defer { s.storeUp = up }
