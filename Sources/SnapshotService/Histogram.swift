@@ -9,8 +9,7 @@ public struct Histogram: Sendable, Hashable {
     public private(set) var count: UInt64 = 0
 
     public init(bounds: [Double]) {
-        self.bounds = bounds
-        self.counts = [UInt64](repeating: 0, count: bounds.count + 1)
+        self.init(bounds: bounds, counts: [UInt64](repeating: 0, count: bounds.count + 1), sum: 0)
     }
 
     /// A histogram from counts kept elsewhere (`counts`: one per bound, then `+Inf`).
