@@ -195,16 +195,14 @@ public enum SQLDialect: String, Sendable {
         for c in sql {
             if let q = quote {
                 if c == q { quote = nil }
-                out.append(c)
             } else if c == "'" || c == "\"" {
                 quote = c
-                out.append(c)
             } else if c == "?" {
                 n += 1
                 out += "$\(n)"
-            } else {
-                out.append(c)
+                continue
             }
+            out.append(c)
         }
         return out
     }
