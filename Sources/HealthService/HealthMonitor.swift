@@ -340,9 +340,7 @@ public final class HealthMonitor: Sendable {
                 if let t = s.machine.record(ok: result.ok, at: now) {
                     transition = t
                     members = s.members
-                    for m in s.members {
-                        changed.append(MemberHealth(key: m, state: t.to, since: now, load: s.publishedLoad))
-                    }
+                    changed += s.members.map { MemberHealth(key: $0, state: t.to, since: now, load: s.publishedLoad) }
                     lines.append("\(spec): real state \(t.from.rawValue) → \(t.to.rawValue) (\(result.fullDetail)); members \(s.members.map(\.description).joined(separator: ", "))")
                 }
                 else if loadMoved {
