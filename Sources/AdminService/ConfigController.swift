@@ -105,10 +105,9 @@ struct ConfigController: AdminController {
     /// `POST /v1/config/preview[?prune=false]`: a whole configuration (the `cairn apply` file as JSON), checked as
     /// `cairn apply` checks it, and the changes applying it would make (`cairn apply --dry-run`). Nothing changes.
     func previewConfig(_ c: Call) async throws -> Reply {
-        let prune: Bool
-        switch c.query("prune") {
-        case nil, "true": prune = true
-        case "false": prune = false
+        let prune = switch c.query("prune") {
+        case nil, "true": true
+        case "false": false
         case let other?: throw APIError.badRequest("prune", "expected true or false, not \(other)")
         }
         let data = try await c.readJSONData()
