@@ -372,8 +372,7 @@ struct ConfigController: AdminController {
     func putPool(_ c: Call) async throws -> Reply {
         var d = try Self.object(try await c.readJSON(), "a pool")
         let (snapshotConfig, _) = try current()
-        let i0 = try poolIndex(snapshotConfig, c)
-        let existing = snapshotConfig.pools[i0]
+        let existing = snapshotConfig.pools[try poolIndex(snapshotConfig, c)]
         try Self.pin(&d, "name", to: existing.name, "does not match the name in the path (\(existing.name))") {
             ConfigValidator.Scope.poolKey($0) == existing.name.lowercased()
         }
@@ -532,8 +531,7 @@ struct ConfigController: AdminController {
     }
 
     func createTopology(_ c: Call) async throws -> Reply {
-        let d = try Self.object(try await c.readJSON(), "a topology entry")
-        let entry = try decode(TopologyEntry.self, d)
+        let entry = try decode(TopologyEntry.self, try Self.object(try await c.readJSON(), "a topology entry"))
         let (config, v) = try await write(c, expected: [:]) { config in
             if config.topology.contains(where: { $0.network == entry.network }) {
                 throw APIError.conflict("network", "\(entry.network) is already in the table")
