@@ -115,13 +115,11 @@ struct DrillCommand: ParsableCommand {
             if !options.json { FileHandle.standardError.write("drill \(id) running for \(hold)...\n".data(using: .utf8)!) }
             // Wait for the drill to end, then print its report.
             let finished: Set<String> = ["completed", "aborted", "interrupted", "refused"]
-            var last: APIResponse
-            repeat {
-                last = try options.call(.GET, apiPath("drills", id))
-                let status = JSONValue.decode(last.body)?["status"]?.string ?? ""
-                if finished.contains(status) { break }
+            var last = try options.call(.GET, apiPath("drills", id))
+            while !finished.contains(JSONValue.decode(last.body)?["status"]?.string ?? "") {
                 Thread.sleep(forTimeInterval: 0.5)
-            } while true
+                last = try options.call(.GET, apiPath("drills", id))
+            }
             try DrillCommand.printReport(id: id, response: last, options: options, format: html ? "html" : markdown ? "markdown" : "text")
         }
     }
