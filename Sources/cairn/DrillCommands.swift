@@ -106,8 +106,7 @@ struct DrillCommand: ParsableCommand {
             for (k, v) in target.pairs { body[k] = .string(v) }
             record.add(to: &body)
             let r = try options.call(.POST, "/v1/drills", body: JSONValue(body).encoded())
-            let v = try JSONValue.decoding(r.body)
-            guard let id = v["id"]?.string else { printRaw(r.body); throw ExitCode(1) }
+            guard let id = try JSONValue.decoding(r.body)["id"]?.string else { printRaw(r.body); throw ExitCode(1) }
             if detach {
                 if options.json { printRaw(r.body) } else { print(id) }
                 return
@@ -153,8 +152,7 @@ struct DrillCommand: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Drill history, newest first.")
         @OptionGroup var options: APIOptions
         func run() throws {
-            let r = try options.call(.GET, "/v1/drills")
-            try options.output(r) { v in
+            try options.output(try options.call(.GET, "/v1/drills")) { v in
                 let rows = (v["drills"]?.array ?? []).map { d in
                     ["id", "target", "mode", "status", "started_at", "time_to_failover", "time_to_failback", "verdict"].map { d[$0]?.text ?? "-" }
                 }
