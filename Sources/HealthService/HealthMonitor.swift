@@ -262,8 +262,7 @@ public final class HealthMonitor: Sendable {
             }
             // At least 5 ms: with thousands of targets a wake-up per due target costs more CPU than the
             // probes (each sleep is two thread wake-ups); 5 ms is 5 % of the shortest interval.
-            let sleep = max(0.005, min(nextWake - clock(), 0.25))
-            usleep(UInt32(sleep * 1e6))
+            usleep(UInt32(max(0.005, min(nextWake - clock(), 0.25)) * 1e6))
         }
     }
 
