@@ -344,7 +344,6 @@ public struct ReloadResult: Codable, Sendable, Equatable {
 
     /// The file's result, or nil while it is missing, half written or unreadable.
     public static func read(_ path: String) -> ReloadResult? {
-        guard let data = FileManager.default.contents(atPath: path) else { return nil }
-        return try? JSONDecoder().decode(ReloadResult.self, from: data)
+        FileManager.default.contents(atPath: path).flatMap { try? JSONDecoder().decode(ReloadResult.self, from: $0) }
     }
 }
