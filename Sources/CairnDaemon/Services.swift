@@ -26,7 +26,6 @@ struct StoreWatcherService: Service {
         let watcher = StoreWatcher(publisher: publisher, interval: interval)
         if store.notifiesChanges {
             let queue = DispatchQueue(label: "cairn.store.notify")
-            let publisher = publisher
             // Reading the store blocks: on a queue of its own, never in the listening task.
             await cancelWhenGracefulShutdown {
                 await store.listenForChanges { queue.async { publisher.refreshIfChanged() } }
