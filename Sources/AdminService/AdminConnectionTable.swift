@@ -76,8 +76,6 @@ final class AdminConnectionTable: Sendable {
         s.perKey[e.key] = left > 0 ? left : nil
     }
 
-    var count: Int { state.withLock { $0.entries.count } }
-
     /// A connection was closed by one of its deadlines (for the report).
     func noteTimeout() { state.withLock { $0.timedOut += 1 } }
 

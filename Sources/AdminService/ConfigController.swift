@@ -105,10 +105,9 @@ struct ConfigController: AdminController {
     /// `POST /v1/config/preview[?prune=false]`: a whole configuration (the `cairn apply` file as JSON), checked as
     /// `cairn apply` checks it, and the changes applying it would make (`cairn apply --dry-run`). Nothing changes.
     func previewConfig(_ c: Call) async throws -> Reply {
-        let prune: Bool
-        switch c.query("prune") {
-        case nil, "true": prune = true
-        case "false": prune = false
+        let prune = switch c.query("prune") {
+        case nil, "true": true
+        case "false": false
         case let other?: throw APIError.badRequest("prune", "expected true or false, not \(other)")
         }
         let data = try await c.readJSONData()
@@ -373,8 +372,7 @@ struct ConfigController: AdminController {
     func putPool(_ c: Call) async throws -> Reply {
         var d = try Self.object(try await c.readJSON(), "a pool")
         let (snapshotConfig, _) = try current()
-        let i0 = try poolIndex(snapshotConfig, c)
-        let existing = snapshotConfig.pools[i0]
+        let existing = snapshotConfig.pools[try poolIndex(snapshotConfig, c)]
         try Self.pin(&d, "name", to: existing.name, "does not match the name in the path (\(existing.name))") {
             ConfigValidator.Scope.poolKey($0) == existing.name.lowercased()
         }
@@ -533,8 +531,7 @@ struct ConfigController: AdminController {
     }
 
     func createTopology(_ c: Call) async throws -> Reply {
-        let d = try Self.object(try await c.readJSON(), "a topology entry")
-        let entry = try decode(TopologyEntry.self, d)
+        let entry = try decode(TopologyEntry.self, try Self.object(try await c.readJSON(), "a topology entry"))
         let (config, v) = try await write(c, expected: [:]) { config in
             if config.topology.contains(where: { $0.network == entry.network }) {
                 throw APIError.conflict("network", "\(entry.network) is already in the table")

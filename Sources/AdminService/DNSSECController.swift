@@ -99,11 +99,9 @@ struct DNSSECEnableRequest: Decodable {
 
     init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        if let a = try c.text(.algorithm, decoder, { DNSSECAlgorithm(rawValue: $0.lowercased()) }, { _ in
+        algorithm = try c.text(.algorithm, decoder, { DNSSECAlgorithm(rawValue: $0.lowercased()) }, { _ in
             "expected " + DNSSECAlgorithm.allCases.map(\.rawValue).joined(separator: " or ")
-        }) {
-            algorithm = a
-        }
+        }) ?? algorithm
         kskZsk = try c.decodeIfPresent(Bool.self, forKey: .kskZsk) ?? false
     }
 }

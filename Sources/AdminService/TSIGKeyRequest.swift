@@ -22,11 +22,9 @@ struct TSIGKeyRequest: Decodable {
         }) {
             name = n
         }
-        if let a = try c.text(.algorithm, decoder, { TSIGAlgorithm(rawValue: $0.lowercased()) }, { _ in
+        algorithm = try c.text(.algorithm, decoder, { TSIGAlgorithm(rawValue: $0.lowercased()) }, { _ in
             "expected " + TSIGAlgorithm.allCases.map(\.rawValue).joined(separator: ", ")
-        }) {
-            algorithm = a
-        }
+        }) ?? algorithm
         secret = try c.text(.secret, decoder, { try? TSIGKey.secret(base64: $0).get() }) {
             TSIGKey.secret(base64: $0).failureMessage ?? ""
         }

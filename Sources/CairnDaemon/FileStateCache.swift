@@ -102,11 +102,8 @@ final class FileStateCache: StateCache {
         do {
             let file = try JSONDecoder().decode(File.self, from: data)
             guard file.format == Self.format else { throw DaemonError("format \(file.format), this binary reads \(Self.format)") }
-            let config: GSLBConfig
-            switch ConfigFile.decode(yaml: file.config) {
-            case .success(let c): config = c
-            case .failure(let issues): throw DaemonError(issues.map { "\($0)" }.joined(separator: "; "))
-            }
+            let config = try ConfigFile.decode(yaml: file.config)
+                .mapError { issues in DaemonError(issues.map { "\($0)" }.joined(separator: "; ")) }.get()
             func value<E: RawRepresentable>(_ raw: String) throws -> E where E.RawValue == String {
                 guard let v = E(rawValue: raw) else { throw DaemonError("unknown value \(raw)") }
                 return v

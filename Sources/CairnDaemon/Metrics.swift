@@ -223,10 +223,7 @@ public final class Metrics: Sendable {
             ("process_open_fds", .gauge, "Number of open file descriptors.", p.openFDs),
             ("process_max_fds", .gauge, "Maximum number of open file descriptors.", p.maxFDs),
         ]
-        for (name, kind, help, value) in gauges {
-            guard let v = value else { continue }
-            w.single(name, kind, help, v)
-        }
+        for case let (name, kind, help, value?) in gauges { w.single(name, kind, help, value) }
         w.single("process_start_time_seconds", .gauge, "Start time of the process since unix epoch in seconds.", ProcessStats.startTime)
     }
 }

@@ -37,19 +37,9 @@ struct PrometheusText {
     private mutating func sample(_ name: String, _ labels: [(String, String)], formatted: String) {
         text += name
         if !labels.isEmpty {
-            text += "{"
-            for (i, (k, v)) in labels.enumerated() {
-                if i > 0 { text += "," }
-                text += k
-                text += "=\""
-                text += PrometheusText.escapeLabel(v)
-                text += "\""
-            }
-            text += "}"
+            text += "{" + labels.map { k, v in "\(k)=\"\(PrometheusText.escapeLabel(v))\"" }.joined(separator: ",") + "}"
         }
-        text += " "
-        text += formatted
-        text += "\n"
+        text += " " + formatted + "\n"
     }
 
     /// `_bucket` lines (cumulative, ending with `le="+Inf"`), `_sum` and `_count`.

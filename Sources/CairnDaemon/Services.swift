@@ -26,7 +26,6 @@ struct StoreWatcherService: Service {
         let watcher = StoreWatcher(publisher: publisher, interval: interval)
         if store.notifiesChanges {
             let queue = DispatchQueue(label: "cairn.store.notify")
-            let publisher = publisher
             // Reading the store blocks: on a queue of its own, never in the listening task.
             await cancelWhenGracefulShutdown {
                 await store.listenForChanges { queue.async { publisher.refreshIfChanged() } }
@@ -344,7 +343,6 @@ public struct ReloadResult: Codable, Sendable, Equatable {
 
     /// The file's result, or nil while it is missing, half written or unreadable.
     public static func read(_ path: String) -> ReloadResult? {
-        guard let data = FileManager.default.contents(atPath: path) else { return nil }
-        return try? JSONDecoder().decode(ReloadResult.self, from: data)
+        FileManager.default.contents(atPath: path).flatMap { try? JSONDecoder().decode(ReloadResult.self, from: $0) }
     }
 }

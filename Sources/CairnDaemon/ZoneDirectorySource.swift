@@ -81,12 +81,6 @@ struct FileFingerprint: Hashable, Sendable {
         hash = FileFingerprint.hash(data)
     }
 
-    /// The same size and bytes.
-    func matches(_ now: FileFingerprint?) -> Bool {
-        guard let now else { return false }
-        return size == now.size && hash == now.hash
-    }
-
     /// FNV-1a over 8-octet words with a final mix: a change of any octet changes it.
     static func hash(_ data: Data) -> UInt64 {
         data.withUnsafeBytes { raw -> UInt64 in
@@ -115,7 +109,7 @@ final class FileFingerprints: Sendable {
     /// True when `path` was loaded and it and every file it included are as they were then.
     func unchanged(zoneFile path: String) -> Bool {
         guard let last = byZoneFile.withLock({ $0[path] }), !last.isEmpty, !last.contains(nil) else { return false }
-        return last.allSatisfy { fp in fp.map { $0.matches(FileFingerprint(path: $0.path)) } ?? false }
+        return last.allSatisfy { fp in fp.map { $0 == FileFingerprint(path: $0.path) } ?? false }
     }
 
     func replace(with loaded: [String: [FileFingerprint?]]) {

@@ -627,8 +627,7 @@ extension SplitMix64 {
 
 /// The files of a directory, by path, sorted; nil when `path` is not a directory.
 func listDirectory(_ path: String) -> [String]? {
-    guard let names = try? FileManager.default.contentsOfDirectory(atPath: path) else { return nil }
-    return names.sorted().map { path + "/" + $0 }
+    (try? FileManager.default.contentsOfDirectory(atPath: path))?.sorted().map { path + "/" + $0 }
 }
 
 func mutate(_ base: [UInt8], _ rng: inout SplitMix64, pool: [[UInt8]]) -> [UInt8] {

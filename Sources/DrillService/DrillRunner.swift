@@ -197,8 +197,7 @@ public final class DrillRunner: Sendable {
     static func unmonitored(_ members: Set<MemberKey>, in config: GSLBConfig) -> Set<MemberKey> {
         members.filter { m in
             guard let p = config.pools.first(where: { $0.name == m.pool }) else { return true }
-            let mm = p.members.first { $0.address == m.address }
-            return (mm?.monitor ?? p.monitor) == nil
+            return (p.members.first { $0.address == m.address }?.monitor ?? p.monitor) == nil
         }
     }
 
@@ -354,10 +353,7 @@ public final class DrillRunner: Sendable {
             if reply.rcode == 2 { s.servfail += 1 } else if addrs.isEmpty && phase != 0 { s.empty += 1 }
             if addrs.isEmpty, phase != 0, let n = reply.negativeTTL { s.negativeTTL = max(s.negativeTTL ?? 0, n) }
             let bySite: WritableKeyPath<DrillReport.Seen, [String: Int]> = phase == 0 ? \.before : phase == 1 ? \.during : \.after
-            for a in addrs {
-                let site = sites[key(k.pool, a)] ?? a
-                s[keyPath: bySite][site, default: 0] += 1
-            }
+            for a in addrs { s[keyPath: bySite][sites[key(k.pool, a)] ?? a, default: 0] += 1 }
             let with = hasTarget(addrs, k.pool)
             if with, let t = reply.ttl { s.answerTTL = max(s.answerTTL ?? 0, t) }
             switch phase {
@@ -500,8 +496,7 @@ public final class DrillRunner: Sendable {
         r.status = .restoring
         r.restoredAt = restore
         if r.mode == "override" {
-            let ours = ((try? repo.activeOverrides(now: restore)) ?? []).filter { $0.drillID == r.id }
-            for o in ours {
+            for o in (try? repo.activeOverrides(now: restore)) ?? [] where o.drillID == r.id {
                 _ = try? repo.removeOverride(id: o.id ?? 0, audit: AuditEntry(time: restore, principal: r.principal, source: "drill",
                                                                              requestID: nil, action: "delete", object: ""))
             }

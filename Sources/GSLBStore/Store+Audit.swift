@@ -64,8 +64,7 @@ extension Store {
     /// scope and target; `%`, `_` and `\` in the target are escaped.
     static func overridePattern(scope: OverrideScope, target: String) -> String {
         let encoded = AuditJSON.encode([target]).dropFirst().dropLast()  // the JSON string, quotes included
-        let literal = #""target":\#(encoded)}"#
-        let escaped = literal.replacingOccurrences(of: "\\", with: "\\\\")
+        let escaped = #""target":\#(encoded)}"#.replacingOccurrences(of: "\\", with: "\\\\")
             .replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_")
         return #"%"scope":"\#(scope.rawValue)","state":"%"# + escaped
     }

@@ -262,8 +262,7 @@ public final class HealthMonitor: Sendable {
             }
             // At least 5 ms: with thousands of targets a wake-up per due target costs more CPU than the
             // probes (each sleep is two thread wake-ups); 5 ms is 5 % of the shortest interval.
-            let sleep = max(0.005, min(nextWake - clock(), 0.25))
-            usleep(UInt32(sleep * 1e6))
+            usleep(UInt32(max(0.005, min(nextWake - clock(), 0.25)) * 1e6))
         }
     }
 
@@ -340,9 +339,7 @@ public final class HealthMonitor: Sendable {
                 if let t = s.machine.record(ok: result.ok, at: now) {
                     transition = t
                     members = s.members
-                    for m in s.members {
-                        changed.append(MemberHealth(key: m, state: t.to, since: now, load: s.publishedLoad))
-                    }
+                    changed += s.members.map { MemberHealth(key: $0, state: t.to, since: now, load: s.publishedLoad) }
                     lines.append("\(spec): real state \(t.from.rawValue) → \(t.to.rawValue) (\(result.fullDetail)); members \(s.members.map(\.description).joined(separator: ", "))")
                 }
                 else if loadMoved {

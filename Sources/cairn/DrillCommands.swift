@@ -106,8 +106,7 @@ struct DrillCommand: ParsableCommand {
             for (k, v) in target.pairs { body[k] = .string(v) }
             record.add(to: &body)
             let r = try options.call(.POST, "/v1/drills", body: JSONValue(body).encoded())
-            let v = try JSONValue.decoding(r.body)
-            guard let id = v["id"]?.string else { printRaw(r.body); throw ExitCode(1) }
+            guard let id = try JSONValue.decoding(r.body)["id"]?.string else { printRaw(r.body); throw ExitCode(1) }
             if detach {
                 if options.json { printRaw(r.body) } else { print(id) }
                 return
@@ -115,13 +114,11 @@ struct DrillCommand: ParsableCommand {
             if !options.json { FileHandle.standardError.write("drill \(id) running for \(hold)...\n".data(using: .utf8)!) }
             // Wait for the drill to end, then print its report.
             let finished: Set<String> = ["completed", "aborted", "interrupted", "refused"]
-            var last: APIResponse
-            repeat {
-                last = try options.call(.GET, apiPath("drills", id))
-                let status = JSONValue.decode(last.body)?["status"]?.string ?? ""
-                if finished.contains(status) { break }
+            var last = try options.call(.GET, apiPath("drills", id))
+            while !finished.contains(JSONValue.decode(last.body)?["status"]?.string ?? "") {
                 Thread.sleep(forTimeInterval: 0.5)
-            } while true
+                last = try options.call(.GET, apiPath("drills", id))
+            }
             try DrillCommand.printReport(id: id, response: last, options: options, format: html ? "html" : markdown ? "markdown" : "text")
         }
     }
@@ -155,8 +152,7 @@ struct DrillCommand: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Drill history, newest first.")
         @OptionGroup var options: APIOptions
         func run() throws {
-            let r = try options.call(.GET, "/v1/drills")
-            try options.output(r) { v in
+            try options.output(try options.call(.GET, "/v1/drills")) { v in
                 let rows = (v["drills"]?.array ?? []).map { d in
                     ["id", "target", "mode", "status", "started_at", "time_to_failover", "time_to_failback", "verdict"].map { d[$0]?.text ?? "-" }
                 }

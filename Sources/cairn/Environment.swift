@@ -29,13 +29,4 @@ enum Environment {
     static func zonesDirectory(flag: String?, _ env: [String: String] = ProcessInfo.processInfo.environment) -> String {
         flag ?? zones(env) ?? "zones"
     }
-
-    /// What `cairn serve` takes from the environment, as (flag, value). `CAIRN_API` is not among them: it names the
-    /// API the commands call, which may be another host's; `serve` listens where `--api` says.
-    static func serveSettings(_ env: [String: String]) -> [(String, String)] {
-        var settings: [(String, String)] = []
-        if let s = store(env) { settings.append(("store", s.value)) }
-        if let z = zones(env) { settings.append(("zones", z)) }
-        return settings
-    }
 }

@@ -19,9 +19,6 @@ struct StoreOptions: ParsableArguments {
     @Option(help: "Directory of zone files (pools must fall inside these zones) (default: $CAIRN_ZONES, else zones).")
     var zones: String?
 
-    /// `--zones`, else `CAIRN_ZONES`, else `zones`.
-    var zoneDirectory: String { Environment.zonesDirectory(flag: zones) }
-
     func openStore() throws -> Store { try StoreFlag.open(db: db, store: store) }
 
     /// Whether the store is there: a PostgreSQL store always is (the server says otherwise); a SQLite store
@@ -33,7 +30,7 @@ struct StoreOptions: ParsableArguments {
 
     /// A snapshot of the static zones only: what the validator checks pools against.
     func zoneSnapshot() throws -> ServingSnapshot {
-        let (zs, errors) = ZoneDirectory.load(directory: zoneDirectory)
+        let (zs, errors) = ZoneDirectory.load(directory: Environment.zonesDirectory(flag: zones))
         for e in errors { FileHandle.standardError.write("cairn: \(e)\n".data(using: .utf8)!) }
         return try SnapshotBuilder().build(zones: zs)
     }

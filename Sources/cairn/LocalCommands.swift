@@ -104,10 +104,8 @@ struct TSIGCommand: ParsableCommand {
                 guard let data = FileManager.default.contents(atPath: secretFile) else {
                     throw ValidationError("--secret-file: cannot read \(secretFile)")
                 }
-                switch TSIGKey.secret(base64: String(decoding: data, as: UTF8.self)) {
-                case .success(let b): secret = b
-                case .failure(let p): throw ValidationError("--secret-file: \(p.message)")
-                }
+                secret = try TSIGKey.secret(base64: String(decoding: data, as: UTF8.self))
+                    .mapError { ValidationError("--secret-file: \($0.message)") }.get()
             }
             let key = try storeOptions.open().createTSIGKey(name: name, algorithm: alg, secret: secret, principal: principalName(),
                                                             source: "cli", requestID: nil)

@@ -76,7 +76,10 @@ enum ServeSettings {
             // `--name=-x`: a value that starts with a dash is not read as a flag
             added += value.hasPrefix("-") ? ["--\(flag)=\(value)"] : ["--\(flag)", value]
         }
-        for (flag, value) in Environment.serveSettings(environment) where !taken.contains(flag) {
+        // What `serve` takes from the environment. Not `CAIRN_API`: it names the API the commands call, which may be
+        // another host's; `serve` listens where `--api` says.
+        for (flag, value) in [("store", Environment.store(environment)?.value), ("zones", Environment.zones(environment))] {
+            guard let value, !taken.contains(flag) else { continue }
             add(flag, value)
             taken.formUnion(setting(of: flag))
         }

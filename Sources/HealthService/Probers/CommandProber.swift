@@ -14,18 +14,16 @@ public struct CommandProber: Prober {
 
     public func probe(_ spec: ProbeSpec) async -> ProbeResult {
         let start = NIODeadline.now()
-        let m = spec.monitor
         // The argv as parsed once with the target (a JSON list as documented; a plain string split at white space).
         guard case .command(let check)? = spec.check, let first = check.argv.first, !first.isEmpty else {
             return ProbeVerdict.down(spec.badOption ?? "command monitor has no command").result(since: start)
         }
-        let template = check.argv
-        let argv = template.map { CommandProber.substitute($0, spec) }
+        let argv = check.argv.map { CommandProber.substitute($0, spec) }
         guard let executable = CommandProber.resolve(argv[0]) else {
             return ProbeVerdict.down("exec: \(argv[0]): not found").result(since: start)
         }
         let run = CommandRun(executable: executable, arguments: Array(argv.dropFirst()),
-                             timeoutMs: max(1, m.timeoutMs), start: start)
+                             timeoutMs: max(1, spec.monitor.timeoutMs), start: start)
         let (verdict, output) = await run.run()
         return ProbeResult(ok: verdict.ok, latency: Double(((run.ended ?? .now()) - start).nanoseconds) / 1e9,
                            detail: verdict.detail, load: nil, output: output)
@@ -89,8 +87,7 @@ final class CommandRun: Sendable {
         // dispositions (the server ignores SIGTERM and SIGHUP), and no descriptor of the server's but the three
         // standard ones, whatever their close-on-exec flag (docs/security.md).
         var pid: pid_t = 0
-        let argv = [executable] + arguments
-        var cargs = argv.map { strdup($0) } + [nil]
+        var cargs = ([executable] + arguments).map { strdup($0) } + [nil]
         defer { for p in cargs { free(p) } }
         let rc = cargs.withUnsafeMutableBufferPointer { cairn_spawn(executable, $0.baseAddress!, fd, &pid) }
         guard rc == 0 else { return (.down("exec: \(executable): \(String(cString: strerror(rc)))"), nil) }

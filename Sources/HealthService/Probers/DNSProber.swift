@@ -91,8 +91,7 @@ final class DNSProbeHandler: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !completion.done else { return }
-        let envelope = unwrapInboundIn(data)
-        let bytes = Array(envelope.data.readableBytesView)
+        let bytes = Array(unwrapInboundIn(data).data.readableBytesView)
         // Not ours (an old answer, another ID, a query): keep waiting.
         guard bytes.count >= 12, UInt16(bytes[0]) << 8 | UInt16(bytes[1]) == id, bytes[2] & 0x80 != 0 else { return }
         do {

@@ -125,8 +125,7 @@ final class StreamProbeHandler<Reader: StreamResponseReader>: ChannelInboundHand
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !completion.done else { return }
-        let buffer = unwrapInboundIn(data)
-        if let v = buffer.withUnsafeReadableBytes({ reader.read($0) }) { completion.finish(v) }
+        if let v = unwrapInboundIn(data).withUnsafeReadableBytes({ reader.read($0) }) { completion.finish(v) }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
