@@ -287,35 +287,66 @@ public final class ServingSnapshot: Sendable {
     public var nameCount: Int { index.count + gslbNewNames }
 }
 
-/// The GSLB layer's nodes by name, for the query path: open addressing where each slot holds a hash tag
-/// and its node, so that a lookup reads one slot and the node (and the node's key, to confirm); a
-/// `Dictionary` keyed by `NameKey` reads the key, its bytes and the value in three places, which are
-/// cold with 10,000 pools. Not a `NameTable`: its 8-octet slots point into an array of nodes (one more
-/// dependent load), which the zone index needs for its size; the layer holds one name per pool.
-struct NodeTable: Sendable {
-    private struct Slot: Sendable {
+/// The GSLB layer's nodes by name, for the query path: open addressing where each slot is one cache line
+/// holding a hash tag, the node and the name's key (when it fits in `inlineKey` octets), so that a lookup
+/// reads the slot and then the node: the key is confirmed in the slot, not in the node's name (a third
+/// cold line with 10,000 pools). Not a `NameTable`: its 8-octet slots point into an array of nodes (one
+/// more dependent load), which the zone index needs for its size; the layer holds one name per pool.
+struct NodeTable: @unchecked Sendable {
+    static let inlineKey = 48
+
+    private struct Slot {
         var tag: UInt32 = 0
-        var node: ZoneNode?
+        /// The key's length when the key is in `key`, else 0 (confirmed against the node's name).
+        var length: UInt32 = 0
+        var node: Unmanaged<ZoneNode>?
+        var key: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0)
     }
-    private let slots: [Slot]
+
+    /// The slots, each on a cache line of its own, and the nodes they point to (kept alive here).
+    private final class Storage: @unchecked Sendable {
+        let slots: UnsafeMutablePointer<Slot>
+        let nodes: [ZoneNode]
+
+        init(count: Int, nodes: [ZoneNode]) {
+            self.nodes = nodes
+            slots = UnsafeMutableRawPointer.allocate(byteCount: count * MemoryLayout<Slot>.stride, alignment: 64)
+                .bindMemory(to: Slot.self, capacity: count)
+            slots.initialize(repeating: Slot(), count: count)
+        }
+
+        deinit { slots.deallocate() }
+    }
+
+    private let storage: Storage
+    /// `storage.slots`, read here without a load from `storage`.
+    private let slots: UnsafeMutablePointer<Slot>
     private let mask: Int
 
     init(_ nodes: [ZoneNode]) {
+        assert(MemoryLayout<Slot>.offset(of: \Slot.key) == 16 && MemoryLayout<Slot>.stride == 64)
         var size = 16
         while size < 2 * nodes.count { size <<= 1 }
-        var slots = [Slot](repeating: Slot(), count: size)
+        let storage = Storage(count: size, nodes: nodes)
         for n in nodes {
-            let h = NameTable.hash(n.name.key[...])
+            let key = n.name.key
+            let h = NameTable.hash(key[...])
             var i = h & (size - 1)
-            while slots[i].node != nil { i = (i &+ 1) & (size - 1) }
-            slots[i] = Slot(tag: UInt32(truncatingIfNeeded: h), node: n)
+            while storage.slots[i].node != nil { i = (i &+ 1) & (size - 1) }
+            var slot = Slot(tag: UInt32(truncatingIfNeeded: h), node: .passUnretained(n))
+            if key.count <= Self.inlineKey {
+                slot.length = UInt32(key.count)
+                withUnsafeMutableBytes(of: &slot.key) { $0.copyBytes(from: key) }
+            }
+            storage.slots[i] = slot
         }
-        self.slots = slots
+        self.storage = storage
+        self.slots = storage.slots
         self.mask = size - 1
     }
 
     /// The nodes' keys, in no particular order.
-    var keys: [NameKey] { slots.compactMap { $0.node.map { NameKey($0.name.key[...]) } } }
+    var keys: [NameKey] { storage.nodes.map { NameKey($0.name.key[...]) } }
 
     @inline(__always)
     subscript(key: ArraySlice<UInt8>) -> ZoneNode? {
@@ -323,7 +354,16 @@ struct NodeTable: Sendable {
         let tag = UInt32(truncatingIfNeeded: h)
         var i = h & mask
         while let n = slots[i].node {
-            if slots[i].tag == tag && NameKey.same(n.name.key[...], key) { return n }
+            if slots[i].tag == tag {
+                let length = Int(slots[i].length)
+                if length == 0 {
+                    if NameKey.same(n.takeUnretainedValue().name.key[...], key) { return n.takeUnretainedValue() }
+                } else if length == key.count, key.withUnsafeBytes({
+                    memcmp(UnsafeRawPointer(slots + i) + 16, $0.baseAddress!, length) == 0   // 16: `key`'s offset (asserted in init)
+                }) {
+                    return n.takeUnretainedValue()
+                }
+            }
             i = (i &+ 1) & mask
         }
         return nil

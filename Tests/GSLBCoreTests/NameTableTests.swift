@@ -69,6 +69,23 @@ import Testing
         #expect(NodeTable([])[try DomainName("t.example.").key[...]] == nil)
     }
 
+    /// A slot holds keys of up to `NodeTable.inlineKey` octets; longer ones are confirmed against the node's
+    /// name. Names on both sides of that length are found, and names that differ from them in one octet are not.
+    @Test func theLayersNodeTableConfirmsKeysLongerThanASlotHolds() throws {
+        // p0...p9 are 48 octets long (in the slot), p10...p99 49 (not).
+        let names = (0..<100).map { "p\($0)." + String(repeating: "x", count: 17) + ".a2345678.b2345678.example." }
+        let nodes = try names.map { try node($0) }
+        #expect(nodes[9].name.key.count == NodeTable.inlineKey && nodes[10].name.key.count == NodeTable.inlineKey + 1)
+        let table = NodeTable(nodes)
+        for n in nodes { #expect(table[n.name.key[...]] === n, "\(n.name)") }
+        for name in names {
+            #expect(table[try DomainName(String(name.dropLast(2)) + "f.").key[...]] == nil, "\(name)")
+            #expect(table[try DomainName(name.replacingOccurrences(of: "xx", with: "xy")).key[...]] == nil, "\(name)")
+        }
+        let long = try DomainName("Q." + names[50]).key
+        #expect(table[long[2...]] === nodes[50])
+    }
+
     /// The table under the name table: positions put in are found again through growth, also when
     /// every hash is the same (the probe runs) or differs only above the low 32 bits (the slot's tag).
     @Test(arguments: [{ (_: Int) in 7 }, { (i: Int) in i << 32 }, { (i: Int) in i &* 0x9E37_79B9 }] as [@Sendable (Int) -> Int])
