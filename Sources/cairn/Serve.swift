@@ -235,8 +235,13 @@ struct Serve: ParsableCommand {
         // services listen. A script that sees them can use every one of them.
         let listening = Listening(dns: daemon.dnsBound.map { "listening \($0)" },
                                   waitingFor: (api.isEmpty ? 0 : 1) + (metrics.isEmpty ? 0 : 1)) { lines in
-            // The events are dns.listening, api.listening and metrics.listening.
-            for (text, kind) in lines { announce(text, event: "\(kind).listening", format: format, logger: logger) }
+            for (text, kind) in lines {
+                switch kind {
+                case .dns: announce(text, event: "dns.listening", format: format, logger: logger)
+                case .api: announce(text, event: "api.listening", format: format, logger: logger)
+                case .metrics: announce(text, event: "metrics.listening", format: format, logger: logger)
+                }
+            }
             let ms = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e6
             logger.info("ready in \(String(format: "%.1f", ms)) ms", metadata: ["event": "ready"])
         }
