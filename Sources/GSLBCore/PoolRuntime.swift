@@ -137,6 +137,9 @@ struct Selector: Sendable {
     let answers: Int
     /// The answer when it does not depend on the client: the first `constantCount` members.
     let constantCount: Int
+    /// The last member's cumulative weight (0 without members): read here, not from the end of `entries`
+    /// (a cache line of its own with 10,000 pools, which a draw seldom reaches).
+    let total: UInt64
     let entries: [PackedMember]
     /// The members' records (same order as `entries`): CNAME pools, signed answers and explain write these.
     let records: [EncodedRecord]
@@ -241,7 +244,7 @@ public final class PoolRuntime: Sendable {
             let i = Int(counter % UInt64(n))
             for k in 0..<min(s.answers, n) { d.picks.append((i + k) % n) }
         case .weighted:
-            let total = s.entries[n - 1].cumulative
+            let total = s.total
             guard total > 0 else { d.picks = s.constant; break }
             if s.answers == 1 || n == 1 {
                 d.picks.append(PoolRuntime.pick(s.entries, rng.below(total)))
@@ -442,7 +445,7 @@ public final class PoolRuntime: Sendable {
             return e
         }
         return Selector(
-            policy: pool.policy, answers: n, constantCount: constantCount, entries: entries,
+            policy: pool.policy, answers: n, constantCount: constantCount, total: sum, entries: entries,
             records: order.map { records[$0] },
             byEntry: byEntry,
             seeds: order.map { pool.isCNAME ? fnv1a(records[$0].rdata) : fnv1a(members[$0].address.bytes) },
