@@ -127,16 +127,14 @@ public final class DrillRunner: Sendable {
         if let at, at > now + 1 {
             report.scheduledAt = at
             report.log("scheduled for \(DrillReport.time(at)) by \(principal)", at: now)
-            try repo.saveDrill(report, audit: [audit(report, "drill-schedule", principal, source, requestID)])
-            return report
-        }
-        if shared, let runner = try otherRunner(now: now) {
+        } else if shared, let runner = try otherRunner(now: now) {
             report.scheduledAt = now
             report.log("queued by \(principal) for the drill runner, node \(runner)", at: now)
-            try repo.saveDrill(report, audit: [audit(report, "drill-schedule", principal, source, requestID)])
-            return report
+        } else {
+            return try begin(report, principal: principal, source: source, requestID: requestID)
         }
-        return try begin(report, principal: principal, source: source, requestID: requestID)
+        try repo.saveDrill(report, audit: [audit(report, "drill-schedule", principal, source, requestID)])
+        return report
     }
 
     /// Takes or renews the runner's lease; the other node that holds it, or nil when this node does.
