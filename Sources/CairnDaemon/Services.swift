@@ -79,10 +79,7 @@ struct DrillService: Service {
 
     func run() async throws {
         drills.recover()
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            drills.tick()
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(nanoseconds: 500_000_000) }
-        }
+        await repeatEvery(0.5) { drills.tick() } failed: { _ in } recovered: {}
         drills.stop()
     }
 }
