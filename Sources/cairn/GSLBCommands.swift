@@ -253,8 +253,7 @@ struct Explain: ParsableCommand {
         let camel = JSONDecoder()
         camel.keyDecodingStrategy = .custom { path in
             let key = path.last!.stringValue
-            let snake = key.reduce(into: "") { s, c in s += c.isUppercase ? "_" + c.lowercased() : String(c) }
-            return AnyCodingKey(snake)
+            return AnyCodingKey(key.reduce(into: "") { s, c in s += c.isUppercase ? "_" + c.lowercased() : String(c) })
         }
         guard let ex = (try? plain.decode(Explanation.self, from: r.body)) ?? (try? camel.decode(Explanation.self, from: r.body)) else {
             return printRaw(r.body)
