@@ -69,8 +69,7 @@ enum ConfigFileReader {
         switch e {
         case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
              .composer(let context, let problem, let mark, _):
-            let ctx = context.map { " (\($0.text))" } ?? ""
-            return "line \(mark.line), column \(mark.column): \(problem)\(ctx)"
+            return "line \(mark.line), column \(mark.column): \(problem)" + (context.map { " (\($0.text))" } ?? "")
         case .reader(let problem, _, _, _):
             return "cannot read YAML: \(problem)"
         case .duplicatedKeysInMapping(let duplicates, let context):
