@@ -251,8 +251,7 @@ struct MasterFileReader {
 
     /// Whether the real path `path` is `root` or below it.
     static func isInside(_ path: String, _ root: String) -> Bool {
-        if root == "/" { return true }
-        return path == root || path.hasPrefix(root + "/")
+        root == "/" || path == root || path.hasPrefix(root + "/")
     }
 
     // MARK: - Directives
