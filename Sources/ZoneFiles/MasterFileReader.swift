@@ -290,8 +290,7 @@ struct MasterFileReader {
                 throw fail("$INCLUDE nested deeper than \(ZoneFileLoader.maxIncludeDepth) levels")
             }
             if let loopAt = chain.firstIndex(of: Self.canonical(target)) {
-                let cycle = (shownChain[loopAt...] + [target]).joined(separator: " -> ")
-                throw fail("$INCLUDE loop: \(cycle)")
+                throw fail("$INCLUDE loop: " + (shownChain[loopAt...] + [target]).joined(separator: " -> "))
             }
             try read(path: target, origin: includeOrigin, ttl: scope.ttl, includedAt: at)
         default:
