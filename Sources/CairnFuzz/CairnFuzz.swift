@@ -545,7 +545,7 @@ enum Seeds {
         entries.insert(esc([0, 8, 0, 11, 0, 2, 56, 0]))                   // ECS IPv6 /56 header
         entries.insert(esc([0, 8, 0, 4, 0, 1, 0, 0]))                     // ECS IPv4 /0
         for e in ecsOptions { entries.insert(esc(e.data)) }
-        for b in FuzzBodies.dictionaryEntries { entries.insert(esc(b)) }
+        for b in FuzzBodies.dictionary { entries.insert(esc(Array(b.utf8))) }
         return entries.sorted().enumerated().map { "kw\($0.offset)=\($0.element)" }
     }
 

@@ -162,6 +162,7 @@ enum FuzzBodies {
         seedTexts().map { [1, UInt8($0.0.rawValue)] + Array($0.1.utf8) }
     }
 
+    /// Words for the libFuzzer dictionary (escaped by the caller).
     static let dictionary = [
         "sites", "pools", "monitors", "topology", "name", "region", "location", "lat", "lon", "capacity", "load",
         "type", "policy", "ttl", "answers", "ecs", "fallback", "monitor", "rto", "members", "site", "address",
@@ -172,9 +173,6 @@ enum FuzzBodies {
         "500ms", "30s", "2026-12-01T02:00:00Z", "2001:db8::", "/48", "192.0.2.", "/24", "{\"", "\":", "\"}", "[{",
         "}]", ": ", "\n  - ", "{}", "[]", "~", "&a", "*a", "!!str", "---", "...",
     ]
-
-    /// Raw text for the libFuzzer dictionary (escaped by the caller).
-    static var dictionaryEntries: [[UInt8]] { dictionary.map { Array($0.utf8) } }
 
     static let exampleYAML = """
         sites:
