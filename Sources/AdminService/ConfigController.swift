@@ -81,23 +81,23 @@ struct ConfigController: AdminController {
         d[key] = value
     }
 
-    /// The version `If-Match` names; nil when there is none or it is `*` (RFC 9110: any current version, i.e.
-    /// the object must exist, which every write that takes a version checks anyway). With
-    /// `--api-require-if-match` a write without one is refused with 428 (RFC 6585).
-    func ifMatch(_ c: Call) throws -> Int64? {
+    /// The version `If-Match` names for `object`, as a write expects it; none when there is none or it is `*`
+    /// (RFC 9110: any current version, i.e. the object must exist, which every write that takes a version checks
+    /// anyway). With `--api-require-if-match` a write without one is refused with 428 (RFC 6585).
+    func ifMatch(_ c: Call, _ object: String) throws -> [String: Int64] {
         guard let raw = c.request.headers[.ifMatch] else {
             if configuration.requireIfMatch {
                 throw APIError(.preconditionRequired, "precondition-required", field: "If-Match",
                                "this server requires If-Match on writes to existing objects: GET the object and send its ETag (or \"*\")")
             }
-            return nil
+            return [:]
         }
         var t = raw.trimmingCharacters(in: .whitespaces)
-        if t == "*" { return nil }
+        if t == "*" { return [:] }
         if t.hasPrefix("W/") { t.removeFirst(2) }
         t = t.trimmingCharacters(in: CharacterSet(charactersIn: "\""))
         guard let v = Int64(t), v >= 0 else { throw APIError.badRequest("If-Match", "expected an object version such as \"3\"") }
-        return v
+        return [object: v]
     }
 
     // MARK: - Preview
@@ -287,8 +287,7 @@ struct ConfigController: AdminController {
     func put<T>(_ r: Named<T>, _ c: Call) async throws -> Reply {
         let name = c.param("name")
         let o = try await decode(r, c, name: name)
-        let expected = try ifMatch(c).map { [r.key(name): $0] } ?? [:]
-        let state = try await write(c, expected: expected) { config in
+        let state = try await write(c, expected: try ifMatch(c, r.key(name))) { config in
             guard let i = config[keyPath: r.items].firstIndex(where: { r.name($0) == name }) else {
                 throw APIError.notFound("no \(r.kind) \(name)")
             }
@@ -300,8 +299,7 @@ struct ConfigController: AdminController {
 
     func delete<T>(_ r: Named<T>, _ c: Call) async throws -> Reply {
         let name = c.param("name")
-        let expected = try ifMatch(c).map { [r.key(name): $0] } ?? [:]
-        try await write(c, expected: expected) { config in
+        try await write(c, expected: try ifMatch(c, r.key(name))) { config in
             guard let i = config[keyPath: r.items].firstIndex(where: { r.name($0) == name }) else {
                 throw APIError.notFound("no \(r.kind) \(name)")
             }
@@ -385,8 +383,7 @@ struct ConfigController: AdminController {
         if keepMembers { d["members"] = [Any]() }
         try checkMemberCount(d)
         let decoded = try decode(Pool.self, d)
-        let expected = try ifMatch(c).map { [ObjectName.pool(existing.name, existing.type): $0] } ?? [:]
-        let state = try await write(c, expected: expected) { config in
+        let state = try await write(c, expected: try ifMatch(c, ObjectName.pool(existing.name, existing.type))) { config in
             guard let i = config.pools.firstIndex(where: { $0.name == existing.name && $0.type == existing.type }) else {
                 throw APIError.notFound("no pool \(existing.name)")
             }
@@ -401,8 +398,7 @@ struct ConfigController: AdminController {
     func deletePool(_ c: Call) async throws -> Reply {
         let (snapshotConfig, _) = try current()
         let existing = snapshotConfig.pools[try poolIndex(snapshotConfig, c)]
-        let expected = try ifMatch(c).map { [ObjectName.pool(existing.name, existing.type): $0] } ?? [:]
-        try await write(c, expected: expected) { config in
+        try await write(c, expected: try ifMatch(c, ObjectName.pool(existing.name, existing.type))) { config in
             guard let i = config.pools.firstIndex(where: { $0.name == existing.name && $0.type == existing.type }) else {
                 throw APIError.notFound("no pool \(existing.name)")
             }
@@ -471,8 +467,8 @@ struct ConfigController: AdminController {
         }
         if d["site"] == nil { d["site"] = existing.site }
         let member = try decode(Member.self, d)
-        let expected = try ifMatch(c).map { [ObjectName.member(pool.name, pool.type, existing.address): $0] } ?? [:]
-        let state = try await write(c, expected: expected) { config in
+        let object = ObjectName.member(pool.name, pool.type, existing.address)
+        let state = try await write(c, expected: try ifMatch(c, object)) { config in
             guard let i = config.pools.firstIndex(where: { $0.name == pool.name && $0.type == pool.type }),
                   let j = config.pools[i].members.firstIndex(where: { $0.address == existing.address }) else {
                 throw APIError.notFound("no member \(address) in \(pool.name)")
@@ -490,8 +486,7 @@ struct ConfigController: AdminController {
         guard let existing = pool.members.first(where: { Member.sameIdentity($0.address, address) }) else {
             throw APIError.notFound("no member \(address) in \(pool.name)")
         }
-        let expected = try ifMatch(c).map { [ObjectName.member(pool.name, pool.type, existing.address): $0] } ?? [:]
-        try await write(c, expected: expected) { config in
+        try await write(c, expected: try ifMatch(c, ObjectName.member(pool.name, pool.type, existing.address))) { config in
             guard let i = config.pools.firstIndex(where: { $0.name == pool.name && $0.type == pool.type }),
                   let j = config.pools[i].members.firstIndex(where: { $0.address == existing.address }) else {
                 throw APIError.notFound("no member \(address) in \(pool.name)")
@@ -522,8 +517,7 @@ struct ConfigController: AdminController {
         guard let entries = d["topology"] as? [Any] else { throw APIError.invalid("topology", "expected a list of entries") }
         // What a GET returned can be PUT back: `version` is read-only (`decode` drops it).
         let table = try decode(GSLBConfig.self, ["topology": entries]).topology
-        let expected = try ifMatch(c).map { [ObjectName.topologyTable: $0] } ?? [:]
-        let state = try await write(c, expected: expected) { config in
+        let state = try await write(c, expected: try ifMatch(c, ObjectName.topologyTable)) { config in
             config.topology = table
             return .object("")
         }
@@ -548,8 +542,7 @@ struct ConfigController: AdminController {
         guard let network = c.query("network"), !network.isEmpty else {
             throw APIError.badRequest("network", "say which entry: ?network=ADDRESS/PREFIX")
         }
-        let expected = try ifMatch(c).map { [ObjectName.topology(network): $0] } ?? [:]
-        try await write(c, expected: expected) { config in
+        try await write(c, expected: try ifMatch(c, ObjectName.topology(network))) { config in
             guard let i = config.topology.firstIndex(where: { $0.network == network }) else {
                 throw APIError.notFound("no topology entry \(network)", field: "network")
             }
