@@ -254,8 +254,7 @@ public final class DrillRunner: Sendable {
               + (r.ticket.map { " (ticket \($0))" } ?? ""), at: now)
         for w in plan.warnings ?? [] { r.log("warning: \(w)", at: now) }
         try repo.saveDrill(r, audit: [audit(r, "drill-start", principal, source, requestID)])
-        let snapshot = r
-        NamedThread.start("cairn-drill") { [self] in self.execute(snapshot, resumed: false) }
+        NamedThread.start("cairn-drill") { [self, r] in self.execute(r, resumed: false) }
         return r
     }
 
