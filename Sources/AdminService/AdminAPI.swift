@@ -176,10 +176,9 @@ public final class AdminAPI: Sendable {
         let requestID = given ?? UUID().uuidString.lowercased()
         var reply: Reply
         do {
-            var token: APIToken?
-            if let scope {
-                token = try auth.authenticate(header: request.headers[.authorization], scope: scope, source: context.remote,
-                                              requestID: requestID, what: path)
+            let token = try scope.map {
+                try auth.authenticate(header: request.headers[.authorization], scope: $0, source: context.remote,
+                                      requestID: requestID, what: path)
             }
             reply = try await handler(self, Call(request: request, context: context, token: token, requestID: requestID))
         } catch {
