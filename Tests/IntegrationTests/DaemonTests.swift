@@ -5,6 +5,7 @@ import SnapshotService
 import DNSService
 import HealthService
 import AdminService
+import Synchronization
 import Testing
 
 /// The daemon as one ServiceGroup (issue 12 item 1): it starts in-process on port 0 as well as in the binary, and
@@ -33,9 +34,25 @@ import Testing
         #expect(healthz.status == 200)
 
         await daemon.shutdown()
-        try await running.value   // returns normally: a graceful stop, no error
+        // Returns normally (a graceful stop, no error), and within a bound: a stop that hangs fails here (generous:
+        // in a full run the sync tests can hold the cooperative pool the services need for minutes).
+        let stopped = try await Self.within(300) { try await running.value }
+        #expect(stopped, "the daemon did not stop within 300 s of shutdown()")
         #expect(DNSClient.udpRaw(QueryBuilder.make(id: 1, name: try DomainName("www.gslb.test."), type: .a), port: port,
                                  timeout: 0.3) == nil, "DNS still answers after the stop")
+    }
+
+    /// Waits for `body` at most `seconds`: true when it returned, false when the time ran out first (it goes on
+    /// in the background then); its error is rethrown.
+    static func within(_ seconds: Double, _ body: @escaping @Sendable () async throws -> Void) async throws -> Bool {
+        let once = Mutex(false)
+        return try await withCheckedThrowingContinuation { (cont: CheckedContinuation<Bool, any Error>) in
+            let finish: @Sendable (Result<Bool, any Error>) -> Void = { r in
+                if once.withLock({ done in defer { done = true }; return !done }) { cont.resume(with: r) }
+            }
+            Task { do { try await body(); finish(.success(true)) } catch { finish(.failure(error)) } }
+            DispatchQueue.global().asyncAfter(deadline: .now() + seconds) { finish(.success(false)) }
+        }
     }
 
     /// Runs blocking client code on a Dispatch thread, not on the cooperative pool.
@@ -76,8 +93,10 @@ import Testing
         for fd in fds {
             while let m = DNSClient.tcpReadMessage(fd), m.count >= 12 { answered += 1 }
         }
-        server.process.waitUntilExit()
+        while server.process.isRunning && Date().timeIntervalSince(stopAt) < 30 { usleep(10_000) }
         let took = Date().timeIntervalSince(stopAt)
+        #expect(!server.process.isRunning, "still running \(took) s after SIGTERM: \(server.stderr.value)")
+        server.stop()   // SIGKILL if it is still running: never an unbounded wait
         #expect(server.process.terminationReason == .exit && server.process.terminationStatus == 0,
                 "exit \(server.process.terminationStatus): \(server.stderr.value)")
         #expect(answered == connections * perConnection, "\(answered) of \(connections * perConnection) TCP answers written")

@@ -78,19 +78,9 @@ import Testing
 
     enum EnvError: Error { case apply(String), unknownCommand(String) }
 
-    /// Runs `argv` to completion: (status, stdout).
+    /// Runs `argv` to completion: (status, stdout), through a file and with a time limit (`runCapturing`).
     static func runTool(_ path: String, _ args: [String], environment: [String: String]? = nil) throws -> (Int32, String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: path)
-        p.arguments = args
-        if let environment { p.environment = environment }
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+        try CairnProcess.runCapturing(URL(fileURLWithPath: path), args, env: environment, withStderr: false)
     }
 
     /// Runs one documented command against `env`: `dig ... -p 5300 ...` goes to the test

@@ -168,8 +168,11 @@ final class CairnProcess {
 
     /// Runs a program to completion with its output in a temp file, not a pipe: a pipe's
     /// write end can leak into processes that other tests start at the same moment, and
-    /// then reading to EOF would wait for them.
-    static func runCapturing(_ exe: URL, _ args: [String], cwd: URL? = nil, env: [String: String]? = nil) throws -> (Int32, String) {
+    /// then reading to EOF would wait for them. A program still running after `limit` seconds
+    /// is killed (status 137, its output ending in a line that says so): a hung command fails
+    /// its test instead of holding the whole run until CI's own limit ends it without a word.
+    static func runCapturing(_ exe: URL, _ args: [String], cwd: URL? = nil, env: [String: String]? = nil,
+                             withStderr: Bool = true, limit: Double = 300) throws -> (Int32, String) {
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-out-\(UUID().uuidString)")
         FileManager.default.createFile(atPath: out.path, contents: nil)
         defer { try? FileManager.default.removeItem(at: out) }
@@ -180,12 +183,18 @@ final class CairnProcess {
         if let cwd { p.currentDirectoryURL = cwd }
         if let env { p.environment = env }
         p.standardOutput = h
-        p.standardError = h
+        p.standardError = withStderr ? h : FileHandle.nullDevice
         p.standardInput = FileHandle.nullDevice
+        let ended = DispatchSemaphore(value: 0)
+        p.terminationHandler = { _ in ended.signal() }
         try p.run()
+        let killed = ended.wait(timeout: .now() + limit) == .timedOut
+        if killed { kill(p.processIdentifier, SIGKILL) }
         p.waitUntilExit()
         try h.close()
-        return (p.terminationStatus, String(decoding: try Data(contentsOf: out), as: UTF8.self))
+        let text = String(decoding: try Data(contentsOf: out), as: UTF8.self)
+        guard !killed else { return (137, text + "\n[killed: \(exe.lastPathComponent) \(args.joined(separator: " ")) ran past \(limit) s]\n") }
+        return (p.terminationStatus, text)
     }
 }
 
