@@ -110,15 +110,17 @@ final class CairnProcess {
 
     func stop() { Self.stop(process) }
 
-    /// SIGTERM, at most 5 s to exit, then SIGKILL: never an unbounded wait.
+    /// SIGTERM, at most 5 s to exit, then SIGKILL and at most 10 s more: never an unbounded wait (a grandchild
+    /// left running can hide the exit from Foundation for as long as it runs; see `runCapturing`).
     static func stop(_ process: Process) {
-        if process.isRunning {
-            process.terminate()
-            let deadline = Date().addingTimeInterval(5)
-            while process.isRunning && Date() < deadline { usleep(10_000) }
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        }
-        process.waitUntilExit()
+        guard process.isRunning else { return }
+        process.terminate()
+        var deadline = Date().addingTimeInterval(5)
+        while process.isRunning && Date() < deadline { usleep(10_000) }
+        guard process.isRunning else { return }
+        kill(process.processIdentifier, SIGKILL)
+        deadline = Date().addingTimeInterval(10)
+        while process.isRunning && Date() < deadline { usleep(10_000) }
     }
 
     deinit { stop() }
@@ -189,8 +191,13 @@ final class CairnProcess {
         p.terminationHandler = { _ in ended.signal() }
         try p.run()
         let killed = ended.wait(timeout: .now() + limit) == .timedOut
-        if killed { kill(p.processIdentifier, SIGKILL) }
-        p.waitUntilExit()
+        if killed {
+            // Not waitUntilExit: Foundation sees a child's exit only once every process that inherited a
+            // descriptor of its own has closed it, so a grandchild still running (`sh -c "...; sleep 30"`)
+            // hides the exit for as long as it runs (SupportTests).
+            kill(p.processIdentifier, SIGKILL)
+            _ = ended.wait(timeout: .now() + 10)
+        }
         try h.close()
         let text = String(decoding: try Data(contentsOf: out), as: UTF8.self)
         guard !killed else { return (137, text + "\n[killed: \(exe.lastPathComponent) \(args.joined(separator: " ")) ran past \(limit) s]\n") }
