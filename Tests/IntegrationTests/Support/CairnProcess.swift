@@ -147,25 +147,9 @@ final class CairnProcess {
     /// Runs `cairn ARGS` for at most `timeout` seconds: (exit status, output, seconds it
     /// took); a process still running then is killed and its status is nil.
     static func run(_ args: [String], timeout: Double) throws -> (Int32?, String, Double) {
-        let out = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-out-\(UUID().uuidString)")
-        FileManager.default.createFile(atPath: out.path, contents: nil)
-        defer { try? FileManager.default.removeItem(at: out) }
-        let h = try FileHandle(forWritingTo: out)
-        let p = Process()
-        p.executableURL = Paths.cairnBinary
-        p.arguments = args
-        p.standardOutput = h
-        p.standardError = h
-        p.standardInput = FileHandle.nullDevice
         let start = Date()
-        try p.run()
-        while p.isRunning && Date().timeIntervalSince(start) < timeout { usleep(20_000) }
-        let finished = !p.isRunning
-        if !finished { kill(p.processIdentifier, SIGKILL) }
-        p.waitUntilExit()
-        let took = Date().timeIntervalSince(start)
-        try h.close()
-        return (finished ? p.terminationStatus : nil, String(decoding: try Data(contentsOf: out), as: UTF8.self), took)
+        let (status, text) = try runBounded(Paths.cairnBinary, args, limit: timeout)
+        return (status, text, Date().timeIntervalSince(start))
     }
 
     /// Runs a program to completion with its output in a temp file, not a pipe: a pipe's
@@ -175,6 +159,14 @@ final class CairnProcess {
     /// its test instead of holding the whole run until CI's own limit ends it without a word.
     static func runCapturing(_ exe: URL, _ args: [String], cwd: URL? = nil, env: [String: String]? = nil,
                              withStderr: Bool = true, limit: Double = 300) throws -> (Int32, String) {
+        let (status, text) = try runBounded(exe, args, cwd: cwd, env: env, withStderr: withStderr, limit: limit)
+        guard let status else { return (137, text + "\n[killed: \(exe.lastPathComponent) \(args.joined(separator: " ")) ran past \(limit) s]\n") }
+        return (status, text)
+    }
+
+    /// `runCapturing`'s work: the exit status, or nil when the program was killed at `limit`.
+    private static func runBounded(_ exe: URL, _ args: [String], cwd: URL? = nil, env: [String: String]? = nil,
+                                   withStderr: Bool = true, limit: Double) throws -> (Int32?, String) {
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-out-\(UUID().uuidString)")
         FileManager.default.createFile(atPath: out.path, contents: nil)
         defer { try? FileManager.default.removeItem(at: out) }
@@ -199,9 +191,7 @@ final class CairnProcess {
             _ = ended.wait(timeout: .now() + 10)
         }
         try h.close()
-        let text = String(decoding: try Data(contentsOf: out), as: UTF8.self)
-        guard !killed else { return (137, text + "\n[killed: \(exe.lastPathComponent) \(args.joined(separator: " ")) ran past \(limit) s]\n") }
-        return (p.terminationStatus, text)
+        return (killed ? nil : p.terminationStatus, String(decoding: try Data(contentsOf: out), as: UTF8.self))
     }
 }
 
