@@ -415,7 +415,30 @@ public final class AnswerEngine {
             // Closest node: the name itself, else its nearest existing ancestor.
             var key = name.key[...]
             var exact = true
-            var found = snapshot.node(forKey: key)
+            var found: ZoneNode?
+            if let e = snapshot.layerEntry(forKey: key) {
+                if e.plain, q.qtype == .a || q.qtype == .aaaa || q.qtype == .cname,
+                   let pool = snapshot.pool(inSlot: e.poolSlot, q.qtype) ?? snapshot.pool(inSlot: e.poolSlot, .cname) {
+                    // A pool name with no cut or DNAME above it: what the steps below decide for it (an exact
+                    // match, answered by its pool), from the layer's slot without reading the node.
+                    let zone = e.zone.takeUnretainedValue()
+                    if first { queryZone = zone }
+                    if rateLimiter != nil { rrlZone = zone.origin.key }
+                    if visited.contains(where: { $0 == name.key[...] }) { return (.noError, aa) }
+                    visited.append(name.key[...])
+                    switch answerFromPool(pool, q, name: name, data: e.node, dataZone: zone, encloser: e.node, zone: zone,
+                                  expanded: nil, snapshot: snapshot) {
+                    case .done(let rcode): return (rcode, aa)
+                    case .chase(let target):
+                        name = target
+                        first = false
+                        continue
+                    }
+                }
+                found = e.node.takeUnretainedValue()
+            } else {
+                found = snapshot.index[NameKey(key)]
+            }
             while found == nil && key.count > 1 {
                 key = key[(key.startIndex + Int(key[key.startIndex]) + 1)...]
                 exact = false
@@ -496,26 +519,14 @@ public final class AnswerEngine {
             // A CNAME pool answers every type (no other data is at its name), as a static CNAME does.
             if data.poolSlot >= 0, let pool = q.qtype == .any ? snapshot.firstPool(at: data)
                 : snapshot.pool(at: data, q.qtype) ?? snapshot.pool(at: data, .cname) {
-                let net = clientNetwork(q, useECS: pool.ecs)
-                let d = pool.select(client: net, rng: &rng, counter: &roundRobinCounter)
-                tally.countPool(d, fallbackSlot: d.fallback ? pool.fallbackSlot : nil, layout: snapshot.tallyLayout)
-                // The scope speaks of the ECS subnet only when that subnet decided; along a chain of pools
-                // (a CNAME pool to a pool), the narrowest subnet any of them depended on.
-                if net?.fromECS == true { ecsScope = max(ecsScope, d.scope) }
-                if d.servfail { return (.servFail, aa) }
-                if d.count == 0 {
-                    nodata(name, data, qtype: q.qtype, zone: zone, snapshot: snapshot)
-                } else {
-                    answer.append(Item(owner: name, records: [], zone: data.zone, signedOwner: expanded, picked: d))
-                    proveExpansion(expanded, name: name, encloser: node, zone: zone, snapshot: snapshot)
-                    // The chosen target is chased as a static CNAME's is (below), unless the CNAME is the answer.
-                    if pool.type == .cname, q.qtype != .cname, q.qtype != .any, let target = d.record(0).target {
-                        name = target
-                        first = false
-                        continue
-                    }
+                switch answerFromPool(pool, q, name: name, data: .passUnretained(data), dataZone: data.zone, encloser: .passUnretained(node),
+                              zone: zone, expanded: expanded, snapshot: snapshot) {
+                case .done(let rcode): return (rcode, aa)
+                case .chase(let target):
+                    name = target
+                    first = false
+                    continue
                 }
-                return (.noError, aa)
             }
             if q.qtype == .any {
                 // RFC 8482: one RRset (SOA at the apex, else the first), or the CNAME.
@@ -575,6 +586,39 @@ public final class AnswerEngine {
             return (.noError, aa)
         }
         return (.noError, aa)
+    }
+
+    /// What a pool's answer leaves `lookup` to do: return, or chase a CNAME pool's target.
+    enum PoolStep {
+        case done(ResponseCode)
+        case chase(DomainName)
+    }
+
+    /// `pool`'s answer at `name`, whose node is `data` (in `dataZone`; the wildcard that matched when
+    /// `expanded` is set, below `encloser`). The nodes are read only for a NODATA answer or a wildcard's proof.
+    @inline(__always)
+    func answerFromPool(_ pool: PoolRuntime, _ q: Query, name: DomainName, data: Unmanaged<ZoneNode>, dataZone: ZoneHead,
+                encloser: Unmanaged<ZoneNode>, zone: ZoneHead, expanded: DomainName?, snapshot: ServingSnapshot) -> PoolStep {
+        let net = clientNetwork(q, useECS: pool.ecs)
+        let d = pool.select(client: net, rng: &rng, counter: &roundRobinCounter)
+        tally.countPool(d, fallbackSlot: d.fallback ? pool.fallbackSlot : nil, layout: snapshot.tallyLayout)
+        // The scope speaks of the ECS subnet only when that subnet decided; along a chain of pools
+        // (a CNAME pool to a pool), the narrowest subnet any of them depended on.
+        if net?.fromECS == true { ecsScope = max(ecsScope, d.scope) }
+        if d.servfail { return .done(.servFail) }
+        if d.count == 0 {
+            nodata(name, data.takeUnretainedValue(), qtype: q.qtype, zone: zone, snapshot: snapshot)
+            return .done(.noError)
+        }
+        answer.append(Item(owner: name, records: [], zone: dataZone, signedOwner: expanded, picked: d))
+        if expanded != nil {
+            proveExpansion(expanded, name: name, encloser: encloser.takeUnretainedValue(), zone: zone, snapshot: snapshot)
+        }
+        // The chosen target is chased as a static CNAME's is, unless the CNAME is the answer.
+        if pool.type == .cname, q.qtype != .cname, q.qtype != .any, let target = d.record(0).target {
+            return .chase(target)
+        }
+        return .done(.noError)
     }
 
     /// The network a GSLB decision is made for: the ECS subnet when sent, else the source address.

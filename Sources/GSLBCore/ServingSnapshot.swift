@@ -214,9 +214,13 @@ public final class ServingSnapshot: Sendable {
 
     /// The pool answering `t` at `node`, if any.
     @inline(__always)
-    public func pool(at node: ZoneNode, _ t: RecordType) -> PoolRuntime? {
-        guard node.poolSlot >= 0, let k = Self.slotPoolIndex(t) else { return nil }
-        return slotPools[3 * node.poolSlot + k]
+    public func pool(at node: ZoneNode, _ t: RecordType) -> PoolRuntime? { pool(inSlot: node.poolSlot, t) }
+
+    /// The pool answering `t` at the node whose `poolSlot` is `slot`, if any.
+    @inline(__always)
+    func pool(inSlot slot: Int, _ t: RecordType) -> PoolRuntime? {
+        guard slot >= 0, let k = Self.slotPoolIndex(t) else { return nil }
+        return slotPools[3 * slot + k]
     }
 
     /// A pool's place among its slot's three in `slotPools` (the types a pool can have).
@@ -277,8 +281,14 @@ public final class ServingSnapshot: Sendable {
     /// Exact node for a lower-cased wire name: the GSLB layer's, else the zone index's.
     @inline(__always)
     public func node(forKey key: ArraySlice<UInt8>) -> ZoneNode? {
-        if gslbFilter.mayContain(key), let n = gslbNodes[key] { return n }
+        if let e = layerEntry(forKey: key) { return e.node.takeUnretainedValue() }
         return index[NameKey(key)]
+    }
+
+    /// The GSLB layer's entry for a lower-cased wire name, if the layer has that name.
+    @inline(__always)
+    func layerEntry(forKey key: ArraySlice<UInt8>) -> NodeTable.Entry? {
+        gslbFilter.mayContain(key) ? gslbNodes.entry(key) : nil
     }
 
     public func node(for name: DomainName) -> ZoneNode? { node(forKey: name.key[...]) }
@@ -288,20 +298,40 @@ public final class ServingSnapshot: Sendable {
 }
 
 /// The GSLB layer's nodes by name, for the query path: open addressing where each slot is one cache line
-/// holding a hash tag, the node and the name's key (when it fits in `inlineKey` octets), so that a lookup
-/// reads the slot and then the node: the key is confirmed in the slot, not in the node's name (a third
-/// cold line with 10,000 pools). Not a `NameTable`: its 8-octet slots point into an array of nodes (one
-/// more dependent load), which the zone index needs for its size; the layer holds one name per pool.
+/// holding a hash tag, the node, what a pool answer needs of it (its zone, its pool slot, whether a cut
+/// or DNAME is above it) and the name's key (when it fits in `inlineKey` octets). A query for a pool name
+/// reads the slot and not the node (a cold cache line or two with 10,000 pools), and confirms the key in
+/// the slot, not in the node's name. Not a `NameTable`: its 8-octet slots point into an array of nodes
+/// (one more dependent load), which the zone index needs for its size; the layer holds one name per pool.
 struct NodeTable: @unchecked Sendable {
-    static let inlineKey = 48
+    /// What a slot holds of its node: the node, and for a pool answer its zone and pool slot.
+    struct Entry {
+        let node: Unmanaged<ZoneNode>
+        let zone: Unmanaged<ZoneHead>
+        /// The node's `poolSlot` (-1: no pool answers here).
+        let poolSlot: Int
+        /// No zone cut at or above the node and no DNAME above it: an exact match here is answered from
+        /// the node's own data (RFC 1034 §4.3.2 step 3a), so a pool answer needs nothing else of it.
+        let plain: Bool
+    }
 
     private struct Slot {
         var tag: UInt32 = 0
-        /// The key's length when the key is in `key`, else 0 (confirmed against the node's name).
-        var length: UInt32 = 0
+        var poolSlot: Int32 = -1
         var node: Unmanaged<ZoneNode>?
-        var key: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0)
+        var zone: Unmanaged<ZoneHead>?
+        /// The key's length when the key is inline, else 0 (confirmed against the node's name).
+        var length: UInt8 = 0
+        var plain = false
+        /// The key's `inlineKey` octets start at `key0` and run through `key`.
+        var key0: UInt16 = 0
+        var key1: UInt32 = 0
+        var key: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
     }
+
+    /// Where the inline key starts in a slot, and how long it can be: the rest of the cache line.
+    static let keyOffset = MemoryLayout<Slot>.offset(of: \Slot.key0)!
+    static let inlineKey = 64 - keyOffset
 
     /// The slots, each on a cache line of its own, and the nodes they point to (kept alive here).
     private final class Storage: @unchecked Sendable {
@@ -324,7 +354,7 @@ struct NodeTable: @unchecked Sendable {
     private let mask: Int
 
     init(_ nodes: [ZoneNode]) {
-        assert(MemoryLayout<Slot>.offset(of: \Slot.key) == 16 && MemoryLayout<Slot>.stride == 64)
+        assert(MemoryLayout<Slot>.stride == 64 && MemoryLayout<Slot>.offset(of: \Slot.key) == 32 && Self.keyOffset == 26)
         var size = 16
         while size < 2 * nodes.count { size <<= 1 }
         let storage = Storage(count: size, nodes: nodes)
@@ -333,10 +363,11 @@ struct NodeTable: @unchecked Sendable {
             let h = NameTable.hash(key[...])
             var i = h & (size - 1)
             while storage.slots[i].node != nil { i = (i &+ 1) & (size - 1) }
-            var slot = Slot(tag: UInt32(truncatingIfNeeded: h), node: .passUnretained(n))
+            var slot = Slot(tag: UInt32(truncatingIfNeeded: h), poolSlot: Int32(n.poolSlot), node: .passUnretained(n),
+                            zone: .passUnretained(n.zone), plain: n.cut == nil && n.dnameAbove == nil)
             if key.count <= Self.inlineKey {
-                slot.length = UInt32(key.count)
-                withUnsafeMutableBytes(of: &slot.key) { $0.copyBytes(from: key) }
+                slot.length = UInt8(key.count)
+                withUnsafeMutableBytes(of: &slot) { ($0.baseAddress! + Self.keyOffset).copyMemory(from: key, byteCount: key.count) }
             }
             storage.slots[i] = slot
         }
@@ -349,19 +380,22 @@ struct NodeTable: @unchecked Sendable {
     var keys: [NameKey] { storage.nodes.map { NameKey($0.name.key[...]) } }
 
     @inline(__always)
-    subscript(key: ArraySlice<UInt8>) -> ZoneNode? {
+    subscript(key: ArraySlice<UInt8>) -> ZoneNode? { entry(key)?.node.takeUnretainedValue() }
+
+    /// The slot of the node named `key`, without reading the node when the key is inline.
+    @inline(__always)
+    func entry(_ key: ArraySlice<UInt8>) -> Entry? {
         let h = NameTable.hash(key)
         let tag = UInt32(truncatingIfNeeded: h)
         var i = h & mask
         while let n = slots[i].node {
             if slots[i].tag == tag {
                 let length = Int(slots[i].length)
-                if length == 0 {
-                    if NameKey.same(n.takeUnretainedValue().name.key[...], key) { return n.takeUnretainedValue() }
-                } else if length == key.count, key.withUnsafeBytes({
-                    memcmp(UnsafeRawPointer(slots + i) + 16, $0.baseAddress!, length) == 0   // 16: `key`'s offset (asserted in init)
-                }) {
-                    return n.takeUnretainedValue()
+                if length == 0 ? NameKey.same(n.takeUnretainedValue().name.key[...], key)
+                    : length == key.count && key.withUnsafeBytes({
+                        memcmp(UnsafeRawPointer(slots + i) + Self.keyOffset, $0.baseAddress!, length) == 0
+                    }) {
+                    return Entry(node: n, zone: slots[i].zone!, poolSlot: Int(slots[i].poolSlot), plain: slots[i].plain)
                 }
             }
             i = (i &+ 1) & mask

@@ -69,11 +69,36 @@ import Testing
         #expect(NodeTable([])[try DomainName("t.example.").key[...]] == nil)
     }
 
+    /// A slot holds what a pool answer needs of its node (`AnswerEngine.lookup` reads the slot, not the
+    /// node): its zone, its pool slot, and whether a zone cut or DNAME is above it; for keys in the slot and
+    /// for keys confirmed against the node alike.
+    @Test func theLayersNodeTableHoldsWhatAPoolAnswerNeedsOfTheNode() throws {
+        let other = ZoneHead(origin: try DomainName("u.example."), negativeSOA: EncodedRecord(type: .soa, ttl: 60, rdata: []))
+        let plain = try node("p1.t.example.")
+        plain.poolSlot = 7
+        let cut = ZoneNode(name: try DomainName("p2.u.example."), zone: other)
+        cut.poolSlot = 3
+        cut.cut = cut
+        let dname = try node("p3.t.example.")
+        dname.dnameAbove = plain
+        let long = try node("p4." + String(repeating: "y", count: NodeTable.inlineKey) + ".t.example.")
+        let none = try node("t.example.")
+        let table = NodeTable([plain, cut, dname, long, none])
+        let e = try #require(table.entry(plain.name.key[...]))
+        #expect(e.node.takeUnretainedValue() === plain && e.zone.takeUnretainedValue() === head && e.poolSlot == 7 && e.plain)
+        let c = try #require(table.entry(cut.name.key[...]))
+        #expect(c.zone.takeUnretainedValue() === other && c.poolSlot == 3 && !c.plain)
+        #expect(table.entry(dname.name.key[...])?.plain == false)
+        let l = try #require(table.entry(long.name.key[...]))
+        #expect(l.node.takeUnretainedValue() === long && l.zone.takeUnretainedValue() === head && l.plain)
+        #expect(table.entry(none.name.key[...])?.poolSlot == -1)
+    }
+
     /// A slot holds keys of up to `NodeTable.inlineKey` octets; longer ones are confirmed against the node's
     /// name. Names on both sides of that length are found, and names that differ from them in one octet are not.
     @Test func theLayersNodeTableConfirmsKeysLongerThanASlotHolds() throws {
-        // p0...p9 are 48 octets long (in the slot), p10...p99 49 (not).
-        let names = (0..<100).map { "p\($0)." + String(repeating: "x", count: 17) + ".a2345678.b2345678.example." }
+        // p0...p9 are `inlineKey` octets long (in the slot), p10...p99 one more (not).
+        let names = (0..<100).map { "p\($0)." + String(repeating: "x", count: NodeTable.inlineKey - 31) + ".a2345678.b2345678.example." }
         let nodes = try names.map { try node($0) }
         #expect(nodes[9].name.key.count == NodeTable.inlineKey && nodes[10].name.key.count == NodeTable.inlineKey + 1)
         let table = NodeTable(nodes)
