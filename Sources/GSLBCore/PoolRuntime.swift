@@ -30,7 +30,7 @@ public struct MemberView: Sendable {
     }
 }
 
-/// The members one decision chose: positions in its selector's `entries`, in answer order. At most 16,
+/// The members one decision chose: positions in its selector's `members`, in answer order. At most 16,
 /// the largest `answers` (`ConfigValidator.answersRange`): held inline, so a decision allocates nothing.
 public struct Picks: Sendable {
     private var at = InlineArray<16, Int32>(repeating: 0)
@@ -96,15 +96,12 @@ public struct PoolDecision: Sendable {
     /// False when one does not fit.
     func write(owner: DomainName, into writer: MessageWriter, written: inout Int) -> Bool {
         guard let s = source else { return true }
-        let length = s.type == .a ? 4 : 16
+        let members = all ? s.fallbackAll.members : s.primary.members
         for k in 0..<picks.count {
             if s.type == .cname {
                 guard writer.record(owner: owner, record(k)) else { return false }
             } else {
-                var rdata = all ? s.fallbackAll.entries[picks[k]].rdata : s.primary.entries[picks[k]].rdata
-                guard withUnsafeBytes(of: &rdata, {
-                    writer.record(owner: owner, type: s.type, ttl: s.ttl, rdata: UnsafeRawBufferPointer(rebasing: $0.prefix(length)))
-                }) else { return false }
+                guard writer.record(owner: owner, type: s.type, ttl: s.ttl, rdata: members.rdata(picks[k])) else { return false }
             }
             written += 1
         }
@@ -115,18 +112,63 @@ public struct PoolDecision: Sendable {
     @inline(__always)
     func forEachSlot(_ body: (Int32) -> Void) {
         guard let s = source else { return }
-        for k in 0..<picks.count { body(all ? s.fallbackAll.entries[picks[k]].slot : s.primary.entries[picks[k]].slot) }
+        let members = all ? s.fallbackAll.members : s.primary.members
+        for k in 0..<picks.count { body(members.slot(picks[k])) }
     }
 }
 
-/// One member of a selector as a query reads it: the RDATA of an address (4 or 16 octets), its tally slot
-/// and its cumulative weight, in 32 octets. A pool answer reads its members from one array, not from an
-/// array of records whose RDATA are each an allocation of their own (with 10,000 pools, each a cache miss).
-struct PackedMember: Sendable {
-    var rdata: (UInt64, UInt64) = (0, 0)
-    /// Sum of the weights of the members up to and including this one (weighted).
-    var cumulative: UInt64 = 0
-    var slot: Int32 = -1
+/// A selector's members as a query reads them, in one allocation aligned to a cache line, with no array
+/// header before them (with 10,000 pools, one more cold line per query): per member its cumulative weight
+/// (8 octets), its tally slot (4) and its address's RDATA. A member of an A or CNAME pool takes 16 octets
+/// (the A RDATA in the last 4; a CNAME's record is written from `Selector.records`), one of an AAAA pool 32
+/// (the RDATA in the last 16): the five members of an A pool fit in 80 octets. A view without references,
+/// so that reading it costs no reference counting; `PackedMemberBuffer` owns the memory.
+struct PackedMembers: @unchecked Sendable {
+    fileprivate let base: UnsafeRawPointer
+    let count: Int
+    /// Octets per member: 16, or 32 for AAAA.
+    fileprivate let stride: Int
+
+    var isEmpty: Bool { count == 0 }
+    var indices: Range<Int> { 0..<count }
+
+    /// Sum of the weights of the members up to and including member `i` (weighted).
+    @inline(__always)
+    func cumulative(_ i: Int) -> UInt64 { base.load(fromByteOffset: i &* stride, as: UInt64.self) }
+
+    @inline(__always)
+    func slot(_ i: Int) -> Int32 { base.load(fromByteOffset: i &* stride &+ 8, as: Int32.self) }
+
+    /// Member `i`'s RDATA: 4 octets, or 16 for AAAA.
+    @inline(__always)
+    func rdata(_ i: Int) -> UnsafeRawBufferPointer {
+        stride == 16 ? UnsafeRawBufferPointer(start: base + (i &* 16 &+ 12), count: 4)
+            : UnsafeRawBufferPointer(start: base + (i &* 32 &+ 16), count: 16)
+    }
+}
+
+/// The memory of a selector's `PackedMembers` (immutable once made).
+final class PackedMemberBuffer: @unchecked Sendable {
+    private let memory: UnsafeMutableRawPointer
+    let members: PackedMembers
+
+    /// `rdata` empty for a CNAME pool's members; AAAA RDATA (`wide`) is 16 octets, A RDATA 4.
+    init(_ entries: [(cumulative: UInt64, slot: Int32, rdata: [UInt8])], wide: Bool) {
+        let stride = wide ? 32 : 16
+        let bytes = max(64, entries.count * stride)
+        let memory = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+        memory.initializeMemory(as: UInt8.self, repeating: 0, count: bytes)
+        for (i, e) in entries.enumerated() {
+            memory.storeBytes(of: e.cumulative, toByteOffset: i * stride, as: UInt64.self)
+            memory.storeBytes(of: e.slot, toByteOffset: i * stride + 8, as: Int32.self)
+            let at = wide ? i * 32 + 16 : i * 16 + 12
+            e.rdata.prefix(wide ? 16 : 4).withUnsafeBytes { (memory + at).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        }
+        self.memory = memory
+        members = PackedMembers(base: UnsafeRawPointer(memory), count: entries.count, stride: stride)
+    }
+
+    deinit { memory.deallocate() }
 }
 
 /// One policy over one set of members, with everything precomputed. The members are in the order the
@@ -134,14 +176,16 @@ struct PackedMember: Sendable {
 /// least-loaded, load), so that such an answer is the first members. The fields a query reads come first.
 struct Selector: Sendable {
     let policy: PolicyKind
+    /// The last member's cumulative weight (0 without members): read here, not from the end of `members`
+    /// (a cache line of its own with 10,000 pools, which a draw seldom reaches).
+    let total: UInt64
+    let members: PackedMembers
     let answers: Int
     /// The answer when it does not depend on the client: the first `constantCount` members.
     let constantCount: Int
-    /// The last member's cumulative weight (0 without members): read here, not from the end of `entries`
-    /// (a cache line of its own with 10,000 pools, which a draw seldom reaches).
-    let total: UInt64
-    let entries: [PackedMember]
-    /// The members' records (same order as `entries`): CNAME pools, signed answers and explain write these.
+    /// Owns `members`' memory.
+    let buffer: PackedMemberBuffer
+    /// The members' records (same order as `members`): CNAME pools, signed answers and explain write these.
     let records: [EncodedRecord]
     /// closest: the members per topology entry.
     let byEntry: [Picks]
@@ -151,7 +195,7 @@ struct Selector: Sendable {
     /// query by distance from the coordinates of the client's GeoIP record.
     let located: [GeoPoint?]
 
-    var isEmpty: Bool { entries.isEmpty }
+    var isEmpty: Bool { members.isEmpty }
     var constant: Picks { Picks(0..<constantCount) }
 }
 
@@ -235,7 +279,7 @@ public final class PoolRuntime: Sendable {
     @inline(__always)
     func run(_ s: Selector, client: ClientNetwork?, rng: inout some RandomSource, counter: inout UInt64, fallback: Bool) -> PoolDecision {
         var d = PoolDecision(source: self, all: fallback, fallback: fallback)
-        let n = s.entries.count
+        let n = s.members.count
         switch s.policy {
         case .failover, .allHealthy, .leastLoaded:
             d.picks = s.constant
@@ -247,7 +291,7 @@ public final class PoolRuntime: Sendable {
             let total = s.total
             guard total > 0 else { d.picks = s.constant; break }
             if s.answers == 1 || n == 1 {
-                d.picks.append(PoolRuntime.pick(s.entries, rng.below(total)))
+                d.picks.append(PoolRuntime.pick(s.members, rng.below(total)))
             } else {
                 d.picks = PoolRuntime.weightedSample(s, total: total, rng: &rng)
             }
@@ -314,11 +358,11 @@ public final class PoolRuntime: Sendable {
 
     /// The member whose share of the cumulative weights holds `r`.
     @inline(__always)
-    static func pick(_ entries: [PackedMember], _ r: UInt64) -> Int {
-        var lo = 0, hi = entries.count - 1
+    static func pick(_ members: PackedMembers, _ r: UInt64) -> Int {
+        var lo = 0, hi = members.count - 1
         while lo < hi {
             let mid = (lo + hi) / 2
-            if r < entries[mid].cumulative { hi = mid } else { lo = mid + 1 }
+            if r < members.cumulative(mid) { hi = mid } else { lo = mid + 1 }
         }
         return lo
     }
@@ -333,9 +377,9 @@ public final class PoolRuntime: Sendable {
             var r = rng.below(remaining)
             var prev: UInt64 = 0
             var t = 0
-            for i in s.entries.indices {
-                let w = s.entries[i].cumulative - prev
-                prev = s.entries[i].cumulative
+            for i in s.members.indices {
+                let w = s.members.cumulative(i) - prev
+                prev = s.members.cumulative(i)
                 if t < taken.count && taken[t] == i { t += 1; continue }
                 guard w > 0 else { continue }
                 if r < w {
@@ -436,16 +480,12 @@ public final class PoolRuntime: Sendable {
             }
         }
         var sum: UInt64 = 0
-        let entries = order.map { i -> PackedMember in
+        let buffer = PackedMemberBuffer(order.map { i in
             sum += UInt64(useWeights ? max(0, members[i].member.weight) : max(1, members[i].member.weight))
-            var e = PackedMember(cumulative: sum, slot: slots[i])
-            if !pool.isCNAME {
-                withUnsafeMutableBytes(of: &e.rdata) { $0.copyBytes(from: records[i].rdata.prefix(16)) }
-            }
-            return e
-        }
+            return (sum, slots[i], pool.isCNAME ? [] : records[i].rdata)
+        }, wide: pool.recordType == .aaaa)
         return Selector(
-            policy: pool.policy, answers: n, constantCount: constantCount, total: sum, entries: entries,
+            policy: pool.policy, total: sum, members: buffer.members, answers: n, constantCount: constantCount, buffer: buffer,
             records: order.map { records[$0] },
             byEntry: byEntry,
             seeds: order.map { pool.isCNAME ? fnv1a(records[$0].rdata) : fnv1a(members[$0].address.bytes) },

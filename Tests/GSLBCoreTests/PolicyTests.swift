@@ -257,6 +257,19 @@ struct GSLBFixture {
         #expect(aaaa.0 == .noError && aaaa.1.isEmpty)
     }
 
+    /// An A and an AAAA pool at one name answer their members' addresses whole and in their order: a
+    /// selector's packed members hold 4 octets of RDATA for A (16 octets a member) and 16 for AAAA (32).
+    @Test func aAndAAAAPoolsAtOneNameAnswerTheirAddressesWhole() throws {
+        let v6 = ["2001:db8::1", "2001:db8:ffff:eeee:dddd:cccc:bbbb:aaaa", "fe80::1:2:3:4"]
+        let snap = try F.snapshot([
+            Pool(name: "www.gslb.test.", policy: .allHealthy, answers: 4, members: F.members()),
+            Pool(name: "www.gslb.test.", type: "AAAA", policy: .allHealthy, answers: 3,
+                 members: v6.enumerated().map { Member(site: "fra", address: $1, weight: 100 - $0) }),
+        ])
+        #expect(try F.ask(snap).1 == ["192.0.2.1", "192.0.2.2", "192.0.2.3", "192.0.2.4"])
+        #expect(try F.ask(snap, type: .aaaa).1 == v6)
+    }
+
     @Test func poolsThatConflictWithStaticDataAreLeftOutAndSaySo() throws {
         let snap = try F.snapshot([Pool(name: "static.gslb.test.", policy: .failover, members: F.members())])
         #expect(snap.pools.isEmpty)
