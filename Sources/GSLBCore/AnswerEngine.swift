@@ -418,7 +418,7 @@ public final class AnswerEngine {
             var found: ZoneNode?
             if let e = snapshot.layerEntry(forKey: key) {
                 if e.plain, q.qtype == .a || q.qtype == .aaaa || q.qtype == .cname,
-                   let pool = snapshot.pool(inSlot: e.poolSlot, q.qtype) ?? snapshot.pool(inSlot: e.poolSlot, .cname) {
+                   let pool = snapshot.selector(inSlot: e.poolSlot, q.qtype) ?? snapshot.selector(inSlot: e.poolSlot, .cname) {
                     // A pool name with no cut or DNAME above it: what the steps below decide for it (an exact
                     // match, answered by its pool), from the layer's slot without reading the node.
                     let zone = e.zone.takeUnretainedValue()
@@ -519,7 +519,7 @@ public final class AnswerEngine {
             // A CNAME pool answers every type (no other data is at its name), as a static CNAME does.
             if data.poolSlot >= 0, let pool = q.qtype == .any ? snapshot.firstPool(at: data)
                 : snapshot.pool(at: data, q.qtype) ?? snapshot.pool(at: data, .cname) {
-                switch answerFromPool(pool, q, name: name, data: .passUnretained(data), dataZone: data.zone, encloser: .passUnretained(node),
+                switch answerFromPool(pool.packed, q, name: name, data: .passUnretained(data), dataZone: data.zone, encloser: .passUnretained(node),
                               zone: zone, expanded: expanded, snapshot: snapshot) {
                 case .done(let rcode): return (rcode, aa)
                 case .chase(let target):
@@ -594,14 +594,15 @@ public final class AnswerEngine {
         case chase(DomainName)
     }
 
-    /// `pool`'s answer at `name`, whose node is `data` (in `dataZone`; the wildcard that matched when
-    /// `expanded` is set, below `encloser`). The nodes are read only for a NODATA answer or a wildcard's proof.
+    /// The answer at `name` of the pool whose primary selector is `pool`; `name`'s node is `data` (in
+    /// `dataZone`; the wildcard that matched when `expanded` is set, below `encloser`). The nodes are read
+    /// only for a NODATA answer or a wildcard's proof, the pool object only when its selector does not decide.
     @inline(__always)
-    func answerFromPool(_ pool: PoolRuntime, _ q: Query, name: DomainName, data: Unmanaged<ZoneNode>, dataZone: ZoneHead,
+    func answerFromPool(_ pool: PackedSelector, _ q: Query, name: DomainName, data: Unmanaged<ZoneNode>, dataZone: ZoneHead,
                 encloser: Unmanaged<ZoneNode>, zone: ZoneHead, expanded: DomainName?, snapshot: ServingSnapshot) -> PoolStep {
         let net = clientNetwork(q, useECS: pool.ecs)
-        let d = pool.select(client: net, rng: &rng, counter: &roundRobinCounter)
-        tally.countPool(d, fallbackSlot: d.fallback ? pool.fallbackSlot : nil, layout: snapshot.tallyLayout)
+        let d = PoolRuntime.select(pool, client: net, rng: &rng, counter: &roundRobinCounter)
+        tally.countPool(d, fallbackSlot: d.fallback ? pool.runtime.fallbackSlot : nil, layout: snapshot.tallyLayout)
         // The scope speaks of the ECS subnet only when that subnet decided; along a chain of pools
         // (a CNAME pool to a pool), the narrowest subnet any of them depended on.
         if net?.fromECS == true { ecsScope = max(ecsScope, d.scope) }

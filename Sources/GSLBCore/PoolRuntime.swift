@@ -61,11 +61,9 @@ public struct Picks: Sendable {
 
 /// The result of a pool decision for one query: which members of which selector answer.
 public struct PoolDecision: Sendable {
-    /// The pool whose selector chose (this pool, or the pool it falls back to); nil when nothing answers.
-    /// Not retained: a decision lives within the query that made it, whose snapshot holds the pool.
-    unowned(unsafe) let source: PoolRuntime?
-    /// The choice was made over every enabled member (`fallback: all`), not the eligible ones.
-    var all = false
+    /// The selector that chose (of this pool, or of the pool it falls back to); nil when nothing answers.
+    /// A pointer: a decision lives within the query that made it, whose snapshot holds the pool.
+    let selector: PackedSelector?
     var picks = Picks()
     /// ECS SCOPE PREFIX-LENGTH: 0 when the answer does not depend on the client.
     public var scope: Int = 0
@@ -73,35 +71,39 @@ public struct PoolDecision: Sendable {
     public var fallback: Bool
 
     /// Members chosen.
-    public var count: Int { source == nil ? 0 : picks.count }
+    public var count: Int { selector == nil ? 0 : picks.count }
+
+    /// The pool whose selector chose.
+    var source: PoolRuntime? { selector?.runtime }
 
     /// The chosen records, in answer order: a slice of the selector's records when the picks follow each
     /// other (any answer of one address), else an array of their own.
     public var records: ArraySlice<EncodedRecord> {
-        guard let s = source, count > 0 else { return [] }
+        guard let p = selector, count > 0 else { return [] }
         let first = picks[0]
         if (0..<count).allSatisfy({ picks[$0] == first + $0 }) {
-            return all ? s.fallbackAll.records[first..<(first + count)] : s.primary.records[first..<(first + count)]
+            return p.runtime.records(all: p.all)[first..<(first + count)]
         }
         return (0..<count).map { record($0) }[...]
     }
 
     /// The `k`th chosen record (a CNAME pool's target is chased from it).
     func record(_ k: Int) -> EncodedRecord {
-        all ? source!.fallbackAll.records[picks[k]] : source!.primary.records[picks[k]]
+        let p = selector!
+        return p.runtime.records(all: p.all)[picks[k]]
     }
 
     /// Writes the chosen records after `owner`, counting them in `written`: addresses from their packed
-    /// members (TYPE and TTL from the pool), a CNAME from its record (its target may be compressed).
-    /// False when one does not fit.
+    /// members (TYPE and TTL from the selector's head), a CNAME from its record (its target may be
+    /// compressed). False when one does not fit.
     func write(owner: DomainName, into writer: MessageWriter, written: inout Int) -> Bool {
-        guard let s = source else { return true }
-        let members = all ? s.fallbackAll.members : s.primary.members
+        guard let p = selector else { return true }
+        let type = p.type
         for k in 0..<picks.count {
-            if s.type == .cname {
+            if type == .cname {
                 guard writer.record(owner: owner, record(k)) else { return false }
             } else {
-                guard writer.record(owner: owner, type: s.type, ttl: s.ttl, rdata: members.rdata(picks[k])) else { return false }
+                guard writer.record(owner: owner, type: type, ttl: p.ttl, rdata: p.rdata(picks[k])) else { return false }
             }
             written += 1
         }
@@ -111,61 +113,103 @@ public struct PoolDecision: Sendable {
     /// Calls `body` with the tally slot of each chosen member.
     @inline(__always)
     func forEachSlot(_ body: (Int32) -> Void) {
-        guard let s = source else { return }
-        let members = all ? s.fallbackAll.members : s.primary.members
-        for k in 0..<picks.count { body(members.slot(picks[k])) }
+        guard let p = selector else { return }
+        for k in 0..<picks.count { body(p.slot(picks[k])) }
     }
 }
 
-/// A selector's members as a query reads them, in one allocation aligned to a cache line, with no array
-/// header before them (with 10,000 pools, one more cold line per query): per member its cumulative weight
-/// (8 octets), its tally slot (4) and its address's RDATA. A member of an A or CNAME pool takes 16 octets
-/// (the A RDATA in the last 4; a CNAME's record is written from `Selector.records`), one of an AAAA pool 32
-/// (the RDATA in the last 16): the five members of an A pool fit in 80 octets. A view without references,
-/// so that reading it costs no reference counting; `PackedMemberBuffer` owns the memory.
-struct PackedMembers: @unchecked Sendable {
+/// A selector as a query reads it: one allocation aligned to a cache line, a 32-octet head with what a
+/// query reads of the pool and the selector, then the packed members. A query for a pool name reads this
+/// through `ServingSnapshot.slotSelectors` and not the `PoolRuntime` object (two more cold cache lines
+/// with 10,000 pools, and its reference count); policies that need more (closest, consistent-hash) and
+/// fallbacks go on through `runtime`. Per member: its cumulative weight (8 octets), its tally slot (4)
+/// and its address's RDATA; a member of an A or CNAME pool takes 16 octets (the A RDATA in the last 4; a
+/// CNAME's record is written from `Selector.records`), one of an AAAA pool 32 (the RDATA in the last 16),
+/// so the head and five members of an A pool fit in two cache lines. A view without references, so
+/// that reading it costs no reference counting; `PackedSelectorBuffer` owns the memory.
+struct PackedSelector: @unchecked Sendable {
+    // The head: total @0, runtime @8, count @16, ttl @20, type @24, policy @26, answers @27,
+    // constantCount @28, ecs @29, all @30, stride @31; the members from @32.
     fileprivate let base: UnsafeRawPointer
-    let count: Int
+    static let headSize = 32
+
+    /// The last member's cumulative weight (0 without members).
+    var total: UInt64 { base.load(fromByteOffset: 0, as: UInt64.self) }
+    /// The pool this selector is of.
+    var runtime: PoolRuntime {
+        Unmanaged<PoolRuntime>.fromOpaque(base.load(fromByteOffset: 8, as: UnsafeRawPointer.self)).takeUnretainedValue()
+    }
+    var count: Int { Int(base.load(fromByteOffset: 16, as: Int32.self)) }
+    /// The pool's TTL and record type.
+    var ttl: UInt32 { base.load(fromByteOffset: 20, as: UInt32.self) }
+    var type: RecordType { base.load(fromByteOffset: 24, as: RecordType.self) }
+    var policy: PolicyKind { base.load(fromByteOffset: 26, as: PolicyKind.self) }
+    var answers: Int { Int(base.load(fromByteOffset: 27, as: UInt8.self)) }
+    /// The answer when it does not depend on the client: the first `constantCount` members.
+    var constantCount: Int { Int(base.load(fromByteOffset: 28, as: UInt8.self)) }
+    /// The pool's `ecs`.
+    var ecs: Bool { base.load(fromByteOffset: 29, as: Bool.self) }
+    /// The selector over every enabled member (`fallback: all`), not the eligible ones.
+    var all: Bool { base.load(fromByteOffset: 30, as: Bool.self) }
     /// Octets per member: 16, or 32 for AAAA.
-    fileprivate let stride: Int
+    private var stride: Int { Int(base.load(fromByteOffset: 31, as: UInt8.self)) }
 
     var isEmpty: Bool { count == 0 }
     var indices: Range<Int> { 0..<count }
+    var constant: Picks { Picks(0..<constantCount) }
 
     /// Sum of the weights of the members up to and including member `i` (weighted).
     @inline(__always)
-    func cumulative(_ i: Int) -> UInt64 { base.load(fromByteOffset: i &* stride, as: UInt64.self) }
+    func cumulative(_ i: Int) -> UInt64 { base.load(fromByteOffset: Self.headSize &+ i &* stride, as: UInt64.self) }
 
     @inline(__always)
-    func slot(_ i: Int) -> Int32 { base.load(fromByteOffset: i &* stride &+ 8, as: Int32.self) }
+    func slot(_ i: Int) -> Int32 { base.load(fromByteOffset: Self.headSize &+ i &* stride &+ 8, as: Int32.self) }
 
     /// Member `i`'s RDATA: 4 octets, or 16 for AAAA.
     @inline(__always)
     func rdata(_ i: Int) -> UnsafeRawBufferPointer {
-        stride == 16 ? UnsafeRawBufferPointer(start: base + (i &* 16 &+ 12), count: 4)
-            : UnsafeRawBufferPointer(start: base + (i &* 32 &+ 16), count: 16)
+        stride == 16 ? UnsafeRawBufferPointer(start: base + (Self.headSize &+ i &* 16 &+ 12), count: 4)
+            : UnsafeRawBufferPointer(start: base + (Self.headSize &+ i &* 32 &+ 16), count: 16)
     }
 }
 
-/// The memory of a selector's `PackedMembers` (immutable once made).
-final class PackedMemberBuffer: @unchecked Sendable {
+/// The memory of a selector's `PackedSelector` (immutable once its pool is attached).
+final class PackedSelectorBuffer: @unchecked Sendable {
     private let memory: UnsafeMutableRawPointer
-    let members: PackedMembers
+    let packed: PackedSelector
 
-    /// `rdata` empty for a CNAME pool's members; AAAA RDATA (`wide`) is 16 octets, A RDATA 4.
-    init(_ entries: [(cumulative: UInt64, slot: Int32, rdata: [UInt8])], wide: Bool) {
+    /// `rdata` empty for a CNAME pool's members; AAAA RDATA is 16 octets, A RDATA 4.
+    init(pool: Pool, all: Bool, answers: Int, constantCount: Int, members entries: [(cumulative: UInt64, slot: Int32, rdata: [UInt8])]) {
+        let wide = pool.recordType == .aaaa
         let stride = wide ? 32 : 16
-        let bytes = max(64, entries.count * stride)
+        let bytes = PackedSelector.headSize + max(32, entries.count * stride)
         let memory = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
         memory.initializeMemory(as: UInt8.self, repeating: 0, count: bytes)
+        memory.storeBytes(of: entries.last?.cumulative ?? 0, toByteOffset: 0, as: UInt64.self)
+        memory.storeBytes(of: Int32(entries.count), toByteOffset: 16, as: Int32.self)
+        memory.storeBytes(of: UInt32(max(0, pool.ttl)), toByteOffset: 20, as: UInt32.self)
+        memory.storeBytes(of: pool.recordType, toByteOffset: 24, as: RecordType.self)
+        memory.storeBytes(of: pool.policy, toByteOffset: 26, as: PolicyKind.self)
+        memory.storeBytes(of: UInt8(answers), toByteOffset: 27, as: UInt8.self)
+        memory.storeBytes(of: UInt8(constantCount), toByteOffset: 28, as: UInt8.self)
+        memory.storeBytes(of: pool.ecs, toByteOffset: 29, as: Bool.self)
+        memory.storeBytes(of: all, toByteOffset: 30, as: Bool.self)
+        memory.storeBytes(of: UInt8(stride), toByteOffset: 31, as: UInt8.self)
         for (i, e) in entries.enumerated() {
-            memory.storeBytes(of: e.cumulative, toByteOffset: i * stride, as: UInt64.self)
-            memory.storeBytes(of: e.slot, toByteOffset: i * stride + 8, as: Int32.self)
-            let at = wide ? i * 32 + 16 : i * 16 + 12
-            e.rdata.prefix(wide ? 16 : 4).withUnsafeBytes { (memory + at).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+            let at = PackedSelector.headSize + i * stride
+            memory.storeBytes(of: e.cumulative, toByteOffset: at, as: UInt64.self)
+            memory.storeBytes(of: e.slot, toByteOffset: at + 8, as: Int32.self)
+            e.rdata.prefix(wide ? 16 : 4).withUnsafeBytes {
+                (memory + at + (wide ? 16 : 12)).copyMemory(from: $0.baseAddress!, byteCount: $0.count)
+            }
         }
         self.memory = memory
-        members = PackedMembers(base: UnsafeRawPointer(memory), count: entries.count, stride: stride)
+        packed = PackedSelector(base: UnsafeRawPointer(memory))
+    }
+
+    /// Points the head at the pool that holds this buffer (not retained: the pool owns the buffer).
+    func attach(_ runtime: PoolRuntime) {
+        memory.storeBytes(of: UnsafeRawPointer(Unmanaged.passUnretained(runtime).toOpaque()), toByteOffset: 8, as: UnsafeRawPointer.self)
     }
 
     deinit { memory.deallocate() }
@@ -175,16 +219,10 @@ final class PackedMemberBuffer: @unchecked Sendable {
 /// policy prefers when the answer does not depend on the client (priority, weight, file order; for
 /// least-loaded, load), so that such an answer is the first members. The fields a query reads come first.
 struct Selector: Sendable {
-    let policy: PolicyKind
-    /// The last member's cumulative weight (0 without members): read here, not from the end of `members`
-    /// (a cache line of its own with 10,000 pools, which a draw seldom reaches).
-    let total: UInt64
-    let members: PackedMembers
-    let answers: Int
-    /// The answer when it does not depend on the client: the first `constantCount` members.
-    let constantCount: Int
-    /// Owns `members`' memory.
-    let buffer: PackedMemberBuffer
+    /// The head and the members a query reads (policy, answers, total weight, ...).
+    let packed: PackedSelector
+    /// Owns `packed`'s memory.
+    let buffer: PackedSelectorBuffer
     /// The members' records (same order as `members`): CNAME pools, signed answers and explain write these.
     let records: [EncodedRecord]
     /// closest: the members per topology entry.
@@ -195,17 +233,13 @@ struct Selector: Sendable {
     /// query by distance from the coordinates of the client's GeoIP record.
     let located: [GeoPoint?]
 
-    var isEmpty: Bool { members.isEmpty }
-    var constant: Picks { Picks(0..<constantCount) }
+    var isEmpty: Bool { packed.isEmpty }
 }
 
-/// A pool prepared for the query path. The fields a query reads come first (stored in declaration order):
-/// with 10,000 pools a query finds them cold, and one cache line holds them.
+/// A pool prepared for the query path. A query for a pool name reads its primary selector's
+/// `PackedSelector` (`ServingSnapshot.slotSelectors`), and this object only for what that does not hold.
 public final class PoolRuntime: Sendable {
     public let type: RecordType
-    /// `pool.ecs` and `pool.ttl`, copied into the first cache line (`pool` is large and comes later).
-    let ecs: Bool
-    let ttl: UInt32
     let primary: Selector
     /// The slot counting this pool's fallback answers; nil when the pool has no layout.
     public let fallbackSlot: Int32?
@@ -226,7 +260,6 @@ public final class PoolRuntime: Sendable {
         self.pool = pool
         self.name = name
         self.type = pool.recordType
-        self.ecs = pool.ecs
         self.members = members
         let slots = memberSlots ?? [Int32](repeating: -1, count: members.count)
         self.fallbackSlot = fallbackSlot
@@ -234,7 +267,6 @@ public final class PoolRuntime: Sendable {
         self.sites = sites
         self.fallbackPool = fallbackPool
         let ttl = UInt32(max(0, pool.ttl))
-        self.ttl = ttl
         // A CNAME pool's records are CNAMEs to the members' targets (validated names: a member whose name
         // does not parse never gets a view).
         let records = members.map { m in
@@ -246,100 +278,131 @@ public final class PoolRuntime: Sendable {
         primary = PoolRuntime.makeSelector(pool: pool, members: members, set: eligible, records: records, slots: slots,
                                            sites: sites, topology: topology, useWeights: true)
         fallbackAll = PoolRuntime.makeSelector(pool: pool, members: members, set: enabled, records: records, slots: slots,
-                                               sites: sites, topology: topology, useWeights: false)
+                                               sites: sites, topology: topology, useWeights: false, all: true)
+        primary.buffer.attach(self)
+        fallbackAll.buffer.attach(self)
     }
+
+    /// The primary selector's head and members, as the query path holds them.
+    var packed: PackedSelector { primary.packed }
+
+    /// The records of the selector `PackedSelector.all` names, in its members' order.
+    func records(all: Bool) -> [EncodedRecord] { all ? fallbackAll.records : primary.records }
 
     /// Chooses the answer for one query. No allocation for answers of one address.
     @inline(__always)
     public func select(client: ClientNetwork?, rng: inout some RandomSource, counter: inout UInt64) -> PoolDecision {
-        if !primary.isEmpty {
-            return run(primary, client: client, rng: &rng, counter: &counter, fallback: false)
-        }
+        PoolRuntime.select(primary.packed, client: client, rng: &rng, counter: &counter)
+    }
+
+    /// `select` from a pool's primary selector as the query path holds it: the pool object is read only
+    /// when the policy (closest, consistent-hash) or a fallback needs it.
+    @inline(__always)
+    static func select(_ p: PackedSelector, client: ClientNetwork?, rng: inout some RandomSource, counter: inout UInt64) -> PoolDecision {
+        if !p.isEmpty { return run(p, client: client, rng: &rng, counter: &counter, fallback: false) }
+        return p.runtime.selectFallback(client: client, rng: &rng, counter: &counter)
+    }
+
+    /// The answer when no member is eligible: the pool's `fallback`.
+    func selectFallback(client: ClientNetwork?, rng: inout some RandomSource, counter: inout UInt64) -> PoolDecision {
         switch pool.fallback {
         case .all:
-            if fallbackAll.isEmpty { return PoolDecision(source: nil, fallback: true) }
-            return run(fallbackAll, client: client, rng: &rng, counter: &counter, fallback: true)
+            if fallbackAll.isEmpty { return PoolDecision(selector: nil, fallback: true) }
+            return PoolRuntime.run(fallbackAll.packed, client: client, rng: &rng, counter: &counter, fallback: true)
         case .none:
-            return PoolDecision(source: nil, fallback: true)
+            return PoolDecision(selector: nil, fallback: true)
         case .servfail:
-            return PoolDecision(source: nil, servfail: true, fallback: true)
+            return PoolDecision(selector: nil, servfail: true, fallback: true)
         case .pool:
-            guard let other = fallbackPool else { return PoolDecision(source: nil, fallback: true) }
+            guard let other = fallbackPool else { return PoolDecision(selector: nil, fallback: true) }
             var d = other.select(client: client, rng: &rng, counter: &counter)
             d.fallback = true
             return d
         }
     }
 
-    func clientNetwork(_ c: ClientNetwork?) -> ClientNetwork? {
+    static func clientNetwork(_ c: ClientNetwork?) -> ClientNetwork? {
         guard let c, c.address.family != 0 else { return nil }
         return c
     }
 
     @inline(__always)
-    func run(_ s: Selector, client: ClientNetwork?, rng: inout some RandomSource, counter: inout UInt64, fallback: Bool) -> PoolDecision {
-        var d = PoolDecision(source: self, all: fallback, fallback: fallback)
-        let n = s.members.count
-        switch s.policy {
+    static func run(_ p: PackedSelector, client: ClientNetwork?, rng: inout some RandomSource, counter: inout UInt64,
+                    fallback: Bool) -> PoolDecision {
+        var d = PoolDecision(selector: p, fallback: fallback)
+        let n = p.count
+        switch p.policy {
         case .failover, .allHealthy, .leastLoaded:
-            d.picks = s.constant
+            d.picks = p.constant
         case .roundRobin:
             counter &+= 1
             let i = Int(counter % UInt64(n))
-            for k in 0..<min(s.answers, n) { d.picks.append((i + k) % n) }
+            for k in 0..<min(p.answers, n) { d.picks.append((i + k) % n) }
         case .weighted:
-            let total = s.total
-            guard total > 0 else { d.picks = s.constant; break }
-            if s.answers == 1 || n == 1 {
-                d.picks.append(PoolRuntime.pick(s.members, rng.below(total)))
+            let total = p.total
+            guard total > 0 else { d.picks = p.constant; break }
+            if p.answers == 1 || n == 1 {
+                d.picks.append(PoolRuntime.pick(p, rng.below(total)))
             } else {
-                d.picks = PoolRuntime.weightedSample(s, total: total, rng: &rng)
+                d.picks = PoolRuntime.weightedSample(p, total: total, rng: &rng)
             }
         case .closest:
-            guard let c = clientNetwork(client) else { d.picks = s.constant; break }
-            if let m = topology.match(c) {
-                d.scope = m.prefix
-                d.picks = s.byEntry[m.index].count > 0 ? s.byEntry[m.index] : s.constant
-            } else if let g = topology.geo {
-                // No entry matched: the database's record of the client network, its map entry, else its coordinates.
-                let r = g.database.lookup(c.address.masked(c.prefix))
-                d.scope = topology.geoScope(c, r)
-                d.picks = s.constant
-                if let i = g.match(r) {
-                    let k = topology.entries.count + i
-                    if s.byEntry[k].count > 0 { d.picks = s.byEntry[k] }
-                } else if r.found, let origin = r.location, !s.located.isEmpty {
-                    d.picks = PoolRuntime.nearest(s, to: origin)
-                }
-            } else {
-                d.scope = topology.unmatchedScope(c)
-                d.picks = s.constant
-            }
+            guard let c = clientNetwork(client) else { d.picks = p.constant; break }
+            let r = p.runtime
+            if p.all { r.closest(r.fallbackAll, p, c, &d) } else { r.closest(r.primary, p, c, &d) }
         case .consistentHash:
-            guard let c = clientNetwork(client) else { d.picks = s.constant; break }
-            let keyPrefix = min(c.prefix, c.address.family == 4 ? PoolRuntime.hashPrefixV4 : PoolRuntime.hashPrefixV6)
-            let k = c.address.masked(keyPrefix)
-            let key = mix64(k.hi ^ mix64(k.lo ^ UInt64(k.family)))
-            d.scope = keyPrefix
-            if s.answers == 1 || n == 1 {
-                var best = 0
-                var bestScore: UInt64 = 0
-                for i in 0..<s.seeds.count {
-                    let score = mix64(s.seeds[i] ^ key)
-                    if i == 0 || score > bestScore { best = i; bestScore = score }
-                }
-                d.picks.append(best)
-            } else {
-                d.picks = Picks(s.seeds.indices.sorted { mix64(s.seeds[$0] ^ key) > mix64(s.seeds[$1] ^ key) }.prefix(s.answers))
-            }
+            guard let c = clientNetwork(client) else { d.picks = p.constant; break }
+            let r = p.runtime
+            if p.all { consistentHash(r.fallbackAll, p, c, &d) } else { consistentHash(r.primary, p, c, &d) }
         }
         return d
     }
 
+    /// closest: the topology entry the client matches, else its GeoIP record's map entry or coordinates.
+    func closest(_ s: Selector, _ p: PackedSelector, _ c: ClientNetwork, _ d: inout PoolDecision) {
+        if let m = topology.match(c) {
+            d.scope = m.prefix
+            d.picks = s.byEntry[m.index].count > 0 ? s.byEntry[m.index] : p.constant
+        } else if let g = topology.geo {
+            // No entry matched: the database's record of the client network, its map entry, else its coordinates.
+            let r = g.database.lookup(c.address.masked(c.prefix))
+            d.scope = topology.geoScope(c, r)
+            d.picks = p.constant
+            if let i = g.match(r) {
+                let k = topology.entries.count + i
+                if s.byEntry[k].count > 0 { d.picks = s.byEntry[k] }
+            } else if r.found, let origin = r.location, !s.located.isEmpty {
+                d.picks = PoolRuntime.nearest(s, answers: p.answers, to: origin)
+            }
+        } else {
+            d.scope = topology.unmatchedScope(c)
+            d.picks = p.constant
+        }
+    }
+
+    /// consistent-hash: the members whose seeds score highest against the client's network.
+    static func consistentHash(_ s: Selector, _ p: PackedSelector, _ c: ClientNetwork, _ d: inout PoolDecision) {
+        let keyPrefix = min(c.prefix, c.address.family == 4 ? PoolRuntime.hashPrefixV4 : PoolRuntime.hashPrefixV6)
+        let k = c.address.masked(keyPrefix)
+        let key = mix64(k.hi ^ mix64(k.lo ^ UInt64(k.family)))
+        d.scope = keyPrefix
+        if p.answers == 1 || p.count == 1 {
+            var best = 0
+            var bestScore: UInt64 = 0
+            for i in 0..<s.seeds.count {
+                let score = mix64(s.seeds[i] ^ key)
+                if i == 0 || score > bestScore { best = i; bestScore = score }
+            }
+            d.picks.append(best)
+        } else {
+            d.picks = Picks(s.seeds.indices.sorted { mix64(s.seeds[$0] ^ key) > mix64(s.seeds[$1] ^ key) }.prefix(p.answers))
+        }
+    }
+
     /// closest from a GeoIP record's coordinates: the `answers` members nearest to `origin` (members whose
     /// site has no location after the others), ties in preference order. One address: no allocation.
-    static func nearest(_ s: Selector, to origin: GeoPoint) -> Picks {
-        if s.answers == 1 || s.located.count == 1 {
+    static func nearest(_ s: Selector, answers: Int, to origin: GeoPoint) -> Picks {
+        if answers == 1 || s.located.count == 1 {
             var best = 0
             var bestKm = Double.infinity
             for i in s.located.indices {
@@ -353,12 +416,12 @@ public final class PoolRuntime: Sendable {
             let da = s.located[a].map { greatCircleKm(origin, $0) } ?? .infinity
             let db = s.located[b].map { greatCircleKm(origin, $0) } ?? .infinity
             return da != db ? da < db : a < b
-        }.prefix(s.answers))
+        }.prefix(answers))
     }
 
     /// The member whose share of the cumulative weights holds `r`.
     @inline(__always)
-    static func pick(_ members: PackedMembers, _ r: UInt64) -> Int {
+    static func pick(_ members: PackedSelector, _ r: UInt64) -> Int {
         var lo = 0, hi = members.count - 1
         while lo < hi {
             let mid = (lo + hi) / 2
@@ -369,7 +432,7 @@ public final class PoolRuntime: Sendable {
 
     /// `answers` distinct members, each drawn by weight from those not drawn yet: one pass over the members
     /// per draw, the drawn ones skipped in ascending order (`taken`). Allocates nothing.
-    static func weightedSample(_ s: Selector, total: UInt64, rng: inout some RandomSource) -> Picks {
+    static func weightedSample(_ s: PackedSelector, total: UInt64, rng: inout some RandomSource) -> Picks {
         var picks = Picks()
         var taken = Picks()
         var remaining = total
@@ -377,9 +440,9 @@ public final class PoolRuntime: Sendable {
             var r = rng.below(remaining)
             var prev: UInt64 = 0
             var t = 0
-            for i in s.members.indices {
-                let w = s.members.cumulative(i) - prev
-                prev = s.members.cumulative(i)
+            for i in s.indices {
+                let w = s.cumulative(i) - prev
+                prev = s.cumulative(i)
                 if t < taken.count && taken[t] == i { t += 1; continue }
                 guard w > 0 else { continue }
                 if r < w {
@@ -452,7 +515,7 @@ public final class PoolRuntime: Sendable {
     }
 
     static func makeSelector(pool: Pool, members: [MemberView], set: [Int], records: [EncodedRecord], slots: [Int32],
-                             sites: [String: Site], topology: TopologyTable, useWeights: Bool) -> Selector {
+                             sites: [String: Site], topology: TopologyTable, useWeights: Bool, all: Bool = false) -> Selector {
         // One CNAME per name (RFC 2181 §10.1): a CNAME pool answers one target whatever `answers` says. At
         // most 16 (`ConfigValidator.answersRange`), what `Picks` holds.
         let n = pool.isCNAME ? 1 : min(16, max(1, pool.answers))
@@ -480,12 +543,12 @@ public final class PoolRuntime: Sendable {
             }
         }
         var sum: UInt64 = 0
-        let buffer = PackedMemberBuffer(order.map { i in
+        let buffer = PackedSelectorBuffer(pool: pool, all: all, answers: n, constantCount: constantCount, members: order.map { i in
             sum += UInt64(useWeights ? max(0, members[i].member.weight) : max(1, members[i].member.weight))
             return (sum, slots[i], pool.isCNAME ? [] : records[i].rdata)
-        }, wide: pool.recordType == .aaaa)
+        })
         return Selector(
-            policy: pool.policy, total: sum, members: buffer.members, answers: n, constantCount: constantCount, buffer: buffer,
+            packed: buffer.packed, buffer: buffer,
             records: order.map { records[$0] },
             byEntry: byEntry,
             seeds: order.map { pool.isCNAME ? fnv1a(records[$0].rdata) : fnv1a(members[$0].address.bytes) },

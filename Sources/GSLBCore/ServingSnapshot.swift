@@ -144,6 +144,9 @@ public final class ServingSnapshot: Sendable {
     /// The pools at each node slot, three per slot by type (A, AAAA, CNAME: `slotPoolIndex`) in one array:
     /// a query reads one element, not a slot's own array and each of its pools' types.
     let slotPools: [PoolRuntime?]
+    /// `slotPools`' primary selectors, as a query for a pool name reads them: a pointer each (no reference
+    /// counting), to a head and members aligned to a cache line rather than to the pool object.
+    let slotSelectors: [PackedSelector?]
     /// For each pool of `gslb.config.pools` that answers: its slot.
     let placements: [Int: Int]
     public let topology: TopologyTable
@@ -175,6 +178,7 @@ public final class ServingSnapshot: Sendable {
         self.generation = generation
         self.pools = pools
         self.slotPools = slotPools
+        self.slotSelectors = slotPools.map { $0?.packed }
         self.placements = placements
         self.topology = topology
         self.gslb = gslb
@@ -214,13 +218,16 @@ public final class ServingSnapshot: Sendable {
 
     /// The pool answering `t` at `node`, if any.
     @inline(__always)
-    public func pool(at node: ZoneNode, _ t: RecordType) -> PoolRuntime? { pool(inSlot: node.poolSlot, t) }
+    public func pool(at node: ZoneNode, _ t: RecordType) -> PoolRuntime? {
+        guard node.poolSlot >= 0, let k = Self.slotPoolIndex(t) else { return nil }
+        return slotPools[3 * node.poolSlot + k]
+    }
 
-    /// The pool answering `t` at the node whose `poolSlot` is `slot`, if any.
+    /// The primary selector of the pool answering `t` at the node whose `poolSlot` is `slot`, if any.
     @inline(__always)
-    func pool(inSlot slot: Int, _ t: RecordType) -> PoolRuntime? {
+    func selector(inSlot slot: Int, _ t: RecordType) -> PackedSelector? {
         guard slot >= 0, let k = Self.slotPoolIndex(t) else { return nil }
-        return slotPools[3 * slot + k]
+        return slotSelectors[3 * slot + k]
     }
 
     /// A pool's place among its slot's three in `slotPools` (the types a pool can have).
