@@ -73,9 +73,6 @@ public struct PoolDecision: Sendable {
     /// Members chosen.
     public var count: Int { selector == nil ? 0 : picks.count }
 
-    /// The pool whose selector chose.
-    var source: PoolRuntime? { selector?.runtime }
-
     /// The chosen records, in answer order: a slice of the selector's records when the picks follow each
     /// other (any answer of one address), else an array of their own.
     public var records: ArraySlice<EncodedRecord> {
