@@ -219,15 +219,21 @@ public final class ServingSnapshot: Sendable {
     /// The pool answering `t` at `node`, if any.
     @inline(__always)
     public func pool(at node: ZoneNode, _ t: RecordType) -> PoolRuntime? {
-        guard node.poolSlot >= 0, let k = Self.slotPoolIndex(t) else { return nil }
-        return slotPools[3 * node.poolSlot + k]
+        Self.position(node.poolSlot, t).flatMap { slotPools[$0] }
     }
 
     /// The primary selector of the pool answering `t` at the node whose `poolSlot` is `slot`, if any.
     @inline(__always)
     func selector(inSlot slot: Int, _ t: RecordType) -> PackedSelector? {
-        guard slot >= 0, let k = Self.slotPoolIndex(t) else { return nil }
-        return slotSelectors[3 * slot + k]
+        Self.position(slot, t).flatMap { slotSelectors[$0] }
+    }
+
+    /// Where the pool of type `t` at pool slot `slot` is in `slotPools` and `slotSelectors` (nil: no slot, or a
+    /// type no pool has).
+    @inline(__always)
+    static func position(_ slot: Int, _ t: RecordType) -> Int? {
+        guard slot >= 0, let k = slotPoolIndex(t) else { return nil }
+        return 3 * slot + k
     }
 
     /// A pool's place among its slot's three in `slotPools` (the types a pool can have).
