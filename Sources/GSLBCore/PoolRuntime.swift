@@ -165,9 +165,14 @@ struct PackedSelector: @unchecked Sendable {
     /// Member `i`'s RDATA: 4 octets, or 16 for AAAA.
     @inline(__always)
     func rdata(_ i: Int) -> UnsafeRawBufferPointer {
-        stride == 16 ? UnsafeRawBufferPointer(start: base + (Self.headSize &+ i &* 16 &+ 12), count: 4)
-            : UnsafeRawBufferPointer(start: base + (Self.headSize &+ i &* 32 &+ 16), count: 16)
+        let (at, length) = Self.rdataPlace(stride: stride)
+        return UnsafeRawBufferPointer(start: base + (Self.headSize &+ i &* stride &+ at), count: length)
     }
+
+    /// Where a member's RDATA is within its `stride` octets, and its length: A (16) in the last 4, AAAA (32)
+    /// in the last 16.
+    @inline(__always)
+    static func rdataPlace(stride: Int) -> (offset: Int, length: Int) { stride == 16 ? (12, 4) : (16, 16) }
 }
 
 /// The memory of a selector's `PackedSelector` (immutable once its pool is attached).
@@ -196,8 +201,9 @@ final class PackedSelectorBuffer: @unchecked Sendable {
             let at = PackedSelector.headSize + i * stride
             memory.storeBytes(of: e.cumulative, toByteOffset: at, as: UInt64.self)
             memory.storeBytes(of: e.slot, toByteOffset: at + 8, as: Int32.self)
-            e.rdata.prefix(wide ? 16 : 4).withUnsafeBytes {
-                (memory + at + (wide ? 16 : 12)).copyMemory(from: $0.baseAddress!, byteCount: $0.count)
+            let place = PackedSelector.rdataPlace(stride: stride)
+            e.rdata.prefix(place.length).withUnsafeBytes {
+                (memory + at + place.offset).copyMemory(from: $0.baseAddress!, byteCount: $0.count)
             }
         }
         self.memory = memory
