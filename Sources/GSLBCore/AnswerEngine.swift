@@ -417,10 +417,11 @@ public final class AnswerEngine {
             var exact = true
             var found: ZoneNode?
             if let e = snapshot.layerEntry(forKey: key) {
-                if e.plain, q.qtype == .a || q.qtype == .aaaa || q.qtype == .cname,
-                   let pool = snapshot.selector(inSlot: e.poolSlot, q.qtype) ?? snapshot.selector(inSlot: e.poolSlot, .cname) {
+                if e.plain, let k = ServingSnapshot.slotPoolIndex(q.qtype),
+                   let pool = e.selector(k) ?? snapshot.selector(inSlot: e.poolSlot, q.qtype) {
                     // A pool name with no cut or DNAME above it: what the steps below decide for it (an exact
-                    // match, answered by its pool), from the layer's slot without reading the node.
+                    // match, answered by its pool: of the query's type, else a CNAME pool, which is alone at its
+                    // name), from the layer's slot without reading the node.
                     let zone = e.zone.takeUnretainedValue()
                     if first { queryZone = zone }
                     if rateLimiter != nil { rrlZone = zone.origin.key }

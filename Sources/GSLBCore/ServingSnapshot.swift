@@ -130,7 +130,8 @@ public final class ServingSnapshot: Sendable {
     let index: NameTable
     /// The GSLB layer's names: each name a placed pool answers at (a copy of the zone index's node
     /// when the name has static data too) and the empty non-terminals above pool names that the
-    /// zone does not have. Looked up before `index`, when `gslbFilter` says the name may be here.
+    /// zone does not have. Looked up before `index`, when `gslbFilter` says the name may be here. Its slots
+    /// hold this snapshot's selectors (`NodeTable.selecting`).
     let gslbNodes: NodeTable
     /// A bit per hash of a name's length and first label, set for every key of `gslbNodes`:
     /// a name of the zone data alone costs one bit test, not a second dictionary lookup.
@@ -172,13 +173,14 @@ public final class ServingSnapshot: Sendable {
         self.zoneIndex = zoneIndex
         self.zones = zoneIndex.zones
         self.index = zoneIndex.nodes
-        self.gslbNodes = gslbNodes
         self.gslbFilter = NameFilter(gslbNodes.keys)
         self.gslbNewNames = gslbNewNames
         self.generation = generation
         self.pools = pools
         self.slotPools = slotPools
-        self.slotSelectors = slotPools.map { $0?.packed }
+        let slotSelectors = slotPools.map { $0?.packed }
+        self.slotSelectors = slotSelectors
+        self.gslbNodes = gslbNodes.isEmpty ? gslbNodes : gslbNodes.selecting(slotSelectors)
         self.placements = placements
         self.topology = topology
         self.gslb = gslb
@@ -312,12 +314,15 @@ public final class ServingSnapshot: Sendable {
 
 /// The GSLB layer's nodes by name, for the query path: open addressing where each slot is one cache line
 /// holding a hash tag, the node, what a pool answer needs of it (its zone, its pool slot, whether a cut
-/// or DNAME is above it) and the name's key (when it fits in `inlineKey` octets). A query for a pool name
-/// reads the slot and not the node (a cold cache line or two with 10,000 pools), and confirms the key in
-/// the slot, not in the node's name. Not a `NameTable`: its 8-octet slots point into an array of nodes
-/// (one more dependent load), which the zone index needs for its size; the layer holds one name per pool.
+/// or DNAME is above it, the primary selector of one of its pools) and the name's key (when it fits in
+/// `inlineKey` octets). A query for a pool name reads the slot and not the node (a cold cache line or two
+/// with 10,000 pools), confirms the key in the slot, not in the node's name, and goes from the slot to
+/// the selector's head without reading the snapshot's `slotSelectors`. Not a `NameTable`: its 8-octet slots
+/// point into an array of nodes (one more dependent load), which the zone index needs for its size; the
+/// layer holds one name per pool. Every snapshot has its own copy of the slots (`selecting`), since the
+/// selectors are its pools'; snapshots that differ only in pools share the nodes.
 struct NodeTable: @unchecked Sendable {
-    /// What a slot holds of its node: the node, and for a pool answer its zone and pool slot.
+    /// What a slot holds of its node: the node, and for a pool answer its zone, pool slot and a selector.
     struct Entry {
         let node: Unmanaged<ZoneNode>
         let zone: Unmanaged<ZoneHead>
@@ -326,33 +331,47 @@ struct NodeTable: @unchecked Sendable {
         /// No zone cut at or above the node and no DNAME above it: an exact match here is answered from
         /// the node's own data (RFC 1034 §4.3.2 step 3a), so a pool answer needs nothing else of it.
         let plain: Bool
+        /// The primary selector of the first pool of the node's slot (A, AAAA, CNAME: `slotPoolIndex`), and that
+        /// pool's place among the three (3: none).
+        let selector: PackedSelector?
+        let selectorPlace: Int
+
+        /// The selector of the pool answering a query whose type has place `k` (`slotPoolIndex`) here, when the
+        /// slot holds it: that type's pool, or a CNAME pool (the only pool at its name). Nil: look in
+        /// `ServingSnapshot.slotSelectors` (an AAAA pool beside an A pool).
+        @inline(__always)
+        func selector(_ k: Int) -> PackedSelector? {
+            selectorPlace == k || selectorPlace == 2 ? selector : nil
+        }
     }
 
     private struct Slot {
-        var tag: UInt32 = 0
+        var tag: UInt16 = 0
+        /// The key's length when the key is inline, else 0 (confirmed against the node's name).
+        var length: UInt8 = 0
+        /// Bit 0: `plain`; bits 1-2: `selectorPlace`.
+        var flags: UInt8 = 3 << 1
         var poolSlot: Int32 = -1
         var node: Unmanaged<ZoneNode>?
         var zone: Unmanaged<ZoneHead>?
-        /// The key's length when the key is inline, else 0 (confirmed against the node's name).
-        var length: UInt8 = 0
-        var plain = false
-        /// The key's `inlineKey` octets start at `key0` and run through `key`.
-        var key0: UInt16 = 0
-        var key1: UInt32 = 0
+        var selector: PackedSelector?
+        /// The key's `inlineKey` octets.
         var key: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
     }
 
     /// Where the inline key starts in a slot, and how long it can be: the rest of the cache line.
-    static let keyOffset = MemoryLayout<Slot>.offset(of: \Slot.key0)!
+    static let keyOffset = MemoryLayout<Slot>.offset(of: \Slot.key)!
     static let inlineKey = 64 - keyOffset
 
     /// The slots, each on a cache line of its own, and the nodes they point to (kept alive here).
     private final class Storage: @unchecked Sendable {
         let slots: UnsafeMutablePointer<Slot>
+        let count: Int
         let nodes: [ZoneNode]
 
         init(count: Int, nodes: [ZoneNode]) {
             self.nodes = nodes
+            self.count = count
             slots = UnsafeMutableRawPointer.allocate(byteCount: count * MemoryLayout<Slot>.stride, alignment: 64)
                 .bindMemory(to: Slot.self, capacity: count)
             slots.initialize(repeating: Slot(), count: count)
@@ -366,8 +385,15 @@ struct NodeTable: @unchecked Sendable {
     private let slots: UnsafeMutablePointer<Slot>
     private let mask: Int
 
+    private init(storage: Storage) {
+        self.storage = storage
+        self.slots = storage.slots
+        self.mask = storage.count - 1
+    }
+
+    /// A table of `nodes` whose slots hold no selector yet (`selecting`).
     init(_ nodes: [ZoneNode]) {
-        assert(MemoryLayout<Slot>.stride == 64 && MemoryLayout<Slot>.offset(of: \Slot.key) == 32 && Self.keyOffset == 26)
+        assert(MemoryLayout<Slot>.stride == 64 && Self.keyOffset == 32 && MemoryLayout<PackedSelector?>.size == 8)
         var size = 16
         while size < 2 * nodes.count { size <<= 1 }
         let storage = Storage(count: size, nodes: nodes)
@@ -376,18 +402,37 @@ struct NodeTable: @unchecked Sendable {
             let h = NameTable.hash(key[...])
             var i = h & (size - 1)
             while storage.slots[i].node != nil { i = (i &+ 1) & (size - 1) }
-            var slot = Slot(tag: UInt32(truncatingIfNeeded: h), poolSlot: Int32(n.poolSlot), node: .passUnretained(n),
-                            zone: .passUnretained(n.zone), plain: n.cut == nil && n.dnameAbove == nil)
+            var slot = Slot(tag: UInt16(truncatingIfNeeded: h), poolSlot: Int32(n.poolSlot), node: .passUnretained(n),
+                            zone: .passUnretained(n.zone))
+            if n.cut == nil && n.dnameAbove == nil { slot.flags |= 1 }
             if key.count <= Self.inlineKey {
                 slot.length = UInt8(key.count)
                 withUnsafeMutableBytes(of: &slot) { ($0.baseAddress! + Self.keyOffset).copyMemory(from: key, byteCount: key.count) }
             }
             storage.slots[i] = slot
         }
-        self.storage = storage
-        self.slots = storage.slots
-        self.mask = size - 1
+        self.init(storage: storage)
     }
+
+    /// A copy of this table whose slots hold the primary selectors `selectors` (three per pool slot, as
+    /// `ServingSnapshot.slotSelectors`): of each slot's pools, the first. The nodes are shared; the slots are
+    /// copied (64 octets per slot: 2 MiB for 10,000 pool names), since another snapshot may hold these.
+    func selecting(_ selectors: [PackedSelector?]) -> NodeTable {
+        let copy = Storage(count: storage.count, nodes: storage.nodes)
+        copy.slots.update(from: slots, count: storage.count)
+        for i in 0..<storage.count where copy.slots[i].node != nil {
+            let s = Int(copy.slots[i].poolSlot)
+            copy.slots[i].selector = nil
+            copy.slots[i].flags = (copy.slots[i].flags & 1) | 3 << 1
+            guard s >= 0, 3 * s + 2 < selectors.count,
+                  let k = (0..<3).first(where: { selectors[3 * s + $0] != nil }) else { continue }
+            copy.slots[i].selector = selectors[3 * s + k]
+            copy.slots[i].flags = (copy.slots[i].flags & 1) | UInt8(k) << 1
+        }
+        return NodeTable(storage: copy)
+    }
+
+    var isEmpty: Bool { storage.nodes.isEmpty }
 
     /// The nodes' keys, in no particular order.
     var keys: [NameKey] { storage.nodes.map { NameKey($0.name.key[...]) } }
@@ -399,7 +444,7 @@ struct NodeTable: @unchecked Sendable {
     @inline(__always)
     func entry(_ key: ArraySlice<UInt8>) -> Entry? {
         let h = NameTable.hash(key)
-        let tag = UInt32(truncatingIfNeeded: h)
+        let tag = UInt16(truncatingIfNeeded: h)
         var i = h & mask
         while let n = slots[i].node {
             if slots[i].tag == tag {
@@ -408,7 +453,9 @@ struct NodeTable: @unchecked Sendable {
                     : length == key.count && key.withUnsafeBytes({
                         memcmp(UnsafeRawPointer(slots + i) + Self.keyOffset, $0.baseAddress!, length) == 0
                     }) {
-                    return Entry(node: n, zone: slots[i].zone!, poolSlot: Int(slots[i].poolSlot), plain: slots[i].plain)
+                    let flags = slots[i].flags
+                    return Entry(node: n, zone: slots[i].zone!, poolSlot: Int(slots[i].poolSlot), plain: flags & 1 != 0,
+                                 selector: slots[i].selector, selectorPlace: Int(flags &>> 1))
                 }
             }
             i = (i &+ 1) & mask

@@ -94,11 +94,41 @@ import Testing
         #expect(table.entry(none.name.key[...])?.poolSlot == -1)
     }
 
+    /// The layer's slots hold the selector a pool-name query starts from, and each snapshot its own pools':
+    /// an A pool's beside an AAAA pool (whose queries look in `slotSelectors`), a CNAME pool's for every
+    /// type it answers, none at an empty non-terminal. A snapshot rebuilt for health holds the rebuilt pool's
+    /// selector; the one it replaces still holds, and answers from, its own.
+    @Test func eachSnapshotsLayerSlotsHoldItsOwnPoolsSelectors() throws {
+        let pools = [Pool(name: "www.gslb.test.", policy: .failover, members: GSLBFixture.members()),
+                     Pool(name: "www.gslb.test.", type: "AAAA", policy: .failover, members: [Member(site: "fra", address: "2001:db8::1")]),
+                     Pool(name: "c.x.gslb.test.", type: "CNAME", policy: .failover, members: [Member(site: "fra", address: "www.gslb.test.")]),
+                     Pool(name: "api.gslb.test.", policy: .failover, members: GSLBFixture.members())]
+        let old = try GSLBFixture.snapshot(pools)
+        var state = old.gslb
+        state.health = [GSLBFixture.down("www.gslb.test.", "192.0.2.1")]
+        let new = try #require(SnapshotBuilder().rebuildingPools(of: old, gslb: state, now: 1000, generation: 2))
+        for snap in [old, new] {
+            let www = try #require(snap.layerEntry(forKey: try DomainName("www.gslb.test.").key[...]))
+            let wwwPool = try #require(snap.pool(name: try DomainName("www.gslb.test."), type: .a))
+            #expect(www.selector(0)?.runtime === wwwPool && www.selector(1) == nil && www.selector(2) == nil)
+            let c = try #require(snap.layerEntry(forKey: try DomainName("c.x.gslb.test.").key[...]))
+            let cPool = try #require(snap.pool(name: try DomainName("c.x.gslb.test."), type: .cname))
+            #expect((0..<3).allSatisfy { c.selector($0)?.runtime === cPool })
+            #expect(try #require(snap.layerEntry(forKey: try DomainName("x.gslb.test.").key[...])).selector == nil)
+            #expect(try GSLBFixture.ask(snap, type: .aaaa).1 == ["2001:db8::1"])
+            #expect(try GSLBFixture.ask(snap, "c.x.gslb.test.").1 == GSLBFixture.ask(snap).1)
+        }
+        let api = try DomainName("api.gslb.test.")
+        #expect(new.layerEntry(forKey: api.key[...])?.selector?.runtime === old.layerEntry(forKey: api.key[...])?.selector?.runtime)
+        #expect(try GSLBFixture.ask(old).1 == ["192.0.2.1"])
+        #expect(try GSLBFixture.ask(new).1 == ["192.0.2.2"])
+    }
+
     /// A slot holds keys of up to `NodeTable.inlineKey` octets; longer ones are confirmed against the node's
     /// name. Names on both sides of that length are found, and names that differ from them in one octet are not.
     @Test func theLayersNodeTableConfirmsKeysLongerThanASlotHolds() throws {
         // p0...p9 are `inlineKey` octets long (in the slot), p10...p99 one more (not).
-        let names = (0..<100).map { "p\($0)." + String(repeating: "x", count: NodeTable.inlineKey - 31) + ".a2345678.b2345678.example." }
+        let names = (0..<100).map { "p\($0)." + String(repeating: "x", count: NodeTable.inlineKey - 22) + ".a2345678.example." }
         let nodes = try names.map { try node($0) }
         #expect(nodes[9].name.key.count == NodeTable.inlineKey && nodes[10].name.key.count == NodeTable.inlineKey + 1)
         let table = NodeTable(nodes)
