@@ -247,8 +247,14 @@ public final class ServingSnapshot: Sendable {
     /// The first pool at `node` of the types in `slotPoolIndex` order (A, AAAA, CNAME): what an ANY query answers.
     @inline(__always)
     func firstPool(at node: ZoneNode) -> PoolRuntime? {
-        guard node.poolSlot >= 0 else { return nil }
-        return slotPools[(3 * node.poolSlot)..<(3 * node.poolSlot + 3)].lazy.compactMap { $0 }.first
+        Self.firstPlace(node.poolSlot, slotPools).flatMap { slotPools[3 * node.poolSlot + $0] }
+    }
+
+    /// The place (`slotPoolIndex`) of the first pool at pool slot `slot` in `items` (`slotPools` or `slotSelectors`,
+    /// three per slot), if the slot has one.
+    static func firstPlace<T>(_ slot: Int, _ items: [T?]) -> Int? {
+        guard slot >= 0, 3 * slot + 2 < items.count else { return nil }
+        return (0..<3).first { items[3 * slot + $0] != nil }
     }
 
     public func pool(name: DomainName, type: RecordType) -> PoolRuntime? {
@@ -422,12 +428,9 @@ struct NodeTable: @unchecked Sendable {
         copy.slots.update(from: slots, count: storage.count)
         for i in 0..<storage.count where copy.slots[i].node != nil {
             let s = Int(copy.slots[i].poolSlot)
-            copy.slots[i].selector = nil
-            copy.slots[i].flags = (copy.slots[i].flags & 1) | 3 << 1
-            guard s >= 0, 3 * s + 2 < selectors.count,
-                  let k = (0..<3).first(where: { selectors[3 * s + $0] != nil }) else { continue }
-            copy.slots[i].selector = selectors[3 * s + k]
-            copy.slots[i].flags = (copy.slots[i].flags & 1) | UInt8(k) << 1
+            let k = ServingSnapshot.firstPlace(s, selectors)
+            copy.slots[i].selector = k.flatMap { selectors[3 * s + $0] }
+            copy.slots[i].flags = (copy.slots[i].flags & 1) | UInt8(k ?? 3) << 1
         }
         return NodeTable(storage: copy)
     }
